@@ -1,0 +1,27 @@
+/*
+ * jsonutil.h - small json-c helpers used everywhere.
+ */
+#ifndef IC_JSONUTIL_H
+#define IC_JSONUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+/* The wire format: plain, and "/" not escaped (json-c escapes it by default). */
+#define IC_JSON_WIRE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Serialize obj in the wire format into a NEW string (caller frees);
+ * *len (if not NULL) gets its length. */
+char *ic_json_to_string_new(json_object *obj, size_t *len);
+
+/* Parse exactly one JSON value from text[0..len); NULL on any error
+ * (trailing garbage included).  Caller owns the result (json_object_put). */
+json_object *ic_json_parse_new(const char *text, size_t len);
+
+/* Member of obj as a string/int/bool, or NULL/false when absent or mistyped. */
+const char *ic_json_get_string(json_object *obj, const char *key);
+bool ic_json_get_int64(json_object *obj, const char *key, int64_t *out);
+bool ic_json_get_bool(json_object *obj, const char *key, bool *out);
+
+#endif

@@ -1,0 +1,13 @@
+# common/: libidleclaw.a, linked by all three programs.
+# This fragment holds the core pieces; text.mk and proto.mk add the rest.
+noinst_LIBRARIES += libidleclaw.a
+libidleclaw_a_SOURCES = \
+	common/limits.h \
+	common/xmalloc.c common/xmalloc.h \
+	common/log.c common/log.h
+
+check_PROGRAMS += tests/unit/test_log
+TESTS += tests/unit/test_log
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_log_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -1,0 +1,114 @@
+/*
+ * proto.h - the node link: every message of docs/protocol.md.
+ *
+ * The public network's messages are fixed (see ../shared/protocol.md); our
+ * extensions are marked.  Never renumber or redefine a message: add one.
+ * Parsing checks structure and types only; policy (how many models, which
+ * close reason) is checked by ic_register_check() and by the programs.
+ */
+#ifndef IC_PROTO_H
+#define IC_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+enum ic_msg_type {
+	IC_MSG_UNKNOWN = 0,		/* a type we do not know: ignore it */
+	/* node -> server */
+	IC_MSG_REGISTER,
+	IC_MSG_HEARTBEAT,
+	IC_MSG_INFERENCE_CHUNK,
+	IC_MSG_INFERENCE_ERROR,
+	IC_MSG_MODELS_UPDATE,		/* extension: replaces the model list */
+	/* server -> node */
+	IC_MSG_REGISTERED,
+	IC_MSG_INFERENCE_REQUEST,
+	IC_MSG_CANCEL_REQUEST,
+};
+
+/* Extension names a router lists in registered.features. */
+#define IC_FEATURE_AVAILABLE	 "available"	 /* heartbeat.available honoured */
+#define IC_FEATURE_MODELS_UPDATE "models_update" /* models_update understood */
+
+/* inference_error strings of the public protocol */
+#define IC_ERR_INVALID_REQUEST	  "invalid_request"
+#define IC_ERR_OLLAMA_UNAVAILABLE "ollama_unavailable"
+#define IC_ERR_OLLAMA_ERROR	  "ollama_error"
+
+/* WebSocket close reasons (code 1008 unless noted) */
+#define IC_CLOSE_EXPECTED_REGISTER "expected register message"
+#define IC_CLOSE_INVALID_NODE_ID   "invalid node_id"
+#define IC_CLOSE_NO_MODELS	   "no models provided"
+#define IC_CLOSE_TOO_MANY_MODELS   "too many models"
+#define IC_CLOSE_INVALID_MODEL	   "invalid model name"
+#define IC_CLOSE_TOO_MANY_NODES	   "too many nodes from this IP"
+#define IC_CLOSE_REG_TIMEOUT	   "registration timeout"
+#define IC_CLOSE_REREGISTERED	   "re-registered"	/* code 1000 */
+#define IC_CLOSE_HEARTBEAT_TIMEOUT "heartbeat timeout"	/* code 1000 */
+
+struct ic_model_info {
+	char *name;
+	int64_t size;		/* bytes; the public server requires it */
+};
+
+/*
+ * One parsed message.  Which members are set depends on type; all strings
+ * and json objects are owned by the struct: release with ic_msg_clear().
+ */
+struct ic_msg {
+	enum ic_msg_type type;
+	char *type_name;		/* as received (useful for UNKNOWN) */
+	char *node_id;			/* register, heartbeat, registered */
+	char *request_id;		/* chunk, error, request, cancel */
+	/* register, models_update */
+	struct ic_model_info *models;
+	size_t n_models;
+	int max_concurrent;		/* register; 0 when absent */
+	char *ollama_version;		/* register; may be NULL */
+	/* heartbeat */
+	int active_requests;
+	bool available;			/* true when absent (public agent) */
+	/* registered */
+	char **features;
+	size_t n_features;
+	/* inference_chunk: the "chunk" object; inference_request: "ollama_params" */
+	json_object *chunk;
+	json_object *ollama_params;
+	/* inference_error */
+	char *error;
+};
+
+/*
+ * Parse one text frame.  0 ok (type may be IC_MSG_UNKNOWN); -1 if not a
+ * JSON object, no "type", or a known type with missing or mistyped members
+ * (err names the member).  out is always safe to ic_msg_clear().
+ */
+int ic_msg_parse(const char *text, size_t len, struct ic_msg *out,
+		 char *err, size_t errlen);
+void ic_msg_clear(struct ic_msg *m);
+
+/*
+ * The public server's checks of a first frame: NULL if it is an acceptable
+ * registration, else the close reason (one of IC_CLOSE_*).  msg may be a
+ * failed parse (type UNKNOWN).
+ */
+const char *ic_register_check(const struct ic_msg *msg);
+
+/* Builders: each returns a NEW string (caller frees) ready to send. */
+char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models,
+			  size_t n_models, int max_concurrent,
+			  const char *ollama_version);
+char *ic_msg_registered_new(const char *node_id, const char *const *features,
+			    size_t n_features);
+char *ic_msg_heartbeat_new(const char *node_id, int active_requests, bool available);
+char *ic_msg_chunk_new(const char *request_id, json_object *chunk);
+char *ic_msg_error_new(const char *request_id, const char *error);
+char *ic_msg_request_new(const char *request_id, json_object *ollama_params);
+char *ic_msg_cancel_new(const char *request_id);
+char *ic_msg_models_update_new(const struct ic_model_info *models, size_t n_models);
+
+const char *ic_msg_type_name(enum ic_msg_type type);
+
+#endif

@@ -1,0 +1,1 @@
+# common/proto.mk: filled in by its owner

@@ -1,0 +1,34 @@
+/*
+ * sse.h - Server-Sent Events framing.
+ *
+ * The router writes events ("data: ...\n\n", ": ping\n\n"); the daemon's
+ * consume path parses them back from a byte stream of any chunking.
+ */
+#ifndef IC_SSE_H
+#define IC_SSE_H
+
+#include <stddef.h>
+
+/* "data: <payload>\n\n" as a NEW string; *len gets its length.  A payload
+ * with newlines is split over several data: lines as the spec says. */
+char *ic_sse_data_new(const char *payload, size_t payload_len, size_t *len);
+
+#define IC_SSE_PING "ping"		/* comment line ": ping\n\n" */
+#define IC_SSE_DONE "[DONE]"
+
+struct ic_sse_parser;
+
+/* max_event: bound on one event's bytes; a longer one is an error. */
+struct ic_sse_parser *ic_sse_parser_new(size_t max_event);
+void ic_sse_parser_free(struct ic_sse_parser *p);
+
+/* Called once per complete event with its data (data: lines joined by
+ * "\n"); comments are skipped.  Return nonzero to stop parsing. */
+typedef int (*ic_sse_event_cb)(void *ctx, const char *data, size_t len);
+
+/* Feed bytes.  0 ok, -1 if an event exceeded max_event, or the callback's
+ * nonzero value if it stopped. */
+int ic_sse_parser_feed(struct ic_sse_parser *p, const char *buf, size_t len,
+		       ic_sse_event_cb cb, void *ctx);
+
+#endif

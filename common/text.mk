@@ -1,0 +1,1 @@
+# common/text.mk: filled in by its owner

@@ -1,0 +1,1 @@
+# ctl/local.mk: filled in by its owner

@@ -1,0 +1,1 @@
+# router/local.mk: filled in by its owner

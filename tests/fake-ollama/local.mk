@@ -1,0 +1,1 @@
+# tests/fake-ollama/local.mk: filled in by its owner

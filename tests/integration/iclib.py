@@ -1,0 +1,179 @@
+"""Shared helpers for IdleClaw integration tests.
+
+Tests run the real binaries on loopback ports.  Paths come from the
+environment that `make check` sets (IC_BUILDDIR, IC_SRCDIR); run by hand,
+they default to ./build and the source tree.  Part-specific helpers live in
+their own modules beside this one (routerlib.py, daemonlib.py, ...).
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRCDIR = os.environ.get("IC_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILDDIR = os.environ.get("IC_BUILDDIR") or os.path.join(SRCDIR, "build")
+
+# automake's exit code for a skipped test, and for a hard error
+SKIP = 77
+HARD_ERROR = 99
+
+
+def binary(relpath):
+    """Absolute path of a built program, e.g. binary('router/idleclaw-routerd')."""
+    return os.path.join(BUILDDIR, relpath)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1", proc=None):
+    """Wait until something accepts on host:port; fail if proc exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("%s exited with %s before listening on %d"
+                                 % (proc.name, proc.returncode, port))
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("nothing listening on %s:%d after %.0fs" % (host, port, timeout))
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Poll predicate() until it is true; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
+class Proc:
+    """A program under test: stderr goes to a temp file we can search."""
+
+    def __init__(self, name, argv, env=None, **kw):
+        self.name = name
+        self.errfile = tempfile.NamedTemporaryFile(
+            prefix="ic-%s-" % name, suffix=".log", delete=False)
+        full_env = dict(os.environ)
+        full_env.pop("NOTIFY_SOCKET", None)
+        full_env.pop("JOURNAL_STREAM", None)
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                  stdout=kw.pop("stdout", self.errfile),
+                                  stderr=self.errfile, env=full_env, **kw)
+        self.pid = self.p.pid
+
+    @property
+    def returncode(self):
+        return self.p.returncode
+
+    def poll(self):
+        return self.p.poll()
+
+    def log(self):
+        with open(self.errfile.name, errors="replace") as f:
+            return f.read()
+
+    def signal(self, sig):
+        self.p.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Signal the program and return its exit code (kill after timeout)."""
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                raise AssertionError("%s did not exit %.0fs after signal %d\n%s"
+                                     % (self.name, timeout, sig, self.log()))
+        return self.p.returncode
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        try:
+            os.unlink(self.errfile.name)
+        except OSError:
+            pass
+
+    def assert_clean_exit(self, timeout=15.0):
+        """SIGTERM, expect exit 0 and no sanitizer report."""
+        rc = self.stop(timeout=timeout)
+        log = self.log()
+        assert "ERROR: AddressSanitizer" not in log, log
+        assert "runtime error:" not in log, log
+        assert "ERROR: LeakSanitizer" not in log, log
+        assert rc == 0, "%s exited %s\n%s" % (self.name, rc, log)
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ic-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def read(self, timeout=0.0):
+        """Collect datagrams for up to timeout seconds; return all so far."""
+        self.sock.settimeout(timeout if timeout > 0 else 0.001)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                data = self.sock.recv(4096).decode()
+                self.messages.extend(data.split("\n"))
+            except (socket.timeout, BlockingIOError):
+                if time.monotonic() >= deadline:
+                    break
+        return self.messages
+
+    def wait_for(self, line, timeout=10.0):
+        """Wait until a datagram line equal to (or starting with) `line`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for m in self.read(0.1):
+                if m == line or (line.endswith("=") and m.startswith(line)):
+                    return m
+        raise AssertionError("no %r from NOTIFY_SOCKET; got %r" % (line, self.messages))
+
+    def close(self):
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+def run_tests(tests):
+    """Run test functions in order; print a line each; exit as automake expects."""
+    failed = 0
+    for t in tests:
+        try:
+            t()
+            print("PASS: %s" % t.__name__, flush=True)
+        except Exception as e:  # noqa: BLE001 - report every failure, keep going
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print("FAIL: %s: %s" % (t.__name__, e), flush=True)
+    sys.exit(1 if failed else 0)
