@@ -1,0 +1,1 @@
+# common/ctlproto.mk: the control-socket protocol; filled in by its owner

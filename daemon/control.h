@@ -1,0 +1,83 @@
+/*
+ * control.h - idleclawd's control socket server: accept, JSON-line framing,
+ * peer credentials, protocol version check, dispatch.
+ *
+ * The wire protocol (message types, statuses, version) is common/ctlproto.h
+ * and docs/control.md.  This file knows nothing of what the commands do:
+ * the daemon passes a table of handlers (daemon/commands.c).
+ *
+ * Thread: main thread only (libevent).  Clients are named by a 64-bit id,
+ * never by pointer, so a handler that streams (chat) can keep the id after
+ * the client went away: control_send() to a gone client returns -1 and
+ * on_disconnect has already told the daemon to cancel its work.
+ */
+#ifndef IC_DAEMON_CONTROL_H
+#define IC_DAEMON_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "ctlproto.h"
+
+struct control;
+
+/* Who sent a request (SO_PEERCRED). */
+struct control_peer {
+	uint64_t client_id;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool privileged;	/* root or the daemon's own uid */
+};
+
+/*
+ * A handler gets the validated request (args: the request's "args" object,
+ * borrowed, never NULL) and must answer, now or later, with control_reply()
+ * for req_id.  Handlers that stream send control_event()s first.
+ */
+typedef void (*control_handler_fn)(void *daemon, const struct control_peer *peer,
+				   const char *req_id, json_object *args);
+
+struct control_command {
+	const char *name;		/* ctlproto command name */
+	bool needs_privilege;		/* refused with CTL_ST_PERMISSION otherwise */
+	control_handler_fn handler;
+};
+
+struct control_config {
+	const char *path;		/* socket path; ignored when listen_fd >= 0 */
+	int listen_fd;			/* from sd_listen_fds(), or -1 */
+	const char *group;		/* chgrp the socket to this group if it exists */
+	const struct control_command *commands;
+	size_t n_commands;
+	void *daemon;			/* passed to handlers */
+	/* A client went away: cancel what it started.  May be NULL. */
+	void (*on_disconnect)(void *daemon, uint64_t client_id);
+};
+
+/* Listen and start accepting.  NULL with err filled on failure. */
+struct control *control_new(struct event_base *base, const struct control_config *cfg,
+			    char *err, size_t errlen);
+/* Close every client and the socket (unlinks a path we created). */
+void control_free(struct control *ctl);
+
+/*
+ * Final reply to req_id: {"v":..,"id":req_id,"status":"<name>","message":
+ * "<fixed sentence>", ...members of body}.  body is borrowed (may be NULL).
+ * Returns -1 if the client is gone or its output queue overflowed (then it
+ * is disconnected).
+ */
+int control_reply(struct control *ctl, uint64_t client_id, const char *req_id,
+		  enum ctl_status status, json_object *body);
+
+/* An event for a running request: {"v":..,"id":req_id,"event":"<type>",...}. */
+int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
+		  const char *event_type, json_object *body);
+
+/* Number of connected clients (status). */
+size_t control_client_count(const struct control *ctl);
+
+#endif
