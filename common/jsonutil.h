@@ -11,6 +11,14 @@
 /* The wire format: plain, and "/" not escaped (json-c escapes it by default). */
 #define IC_JSON_WIRE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/*
+ * Nesting depth ic_json_parse_new() accepts (json-c's default is 32; tool
+ * JSON schemas inside ollama_params nest deeper than chat messages do).
+ * A deeper document is refused, as is one with an embedded NUL byte,
+ * invalid UTF-8, or anything but whitespace after the value.
+ */
+#define IC_JSON_DEPTH_MAX 64
+
 /* Serialize obj in the wire format into a NEW string (caller frees);
  * *len (if not NULL) gets its length. */
 char *ic_json_to_string_new(json_object *obj, size_t *len);

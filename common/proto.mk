@@ -1,1 +1,10 @@
-# common/proto.mk: filled in by its owner
+# common/proto.mk: JSON helpers, the node-link protocol, SSE framing and the
+# table-driven config loader (issue 2).
+libidleclaw_a_SOURCES += \
+	common/jsonutil.c common/jsonutil.h
+
+check_PROGRAMS += tests/unit/test_jsonutil
+TESTS += tests/unit/test_jsonutil
+tests_unit_test_jsonutil_SOURCES = tests/unit/test_jsonutil.c
+tests_unit_test_jsonutil_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_jsonutil_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
