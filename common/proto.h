@@ -84,6 +84,20 @@ struct ic_msg {
  * Parse one text frame.  0 ok (type may be IC_MSG_UNKNOWN); -1 if not a
  * JSON object, no "type", or a known type with missing or mistyped members
  * (err names the member).  out is always safe to ic_msg_clear().
+ *
+ * Members (R required, O optional; JSON null counts as absent for O):
+ * register: node_id R string, models R array of {name string, size integer
+ *   >= 0}, max_concurrent O integer >= 0 (absent: 0), ollama_version O string.
+ * heartbeat: node_id R, active_requests R integer >= 0, available O bool
+ *   (absent: true).
+ * inference_chunk: request_id R, chunk R object.
+ * inference_error: request_id R, error R string.
+ * models_update: models R as in register.
+ * registered: node_id R, features O array of strings.
+ * inference_request: request_id R, ollama_params R object.
+ * cancel_request: request_id R.
+ * Every request_id must pass ic_valid_request_id().  Unknown members are
+ * ignored.  Counts and names are policy: see ic_register_check().
  */
 int ic_msg_parse(const char *text, size_t len, struct ic_msg *out,
 		 char *err, size_t errlen);
@@ -93,8 +107,29 @@ void ic_msg_clear(struct ic_msg *m);
  * The public server's checks of a first frame: NULL if it is an acceptable
  * registration, else the close reason (one of IC_CLOSE_*).  msg may be a
  * failed parse (type UNKNOWN).
+ *
+ * Details (implementation notes, see also ic_msg_parse()):
+ * - not type "register" -> IC_CLOSE_EXPECTED_REGISTER;
+ * - node_id missing, not a string, or failing ic_valid_node_id() (1..64
+ *   printable ASCII, no spaces) -> IC_CLOSE_INVALID_NODE_ID;
+ * - then ic_models_check().
+ * A failed parse of a register frame always gets a reason, never NULL: a
+ * missing/mistyped node_id or models, or a malformed model entry, is kept
+ * visible in the struct (node_id NULL, n_models 0, entry name NULL); any
+ * other bad member (max_concurrent, ollama_version) turns the type into
+ * IC_MSG_UNKNOWN, so the answer is IC_CLOSE_EXPECTED_REGISTER.
  */
 const char *ic_register_check(const struct ic_msg *msg);
+
+/*
+ * The model-list part of ic_register_check(), also for models_update:
+ * none -> IC_CLOSE_NO_MODELS; more than IC_MODELS_PER_NODE_MAX ->
+ * IC_CLOSE_TOO_MANY_MODELS; an entry whose name fails ic_valid_model_name()
+ * or whose size is missing, not an integer or negative ->
+ * IC_CLOSE_INVALID_MODEL (the public server requires size, so an entry
+ * without one is an invalid model).  NULL if the list is acceptable.
+ */
+const char *ic_models_check(const struct ic_model_info *models, size_t n_models);
 
 /* Builders: each returns a NEW string (caller frees) ready to send. */
 char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models,

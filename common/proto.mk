@@ -8,3 +8,10 @@ TESTS += tests/unit/test_jsonutil
 tests_unit_test_jsonutil_SOURCES = tests/unit/test_jsonutil.c
 tests_unit_test_jsonutil_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_jsonutil_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+libidleclaw_a_SOURCES += common/proto.c common/proto.h
+check_PROGRAMS += tests/unit/test_proto
+TESTS += tests/unit/test_proto
+tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
+tests_unit_test_proto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_proto_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
