@@ -10,6 +10,7 @@
 
 #include "ctlproto.h"
 #include "jsonutil.h"
+#include "validate.h"
 #include "xmalloc.h"
 
 struct status_row {
@@ -239,8 +240,8 @@ static enum ctl_status check_pause(json_object *args, char *err, size_t errlen)
 	if (!json_object_object_get_ex(args, CTL_A_SECONDS, &v))
 		return CTL_ST_OK;
 	if (!ic_json_get_int64(args, CTL_A_SECONDS, &s) || s < 1 || s > CTL_PAUSE_MAX_S)
-		return bad(err, errlen, "%s: must be an integer from 1 to 2592000",
-			   CTL_A_SECONDS);
+		return bad(err, errlen, "%s: must be an integer from 1 to %d",
+			   CTL_A_SECONDS, CTL_PAUSE_MAX_S);
 	return CTL_ST_OK;
 }
 
@@ -303,20 +304,41 @@ enum ctl_status ctl_args_check(const char *cmd, json_object *args, char *err, si
 	return row->check(args, err, errlen);
 }
 
-/* chat: checked in full later in ctlproto_chat (see check_chat below) */
+/*
+ * What a control client may put in a chat: the consumer's roles plus
+ * "system" (idleclawctl --system); the daemon decides how to pass it on.
+ */
+static const char *const chat_roles[] = { "system", "user", "assistant", NULL };
+static const char *const chat_members[] = { "role", "content", NULL };
+static const struct ic_msg_rules chat_rules = {
+	.roles = chat_roles,
+	.members = chat_members,
+	.content_nonempty = true,
+	.content_required = true,
+};
+
 static enum ctl_status check_chat(json_object *args, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK,
 					       CTL_A_OPTIONS, NULL };
 	json_object *v;
+	bool think;
 
 	if (only_members(args, allowed, err, errlen) != CTL_ST_OK)
 		return CTL_ST_BAD_ARGS;
-	if (ic_json_get_string(args, CTL_A_MODEL) == NULL)
-		return bad(err, errlen, "%s: must be a model name", CTL_A_MODEL);
-	if (!json_object_object_get_ex(args, CTL_A_MESSAGES, &v) ||
-	    !json_object_is_type(v, json_type_array))
-		return bad(err, errlen, "%s: must be an array", CTL_A_MESSAGES);
+	if (!ic_valid_model_name(ic_json_get_string(args, CTL_A_MODEL)))
+		return bad(err, errlen, "%s: must be a model name of 1 to %d characters",
+			   CTL_A_MODEL, IC_MODEL_NAME_MAX);
+	if (!json_object_object_get_ex(args, CTL_A_MESSAGES, &v))
+		return bad(err, errlen, "%s: missing", CTL_A_MESSAGES);
+	if (ic_validate_messages(v, &chat_rules, err, errlen) != 0)
+		return CTL_ST_BAD_ARGS;
+	if (json_object_object_get_ex(args, CTL_A_THINK, &v) &&
+	    !ic_json_get_bool(args, CTL_A_THINK, &think))
+		return bad(err, errlen, "%s: must be true or false", CTL_A_THINK);
+	if (json_object_object_get_ex(args, CTL_A_OPTIONS, &v) &&
+	    !json_object_is_type(v, json_type_object))
+		return bad(err, errlen, "%s: must be an object", CTL_A_OPTIONS);
 	return CTL_ST_OK;
 }
 

@@ -10,6 +10,10 @@
  * never by pointer, so a handler that streams (chat) can keep the id after
  * the client went away: control_send() to a gone client returns -1 and
  * on_disconnect has already told the daemon to cancel its work.
+ *
+ * Every request gets exactly one reply: after control_reply() for an id,
+ * control_event()/control_reply() for it return -1.  The daemon must ignore
+ * SIGPIPE (a client may vanish while we write to it).
  */
 #ifndef IC_DAEMON_CONTROL_H
 #define IC_DAEMON_CONTROL_H
@@ -56,7 +60,16 @@ struct control_config {
 	void *daemon;			/* passed to handlers */
 	/* A client went away: cancel what it started.  May be NULL. */
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
+	/* Added: a client whose queued output makes no progress this long is
+	 * dropped; 0 = CONTROL_WRITE_TIMEOUT_MS.  (Tests use less.) */
+	int write_timeout_ms;
 };
+
+/* Requests one connection may have running (waiting for their reply);
+ * one more gets CTL_ST_BUSY. */
+#define CONTROL_REQUESTS_PER_CLIENT_MAX	16
+/* Default of control_config.write_timeout_ms. */
+#define CONTROL_WRITE_TIMEOUT_MS	30000
 
 /* Listen and start accepting.  NULL with err filled on failure. */
 struct control *control_new(struct event_base *base, const struct control_config *cfg,
@@ -79,5 +92,36 @@ int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
 
 /* Number of connected clients (status). */
 size_t control_client_count(const struct control *ctl);
+
+/*
+ * Added to the original contract:
+ */
+
+/* control_reply() with a one-line "detail" (may be NULL) after the fixed
+ * sentence, e.g. the router's error text.  Same return value. */
+int control_reply_detail(struct control *ctl, uint64_t client_id, const char *req_id,
+			 enum ctl_status status, const char *detail, json_object *body);
+
+/* true while req_id of that client still waits for its reply: a cancel
+ * handler answers CTL_ST_NOT_FOUND when this is false. */
+bool control_request_pending(const struct control *ctl, uint64_t client_id,
+			     const char *req_id);
+
+/* A peer may run privileged commands if it is root or the daemon's user. */
+bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid);
+
+/*
+ * The one place a request line is validated before dispatch (pure; used by
+ * control.c, unit tested): envelope (ctl_request_parse), command in the
+ * table, privilege, arguments (ctl_args_check).  CTL_ST_OK and *cmd_out
+ * set, or the status to reply with and err (may be "") as its detail.
+ * The caller always ctl_request_clear()s req; req->id names the request
+ * in the error reply when it had a valid id.
+ */
+enum ctl_status control_check_request(const struct control_command *commands, size_t n,
+				      const struct control_peer *peer, const char *line,
+				      size_t len, struct ctl_request *req,
+				      const struct control_command **cmd_out,
+				      char *err, size_t errlen);
 
 #endif

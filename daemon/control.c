@@ -1,0 +1,702 @@
+/*
+ * control.c - idleclawd's control socket: listen, accept, read JSON lines,
+ * check peer credentials, validate, dispatch to the daemon's table, and
+ * queue replies and events without ever blocking the loop.
+ *
+ * Thread: main thread only.  Every client has:
+ *   - a bounded input: one line of at most IC_CONTROL_LINE_MAX bytes (the
+ *     bufferevent stops reading at that mark; a longer line gets a
+ *     too_long reply and the connection closes once that reply is out);
+ *   - a bounded output: IC_CONTROL_OUTBUF_MAX bytes queued; a client that
+ *     does not read is disconnected, never waited for; a write that makes
+ *     no progress for write_timeout_ms also disconnects;
+ *   - a list of its requests still waiting for their reply, so that events
+ *     and replies go only to requests that exist, ids are unique per
+ *     connection and one client cannot start unbounded work.
+ * A client that shuts down its sending side keeps its connection until
+ * its running requests have replied (so `... | socat - UNIX:...` works);
+ * one that goes away is dropped and on_disconnect cancels its work.
+ *
+ * Freeing: a handler may cause its own client to be dropped (its output
+ * overflowed).  A client is therefore only marked dead while its read
+ * callback runs and freed when that callback returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "limits.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* A request of a client that has not had its reply yet. */
+struct pending {
+	LIST_ENTRY(pending) entry;
+	char id[CTL_ID_MAX + 1];
+};
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct control_peer peer;
+	LIST_HEAD(, pending) pending;
+	size_t n_pending;
+	size_t scanned;		/* input bytes already searched for a line end */
+	bool eof;		/* peer shut down its sending side */
+	bool closing;		/* close once output is flushed and nothing runs */
+	bool dead;		/* dropped inside its own read callback */
+	bool in_read;
+};
+
+struct control {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *rearm;		/* re-enables accept after EMFILE and such */
+	char *path;			/* socket we created (unlinked on free) */
+	dev_t dev;
+	ino_t ino;
+	const struct control_command *commands;
+	size_t n_commands;
+	void *daemon;
+	void (*on_disconnect)(void *daemon, uint64_t client_id);
+	struct timeval write_timeout;
+	TAILQ_HEAD(, client) clients;
+	size_t n_clients;
+	uint64_t next_id;
+	uid_t self_uid;
+};
+
+/* --- pure checks (unit tested) --- */
+
+bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid)
+{
+	return peer_uid == 0 || peer_uid == daemon_uid;
+}
+
+static const struct control_command *command_lookup(const struct control_command *commands,
+						    size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+enum ctl_status control_check_request(const struct control_command *commands, size_t n,
+				      const struct control_peer *peer, const char *line,
+				      size_t len, struct ctl_request *req,
+				      const struct control_command **cmd_out,
+				      char *err, size_t errlen)
+{
+	const struct control_command *cmd;
+	enum ctl_status st;
+
+	*cmd_out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	st = ctl_request_parse(line, len, req);
+	if (st != CTL_ST_OK)
+		return st;
+	cmd = command_lookup(commands, n, req->cmd);
+	if (cmd == NULL) {
+		/* The name is the client's text: quote it bounded. */
+		snprintf(err, errlen, "unknown command \"%.64s\"", req->cmd);
+		return CTL_ST_UNKNOWN_COMMAND;
+	}
+	if (cmd->needs_privilege && !peer->privileged)
+		return CTL_ST_PERMISSION;
+	st = ctl_args_check(req->cmd, req->args, err, errlen);
+	if (st != CTL_ST_OK)
+		return st;
+	*cmd_out = cmd;
+	return CTL_ST_OK;
+}
+
+/* --- clients --- */
+
+static struct client *client_find(const struct control *ctl, uint64_t client_id)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+		if (c->peer.client_id == client_id && !c->dead)
+			return c;
+	return NULL;
+}
+
+static struct pending *pending_find(struct client *c, const char *id)
+{
+	struct pending *p;
+
+	if (id == NULL)
+		return NULL;
+	LIST_FOREACH(p, &c->pending, entry)
+		if (strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static void client_free(struct client *c)
+{
+	struct pending *p;
+
+	while ((p = LIST_FIRST(&c->pending)) != NULL) {
+		LIST_REMOVE(p, entry);
+		free(p);
+	}
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Drop a client now (or when its read callback returns). */
+static void client_drop(struct client *c, const char *why)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	TAILQ_REMOVE(&ctl->clients, c, entry);
+	ctl->n_clients--;
+	log_debug("control: client %llu (pid %ld uid %ld) gone: %s",
+		  (unsigned long long)c->peer.client_id, (long)c->peer.pid,
+		  (long)c->peer.uid, why);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (ctl->on_disconnect != NULL)
+		ctl->on_disconnect(ctl->daemon, c->peer.client_id);
+	if (!c->in_read)
+		client_free(c);
+}
+
+/* Close once nothing is queued and no request still waits for its reply. */
+static void client_maybe_close(struct client *c)
+{
+	if (c->dead || !(c->closing || c->eof))
+		return;
+	if (c->eof && !c->closing && c->n_pending > 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return;
+	client_drop(c, c->closing ? "closed after error" : "end of input");
+}
+
+/* Queue one message; on overflow drop the client.  0 or -1. */
+static int client_send(struct client *c, json_object *msg)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len;
+	char *line;
+
+	if (c->dead)
+		return -1;
+	line = ctl_line_new(msg, &len);
+	if (evbuffer_get_length(out) + len > IC_CONTROL_OUTBUF_MAX) {
+		free(line);
+		log_warn("control: client %llu (pid %ld) does not read its replies; disconnecting",
+			 (unsigned long long)c->peer.client_id, (long)c->peer.pid);
+		client_drop(c, "output queue full");
+		return -1;
+	}
+	/* One copy into the buffer; the line itself is freed below. */
+	bufferevent_write(c->bev, line, len);
+	free(line);
+	return 0;
+}
+
+static void client_reply_error(struct client *c, const char *id, enum ctl_status st,
+			       const char *detail)
+{
+	json_object *msg = ctl_reply_new(id, st, detail, NULL);
+
+	client_send(c, msg);
+	json_object_put(msg);
+}
+
+/* --- reading requests --- */
+
+static void pending_add(struct client *c, const char *id)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	LIST_INSERT_HEAD(&c->pending, p, entry);
+	c->n_pending++;
+}
+
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	struct control *ctl = c->ctl;
+	const struct control_command *cmd;
+	struct ctl_request req;
+	char err[IC_ERRBUF_MAX];
+	enum ctl_status st;
+
+	st = control_check_request(ctl->commands, ctl->n_commands, &c->peer, line, len,
+				   &req, &cmd, err, sizeof(err));
+	if (st == CTL_ST_OK && pending_find(c, req.id) != NULL) {
+		st = CTL_ST_BAD_REQUEST;
+		snprintf(err, sizeof(err), "id \"%s\" is already in use by a running request",
+			 req.id);
+	} else if (st == CTL_ST_OK && c->n_pending >= CONTROL_REQUESTS_PER_CLIENT_MAX) {
+		st = CTL_ST_BUSY;
+		snprintf(err, sizeof(err), "at most %d requests may run at once on one connection",
+			 CONTROL_REQUESTS_PER_CLIENT_MAX);
+	}
+	if (st != CTL_ST_OK) {
+		log_debug("control: client %llu: refused request: %s",
+			  (unsigned long long)c->peer.client_id, ctl_status_name(st));
+		client_reply_error(c, req.id, st, err);
+		ctl_request_clear(&req);
+		return;
+	}
+	pending_add(c, req.id);
+	cmd->handler(ctl->daemon, &c->peer, req.id, req.args);
+	ctl_request_clear(&req);
+}
+
+static void refuse_too_long(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char err[IC_ERRBUF_MAX];
+
+	snprintf(err, sizeof(err), "a request line may have at most %d bytes",
+		 IC_CONTROL_LINE_MAX);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->scanned = 0;
+	bufferevent_disable(c->bev, EV_READ);
+	c->closing = true;
+	client_reply_error(c, NULL, CTL_ST_TOO_LONG, err);
+	client_maybe_close(c);
+}
+
+/*
+ * Take the next complete line out of in.  1: *line (owned) and *len set;
+ * 0: no complete line yet; -1: the line is too long.
+ */
+static int next_line(struct client *c, struct evbuffer *in, char **line, size_t *len)
+{
+	struct evbuffer_ptr start, eol;
+	size_t eol_len = 0, n;
+
+	if (evbuffer_ptr_set(in, &start, c->scanned, EVBUFFER_PTR_SET) < 0)
+		return 0;
+	eol = evbuffer_search_eol(in, &start, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos < 0) {
+		c->scanned = evbuffer_get_length(in);
+		/* room for a "\r" that may still be followed by "\n" */
+		return c->scanned > (size_t)IC_CONTROL_LINE_MAX + 1 ? -1 : 0;
+	}
+	n = (size_t)eol.pos;
+	c->scanned = 0;
+	*line = xmalloc(n + 1);
+	evbuffer_remove(in, *line, n);
+	evbuffer_drain(in, eol_len);
+	(*line)[n] = '\0';
+	if (n > 0 && (*line)[n - 1] == '\r')
+		n--;
+	if (n > IC_CONTROL_LINE_MAX) {
+		free(*line);
+		*line = NULL;
+		return -1;
+	}
+	*len = n;
+	return 1;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->in_read = true;
+	while (!c->dead && !c->closing) {
+		char *line = NULL;
+		size_t len = 0;
+		int r = next_line(c, in, &line, &len);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			refuse_too_long(c);
+			break;
+		}
+		if (len > 0)	/* blank lines are ignored */
+			handle_line(c, line, len);
+		free(line);
+	}
+	c->in_read = false;
+	if (c->dead)
+		client_free(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	client_maybe_close(arg);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		client_maybe_close(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		client_drop(c, "write timeout");
+		return;
+	}
+	client_drop(c, (what & BEV_EVENT_ERROR) ? strerror(EVUTIL_SOCKET_ERROR()) : "closed");
+}
+
+/* --- accepting --- */
+
+static void refuse_client(struct control *ctl, evutil_socket_t fd)
+{
+	json_object *msg = ctl_reply_new(NULL, CTL_ST_BUSY, "too many control clients", NULL);
+	size_t len;
+	char *line = ctl_line_new(msg, &len);
+
+	/* Best effort, never blocking: a fresh socket buffer takes one line. */
+	if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("control: refusing a client: %s", strerror(errno));
+	free(line);
+	json_object_put(msg);
+	evutil_closesocket(fd);
+}
+
+static int peer_credentials(evutil_socket_t fd, struct control_peer *peer, uid_t self)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	peer->privileged = control_peer_privileged(cred.uid, self);
+	return 0;
+}
+
+static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+		      int socklen, void *arg)
+{
+	struct control *ctl = arg;
+	struct client *c;
+
+	if (ctl->n_clients >= IC_CONTROL_CLIENTS_MAX) {
+		log_warn("control: %d clients connected; refusing another", IC_CONTROL_CLIENTS_MAX);
+		refuse_client(ctl, fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	if (peer_credentials(fd, &c->peer, ctl->self_uid) < 0) {
+		log_warn("control: cannot read peer credentials: %s", strerror(errno));
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->ctl = ctl;
+	c->peer.client_id = ++ctl->next_id;
+	LIST_INIT(&c->pending);
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_err("control: cannot set up a client connection");
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	/* A line, its "\r\n" and one more byte to tell "too long" apart. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)IC_CONTROL_LINE_MAX + 3);
+	bufferevent_set_timeouts(c->bev, NULL, &ctl->write_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
+	ctl->n_clients++;
+	log_debug("control: client %llu connected (pid %ld uid %ld%s)",
+		  (unsigned long long)c->peer.client_id, (long)c->peer.pid, (long)c->peer.uid,
+		  c->peer.privileged ? ", privileged" : "");
+}
+
+static void rearm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+
+	evconnlistener_enable(ctl->listener);
+}
+
+/* accept() failed (out of descriptors...): pause a second instead of spinning. */
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct control *ctl = arg;
+	struct timeval one = { 1, 0 };
+
+	log_warn("control: accept failed: %s; pausing for a second",
+		 strerror(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(lev);
+	event_add(ctl->rearm, &one);
+}
+
+/* --- the listening socket --- */
+
+/*
+ * path exists: remove it if it is a socket nobody listens on (left by a
+ * crashed daemon); refuse if another daemon listens or it is not a socket.
+ */
+static int remove_stale(const char *path, const struct sockaddr_un *sun,
+			char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r, e;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path,
+						       strerror(errno)), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; remove it or choose "
+			 "another control socket path", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	e = errno;
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen, "another idleclawd is listening on %s", path);
+		return -1;
+	}
+	if (e != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	log_info("control: removed stale socket %s", path);
+	return 0;
+}
+
+static void set_group(const char *path, const char *group)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (group == NULL || group[0] == '\0')
+		return;
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		log_debug("control: no group %s; socket keeps the daemon's group", group);
+		return;
+	}
+	if (chown(path, (uid_t)-1, gr.gr_gid) < 0)
+		log_warn("control: cannot give %s to group %s: %s", path, group,
+			 strerror(errno));
+}
+
+/* Create, bind and listen on path with mode 0660.  fd or -1. */
+static int listen_path(struct control *ctl, const char *path, const char *group,
+		       char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path must have 1 to %zu bytes",
+			 sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (remove_stale(path, &sun, err, errlen) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* The socket must never exist with wider permissions, not even briefly;
+	 * umask is process-wide, but this runs at start-up before other threads. */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || chmod(path, 0660) < 0 || listen(fd, 16) < 0 || stat(path, &st) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		if (r == 0)
+			unlink(path);
+		close(fd);
+		return -1;
+	}
+	set_group(path, group);
+	ctl->path = xstrdup(path);
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	return fd;
+}
+
+/* A socket passed by systemd: must be a listening stream socket. */
+static int use_activated(int fd, char *err, size_t errlen)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
+		snprintf(err, errlen, "socket-activated fd %d is not a stream socket", fd);
+		return -1;
+	}
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+		snprintf(err, errlen, "socket-activated fd %d is not listening", fd);
+		return -1;
+	}
+	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0) {
+		snprintf(err, errlen, "socket-activated fd %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+struct control *control_new(struct event_base *base, const struct control_config *cfg,
+			    char *err, size_t errlen)
+{
+	struct control *ctl = xcalloc(1, sizeof(*ctl));
+	int fd, ms;
+
+	ctl->base = base;
+	ctl->commands = cfg->commands;
+	ctl->n_commands = cfg->n_commands;
+	ctl->daemon = cfg->daemon;
+	ctl->on_disconnect = cfg->on_disconnect;
+	ctl->self_uid = geteuid();
+	ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : CONTROL_WRITE_TIMEOUT_MS;
+	ctl->write_timeout.tv_sec = ms / 1000;
+	ctl->write_timeout.tv_usec = (ms % 1000) * 1000;
+	TAILQ_INIT(&ctl->clients);
+	if (cfg->listen_fd >= 0)
+		fd = use_activated(cfg->listen_fd, err, errlen);
+	else
+		fd = listen_path(ctl, cfg->path, cfg->group, err, errlen);
+	if (fd < 0) {
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	ctl->rearm = evtimer_new(base, rearm_cb, ctl);
+	if (ctl->listener == NULL || ctl->rearm == NULL) {
+		snprintf(err, errlen, "cannot watch the control socket");
+		if (ctl->listener == NULL)
+			close(fd);
+		ctl->on_disconnect = NULL;
+		control_free(ctl);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(ctl->listener, accept_error_cb);
+	return ctl;
+}
+
+void control_free(struct control *ctl)
+{
+	struct client *c;
+	struct stat st;
+
+	if (ctl == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL)
+		client_drop(c, "control socket closing");
+	if (ctl->listener != NULL)
+		evconnlistener_free(ctl->listener);
+	if (ctl->rearm != NULL)
+		event_free(ctl->rearm);
+	/* Remove the path only if it is still ours, not a newer daemon's. */
+	if (ctl->path != NULL && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
+	    st.st_ino == ctl->ino)
+		unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}
+
+/* --- sending --- */
+
+int control_reply(struct control *ctl, uint64_t client_id, const char *req_id,
+		  enum ctl_status status, json_object *body)
+{
+	return control_reply_detail(ctl, client_id, req_id, status, NULL, body);
+}
+
+int control_reply_detail(struct control *ctl, uint64_t client_id, const char *req_id,
+			 enum ctl_status status, const char *detail, json_object *body)
+{
+	struct client *c = client_find(ctl, client_id);
+	struct pending *p;
+	json_object *msg;
+	int r;
+
+	if (c == NULL)
+		return -1;
+	p = pending_find(c, req_id);
+	if (p == NULL)
+		return -1;	/* answered already, or never asked */
+	LIST_REMOVE(p, entry);
+	free(p);
+	c->n_pending--;
+	msg = ctl_reply_new(req_id, status, detail, body);
+	r = client_send(c, msg);
+	json_object_put(msg);
+	if (r == 0)
+		client_maybe_close(c);
+	return r;
+}
+
+int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
+		  const char *event_type, json_object *body)
+{
+	struct client *c = client_find(ctl, client_id);
+	json_object *msg;
+	int r;
+
+	if (c == NULL || pending_find(c, req_id) == NULL)
+		return -1;
+	msg = ctl_event_new(req_id, event_type, body);
+	r = client_send(c, msg);
+	json_object_put(msg);
+	return r;
+}
+
+bool control_request_pending(const struct control *ctl, uint64_t client_id,
+			     const char *req_id)
+{
+	struct client *c = client_find(ctl, client_id);
+
+	return c != NULL && pending_find(c, req_id) != NULL;
+}
+
+size_t control_client_count(const struct control *ctl)
+{
+	return ctl->n_clients;
+}
