@@ -1,0 +1,567 @@
+/* Unit tests for common/validate.c: names, ids, messages, URLs, OLLAMA_HOST. */
+#include <check.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+/* A string of n copies of unit (a UTF-8 character); the caller frees it. */
+static char *repeat_new(const char *unit, size_t n)
+{
+	size_t ul = strlen(unit), i;
+	char *s = xmalloc(ul * n + 1);
+
+	for (i = 0; i < n; i++)
+		memcpy(s + i * ul, unit, ul);
+	s[ul * n] = '\0';
+	return s;
+}
+
+/* --- model names and ids --- */
+
+START_TEST(test_model_names_good)
+{
+	static const char *const good[] = {
+		"llama3.2", "llama3.2:3b", "llama3.2:3b-instruct-q4_K_M",
+		"hf.co/user/model:Q4_K_M", "qwen2.5-coder:7b", "a", "7",
+		"library/mistral:latest", NULL
+	};
+	size_t i;
+
+	for (i = 0; good[i]; i++)
+		ck_assert_msg(ic_valid_model_name(good[i]), "refused %s", good[i]);
+}
+END_TEST
+
+START_TEST(test_model_names_bad)
+{
+	static const char *const bad[] = {
+		"", ".hidden", ":3b", "-x", "_x", "/etc/passwd", "llama 3",
+		"llama\"3", "llama'3", "llama\t3", "llama\n3", "caf\xC3\xA9",
+		"a;b", "a\\b", "a?b", "a#b", "a%b", "a@b", "a<b", NULL
+	};
+	size_t i;
+
+	for (i = 0; bad[i]; i++)
+		ck_assert_msg(!ic_valid_model_name(bad[i]), "accepted %s", bad[i]);
+	ck_assert(!ic_valid_model_name(NULL));
+}
+END_TEST
+
+START_TEST(test_model_name_limit)
+{
+	char *n = repeat_new("m", IC_MODEL_NAME_MAX);
+	char *n1 = repeat_new("m", IC_MODEL_NAME_MAX + 1);
+
+	ck_assert(ic_valid_model_name(n));
+	ck_assert(!ic_valid_model_name(n1));
+	free(n);
+	free(n1);
+}
+END_TEST
+
+START_TEST(test_node_id)
+{
+	char *n = repeat_new("n", IC_NODE_ID_MAX);
+	char *n1 = repeat_new("n", IC_NODE_ID_MAX + 1);
+
+	ck_assert(ic_valid_node_id("node-1"));
+	ck_assert(ic_valid_node_id("a!~{}"));
+	ck_assert(ic_valid_node_id(n));
+	ck_assert(!ic_valid_node_id(n1));
+	ck_assert(!ic_valid_node_id(""));
+	ck_assert(!ic_valid_node_id(NULL));
+	ck_assert(!ic_valid_node_id("a b"));
+	ck_assert(!ic_valid_node_id("a\x01"));
+	ck_assert(!ic_valid_node_id("a\x7F"));
+	ck_assert(!ic_valid_node_id("n\xC3\xA9"));
+	free(n);
+	free(n1);
+}
+END_TEST
+
+START_TEST(test_request_id)
+{
+	char *n = repeat_new("r", IC_REQUEST_ID_MAX);
+	char *n1 = repeat_new("r", IC_REQUEST_ID_MAX + 1);
+
+	ck_assert(ic_valid_request_id("probe-1a2b"));
+	ck_assert(ic_valid_request_id("A.b_c:d-9"));
+	ck_assert(ic_valid_request_id(n));
+	ck_assert(!ic_valid_request_id(n1));
+	ck_assert(!ic_valid_request_id(""));
+	ck_assert(!ic_valid_request_id(NULL));
+	ck_assert(!ic_valid_request_id("a/b"));
+	ck_assert(!ic_valid_request_id("a b"));
+	ck_assert(!ic_valid_request_id("a\"b"));
+	free(n);
+	free(n1);
+}
+END_TEST
+
+/* --- messages --- */
+
+/* Validate JSON text with rules; err gets the message.  Returns the rc. */
+static int vmsgs(const char *json, const struct ic_msg_rules *rules, char *err)
+{
+	json_object *m = json_tokener_parse(json);
+	int rc;
+
+	ck_assert_msg(m != NULL, "test JSON does not parse: %s", json);
+	err[0] = '\0';
+	rc = ic_validate_messages(m, rules, err, IC_ERRBUF_MAX);
+	json_object_put(m);
+	return rc;
+}
+
+/* An array of count messages {"role":"user","content":<content>}. */
+static json_object *msgs_new(size_t count, const char *content)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "role", json_object_new_string("user"));
+		json_object_object_add(m, "content", json_object_new_string(content));
+		json_object_array_add(a, m);
+	}
+	return a;
+}
+
+/* Append {"role":"user","content":content} to the array m. */
+static void add_msg(json_object *m, const char *content)
+{
+	json_object *one = msgs_new(1, content);
+
+	json_object_array_add(m, json_object_get(json_object_array_get_idx(one, 0)));
+	json_object_put(one);
+}
+
+static int vobj(json_object *m, const struct ic_msg_rules *rules, char *err)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = ic_validate_messages(m, rules, err, IC_ERRBUF_MAX);
+	json_object_put(m);
+	return rc;
+}
+
+START_TEST(test_messages_good)
+{
+	char err[IC_ERRBUF_MAX];
+
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"hi\"}]",
+			       &ic_consumer_msg_rules, err), 0);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"hi\"},"
+			       "{\"role\":\"assistant\",\"content\":\"h\\u00e9\"},"
+			       "{\"content\":\"x\",\"role\":\"user\"}]",
+			       &ic_consumer_msg_rules, err), 0);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"system\",\"content\":\"be brief\"},"
+			       "{\"role\":\"user\",\"content\":\"hi\"},"
+			       "{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hm\","
+			       "\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
+			       "\"arguments\":{\"query\":\"x\"}}}]},"
+			       "{\"role\":\"tool\",\"content\":\"result\",\"tool_name\":\"web_search\"},"
+			       "{\"role\":\"assistant\",\"tool_calls\":[]},"
+			       "{\"role\":\"assistant\",\"content\":null}]",
+			       &ic_node_msg_rules, err), 0);
+}
+END_TEST
+
+START_TEST(test_messages_shape)
+{
+	char err[IC_ERRBUF_MAX];
+	const struct ic_msg_rules *c = &ic_consumer_msg_rules;
+
+	ck_assert_int_eq(vmsgs("{}", c, err), -1);
+	ck_assert_str_eq(err, "messages: must be an array");
+	ck_assert_int_eq(vmsgs("[]", c, err), -1);
+	ck_assert_str_eq(err, "messages: must hold 1 to 50 messages, not 0");
+	ck_assert_int_eq(vmsgs("[\"hi\"]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0]: must be an object");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\"},null]", c, err), -1);
+	ck_assert_str_eq(err, "messages[1]: must be an object");
+	ck_assert_int_eq(ic_validate_messages(NULL, c, err, sizeof(err)), -1);
+	/* no error buffer: still refused, nothing written */
+	ck_assert_int_eq(ic_validate_messages(NULL, c, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(test_messages_roles)
+{
+	char err[IC_ERRBUF_MAX];
+	const struct ic_msg_rules *c = &ic_consumer_msg_rules;
+	const struct ic_msg_rules *n = &ic_node_msg_rules;
+
+	ck_assert_int_eq(vmsgs("[{\"content\":\"a\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].role: missing");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\"},"
+			       "{\"role\":\"system\",\"content\":\"a\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[1].role: must be user or assistant");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"a\"}]", c, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"USER\",\"content\":\"a\"}]", c, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":1,\"content\":\"a\"}]", c, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\\u0000x\",\"content\":\"a\"}]", c, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"developer\",\"content\":\"a\"}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].role: must be system, user, assistant or tool");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"a\"}]", n, err), 0);
+}
+END_TEST
+
+START_TEST(test_messages_members)
+{
+	char err[IC_ERRBUF_MAX];
+	const struct ic_msg_rules *c = &ic_consumer_msg_rules;
+	const struct ic_msg_rules *n = &ic_node_msg_rules;
+
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
+			       "\"images\":[\"AAAA\"]}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].images: not allowed");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
+			       "\"images\":[\"AAAA\"]}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].images: not allowed");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"content\":\"a\","
+			       "\"thinking\":\"t\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].thinking: not allowed");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: missing");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":null}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: missing");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":5}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: must be a string");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":[\"a\"]}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: must be a string");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: must not be empty");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"\"}]", n, err), 0);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"thinking\":5}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].thinking: must be a string");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":{}}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].tool_calls: must be an array");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+			       "{\"arguments\":{}}}]}]", n, err), -1);
+	ck_assert_str_eq(err, "messages[0].tool_calls[0]: must be "
+			 "{\"function\":{\"name\":...}}");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":[1]}]", n, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":\"\"}]",
+			       n, err), -1);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":7}]",
+			       n, err), -1);
+	ck_assert_str_eq(err, "messages[0].tool_name: must be a string");
+}
+END_TEST
+
+START_TEST(test_messages_bad_text)
+{
+	char err[IC_ERRBUF_MAX];
+	const struct ic_msg_rules *c = &ic_consumer_msg_rules;
+	json_object *m;
+
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: contains a NUL character");
+	/* a lone surrogate escape: json-c turns it into bytes we must refuse
+	 * or into U+FFFD; either way nothing invalid gets through */
+	if (vmsgs("[{\"role\":\"user\",\"content\":\"\\ud800\"}]", c, err) < 0)
+		ck_assert_str_eq(err, "messages[0].content: not valid UTF-8");
+	/* raw invalid bytes, built without the tokenizer */
+	m = msgs_new(2, "ok");
+	json_object_object_add(json_object_array_get_idx(m, 1), "content",
+			       json_object_new_string_len("a\xC0\x80", 3));
+	ck_assert_int_eq(vobj(m, c, err), -1);
+	ck_assert_str_eq(err, "messages[1].content: not valid UTF-8");
+	m = msgs_new(1, "ok");
+	json_object_object_add(json_object_array_get_idx(m, 0), "content",
+			       json_object_new_string_len("\xED\xA0\x80", 3));
+	ck_assert_int_eq(vobj(m, c, err), -1);
+	m = msgs_new(1, "ok");
+	json_object_object_add(json_object_array_get_idx(m, 0), "content",
+			       json_object_new_string_len("ab\xE2\x82", 4));
+	ck_assert_int_eq(vobj(m, c, err), -1);
+	m = msgs_new(1, "ok");
+	json_object_object_add(json_object_array_get_idx(m, 0), "content",
+			       json_object_new_string_len("\xF4\x90\x80\x80", 4));
+	ck_assert_int_eq(vobj(m, c, err), -1);
+	m = msgs_new(1, "ok");
+	json_object_object_add(json_object_array_get_idx(m, 0), "content",
+			       json_object_new_string_len("\x80x", 2));
+	ck_assert_int_eq(vobj(m, c, err), -1);
+}
+END_TEST
+
+START_TEST(test_messages_count_limit)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+
+	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX, "hi"), &ic_consumer_msg_rules,
+			      err), 0);
+	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_consumer_msg_rules,
+			      err), -1);
+	snprintf(want, sizeof(want), "messages: must hold 1 to %d messages, not %d",
+		 IC_MESSAGES_MAX, IC_MESSAGES_MAX + 1);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_node_msg_rules,
+			      err), -1);
+}
+END_TEST
+
+/* Per-message limit at N and N+1 code points, with multi-byte characters:
+ * a byte count would refuse N of them. */
+START_TEST(test_messages_chars_limit)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+	static const char *const units[] = { "a", "\xC3\xA9", "\xE2\x82\xAC",
+					     "\xF0\x9F\x98\x80", NULL };
+	size_t u;
+
+	for (u = 0; units[u]; u++) {
+		char *n = repeat_new(units[u], IC_MESSAGE_CHARS_MAX);
+		char *n1 = repeat_new(units[u], IC_MESSAGE_CHARS_MAX + 1);
+
+		ck_assert_int_eq(vobj(msgs_new(1, n), &ic_consumer_msg_rules, err), 0);
+		ck_assert_int_eq(vobj(msgs_new(1, n), &ic_node_msg_rules, err), 0);
+		ck_assert_int_eq(vobj(msgs_new(1, n1), &ic_consumer_msg_rules, err), -1);
+		snprintf(want, sizeof(want), "messages[0].content: longer than %d characters",
+			 IC_MESSAGE_CHARS_MAX);
+		ck_assert_str_eq(err, want);
+		ck_assert_int_eq(vobj(msgs_new(1, n1), &ic_node_msg_rules, err), -1);
+		free(n);
+		free(n1);
+	}
+}
+END_TEST
+
+START_TEST(test_messages_total_limit)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+	size_t full = IC_TOTAL_CHARS_MAX / IC_MESSAGE_CHARS_MAX;
+	char *n = repeat_new("\xC3\xA9", IC_MESSAGE_CHARS_MAX);
+	json_object *m;
+
+	/* exactly the total: 10 full messages */
+	ck_assert_int_eq(vobj(msgs_new(full, n), &ic_consumer_msg_rules, err), 0);
+	/* one character more */
+	m = msgs_new(full, n);
+	add_msg(m, "x");
+	ck_assert_int_eq(vobj(m, &ic_consumer_msg_rules, err), -1);
+	snprintf(want, sizeof(want), "messages: longer than %d characters in all",
+		 IC_TOTAL_CHARS_MAX);
+	ck_assert_str_eq(err, want);
+	free(n);
+}
+END_TEST
+
+/* --- URLs --- */
+
+struct url_case {
+	const char *in;
+	const char *scheme, *host;
+	int port;
+	const char *path;
+};
+
+static void check_url(const struct url_case *c, bool ollama)
+{
+	struct ic_url u;
+	char err[IC_ERRBUF_MAX] = "";
+	int rc = ollama ? ic_ollama_host_parse(c->in, &u, err, sizeof(err))
+			: ic_url_parse(c->in, &u, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "%s refused: %s", c->in, err);
+	ck_assert_str_eq(u.scheme, c->scheme);
+	ck_assert_str_eq(u.host, c->host);
+	ck_assert_int_eq(u.port, c->port);
+	ck_assert_str_eq(u.path, c->path);
+	ck_assert(u.tls == (strcmp(c->scheme, "https") == 0));
+	ic_url_clear(&u);
+	ck_assert_ptr_null(u.host);
+}
+
+START_TEST(test_url_good)
+{
+	static const struct url_case cases[] = {
+		{ "http://example.com", "http", "example.com", 80, "" },
+		{ "https://api.idleclaw.com", "https", "api.idleclaw.com", 443, "" },
+		{ "HTTPS://Example.COM/", "https", "Example.COM", 443, "/" },
+		{ "http://127.0.0.1:8080/api/chat", "http", "127.0.0.1", 8080, "/api/chat" },
+		{ "http://h:1", "http", "h", 1, "" },
+		{ "http://h:65535", "http", "h", 65535, "" },
+		{ "http://h:00080", "http", "h", 80, "" },
+		{ "http://[::1]:11434/x?y=1", "http", "::1", 11434, "/x?y=1" },
+		{ "https://[2001:db8::1]", "https", "2001:db8::1", 443, "" },
+		{ "http://h?q=1", "http", "h", 80, "/?q=1" },
+		{ "http://my_host.local", "http", "my_host.local", 80, "" },
+		{ NULL, NULL, NULL, 0, NULL }
+	};
+	size_t i;
+
+	for (i = 0; cases[i].in; i++)
+		check_url(&cases[i], false);
+}
+END_TEST
+
+START_TEST(test_url_bad)
+{
+	static const char *const bad[] = {
+		"", "example.com", "ftp://example.com", "ws://example.com",
+		"file:///etc/passwd", "javascript:alert(1)", "http:/example.com",
+		"http://", "http:///path", "http://:80", "http://user@host",
+		"http://user:pw@host/", "http://host:0", "http://host:65536",
+		"http://host:99999999999999999999", "http://host:", "http://host:8a",
+		"http://host:-1", "http://host:+80", "http://ho st", "http://host/a b",
+		"http://host/\x01", "http://host/\x7F", "http://h\xC3\xA9st",
+		"http://[::1", "http://[zz::1]", "http://[::1]x", "http://[]",
+		"http://[::1]:0", "http://host#frag", "http://host/p#f",
+		"http://ho%73t", "http://host:80:81", "http://a!b", " http://host",
+		"http://host\n", NULL
+	};
+	size_t i;
+
+	for (i = 0; bad[i]; i++) {
+		struct ic_url u;
+		char err[IC_ERRBUF_MAX] = "";
+
+		ck_assert_msg(ic_url_parse(bad[i], &u, err, sizeof(err)) == -1,
+			      "accepted %s", bad[i]);
+		ck_assert_msg(err[0] != '\0', "no error for %s", bad[i]);
+		ck_assert_ptr_null(u.host);
+		ck_assert_ptr_null(u.scheme);
+		ck_assert_ptr_null(u.path);
+	}
+	ck_assert_int_eq(ic_url_parse(NULL, &(struct ic_url){0}, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(test_url_errors_are_clear)
+{
+	struct ic_url u;
+	char err[IC_ERRBUF_MAX];
+
+	ck_assert_int_eq(ic_url_parse("http://u:p@h", &u, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "URL must not contain a user name or password");
+	ck_assert_int_eq(ic_url_parse("http://h:70000", &u, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "URL port must be a number from 1 to 65535");
+	ck_assert_int_eq(ic_url_parse("gopher://h", &u, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "URL must start with http:// or https://");
+}
+END_TEST
+
+START_TEST(test_url_ws)
+{
+	struct ic_url u;
+	char *ws;
+
+	ck_assert_int_eq(ic_url_parse("https://api.idleclaw.com", &u, NULL, 0), 0);
+	ws = ic_url_ws_new(&u, "/ws/node");
+	ck_assert_str_eq(ws, "wss://api.idleclaw.com:443/ws/node");
+	free(ws);
+	ic_url_clear(&u);
+
+	ck_assert_int_eq(ic_url_parse("http://[::1]:8000/base", &u, NULL, 0), 0);
+	ws = ic_url_ws_new(&u, "/ws/node");
+	ck_assert_str_eq(ws, "ws://[::1]:8000/ws/node");
+	free(ws);
+	ws = ic_url_ws_new(&u, NULL);
+	ck_assert_str_eq(ws, "ws://[::1]:8000/base");
+	free(ws);
+	ic_url_clear(&u);
+	ic_url_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_ollama_host_good)
+{
+	static const struct url_case cases[] = {
+		{ "", "http", "127.0.0.1", 11434, "" },
+		{ "   ", "http", "127.0.0.1", 11434, "" },
+		{ "host", "http", "host", 11434, "" },
+		{ "1.2.3.4", "http", "1.2.3.4", 11434, "" },
+		{ "host:56789", "http", "host", 56789, "" },
+		{ ":56789", "http", "127.0.0.1", 56789, "" },
+		{ "0.0.0.0:11434", "http", "0.0.0.0", 11434, "" },
+		{ "http://host:1234", "http", "host", 1234, "" },
+		/* an explicit scheme brings its own default port, as in Ollama */
+		{ "http://host", "http", "host", 80, "" },
+		{ "https://host", "https", "host", 443, "" },
+		{ "https://host:56789/path/", "https", "host", 56789, "/path" },
+		{ "http://host/", "http", "host", 80, "" },
+		{ "host:1234//", "http", "host", 1234, "" },
+		{ "\"host:1234\"", "http", "host", 1234, "" },
+		{ " 'host' ", "http", "host", 11434, "" },
+		{ "[::1]", "http", "::1", 11434, "" },
+		{ "[::1]:8080", "http", "::1", 8080, "" },
+		{ "::1", "http", "::1", 11434, "" },
+		{ "[0001:002:003:0004::1]:56789", "http", "0001:002:003:0004::1", 56789, "" },
+		{ "http://[::1]", "http", "::1", 80, "" },
+		{ NULL, NULL, NULL, 0, NULL }
+	};
+	size_t i;
+
+	for (i = 0; cases[i].in; i++)
+		check_url(&cases[i], true);
+}
+END_TEST
+
+START_TEST(test_ollama_host_bad)
+{
+	static const char *const bad[] = {
+		"ftp://host", "host:0", "host:65536", "host:x", "host:",
+		"u@host", "ho st", "host\x01", "1::2::3", "[::1", "[::1]:",
+		"http://host:80:80", "h\xC3\xA9", "host?x=1", NULL
+	};
+	size_t i;
+
+	for (i = 0; bad[i]; i++) {
+		struct ic_url u;
+		char err[IC_ERRBUF_MAX] = "";
+
+		ck_assert_msg(ic_ollama_host_parse(bad[i], &u, err, sizeof(err)) == -1,
+			      "accepted %s", bad[i]);
+		ck_assert(err[0] != '\0');
+		ck_assert_ptr_null(u.host);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_model_names_good);
+	tcase_add_test(tc, test_model_names_bad);
+	tcase_add_test(tc, test_model_name_limit);
+	tcase_add_test(tc, test_node_id);
+	tcase_add_test(tc, test_request_id);
+	tcase_add_test(tc, test_messages_good);
+	tcase_add_test(tc, test_messages_shape);
+	tcase_add_test(tc, test_messages_roles);
+	tcase_add_test(tc, test_messages_members);
+	tcase_add_test(tc, test_messages_bad_text);
+	tcase_add_test(tc, test_messages_count_limit);
+	tcase_add_test(tc, test_messages_chars_limit);
+	tcase_add_test(tc, test_messages_total_limit);
+	tcase_add_test(tc, test_url_good);
+	tcase_add_test(tc, test_url_bad);
+	tcase_add_test(tc, test_url_errors_are_clear);
+	tcase_add_test(tc, test_url_ws);
+	tcase_add_test(tc, test_ollama_host_good);
+	tcase_add_test(tc, test_ollama_host_bad);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
