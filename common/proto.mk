@@ -15,3 +15,10 @@ TESTS += tests/unit/test_proto
 tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
 tests_unit_test_proto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_proto_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+libidleclaw_a_SOURCES += common/sse.c common/sse.h
+check_PROGRAMS += tests/unit/test_sse
+TESTS += tests/unit/test_sse
+tests_unit_test_sse_SOURCES = tests/unit/test_sse.c
+tests_unit_test_sse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_sse_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -31,4 +31,21 @@ typedef int (*ic_sse_event_cb)(void *ctx, const char *data, size_t len);
 int ic_sse_parser_feed(struct ic_sse_parser *p, const char *buf, size_t len,
 		       ic_sse_event_cb cb, void *ctx);
 
+/*
+ * Details of the parser (additions):
+ * - lines end with CRLF, LF or CR, split anywhere across feeds; a leading
+ *   UTF-8 byte-order mark is skipped; "data:x" and "data: x" both give "x";
+ *   "event", "id", "retry" and unknown fields are ignored; an event is
+ *   dispatched at a blank line only if it had a data field; an event not
+ *   ended by a blank line when the stream stops is never dispatched.
+ * - the bound: the joined data of one event may be max_event bytes, and one
+ *   line (comments included) max_event + IC_SSE_LINE_SLACK bytes; beyond
+ *   that feed returns -1 and every later feed returns -1 too.
+ * - when the callback stops parsing, the rest of buf is not consumed.
+ */
+#define IC_SSE_LINE_SLACK 16	/* room for "data: " on a max_event line */
+
+/* ": <text>\n\n" (e.g. IC_SSE_PING) as a NEW string; *len gets its length. */
+char *ic_sse_comment_new(const char *text, size_t *len);
+
 #endif
