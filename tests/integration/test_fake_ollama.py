@@ -1,0 +1,529 @@
+#!/usr/bin/python3
+"""fake-ollama: every endpoint, the NDJSON stream, echo, thinking, tool
+calls, the record file, every fault, cancel detection and a clean exit."""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fake-ollama"))
+from fakeollama import FakeOllama  # noqa: E402  (imports iclib first)
+import iclib  # noqa: E402
+
+BINARY = iclib.binary("tests/fake-ollama/fake-ollama")
+STATS = ("total_duration", "load_duration", "prompt_eval_count",
+         "prompt_eval_duration", "eval_count", "eval_duration")
+
+
+def conn(fo, timeout=10):
+    return http.client.HTTPConnection("127.0.0.1", fo.port, timeout=timeout)
+
+
+def get(fo, path, method="GET"):
+    c = conn(fo)
+    c.request(method, path)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, r.getheader("Content-Type"), data
+
+
+def post(fo, body, path="/api/chat"):
+    """POST; return (status, headers, raw body)."""
+    c = conn(fo)
+    if not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    c.request("POST", path, body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, r, data
+
+
+def chat_lines(fo, body):
+    """A streaming chat: every line parsed; asserts the NDJSON framing."""
+    status, r, data = post(fo, body)
+    assert status == 200, (status, data)
+    assert r.getheader("Content-Type") == "application/x-ndjson", r.getheaders()
+    assert r.getheader("Transfer-Encoding") == "chunked", r.getheaders()
+    text = data.decode()
+    assert text.endswith("\n"), text[-200:]
+    return [json.loads(x) for x in text.split("\n")[:-1]]
+
+
+def check_stream(lines, model):
+    """Ollama's line format: done:false lines, then one done:true line."""
+    assert lines, "no lines"
+    for x in lines[:-1]:
+        assert x["done"] is False, x
+        assert x["model"] == model, x
+        assert x["message"]["role"] == "assistant", x
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$",
+                        x["created_at"]), x
+    last = lines[-1]
+    assert last["done"] is True, last
+    assert last["model"] == model, last
+    assert last["message"] == {"role": "assistant", "content": ""}, last
+    for k in STATS:
+        assert isinstance(last[k], int) and last[k] >= 0, (k, last)
+    return last
+
+
+def content(lines):
+    return "".join(x["message"].get("content", "") for x in lines)
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def test_root_and_version():
+    with FakeOllama("--ollama-version", "0.9.7") as fo:
+        status, ctype, data = get(fo, "/")
+        assert (status, data) == (200, b"Ollama is running"), (status, data)
+        assert ctype.startswith("text/plain"), ctype
+        status, _, data = get(fo, "/", "HEAD")
+        assert status == 200, status
+        status, ctype, data = get(fo, "/api/version")
+        assert status == 200 and ctype.startswith("application/json"), ctype
+        assert json.loads(data) == {"version": "0.9.7"}, data
+        fo.stop()
+
+
+def test_tags():
+    with FakeOllama("--models", "gemma3:1b=815319791,mistral") as fo:
+        status, ctype, data = get(fo, "/api/tags")
+        assert status == 200 and ctype.startswith("application/json")
+        models = json.loads(data)["models"]
+        assert [m["name"] for m in models] == ["gemma3:1b", "mistral:latest"]
+        assert models[0]["size"] == 815319791, models[0]
+        for m in models:
+            assert m["model"] == m["name"], m
+            assert re.match(r"^[0-9a-f]{64}$", m["digest"]), m
+            assert re.match(r"^\d{4}-\d\d-\d\dT", m["modified_at"]), m
+            d = m["details"]
+            assert d["format"] == "gguf", d
+            assert d["family"] and d["families"] == [d["family"]], d
+            assert d["parameter_size"].endswith("B"), d
+            assert d["quantization_level"], d
+        assert models[0]["details"]["family"] == "gemma", models[0]
+        assert models[0]["digest"] != models[1]["digest"]
+        fo.stop()
+
+
+def test_ps_lists_models_after_use():
+    with FakeOllama() as fo:
+        status, _, data = get(fo, "/api/ps")
+        assert status == 200 and json.loads(data) == {"models": []}, data
+        chat_lines(fo, {"model": "qwen2.5:0.5b", "messages": [user("hi")]})
+        ps = json.loads(get(fo, "/api/ps")[2])["models"]
+        assert [m["name"] for m in ps] == ["qwen2.5:0.5b"], ps
+        assert ps[0]["size_vram"] == ps[0]["size"] > 0, ps
+        assert re.match(r"^\d{4}-\d\d-\d\dT", ps[0]["expires_at"]), ps
+        fo.stop()
+
+
+def test_stream_format():
+    reply = "Hello brave new world"
+    with FakeOllama("--reply", reply) as fo:
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": [user("x")]})
+        last = check_stream(lines, "llama3.2:latest")
+        assert content(lines) == reply, lines
+        assert [x["message"]["content"] for x in lines[:-1]] == \
+            ["Hello", " brave", " new", " world"], lines
+        assert last["done_reason"] == "stop", last
+        assert last["eval_count"] == 4, last
+        fo.stop()
+
+
+def test_tokens():
+    with FakeOllama("--reply", "abcdefgh", "--tokens", "3") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": [user("x")]})
+        check_stream(lines, "llama3.2:latest")
+        assert [x["message"]["content"] for x in lines[:-1]] == \
+            ["ab", "cde", "fgh"], lines
+        fo.stop()
+    # more tokens than characters: the words repeat
+    with FakeOllama("--reply", "one two", "--tokens", "9") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        check_stream(lines, "llama3.2:latest")
+        assert len(lines) == 10, lines
+        assert content(lines) == "one two" * 4 + "one", lines
+        assert lines[-1]["eval_count"] == 9, lines[-1]
+        fo.stop()
+    # many tokens: every line arrives, none is torn
+    with FakeOllama("--tokens", "50000") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        check_stream(lines, "llama3.2:latest")
+        assert len(lines) == 50001, len(lines)
+        fo.stop()
+
+
+def test_not_streaming():
+    with FakeOllama("--reply", "All at once.") as fo:
+        status, r, data = post(fo, {"model": "llama3.2", "stream": False,
+                                    "messages": [user("x")]})
+        assert status == 200, (status, data)
+        assert r.getheader("Content-Type").startswith("application/json")
+        obj = json.loads(data)
+        assert obj["message"] == {"role": "assistant",
+                                  "content": "All at once."}, obj
+        assert obj["done"] is True and obj["done_reason"] == "stop", obj
+        for k in STATS:
+            assert isinstance(obj[k], int), (k, obj)
+        fo.stop()
+
+
+TRICKY = 'say "hi" \\ back\nslash / tab\t ctrl\x01 é 漢字 😀 </script>'
+
+
+def test_echo():
+    with FakeOllama("--echo") as fo:
+        msgs = [{"role": "system", "content": "be brief"}, user("first"),
+                {"role": "assistant", "content": "ok"}, user(TRICKY)]
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": msgs})
+        check_stream(lines, "llama3.2:latest")
+        assert content(lines) == TRICKY, content(lines)
+        status, _, data = post(fo, {"model": "llama3.2", "stream": False,
+                                    "messages": msgs})
+        assert json.loads(data)["message"]["content"] == TRICKY, data
+        # cut into characters, never inside one
+        fo.stop()
+    with FakeOllama("--echo", "--tokens", "5") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2",
+                                "messages": [user("é漢😀ab")]})
+        assert [x["message"]["content"] for x in lines[:-1]] == \
+            ["é", "漢", "😀", "a", "b"], lines
+        fo.stop()
+
+
+def test_think():
+    with FakeOllama("--think", "Let me think.", "--reply", "Done.") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": [user("q")]})
+        check_stream(lines, "llama3.2:latest")
+        thinking = [x for x in lines if x["message"].get("thinking")]
+        assert lines[:len(thinking)] == thinking, lines   # thinking first
+        assert "".join(x["message"]["thinking"] for x in thinking) == \
+            "Let me think.", lines
+        assert content(lines) == "Done.", lines
+        # "think": false turns it off
+        lines = chat_lines(fo, {"model": "llama3.2", "think": False,
+                                "messages": [user("q")]})
+        assert not any("thinking" in x["message"] for x in lines), lines
+        obj = json.loads(post(fo, {"model": "llama3.2", "stream": False})[2])
+        assert obj["message"]["thinking"] == "Let me think.", obj
+        fo.stop()
+
+
+def test_tool_call():
+    args = {"city": "Paris", "units": "metric"}
+    with FakeOllama("--tool-call", "get_weather:" + json.dumps(args),
+                    "--reply", "") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": [user("w?")]})
+        check_stream(lines, "llama3.2:latest")
+        calls = [x["message"]["tool_calls"] for x in lines
+                 if "tool_calls" in x["message"]]
+        assert calls == [[{"function": {"name": "get_weather",
+                                        "arguments": args}}]], lines
+        # after a tool result the model answers instead
+        msgs = [user("w?"), {"role": "assistant", "content": "",
+                             "tool_calls": calls[0]},
+                {"role": "tool", "content": "20C"}]
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": msgs})
+        assert not any("tool_calls" in x["message"] for x in lines), lines
+        obj = json.loads(post(fo, {"model": "llama3.2", "stream": False,
+                                   "messages": [user("w?")]})[2])
+        assert obj["message"]["tool_calls"] == calls[0], obj
+        fo.stop()
+    with FakeOllama("--tool-call", "f:{}", "--tool-call-always") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2", "messages": [
+            {"role": "tool", "content": "x"}]})
+        assert any("tool_calls" in x["message"] for x in lines), lines
+        fo.stop()
+
+
+def test_num_predict_length():
+    with FakeOllama("--reply", "a b c d e") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2",
+                                "options": {"num_predict": 2}})
+        last = check_stream(lines, "llama3.2:latest")
+        assert content(lines) == "a b", lines
+        assert last["done_reason"] == "length", last
+        fo.stop()
+
+
+def test_errors():
+    with FakeOllama() as fo:
+        status, r, data = post(fo, {"model": "nosuch:7b", "messages": []})
+        assert status == 404, status
+        assert json.loads(data) == {
+            "error": 'model "nosuch:7b" not found, try pulling it first'}, data
+        for bad in (b"{bad", b"", b"[1,2]", b'{"model":"llama3.2"} x'):
+            status, r, data = post(fo, bad)
+            assert status == 400, (bad, status, data)
+            assert r.getheader("Content-Type").startswith("application/json")
+            assert json.loads(data)["error"], data
+        for body in ({"messages": []}, {"model": ""}, {"model": 3},
+                     {"model": "llama3.2", "messages": "hi"},
+                     {"model": "llama3.2", "stream": "yes"}):
+            status, r, data = post(fo, body)
+            assert status == 400 and json.loads(data)["error"], (body, data)
+        status, _, data = get(fo, "/api/nothing")
+        assert status == 404, status
+        status, _, data = get(fo, "/api/chat")
+        assert status == 405 and json.loads(data)["error"], (status, data)
+        # still serving
+        assert get(fo, "/api/version")[0] == 200
+        fo.stop()
+
+
+def test_record():
+    with FakeOllama() as fo:
+        b1 = {"model": "llama3.2", "messages": [user("one / two")],
+              "options": {"temperature": 0.5, "seed": 7}}
+        chat_lines(fo, b1)
+        post(fo, b"{not json")
+        get(fo, "/api/tags")
+        recs = fo.records()
+        assert recs == [{"path": "/api/chat", "body": b1},
+                        {"path": "/api/chat", "body": "{not json"}], recs
+        with open(fo.record_path) as f:
+            raw = f.read()
+        assert "one / two" in raw, raw         # "/" not escaped
+        assert fo.cancelled() == [], recs    # finished streams are not cancels
+        fo.stop()
+
+
+def stream_open(fo, body):
+    """Start a streaming chat; return (connection, response)."""
+    c = conn(fo)
+    c.request("POST", "/api/chat", json.dumps(body))
+    return c, c.getresponse()
+
+
+def test_cancel_detected():
+    with FakeOllama("--delay-ms", "20", "--tokens", "500") as fo:
+        c, r = stream_open(fo, {"model": "qwen2.5:0.5b"})
+        assert r.status == 200
+        for _ in range(2):
+            assert json.loads(r.readline())["done"] is False
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.close()
+        assert fo.wait_cancelled(1) == ["qwen2.5:0.5b"]
+        # and it still serves, on a fresh connection
+        assert get(fo, "/api/version")[0] == 200
+        fo.stop()
+
+
+def test_keepalive_two_chats():
+    with FakeOllama("--reply", "k a") as fo:
+        c = conn(fo)
+        for _ in range(2):
+            c.request("POST", "/api/chat", json.dumps({"model": "llama3.2"}))
+            r = c.getresponse()
+            assert content([json.loads(x) for x in
+                            r.read().decode().splitlines()]) == "k a"
+        c.close()
+        time.sleep(0.2)
+        assert fo.cancelled() == [], fo.records()
+        fo.stop()
+
+
+def test_fault_unknown_model():
+    with FakeOllama("--fault", "unknown-model") as fo:
+        status, _, data = post(fo, {"model": "llama3.2"})
+        assert status == 404, status
+        assert json.loads(data)["error"] == \
+            'model "llama3.2" not found, try pulling it first', data
+        # /api/tags still lists it (it vanished between tags and chat)
+        assert "llama3.2:latest" in get(fo, "/api/tags")[2].decode()
+        fo.stop()
+
+
+def test_fault_http_500():
+    with FakeOllama("--fault", "http-500") as fo:
+        status, r, data = post(fo, {"model": "llama3.2"})
+        assert status == 500, status
+        assert json.loads(data)["error"], data
+        fo.stop()
+
+
+def test_fault_error_midstream():
+    with FakeOllama("--fault", "error-midstream", "--fault-after", "3",
+                    "--tokens", "10") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        assert len(lines) == 4, lines
+        assert all(x["done"] is False for x in lines[:3]), lines
+        assert list(lines[3].keys()) == ["error"] and lines[3]["error"], lines
+        status, _, data = post(fo, {"model": "llama3.2", "stream": False})
+        assert status == 500 and json.loads(data)["error"], (status, data)
+        fo.stop()
+
+
+def raw_chat(fo, body):
+    """POST with Connection: close; every byte of the response until EOF."""
+    data = json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", fo.port), timeout=10) as s:
+        s.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
+        out = b""
+        while True:
+            part = s.recv(65536)
+            if not part:
+                return out
+            out += part
+
+
+def test_fault_close_midstream():
+    with FakeOllama("--fault", "close-midstream", "--fault-after", "2",
+                    "--tokens", "10", "--fault-request", "2") as fo:
+        whole = raw_chat(fo, {"model": "llama3.2"})     # request 1: no fault
+        assert whole.startswith(b"HTTP/1.1 200"), whole
+        assert whole.endswith(b"\r\n0\r\n\r\n"), whole[-100:]
+        cut = raw_chat(fo, {"model": "llama3.2"})
+        assert cut.startswith(b"HTTP/1.1 200"), cut
+        assert not cut.endswith(b"0\r\n\r\n"), cut[-100:]  # no last chunk
+        lines = re.findall(rb'\{"model".*\n', cut)
+        assert len(lines) == 2, cut
+        assert all(json.loads(x)["done"] is False for x in lines), lines
+        time.sleep(0.2)
+        assert fo.cancelled() == [], fo.records()   # we closed, not the client
+        assert get(fo, "/api/version")[0] == 200
+        fo.stop()
+    with FakeOllama("--fault", "close-midstream") as fo:
+        c = conn(fo)
+        c.request("POST", "/api/chat", json.dumps({"model": "llama3.2",
+                                                   "stream": False}))
+        try:
+            c.getresponse()
+            raise AssertionError("not-streaming close-midstream answered")
+        except (http.client.RemoteDisconnected, ConnectionError):
+            pass
+        fo.stop()
+
+
+def test_fault_hang():
+    with FakeOllama("--fault", "hang") as fo:
+        c = conn(fo, timeout=0.5)
+        c.request("POST", "/api/chat", json.dumps({"model": "llama3.2"}))
+        try:
+            c.getresponse()
+            raise AssertionError("hang fault answered")
+        except socket.timeout:
+            pass
+        c.close()
+        assert fo.wait_cancelled(1) == ["llama3.2:latest"]
+        assert get(fo, "/api/tags")[0] == 200   # only chats hang
+        fo.stop()
+
+
+def test_fault_slow_headers():
+    with FakeOllama("--fault", "slow-headers", "--fault-delay-ms", "400",
+                    "--reply", "late") as fo:
+        t0 = time.monotonic()
+        c, r = stream_open(fo, {"model": "llama3.2"})
+        assert time.monotonic() - t0 >= 0.38, time.monotonic() - t0
+        lines = [json.loads(x) for x in r.read().decode().splitlines()]
+        assert content(lines) == "late", lines
+        c.close()
+        fo.stop()
+
+
+def test_fault_scoped():
+    with FakeOllama("--fault", "http-500", "--fault-request", "2") as fo:
+        codes = [post(fo, {"model": "llama3.2"})[0] for _ in range(3)]
+        assert codes == [200, 500, 200], codes
+        fo.stop()
+    with FakeOllama("--fault", "http-500", "--fault-model", "qwen2.5:0.5b") as fo:
+        assert post(fo, {"model": "llama3.2"})[0] == 200
+        assert post(fo, {"model": "qwen2.5:0.5b"})[0] == 500
+        fo.stop()
+
+
+def test_delay():
+    with FakeOllama("--delay-ms", "40", "--tokens", "5") as fo:
+        t0 = time.monotonic()
+        chat_lines(fo, {"model": "llama3.2"})
+        elapsed = time.monotonic() - t0
+        assert elapsed >= 0.2, elapsed
+        t0 = time.monotonic()
+        post(fo, {"model": "llama3.2", "stream": False})
+        assert time.monotonic() - t0 >= 0.2, elapsed
+        fo.stop()
+    # sub-millisecond delays keep their average rate
+    with FakeOllama("--delay-us", "100", "--tokens", "3000") as fo:
+        t0 = time.monotonic()
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        elapsed = time.monotonic() - t0
+        assert len(lines) == 3001 and 0.3 <= elapsed < 5, (len(lines), elapsed)
+        fo.stop()
+
+
+def test_sigterm_with_open_streams():
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with FakeOllama("--delay-ms", "50", "--tokens", "1000",
+                        "--fault", "hang", "--fault-request", "2") as fo:
+            c1, r1 = stream_open(fo, {"model": "llama3.2"})
+            r1.readline()
+            c2 = conn(fo)
+            c2.request("POST", "/api/chat", json.dumps({"model": "llama3.2"}))
+            iclib.wait_for(lambda: len(fo.chat_bodies()) == 2,
+                           what="second request")
+            rc = fo.proc.stop(sig)
+            log = fo.proc.log()
+            assert rc == 0, (rc, log)
+            assert "Sanitizer" not in log and "runtime error" not in log, log
+            assert fo.cancelled() == [], fo.records()
+            c1.close()
+            c2.close()
+
+
+def run_binary(*args):
+    return subprocess.run([BINARY] + list(args), capture_output=True,
+                          timeout=10, text=True)
+
+
+def test_flags():
+    p = run_binary("--help")
+    assert p.returncode == 0, p
+    doc = open(os.path.join(iclib.SRCDIR, "docs", "fake-ollama.md")).read()
+    flags = set(re.findall(r"--[a-z][a-z-]+", p.stdout))
+    assert len(flags) >= 18, flags
+    for f in flags:
+        assert f in doc, "%s not in docs/fake-ollama.md" % f
+    for bad in (["--tokens", "x"], ["--tokens", "-1"], ["--fault", "boom"],
+                ["--listen", "nohost"], ["--listen", "127.0.0.1:70000"],
+                ["--models", "a=big"], ["--tool-call", "f:[1]"],
+                ["--reply", "x", "--echo"], ["--bogus"], ["extra"]):
+        p = run_binary(*bad)
+        assert p.returncode == 2, (bad, p)
+        assert "error" in p.stderr, (bad, p.stderr)
+    p = run_binary("--listen", "127.0.0.1:0", "--record", "/nonexistent/dir/f")
+    assert p.returncode == 1 and "/nonexistent/dir/f" in p.stderr, p
+    # a port in use is a clear error, not a crash
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        p = run_binary("--listen", "127.0.0.1:%d" % s.getsockname()[1])
+        assert p.returncode == 1 and "cannot listen" in p.stderr, p
+
+
+if __name__ == "__main__":
+    iclib.run_tests([
+        test_root_and_version, test_tags, test_ps_lists_models_after_use,
+        test_stream_format, test_tokens, test_not_streaming, test_echo,
+        test_think, test_tool_call, test_num_predict_length, test_errors,
+        test_record, test_cancel_detected, test_keepalive_two_chats,
+        test_fault_unknown_model, test_fault_http_500,
+        test_fault_error_midstream, test_fault_close_midstream,
+        test_fault_hang, test_fault_slow_headers, test_fault_scoped,
+        test_delay, test_sigterm_with_open_streams, test_flags,
+    ])
