@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -238,6 +239,15 @@ static void pending_add(struct client *c, const char *id)
 	c->n_pending++;
 }
 
+/* A client with all its requests running must still be able to cancel
+ * one: cancel has one slot of its own. */
+static size_t pending_limit(const char *cmd)
+{
+	if (strcmp(cmd, CTL_CMD_CANCEL) == 0)
+		return CONTROL_REQUESTS_PER_CLIENT_MAX + 1;
+	return CONTROL_REQUESTS_PER_CLIENT_MAX;
+}
+
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct control *ctl = c->ctl;
@@ -252,7 +262,7 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		st = CTL_ST_BAD_REQUEST;
 		snprintf(err, sizeof(err), "id \"%s\" is already in use by a running request",
 			 req.id);
-	} else if (st == CTL_ST_OK && c->n_pending >= CONTROL_REQUESTS_PER_CLIENT_MAX) {
+	} else if (st == CTL_ST_OK && c->n_pending >= pending_limit(req.cmd)) {
 		st = CTL_ST_BUSY;
 		snprintf(err, sizeof(err), "at most %d requests may run at once on one connection",
 			 CONTROL_REQUESTS_PER_CLIENT_MAX);
@@ -349,11 +359,29 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	client_maybe_close(arg);
 }
 
+/*
+ * End of input: a peer that only shut down its sending side still reads;
+ * one that closed the socket is gone.  Linux reports POLLHUP on a UNIX
+ * socket once both directions are shut, i.e. when the peer closed it.
+ */
+static bool peer_gone(evutil_socket_t fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	if (poll(&p, 1, 0) < 0)
+		return true;
+	return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct client *c = arg;
 
 	if (what & BEV_EVENT_EOF) {
+		if (peer_gone(bufferevent_getfd(bev))) {
+			client_drop(c, "closed");
+			return;
+		}
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
 		client_maybe_close(c);

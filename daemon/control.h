@@ -66,7 +66,8 @@ struct control_config {
 };
 
 /* Requests one connection may have running (waiting for their reply);
- * one more gets CTL_ST_BUSY. */
+ * one more gets CTL_ST_BUSY.  A "cancel" has one extra slot, so the
+ * cancel handler must reply at once. */
 #define CONTROL_REQUESTS_PER_CLIENT_MAX	16
 /* Default of control_config.write_timeout_ms. */
 #define CONTROL_WRITE_TIMEOUT_MS	30000
