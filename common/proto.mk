@@ -22,3 +22,10 @@ TESTS += tests/unit/test_sse
 tests_unit_test_sse_SOURCES = tests/unit/test_sse.c
 tests_unit_test_sse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_sse_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+libidleclaw_a_SOURCES += common/config.c common/config.h
+check_PROGRAMS += tests/unit/test_config
+TESTS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_config_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
