@@ -66,6 +66,15 @@ START_TEST(test_parse_good)
 	free(s);
 	json_object_put(o);
 
+	/* what Ollama and consumers really send: numbers, escapes, astral chars */
+	o = parse_str("{\"t\":0.7,\"e\":1e-5,\"E\":2E+3,\"neg\":-3,\"z\":0,"
+		      "\"u\":\"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\/\",\"raw\":\"\xc3\xa9\xf0\x9f\x98\x80\","
+		      "\"a\":[],\"o\":{},\"n\":null,\"f\":false}");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(ic_json_get_string(o, "u"), "\xc3\xa9\xf0\x9f\x98\x80\n\t\"/");
+	ck_assert_str_eq(ic_json_get_string(o, "raw"), "\xc3\xa9\xf0\x9f\x98\x80");
+	json_object_put(o);
+
 	o = parse_str("7");
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(json_object_get_int(o), 7);
