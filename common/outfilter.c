@@ -1,15 +1,26 @@
 /*
  * outfilter.c - the streaming filter for text that reaches consumers.
  *
- * The filter keeps a small window: the bytes held back from the previous
- * chunk (at most the longest pattern minus one, plus an unfinished UTF-8
- * character) followed by the new chunk.  It scans that window once; at each
- * byte that can start a pattern it compares the few patterns that begin
- * with that byte.  A tail that is a proper prefix of some pattern is held
- * back for the next chunk, so a pattern split at any point is still seen,
- * and text that only looked like a start is released as soon as the next
- * byte shows otherwise, or at finish.  Work is linear in the input; memory
- * is two buffers that only grow, never one allocation per byte.
+ * Two stages, each a single left-to-right scan over a small window:
+ *
+ *   1. spans:  <tool_call> ... </tool_call> is dropped (an unclosed span
+ *              is dropped at finish);
+ *   2. markup: active markup (see patterns[] below) is replaced by
+ *              IC_OUTFILTER_REPLACEMENT.
+ *
+ * Markup runs on what the span stage lets through, so "<scr" + a span +
+ * "ipt" cannot join into "<script" behind the filter's back.  The
+ * replacement holds no byte that can begin or continue a pattern, so what
+ * leaves stage 2 never contains one (ASCII case-insensitively).
+ *
+ * A stage's window is what it held back last time followed by the new
+ * text.  At each byte that can start a pattern it compares the few
+ * patterns; a tail that is a proper prefix of a pattern is held for the
+ * next chunk (so a pattern split at any point is still seen) and is
+ * released as soon as a later byte shows it is not one, or at finish.
+ * Stage 2 also holds an unfinished UTF-8 character, so no output ends in
+ * the middle of one.  Work is linear in the input; memory is two windows
+ * that only grow, never an allocation per byte.
  *
  * Which patterns, and why not others: docs/validation.md.
  */
@@ -22,62 +33,77 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-enum pat_kind {
-	PAT_REPLACE,	/* active markup: replaced by IC_OUTFILTER_REPLACEMENT */
-	PAT_SPAN_OPEN,	/* <tool_call>: drop everything up to the close */
-};
-
 struct pattern {
 	const char *text;	/* lower case ASCII */
 	size_t len;
-	enum pat_kind kind;
 };
 
-#define PAT(s, k) { s, sizeof(s) - 1, k }
+#define PAT(s) { s, sizeof(s) - 1 }
 
+static const struct pattern span_open = PAT("<tool_call>");
+static const struct pattern span_close = PAT("</tool_call>");
+
+/* Active markup.  Every pattern starts with a byte that may_start() knows. */
 static const struct pattern patterns[] = {
-	PAT("<tool_call>", PAT_SPAN_OPEN),
-	PAT("<script", PAT_REPLACE),
-	PAT("<iframe", PAT_REPLACE),
-	PAT("<object", PAT_REPLACE),
-	PAT("<embed", PAT_REPLACE),
-	PAT("javascript:", PAT_REPLACE),
-	PAT("vbscript:", PAT_REPLACE),
-	PAT("data:text/html", PAT_REPLACE),
+	PAT("<script"),
+	PAT("<iframe"),
+	PAT("<object"),
+	PAT("<embed"),
+	PAT("javascript:"),
+	PAT("vbscript:"),
+	PAT("data:text/html"),
 };
 #define NPATTERNS (sizeof(patterns) / sizeof(patterns[0]))
-
-static const struct pattern span_close = PAT("</tool_call>", PAT_SPAN_OPEN);
 
 static const char replacement[] = IC_OUTFILTER_REPLACEMENT;
 static const char replacement_char[] = "\xEF\xBF\xBD";	/* U+FFFD */
 
-struct ic_outfilter {
-	char *win;		/* held tail + the chunk being scanned */
-	size_t held;		/* bytes of win held from the previous chunk */
-	size_t cap;
-	bool in_span;		/* inside <tool_call> ... </tool_call> */
-	bool finished;
-};
+/* Could a pattern of the markup stage start with byte c (lower case)? */
+static bool may_start(char c)
+{
+	return c == '<' || c == 'j' || c == 'v' || c == 'd';
+}
 
-/* Output of one call: grows by doubling. */
-struct obuf {
+/* A growable byte buffer: a stage's window, or one call's output. */
+struct buf {
 	char *p;
 	size_t len, cap;
 };
 
-static void obuf_add(struct obuf *o, const char *s, size_t n)
+static void buf_init(struct buf *b, size_t cap)
+{
+	b->cap = cap ? cap : 64;
+	b->p = xmalloc(b->cap);
+	b->len = 0;
+}
+
+/* Append n bytes, keeping room for a terminating NUL. */
+static void buf_add(struct buf *b, const char *s, size_t n)
 {
 	if (n == 0)
 		return;
-	if (o->len + n + 1 > o->cap) {
-		while (o->len + n + 1 > o->cap)
-			o->cap *= 2;
-		o->p = xrealloc(o->p, o->cap);
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = xrealloc(b->p, b->cap);
 	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
 }
+
+/* Drop the first n bytes (what a scan consumed). */
+static void buf_consume(struct buf *b, size_t n)
+{
+	b->len -= n;
+	memmove(b->p, b->p + n, b->len);
+}
+
+struct ic_outfilter {
+	struct buf spans;	/* window of stage 1 */
+	struct buf markup;	/* window of stage 2: fed by stage 1 */
+	bool in_span;		/* inside <tool_call> ... </tool_call> */
+	bool finished;
+};
 
 static char lower(char c)
 {
@@ -86,8 +112,8 @@ static char lower(char c)
 
 enum match { NO_MATCH, PARTIAL, FULL };
 
-/* Does pattern p start at s[0..avail)?  PARTIAL: all avail bytes agree
- * but the pattern is longer. */
+/* Does p start at s[0..avail)?  PARTIAL: all avail bytes agree but the
+ * pattern is longer. */
 static enum match match_at(const struct pattern *p, const char *s, size_t avail)
 {
 	size_t n = avail < p->len ? avail : p->len;
@@ -103,8 +129,8 @@ struct ic_outfilter *ic_outfilter_new(void)
 {
 	struct ic_outfilter *f = xcalloc(1, sizeof(*f));
 
-	f->cap = 256;
-	f->win = xmalloc(f->cap);
+	buf_init(&f->spans, 256);
+	buf_init(&f->markup, 256);
 	return f;
 }
 
@@ -112,160 +138,145 @@ void ic_outfilter_free(struct ic_outfilter *f)
 {
 	if (!f)
 		return;
-	free(f->win);
+	free(f->spans.p);
+	free(f->markup.p);
 	free(f);
 }
 
-/* Scanner state for one pass over the window. */
-struct scan {
-	const char *s;
-	size_t n;
-	size_t i;		/* next byte to look at */
-	size_t from;		/* first byte not yet emitted or dropped */
-	bool final;
-};
-
 /*
- * Inside a span: look for the close tag only; everything else is dropped.
- * Returns false when the rest must be held back.
+ * Stage 1 over its window: text outside spans goes to the markup window,
+ * spans are dropped.  Scans from one '<' to the next, since both tags
+ * start with it.  Returns the bytes consumed; the rest is held.
  */
-static bool step_span(struct ic_outfilter *f, struct scan *sc)
+static size_t scan_spans(struct ic_outfilter *f, bool final)
 {
-	const char *lt = memchr(sc->s + sc->i, '<', sc->n - sc->i);
+	const char *s = f->spans.p;
+	size_t n = f->spans.len, i = 0, from = 0;
 
-	if (!lt) {
-		sc->i = sc->from = sc->n;
-		return true;
-	}
-	sc->i = sc->from = (size_t)(lt - sc->s);
-	switch (match_at(&span_close, lt, sc->n - sc->i)) {
-	case FULL:
-		f->in_span = false;
-		sc->i = sc->from = sc->i + span_close.len;
-		return true;
-	case PARTIAL:
-		if (!sc->final)
-			return false;
-		break;
-	case NO_MATCH:
-		break;
-	}
-	sc->i = sc->from = sc->i + 1;
-	return true;
-}
+	while (i < n) {
+		const struct pattern *tag = f->in_span ? &span_close : &span_open;
+		const char *lt = memchr(s + i, '<', n - i);
+		enum match m;
 
-/* Could any pattern start with byte c? */
-static bool may_start(char c)
-{
-	c = lower(c);
-	return c == '<' || c == 'j' || c == 'v' || c == 'd';
+		if (!lt) {
+			i = n;
+			break;
+		}
+		i = (size_t)(lt - s);
+		m = match_at(tag, lt, n - i);
+		if (m == PARTIAL && !final)
+			break;
+		if (m != FULL) {
+			i++;
+			continue;
+		}
+		if (!f->in_span)
+			buf_add(&f->markup, s + from, i - from);
+		f->in_span = !f->in_span;
+		i += tag->len;
+		from = i;
+	}
+	/* Text before i is settled; an unclosed span at finish is dropped. */
+	if (!f->in_span)
+		buf_add(&f->markup, s + from, i - from);
+	return i;
 }
 
 /*
- * Outside a span, at byte sc->i.  Returns false when the rest must be
- * held back.
+ * At s[i] (i < n) in the markup window: the pattern that matches there
+ * (FULL, *pat set), PARTIAL when one might once more bytes come, or
+ * NO_MATCH.
  */
-static bool step_text(struct ic_outfilter *f, struct scan *sc, struct obuf *o)
+static enum match markup_at(const char *s, size_t n, size_t i,
+			    const struct pattern **pat)
 {
-	const char *at = sc->s + sc->i;
-	size_t avail = sc->n - sc->i;
-	bool partial = false;
+	enum match best = NO_MATCH;
 	size_t k;
 
-	if (!may_start(*at)) {
-		sc->i++;
-		return true;
-	}
+	if (!may_start(lower(s[i])))
+		return NO_MATCH;
 	for (k = 0; k < NPATTERNS; k++) {
-		const struct pattern *p = &patterns[k];
-		enum match m = match_at(p, at, avail);
+		enum match m = match_at(&patterns[k], s + i, n - i);
 
-		if (m == PARTIAL)
-			partial = true;
-		if (m != FULL)
-			continue;
-		obuf_add(o, sc->s + sc->from, sc->i - sc->from);
-		if (p->kind == PAT_SPAN_OPEN)
-			f->in_span = true;
-		else
-			obuf_add(o, replacement, sizeof(replacement) - 1);
-		sc->i = sc->from = sc->i + p->len;
-		return true;
-	}
-	if (partial && !sc->final)
-		return false;
-	sc->i++;
-	return true;
-}
-
-/* Scan the window; emit what is safe; keep the held tail in f->win. */
-static void scan_window(struct ic_outfilter *f, struct obuf *o, bool final)
-{
-	struct scan sc = { .s = f->win, .n = f->held, .final = final };
-	bool go = true;
-	size_t keep;
-
-	while (go && sc.i < sc.n)
-		go = f->in_span ? step_span(f, &sc) : step_text(f, &sc, o);
-	if (f->in_span) {
-		sc.from = sc.i;		/* dropped: nothing to emit */
-	} else if (go) {
-		/* No pattern pending: hold only an unfinished character. */
-		keep = ic_utf8_complete_len(sc.s + sc.from, sc.n - sc.from);
-		obuf_add(o, sc.s + sc.from, keep);
-		sc.from += keep;
-		if (final && sc.from < sc.n) {
-			obuf_add(o, replacement_char, sizeof(replacement_char) - 1);
-			sc.from = sc.n;
+		if (m == FULL) {
+			*pat = &patterns[k];
+			return FULL;
 		}
-	} else {
-		obuf_add(o, sc.s + sc.from, sc.i - sc.from);
-		sc.from = sc.i;
+		if (m == PARTIAL)
+			best = PARTIAL;
 	}
-	if (final)
-		sc.from = sc.n;
-	f->held = sc.n - sc.from;
-	memmove(f->win, f->win + sc.from, f->held);
+	return best;
 }
 
-static char *obuf_finish(struct obuf *o, size_t *outlen)
+/* Stage 2 over its window, into out.  Returns the bytes consumed. */
+static size_t scan_markup(struct ic_outfilter *f, struct buf *out, bool final)
 {
-	o->p[o->len] = '\0';
-	if (outlen)
-		*outlen = o->len;
-	return o->p;
+	const char *s = f->markup.p;
+	size_t n = f->markup.len, i = 0, from = 0, keep;
+
+	while (i < n) {
+		const struct pattern *pat = NULL;
+		enum match m = markup_at(s, n, i, &pat);
+
+		if (m == PARTIAL && !final) {
+			buf_add(out, s + from, i - from);
+			return i;	/* hold the possible start */
+		}
+		if (m != FULL) {
+			i++;
+			continue;
+		}
+		buf_add(out, s + from, i - from);
+		buf_add(out, replacement, sizeof(replacement) - 1);
+		i += pat->len;
+		from = i;
+	}
+	/* Nothing pending but maybe an unfinished character: hold it, or at
+	 * the end of the stream say so with U+FFFD, never a broken byte. */
+	keep = ic_utf8_complete_len(s + from, n - from);
+	buf_add(out, s + from, keep);
+	if (!final)
+		return from + keep;
+	if (from + keep < n)
+		buf_add(out, replacement_char, sizeof(replacement_char) - 1);
+	return n;
+}
+
+/* Run both stages over what the windows hold; output goes to out. */
+static void run(struct ic_outfilter *f, struct buf *out, bool final)
+{
+	buf_consume(&f->spans, scan_spans(f, final));
+	buf_consume(&f->markup, scan_markup(f, out, final));
+	out->p[out->len] = '\0';
 }
 
 char *ic_outfilter_feed_new(struct ic_outfilter *f, const char *text, size_t len,
 			    size_t *outlen)
 {
-	struct obuf o = { .cap = len + 64 };
+	struct buf out;
 
-	o.p = xmalloc(o.cap);
-	if (f->finished || !text)
-		len = 0;
-	if (f->held + len > f->cap) {
-		while (f->held + len > f->cap)
-			f->cap *= 2;
-		f->win = xrealloc(f->win, f->cap);
+	buf_init(&out, len + 64);
+	if (!f->finished && text) {
+		buf_add(&f->spans, text, len);
+		run(f, &out, false);
 	}
-	if (len)
-		memcpy(f->win + f->held, text, len);
-	f->held += len;
-	if (!f->finished)
-		scan_window(f, &o, false);
-	return obuf_finish(&o, outlen);
+	out.p[out.len] = '\0';
+	if (outlen)
+		*outlen = out.len;
+	return out.p;
 }
 
 char *ic_outfilter_finish_new(struct ic_outfilter *f, size_t *outlen)
 {
-	struct obuf o = { .cap = f->held + 64 };
+	struct buf out;
 
-	o.p = xmalloc(o.cap);
+	buf_init(&out, f->spans.len + f->markup.len + 64);
 	if (!f->finished) {
-		scan_window(f, &o, true);
+		run(f, &out, true);
 		f->finished = true;
-		f->in_span = false;
 	}
-	return obuf_finish(&o, outlen);
+	out.p[out.len] = '\0';
+	if (outlen)
+		*outlen = out.len;
+	return out.p;
 }

@@ -286,6 +286,8 @@ int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules
 {
 	size_t i, n, total = 0;
 
+	if (!rules)
+		rules = &ic_consumer_msg_rules;	/* the strictest */
 	if (!json_object_is_type(messages, json_type_array)) {
 		seterr(err, errlen, "messages: must be an array");
 		return -1;

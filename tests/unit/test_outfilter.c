@@ -63,8 +63,11 @@ static char *run_whole(const char *text)
 	return run_cuts(text, NULL, 0);
 }
 
+/* Pairs of cuts grow with the square of the length: short texts only. */
+#define PAIR_CUTS_MAX_LEN 40
+
 /* text must come out as want, whole, at every single cut, at every pair of
- * cuts, and fed one byte at a time. */
+ * cuts (short texts), and fed one byte at a time. */
 static void check_all_splits(const char *text, const char *want)
 {
 	size_t len = strlen(text), i, j;
@@ -82,7 +85,7 @@ static void check_all_splits(const char *text, const char *want)
 			      i, text, got, want);
 		free(got);
 	}
-	for (i = 0; i <= len; i++) {
+	for (i = 0; len <= PAIR_CUTS_MAX_LEN && i <= len; i++) {
 		for (j = i; j <= len; j++) {
 			size_t cuts[2] = { i, j };
 
@@ -232,6 +235,82 @@ START_TEST(test_tool_call_spans)
 	check_all_splits("<tool_call></tool_call>", "");
 	check_all_splits("<tool_call></tool_call><script", R);
 	check_all_splits("<tool_call><tool_call>a</tool_call>b", "b");
+}
+END_TEST
+
+/* Removing a span must not join two halves of a pattern behind our back. */
+START_TEST(test_span_removal_cannot_join)
+{
+	check_all_splits("<scr<tool_call>x</tool_call>ipt", R);
+	check_all_splits("java<tool_call></tool_call>script:x", R "x");
+	check_all_splits("data:text/<tool_call>a</tool_call>html", R);
+	check_all_splits("<<tool_call>a</tool_call>embed", R);
+}
+END_TEST
+
+/* Does s contain a pattern, ASCII case-insensitively? */
+static bool has_pattern(const char *s)
+{
+	size_t i;
+
+	for (i = 0; replaced[i]; i++)
+		if (strcasestr(s, replaced[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Random streams built from pieces of patterns, split at random: the
+ * result never depends on the chunking and never holds a pattern.
+ */
+START_TEST(test_random_streams)
+{
+	static const char *const pieces[] = {
+		"<", "<s", "cr", "ipt", "<scr", "java", "script", ":", "data:",
+		"text/", "html", "<tool_call>", "</tool_call>", "<tool_", "call>",
+		"</tool", "<iframe", "<obj", "ect", "<emb", "ed", "vb", "x", " ",
+		"\xC3\xA9", "\xE2\x82\xAC", "DATA:TEXT/HTML", "<ScRiPt", NULL
+	};
+	size_t npieces = 0, round;
+	unsigned seed = 12345;
+
+	while (pieces[npieces])
+		npieces++;
+	for (round = 0; round < 400; round++) {
+		char text[256] = "";
+		size_t cuts[4], k, len;
+		char *whole, *split;
+
+		for (k = 0; k < 12; k++) {
+			seed = seed * 1103515245u + 12345u;
+			strcat(text, pieces[(seed >> 16) % npieces]);
+		}
+		len = strlen(text);
+		for (k = 0; k < 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			cuts[k] = (seed >> 16) % (len + 1);
+		}
+		/* ascending cuts */
+		for (k = 1; k < 4; k++) {
+			size_t j = k;
+
+			while (j > 0 && cuts[j - 1] > cuts[j]) {
+				size_t t = cuts[j];
+
+				cuts[j] = cuts[j - 1];
+				cuts[j - 1] = t;
+				j--;
+			}
+		}
+		whole = run_whole(text);
+		split = run_cuts(text, cuts, 4);
+		ck_assert_msg(strcmp(whole, split) == 0, "\"%s\": \"%s\" vs \"%s\"",
+			      text, whole, split);
+		ck_assert_msg(!has_pattern(whole), "\"%s\" gave \"%s\"", text, whole);
+		ck_assert_int_ge(ic_utf8_count(whole, strlen(whole)), 0);
+		free(whole);
+		free(split);
+	}
 }
 END_TEST
 
@@ -385,6 +464,8 @@ int main(void)
 	tcase_add_test(tc, test_every_pattern_every_split);
 	tcase_add_test(tc, test_near_misses);
 	tcase_add_test(tc, test_tool_call_spans);
+	tcase_add_test(tc, test_span_removal_cannot_join);
+	tcase_add_test(tc, test_random_streams);
 	tcase_add_test(tc, test_prompt_release);
 	tcase_add_test(tc, test_finish_releases_prefix);
 	tcase_add_test(tc, test_two_channels);
