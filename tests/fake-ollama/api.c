@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "fake-ollama.h"
@@ -21,10 +22,22 @@
 #define KEEP_ALIVE_S	300
 #define MODIFIED_AT	"2025-09-18T10:21:07.417396115Z"
 
+typedef void (*handler_fn)(struct fo_server *, struct evhttp_request *);
+
 struct route {
 	const char *path;
 	enum evhttp_cmd_type methods;
-	void (*handler)(struct fo_server *, struct evhttp_request *);
+	handler_fn handler;
+};
+
+/* A GET held back by --fault slow-headers on another --fault-path.  evhttp
+ * keeps its request alive until we answer or shut down. */
+struct fo_delayed {
+	TAILQ_ENTRY(fo_delayed) link;
+	struct fo_server *srv;
+	struct evhttp_request *req;
+	struct event *timer;
+	handler_fn handler;
 };
 
 static void
@@ -212,7 +225,7 @@ fault_applies(struct fo_server *srv, const struct fo_model *m)
 {
 	const struct fo_config *cfg = srv->cfg;
 
-	if (cfg->fault == FO_FAULT_NONE)
+	if (cfg->fault == FO_FAULT_NONE || strcmp(cfg->fault_path, "/api/chat") != 0)
 		return false;
 	if (cfg->fault_model != NULL && strcmp(cfg->fault_model, m->name) != 0)
 		return false;
@@ -302,6 +315,66 @@ handle_chat(struct fo_server *srv, struct evhttp_request *req)
 	json_object_put(obj);
 }
 
+static void
+delayed_free(struct fo_delayed *d)
+{
+	TAILQ_REMOVE(&d->srv->delayed, d, link);
+	event_free(d->timer);
+	free(d);
+}
+
+static void
+on_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	struct fo_delayed *d = arg;
+
+	d->handler(d->srv, d->req);
+	delayed_free(d);
+}
+
+void
+fo_api_free_delayed(struct fo_server *srv)
+{
+	struct fo_delayed *d;
+
+	while ((d = TAILQ_FIRST(&srv->delayed)) != NULL)
+		delayed_free(d);
+}
+
+/* --fault-path other than /api/chat: true if the fault took the request. */
+static bool
+path_fault(struct fo_server *srv, struct evhttp_request *req, handler_fn fn)
+{
+	const struct fo_config *cfg = srv->cfg;
+	struct fo_delayed *d;
+	struct timeval tv;
+
+	srv->path_requests++;
+	if (cfg->fault_request != 0 &&
+	    (unsigned long)cfg->fault_request != srv->path_requests)
+		return false;
+	switch (cfg->fault) {
+	case FO_FAULT_HTTP_500:
+		fo_api_error(req, 500, "fake-ollama: injected internal server error");
+		return true;
+	case FO_FAULT_HANG:
+		return true;	/* never answered; freed by evhttp at exit */
+	case FO_FAULT_SLOW_HEADERS:
+		d = xcalloc(1, sizeof(*d));
+		d->srv = srv;
+		d->req = req;
+		d->handler = fn;
+		d->timer = evtimer_new(srv->base, on_delayed, d);
+		tv.tv_sec = cfg->fault_delay_ms / 1000;
+		tv.tv_usec = cfg->fault_delay_ms % 1000 * 1000;
+		evtimer_add(d->timer, &tv);
+		TAILQ_INSERT_TAIL(&srv->delayed, d, link);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static const struct route routes[] = {
 	{ "/",		  EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, handle_root },
 	{ "/api/version", EVHTTP_REQ_GET, handle_version },
@@ -329,6 +402,10 @@ fo_api_handle(struct evhttp_request *req, void *arg)
 			fo_api_error(req, 405, "method not allowed");
 			return;
 		}
+		if (strcmp(path, srv->cfg->fault_path) == 0 &&
+		    routes[i].handler != handle_chat &&
+		    path_fault(srv, req, routes[i].handler))
+			return;
 		routes[i].handler(srv, req);
 		return;
 	}

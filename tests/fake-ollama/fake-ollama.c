@@ -98,6 +98,7 @@ run(struct fo_config *cfg)
 	int rc = 0;
 
 	TAILQ_INIT(&srv.chats);
+	TAILQ_INIT(&srv.delayed);
 	if ((srv.base = base_new()) == NULL) {
 		log_err("cannot create the event loop");
 		return 1;
@@ -114,6 +115,7 @@ run(struct fo_config *cfg)
 	if (srv.http != NULL)
 		evhttp_free(srv.http);	/* closes connections: runs their chats' close callbacks */
 	fo_chat_free_all(&srv);
+	fo_api_free_delayed(&srv);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(srv.base);

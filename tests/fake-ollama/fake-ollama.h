@@ -65,6 +65,7 @@ struct fo_config {
 	bool	 tool_call_always;
 	enum fo_fault fault;
 	char	*fault_model;	/* fault only for this model (canonical), or NULL */
+	char	*fault_path;	/* the path faulted, "/api/chat" by default */
 	long	 fault_request;	/* fault only for the Nth chat request, or 0 */
 	long	 fault_after;	/* lines before a mid-stream fault */
 	long	 fault_delay_ms;
@@ -74,14 +75,17 @@ struct fo_config {
 };
 
 struct fo_chat;
+struct fo_delayed;
 
 struct fo_server {
 	struct fo_config *cfg;
 	struct event_base *base;
 	struct evhttp	*http;
 	unsigned long	 chat_requests;	/* /api/chat requests so far */
+	unsigned long	 path_requests;	/* requests to another --fault-path */
 	bool		 stopping;
 	TAILQ_HEAD(fo_chat_list, fo_chat) chats;
+	TAILQ_HEAD(fo_delayed_list, fo_delayed) delayed; /* slow-headers GETs */
 };
 
 /* options.c */
@@ -124,6 +128,8 @@ void fo_api_handle(struct evhttp_request *req, void *arg);
 /* Send a JSON error reply {"error":msg}. */
 void fo_api_error(struct evhttp_request *req, int code, const char *msg);
 struct fo_model *fo_model_find(struct fo_server *srv, const char *name);
+/* On shutdown: forget the GETs waiting for slow-headers. */
+void fo_api_free_delayed(struct fo_server *srv);
 
 /* chat.c */
 /* Answer one validated /api/chat request; takes a reference to body. */

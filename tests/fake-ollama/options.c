@@ -42,8 +42,10 @@ static const char usage_text[] =
 "  --fault KIND           none (default) | unknown-model | http-500 |\n"
 "                         error-midstream | hang | close-midstream |\n"
 "                         slow-headers\n"
+"  --fault-path PATH      the path to fault (default /api/chat); another path\n"
+"                         takes only http-500, hang or slow-headers\n"
 "  --fault-model NAME     apply the fault only to chats with this model\n"
-"  --fault-request N      apply the fault only to the Nth /api/chat request\n"
+"  --fault-request N      apply the fault only to the Nth request to the path\n"
 "  --fault-after N        lines sent before error-/close-midstream (default 2)\n"
 "  --fault-delay-ms N     delay before the headers for slow-headers (default 1000)\n"
 "  --record FILE          append each request body as a JSON line\n"
@@ -56,7 +58,7 @@ static const char usage_text[] =
 enum {
 	OPT_LISTEN = 256, OPT_MODELS, OPT_REPLY, OPT_ECHO, OPT_TOKENS,
 	OPT_DELAY_MS, OPT_DELAY_US, OPT_THINK, OPT_TOOL_CALL,
-	OPT_TOOL_CALL_ALWAYS, OPT_FAULT, OPT_FAULT_MODEL, OPT_FAULT_REQUEST,
+	OPT_TOOL_CALL_ALWAYS, OPT_FAULT, OPT_FAULT_PATH, OPT_FAULT_MODEL, OPT_FAULT_REQUEST,
 	OPT_FAULT_AFTER, OPT_FAULT_DELAY_MS, OPT_RECORD, OPT_OLLAMA_VERSION,
 	OPT_VERBOSE, OPT_HELP,
 };
@@ -73,6 +75,7 @@ static const struct option long_options[] = {
 	{ "tool-call",		required_argument, NULL, OPT_TOOL_CALL },
 	{ "tool-call-always",	no_argument,	   NULL, OPT_TOOL_CALL_ALWAYS },
 	{ "fault",		required_argument, NULL, OPT_FAULT },
+	{ "fault-path",		required_argument, NULL, OPT_FAULT_PATH },
 	{ "fault-model",	required_argument, NULL, OPT_FAULT_MODEL },
 	{ "fault-request",	required_argument, NULL, OPT_FAULT_REQUEST },
 	{ "fault-after",	required_argument, NULL, OPT_FAULT_AFTER },
@@ -316,6 +319,14 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 		return 0;
 	case OPT_FAULT:
 		return parse_fault(cfg, arg, err, errlen);
+	case OPT_FAULT_PATH:
+		if (arg[0] != '/') {
+			snprintf(err, errlen, "--fault-path: '%s' does not start "
+				 "with /", arg);
+			return -1;
+		}
+		replace_str(&cfg->fault_path, arg);
+		return 0;
 	case OPT_FAULT_MODEL:
 		free(cfg->fault_model);
 		cfg->fault_model = fo_model_canonical_new(arg);
@@ -379,6 +390,15 @@ fo_options_parse(struct fo_config *cfg, int argc, char **argv,
 		snprintf(err, errlen, "--reply and --echo exclude each other");
 		return -1;
 	}
+	if (cfg->fault_path == NULL)
+		cfg->fault_path = xstrdup("/api/chat");
+	if (strcmp(cfg->fault_path, "/api/chat") != 0 &&
+	    cfg->fault != FO_FAULT_NONE && cfg->fault != FO_FAULT_HTTP_500 &&
+	    cfg->fault != FO_FAULT_HANG && cfg->fault != FO_FAULT_SLOW_HEADERS) {
+		snprintf(err, errlen, "--fault %s applies only to /api/chat",
+			 fo_fault_name(cfg->fault));
+		return -1;
+	}
 	if (cfg->reply == NULL)
 		cfg->reply = xstrdup(DEFAULT_REPLY);
 	if (cfg->version == NULL)
@@ -395,6 +415,7 @@ fo_config_free(struct fo_config *cfg)
 	free(cfg->think);
 	json_object_put(cfg->tool_calls);
 	free(cfg->fault_model);
+	free(cfg->fault_path);
 	free(cfg->record_path);
 	free(cfg->version);
 	memset(cfg, 0, sizeof(*cfg));

@@ -448,6 +448,37 @@ def test_fault_scoped():
         fo.stop()
 
 
+def test_fault_other_path():
+    with FakeOllama("--fault-path", "/api/tags", "--fault", "http-500",
+                    "--fault-request", "2") as fo:
+        codes = [get(fo, "/api/tags")[0] for _ in range(3)]
+        assert codes == [200, 500, 200], codes
+        assert post(fo, {"model": "llama3.2"})[0] == 200   # chat untouched
+        fo.stop()
+    with FakeOllama("--fault-path", "/api/tags", "--fault", "hang") as fo:
+        c = conn(fo, timeout=0.4)
+        c.request("GET", "/api/tags")
+        try:
+            c.getresponse()
+            raise AssertionError("hung /api/tags answered")
+        except socket.timeout:
+            pass
+        assert get(fo, "/api/version")[0] == 200
+        fo.stop()                   # a hung GET does not spoil the exit
+        c.close()
+    with FakeOllama("--fault-path", "/api/version", "--fault",
+                    "slow-headers", "--fault-delay-ms", "300") as fo:
+        t0 = time.monotonic()
+        status, _, data = get(fo, "/api/version")
+        assert status == 200 and json.loads(data)["version"], data
+        assert time.monotonic() - t0 >= 0.28, time.monotonic() - t0
+        c = conn(fo)                # one still waiting at exit
+        c.request("GET", "/api/version")
+        time.sleep(0.1)
+        fo.stop()
+        c.close()
+
+
 def test_delay():
     with FakeOllama("--delay-ms", "40", "--tokens", "5") as fo:
         t0 = time.monotonic()
@@ -502,7 +533,9 @@ def test_flags():
     for bad in (["--tokens", "x"], ["--tokens", "-1"], ["--fault", "boom"],
                 ["--listen", "nohost"], ["--listen", "127.0.0.1:70000"],
                 ["--models", "a=big"], ["--tool-call", "f:[1]"],
-                ["--reply", "x", "--echo"], ["--bogus"], ["extra"]):
+                ["--reply", "x", "--echo"], ["--bogus"], ["extra"],
+                ["--fault-path", "api/tags"],
+                ["--fault-path", "/api/tags", "--fault", "error-midstream"]):
         p = run_binary(*bad)
         assert p.returncode == 2, (bad, p)
         assert "error" in p.stderr, (bad, p.stderr)
@@ -525,5 +558,6 @@ if __name__ == "__main__":
         test_fault_unknown_model, test_fault_http_500,
         test_fault_error_midstream, test_fault_close_midstream,
         test_fault_hang, test_fault_slow_headers, test_fault_scoped,
+        test_fault_other_path,
         test_delay, test_sigterm_with_open_streams, test_flags,
     ])
