@@ -1,1 +1,28 @@
-# router/local.mk: filled in by its owner
+# router/: idleclaw-routerd, the routing server (pure libwebsockets).
+#
+# The router's CPPFLAGS leave out -I common: common/limits.h would shadow
+# the system <limits.h> that OpenSSL's headers (via libwebsockets.h) need.
+# Router files include common headers as "common/NAME.h".
+ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' \
+	-DIC_VERSION='"$(PACKAGE_VERSION)"'
+
+sbin_PROGRAMS += router/idleclaw-routerd
+router_idleclaw_routerd_SOURCES = \
+	router/idleclaw-routerd.c router/router.h \
+	router/server.c router/server.h \
+	router/nodes.c router/nodes.h \
+	router/models.c router/models.h \
+	router/sched.c router/sched.h \
+	router/chat.c router/chat.h \
+	router/clientip.c router/clientip.h \
+	router/ratelimit.c router/ratelimit.h \
+	router/ipcount.c router/ipcount.h \
+	router/strmap.c router/strmap.h \
+	router/buf.c router/buf.h \
+	router/rconfig.c router/rconfig.h
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
+
+# Integration tests: the real binary on loopback, Python test nodes.
+TESTS += tests/integration/test_router_basic.py
+EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py

@@ -1,0 +1,489 @@
+/* chat.c - one consumer request from validation to [DONE] (see chat.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "chat.h"
+#include "ipcount.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "nodes.h"
+#include "common/outfilter.h"
+#include "common/proto.h"
+#include "sched.h"
+#include "server.h"
+#include "common/sse.h"
+#include "common/validate.h"
+#include "common/xmalloc.h"
+
+static const char sse_ping[] = ": " IC_SSE_PING "\n\n";
+static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
+
+static void random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[32];
+	static const char hex[] = "0123456789abcdef";
+
+	if (nbytes > sizeof(raw))
+		nbytes = sizeof(raw);
+	if (getrandom(raw, nbytes, 0) != (ssize_t)nbytes) {
+		/* only if the kernel has no entropy interface: ids need not be secret */
+		uint64_t t = (uint64_t)router_now_us();
+
+		for (size_t i = 0; i < nbytes; i++)
+			raw[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
+	}
+	for (size_t i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+}
+
+/* --- output --- */
+
+static void consumer_drop(struct chat *c, const char *why);
+
+static void out_append(struct chat *c, const char *data, size_t len)
+{
+	if (c->dead)
+		return;
+	buf_append(&c->out, data, len);
+	if (buf_used(&c->out) > (size_t)router.cfg->stream_buffer) {
+		consumer_drop(c, "consumer too slow");
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* One OpenAI-style chunk: delta (taken over, may be NULL for {}),
+ * finish_reason (or NULL), error member (taken over, or NULL). */
+static void emit(struct chat *c, json_object *delta, const char *finish, json_object *error)
+{
+	json_object *o = json_object_new_object();
+	json_object *choices = json_object_new_array();
+	json_object *choice = json_object_new_object();
+	char *text, *event;
+	size_t len, elen;
+
+	json_object_object_add(choice, "delta", delta ? delta : json_object_new_object());
+	json_object_object_add(choice, "index", json_object_new_int(0));
+	if (finish)
+		json_object_object_add(choice, "finish_reason", json_object_new_string(finish));
+	json_object_array_add(choices, choice);
+	json_object_object_add(o, "id", json_object_new_string(c->id));
+	json_object_object_add(o, "object", json_object_new_string("chat.completion.chunk"));
+	json_object_object_add(o, "model", json_object_new_string(c->model));
+	json_object_object_add(o, "choices", choices);
+	if (error)
+		json_object_object_add(o, "error", error);
+	text = ic_json_to_string_new(o, &len);
+	json_object_put(o);
+	event = ic_sse_data_new(text, len, &elen);
+	free(text);
+	out_append(c, event, elen);
+	free(event);
+}
+
+static void emit_text(struct chat *c, const char *text, size_t len, bool reasoning)
+{
+	json_object *delta;
+
+	if (len == 0)
+		return;
+	delta = json_object_new_object();
+	json_object_object_add(delta, "content", json_object_new_string_len(text, (int)len));
+	if (reasoning)
+		json_object_object_add(delta, "reasoning", json_object_new_boolean(1));
+	emit(c, delta, NULL, NULL);
+}
+
+static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text,
+			bool reasoning)
+{
+	size_t n;
+	char *safe = ic_outfilter_feed_new(f, text, strlen(text), &n);
+
+	emit_text(c, safe, n, reasoning);
+	free(safe);
+}
+
+static void filters_finish(struct chat *c)
+{
+	size_t n;
+	char *rest;
+
+	if (c->filter_thinking) {
+		rest = ic_outfilter_finish_new(c->filter_thinking, &n);
+		emit_text(c, rest, n, true);
+		free(rest);
+		ic_outfilter_free(c->filter_thinking);
+		c->filter_thinking = NULL;
+	}
+	if (c->filter_content) {
+		rest = ic_outfilter_finish_new(c->filter_content, &n);
+		emit_text(c, rest, n, false);
+		free(rest);
+		ic_outfilter_free(c->filter_content);
+		c->filter_content = NULL;
+	}
+}
+
+/* The stream's end: [DONE], timers off, node slot freed. */
+static void finish(struct chat *c)
+{
+	out_append(c, sse_done, sizeof(sse_done) - 1);
+	c->finished = true;
+	lws_sul_cancel(&c->chunk_sul);
+	lws_sul_cancel(&c->ping_sul);
+	sched_detach(c);
+}
+
+/* In-band error after the stream began: text for old consumers, an error
+ * member and finish_reason "error" for ours. */
+static void end_error(struct chat *c, const char *code, const char *message)
+{
+	char *text = xasprintf("\n\n[Error: %s]", message);
+	json_object *delta = json_object_new_object();
+	json_object *err = json_object_new_object();
+
+	router.stats.chats_failed++;
+	filters_finish(c);
+	json_object_object_add(delta, "content", json_object_new_string(text));
+	json_object_object_add(err, "code", json_object_new_string(code));
+	json_object_object_add(err, "message", json_object_new_string(message));
+	emit(c, delta, NULL, err);
+	emit(c, NULL, "error", NULL);
+	free(text);
+	finish(c);
+}
+
+static void cancel_at_node(struct chat *c)
+{
+	if (c->node)
+		node_send(c->node, ic_msg_cancel_new(c->request_id));
+}
+
+/* The consumer cannot keep up or went away: cancel, free the slot, close. */
+static void consumer_drop(struct chat *c, const char *why)
+{
+	log_info("chat %s: %s, cancelled", c->request_id, why);
+	cancel_at_node(c);
+	c->dead = true;
+	lws_sul_cancel(&c->chunk_sul);
+	lws_sul_cancel(&c->ping_sul);
+	sched_detach(c);
+	buf_free(&c->out);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* --- timers --- */
+
+static void ping_due(lws_sorted_usec_list_t *sul)
+{
+	struct chat *c = lws_container_of(sul, struct chat, ping_sul);
+
+	if (c->finished || c->dead)
+		return;
+	out_append(c, sse_ping, sizeof(sse_ping) - 1);
+	if (!c->dead)
+		lws_sul_schedule(router.ctx, 0, &c->ping_sul, ping_due,
+				 (lws_usec_t)router.cfg->ping_interval * LWS_USEC_PER_SEC);
+}
+
+static void chunk_overdue(lws_sorted_usec_list_t *sul)
+{
+	struct chat *c = lws_container_of(sul, struct chat, chunk_sul);
+
+	if (!c->node)
+		return;
+	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
+		   c->node->node_id, router.cfg->chunk_timeout);
+	cancel_at_node(c);
+	chat_node_failed(c, "node timed out");
+}
+
+static void chunk_timer_arm(struct chat *c)
+{
+	lws_sul_schedule(router.ctx, 0, &c->chunk_sul, chunk_overdue,
+			 (lws_usec_t)router.cfg->chunk_timeout * LWS_USEC_PER_SEC);
+}
+
+/* --- scheduler callbacks --- */
+
+void chat_assigned(struct chat *c)
+{
+	char *msg;
+
+	c->tried[c->attempts++] = c->node->serial;
+	log_debug("chat %s: to node %s (attempt %d)", c->request_id, c->node->node_id,
+		  c->attempts);
+	msg = ic_msg_request_new(c->request_id, c->params);
+	node_send(c->node, msg);
+	chunk_timer_arm(c);
+	if (!c->streaming) {
+		c->streaming = true;
+		lws_callback_on_writable(c->wsi);
+		lws_sul_schedule(router.ctx, 0, &c->ping_sul, ping_due,
+				 (lws_usec_t)router.cfg->ping_interval * LWS_USEC_PER_SEC);
+	}
+}
+
+void chat_unavailable(struct chat *c)
+{
+	char *detail = router.draining ? xstrdup("Server shutting down")
+		: xasprintf("No nodes available with model %s", c->model);
+
+	router.stats.chats_failed++;
+	if (c->streaming) {
+		end_error(c, "no_nodes", detail);
+	} else {
+		c->finished = true;
+		server_reply_detail(c->wsi, 503, detail, 0);
+	}
+	free(detail);
+}
+
+void chat_node_failed(struct chat *c, const char *reason)
+{
+	lws_sul_cancel(&c->chunk_sul);
+	sched_detach(c);
+	if (c->finished || c->dead)
+		return;
+	if (!c->started && c->attempts < router.cfg->failover_attempts && !router.draining) {
+		log_info("chat %s: %s before the first token, trying another node",
+			 c->request_id, reason);
+		router.stats.failovers++;
+		c->wait_deadline_us = router_now_us() +
+			(int64_t)router.cfg->queue_wait * 1000000;
+		sched_submit(c);
+		return;
+	}
+	log_info("chat %s: failed: %s", c->request_id, reason);
+	end_error(c, "node_failed", reason);
+}
+
+static void on_chunk(struct chat *c, json_object *chunk)
+{
+	json_object *msg = NULL;
+	const char *content, *thinking, *reason;
+	bool done = false;
+
+	router.stats.chunks++;
+	c->started = true;
+	chunk_timer_arm(c);
+	if (json_object_object_get_ex(chunk, "message", &msg) &&
+	    json_object_is_type(msg, json_type_object)) {
+		thinking = ic_json_get_string(msg, "thinking");
+		content = ic_json_get_string(msg, "content");
+		if (thinking && *thinking)
+			filter_feed(c, c->filter_thinking, thinking, true);
+		if (content && *content)
+			filter_feed(c, c->filter_content, content, false);
+	}
+	if (c->dead || !ic_json_get_bool(chunk, "done", &done) || !done)
+		return;
+	filters_finish(c);
+	reason = ic_json_get_string(chunk, "done_reason");
+	emit(c, NULL, reason && strcmp(reason, "length") == 0 ? "length" : "stop", NULL);
+	finish(c);
+}
+
+void chat_node_message(struct chat *c, const struct ic_msg *m)
+{
+	if (c->finished || c->dead)
+		return;
+	if (m->type == IC_MSG_INFERENCE_CHUNK) {
+		on_chunk(c, m->chunk);
+		return;
+	}
+	/* inference_error: a bad request fails everywhere, so no failover */
+	if (m->error && strcmp(m->error, IC_ERR_INVALID_REQUEST) == 0) {
+		log_info("chat %s: node refused the request", c->request_id);
+		lws_sul_cancel(&c->chunk_sul);
+		end_error(c, m->error, "the node refused the request");
+		return;
+	}
+	chat_node_failed(c, m->error ? m->error : "node error");
+}
+
+/* --- the HTTP side --- */
+
+static int write_headers(struct chat *c)
+{
+	unsigned char buf[LWS_PRE + 512];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(c->wsi, HTTP_STATUS_OK, "text/event-stream",
+					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (const unsigned char *)"no-cache", 8, &p, end) ||
+	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
+					 (const unsigned char *)"close", 5, &p, end) ||
+	    lws_add_http_header_by_name(c->wsi, (const unsigned char *)"x-accel-buffering:",
+					(const unsigned char *)"no", 2, &p, end) ||
+	    lws_finalize_write_http_header(c->wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+int chat_writeable(struct chat *c)
+{
+	static unsigned char wbuf[LWS_PRE + ROUTER_WRITE_CHUNK];
+	size_t n;
+
+	if (c->dead)
+		return -1;
+	if (!c->streaming)
+		return 0;
+	if (!c->headers_sent) {
+		if (write_headers(c) < 0)
+			return -1;
+		c->headers_sent = true;
+		if (buf_used(&c->out) || c->finished)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	n = buf_used(&c->out);
+	if (n == 0)
+		return c->finished ? -1 : 0;
+	if (n > ROUTER_WRITE_CHUNK)
+		n = ROUTER_WRITE_CHUNK;
+	memcpy(wbuf + LWS_PRE, buf_head(&c->out), n);
+	buf_consume(&c->out, n);
+	if (lws_write(c->wsi, wbuf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (buf_used(&c->out) || c->finished)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* 0 and *messages/model/think set, or an HTTP status with pss->reply set. */
+static int validate_body(struct lws *wsi, json_object *body, const char **model,
+			 json_object **messages, bool *think)
+{
+	char err[IC_ERRBUF_MAX];
+	json_object *v;
+
+	if (!json_object_is_type(body, json_type_object)) {
+		server_reply_detail(wsi, 422, "body: expected a JSON object", 0);
+		return 422;
+	}
+	if (!json_object_object_get_ex(body, "model", &v)) {
+		server_reply_detail(wsi, 422, "model: field required", 0);
+		return 422;
+	}
+	*model = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	if (!*model || !ic_valid_model_name(*model)) {
+		server_reply_detail(wsi, 422, "model: not a valid model name (1-64 characters: "
+				    "letters, digits, '.', ':', '-', '_', '/')", 0);
+		return 422;
+	}
+	if (!json_object_object_get_ex(body, "messages", messages)) {
+		server_reply_detail(wsi, 422, "messages: field required", 0);
+		return 422;
+	}
+	if (ic_validate_messages(*messages, &ic_consumer_msg_rules, err, sizeof(err)) < 0) {
+		server_reply_detail(wsi, 422, err, 0);
+		return 422;
+	}
+	*think = false;
+	if (json_object_object_get_ex(body, "think", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			server_reply_detail(wsi, 422, "think: must be true or false", 0);
+			return 422;
+		}
+		*think = json_object_get_boolean(v);
+	}
+	return 0;
+}
+
+static json_object *params_new(const char *model, json_object *messages, bool think)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "model", json_object_new_string(model));
+	json_object_object_add(p, "messages", json_object_get(messages));
+	json_object_object_add(p, "stream", json_object_new_boolean(1));
+	json_object_object_add(p, "keep_alive", json_object_new_int(-1));
+	json_object_object_add(p, "think", json_object_new_boolean(think));
+	return p;
+}
+
+int chat_begin(struct lws *wsi, struct pss *pss)
+{
+	json_object *body, *messages = NULL;
+	const char *model = NULL;
+	bool think = false;
+	struct chat *c;
+	int status;
+
+	if (router.draining) {
+		server_reply_detail(wsi, 503, "Server shutting down", 0);
+		return 503;
+	}
+	body = ic_json_parse_new(buf_head(&pss->body), buf_used(&pss->body));
+	if (!body) {
+		server_reply_detail(wsi, 400, "body: not valid JSON", 0);
+		return 400;
+	}
+	status = validate_body(wsi, body, &model, &messages, &think);
+	if (status) {
+		json_object_put(body);
+		return status;
+	}
+	if (ipcount_get(pss->ip, IPC_STREAMS) >= router.cfg->streams_per_ip) {
+		json_object_put(body);
+		server_reply_detail(wsi, 429, "Too many concurrent requests", 0);
+		return 429;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->wsi = wsi;
+	c->model = xstrdup(model);
+	snprintf(c->ip, sizeof(c->ip), "%s", pss->ip);
+	memcpy(c->request_id, "req-", 4);
+	random_hex(c->request_id + 4, 12);
+	memcpy(c->id, "chatcmpl-", 9);
+	random_hex(c->id + 9, 6);
+	c->params = params_new(model, messages, think);
+	json_object_put(body);
+	c->tried = xcalloc((size_t)router.cfg->failover_attempts, sizeof(*c->tried));
+	c->filter_content = ic_outfilter_new();
+	c->filter_thinking = ic_outfilter_new();
+	c->wait_deadline_us = router_now_us() + (int64_t)router.cfg->queue_wait * 1000000;
+	pss->chat = c;
+	ipcount_add(c->ip, IPC_STREAMS, 1);
+	router.requests_active++;
+	router.stats.chats_total++;
+	buf_free(&pss->body);
+	log_debug("chat %s: model %s from %s", c->request_id, c->model, c->ip);
+	sched_submit(c);
+	return 0;
+}
+
+void chat_free(struct chat *c)
+{
+	if (!c)
+		return;
+	if (!c->finished && !c->dead && c->node) {
+		log_info("chat %s: consumer went away, cancelled", c->request_id);
+		cancel_at_node(c);
+	}
+	sched_detach(c);
+	lws_sul_cancel(&c->wait_sul);
+	lws_sul_cancel(&c->chunk_sul);
+	lws_sul_cancel(&c->ping_sul);
+	ipcount_add(c->ip, IPC_STREAMS, -1);
+	router.requests_active--;
+	if (c->filter_content)
+		ic_outfilter_free(c->filter_content);
+	if (c->filter_thinking)
+		ic_outfilter_free(c->filter_thinking);
+	json_object_put(c->params);
+	buf_free(&c->out);
+	free(c->tried);
+	free(c->model);
+	free(c);
+}

@@ -1,0 +1,73 @@
+/*
+ * chat.h - one consumer request: POST /api/chat to the end of its stream.
+ *
+ * The consumer's HTTP connection owns the chat (its pss); the scheduler
+ * links it into a wait queue or onto a node.  Until a node is assigned,
+ * errors are plain HTTP replies (503 ...); from then on the reply is an
+ * SSE stream and errors are in-band.  Before the first chunk a failing node
+ * is replaced by another (bounded attempts); the consumer never notices.
+ */
+#ifndef IC_ROUTER_CHAT_H
+#define IC_ROUTER_CHAT_H
+
+#include <json-c/json.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "router.h"
+
+struct ic_msg;
+struct ic_outfilter;
+struct model;
+struct node;
+struct pss;
+
+struct chat {
+	lws_dll2_t node_link;		/* in node->requests */
+	lws_dll2_t queue_link;		/* in model->waiting */
+	struct lws *wsi;		/* the consumer */
+	struct node *node;		/* serving it, or NULL */
+	struct model *waiting_on;	/* queued for it, or NULL */
+	char *model;
+	char ip[ROUTER_IP_MAX];
+	char request_id[40];
+	char id[32];			/* "chatcmpl-..." */
+	json_object *params;		/* ollama_params for the node */
+	uint64_t *tried;		/* serials of nodes that failed it */
+	int attempts;
+	int64_t wait_deadline_us;
+	bool streaming;			/* 200 + SSE committed */
+	bool headers_sent;
+	bool started;			/* a chunk arrived: no more failover */
+	bool finished;			/* [DONE] queued */
+	bool dead;			/* consumer dropped; waiting for close */
+	struct ic_outfilter *filter_content;
+	struct ic_outfilter *filter_thinking;
+	struct buf out;			/* SSE bytes not yet written */
+	lws_sorted_usec_list_t wait_sul;
+	lws_sorted_usec_list_t chunk_sul;
+	lws_sorted_usec_list_t ping_sul;
+};
+
+/*
+ * The body of POST /api/chat is complete in pss->body: validate it and
+ * start the chat, or set pss->reply with the error.  Returns the HTTP
+ * status of an immediate reply, or 0 when the chat went to the scheduler.
+ */
+int chat_begin(struct lws *wsi, struct pss *pss);
+/* The scheduler put c on c->node. */
+void chat_assigned(struct chat *c);
+/* No node will serve c (none has the model, queue full, wait over). */
+void chat_unavailable(struct chat *c);
+/* c's node failed it (gone, error, timeout): fail over or end in-band. */
+void chat_node_failed(struct chat *c, const char *reason);
+/* A chunk or error for c from its node. */
+void chat_node_message(struct chat *c, const struct ic_msg *m);
+/* LWS_CALLBACK_HTTP_WRITEABLE for a chat.  -1: close the connection. */
+int chat_writeable(struct chat *c);
+/* The consumer connection is closing: cancel at the node, free. */
+void chat_free(struct chat *c);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * ipcount.h - how many chat streams and nodes each client IP holds.
+ *
+ * An entry exists only while one of its counts is above zero, so the table
+ * is bounded by the number of open connections.
+ */
+#ifndef IC_ROUTER_IPCOUNT_H
+#define IC_ROUTER_IPCOUNT_H
+
+enum ipcount_kind {
+	IPC_STREAMS,
+	IPC_NODES,
+};
+
+void ipcount_init(void);
+void ipcount_fini(void);
+int ipcount_get(const char *ip, enum ipcount_kind kind);
+/* Add delta (+1/-1); the count never goes below zero. */
+void ipcount_add(const char *ip, enum ipcount_kind kind, int delta);
+/* Distinct addresses with an open stream or node. */
+unsigned long ipcount_entries(void);
+
+#endif

@@ -1,0 +1,453 @@
+/* nodes.c - node WebSockets: registration, heartbeats, messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "ipcount.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "models.h"
+#include "nodes.h"
+#include "common/proto.h"
+#include "sched.h"
+#include "strmap.h"
+#include "common/validate.h"
+#include "common/xmalloc.h"
+
+#define CLOSE_NORMAL	1000
+#define CLOSE_POLICY	1008
+#define CLOSE_TOO_BIG	1009
+#define CLOSE_TRY_LATER	1013
+
+struct outmsg {
+	lws_dll2_t link;
+	size_t len;
+	unsigned char data[];	/* LWS_PRE bytes of room, then the text */
+};
+
+static lws_dll2_owner_t registry;	/* registered nodes */
+static struct strmap *by_id;		/* node_id -> registered node */
+static uint64_t next_serial = 1;
+
+static const char *const features[] = {
+	IC_FEATURE_AVAILABLE,
+	IC_FEATURE_MODELS_UPDATE,
+};
+
+void nodes_init(void)
+{
+	by_id = strmap_new();
+}
+
+void nodes_fini(void)
+{
+	strmap_free(by_id, NULL);
+	by_id = NULL;
+}
+
+unsigned long nodes_count(void)
+{
+	return (unsigned long)registry.count;
+}
+
+lws_dll2_owner_t *nodes_list(void)
+{
+	return &registry;
+}
+
+bool node_has_capacity(const struct node *n)
+{
+	return n->registered && n->available && !n->closing && n->active < n->max_concurrent;
+}
+
+static const char *node_name(const struct node *n)
+{
+	return n->node_id ? n->node_id : "(unregistered)";
+}
+
+/* --- timers --- */
+
+static void reg_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct node *n = lws_container_of(sul, struct node, reg_sul);
+
+	if (n->registered)
+		return;
+	log_info("node from %s: no register message in %d s", n->ip,
+		 router.cfg->register_timeout);
+	node_close(n, CLOSE_POLICY, IC_CLOSE_REG_TIMEOUT);
+}
+
+static void unregister(struct node *n, const char *reason);
+
+static void hb_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct node *n = lws_container_of(sul, struct node, hb_sul);
+
+	log_notice("node %s (%s): silent for %d s, dropped", node_name(n), n->ip,
+		   router.cfg->heartbeat_timeout);
+	unregister(n, "node heartbeat timeout");
+	node_close(n, CLOSE_NORMAL, IC_CLOSE_HEARTBEAT_TIMEOUT);
+}
+
+static void hb_arm(struct node *n)
+{
+	lws_sul_schedule(router.ctx, 0, &n->hb_sul, hb_timeout,
+			 (lws_usec_t)router.cfg->heartbeat_timeout * LWS_USEC_PER_SEC);
+}
+
+struct node *node_new(struct lws *wsi, const char *ip)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->wsi = wsi;
+	n->serial = next_serial++;
+	snprintf(n->ip, sizeof(n->ip), "%s", ip);
+	lws_sul_schedule(router.ctx, 0, &n->reg_sul, reg_timeout,
+			 (lws_usec_t)router.cfg->register_timeout * LWS_USEC_PER_SEC);
+	log_debug("node socket from %s", ip);
+	return n;
+}
+
+/* --- sending --- */
+
+void node_send(struct node *n, char *text)
+{
+	size_t len = strlen(text);
+	struct outmsg *o;
+
+	if (n->closing) {
+		free(text);
+		return;
+	}
+	if (n->out_bytes + len > ROUTER_NODE_OUTBUF_MAX) {
+		log_warn("node %s (%s): send queue full, disconnecting", node_name(n), n->ip);
+		free(text);
+		node_close(n, CLOSE_TRY_LATER, "send queue full");
+		return;
+	}
+	o = xmalloc(sizeof(*o) + LWS_PRE + len);
+	o->len = len;
+	memcpy(o->data + LWS_PRE, text, len);
+	free(text);
+	memset(&o->link, 0, sizeof(o->link));
+	lws_dll2_add_tail(&o->link, &n->outq);
+	n->out_bytes += len;
+	lws_callback_on_writable(n->wsi);
+}
+
+static void outq_free(struct node *n)
+{
+	while (n->outq.head) {
+		struct outmsg *o = lws_container_of(n->outq.head, struct outmsg, link);
+
+		lws_dll2_remove(&o->link);
+		free(o);
+	}
+	n->out_bytes = 0;
+}
+
+void node_close(struct node *n, int code, const char *reason)
+{
+	if (n->closing)
+		return;
+	n->closing = true;
+	n->close_code = code;
+	snprintf(n->close_reason, sizeof(n->close_reason), "%s", reason);
+	lws_sul_cancel(&n->reg_sul);
+	lws_sul_cancel(&n->hb_sul);
+	lws_callback_on_writable(n->wsi);
+	/* a peer that never reads must not keep the socket forever */
+	lws_set_timeout(n->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+int node_writeable(struct node *n)
+{
+	struct outmsg *o;
+
+	if (n->closing) {
+		lws_close_reason(n->wsi, (enum lws_close_status)n->close_code,
+				 (unsigned char *)n->close_reason, strlen(n->close_reason));
+		return -1;
+	}
+	if (!n->outq.head)
+		return 0;
+	o = lws_container_of(n->outq.head, struct outmsg, link);
+	lws_dll2_remove(&o->link);
+	n->out_bytes -= o->len;
+	if (lws_write(n->wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT) < (int)o->len) {
+		free(o);
+		log_warn("node %s (%s): write failed", node_name(n), n->ip);
+		return -1;
+	}
+	free(o);
+	if (n->outq.head)
+		lws_callback_on_writable(n->wsi);
+	return 0;
+}
+
+/* Close from inside the receive callback: reason now, caller returns -1. */
+static int close_now(struct node *n, int code, const char *reason)
+{
+	log_info("node %s (%s): closing: %s", node_name(n), n->ip, reason);
+	lws_close_reason(n->wsi, (enum lws_close_status)code, (unsigned char *)reason,
+			 strlen(reason));
+	n->closing = true;
+	return -1;
+}
+
+/* --- the registry --- */
+
+static void models_detach(struct node *n)
+{
+	for (size_t i = 0; i < n->n_models; i++) {
+		struct model *m = n->models[i].model;
+
+		lws_dll2_remove(&n->models[i].link);
+		models_release(m);
+	}
+	free(n->models);
+	n->models = NULL;
+	n->n_models = 0;
+}
+
+static void models_attach(struct node *n, const struct ic_model_info *models, size_t count)
+{
+	n->models = xcalloc(count, sizeof(*n->models));
+	n->n_models = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct model *m;
+		bool dup = false;
+
+		for (size_t j = 0; j < n->n_models; j++)
+			if (strcmp(n->models[j].model->name, models[i].name) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		m = models_get(models[i].name);
+		n->models[n->n_models].node = n;
+		n->models[n->n_models].model = m;
+		n->models[n->n_models].size = models[i].size;
+		lws_dll2_add_tail(&n->models[n->n_models].link, &m->nodes);
+		n->n_models++;
+	}
+}
+
+static void unregister(struct node *n, const char *reason)
+{
+	if (!n->registered)
+		return;
+	n->registered = false;
+	lws_dll2_remove(&n->link);
+	if (strmap_get(by_id, n->node_id) == n)
+		strmap_remove(by_id, n->node_id);
+	ipcount_add(n->ip, IPC_NODES, -1);
+	models_detach(n);
+	sched_node_lost(n, reason);
+}
+
+static int clamp_concurrency(int v)
+{
+	if (v < IC_CONCURRENCY_MIN)
+		return IC_CONCURRENCY_MIN;
+	if (v > IC_CONCURRENCY_MAX)
+		return IC_CONCURRENCY_MAX;
+	return v;
+}
+
+static int handle_register(struct node *n, struct ic_msg *m)
+{
+	const char *why = ic_register_check(m);
+	struct node *old;
+	int same_ip;
+
+	if (why)
+		return close_now(n, CLOSE_POLICY, why);
+	old = strmap_get(by_id, m->node_id);
+	same_ip = old && strcmp(old->ip, n->ip) == 0 ? 1 : 0;
+	if (ipcount_get(n->ip, IPC_NODES) - same_ip >= router.cfg->nodes_per_ip)
+		return close_now(n, CLOSE_POLICY, IC_CLOSE_TOO_MANY_NODES);
+	if (!old && nodes_count() >= (unsigned long)router.cfg->max_nodes)
+		return close_now(n, CLOSE_TRY_LATER, "too many nodes");
+	if (router.draining)
+		return close_now(n, 1001, "server shutting down");
+	if (old) {
+		log_notice("node %s: re-registered from %s, replacing the socket from %s",
+			   m->node_id, n->ip, old->ip);
+		unregister(old, "node re-registered");
+		node_close(old, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
+	}
+	lws_sul_cancel(&n->reg_sul);
+	n->node_id = xstrdup(m->node_id);
+	n->ollama_version = m->ollama_version ? xstrdup(m->ollama_version) : NULL;
+	n->max_concurrent = clamp_concurrency(m->max_concurrent ? m->max_concurrent : 1);
+	n->available = true;
+	n->registered = true;
+	models_attach(n, m->models, m->n_models);
+	lws_dll2_add_tail(&n->link, &registry);
+	strmap_put(by_id, n->node_id, n);
+	ipcount_add(n->ip, IPC_NODES, 1);
+	log_info("node %s registered from %s: %zu models, max_concurrent %d",
+		 n->node_id, n->ip, n->n_models, n->max_concurrent);
+	node_send(n, ic_msg_registered_new(n->node_id, features,
+					  sizeof(features) / sizeof(features[0])));
+	hb_arm(n);
+	sched_node_ready(n);
+	return 0;
+}
+
+/* Extension: a fresh model list, checked like a registration's. */
+static void handle_models_update(struct node *n, struct ic_msg *m)
+{
+	if (m->n_models == 0 || m->n_models > IC_MODELS_PER_NODE_MAX) {
+		log_warn("node %s: models_update with %zu models ignored", n->node_id,
+			 m->n_models);
+		return;
+	}
+	for (size_t i = 0; i < m->n_models; i++) {
+		if (!m->models[i].name || !ic_valid_model_name(m->models[i].name)) {
+			log_warn("node %s: models_update with an invalid model name ignored",
+				 n->node_id);
+			return;
+		}
+	}
+	models_detach(n);
+	models_attach(n, m->models, m->n_models);
+	log_info("node %s: model list updated (%zu models)", n->node_id, n->n_models);
+	sched_node_ready(n);
+}
+
+static struct chat *find_request(struct node *n, const char *request_id)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, n->requests.head) {
+		struct chat *c = lws_container_of(d, struct chat, node_link);
+
+		if (strcmp(c->request_id, request_id) == 0)
+			return c;
+	} lws_end_foreach_dll(d);
+	return NULL;
+}
+
+static void handle_request_message(struct node *n, struct ic_msg *m)
+{
+	struct chat *c = find_request(n, m->request_id);
+
+	if (!c) {
+		/* late chunks of a cancelled request, or another node's id */
+		log_info("node %s (%s): %s for a request not assigned to it: dropped",
+			 n->node_id, n->ip, ic_msg_type_name(m->type));
+		return;
+	}
+	chat_node_message(c, m);
+}
+
+static void handle_heartbeat(struct node *n, struct ic_msg *m)
+{
+	bool was = n->available;
+
+	/* the node_id inside is not trusted: the socket says who this is */
+	n->reported_active = m->active_requests;
+	n->available = m->available;
+	if (was != n->available)
+		log_info("node %s: %s", n->node_id, n->available ? "available" : "unavailable");
+	if (!was && n->available)
+		sched_node_ready(n);
+}
+
+static int handle_message(struct node *n, const char *text, size_t len)
+{
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+	int rc = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
+		if (!n->registered) {
+			rc = handle_register(n, &m);
+		} else {
+			log_warn("node %s (%s): bad message ignored: %s", n->node_id, n->ip, err);
+		}
+		ic_msg_clear(&m);
+		return rc;
+	}
+	if (!n->registered) {
+		rc = handle_register(n, &m);
+		ic_msg_clear(&m);
+		return rc;
+	}
+	hb_arm(n);
+	switch (m.type) {
+	case IC_MSG_HEARTBEAT:
+		handle_heartbeat(n, &m);
+		break;
+	case IC_MSG_INFERENCE_CHUNK:
+	case IC_MSG_INFERENCE_ERROR:
+		handle_request_message(n, &m);
+		break;
+	case IC_MSG_MODELS_UPDATE:
+		handle_models_update(n, &m);
+		break;
+	case IC_MSG_REGISTER:
+		log_info("node %s: second register on one socket ignored", n->node_id);
+		break;
+	default:
+		log_debug("node %s: message type %s ignored", n->node_id,
+			  m.type_name ? m.type_name : "?");
+		break;
+	}
+	ic_msg_clear(&m);
+	return 0;
+}
+
+int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
+{
+	int rc;
+
+	if (n->closing)
+		return 0;
+	if (first) {
+		buf_reset(&n->rx);
+		n->rx_overflow = false;
+	}
+	if (buf_used(&n->rx) + len > IC_WS_MESSAGE_MAX)
+		n->rx_overflow = true;
+	if (!n->rx_overflow)
+		buf_append(&n->rx, in, len);
+	if (!final)
+		return 0;
+	if (n->rx_overflow) {
+		buf_free(&n->rx);
+		return close_now(n, CLOSE_TOO_BIG, "message too big");
+	}
+	rc = handle_message(n, buf_head(&n->rx), buf_used(&n->rx));
+	if (n->rx.cap > 64 * 1024)
+		buf_free(&n->rx);	/* do not keep a big buffer per idle node */
+	else
+		buf_reset(&n->rx);
+	return rc;
+}
+
+void node_closed(struct node *n)
+{
+	if (!n)
+		return;
+	log_info("node %s (%s): disconnected", node_name(n), n->ip);
+	lws_sul_cancel(&n->reg_sul);
+	lws_sul_cancel(&n->hb_sul);
+	n->closing = true;
+	unregister(n, "node disconnected");
+	outq_free(n);
+	buf_free(&n->rx);
+	free(n->node_id);
+	free(n->ollama_version);
+	free(n);
+}
+
+void nodes_close_all(int code, const char *reason)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, registry.head) {
+		struct node *n = lws_container_of(d, struct node, link);
+
+		node_close(n, code, reason);
+	} lws_end_foreach_dll_safe(d, d1);
+}

@@ -1,0 +1,166 @@
+/* sched.c - least-loaded choice, bounded waiting, failover (see sched.h). */
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "chat.h"
+#include "common/log.h"
+#include "models.h"
+#include "nodes.h"
+#include "sched.h"
+
+static uint32_t rnd(void)
+{
+	static uint64_t state;
+
+	if (state == 0) {
+		if (getrandom(&state, sizeof(state), 0) != sizeof(state) || state == 0)
+			state = (uint64_t)router_now_us() | 1;
+	}
+	/* xorshift64*: tie-breaking needs spread, not secrecy */
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return (uint32_t)((state * 2685821657736338717ULL) >> 32);
+}
+
+static bool already_tried(const struct chat *c, const struct node *n)
+{
+	for (int i = 0; i < c->attempts; i++)
+		if (c->tried[i] == n->serial)
+			return true;
+	return false;
+}
+
+/* Least loaded node of m that can take c; random among equals. */
+static struct node *pick(struct model *m, const struct chat *c)
+{
+	struct node *best = NULL;
+	unsigned ties = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
+		struct node_model *nm = lws_container_of(d, struct node_model, link);
+		struct node *n = nm->node;
+
+		if (node_has_capacity(n) && !already_tried(c, n)) {
+			/* compare n->active/n->max with best's without division */
+			long lhs = best ? (long)n->active * best->max_concurrent : 0;
+			long rhs = best ? (long)best->active * n->max_concurrent : 0;
+
+			if (!best || lhs < rhs) {
+				best = n;
+				ties = 1;
+			} else if (lhs == rhs && rnd() % ++ties == 0) {
+				best = n;
+			}
+		}
+	} lws_end_foreach_dll(d);
+	return best;
+}
+
+static void assign(struct chat *c, struct node *n)
+{
+	c->node = n;
+	n->active++;
+	lws_dll2_add_tail(&c->node_link, &n->requests);
+	chat_assigned(c);
+}
+
+static void unqueue(struct chat *c)
+{
+	struct model *m = c->waiting_on;
+
+	if (!m)
+		return;
+	lws_dll2_remove(&c->queue_link);
+	c->waiting_on = NULL;
+	lws_sul_cancel(&c->wait_sul);
+	models_release(m);
+}
+
+static void wait_over(lws_sorted_usec_list_t *sul)
+{
+	struct chat *c = lws_container_of(sul, struct chat, wait_sul);
+
+	log_info("chat %s: no node free for %s within the wait", c->request_id, c->model);
+	unqueue(c);
+	chat_unavailable(c);
+}
+
+void sched_submit(struct chat *c)
+{
+	struct model *m = models_find(c->model);
+	struct node *n;
+	int64_t left;
+
+	if (!m || m->nodes.count == 0) {
+		chat_unavailable(c);
+		return;
+	}
+	n = pick(m, c);
+	if (n) {
+		assign(c, n);
+		return;
+	}
+	left = c->wait_deadline_us - router_now_us();
+	if (left <= 0 || m->waiting.count >= (uint32_t)router.cfg->queue_max) {
+		chat_unavailable(c);
+		return;
+	}
+	c->waiting_on = m;
+	lws_dll2_add_tail(&c->queue_link, &m->waiting);
+	lws_sul_schedule(router.ctx, 0, &c->wait_sul, wait_over, (lws_usec_t)left);
+}
+
+void sched_detach(struct chat *c)
+{
+	struct node *n = c->node;
+
+	unqueue(c);
+	if (!n)
+		return;
+	lws_dll2_remove(&c->node_link);
+	c->node = NULL;
+	n->active--;
+	sched_node_ready(n);
+}
+
+/* Serve the oldest waiting chats that n can take, model by model. */
+void sched_node_ready(struct node *n)
+{
+	bool progress = true;
+
+	while (progress && node_has_capacity(n)) {
+		progress = false;
+		for (size_t i = 0; i < n->n_models && node_has_capacity(n); i++) {
+			struct model *m = n->models[i].model;
+
+			lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, m->waiting.head) {
+				struct chat *c = lws_container_of(d, struct chat, queue_link);
+
+				if (!already_tried(c, n)) {
+					/* keep m alive while unqueueing the chat */
+					lws_dll2_remove(&c->queue_link);
+					c->waiting_on = NULL;
+					lws_sul_cancel(&c->wait_sul);
+					assign(c, n);
+					progress = true;
+					break;
+				}
+			} lws_end_foreach_dll_safe(d, d1);
+		}
+	}
+}
+
+void sched_node_lost(struct node *n, const char *reason)
+{
+	while (n->requests.head) {
+		struct chat *c = lws_container_of(n->requests.head, struct chat, node_link);
+
+		chat_node_failed(c, reason);
+		if (c->node == n) {	/* chat_node_failed must detach it */
+			lws_dll2_remove(&c->node_link);
+			c->node = NULL;
+			n->active--;
+		}
+	}
+}

@@ -1,0 +1,25 @@
+/*
+ * sched.h - which node serves a chat, and what happens when none can.
+ *
+ * Among registered, available nodes that list the model and have a free
+ * slot (active < max_concurrent), the least loaded (active/max) wins, ties
+ * broken at random.  With none free a chat waits in its model's FIFO queue
+ * (bounded by queue_max) for up to queue_wait seconds.  A chat never goes
+ * back to a node that already failed it.
+ */
+#ifndef IC_ROUTER_SCHED_H
+#define IC_ROUTER_SCHED_H
+
+struct chat;
+struct node;
+
+/* Assign c to a node now, queue it, or call chat_unavailable(). */
+void sched_submit(struct chat *c);
+/* Take c off its node (freeing the slot) or out of its queue. */
+void sched_detach(struct chat *c);
+/* n gained a slot, a model or availability: serve waiting chats. */
+void sched_node_ready(struct node *n);
+/* n is gone or unregistered: every chat on it fails over. */
+void sched_node_lost(struct node *n, const char *reason);
+
+#endif

@@ -1,0 +1,484 @@
+/*
+ * server.c - the one lws protocol of the router's one vhost.
+ *
+ * It is the vhost's first protocol, so node agents that send no
+ * Sec-WebSocket-Protocol land here too: HTTP requests are routed by path,
+ * and a WebSocket upgrade is accepted only on /ws/node.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "clientip.h"
+#include "ipcount.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "models.h"
+#include "nodes.h"
+#include "ratelimit.h"
+#include "server.h"
+#include "common/xmalloc.h"
+
+#define NODE_PATH "/ws/node"
+
+enum method {
+	M_GET,
+	M_POST,
+	M_OTHER,
+};
+
+struct route {
+	const char *path;
+	enum method method;
+	int (*handler)(struct lws *wsi, struct pss *pss);
+};
+
+static int route_health(struct lws *wsi, struct pss *pss);
+static int route_models(struct lws *wsi, struct pss *pss);
+static int route_metrics(struct lws *wsi, struct pss *pss);
+static int route_chat(struct lws *wsi, struct pss *pss);
+static int route_node_plain(struct lws *wsi, struct pss *pss);
+
+static const struct route routes[] = {
+	{ "/health", M_GET, route_health },
+	{ "/api/models", M_GET, route_models },
+	{ "/metrics", M_GET, route_metrics },
+	{ "/api/chat", M_POST, route_chat },
+	{ NODE_PATH, M_GET, route_node_plain },
+};
+
+/* --- replies --- */
+
+/* Write a complete JSON response now.  -1 on a write error. */
+static int write_reply(struct lws *wsi, int status, const char *body, int retry_after)
+{
+	unsigned char hbuf[LWS_PRE + 1024];
+	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
+	size_t len = strlen(body);
+	unsigned char *bbuf;
+	char ra[16];
+	int rc;
+
+	if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
+					(lws_filepos_t)len, &p, end))
+		return -1;
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+						 (unsigned char *)ra, (int)strlen(ra), &p, end))
+			return -1;
+	}
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	bbuf = xmalloc(LWS_PRE + len + 1);
+	memcpy(bbuf + LWS_PRE, body, len);
+	rc = lws_write(wsi, bbuf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	free(bbuf);
+	return rc < (int)len ? -1 : 0;
+}
+
+static char *detail_new(const char *detail)
+{
+	json_object *o = json_object_new_object();
+	char *s;
+
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	s = ic_json_to_string_new(o, NULL);
+	json_object_put(o);
+	return s;
+}
+
+void server_reply_text(struct lws *wsi, int status, char *json, int retry_after)
+{
+	struct pss *pss = lws_wsi_user(wsi);
+
+	if (!pss) {
+		free(json);
+		return;
+	}
+	free(pss->reply);
+	pss->reply = json;
+	pss->reply_status = status;
+	pss->retry_after = retry_after;
+	pss->reply_pending = true;
+	lws_callback_on_writable(wsi);
+}
+
+void server_reply_detail(struct lws *wsi, int status, const char *detail, int retry_after)
+{
+	server_reply_text(wsi, status, detail_new(detail), retry_after);
+}
+
+static char *json_new_put(json_object *o)
+{
+	char *s = ic_json_to_string_new(o, NULL);
+
+	json_object_put(o);
+	return s;
+}
+
+/* --- GET routes --- */
+
+static int64_t uptime_s(void)
+{
+	return (router_now_us() - router.start_us) / 1000000;
+}
+
+static int route_health(struct lws *wsi, struct pss *pss)
+{
+	json_object *o = json_object_new_object();
+
+	(void)pss;
+	json_object_object_add(o, "status",
+			       json_object_new_string(router.draining ? "draining" : "healthy"));
+	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s()));
+	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count()));
+	json_object_object_add(o, "models", json_object_new_int64((int64_t)models_count()));
+	json_object_object_add(o, "requests_active",
+			       json_object_new_int(router.requests_active));
+	json_object_object_add(o, "version", json_object_new_string(IC_VERSION));
+	server_reply_text(wsi, 200, json_new_put(o), 0);
+	return 0;
+}
+
+struct model_list {
+	struct model **v;
+	size_t n, cap;
+};
+
+static void collect_model(struct model *m, void *ctx)
+{
+	struct model_list *l = ctx;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = m;
+}
+
+static int cmp_model(const void *a, const void *b)
+{
+	const struct model *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void sorted_models(struct model_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	models_foreach(collect_model, l);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_model);
+}
+
+/* One model with its node count and free slots (verbose list, metrics). */
+static json_object *model_detail_new(const struct model *m, bool slots)
+{
+	json_object *o = json_object_new_object();
+	int free_slots = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
+		struct node_model *nm = lws_container_of(d, struct node_model, link);
+
+		if (node_has_capacity(nm->node))
+			free_slots += nm->node->max_concurrent - nm->node->active;
+	} lws_end_foreach_dll(d);
+	json_object_object_add(o, "name", json_object_new_string(m->name));
+	json_object_object_add(o, "node_count", json_object_new_int((int)m->nodes.count));
+	if (slots)
+		json_object_object_add(o, "free_slots", json_object_new_int(free_slots));
+	return o;
+}
+
+static bool want_verbose(struct lws *wsi)
+{
+	char buf[64];
+	const char *v = lws_get_urlarg_by_name(wsi, "verbose=", buf, sizeof(buf));
+
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static int route_models(struct lws *wsi, struct pss *pss)
+{
+	json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	bool verbose = want_verbose(wsi);
+	struct model_list l;
+
+	(void)pss;
+	sorted_models(&l);
+	for (size_t i = 0; i < l.n; i++)
+		json_object_array_add(arr, verbose ? model_detail_new(l.v[i], true)
+					  : json_object_new_string(l.v[i]->name));
+	free(l.v);
+	json_object_object_add(o, "models", arr);
+	server_reply_text(wsi, 200, json_new_put(o), 0);
+	return 0;
+}
+
+static int route_metrics(struct lws *wsi, struct pss *pss)
+{
+	json_object *o, *arr;
+	struct model_list l;
+
+	(void)pss;
+	if (!router.cfg->metrics) {
+		server_reply_detail(wsi, 404, "Not Found", 0);
+		return 0;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	sorted_models(&l);
+	for (size_t i = 0; i < l.n; i++)
+		json_object_array_add(arr, model_detail_new(l.v[i], false));
+	free(l.v);
+	json_object_object_add(o, "nodes_connected", json_object_new_int64((int64_t)nodes_count()));
+	json_object_object_add(o, "requests_active", json_object_new_int(router.requests_active));
+	json_object_object_add(o, "requests_total",
+			       json_object_new_int64((int64_t)router.stats.chats_total));
+	json_object_object_add(o, "requests_failed",
+			       json_object_new_int64((int64_t)router.stats.chats_failed));
+	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)router.stats.failovers));
+	json_object_object_add(o, "chunks_relayed", json_object_new_int64((int64_t)router.stats.chunks));
+	json_object_object_add(o, "rate_limited",
+			       json_object_new_int64((int64_t)router.stats.rejected_rate));
+	json_object_object_add(o, "rate_limit_entries",
+			       json_object_new_int64((int64_t)ratelimit_entries(router.rl)));
+	json_object_object_add(o, "client_addresses", json_object_new_int64((int64_t)ipcount_entries()));
+	json_object_object_add(o, "models_available", arr);
+	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s()));
+	server_reply_text(wsi, 200, json_new_put(o), 0);
+	return 0;
+}
+
+static int route_node_plain(struct lws *wsi, struct pss *pss)
+{
+	(void)pss;
+	server_reply_detail(wsi, 426, "expected a WebSocket upgrade", 0);
+	return 0;
+}
+
+/* --- POST /api/chat --- */
+
+static int route_chat(struct lws *wsi, struct pss *pss)
+{
+	char cl[32];
+	long long n;
+	char *endp;
+
+	pss->reply_close = true;
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+		server_reply_detail(wsi, 411, "Content-Length required", 0);
+		return 0;
+	}
+	n = strtoll(cl, &endp, 10);
+	if (*endp || n < 0) {
+		server_reply_detail(wsi, 400, "Content-Length: not a number", 0);
+		return 0;
+	}
+	if (n > IC_CHAT_BODY_MAX) {
+		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
+		return 0;
+	}
+	if (n == 0) {
+		server_reply_detail(wsi, 400, "body: not valid JSON", 0);
+		return 0;
+	}
+	pss->is_chat = true;
+	return 0;	/* the body follows in LWS_CALLBACK_HTTP_BODY */
+}
+
+static int on_body(struct pss *pss, const void *in, size_t len)
+{
+	if (!pss->is_chat || pss->body_too_big)
+		return 0;
+	if (buf_used(&pss->body) + len > IC_CHAT_BODY_MAX) {
+		pss->body_too_big = true;
+		buf_free(&pss->body);
+		return 0;
+	}
+	buf_append(&pss->body, in, len);
+	return 0;
+}
+
+static int on_body_done(struct lws *wsi, struct pss *pss)
+{
+	if (!pss->is_chat)
+		return 0;
+	pss->is_chat = false;
+	if (pss->body_too_big) {
+		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
+		return 0;
+	}
+	chat_begin(wsi, pss);
+	return 0;
+}
+
+/* --- HTTP dispatch --- */
+
+static enum method method_of(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+		return M_GET;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return M_POST;
+	return M_OTHER;
+}
+
+static void http_reset(struct pss *pss)
+{
+	buf_free(&pss->body);
+	free(pss->reply);
+	pss->reply = NULL;
+	pss->reply_pending = false;
+	pss->reply_close = false;
+	pss->is_chat = false;
+	pss->body_too_big = false;
+	pss->retry_after = 0;
+}
+
+static int on_http(struct lws *wsi, struct pss *pss, const char *path)
+{
+	enum method method = method_of(wsi);
+	const struct route *r = NULL;
+	int retry;
+
+	http_reset(pss);
+	pss->kind = PSS_HTTP;
+	clientip_get(wsi, router.cfg->trusted_proxies, pss->ip, sizeof(pss->ip));
+	if (method != M_GET)
+		pss->reply_close = true;	/* an unread body must not be parsed as a request */
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0)
+			r = &routes[i];
+	if (r && r->handler == route_chat) {
+		if (!ratelimit_take(router.rl, RL_CHAT, pss->ip, router.cfg->rate_chat,
+				    router_now_us(), &retry)) {
+			router.stats.rejected_rate++;
+			server_reply_detail(wsi, 429, "Too many requests", retry);
+			return 0;
+		}
+	} else if (!ratelimit_take(router.rl, RL_OTHER, pss->ip, router.cfg->rate_other,
+				   router_now_us(), &retry)) {
+		router.stats.rejected_rate++;
+		server_reply_detail(wsi, 429, "Too many requests", retry);
+		return 0;
+	}
+	if (!r) {
+		server_reply_detail(wsi, 404, "Not Found", 0);
+		return 0;
+	}
+	if (r->method != method) {
+		server_reply_detail(wsi, 405, "Method Not Allowed", 0);
+		return 0;
+	}
+	return r->handler(wsi, pss);
+}
+
+static int on_http_writeable(struct lws *wsi, struct pss *pss)
+{
+	int rc;
+
+	if (pss->chat && pss->chat->streaming)
+		return chat_writeable(pss->chat);
+	if (!pss->reply_pending)
+		return 0;
+	pss->reply_pending = false;
+	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after);
+	free(pss->reply);
+	pss->reply = NULL;
+	if (rc < 0 || pss->reply_close || pss->chat)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_closed(struct pss *pss)
+{
+	http_reset(pss);
+	if (pss->chat) {
+		chat_free(pss->chat);
+		pss->chat = NULL;
+	}
+}
+
+/* --- the node WebSocket --- */
+
+/* No per-session memory exists yet at this point (pss is NULL). */
+static int on_confirm_upgrade(struct lws *wsi)
+{
+	char path[64] = "", ip[ROUTER_IP_MAX];
+	char *body;
+	int retry, rc;
+
+	clientip_get(wsi, router.cfg->trusted_proxies, ip, sizeof(ip));
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(path, NODE_PATH) != 0) {
+		body = detail_new("Not Found");
+		rc = write_reply(wsi, 404, body, 0);
+	} else if (!ratelimit_take(router.rl, RL_UPGRADE, ip, router.cfg->rate_upgrade,
+				   router_now_us(), &retry)) {
+		router.stats.rejected_rate++;
+		log_info("node upgrade from %s: rate limited", ip);
+		body = detail_new("Too many requests");
+		rc = write_reply(wsi, 429, body, retry);
+	} else if (router.draining) {
+		body = detail_new("Server shutting down");
+		rc = write_reply(wsi, 503, body, 0);
+	} else {
+		return 0;
+	}
+	free(body);
+	return rc < 0 ? -1 : 1;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		    void *in, size_t len)
+{
+	struct pss *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return on_http(wsi, pss, in ? (const char *)in : "");
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_body(pss, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return on_body_done(wsi, pss);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return pss ? on_http_writeable(wsi, pss) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss && pss->kind == PSS_HTTP)
+			http_closed(pss);
+		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return on_confirm_upgrade(wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		http_reset(pss);
+		pss->kind = PSS_NODE;
+		clientip_get(wsi, router.cfg->trusted_proxies, pss->ip, sizeof(pss->ip));
+		pss->node = node_new(wsi, pss->ip);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (!pss->node)
+			return -1;
+		return node_rx(pss->node, in, len, false, lws_is_final_fragment(wsi) != 0);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return pss->node ? node_writeable(pss->node) : 0;
+	case LWS_CALLBACK_CLOSED:
+		if (pss && pss->node) {
+			node_closed(pss->node);
+			pss->node = NULL;
+		}
+		return 0;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct lws_protocols server_protocols[] = {
+	{ "idleclaw-node", callback, sizeof(struct pss), 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};

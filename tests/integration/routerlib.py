@@ -1,0 +1,338 @@
+"""Helpers for the idleclaw-routerd integration tests.
+
+A Router runs the real binary on a loopback port.  TestNode speaks the node
+protocol (docs/protocol.md) over python3-websockets; chat()/http() are a
+minimal HTTP/1.1 client on asyncio streams, so a test sees the exact bytes
+of an SSE stream and can stop reading (slow consumer) or hang up (cancel).
+Limits come from common/limits.h, so tests probe the same numbers as C.
+"""
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+
+import websockets
+
+
+def _load_iclib():
+    """import iclib, working around a bug in its first version: the default
+    argument `sig=signal.SIGTERM` of Proc.stop is evaluated in the class
+    body, where `signal` names the method Proc.signal, so the import fails
+    with AttributeError.  Once iclib.py is fixed the plain import wins.
+    Test files import routerlib before iclib so that both get this module."""
+    try:
+        import iclib as mod
+        return mod
+    except AttributeError:
+        import types
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "iclib.py")
+        with open(path) as f:
+            src = f.read().replace("sig=signal.SIGTERM", "sig=15")
+        mod = types.ModuleType("iclib")
+        mod.__file__ = path
+        sys.modules["iclib"] = mod
+        exec(compile(src, path, "exec"), mod.__dict__)
+        return mod
+
+
+iclib = _load_iclib()
+
+RELEASE_GRACE = 15.0
+
+
+def _limits():
+    """The #define NAME value lines of common/limits.h, evaluated."""
+    out = {}
+    path = os.path.join(iclib.SRCDIR, "common", "limits.h")
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"#define\s+(IC_\w+)\s+([()\d\s*+-]+?)\s*(/\*.*)?$", line)
+            if m:
+                out[m.group(1)] = int(eval(m.group(2), {}))  # digits and * only
+    return out
+
+
+LIMITS = _limits()
+
+# Fast settings for tests; a test that checks a default passes it explicitly.
+FAST = {
+    "trusted_proxies": "127.0.0.1",
+    "rate_chat": 100000,
+    "rate_other": 100000,
+    "rate_upgrade": 100000,
+    "log_level": "debug",
+}
+
+
+class Router(iclib.Proc):
+    """idleclaw-routerd on a free port; opts are [router] keys."""
+
+    def __init__(self, fast=True, env=None, **opts):
+        self.port = iclib.free_port()
+        cfg = dict(FAST) if fast else {}
+        cfg.update(opts)
+        argv = [iclib.binary("router/idleclaw-routerd"),
+                "--config", "/nonexistent/idleclaw.conf",
+                "--listen", "127.0.0.1:%d" % self.port]
+        for k, v in cfg.items():
+            argv += ["-o", "router.%s=%s" % (k, v)]
+        super().__init__("routerd", argv, env=env)
+        iclib.wait_port(self.port, proc=self)
+
+    @property
+    def ws_url(self):
+        return "ws://127.0.0.1:%d/ws/node" % self.port
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --- HTTP ---
+
+class Response:
+    def __init__(self, status, headers, reader, writer):
+        self.status = status
+        self.headers = headers
+        self.reader = reader
+        self.writer = writer
+        self.body = b""
+
+    def json(self):
+        return json.loads(self.body)
+
+    async def read_body(self, timeout=10.0):
+        n = self.headers.get("content-length")
+        if n is not None:
+            self.body = await asyncio.wait_for(self.reader.readexactly(int(n)), timeout)
+        else:
+            self.body = await asyncio.wait_for(self.reader.read(), timeout)
+        return self.body
+
+    async def event(self, timeout=10.0):
+        """Next SSE block as text ('data: ...' or ': ping'), or None at EOF."""
+        lines = []
+        while True:
+            line = await asyncio.wait_for(self.reader.readline(), timeout)
+            if not line:
+                return "\n".join(lines) if lines else None
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if lines:
+                    return "\n".join(lines)
+                continue
+            lines.append(line)
+
+    async def events(self, timeout=10.0):
+        """All SSE blocks until EOF (pings included)."""
+        out = []
+        while True:
+            ev = await self.event(timeout)
+            if ev is None:
+                return out
+            out.append(ev)
+
+    def close(self):
+        self.writer.close()
+
+
+async def request(port, method, path, body=None, headers=None, raw_body=None,
+                  timeout=10.0):
+    """Send one request; return a Response with status and headers read."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    data = raw_body
+    if body is not None:
+        data = json.dumps(body).encode()
+    h = {"Host": "127.0.0.1:%d" % port, "Connection": "close"}
+    if data is not None:
+        h["Content-Type"] = "application/json"
+        h["Content-Length"] = str(len(data))
+    h.update(headers or {})
+    head = "%s %s HTTP/1.1\r\n" % (method, path)
+    head += "".join("%s: %s\r\n" % kv for kv in h.items() if kv[1] is not None)
+    writer.write(head.encode() + b"\r\n" + (data or b""))
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), timeout)
+    if not status_line:
+        raise AssertionError("connection closed without a response")
+    status = int(status_line.split()[1])
+    headers_in = {}
+    while True:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        k, _, v = line.decode().partition(":")
+        headers_in[k.strip().lower()] = v.strip()
+    return Response(status, headers_in, reader, writer)
+
+
+async def http(port, method, path, body=None, headers=None, raw_body=None):
+    """A complete request: (status, headers, parsed JSON or raw body)."""
+    r = await request(port, method, path, body, headers, raw_body)
+    await r.read_body()
+    r.close()
+    try:
+        return r.status, r.headers, json.loads(r.body)
+    except ValueError:
+        return r.status, r.headers, r.body
+
+
+def xff(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def chat_body(model="m1", text="hi", **extra):
+    body = {"model": model, "messages": [{"role": "user", "content": text}],
+            "think": False}
+    body.update(extra)
+    return body
+
+
+async def chat(port, body, ip=None, headers=None):
+    """POST /api/chat; a Response whose stream the caller reads."""
+    h = dict(headers or {})
+    if ip:
+        h.update(xff(ip))
+    return await request(port, "POST", "/api/chat", body, h)
+
+
+def data_events(events):
+    """Parsed JSON of the data: events (not [DONE], not pings)."""
+    out = []
+    for ev in events:
+        if ev.startswith("data: ") and ev != "data: [DONE]":
+            out.append(json.loads(ev[len("data: "):]))
+    return out
+
+
+def text_of(events, reasoning=False):
+    s = ""
+    for ch in data_events(events):
+        d = ch["choices"][0]["delta"]
+        if "content" in d and bool(d.get("reasoning")) == reasoning:
+            s += d["content"]
+    return s
+
+
+# --- nodes ---
+
+class Closed(Exception):
+    def __init__(self, code, reason):
+        super().__init__("closed %s %r" % (code, reason))
+        self.code = code
+        self.reason = reason
+
+
+class TestNode:
+    """One node WebSocket.  recv() returns parsed messages; a close raises Closed."""
+
+    def __init__(self, ws, node_id):
+        self.ws = ws
+        self.node_id = node_id
+        self.requests = []
+
+    @classmethod
+    async def connect(cls, router, node_id="node-1", ip=None, headers=None):
+        h = dict(headers or {})
+        if ip:
+            h.update(xff(ip))
+        ws = await websockets.connect(router.ws_url, extra_headers=h,
+                                      max_size=None, ping_interval=None)
+        return cls(ws, node_id)
+
+    @classmethod
+    async def registered(cls, router, node_id="node-1", models=("m1",),
+                         max_concurrent=2, ip=None):
+        n = await cls.connect(router, node_id, ip=ip)
+        reply = await n.register(models=models, max_concurrent=max_concurrent)
+        assert reply["type"] == "registered", reply
+        assert reply["node_id"] == node_id, reply
+        return n
+
+    async def send(self, obj):
+        await self.ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def register(self, models=("m1",), max_concurrent=2, node_id=None, **extra):
+        msg = {"type": "register", "node_id": node_id or self.node_id,
+               "models": [{"name": m, "size": 1000} for m in models],
+               "max_concurrent": max_concurrent, "ollama_version": "0.6.2"}
+        msg.update(extra)
+        await self.send(msg)
+        return await self.recv()
+
+    async def recv(self, timeout=10.0):
+        try:
+            text = await asyncio.wait_for(self.ws.recv(), timeout)
+        except websockets.ConnectionClosed as e:
+            raise Closed(e.code, e.reason) from None
+        return json.loads(text)
+
+    async def recv_type(self, mtype, timeout=10.0):
+        while True:
+            m = await self.recv(timeout)
+            if m.get("type") == mtype:
+                return m
+
+    async def expect_close(self, timeout=10.0):
+        """Wait for the router to close us; return (code, reason)."""
+        try:
+            while True:
+                await self.recv(timeout)
+        except Closed as c:
+            return c.code, c.reason
+
+    async def expect_nothing(self, seconds):
+        """No message for `seconds` (a chat must not be routed here)."""
+        try:
+            m = await self.recv(seconds)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError("unexpected message %r" % (m,))
+
+    async def heartbeat(self, active=0, available=True, node_id=None):
+        await self.send({"type": "heartbeat", "node_id": node_id or self.node_id,
+                         "active_requests": active, "available": available})
+
+    async def chunk(self, rid, content="", done=False, thinking=None, **extra):
+        msg = {"role": "assistant", "content": content}
+        if thinking is not None:
+            msg["thinking"] = thinking
+        chunk = {"message": msg, "done": done}
+        chunk.update(extra)
+        await self.send({"type": "inference_chunk", "request_id": rid, "chunk": chunk})
+
+    async def error(self, rid, error="ollama_error"):
+        await self.send({"type": "inference_error", "request_id": rid, "error": error})
+
+    async def answer(self, text_parts=("Hel", "lo"), timeout=10.0):
+        """Take the next inference_request and stream text_parts, then done."""
+        req = await self.recv_type("inference_request", timeout)
+        rid = req["request_id"]
+        for p in text_parts:
+            await self.chunk(rid, p)
+        await self.chunk(rid, "", done=True, done_reason="stop")
+        return req
+
+    async def close(self):
+        await self.ws.close()
+
+
+def run(coro_fn):
+    """Turn an async test into a plain function for iclib.run_tests."""
+    def wrapper():
+        asyncio.run(asyncio.wait_for(coro_fn(), 60))
+    wrapper.__name__ = coro_fn.__name__
+    return wrapper
+
+
+def stop_clean(router, timeout=15.0):
+    router.assert_clean_exit(timeout=timeout)
+
+
+__all__ = ["Router", "TestNode", "Closed", "LIMITS", "request", "http", "chat",
+           "chat_body", "data_events", "text_of", "xff", "run", "stop_clean",
+           "signal"]

@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""idleclaw-routerd: HTTP endpoints, errors, and one chat end to end."""
+import asyncio
+import json
+import os
+import signal
+
+from routerlib import (LIMITS, Router, TestNode, chat, chat_body, data_events, http,
+                       text_of)
+import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+
+R = None
+
+
+async def t_health():
+    st, _, body = await http(R.port, "GET", "/health")
+    assert st == 200, st
+    assert body["status"] == "healthy", body
+    assert isinstance(body["uptime_seconds"], int)
+    for k in ("nodes", "models", "requests_active", "version"):
+        assert k in body, body
+
+
+async def t_errors():
+    st, h, body = await http(R.port, "GET", "/nope")
+    assert st == 404 and body == {"detail": "Not Found"}, (st, body)
+    assert h["content-type"] == "application/json"
+    st, _, _ = await http(R.port, "POST", "/health", raw_body=b"x")
+    assert st == 405, st
+    st, _, _ = await http(R.port, "GET", "/api/chat")
+    assert st == 405, st
+    st, _, _ = await http(R.port, "PUT", "/api/models", raw_body=b"{}")
+    assert st == 405, st
+    # bad JSON: 400; wrong shapes: 422 naming the field
+    st, _, body = await http(R.port, "POST", "/api/chat", raw_body=b"{not json")
+    assert st == 400, (st, body)
+    cases = [
+        ([], "body"),
+        ({"messages": [{"role": "user", "content": "x"}]}, "model"),
+        ({"model": "m1"}, "messages"),
+        ({"model": "bad name!", "messages": [{"role": "user", "content": "x"}]}, "model"),
+        ({"model": "m" * (LIMITS["IC_MODEL_NAME_MAX"] + 1),
+          "messages": [{"role": "user", "content": "x"}]}, "model"),
+        ({"model": "m1", "messages": []}, "messages"),
+        ({"model": "m1", "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
+        ({"model": "m1", "messages": [{"role": "user", "content": ""}]}, "messages[0].content"),
+        ({"model": "m1", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        ({"model": "m1", "messages": [{"role": "user", "content": "x", "images": ["a"]}]},
+         "messages[0]"),
+        ({"model": "m1", "messages": [{"role": "user", "content": "x"}], "think": "yes"},
+         "think"),
+    ]
+    for body_in, field in cases:
+        st, _, body = await http(R.port, "POST", "/api/chat", body=body_in)
+        assert st == 422, (body_in, st, body)
+        assert body["detail"].startswith(field), (field, body)
+    # limits at N and N+1: model name length, message count, message size
+    name = "m" * LIMITS["IC_MODEL_NAME_MAX"]
+    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body(model=name))
+    assert st == 503, (st, body)     # valid, but nobody serves it
+    n = LIMITS["IC_MESSAGES_MAX"]
+    msgs = [{"role": "user", "content": "x"}] * n
+    st, _, body = await http(R.port, "POST", "/api/chat", body={"model": "zz", "messages": msgs})
+    assert st == 503, (st, body)
+    st, _, body = await http(R.port, "POST", "/api/chat",
+                             body={"model": "zz", "messages": msgs + msgs[:1]})
+    assert st == 422 and body["detail"].startswith("messages"), (st, body)
+    big = "é" * LIMITS["IC_MESSAGE_CHARS_MAX"]
+    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body(model="zz", text=big))
+    assert st == 503, (st, body)
+    st, _, body = await http(R.port, "POST", "/api/chat",
+                             body=chat_body(model="zz", text=big + "x"))
+    assert st == 422, (st, body)
+
+
+async def t_body_limit():
+    limit = LIMITS["IC_CHAT_BODY_MAX"]
+    # exactly the limit: read and parsed (bad JSON), one more byte: 413
+    st, _, _ = await http(R.port, "POST", "/api/chat", raw_body=b" " * limit)
+    assert st == 400, st
+    st, _, body = await http(R.port, "POST", "/api/chat", raw_body=b" " * (limit + 1))
+    assert st == 413, (st, body)
+
+
+async def t_chat_end_to_end():
+    node = await TestNode.registered(R, "node-e2e", models=("m1", "m2"), max_concurrent=2)
+    st, _, body = await http(R.port, "GET", "/api/models")
+    assert st == 200 and body == {"models": ["m1", "m2"]}, body
+    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+    assert body["models"][0] == {"name": "m1", "node_count": 1, "free_slots": 2}, body
+
+    resp = await chat(R.port, chat_body("m1", "hello there", think=True))
+    req = await node.recv_type("inference_request")
+    assert resp.status == 200, resp.status
+    assert resp.headers["content-type"].startswith("text/event-stream"), resp.headers
+    p = req["ollama_params"]
+    assert p["model"] == "m1" and p["stream"] is True and p["think"] is True, p
+    assert p["messages"] == [{"role": "user", "content": "hello there"}], p
+    rid = req["request_id"]
+    await node.chunk(rid, "", thinking="hmm <scr")
+    await node.chunk(rid, "", thinking="ipt>")
+    await node.chunk(rid, "Hel")
+    await node.chunk(rid, "lo vector<int> <tool_call>{\"name\":\"x\"}</tool_call>!")
+    await node.chunk(rid, "", done=True, done_reason="stop")
+    events = await resp.events()
+    resp.close()
+    assert events[-1] == "data: [DONE]", events
+    for ev in events:       # exactly data lines, each one JSON object
+        assert ev.startswith("data: ") and "\n" not in ev, ev
+    chunks = data_events(events)
+    for ch in chunks:
+        assert ch["object"] == "chat.completion.chunk", ch
+        assert ch["model"] == "m1"
+        assert ch["id"].startswith("chatcmpl-") and ch["id"] == chunks[0]["id"], ch
+        assert ch["choices"][0]["index"] == 0
+    assert text_of(events) == "Hello vector<int> !", text_of(events)
+    thinking = text_of(events, reasoning=True)
+    assert "<script" not in thinking and "[content filtered]" in thinking, thinking
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop", chunks[-1]
+    # the slot is free again
+    await asyncio.sleep(0.1)
+    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+    assert body["models"][0]["free_slots"] == 2, body
+    # done_reason length -> finish_reason length
+    resp = await chat(R.port, chat_body("m2"))
+    req = await node.recv_type("inference_request")
+    await node.chunk(req["request_id"], "a")
+    await node.chunk(req["request_id"], "", done=True, done_reason="length")
+    chunks = data_events(await resp.events())
+    resp.close()
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length", chunks
+    st, _, body = await http(R.port, "GET", "/health")
+    assert body["nodes"] == 1 and body["models"] == 2, body
+    await node.close()
+    await asyncio.sleep(0.2)
+    st, _, body = await http(R.port, "GET", "/api/models")
+    assert body == {"models": []}, body
+
+
+async def t_metrics_disabled():
+    st, _, _ = await http(R.port, "GET", "/metrics")
+    assert st == 404, st
+
+
+async def t_plain_get_on_node_path():
+    st, _, _ = await http(R.port, "GET", "/ws/node")
+    assert st == 426, st
+
+
+def test_endpoints():
+    global R
+    notify = iclib.NotifySocket()
+    R = Router(env={"NOTIFY_SOCKET": notify.path})
+    try:
+        notify.wait_for("READY=1")
+        notify.wait_for("STATUS=")
+        for t in (t_health, t_errors, t_body_limit, t_chat_end_to_end, t_metrics_disabled,
+                  t_plain_get_on_node_path):
+            asyncio.run(asyncio.wait_for(t(), 30))
+        R.signal(signal.SIGTERM)
+        notify.wait_for("STOPPING=1")
+        R.assert_clean_exit()
+    except Exception:
+        print(R.log())
+        raise
+    finally:
+        R.close()
+        notify.close()
+
+
+def test_metrics_enabled():
+    with Router(metrics="yes") as r:
+        async def go():
+            node = await TestNode.registered(r, "n-metrics", models=("a", "b"))
+            st, _, body = await http(r.port, "GET", "/metrics")
+            assert st == 200, st
+            assert body["nodes_connected"] == 1, body
+            assert body["models_available"] == [{"name": "a", "node_count": 1},
+                                                {"name": "b", "node_count": 1}], body
+            for k in ("requests_active", "uptime_seconds"):
+                assert k in body
+            await node.close()
+        asyncio.run(go())
+        r.assert_clean_exit()
+
+
+def test_bad_config():
+    p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config",
+                               "/nonexistent", "-o", "router.queue_wait=-5"])
+    try:
+        assert p.p.wait(10) != 0
+        assert "queue_wait" in p.log(), p.log()
+    finally:
+        p.close()
+    p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config",
+                               "/nonexistent", "--listen", "nonsense"])
+    try:
+        assert p.p.wait(10) != 0
+        assert "listen" in p.log(), p.log()
+    finally:
+        p.close()
+
+
+if __name__ == "__main__":
+    iclib.run_tests([test_endpoints, test_metrics_enabled, test_bad_config])
