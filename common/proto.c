@@ -321,6 +321,10 @@ int ic_msg_parse(const char *text, size_t len, struct ic_msg *out, char *err, si
 	memset(out, 0, sizeof(*out));
 	out->available = true;
 	seterr(err, errlen, "%s", "");
+	if (len > IC_WS_MESSAGE_MAX) {
+		seterr(err, errlen, "frame larger than %d bytes", IC_WS_MESSAGE_MAX);
+		return -1;
+	}
 	o = ic_json_parse_new(text, len);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		seterr(err, errlen, "not a JSON object");

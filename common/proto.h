@@ -98,6 +98,8 @@ struct ic_msg {
  * cancel_request: request_id R.
  * Every request_id must pass ic_valid_request_id().  Unknown members are
  * ignored.  Counts and names are policy: see ic_register_check().
+ * A frame longer than IC_WS_MESSAGE_MAX bytes is refused unparsed, and
+ * JSON nesting is bounded by IC_JSON_DEPTH_MAX (jsonutil.h).
  */
 int ic_msg_parse(const char *text, size_t len, struct ic_msg *out,
 		 char *err, size_t errlen);

@@ -558,6 +558,55 @@ START_TEST(test_request_id_limit)
 }
 END_TEST
 
+START_TEST(test_frame_size_limit)
+{
+	static const char frame[] = "{\"type\":\"cancel_request\",\"request_id\":\"r1\"}";
+	size_t n = IC_WS_MESSAGE_MAX + 1;
+	char *big = malloc(n);
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+
+	/* the frame padded with trailing spaces to N and N+1 bytes */
+	memset(big, ' ', n);
+	memcpy(big, frame, strlen(frame));
+	ck_assert_int_eq(ic_msg_parse(big, IC_WS_MESSAGE_MAX, &m, err, sizeof(err)), 0);
+	ck_assert_str_eq(m.request_id, "r1");
+	ic_msg_clear(&m);
+	ck_assert_int_eq(ic_msg_parse(big, IC_WS_MESSAGE_MAX + 1, &m, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "larger than"));
+	ck_assert_str_eq(ic_register_check(&m), IC_CLOSE_EXPECTED_REGISTER);
+	ic_msg_clear(&m);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_depth_limit)
+{
+	char frame[512];
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+	int depth, i;
+
+	/* chunk nested so that the frame has IC_JSON_DEPTH_MAX levels, then one more */
+	for (depth = IC_JSON_DEPTH_MAX; depth <= IC_JSON_DEPTH_MAX + 1; depth++) {
+		size_t o = (size_t)snprintf(frame, sizeof(frame),
+					    "{\"type\":\"inference_chunk\",\"request_id\":\"r\","
+					    "\"chunk\":");
+		for (i = 0; i < depth - 1; i++)
+			o += (size_t)snprintf(frame + o, sizeof(frame) - o, "{\"a\":");
+		o += (size_t)snprintf(frame + o, sizeof(frame) - o, "1");
+		for (i = 0; i < depth; i++)	/* the chunks' and the frame's */
+			frame[o++] = '}';
+		frame[o] = '\0';
+		int want = depth <= IC_JSON_DEPTH_MAX ? 0 : -1;
+
+		ck_assert_msg(ic_msg_parse(frame, o, &m, err, sizeof(err)) == want,
+			      "depth %d: %s", depth, err);
+		ic_msg_clear(&m);
+	}
+}
+END_TEST
+
 START_TEST(test_models_check)
 {
 	char a[] = "a";
@@ -592,6 +641,8 @@ int main(void)
 	tcase_add_test(tc, test_register_close_reasons);
 	tcase_add_test(tc, test_register_limits);
 	tcase_add_test(tc, test_request_id_limit);
+	tcase_add_test(tc, test_frame_size_limit);
+	tcase_add_test(tc, test_depth_limit);
 	tcase_add_test(tc, test_models_check);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
