@@ -607,6 +607,81 @@ START_TEST(test_depth_limit)
 }
 END_TEST
 
+/* Deterministic pseudo-random numbers (xorshift32): reproducible runs. */
+static unsigned next_rand(unsigned *state)
+{
+	unsigned x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+START_TEST(test_mutated_frames)
+{
+	static const char *const seeds[] = {
+		"{\"type\":\"register\",\"node_id\":\"n1\",\"models\":[{\"name\":\"a:1\","
+		"\"size\":5},{\"name\":\"b\",\"size\":0}],\"max_concurrent\":2,"
+		"\"ollama_version\":\"0.6.2\"}",
+		"{\"type\":\"heartbeat\",\"node_id\":\"n1\",\"active_requests\":0,"
+		"\"available\":true}",
+		"{\"type\":\"inference_chunk\",\"request_id\":\"r1\",\"chunk\":{\"message\":"
+		"{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}}",
+		"{\"type\":\"registered\",\"node_id\":\"n1\",\"features\":[\"available\"]}",
+	};
+	static const char alphabet[] = "{}[]\":,0-1 aez\\";
+	unsigned state = 2463534242u;
+	char buf[512];
+	int iter;
+
+	for (iter = 0; iter < 4000; iter++) {
+		const char *seed = seeds[iter % 4];
+		size_t len = strlen(seed);
+		int edits = 1 + (int)(next_rand(&state) % 3), e;
+		struct ic_msg m;
+		char err[IC_ERRBUF_MAX];
+		const char *why;
+		int rc;
+
+		memcpy(buf, seed, len);
+		for (e = 0; e < edits && len > 1; e++) {
+			size_t at = next_rand(&state) % len;
+			unsigned op = next_rand(&state) % 3;
+			char c = alphabet[next_rand(&state) % (sizeof(alphabet) - 1)];
+
+			if (op == 0) {			/* replace */
+				buf[at] = c;
+			} else if (op == 1) {		/* delete */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+			} else if (len + 1 < sizeof(buf)) {	/* insert */
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = c;
+				len++;
+			}
+		}
+		rc = ic_msg_parse(buf, len, &m, err, sizeof(err));
+		why = ic_register_check(&m);
+		/* a failed parse is never an acceptable registration ... */
+		if (rc < 0 && why == NULL)
+			ck_abort_msg("failed parse accepted as register: %.*s", (int)len, buf);
+		if (rc < 0 && err[0] == '\0')
+			ck_abort_msg("failed parse without a reason: %.*s", (int)len, buf);
+		/* ... and an accepted one has what the router relies on */
+		if (why == NULL) {
+			ck_assert_int_eq(m.type, IC_MSG_REGISTER);
+			ck_assert_ptr_nonnull(m.node_id);
+			ck_assert_uint_ge(m.n_models, 1);
+			ck_assert_uint_le(m.n_models, IC_MODELS_PER_NODE_MAX);
+			ck_assert_ptr_nonnull(m.models[m.n_models - 1].name);
+		}
+		ic_msg_clear(&m);
+	}
+}
+END_TEST
+
 START_TEST(test_models_check)
 {
 	char a[] = "a";
@@ -643,6 +718,7 @@ int main(void)
 	tcase_add_test(tc, test_request_id_limit);
 	tcase_add_test(tc, test_frame_size_limit);
 	tcase_add_test(tc, test_depth_limit);
+	tcase_add_test(tc, test_mutated_frames);
 	tcase_add_test(tc, test_models_check);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
