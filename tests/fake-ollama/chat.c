@@ -263,6 +263,28 @@ add_line(struct fo_chat *c, enum line_kind kind, const char *ts)
 
 static void pump(struct fo_chat *c);
 
+/* Send c->out as one HTTP chunk, or as --chunk-bytes pieces; cb (if any)
+ * runs once it all drained. */
+static void
+send_out(struct fo_chat *c, void (*cb)(struct evhttp_connection *, void *))
+{
+	size_t max = (size_t)c->srv->cfg->chunk_bytes;
+
+	if (max > 0) {
+		struct evbuffer *piece = evbuffer_new();
+
+		while (evbuffer_get_length(c->out) > max) {
+			evbuffer_remove_buffer(c->out, piece, max);
+			evhttp_send_reply_chunk(c->req, piece);
+		}
+		evbuffer_free(piece);
+	}
+	if (cb != NULL)
+		evhttp_send_reply_chunk_with_cb(c->req, c->out, cb, c);
+	else
+		evhttp_send_reply_chunk(c->req, c->out);
+}
+
 static void
 on_drain_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -326,11 +348,10 @@ pump(struct fo_chat *c)
 	}
 	if (kind == LINE_DONE || kind == LINE_ERROR) {
 		if (evbuffer_get_length(c->out) > 0)
-			evhttp_send_reply_chunk(c->req, c->out);
+			send_out(c, NULL);
 		finish(c);
 	} else if (evbuffer_get_length(c->out) > 0) {
-		evhttp_send_reply_chunk_with_cb(c->req, c->out,
-			kind == LINE_CLOSE ? on_drain_close : on_drain, c);
+		send_out(c, kind == LINE_CLOSE ? on_drain_close : on_drain);
 	} else if (kind == LINE_CLOSE) {
 		arm(c, 0, close_now);
 	} else {

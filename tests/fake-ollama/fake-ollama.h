@@ -60,6 +60,7 @@ struct fo_config {
 	bool	 echo;		/* reply with the last user message instead */
 	long	 tokens;	/* 0: one piece a word */
 	long long delay_ns;	/* between pieces */
+	long	 chunk_bytes;	/* cut the stream into HTTP chunks this big, or 0 */
 	char	*think;		/* thinking text, or NULL */
 	json_object *tool_calls; /* array of {"function":{...}}, or NULL */
 	bool	 tool_call_always;

@@ -33,6 +33,8 @@ static const char usage_text[] =
 "                         pieces; more: the text's words repeated\n"
 "  --delay-ms N           delay before each line, milliseconds\n"
 "  --delay-us N           delay before each line, microseconds\n"
+"  --chunk-bytes N        send the stream in HTTP chunks of at most N bytes,\n"
+"                         cutting lines anywhere (tests line reassembly)\n"
 "  --think TEXT           stream message.thinking pieces (one a word) first,\n"
 "                         unless the request says \"think\":false\n"
 "  --tool-call NAME:JSON  end the reply with a message.tool_calls line calling\n"
@@ -57,7 +59,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_MODELS, OPT_REPLY, OPT_ECHO, OPT_TOKENS,
-	OPT_DELAY_MS, OPT_DELAY_US, OPT_THINK, OPT_TOOL_CALL,
+	OPT_DELAY_MS, OPT_DELAY_US, OPT_CHUNK_BYTES, OPT_THINK, OPT_TOOL_CALL,
 	OPT_TOOL_CALL_ALWAYS, OPT_FAULT, OPT_FAULT_PATH, OPT_FAULT_MODEL, OPT_FAULT_REQUEST,
 	OPT_FAULT_AFTER, OPT_FAULT_DELAY_MS, OPT_RECORD, OPT_OLLAMA_VERSION,
 	OPT_VERBOSE, OPT_HELP,
@@ -71,6 +73,7 @@ static const struct option long_options[] = {
 	{ "tokens",		required_argument, NULL, OPT_TOKENS },
 	{ "delay-ms",		required_argument, NULL, OPT_DELAY_MS },
 	{ "delay-us",		required_argument, NULL, OPT_DELAY_US },
+	{ "chunk-bytes",	required_argument, NULL, OPT_CHUNK_BYTES },
 	{ "think",		required_argument, NULL, OPT_THINK },
 	{ "tool-call",		required_argument, NULL, OPT_TOOL_CALL },
 	{ "tool-call-always",	no_argument,	   NULL, OPT_TOOL_CALL_ALWAYS },
@@ -309,6 +312,9 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 			return -1;
 		cfg->delay_ns = (long long)v * 1000LL;
 		return 0;
+	case OPT_CHUNK_BYTES:
+		return parse_long("chunk-bytes", arg, 0, FO_BODY_MAX,
+				  &cfg->chunk_bytes, err, errlen);
 	case OPT_THINK:
 		replace_str(&cfg->think, arg);
 		return 0;

@@ -322,6 +322,54 @@ def test_cancel_detected():
         fo.stop()
 
 
+def test_cancel_by_reset_at_full_speed():
+    # the client resets the connection while the fake writes as fast as it
+    # can: the write error path, not the FIN watch, must clean up
+    with FakeOllama("--tokens", "2000000") as fo:
+        for i in range(3):
+            s = socket.create_connection(("127.0.0.1", fo.port))
+            body = json.dumps({"model": "llama3.2"}).encode()
+            s.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            got = 0
+            while got < 200000:
+                got += len(s.recv(65536))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+            fo.wait_cancelled(i + 1)
+        assert get(fo, "/api/version")[0] == 200
+        fo.stop()
+
+
+def test_concurrent_and_responsive():
+    # a huge stream to a reader that does not read must not stall others
+    with FakeOllama("--tokens", "5000000", "--delay-us", "0") as fo:
+        c, r = stream_open(fo, {"model": "llama3.2"})
+        r.readline()
+        t0 = time.monotonic()
+        for _ in range(20):
+            assert get(fo, "/api/version")[0] == 200
+        assert time.monotonic() - t0 < 2, time.monotonic() - t0
+        c.close()
+        fo.wait_cancelled(1)
+        fo.stop()
+    with FakeOllama("--delay-ms", "10", "--tokens", "20", "--echo") as fo:
+        conns = []
+        for i in range(20):
+            conns.append(stream_open(fo, {"model": "llama3.2",
+                                          "messages": [user("s%d" % i)]}))
+        t0 = time.monotonic()
+        for i, (c, r) in enumerate(conns):
+            lines = [json.loads(x) for x in r.read().decode().splitlines()]
+            check_stream(lines, "llama3.2:latest")
+            assert len(lines) == 21, lines
+            c.close()
+        # 20 streams of 20 x 10 ms ran side by side, not one after another
+        assert time.monotonic() - t0 < 2.5, time.monotonic() - t0
+        fo.stop()
+
+
 def test_keepalive_two_chats():
     with FakeOllama("--reply", "k a") as fo:
         c = conn(fo)
@@ -380,6 +428,38 @@ def raw_chat(fo, body):
             if not part:
                 return out
             out += part
+
+
+def dechunk(raw):
+    """(chunk sizes, body) of a complete chunked HTTP response."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in head, head
+    sizes, body = [], b""
+    while True:
+        line, _, rest = rest.partition(b"\r\n")
+        n = int(line, 16)
+        sizes.append(n)
+        if n == 0:
+            assert rest == b"\r\n", rest
+            return sizes, body
+        body += rest[:n]
+        assert rest[n:n + 2] == b"\r\n", rest[:n + 2]
+        rest = rest[n + 2:]
+
+
+def test_chunk_bytes():
+    with FakeOllama("--chunk-bytes", "7", "--reply", "cut me up") as fo:
+        sizes, body = dechunk(raw_chat(fo, {"model": "llama3.2"}))
+        assert sizes[-1] == 0 and max(sizes) == 7, sizes
+        assert len(sizes) > 40, sizes
+        lines = [json.loads(x) for x in body.decode().splitlines()]
+        check_stream(lines, "llama3.2:latest")
+        assert content(lines) == "cut me up", lines
+        fo.stop()
+    with FakeOllama("--reply", "whole lines") as fo:   # default: whole lines
+        sizes, body = dechunk(raw_chat(fo, {"model": "llama3.2"}))
+        assert len(sizes) == 2 and body.endswith(b"\n"), sizes
+        fo.stop()
 
 
 def test_fault_close_midstream():
@@ -554,7 +634,9 @@ if __name__ == "__main__":
         test_root_and_version, test_tags, test_ps_lists_models_after_use,
         test_stream_format, test_tokens, test_not_streaming, test_echo,
         test_think, test_tool_call, test_num_predict_length, test_errors,
-        test_record, test_cancel_detected, test_keepalive_two_chats,
+        test_record, test_cancel_detected, test_cancel_by_reset_at_full_speed,
+        test_concurrent_and_responsive, test_keepalive_two_chats,
+        test_chunk_bytes,
         test_fault_unknown_model, test_fault_http_500,
         test_fault_error_midstream, test_fault_close_midstream,
         test_fault_hang, test_fault_slow_headers, test_fault_scoped,
