@@ -271,12 +271,6 @@ static int handle_register(struct node *n, struct ic_msg *m)
 		return close_now(n, CLOSE_TRY_LATER, "too many nodes");
 	if (router.draining)
 		return close_now(n, 1001, "server shutting down");
-	if (old) {
-		log_notice("node %s: re-registered from %s, replacing the socket from %s",
-			   m->node_id, n->ip, old->ip);
-		unregister(old, "node re-registered");
-		node_close(old, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
-	}
 	lws_sul_cancel(&n->reg_sul);
 	n->node_id = xstrdup(m->node_id);
 	n->ollama_version = m->ollama_version ? xstrdup(m->ollama_version) : NULL;
@@ -292,6 +286,13 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	node_send(n, ic_msg_registered_new(n->node_id, features,
 					  sizeof(features) / sizeof(features[0])));
 	hb_arm(n);
+	if (old) {
+		/* after the new socket is in, so old's chats can move to it */
+		log_notice("node %s: re-registered from %s, replacing the socket from %s",
+			   m->node_id, n->ip, old->ip);
+		unregister(old, "node re-registered");
+		node_close(old, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
+	}
 	sched_node_ready(n);
 	return 0;
 }
@@ -361,6 +362,8 @@ static int handle_message(struct node *n, const char *text, size_t len)
 	int rc = 0;
 
 	memset(&m, 0, sizeof(m));
+	if (n->registered)
+		hb_arm(n);	/* any frame shows the node is alive */
 	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
 		if (!n->registered) {
 			rc = handle_register(n, &m);
@@ -375,7 +378,6 @@ static int handle_message(struct node *n, const char *text, size_t len)
 		ic_msg_clear(&m);
 		return rc;
 	}
-	hb_arm(n);
 	switch (m.type) {
 	case IC_MSG_HEARTBEAT:
 		handle_heartbeat(n, &m);
