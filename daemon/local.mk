@@ -1,1 +1,24 @@
-# daemon/local.mk: filled in by its owner
+# daemon/local.mk: idleclawd, the contributor's daemon (issue 4).
+#
+# common/ is on the quote-include path only (-iquote), never -I: its
+# limits.h would shadow the system <limits.h> that OpenSSL's headers (via
+# libwebsockets.h) include.  The build dir comes first so that "config.h"
+# is autoconf's; the loader's header is "common/config.h".
+DAEMON_CPPFLAGS = -iquote $(top_builddir) -iquote $(top_srcdir)/common -I$(top_srcdir) \
+	-D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' -DRUNSTATEDIR='"$(runstatedir)"'
+
+sbin_PROGRAMS += daemon/idleclawd
+daemon_idleclawd_SOURCES = \
+	daemon/idleclawd.c daemon/daemon.h \
+	daemon/dconfig.c daemon/dconfig.h \
+	daemon/link.c daemon/link.h \
+	daemon/node.c daemon/node.h \
+	daemon/models.c daemon/models.h \
+	daemon/ollama.c daemon/ollama.h \
+	daemon/relay.c daemon/relay.h \
+	daemon/consume.c daemon/consume.h \
+	daemon/availability.c daemon/availability.h \
+	daemon/commands.c daemon/commands.h \
+	daemon/control.c daemon/control.h
+daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
+daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS) -lm

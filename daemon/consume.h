@@ -1,0 +1,49 @@
+/*
+ * consume.h - requests this daemon sends to the router for control
+ * clients (main thread): chats (POST /api/chat, an SSE stream turned into
+ * control events) and small JSON reads (GET /health, /api/models).
+ * The bytes travel through the link thread (link_http_*).
+ */
+#ifndef IC_DAEMON_CONSUME_H
+#define IC_DAEMON_CONSUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+/* Chats running at once for all control clients; more get CTL_ST_BUSY. */
+#define CONSUME_CHATS_MAX	16
+/* Bytes kept of a non-streamed reply (error bodies, /health, /api/models). */
+#define CONSUME_BODY_MAX	(256 * 1024)
+/* Bytes of one SSE event from the router. */
+#define CONSUME_EVENT_MAX	(256 * 1024)
+/* Seconds a GET may take. */
+#define CONSUME_GET_TIMEOUT_S	5
+
+struct daemon;
+struct consume;
+
+/* The "chat" command: args already checked by ctl_args_check(). */
+void consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args);
+/* The "cancel" command: 0 if target was a running chat of client (it then
+ * ends with CTL_ST_CANCELLED), -1 if not found. */
+int consume_cancel(struct daemon *d, uint64_t client, const char *target);
+/* A control client went away: stop its chats silently. */
+void consume_client_gone(struct daemon *d, uint64_t client);
+/* Shutdown: end every chat with CTL_ST_SHUTTING_DOWN. */
+void consume_stop_all(struct daemon *d);
+size_t consume_count(const struct daemon *d);
+
+/* GET base-URL + path; cb gets the HTTP status (0 if none), the parsed
+ * body (borrowed, NULL if not JSON) or an error text. */
+typedef void (*consume_get_cb)(void *ctx, int status, json_object *body, const char *err);
+struct consume *consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx);
+/* Forget a GET (no callback). */
+void consume_get_cancel(struct daemon *d, struct consume *c);
+
+/* Link events for HTTP requests (node.c forwards them). */
+void consume_http_status(struct daemon *d, uint64_t id, int status);
+void consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len);
+void consume_http_done(struct daemon *d, uint64_t id, const char *err);
+
+#endif

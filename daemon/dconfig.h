@@ -1,0 +1,55 @@
+/*
+ * dconfig.h - idleclawd's configuration: one struct and the table of keys
+ * that common/config.h's loader fills it from.
+ *
+ * The same table drives --check-config output and the key list of
+ * idleclaw.conf(5).  A struct is loaded whole and swapped in only when all
+ * of it is valid (start-up and SIGHUP alike).
+ */
+#ifndef IC_DAEMON_DCONFIG_H
+#define IC_DAEMON_DCONFIG_H
+
+#include <stdbool.h>
+
+#include "common/config.h"
+
+/* Bounds of keys that are ours (not network limits). */
+#define DCONFIG_REFRESH_MIN_S	1
+#define DCONFIG_REFRESH_MAX_S	86400
+#define DCONFIG_HEARTBEAT_MIN_S	1	/* tests use 1 s; the network expects 15 */
+#define DCONFIG_HEARTBEAT_MAX_S	30	/* the router drops nodes silent for 45 s */
+#define DCONFIG_DRAIN_MAX_S	3600
+#define DCONFIG_TIMEOUT_MAX_S	3600
+
+struct daemon_config {
+	char *server;		/* router base URL (http/https) */
+	char *ollama_host;	/* OLLAMA_HOST syntax */
+	char *node_id;		/* empty: derived from the machine id */
+	int max_concurrent;
+	int model_refresh;	/* seconds between /api/tags reads */
+	char *models_allow;	/* comma/space separated fnmatch patterns; empty = all */
+	char *models_deny;
+	char *control_socket;
+	char *control_group;
+	int log_level;
+	bool log_content;
+	int drain_timeout;	/* seconds SIGTERM waits for in-flight requests */
+	int heartbeat_interval;
+	int reconnect_min;	/* seconds, first backoff ceiling */
+	int reconnect_max;	/* seconds, backoff cap */
+	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
+	int router_timeout;	/* seconds of silence on a consume request */
+	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
+};
+
+extern const struct ic_config_schema dconfig_schema;
+
+/* Default main config file. */
+#define DCONFIG_DEFAULT_PATH SYSCONFDIR "/idleclaw.conf"
+
+/* Load a NEW config (see ic_config_load_new); errors as there. */
+struct daemon_config *dconfig_load_new(const char *path, const char *const *overrides,
+				       char **errors);
+void dconfig_free(struct daemon_config *cfg);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * models.c - Ollama's model list, filtered for sharing (see models.h).
+ */
+#include "config.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/models.h"
+#include "daemon/node.h"
+#include "daemon/ollama.h"
+#include "jsonutil.h"
+#include "limits.h"
+#include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+/* Seconds between reads while Ollama is down: doubles up to model_refresh. */
+#define MODELS_RETRY_MIN_S 1
+
+struct models {
+	struct daemon *d;
+	struct event *timer;
+	struct ollama_req *req;		/* version or tags read in progress */
+	bool reading_tags;
+	struct ic_model_info *list;
+	size_t n;
+	char *version;
+	enum ollama_state state;
+	char last_error[IC_ERRBUF_MAX];
+	int retry_s;
+};
+
+static void read_version(struct models *m);
+
+bool
+models_match_list(const char *patterns, const char *name)
+{
+	char *copy, *tok, *save = NULL;
+	bool hit = false;
+
+	if (!patterns || !*patterns)
+		return false;
+	copy = xstrdup(patterns);
+	for (tok = strtok_r(copy, ", \t", &save); tok && !hit; tok = strtok_r(NULL, ", \t", &save))
+		hit = fnmatch(tok, name, 0) == 0;
+	free(copy);
+	return hit;
+}
+
+static void
+list_free(struct ic_model_info *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static int
+cmp_model(const void *a, const void *b)
+{
+	return strcmp(((const struct ic_model_info *)a)->name,
+		      ((const struct ic_model_info *)b)->name);
+}
+
+static bool
+list_equal(const struct ic_model_info *a, size_t na, const struct ic_model_info *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].name, b[i].name) || a[i].size != b[i].size)
+			return false;
+	return true;
+}
+
+static bool
+wanted(const struct daemon_config *cfg, const char *name)
+{
+	if (cfg->models_allow && *cfg->models_allow && !models_match_list(cfg->models_allow, name))
+		return false;
+	return !models_match_list(cfg->models_deny, name);
+}
+
+/* The shared list from a /api/tags reply (a NEW array). */
+static struct ic_model_info *
+parse_tags(const struct daemon_config *cfg, json_object *body, size_t *n_out)
+{
+	json_object *arr;
+	struct ic_model_info *v;
+	size_t i, n = 0, len;
+
+	*n_out = 0;
+	if (!json_object_object_get_ex(body, "models", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return NULL;
+	len = json_object_array_length(arr);
+	v = xcalloc(len ? len : 1, sizeof(*v));
+	for (i = 0; i < len; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		const char *name = ic_json_get_string(e, "model");
+		int64_t size = 0;
+		size_t k;
+		bool dup = false;
+
+		if (!name)
+			name = ic_json_get_string(e, "name");
+		if (!name || !ic_valid_model_name(name) || !wanted(cfg, name))
+			continue;
+		for (k = 0; k < n; k++)
+			dup = dup || strcmp(v[k].name, name) == 0;
+		if (dup)
+			continue;
+		ic_json_get_int64(e, "size", &size);
+		v[n].name = xstrdup(name);
+		v[n].size = size;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_model);
+	if (n > IC_MODELS_PER_NODE_MAX) {
+		for (i = IC_MODELS_PER_NODE_MAX; i < n; i++)
+			free(v[i].name);
+		n = IC_MODELS_PER_NODE_MAX;
+	}
+	*n_out = n;
+	return v;
+}
+
+static void
+schedule(struct models *m, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	evtimer_add(m->timer, &tv);
+}
+
+static void
+set_down(struct models *m, const char *why)
+{
+	struct daemon *d = m->d;
+	bool changed;
+
+	if (m->state != OLLAMA_STATE_DOWN || strcmp(m->last_error, why) != 0)
+		log_warn("Ollama at %s is unavailable: %s; withdrawing and retrying",
+			 ollama_url(d->ollama), why);
+	m->state = OLLAMA_STATE_DOWN;
+	snprintf(m->last_error, sizeof(m->last_error), "%s", why);
+	changed = avail_set(&d->avail, AVAIL_OLLAMA_DOWN, true);
+	daemon_changed(d, changed);
+	m->retry_s = m->retry_s ? m->retry_s * 2 : MODELS_RETRY_MIN_S;
+	if (m->retry_s > d->cfg->model_refresh)
+		m->retry_s = d->cfg->model_refresh;
+	schedule(m, m->retry_s);
+}
+
+static void
+set_list(struct models *m, struct ic_model_info *v, size_t n)
+{
+	struct daemon *d = m->d;
+	bool same = list_equal(m->list, m->n, v, n);
+	bool changed;
+
+	if (m->state != OLLAMA_STATE_UP)
+		log_notice("Ollama %s at %s is up; sharing %zu model%s", m->version ? m->version : "",
+			   ollama_url(d->ollama), n, n == 1 ? "" : "s");
+	m->state = OLLAMA_STATE_UP;
+	m->last_error[0] = '\0';
+	m->retry_s = 0;
+	changed = avail_set(&d->avail, AVAIL_OLLAMA_DOWN, false);
+	changed |= avail_set(&d->avail, AVAIL_NO_MODELS, n == 0);
+	if (same) {
+		list_free(v, n);
+	} else {
+		list_free(m->list, m->n);
+		m->list = v;
+		m->n = n;
+		log_info("shared models changed: %zu model%s", n, n == 1 ? "" : "s");
+		node_models_changed(d->node);
+	}
+	daemon_changed(d, changed);
+	schedule(m, d->cfg->model_refresh);
+}
+
+static void
+tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+{
+	struct models *m = ctx;
+	struct ic_model_info *v;
+	size_t n;
+
+	m->req = NULL;
+	if (err != OLLAMA_OK) {
+		set_down(m, msg);
+		return;
+	}
+	v = parse_tags(m->d->cfg, body, &n);
+	if (!v) {
+		set_down(m, "/api/tags reply has no \"models\" array");
+		return;
+	}
+	set_list(m, v, n);
+}
+
+static void
+version_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+{
+	struct models *m = ctx;
+	const char *v;
+
+	m->req = NULL;
+	if (err == OLLAMA_UNAVAILABLE || err == OLLAMA_TIMEOUT) {
+		set_down(m, msg);
+		return;
+	}
+	v = err == OLLAMA_OK ? ic_json_get_string(body, "version") : NULL;
+	if (v && (!m->version || strcmp(v, m->version))) {
+		free(m->version);
+		m->version = xstrndup(v, 64);
+	}
+	m->req = ollama_get(m->d->ollama, "/api/tags", tags_cb, m);
+}
+
+static void
+read_version(struct models *m)
+{
+	if (m->req)
+		return;
+	m->req = ollama_get(m->d->ollama, "/api/version", version_cb, m);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	read_version(arg);
+}
+
+struct models *
+models_new(struct daemon *d)
+{
+	struct models *m = xcalloc(1, sizeof(*m));
+
+	m->d = d;
+	m->timer = evtimer_new(d->base, timer_cb, m);
+	return m;
+}
+
+void
+models_free(struct models *m)
+{
+	if (!m)
+		return;
+	ollama_cancel(m->req);
+	event_free(m->timer);
+	list_free(m->list, m->n);
+	free(m->version);
+	free(m);
+}
+
+void
+models_refresh(struct models *m)
+{
+	if (m->req) {	/* the Ollama client may have changed: start over */
+		ollama_cancel(m->req);
+		m->req = NULL;
+	}
+	evtimer_del(m->timer);
+	read_version(m);
+}
+
+const struct ic_model_info *
+models_list(const struct models *m, size_t *n)
+{
+	*n = m->n;
+	return m->list;
+}
+
+bool
+models_has(const struct models *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->list[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+const char *
+models_ollama_version(const struct models *m)
+{
+	return m->version;
+}
+
+enum ollama_state
+models_ollama_state(const struct models *m)
+{
+	return m->state;
+}
+
+const char *
+models_ollama_state_name(enum ollama_state s)
+{
+	switch (s) {
+	case OLLAMA_STATE_UNKNOWN:
+		return "unknown";
+	case OLLAMA_STATE_UP:
+		return "up";
+	case OLLAMA_STATE_DOWN:
+		return "down";
+	}
+	return "?";
+}
+
+const char *
+models_last_error(const struct models *m)
+{
+	return m->last_error[0] ? m->last_error : NULL;
+}

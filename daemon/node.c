@@ -1,0 +1,505 @@
+/*
+ * node.c - the node's session with the router (see node.h).
+ *
+ * Thread: main thread.  Talks to the link only through link.h.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/consume.h"
+#include "daemon/daemon.h"
+#include "daemon/models.h"
+#include "daemon/node.h"
+#include "daemon/relay.h"
+#include "jsonutil.h"
+#include "limits.h"
+#include "log.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+/* 1008 (policy violation, e.g. too many nodes from this IP) is retried
+ * with the longest delay: trying again soon will not help. */
+#define CLOSE_POLICY 1008
+
+struct node {
+	struct daemon *d;
+	enum node_state state;
+	uint64_t gen;			/* current link session, 0 if none */
+	int attempt;
+	time_t registered_at;
+	char **features;
+	size_t n_features;
+	char *sent_models;		/* the list the router knows, as text */
+	bool reregister_pending;
+	char last_error[IC_ERRBUF_MAX];
+	struct event *retry_ev, *hb_ev, *reg_ev;
+};
+
+static void connect_now(struct node *n);
+
+double
+node_backoff_s(int attempt, int min_s, int max_s, double r)
+{
+	double cap = min_s;
+	int i;
+
+	for (i = 0; i < attempt && cap < max_s; i++)
+		cap *= 2;
+	if (cap > max_s)
+		cap = max_s;
+	if (cap < min_s)
+		cap = min_s;
+	return min_s + r * (cap - min_s);
+}
+
+static double
+unit_random(void)
+{
+	return (double)arc4random() / 4294967296.0;
+}
+
+static void
+set_state(struct node *n, enum node_state s)
+{
+	if (n->state == s)
+		return;
+	n->state = s;
+	daemon_changed(n->d, false);
+}
+
+static void
+features_clear(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_features; i++)
+		free(n->features[i]);
+	free(n->features);
+	n->features = NULL;
+	n->n_features = 0;
+}
+
+bool
+node_has_feature(const struct node *n, const char *feature)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_features; i++)
+		if (strcmp(n->features[i], feature) == 0)
+			return true;
+	return false;
+}
+
+/* The shared list as one comparable string (NEW). */
+static char *
+models_text_new(struct daemon *d)
+{
+	size_t i, cnt;
+	const struct ic_model_info *v = models_list(d->models, &cnt);
+	char *s = xstrdup(""), *t;
+
+	for (i = 0; i < cnt; i++) {
+		t = xasprintf("%s%s=%lld\n", s, v[i].name, (long long)v[i].size);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+int
+node_send(struct node *n, uint64_t gen, char *text)
+{
+	if (!text)
+		return -1;
+	if (gen == 0 || gen != n->gen ||
+	    (n->state != NODE_REGISTERED && n->state != NODE_REGISTERING)) {
+		free(text);
+		return -1;
+	}
+	return link_ws_send(n->d->link, gen, text, strlen(text));
+}
+
+uint64_t
+node_gen(const struct node *n)
+{
+	return n->state == NODE_REGISTERED ? n->gen : 0;
+}
+
+static void
+send_heartbeat(struct node *n)
+{
+	struct daemon *d = n->d;
+	bool avail = avail_is(&d->avail);
+	int active = avail ? (int)daemon_in_flight(d) : d->cfg->max_concurrent;
+
+	if (n->state != NODE_REGISTERED)
+		return;
+	node_send(n, n->gen, ic_msg_heartbeat_new(d->node_id, active, avail));
+}
+
+static void
+hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	struct timeval tv = { n->d->cfg->heartbeat_interval, 0 };
+
+	send_heartbeat(n);
+	evtimer_add(n->hb_ev, &tv);
+}
+
+void
+node_heartbeat_now(struct node *n)
+{
+	send_heartbeat(n);
+}
+
+static void
+send_register(struct node *n)
+{
+	struct daemon *d = n->d;
+	size_t cnt;
+	const struct ic_model_info *v = models_list(d->models, &cnt);
+
+	free(n->sent_models);
+	n->sent_models = models_text_new(d);
+	n->reregister_pending = false;
+	node_send(n, n->gen, ic_msg_register_new(d->node_id, v, cnt, d->cfg->max_concurrent,
+						 models_ollama_version(d->models)));
+}
+
+/* Tell the router the current list, if it differs from what it knows. */
+static void
+sync_models(struct node *n)
+{
+	struct daemon *d = n->d;
+	char *now = models_text_new(d);
+	size_t cnt;
+	const struct ic_model_info *v;
+
+	if (n->sent_models && strcmp(now, n->sent_models) == 0) {
+		free(now);
+		return;
+	}
+	v = models_list(d->models, &cnt);
+	if (cnt == 0) {		/* "no models" availability covers it */
+		free(now);
+		return;
+	}
+	if (node_has_feature(n, IC_FEATURE_MODELS_UPDATE)) {
+		free(n->sent_models);
+		n->sent_models = now;
+		log_info("sending models_update (%zu models)", cnt);
+		node_send(n, n->gen, ic_msg_models_update_new(v, cnt));
+		return;
+	}
+	free(now);
+	/* The public router only learns models at registration: register
+	 * again on a new connection, once no request would be cut off. */
+	n->reregister_pending = true;
+	if (daemon_in_flight(d) == 0) {
+		log_info("model list changed: registering again");
+		connect_now(n);
+	}
+}
+
+void
+node_relay_done(struct node *n)
+{
+	if (n->reregister_pending && n->state == NODE_REGISTERED && daemon_in_flight(n->d) == 0) {
+		log_info("model list changed: registering again");
+		connect_now(n);
+	}
+}
+
+void
+node_models_changed(struct node *n)
+{
+	size_t cnt;
+
+	models_list(n->d->models, &cnt);
+	if (n->state == NODE_WAITING && cnt > 0)
+		connect_now(n);
+	else if (n->state == NODE_REGISTERED)
+		sync_models(n);
+}
+
+static void
+connect_now(struct node *n)
+{
+	struct daemon *d = n->d;
+	size_t cnt;
+	bool was_waiting = n->state == NODE_WAITING;
+
+	uint64_t old = n->gen;
+
+	evtimer_del(n->retry_ev);
+	evtimer_del(n->hb_ev);
+	evtimer_del(n->reg_ev);
+	/* leave REGISTERED before dropping requests: their end must not
+	 * start another re-registration */
+	n->gen = 0;
+	n->state = NODE_CONNECTING;
+	if (old)
+		relay_cancel_session(d, old);
+	features_clear(n);
+	models_list(d->models, &cnt);
+	if (cnt == 0) {		/* the router refuses a registration without models */
+		if (!was_waiting)
+			link_ws_close(d->link);
+		set_state(n, NODE_WAITING);
+		return;
+	}
+	n->gen = link_ws_connect(d->link, d->cfg->server);
+	daemon_changed(d, false);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	connect_now(arg);
+}
+
+static void
+reg_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+
+	log_warn("router did not confirm the registration; reconnecting");
+	link_ws_close(n->d->link);
+}
+
+static void
+on_open(void *ctx, uint64_t gen)
+{
+	struct node *n = ctx;
+	struct timeval tv = { NODE_REGISTER_WAIT_S, 0 };
+
+	if (gen != n->gen)
+		return;
+	set_state(n, NODE_REGISTERING);
+	send_register(n);
+	evtimer_add(n->reg_ev, &tv);
+}
+
+static void
+on_registered(struct node *n, struct ic_msg *m)
+{
+	struct timeval tv = { n->d->cfg->heartbeat_interval, 0 };
+	size_t cnt;
+
+	if (n->state != NODE_REGISTERING)
+		return;
+	evtimer_del(n->reg_ev);
+	features_clear(n);
+	n->features = m->features;
+	n->n_features = m->n_features;
+	m->features = NULL;
+	m->n_features = 0;
+	n->registered_at = time(NULL);
+	n->last_error[0] = '\0';
+	set_state(n, NODE_REGISTERED);
+	models_list(n->d->models, &cnt);
+	log_notice("registered with %s as %s (%zu model%s)", n->d->cfg->server, n->d->node_id,
+		   cnt, cnt == 1 ? "" : "s");
+	send_heartbeat(n);
+	evtimer_add(n->hb_ev, &tv);
+	sync_models(n);
+}
+
+static void
+on_text(void *ctx, uint64_t gen, const char *text, size_t len)
+{
+	struct node *n = ctx;
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+
+	if (gen != n->gen)
+		return;
+	memset(&m, 0, sizeof(m));
+	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
+		log_warn("ignoring a malformed message from the router: %s", err);
+		ic_msg_clear(&m);
+		return;
+	}
+	switch (m.type) {
+	case IC_MSG_REGISTERED:
+		on_registered(n, &m);
+		break;
+	case IC_MSG_INFERENCE_REQUEST:
+		if (n->state == NODE_REGISTERED)
+			relay_start(n->d, gen, m.request_id, m.ollama_params);
+		break;
+	case IC_MSG_CANCEL_REQUEST:
+		relay_cancel(n->d, m.request_id);
+		break;
+	default:
+		log_debug("ignoring a \"%s\" message from the router",
+			  m.type_name ? m.type_name : "?");
+		break;
+	}
+	ic_msg_clear(&m);
+}
+
+static void
+on_closed(void *ctx, uint64_t gen, int code, const char *reason)
+{
+	struct node *n = ctx;
+	struct daemon *d = n->d;
+	bool was_registered = n->state == NODE_REGISTERED;
+	bool stopped = n->state == NODE_STOPPED;
+	bool healthy = was_registered && time(NULL) - n->registered_at >= NODE_HEALTHY_S;
+	char why[IC_ERRBUF_MAX];
+	double delay;
+	struct timeval tv;
+
+	if (gen != n->gen)
+		return;
+	evtimer_del(n->hb_ev);
+	evtimer_del(n->reg_ev);
+	n->gen = 0;
+	if (n->state != NODE_STOPPED)
+		n->state = NODE_BACKOFF;
+	relay_cancel_session(d, gen);
+	features_clear(n);
+	if (code)
+		snprintf(why, sizeof(why), "closed by the router (%d): %s", code,
+			 *reason ? reason : "no reason given");
+	else
+		snprintf(why, sizeof(why), "%s", *reason ? reason : "connection failed");
+	if (stopped)
+		return;
+	if (healthy)
+		n->attempt = 0;
+	if (was_registered)
+		log_warn("lost the connection to %s: %s", d->cfg->server, why);
+	else if (strcmp(why, n->last_error) != 0)
+		log_warn("cannot register with %s: %s; retrying", d->cfg->server, why);
+	else
+		log_debug("cannot register with %s: %s", d->cfg->server, why);
+	snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+	if (code == CLOSE_POLICY)
+		delay = d->cfg->reconnect_max;
+	else
+		delay = node_backoff_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
+				       unit_random());
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - floor(delay)) * 1e6);
+	evtimer_add(n->retry_ev, &tv);
+	daemon_changed(d, false);
+}
+
+/* HTTP events belong to the consume path. */
+static void
+on_http_status(void *ctx, uint64_t id, int status)
+{
+	struct node *n = ctx;
+
+	consume_http_status(n->d, id, status);
+}
+
+static void
+on_http_data(void *ctx, uint64_t id, const char *data, size_t len)
+{
+	struct node *n = ctx;
+
+	consume_http_data(n->d, id, data, len);
+}
+
+static void
+on_http_done(void *ctx, uint64_t id, const char *err)
+{
+	struct node *n = ctx;
+
+	consume_http_done(n->d, id, err);
+}
+
+const struct link_callbacks node_link_callbacks = {
+	on_open, on_text, on_closed, on_http_status, on_http_data, on_http_done,
+};
+
+struct node *
+node_new(struct daemon *d)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->d = d;
+	n->state = NODE_WAITING;
+	n->retry_ev = evtimer_new(d->base, retry_cb, n);
+	n->hb_ev = evtimer_new(d->base, hb_cb, n);
+	n->reg_ev = evtimer_new(d->base, reg_timeout_cb, n);
+	return n;
+}
+
+void
+node_free(struct node *n)
+{
+	if (!n)
+		return;
+	event_free(n->retry_ev);
+	event_free(n->hb_ev);
+	event_free(n->reg_ev);
+	features_clear(n);
+	free(n->sent_models);
+	free(n);
+}
+
+void
+node_restart(struct node *n)
+{
+	if (n->state == NODE_STOPPED)
+		return;
+	n->attempt = 0;
+	n->last_error[0] = '\0';
+	if (n->state == NODE_WAITING) {
+		node_models_changed(n);
+		return;
+	}
+	log_info("router URL changed: connecting to %s", n->d->cfg->server);
+	connect_now(n);
+}
+
+void
+node_stop(struct node *n)
+{
+	evtimer_del(n->retry_ev);
+	evtimer_del(n->hb_ev);
+	evtimer_del(n->reg_ev);
+	if (n->state != NODE_WAITING && n->state != NODE_BACKOFF)
+		link_ws_close(n->d->link);
+	n->state = NODE_STOPPED;
+}
+
+enum node_state
+node_get_state(const struct node *n)
+{
+	return n->state;
+}
+
+const char *
+node_state_name(enum node_state s)
+{
+	switch (s) {
+	case NODE_WAITING:
+		return "waiting for models";
+	case NODE_CONNECTING:
+		return "connecting";
+	case NODE_REGISTERING:
+		return "registering";
+	case NODE_REGISTERED:
+		return "connected";
+	case NODE_BACKOFF:
+		return "reconnecting";
+	case NODE_STOPPED:
+		return "stopped";
+	}
+	return "?";
+}
+
+const char *
+node_last_error(const struct node *n)
+{
+	return n->last_error[0] ? n->last_error : NULL;
+}

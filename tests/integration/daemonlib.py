@@ -1,0 +1,275 @@
+"""Helpers for the idleclawd integration tests.
+
+Daemon runs the real binary with -o overrides on loopback; StandInRouter is
+a small WebSocket server (python3-websockets) that speaks the node protocol
+the way the public router does, so tests can script the router's side
+(features advertised or not, 1008 closes, cancels, restarts); Ctl is a
+control-socket client.  Limits come from common/limits.h.
+"""
+import asyncio
+import json
+import os
+import queue
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+import websockets
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_iclib():
+    """import iclib, working around the default argument of Proc.stop in
+    its first version (see routerlib.py)."""
+    try:
+        import iclib as mod
+        return mod
+    except AttributeError:
+        import types
+        path = os.path.join(HERE, "iclib.py")
+        with open(path) as f:
+            src = f.read().replace("sig=signal.SIGTERM", "sig=15")
+        mod = types.ModuleType("iclib")
+        mod.__file__ = path
+        sys.modules["iclib"] = mod
+        exec(compile(src, path, "exec"), mod.__dict__)
+        return mod
+
+
+iclib = _load_iclib()
+sys.path.insert(0, os.path.join(iclib.SRCDIR, "tests", "fake-ollama"))
+from fakeollama import FakeOllama  # noqa: E402,F401  (re-exported)
+
+
+def _limits():
+    out = {}
+    with open(os.path.join(iclib.SRCDIR, "common", "limits.h")) as f:
+        for line in f:
+            m = re.match(r"#define\s+(IC_\w+)\s+([()\d\s*+-]+?)\s*(/\*.*)?$", line)
+            if m:
+                out[m.group(1)] = int(eval(m.group(2), {}))
+    return out
+
+
+LIMITS = _limits()
+
+# Fast settings for tests.
+FAST = {
+    "heartbeat_interval": 1,
+    "reconnect_min": 1,
+    "reconnect_max": 2,
+    "model_refresh": 2,
+    "log_level": "debug",
+    "drain_timeout": 5,
+}
+
+
+class Daemon(iclib.Proc):
+    """idleclawd with [daemon] keys from opts (plus FAST)."""
+
+    def __init__(self, server, ollama, fast=True, env=None, notify=None,
+                 config="/nonexistent/idleclaw.conf", args=(), **opts):
+        self.dir = tempfile.mkdtemp(prefix="ic-daemon-")
+        self.sock = os.path.join(self.dir, "idleclawd.sock")
+        cfg = dict(FAST) if fast else {}
+        cfg.update({"server": server, "ollama_host": ollama,
+                    "control_socket": self.sock, "node_id": "test-node"})
+        cfg.update(opts)
+        argv = [iclib.binary("daemon/idleclawd"), "--foreground", "--config", config]
+        for k, v in cfg.items():
+            if v is not None:
+                argv += ["-o", "daemon.%s=%s" % (k, v)]
+        argv += list(args)
+        e = dict(env or {})
+        if notify is not None:
+            e["NOTIFY_SOCKET"] = notify.path
+        super().__init__("idleclawd", argv, env=e)
+
+    def wait_ready(self, timeout=10.0):
+        iclib.wait_for(lambda: os.path.exists(self.sock) or self.poll() is not None,
+                       timeout, what="control socket")
+        if self.poll() is not None:
+            raise AssertionError("idleclawd exited %s\n%s" % (self.returncode, self.log()))
+        return self
+
+    def ctl(self):
+        return Ctl(self.sock)
+
+    def wait_log(self, text, timeout=10.0):
+        iclib.wait_for(lambda: text in self.log(), timeout, what="log line %r" % text)
+
+
+class Ctl:
+    """A control-socket client: one JSON object a line."""
+
+    def __init__(self, path, timeout=10.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+        self.n = 0
+
+    def send_raw(self, data):
+        self.s.sendall(data)
+
+    def send(self, cmd, args=None, rid=None):
+        self.n += 1
+        rid = rid or "r%d" % self.n
+        msg = {"v": 1, "id": rid, "cmd": cmd}
+        if args is not None:
+            msg["args"] = args
+        self.s.sendall((json.dumps(msg) + "\n").encode())
+        return rid
+
+    def read(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("control socket closed")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def until_reply(self, rid):
+        """Events and the final reply for rid: (events, reply)."""
+        events = []
+        while True:
+            m = self.read()
+            if m.get("id") != rid:
+                continue
+            if "event" in m:
+                events.append(m)
+            else:
+                return events, m
+
+    def call(self, cmd, args=None):
+        return self.until_reply(self.send(cmd, args))[1]
+
+    def close(self):
+        self.s.close()
+
+
+class StandInRouter:
+    """The router's side of /ws/node, scripted from the test thread.
+
+    features: list for registered.features (None: the public server's
+    reply without features).  Everything received is kept in order in
+    self.msgs (dicts, with "_conn" = connection number)."""
+
+    def __init__(self, features=None, port=0, reply_registered=True):
+        self.features = features
+        self.reply_registered = reply_registered
+        self.msgs = []
+        self.conns = []
+        self.close_codes = []
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.port = port or iclib.free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.on_register = None     # (code, reason) to close with instead
+        started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
+        started.wait(5)
+
+    def _run(self, started):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            websockets.serve(self._handler, "127.0.0.1", self.port, max_size=None))
+        started.set()
+        self.loop.run_forever()
+
+    async def _handler(self, ws, path=None):
+        with self.lock:
+            self.conns.append(ws)
+            n = len(self.conns)
+        try:
+            async for text in ws:
+                m = json.loads(text)
+                m["_conn"] = n
+                with self.lock:
+                    self.msgs.append(m)
+                if m.get("type") == "register":
+                    if self.on_register:
+                        await ws.close(*self.on_register)
+                        continue
+                    if self.reply_registered:
+                        reply = {"type": "registered", "node_id": m.get("node_id")}
+                        if self.features is not None:
+                            reply["features"] = self.features
+                        await ws.send(json.dumps(reply))
+        except websockets.ConnectionClosed:
+            pass
+
+    def _call(self, coro, timeout=5):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def send(self, obj, conn=None):
+        ws = self.conns[(conn or len(self.conns)) - 1]
+        self._call(ws.send(json.dumps(obj) if not isinstance(obj, str) else obj))
+
+    def request(self, rid, params, conn=None):
+        self.send({"type": "inference_request", "request_id": rid, "ollama_params": params},
+                  conn)
+
+    def cancel(self, rid):
+        self.send({"type": "cancel_request", "request_id": rid})
+
+    def close_conn(self, code=1000, reason=""):
+        self._call(self.conns[-1].close(code, reason))
+
+    def of_type(self, t, conn=None):
+        with self.lock:
+            return [m for m in self.msgs if m.get("type") == t and
+                    (conn is None or m["_conn"] == conn)]
+
+    def wait_type(self, t, count=1, timeout=10.0, conn=None):
+        return iclib.wait_for(lambda: len(self.of_type(t, conn)) >= count and
+                              self.of_type(t, conn), timeout,
+                              what="%d %r message(s)" % (count, t))
+
+    def for_request(self, rid):
+        with self.lock:
+            return [m for m in self.msgs if m.get("request_id") == rid]
+
+    def wait_reply(self, rid, timeout=10.0):
+        """All frames for rid once it ended (a done chunk or an error)."""
+        def ended():
+            ms = self.for_request(rid)
+            for m in ms:
+                if m["type"] == "inference_error":
+                    return ms
+                if m["type"] == "inference_chunk" and m["chunk"].get("done"):
+                    return ms
+            return None
+        return iclib.wait_for(ended, timeout, what="end of request %s" % rid)
+
+    def stop(self):
+        async def _stop():
+            self.server.close()
+            for ws in self.conns:
+                await ws.close(1001, "going away")
+            await self.server.wait_closed()
+        try:
+            self._call(_stop())
+        except Exception:  # noqa: BLE001 - already stopped
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def text_of(frames, field="content"):
+    """The concatenated message.<field> of inference_chunk frames."""
+    return "".join(m["chunk"].get("message", {}).get(field, "") or ""
+                   for m in frames if m["type"] == "inference_chunk")
+
+
+def chat_params(model="llama3.2:latest", content="hello", **extra):
+    p = {"model": model, "messages": [{"role": "user", "content": content}],
+         "stream": True}
+    p.update(extra)
+    return p
