@@ -266,10 +266,14 @@ START_TEST(test_messages_bad_text)
 
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0].content: contains a NUL character");
-	/* a lone surrogate escape: json-c turns it into bytes we must refuse
-	 * or into U+FFFD; either way nothing invalid gets through */
-	if (vmsgs("[{\"role\":\"user\",\"content\":\"\\ud800\"}]", c, err) < 0)
-		ck_assert_str_eq(err, "messages[0].content: not valid UTF-8");
+	/* json-c 0.16 turns a lone surrogate escape into U+FFFD (valid) but
+	 * passes raw bytes through unchecked: those we must refuse */
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"\\ud800\"}]", c, err), 0);
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"\xC0\x80\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0].content: not valid UTF-8");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"ok\"},"
+			       "{\"role\":\"assistant\",\"content\":\"\xFF\"}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[1].content: not valid UTF-8");
 	/* raw invalid bytes, built without the tokenizer */
 	m = msgs_new(2, "ok");
 	json_object_object_add(json_object_array_get_idx(m, 1), "content",
