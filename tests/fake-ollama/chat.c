@@ -35,9 +35,10 @@
 #define LOAD_DURATION_NS	1500000LL
 #define PROMPT_NS_PER_TOKEN	100000LL
 #define MIDSTREAM_ERROR		"fake-ollama: injected error mid-stream"
+#define BAD_LINE		"fake-ollama: injected line that is not JSON\n"
 
-enum line_kind { LINE_THINK, LINE_CONTENT, LINE_TOOL, LINE_DONE, LINE_ERROR,
-		 LINE_CLOSE };
+enum line_kind { LINE_THINK, LINE_CONTENT, LINE_TOOL, LINE_BAD, LINE_DONE,
+		 LINE_ERROR, LINE_CLOSE };
 
 struct fo_chat {
 	TAILQ_ENTRY(fo_chat) link;
@@ -205,6 +206,8 @@ next_kind(struct fo_chat *c)
 			return LINE_ERROR;
 		if (c->fault == FO_FAULT_CLOSE_MIDSTREAM)
 			return LINE_CLOSE;
+		if (c->fault == FO_FAULT_BAD_LINE)
+			return LINE_BAD;
 	}
 	if (c->ithink < c->nthink)
 		return LINE_THINK;
@@ -232,6 +235,11 @@ add_line(struct fo_chat *c, enum line_kind kind, const char *ts)
 	if (kind == LINE_ERROR) {
 		c->fault_fired = true;
 		evbuffer_add(c->out, error_line, sizeof(error_line) - 1);
+		return;
+	}
+	if (kind == LINE_BAD) {
+		c->fault_fired = true;
+		evbuffer_add(c->out, BAD_LINE, sizeof(BAD_LINE) - 1);
 		return;
 	}
 	add_head(c, ts);
@@ -336,7 +344,7 @@ pump(struct fo_chat *c)
 		kind = next_kind(c);
 		if (kind == LINE_CLOSE)
 			break;
-		if (kind <= LINE_TOOL) {
+		if (kind < LINE_BAD) {
 			if (allowed == 0)
 				break;
 			allowed--;
@@ -392,6 +400,12 @@ reply_whole(struct fo_chat *c)
 	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	if (c->fault == FO_FAULT_ERROR_MIDSTREAM) {
 		fo_api_error(c->req, 500, MIDSTREAM_ERROR);
+		chat_free(c);
+		return;
+	}
+	if (c->fault == FO_FAULT_BAD_LINE) {
+		evbuffer_add(c->out, BAD_LINE, sizeof(BAD_LINE) - 1);
+		evhttp_send_reply(c->req, 200, "OK", c->out);
 		chat_free(c);
 		return;
 	}

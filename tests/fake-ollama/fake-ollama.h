@@ -41,6 +41,7 @@ enum fo_fault {
 	FO_FAULT_HANG,
 	FO_FAULT_CLOSE_MIDSTREAM,
 	FO_FAULT_SLOW_HEADERS,
+	FO_FAULT_BAD_LINE,
 };
 
 struct fo_model {

@@ -43,7 +43,7 @@ static const char usage_text[] =
 "  --tool-call-always     emit the tool call even after a tool message\n"
 "  --fault KIND           none (default) | unknown-model | http-500 |\n"
 "                         error-midstream | hang | close-midstream |\n"
-"                         slow-headers\n"
+"                         slow-headers | bad-line\n"
 "  --fault-path PATH      the path to fault (default /api/chat); another path\n"
 "                         takes only http-500, hang or slow-headers\n"
 "  --fault-model NAME     apply the fault only to chats with this model\n"
@@ -98,6 +98,7 @@ static const char *const fault_names[] = {
 	[FO_FAULT_HANG] = "hang",
 	[FO_FAULT_CLOSE_MIDSTREAM] = "close-midstream",
 	[FO_FAULT_SLOW_HEADERS] = "slow-headers",
+	[FO_FAULT_BAD_LINE] = "bad-line",
 };
 
 const char *

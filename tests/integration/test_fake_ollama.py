@@ -486,6 +486,43 @@ def test_chunk_bytes():
         fo.stop()
 
 
+def test_fault_bad_line():
+    with FakeOllama("--fault", "bad-line", "--fault-after", "1",
+                    "--reply", "a b c") as fo:
+        status, _, data = post(fo, {"model": "llama3.2"})
+        lines = data.decode().split("\n")[:-1]
+        assert status == 200 and len(lines) == 5, lines
+        try:
+            json.loads(lines[1])
+            raise AssertionError("line 2 is JSON: %r" % lines[1])
+        except ValueError:
+            pass
+        rest = [json.loads(x) for x in lines[:1] + lines[2:]]
+        check_stream(rest, "llama3.2:latest")
+        assert content(rest) == "a b c", rest
+        status, _, data = post(fo, {"model": "llama3.2", "stream": False})
+        assert status == 200, status
+        try:
+            json.loads(data)
+            raise AssertionError("not-streaming body is JSON: %r" % data)
+        except ValueError:
+            pass
+        fo.stop()
+
+
+def test_line_length_formula():
+    # documented in docs/fake-ollama.md, so tests of IC_NDJSON_LINE_MAX can
+    # build a line of exactly N bytes: 116 + model + escaped content
+    for model, text in (("llama3.2:latest", "x" * 1000), ("m:1", 'a"b')):
+        with FakeOllama("--models", model, "--reply", text,
+                        "--tokens", "1") as fo:
+            status, _, data = post(fo, {"model": model})
+            first = data.split(b"\n")[0] + b"\n"
+            escaped = json.dumps(text)[1:-1]
+            assert len(first) == 116 + len(model) + len(escaped), first
+            fo.stop()
+
+
 def test_fault_close_midstream():
     with FakeOllama("--fault", "close-midstream", "--fault-after", "2",
                     "--tokens", "10", "--fault-request", "2") as fo:
@@ -664,6 +701,7 @@ if __name__ == "__main__":
         test_chunk_bytes,
         test_fault_unknown_model, test_fault_http_500,
         test_fault_error_midstream, test_fault_close_midstream,
+        test_fault_bad_line, test_line_length_formula,
         test_fault_hang, test_fault_slow_headers, test_fault_scoped,
         test_fault_other_path,
         test_delay, test_sigterm_with_open_streams, test_flags,
