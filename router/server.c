@@ -406,31 +406,58 @@ static void http_closed(struct pss *pss)
 
 /* --- the node WebSocket --- */
 
+/*
+ * A refused upgrade.  lws would label headers written at this stage
+ * HTTP/1.0, which WebSocket clients reject, so the response is written
+ * whole, as bytes; the connection closes after it.
+ */
+static int write_upgrade_refusal(struct lws *wsi, int status, const char *reason,
+				 const char *detail, int retry_after)
+{
+	char *body = detail_new(detail);
+	char ra[40] = "";
+	char *text;
+	unsigned char *buf;
+	size_t len;
+	int rc;
+
+	if (retry_after > 0)
+		snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", retry_after);
+	text = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+			 status, reason, strlen(body), ra, body);
+	len = strlen(text);
+	buf = xmalloc(LWS_PRE + len);
+	memcpy(buf + LWS_PRE, text, len);
+	rc = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	free(text);
+	free(body);
+	return rc < (int)len ? -1 : 0;
+}
+
 /* No per-session memory exists yet at this point (pss is NULL). */
 static int on_confirm_upgrade(struct lws *wsi)
 {
 	char path[64] = "", ip[ROUTER_IP_MAX];
-	char *body;
 	int retry, rc;
 
 	clientip_get(wsi, router.cfg->trusted_proxies, ip, sizeof(ip));
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
 	    strcmp(path, NODE_PATH) != 0) {
-		body = detail_new("Not Found");
-		rc = write_reply(wsi, 404, body, 0);
+		rc = write_upgrade_refusal(wsi, 404, "Not Found", "Not Found", 0);
 	} else if (!ratelimit_take(router.rl, RL_UPGRADE, ip, router.cfg->rate_upgrade,
 				   router_now_us(), &retry)) {
 		router.stats.rejected_rate++;
 		log_info("node upgrade from %s: rate limited", ip);
-		body = detail_new("Too many requests");
-		rc = write_reply(wsi, 429, body, retry);
+		rc = write_upgrade_refusal(wsi, 429, "Too Many Requests", "Too many requests",
+					   retry);
 	} else if (router.draining) {
-		body = detail_new("Server shutting down");
-		rc = write_reply(wsi, 503, body, 0);
+		rc = write_upgrade_refusal(wsi, 503, "Service Unavailable",
+					   "Server shutting down", 0);
 	} else {
 		return 0;
 	}
-	free(body);
 	return rc < 0 ? -1 : 1;
 }
 

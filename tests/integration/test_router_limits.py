@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""idleclaw-routerd: per-IP limits at N and N+1 - rate limits at their real
+defaults, open streams per IP, trusted proxies, slow consumers."""
+import asyncio
+import socket
+
+import websockets
+
+from routerlib import LIMITS, Router, TestNode, chat, chat_body, http, text_of, xff
+import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+
+
+async def t_rate_chat(r):
+    n = LIMITS["IC_RATE_CHAT_PER_MIN"]
+    for i in range(n):
+        st, _, _ = await http(r.port, "POST", "/api/chat", body={"model": "x"},
+                              headers=xff("10.20.0.1"))
+        assert st == 422, (i, st)
+    st, h, body = await http(r.port, "POST", "/api/chat", body={"model": "x"},
+                             headers=xff("10.20.0.1"))
+    assert st == 429 and body == {"detail": "Too many requests"}, (st, body)
+    ra = int(h["retry-after"])
+    assert 1 <= ra <= 60 // n + 1, ra
+    # another address has its own bucket; other routes a separate group
+    st, _, _ = await http(r.port, "POST", "/api/chat", body={"model": "x"},
+                          headers=xff("10.20.0.2"))
+    assert st == 422, st
+    st, _, _ = await http(r.port, "GET", "/health", headers=xff("10.20.0.1"))
+    assert st == 200, st
+
+
+async def t_rate_other(r):
+    n = LIMITS["IC_RATE_OTHER_PER_MIN"]
+    paths = ["/health", "/api/models", "/nothing-here"]
+    for i in range(n):
+        st, _, _ = await http(r.port, "GET", paths[i % 3], headers=xff("10.21.0.1"))
+        assert st in (200, 404), (i, st)
+    st, h, body = await http(r.port, "GET", "/health", headers=xff("10.21.0.1"))
+    assert st == 429 and body == {"detail": "Too many requests"}, (st, body)
+    assert 1 <= int(h["retry-after"]) <= 2, h
+
+
+async def t_rate_upgrade(r):
+    n = LIMITS["IC_RATE_UPGRADE_PER_MIN"]
+    for i in range(n):
+        ws = await websockets.connect(r.ws_url, extra_headers=xff("10.22.0.1"))
+        await ws.close()
+    try:
+        await websockets.connect(r.ws_url, extra_headers=xff("10.22.0.1"))
+    except websockets.InvalidStatusCode as e:
+        assert e.status_code == 429, e.status_code
+        assert int(e.headers["retry-after"]) >= 1, e.headers
+    else:
+        raise AssertionError("upgrade %d was not refused" % (n + 1))
+    ws = await websockets.connect(r.ws_url, extra_headers=xff("10.22.0.2"))
+    await ws.close()
+
+
+def test_rate_limits_defaults():
+    with Router(fast=False, trusted_proxies="127.0.0.1") as r:
+        try:
+            for t in (t_rate_chat, t_rate_other, t_rate_upgrade):
+                asyncio.run(asyncio.wait_for(t(r), 30))
+            r.assert_clean_exit()
+        except Exception:
+            print(r.log()[-4000:])
+            raise
+
+
+def test_untrusted_forwarded_for():
+    # no trusted proxy: X-Forwarded-For is ignored, every request is 127.0.0.1
+    with Router(fast=False, rate_other=3) as r:
+        async def go():
+            for i in range(3):
+                st, _, _ = await http(r.port, "GET", "/health", headers=xff("10.30.0.%d" % i))
+                assert st == 200, st
+            st, _, _ = await http(r.port, "GET", "/health", headers=xff("10.30.1.1"))
+            assert st == 429, st
+        asyncio.run(go())
+        r.assert_clean_exit()
+
+
+async def t_streams_per_ip(r):
+    node = await TestNode.registered(r, "wide", models=("m1",), max_concurrent=10)
+    n = LIMITS["IC_STREAMS_PER_IP_MAX"]
+    open_ = []
+    rids = []
+    for i in range(n):
+        resp = await chat(r.port, chat_body(), ip="10.40.0.1")
+        req = await node.recv_type("inference_request")
+        assert resp.status == 200, resp.status
+        open_.append(resp)
+        rids.append(req["request_id"])
+    st, _, body = await http(r.port, "POST", "/api/chat", body=chat_body(),
+                             headers=xff("10.40.0.1"))
+    assert st == 429 and body == {"detail": "Too many concurrent requests"}, (st, body)
+    # another address is not affected
+    other = await chat(r.port, chat_body(), ip="10.40.0.2")
+    oreq = await node.recv_type("inference_request")
+    await node.chunk(oreq["request_id"], "x", done=True)
+    await other.events()
+    other.close()
+    # one stream ends: the address may open one again
+    await node.chunk(rids[0], "done", done=True)
+    assert text_of(await open_[0].events()) == "done"
+    open_[0].close()
+    await asyncio.sleep(0.1)
+    again = await chat(r.port, chat_body(), ip="10.40.0.1")
+    areq = await node.recv_type("inference_request")
+    assert again.status == 200
+    for rid in rids[1:] + [areq["request_id"]]:
+        await node.chunk(rid, "", done=True)
+    for resp in open_[1:] + [again]:
+        await resp.events()
+        resp.close()
+    await node.close()
+
+
+async def t_slow_consumer(r):
+    node = await TestNode.registered(r, "firehose", models=("m1",), max_concurrent=2)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", r.port))
+    body = b'{"model":"m1","messages":[{"role":"user","content":"hi"}]}'
+    sock.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"X-Forwarded-For: 10.50.0.1\r\nContent-Length: %d\r\n\r\n%s"
+                 % (len(body), body))
+    req = await node.recv_type("inference_request")
+    rid = req["request_id"]
+    piece = "y" * 32768
+    cancelled = False
+    for _ in range(400):            # up to 13 MB; the consumer reads nothing
+        await node.chunk(rid, piece)
+        try:
+            m = await node.recv(0.001)
+        except asyncio.TimeoutError:
+            continue
+        if m["type"] == "cancel_request" and m["request_id"] == rid:
+            cancelled = True
+            break
+    if not cancelled:
+        m = await node.recv_type("cancel_request", 5)
+        assert m["request_id"] == rid, m
+    assert "consumer too slow" in r.log(), r.log()[-2000:]
+    # its slot is free again
+    st, _, models = await http(r.port, "GET", "/api/models?verbose=1")
+    assert models["models"][0]["free_slots"] == 2, models
+    sock.close()
+    await node.close()
+
+
+def test_streams_and_slow_consumer():
+    with Router(stream_buffer=65536) as r:
+        try:
+            for t in (t_streams_per_ip, t_slow_consumer):
+                asyncio.run(asyncio.wait_for(t(r), 40))
+            r.assert_clean_exit()
+        except Exception:
+            print(r.log()[-4000:])
+            raise
+
+
+if __name__ == "__main__":
+    iclib.run_tests([test_rate_limits_defaults, test_untrusted_forwarded_for,
+                     test_streams_and_slow_consumer])
