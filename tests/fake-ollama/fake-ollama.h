@@ -30,6 +30,9 @@ struct evhttp;
 #define FO_BATCH_BYTES		(64 * 1024)
 /* Largest --tokens value. */
 #define FO_TOKENS_MAX		100000000L
+/* Largest --delay-ms: FO_TOKENS_MAX lines of it still fit nanoseconds in
+ * a long long. */
+#define FO_DELAY_MS_MAX		60000L
 /* Default number of lines before an error-midstream / close-midstream fault. */
 #define FO_FAULT_AFTER_DEFAULT	2
 

@@ -304,12 +304,14 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 		return parse_long("tokens", arg, 0, FO_TOKENS_MAX, &cfg->tokens,
 				  err, errlen);
 	case OPT_DELAY_MS:
-		if (parse_long("delay-ms", arg, 0, 3600000, &v, err, errlen) < 0)
+		if (parse_long("delay-ms", arg, 0, FO_DELAY_MS_MAX, &v, err,
+			       errlen) < 0)
 			return -1;
 		cfg->delay_ns = (long long)v * 1000000LL;
 		return 0;
 	case OPT_DELAY_US:
-		if (parse_long("delay-us", arg, 0, 3600000000L, &v, err, errlen) < 0)
+		if (parse_long("delay-us", arg, 0, FO_DELAY_MS_MAX * 1000L, &v, err,
+			       errlen) < 0)
 			return -1;
 		cfg->delay_ns = (long long)v * 1000LL;
 		return 0;

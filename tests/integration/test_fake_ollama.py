@@ -680,6 +680,14 @@ def test_flags():
         p = run_binary(*bad)
         assert p.returncode == 2, (bad, p)
         assert "error" in p.stderr, (bad, p.stderr)
+    # limits of the flags (tests/fake-ollama/fake-ollama.h) at N and N+1
+    for flag, top in (("--tokens", 100000000), ("--delay-ms", 60000),
+                      ("--delay-us", 60000000), ("--chunk-bytes", FO_BODY_MAX)):
+        with FakeOllama(flag, str(top)) as fo:
+            assert get(fo, "/api/version")[0] == 200
+            fo.stop()
+        p = run_binary(flag, str(top + 1))
+        assert p.returncode == 2 and flag in p.stderr, (flag, p)
     p = run_binary("--listen", "127.0.0.1:0", "--record", "/nonexistent/dir/f")
     assert p.returncode == 1 and "/nonexistent/dir/f" in p.stderr, p
     # a port in use is a clear error, not a crash
