@@ -112,8 +112,9 @@ run(struct fo_config *cfg)
 	else
 		event_base_dispatch(srv.base);
 	srv.stopping = true;
+	/* closes every connection, which runs its chat's close callback */
 	if (srv.http != NULL)
-		evhttp_free(srv.http);	/* closes connections: runs their chats' close callbacks */
+		evhttp_free(srv.http);
 	fo_chat_free_all(&srv);
 	fo_api_free_delayed(&srv);
 	event_free(sigterm);
