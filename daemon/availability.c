@@ -1,7 +1,6 @@
 /*
  * availability.c - see availability.h.
  */
-#include "config.h"
 
 #include "daemon/availability.h"
 

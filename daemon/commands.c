@@ -4,7 +4,6 @@
  *
  * Arguments arrive checked by ctl_args_check(); privilege by control.c.
  */
-#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

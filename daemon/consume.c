@@ -4,7 +4,6 @@
  *
  * Privacy: content is never logged unless log_content is set.
  */
-#include "config.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

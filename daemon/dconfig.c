@@ -1,7 +1,6 @@
 /*
  * dconfig.c - the table of idleclawd's configuration keys.
  */
-#include "config.h"
 
 #include <stddef.h>
 

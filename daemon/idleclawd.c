@@ -4,7 +4,6 @@
  * Threads: this file runs in the main thread (libevent); the only other
  * thread is the router link's (daemon/link.c).
  */
-#include "config.h"
 
 #include <getopt.h>
 #include <signal.h>

@@ -12,7 +12,6 @@
  * Commands and events are plain structs with owned strings; whoever takes
  * one off a queue frees it.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,9 +2,9 @@
 #
 # common/ is on the quote-include path only (-iquote), never -I: its
 # limits.h would shadow the system <limits.h> that OpenSSL's headers (via
-# libwebsockets.h) include.  The build dir comes first so that "config.h"
-# is autoconf's; the loader's header is "common/config.h".
-DAEMON_CPPFLAGS = -iquote $(top_builddir) -iquote $(top_srcdir)/common -I$(top_srcdir) \
+# libwebsockets.h) include.  Daemon files include the loader's header as
+# "common/config.h".
+DAEMON_CPPFLAGS = -iquote $(top_srcdir)/common -I$(top_srcdir) \
 	-D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' -DRUNSTATEDIR='"$(runstatedir)"'
 
 sbin_PROGRAMS += daemon/idleclawd
@@ -22,3 +22,11 @@ daemon_idleclawd_SOURCES = \
 	daemon/control.c daemon/control.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS) -lm
+
+# Integration tests: the real daemon on loopback with fake-ollama and a
+# stand-in router (python3-websockets) or the real idleclaw-routerd.
+DAEMON_TESTS = \
+	tests/integration/test_daemon_relay.py \
+	tests/integration/test_daemon_link.py
+TESTS += $(DAEMON_TESTS)
+EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)

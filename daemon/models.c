@@ -1,7 +1,6 @@
 /*
  * models.c - Ollama's model list, filtered for sharing (see models.h).
  */
-#include "config.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>

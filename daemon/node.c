@@ -3,7 +3,6 @@
  *
  * Thread: main thread.  Talks to the link only through link.h.
  */
-#include "config.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "limits.h"
 #include "log.h"
 #include "proto.h"
+#include "validate.h"
 #include "xmalloc.h"
 
 /* 1008 (policy violation, e.g. too many nodes from this IP) is retried
@@ -309,6 +309,25 @@ on_registered(struct node *n, struct ic_msg *m)
 	sync_models(n);
 }
 
+/* A malformed inference_request still gets an answer if it names its
+ * request: the router would otherwise wait for it. */
+static void
+refuse_malformed(struct node *n, uint64_t gen, const char *text, size_t len, const char *err)
+{
+	json_object *j = ic_json_parse_new(text, len);
+	const char *type = j ? ic_json_get_string(j, "type") : NULL;
+	const char *rid = j ? ic_json_get_string(j, "request_id") : NULL;
+
+	if (type && strcmp(type, "inference_request") == 0 && rid && ic_valid_request_id(rid)) {
+		log_info("request %s refused (%s): %s", rid, IC_ERR_INVALID_REQUEST, err);
+		n->d->failed++;
+		node_send(n, gen, ic_msg_error_new(rid, IC_ERR_INVALID_REQUEST));
+	} else {
+		log_warn("ignoring a malformed message from the router: %s", err);
+	}
+	json_object_put(j);
+}
+
 static void
 on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 {
@@ -320,8 +339,8 @@ on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 		return;
 	memset(&m, 0, sizeof(m));
 	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
-		log_warn("ignoring a malformed message from the router: %s", err);
 		ic_msg_clear(&m);
+		refuse_malformed(n, gen, text, len, err);
 		return;
 	}
 	switch (m.type) {

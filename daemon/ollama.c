@@ -5,7 +5,6 @@
  * connection is freed from a zero-timeout event, never inside evhttp's own
  * callbacks (evhttp frees the request object itself after they return).
  */
-#include "config.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -4,7 +4,6 @@
  * Privacy: logs carry request ids, model names, sizes and timings; chat
  * content only when log_content is set.
  */
-#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

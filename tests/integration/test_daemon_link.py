@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""idleclawd's link to the router: heartbeats, availability, model list
+changes, reconnects, Ollama going away and coming back.
+
+Uses a stand-in router (python3-websockets) to script the public router's
+behaviour, including one that advertises no extensions.
+"""
+import time
+
+import daemonlib as dl
+from daemonlib import iclib
+
+MODEL = "llama3.2:latest"
+
+
+def fake_on(port, *args):
+    return dl.FakeOllama("--listen", "127.0.0.1:%d" % port, *args)
+
+
+def cleanup(d, fo, r):
+    try:
+        d.assert_clean_exit()
+    finally:
+        if fo:
+            fo.proc.stop()
+        r.stop()
+        d.close()
+
+
+def test_ollama_down_then_up():
+    port = iclib.free_port()
+    r = dl.StandInRouter(features=["models_update"])
+    d = dl.Daemon(r.url, "127.0.0.1:%d" % port).wait_ready()
+    fo = None
+    try:
+        c = d.ctl()
+        st = iclib.wait_for(lambda: (lambda s: s["ollama"]["state"] == "down" and s)(
+            c.call("status")), what="ollama down in status")
+        assert st["available"] is False and st["reason"] == "ollama down", st
+        assert "cannot connect" in st["ollama"]["last_error"], st
+        assert r.of_type("register") == []      # nothing to register yet
+        assert d.poll() is None                  # never exits because Ollama is down
+        fo = fake_on(port, "--echo")
+        reg = r.wait_type("register", timeout=15)[0]
+        assert [m["name"] for m in reg["models"]] == [MODEL, "qwen2.5:0.5b"]
+        hb = r.wait_type("heartbeat")[-1]
+        assert hb["available"] is True and hb["active_requests"] == 0
+        # Ollama goes away while registered: withdraw, keep the link
+        fo.proc.stop()
+        fo = None
+        iclib.wait_for(lambda: any(h["available"] is False and h["active_requests"] == 1
+                                   for h in r.of_type("heartbeat")), timeout=15,
+                       what="heartbeat available:false")
+        assert "Ollama at" in d.log() and "is unavailable" in d.log()
+        # a request now is refused without trying Ollama
+        r.request("q", dl.chat_params())
+        assert r.wait_reply("q")[-1]["error"] == "ollama_unavailable"
+        fo = fake_on(port, "--echo")
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is True, timeout=15,
+                       what="available again")
+        r.request("q2", dl.chat_params(content="back"))
+        assert dl.text_of(r.wait_reply("q2")) == "back"
+        assert len(r.of_type("register")) == 1  # the link stayed up
+        # state changes are logged once, not every retry
+        assert d.log().count("is unavailable") <= 2, d.log()
+        c.close()
+    except Exception:
+        print(d.log()[-4000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
+def test_pause_resume():
+    r = dl.StandInRouter(features=["models_update", "available"])
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url, max_concurrent=3).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        c = d.ctl()
+        rep = c.call("pause")
+        assert rep["status"] == "ok" and rep["available"] is False, rep
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is False,
+                       what="heartbeat available:false")
+        hb = r.of_type("heartbeat")[-1]
+        assert hb["active_requests"] == 3, hb   # = max_concurrent: nobody routes to us
+        st = c.call("status")
+        assert st["reason"] == "paused" and st["paused_until"] == 0, st
+        r.request("p", dl.chat_params())
+        assert r.wait_reply("p")[-1]["error"] == "ollama_unavailable"
+        assert fo.bodies() == []
+        assert c.call("resume")["available"] is True
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is True,
+                       what="heartbeat available:true")
+        assert r.of_type("heartbeat")[-1]["active_requests"] == 0
+        r.request("p2", dl.chat_params(content="again"))
+        assert dl.text_of(r.wait_reply("p2")) == "again"
+        # a timed pause ends by itself
+        rep = c.call("pause", {"seconds": 1})
+        assert rep["status"] == "ok" and rep["paused_until"] > 0, rep
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is False,
+                       what="paused")
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is True,
+                       timeout=5, what="timed pause over")
+        c.close()
+    except Exception:
+        print(d.log()[-4000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
+def test_models_update_and_reregister():
+    for features in (["models_update"], None):
+        port = iclib.free_port()
+        r = dl.StandInRouter(features=features)
+        fo = fake_on(port, "--models", "a:1=10,b:2=20")
+        d = dl.Daemon(r.url, "127.0.0.1:%d" % port, models_deny="b:*").wait_ready()
+        try:
+            reg = r.wait_type("register")[0]
+            assert reg["models"] == [{"name": "a:1", "size": 10}], reg
+            fo.proc.stop()
+            fo = fake_on(port, "--models", "a:1=10,c:3=30,b:2=20")
+            if features:
+                up = r.wait_type("models_update", timeout=15)[0]
+                assert [m["name"] for m in up["models"]] == ["a:1", "c:3"], up
+                assert len(r.of_type("register")) == 1
+            else:
+                # the public router learns models only at registration
+                regs = r.wait_type("register", count=2, timeout=15)
+                assert [m["name"] for m in regs[1]["models"]] == ["a:1", "c:3"]
+                assert regs[1]["_conn"] == 2
+                assert r.of_type("models_update") == []
+        except Exception:
+            print(d.log()[-4000:])
+            raise
+        finally:
+            cleanup(d, fo, r)
+
+
+def test_reconnect_after_router_restart():
+    fo = dl.FakeOllama("--echo")
+    r = dl.StandInRouter(features=["models_update"])
+    port = r.port
+    d = dl.Daemon(r.url, fo.url).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        r.stop()
+        c = d.ctl()
+        iclib.wait_for(lambda: c.call("status")["router"]["state"] != "connected",
+                       what="link down in status")
+        time.sleep(1)
+        r = dl.StandInRouter(features=["models_update"], port=port)
+        r.wait_type("register", timeout=15)
+        r.request("again", dl.chat_params(content="reconnected"))
+        assert dl.text_of(r.wait_reply("again")) == "reconnected"
+        assert c.call("status")["router"]["state"] == "connected"
+        assert d.log().count("lost the connection") == 1
+        c.close()
+    except Exception:
+        print(d.log()[-4000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
+def test_policy_close_is_reported_and_retried_slowly():
+    fo = dl.FakeOllama("--echo")
+    r = dl.StandInRouter()
+    r.on_register = (1008, "too many nodes from this IP")
+    d = dl.Daemon(r.url, fo.url, reconnect_max=3).wait_ready()
+    try:
+        r.wait_type("register")
+        c = d.ctl()
+        st = iclib.wait_for(lambda: (lambda s: s["router"].get("last_error") and s)(
+            c.call("status")), what="last_error")
+        assert "1008" in st["router"]["last_error"], st
+        assert "too many nodes from this IP" in st["router"]["last_error"], st
+        t0 = time.monotonic()
+        r.wait_type("register", count=2, timeout=10)
+        assert time.monotonic() - t0 >= 2.0   # reconnect_max, not the short backoff
+        assert d.log().count("warning: cannot register") == 1, d.log()   # once, not per attempt
+        c.close()
+    except Exception:
+        print(d.log()[-4000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
+if __name__ == "__main__":
+    iclib.run_tests([test_ollama_down_then_up, test_pause_resume,
+                     test_models_update_and_reregister, test_reconnect_after_router_restart,
+                     test_policy_close_is_reported_and_retried_slowly])
