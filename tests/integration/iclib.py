@@ -6,7 +6,7 @@ they default to ./build and the source tree.  Part-specific helpers live in
 their own modules beside this one (routerlib.py, daemonlib.py, ...).
 """
 import os
-import signal
+import signal as _signal
 import socket
 import subprocess
 import sys
@@ -91,7 +91,7 @@ class Proc:
     def signal(self, sig):
         self.p.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+    def stop(self, sig=_signal.SIGTERM, timeout=15.0):
         """Signal the program and return its exit code (kill after timeout)."""
         if self.p.poll() is None:
             self.p.send_signal(sig)
