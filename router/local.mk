@@ -25,6 +25,7 @@ router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
 
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
-	tests/integration/test_router_limits.py
+	tests/integration/test_router_limits.py tests/integration/test_router_sched.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
-	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py
+	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
+	tests/integration/test_router_sched.py
