@@ -134,8 +134,10 @@ static int check_url(enum ic_config_type t, const char *v, char *why, size_t why
 	else
 		rc = ic_ollama_host_parse(v, &u, err, sizeof(err));
 	ic_url_clear(&u);
-	if (rc < 0)
-		snprintf(why, whylen, "\"%s\": %s", v, err[0] ? err : "not a valid URL");
+	/* A reason cut short at whylen is still a reason: ignore truncation. */
+	if (rc < 0 && snprintf(why, whylen, "\"%s\": %s", v,
+			       err[0] ? err : "not a valid URL") >= (int)whylen)
+		why[whylen - 1] = '\0';
 	return rc;
 }
 
