@@ -208,6 +208,52 @@ static enum match markup_at(const char *s, size_t n, size_t i,
 	return best;
 }
 
+/* Bytes a lead byte announces (1..4), or 1 for a byte that starts nothing. */
+static size_t lead_len(unsigned char c)
+{
+	if (c >= 0xF0 && c <= 0xF7)
+		return 4;
+	if (c >= 0xE0)
+		return c <= 0xEF ? 3 : 1;
+	if (c >= 0xC0)
+		return 2;
+	return 1;
+}
+
+/*
+ * Append text for a consumer: valid UTF-8 as it is; each invalid sequence
+ * (its maximal valid prefix, or one byte) becomes one U+FFFD, as browsers
+ * decode it.  Consumers get JSON, which must be valid UTF-8.
+ */
+static void add_text(struct buf *out, const char *s, size_t n)
+{
+	size_t i = 0, from = 0;
+
+	if (ic_utf8_count(s, n) >= 0) {	/* the usual case: one pass */
+		buf_add(out, s, n);
+		return;
+	}
+	while (i < n) {
+		size_t want = lead_len((unsigned char)s[i]), k;
+
+		if (want <= n - i && ic_utf8_count(s + i, want) == 1) {
+			i += want;
+			continue;
+		}
+		/* the longest prefix that was still a valid start, at least 1 */
+		k = want - 1 < n - i ? want - 1 : n - i;
+		while (k > 1 && ic_utf8_complete_len(s + i, k) != 0)
+			k--;
+		if (k == 0)
+			k = 1;
+		buf_add(out, s + from, i - from);
+		buf_add(out, replacement_char, sizeof(replacement_char) - 1);
+		i += k;
+		from = i;
+	}
+	buf_add(out, s + from, i - from);
+}
+
 /* Stage 2 over its window, into out.  Returns the bytes consumed. */
 static size_t scan_markup(struct ic_outfilter *f, struct buf *out, bool final)
 {
@@ -219,14 +265,14 @@ static size_t scan_markup(struct ic_outfilter *f, struct buf *out, bool final)
 		enum match m = markup_at(s, n, i, &pat);
 
 		if (m == PARTIAL && !final) {
-			buf_add(out, s + from, i - from);
+			add_text(out, s + from, i - from);
 			return i;	/* hold the possible start */
 		}
 		if (m != FULL) {
 			i++;
 			continue;
 		}
-		buf_add(out, s + from, i - from);
+		add_text(out, s + from, i - from);
 		buf_add(out, replacement, sizeof(replacement) - 1);
 		i += pat->len;
 		from = i;
@@ -234,7 +280,7 @@ static size_t scan_markup(struct ic_outfilter *f, struct buf *out, bool final)
 	/* Nothing pending but maybe an unfinished character: hold it, or at
 	 * the end of the stream say so with U+FFFD, never a broken byte. */
 	keep = ic_utf8_complete_len(s + from, n - from);
-	buf_add(out, s + from, keep);
+	add_text(out, s + from, keep);
 	if (!final)
 		return from + keep;
 	if (from + keep < n)

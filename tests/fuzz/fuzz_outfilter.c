@@ -5,7 +5,7 @@
  * Properties checked on every input:
  *   - the output does not depend on how the stream is cut;
  *   - it never contains an active-markup pattern (ASCII case-insensitive);
- *   - for valid UTF-8 input, every piece of output is valid UTF-8.
+ *   - every piece of output is valid UTF-8, whatever the input.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; patterns[k]; k++)
 		if (strcasestr(whole.p, patterns[k]))
 			abort();
-	if (ic_utf8_count(text, len) >= 0 && (!whole.pieces_valid || !split.pieces_valid))
+	if (!whole.pieces_valid || !split.pieces_valid)
 		abort();
 	free(whole.p);
 	free(split.p);

@@ -269,7 +269,8 @@ START_TEST(test_random_streams)
 		"<", "<s", "cr", "ipt", "<scr", "java", "script", ":", "data:",
 		"text/", "html", "<tool_call>", "</tool_call>", "<tool_", "call>",
 		"</tool", "<iframe", "<obj", "ect", "<emb", "ed", "vb", "x", " ",
-		"\xC3\xA9", "\xE2\x82\xAC", "DATA:TEXT/HTML", "<ScRiPt", NULL
+		"\xC3\xA9", "\xE2\x82\xAC", "DATA:TEXT/HTML", "<ScRiPt", "\x80",
+		"\xF0\x9F", "\xE2", "\xFF", "\xED\xA0", NULL
 	};
 	size_t npieces = 0, round;
 	unsigned seed = 12345;
@@ -412,6 +413,22 @@ START_TEST(test_utf8_cut_at_end)
 }
 END_TEST
 
+/* Invalid UTF-8 never reaches a consumer: one U+FFFD per bad sequence. */
+#define FFFD "\xEF\xBF\xBD"
+START_TEST(test_invalid_utf8_replaced)
+{
+	check_all_splits("a\x80" "b", "a" FFFD "b");
+	check_all_splits("\xFF\xFE", FFFD FFFD);
+	check_all_splits("\xC0\x80", FFFD FFFD);			/* overlong */
+	check_all_splits("\xED\xA0\x80!", FFFD FFFD FFFD "!");	/* surrogate */
+	check_all_splits("\xF4\x90\x80\x80", FFFD FFFD FFFD FFFD);	/* > U+10FFFF */
+	check_all_splits("\xE2\x82" "A\xE2\x82\xAC", FFFD "A\xE2\x82\xAC");
+	check_all_splits("x\xF0\x9F\x98<script", "x" FFFD R);
+	check_all_splits("\xF0\x9F\x98", FFFD);			/* cut at the end */
+	check_all_splits("\xC3\xA9\x80\xC3\xA9", "\xC3\xA9" FFFD "\xC3\xA9");
+}
+END_TEST
+
 START_TEST(test_null_and_empty)
 {
 	struct ic_outfilter *f = ic_outfilter_new();
@@ -471,6 +488,7 @@ int main(void)
 	tcase_add_test(tc, test_two_channels);
 	tcase_add_test(tc, test_utf8_boundaries);
 	tcase_add_test(tc, test_utf8_cut_at_end);
+	tcase_add_test(tc, test_invalid_utf8_replaced);
 	tcase_add_test(tc, test_null_and_empty);
 	tcase_add_test(tc, test_long_stream);
 	suite_add_tcase(s, tc);
