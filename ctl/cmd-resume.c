@@ -1,0 +1,14 @@
+/*
+ * cmd-resume.c - `idleclawctl resume`: end a pause (privileged).
+ */
+#include "ctl.h"
+
+int cmd_resume(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+{
+	int first = 0, code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
+
+	if (code >= 0)
+		return code;
+	return ctl_run_simple(ctx, self, CTL_CMD_RESUME, NULL,
+			      "Resumed: idleclawd takes requests again when the machine is idle.");
+}

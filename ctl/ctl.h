@@ -1,0 +1,99 @@
+/*
+ * ctl.h - what idleclawctl's parts share: the options every command sees,
+ * the command table's row, the commands, and the helpers that run one
+ * request and report its outcome.
+ */
+#ifndef IC_CTL_CTL_H
+#define IC_CTL_CTL_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "client.h"
+#include "ctlproto.h"
+
+/* Seconds idleclawctl waits for a reply (--timeout). */
+#define CTL_TIMEOUT_DEFAULT_S	10
+/* A chat may wait for a free node and for slow tokens: without --timeout
+ * it gives up after this long without any message from the daemon. */
+#define CTL_CHAT_IDLE_TIMEOUT_S	300
+/* After Ctrl-C, how long to wait for the cancelled chat's reply. */
+#define CTL_CANCEL_WAIT_MS	2000
+/* --timeout accepts 0 < SECONDS <= this. */
+#define CTL_TIMEOUT_MAX_S	86400
+
+/* Global options, parsed before the command. */
+struct ctl_ctx {
+	const char *progname;
+	const char *socket_path;	/* --socket, $IDLECLAW_SOCKET, or default */
+	int timeout_ms;			/* --timeout, or the default */
+	bool timeout_set;		/* --timeout was given */
+	bool json;			/* --json: print replies as JSON */
+};
+
+/*
+ * One row per command: help, completion and dispatch come from it.
+ * run() returns idleclawctl's exit code; argv[0] is the command name.
+ */
+struct ctl_command {
+	const char *name;
+	const char *args;		/* usage after the name, "" if none */
+	const char *options;		/* long options for completion, space-separated */
+	const char *summary;		/* one line for help */
+	bool needs_privilege;		/* root or the daemon's user (see --help) */
+	int (*run)(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+};
+
+int cmd_status(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+int cmd_models(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+int cmd_pause(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+int cmd_resume(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+int cmd_reload(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+int cmd_chat(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+
+/* --- call.c: running a request and reporting what happened --- */
+
+/* "idleclawctl: <message>" on stderr. */
+void ctl_errorf(const struct ctl_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "usage: idleclawctl NAME ARGS" on stderr; return CTL_EXIT_USAGE. */
+int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_command *cmd);
+
+/* Connect to the daemon; on failure print why and set *exit_code. */
+struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code);
+
+/*
+ * Print a failed reply (its sentence, the daemon's detail, a hint) and
+ * return its exit code; for CTL_ST_OK print nothing and return 0.
+ */
+int ctl_report(const struct ctl_ctx *ctx, const struct ctl_command *cmd,
+	       const struct ctl_message *reply);
+
+/* Report a failed ctl_client_recv(); returns the exit code. */
+int ctl_report_recv(const struct ctl_ctx *ctx, enum ctl_recv r, const char *err);
+
+/*
+ * Send cmd with args (taken over; NULL = {}) and wait for its reply,
+ * skipping events.  0 with *reply filled (any status: the caller
+ * ctl_message_clear()s it), or an exit code after printing why.
+ */
+int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
+	     struct ctl_message *reply);
+
+/* ctl_call() for commands whose success prints `done` (may be NULL). */
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
+		   const char *cmd, json_object *args, const char *done);
+
+/*
+ * Parse a command's options when they are only --json and --help, and
+ * check it has at most max_operands operands (argv[*first]...).  -1 to go
+ * on; otherwise the exit code (usage printed, or help shown).
+ */
+int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_command *self, int argc,
+		       char **argv, int max_operands, int *first);
+
+/* Print a reply as JSON (for --json): the whole message, pretty. */
+void ctl_print_json(const struct ctl_message *reply);
+
+#endif

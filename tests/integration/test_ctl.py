@@ -1,0 +1,372 @@
+#!/usr/bin/python3
+"""idleclawctl: its own errors, and its use of the control protocol against
+a fake daemon (ctllib.FakeDaemon).  The tests against the real idleclawd
+are in test_ctl_daemon.py."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import iclib  # noqa: E402
+from ctllib import (CTL, EXIT_CODES, FakeDaemon, event, reply, run_ctl,  # noqa: E402
+                    start_ctl, wait_until)
+
+PAUSE_MAX_S = 30 * 24 * 3600     # CTL_PAUSE_MAX_S in common/ctlproto.h
+
+
+def with_daemon(behaviour):
+    """Decorator: run the test with a FakeDaemon as its argument."""
+    def wrap(fn):
+        def test():
+            d = FakeDaemon(behaviour)
+            try:
+                fn(d)
+            finally:
+                d.close()
+        test.__name__ = fn.__name__
+        return test
+    return wrap
+
+
+def ok_to_everything(req, send):
+    send(reply(req, "ok"))
+
+
+# --- idleclawctl's own errors ---
+
+def test_no_socket():
+    missing = os.path.join(tempfile.gettempdir(), "ic-no-such-dir", "x.sock")
+    r = run_ctl(["status"], socket_path=missing)
+    assert r.returncode == 11, r
+    assert "cannot connect to idleclawd at %s" % missing in r.stderr, r.stderr
+    assert "Is idleclawd running?" in r.stderr
+    assert r.stdout == ""
+    # the environment names the socket too
+    r = run_ctl(["status"], env={"IDLECLAW_SOCKET": missing})
+    assert r.returncode == 11 and missing in r.stderr, r
+
+
+def test_usage_errors():
+    cases = [
+        [],                               # no command
+        ["--bogus", "status"],            # unknown global option
+        ["frobnicate"],                   # unknown command
+        ["status", "extra"],              # operand where none is taken
+        ["status", "--nope"],
+        ["--timeout", "abc", "status"],
+        ["--timeout", "0", "status"],
+        ["--timeout"],                    # missing value
+        ["chat"],                         # no model
+        ["chat", "-m"],                   # missing value
+        ["chat", "-m", "m", "--system", "", "hi"],
+        ["pause", "0"],
+        ["pause", "5x"],
+        ["pause", "31d"],
+        ["pause", str(PAUSE_MAX_S + 1)],
+        ["pause", "1", "2"],
+        ["help", "frobnicate"],
+    ]
+    for args in cases:
+        r = run_ctl(args, socket_path="/nonexistent/ctl.sock")
+        assert r.returncode == 2, (args, r)
+        assert "idleclawctl: " in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+
+
+def test_help_from_table():
+    r = run_ctl(["--help"])
+    assert r.returncode == 0
+    for name in ("status", "models", "chat", "pause", "resume", "reload"):
+        assert "\n  %s " % name in r.stdout, (name, r.stdout)
+    assert "130 interrupted" in r.stdout
+    lst = run_ctl(["help", "--list"]).stdout.splitlines()
+    names = [line.split()[0] for line in lst]
+    assert names == ["status", "models", "chat", "pause", "resume", "reload"], names
+    chat = [line for line in lst if line.startswith("chat ")][0]
+    assert "--model" in chat and "--think" in chat and "--system" in chat
+    r = run_ctl(["help", "pause"])
+    assert r.returncode == 0 and "pause [DURATION]" in r.stdout and "root" in r.stdout
+    r = run_ctl(["--version"])
+    assert r.returncode == 0 and "control protocol 1" in r.stdout
+
+
+def complete(line):
+    """What the bash completion offers for the words of `line` (last word
+    being completed)."""
+    script = os.path.join(iclib.SRCDIR, "ctl", "idleclawctl.bash-completion")
+    words = line.split(" ")
+    bash = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _idleclawctl; "
+            "printf '%%s\\n' \"${COMPREPLY[@]}\"" % (
+                script, " ".join("'%s'" % w for w in words), len(words) - 1))
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(CTL) + ":" + env.get("PATH", "")
+    r = subprocess.run(["bash", "-c", bash], capture_output=True, text=True, env=env,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    return sorted(x for x in r.stdout.split("\n") if x)
+
+
+def test_bash_completion():
+    assert complete("idleclawctl ") == ["chat", "help", "models", "pause", "reload",
+                                        "resume", "status"]
+    assert complete("idleclawctl st") == ["status"]
+    assert complete("idleclawctl --socket /x re") == ["reload", "resume"]
+    assert complete("idleclawctl chat --") == ["--help", "--model", "--system", "--think"]
+    assert complete("idleclawctl status --") == ["--help", "--json"]
+    assert complete("idleclawctl help ch") == ["chat"]
+    assert "--socket" in complete("idleclawctl --")
+
+
+# --- against a fake daemon ---
+
+STATUS = {
+    "version": "0.1.0", "uptime_s": 7384, "node_id": "node-abc",
+    "router": {"url": "wss://api.idleclaw.com/ws/node", "state": "connected",
+               "last_error": "registration refused: too many nodes from this IP"},
+    "available": False, "reason": "paused", "paused_until": 0,
+    "models": ["llama3.2:3b", "qwen3:8b"], "in_flight": 1, "max_concurrent": 2,
+    "served": 42,
+    "ollama": {"url": "http://127.0.0.1:11434", "state": "running", "version": "0.6.2"},
+    "network": {"health": {"status": "healthy", "uptime_seconds": 90000},
+                "models": ["llama3.2:3b", "phi4"]},
+    "clients": 3,
+}
+
+
+def status_daemon(req, send):
+    if req["cmd"] == "status":
+        send(reply(req, "ok", **STATUS))
+    elif req["cmd"] == "models":
+        send(reply(req, "ok", models=["llama3.2:3b", "phi4"]))
+    else:
+        send(reply(req, "ok"))
+
+
+@with_daemon(status_daemon)
+def test_status_human_and_json(d):
+    r = run_ctl(["status"], socket_path=d.path)
+    assert r.returncode == 0, r
+    out = r.stdout
+    for want in ("idleclawd 0.1.0, up 2h 3m", "node-abc", "wss://api.idleclaw.com/ws/node connected",
+                 "last error: registration refused", "available:   no (paused)",
+                 "llama3.2:3b, qwen3:8b", "1 in flight (at most 2), 42 served",
+                 "http://127.0.0.1:11434 running 0.6.2", "healthy, router up 1d 1h",
+                 "llama3.2:3b, phi4", "clients:     3"):
+        assert want in out, (want, out)
+    req = d.requests_of("status")[0]
+    assert req["v"] == 1 and req["args"] == {} and req["id"], req
+
+    r = run_ctl(["--json", "status"], socket_path=d.path)
+    assert r.returncode == 0
+    j = json.loads(r.stdout)
+    assert j["status"] == "ok" and j["node_id"] == "node-abc" and j["served"] == 42
+    r = run_ctl(["status", "--json"], socket_path=d.path)
+    assert json.loads(r.stdout)["router"]["state"] == "connected"
+
+    r = run_ctl(["models"], socket_path=d.path)
+    assert r.returncode == 0 and r.stdout == "llama3.2:3b\nphi4\n", r
+
+
+@with_daemon(ok_to_everything)
+def test_pause_resume_reload_requests(d):
+    r = run_ctl(["pause", "10m"], socket_path=d.path)
+    assert r.returncode == 0 and "Paused for 600 s" in r.stdout, r
+    r = run_ctl(["pause", str(PAUSE_MAX_S)], socket_path=d.path)
+    assert r.returncode == 0, r
+    r = run_ctl(["pause"], socket_path=d.path)
+    assert r.returncode == 0, r
+    assert [q["args"] for q in d.requests_of("pause")] == [
+        {"seconds": 600}, {"seconds": PAUSE_MAX_S}, {}]
+    assert run_ctl(["resume"], socket_path=d.path).returncode == 0
+    assert run_ctl(["reload"], socket_path=d.path).returncode == 0
+    assert len(d.requests_of("resume")) == 1 and len(d.requests_of("reload")) == 1
+
+
+def test_exit_codes_from_status_table():
+    current = {}
+
+    def behaviour(req, send):
+        send(reply(req, current["status"], detail="the detail"))
+
+    d = FakeDaemon(behaviour)
+    try:
+        for status, code in EXIT_CODES.items():
+            current["status"] = status
+            r = run_ctl(["resume"], socket_path=d.path)
+            assert r.returncode == code, (status, code, r)
+            if status != "ok":
+                # our own fixed sentence (not the daemon's), plus the detail
+                assert "sentence of" not in r.stderr, r.stderr
+                assert "(the detail)" in r.stderr, r.stderr
+        current["status"] = "permission"
+        r = run_ctl(["pause"], socket_path=d.path)
+        assert "Permission denied" in r.stderr and "sudo" in r.stderr, r.stderr
+        # a status from a newer daemon: failed, with the daemon's sentence
+        current["status"] = "on_fire"
+        r = run_ctl(["resume"], socket_path=d.path)
+        assert r.returncode == 1 and "sentence of on_fire" in r.stderr, r
+    finally:
+        d.close()
+
+
+def test_protocol_trouble():
+    mode = {}
+
+    def behaviour(req, send):
+        m = mode["m"]
+        if m == "garbage":
+            send("this is not json")
+        elif m == "wrong_version":
+            send(json.dumps({"v": 2, "id": req["id"], "status": "ok"}))
+        elif m == "null_id":        # the daemon refused the line itself
+            send(reply(None, "bad_json"))
+        elif m == "close":
+            raise OSError("hang up")
+        elif m == "other_id_first":
+            send(reply({"id": "someone-else"}, "failed"))
+            send(event(req, "content", text="x"))
+            send(reply(req, "ok"))
+        # "silent": never answer
+
+    d = FakeDaemon(behaviour)
+    try:
+        mode["m"] = "garbage"
+        r = run_ctl(["status"], socket_path=d.path)
+        assert r.returncode == 3 and "does not understand" in r.stderr, r
+        mode["m"] = "wrong_version"
+        assert run_ctl(["status"], socket_path=d.path).returncode == 3
+        mode["m"] = "null_id"
+        r = run_ctl(["status"], socket_path=d.path)
+        assert r.returncode == 3 and "not a JSON object" in r.stderr, r
+        mode["m"] = "close"
+        r = run_ctl(["status"], socket_path=d.path)
+        assert r.returncode == 1 and "closed the connection" in r.stderr, r
+        mode["m"] = "other_id_first"
+        assert run_ctl(["resume"], socket_path=d.path).returncode == 0
+        mode["m"] = "silent"
+        t0 = time.monotonic()
+        r = run_ctl(["--timeout", "0.3", "status"], socket_path=d.path)
+        assert r.returncode == 10 and "no answer from idleclawd" in r.stderr, r
+        assert time.monotonic() - t0 < 3
+    finally:
+        d.close()
+
+
+def chat_daemon(req, send):
+    if req["cmd"] != "chat":
+        send(reply(req, "ok"))
+        return
+    args = req["args"]
+    if args["model"] == "missing":
+        send(reply(req, "not_found", detail="no node has model missing"))
+        return
+    send(event(req, "thinking", text="hmm, "))
+    send(event(req, "thinking", text="a greeting"))
+    send(event(req, "tool", name="web_search", status="executing"))
+    send(event(req, "sparkle", colour="pink"))       # from a newer daemon: ignored
+    send(event(req, "content", text="Hel"))
+    send(event(req, "content", text="lo: " + args["messages"][-1]["content"]))
+    send(event(req, "done", finish_reason="length"))
+    send(reply(req, "ok"))
+
+
+@with_daemon(chat_daemon)
+def test_chat_streams(d):
+    r = run_ctl(["chat", "-m", "llama3.2:3b", "--think", "--system", "be brief",
+                 "hi", "there"], socket_path=d.path)
+    assert r.returncode == 0, r
+    assert r.stdout == "Hello: hi there\n", r.stdout
+    assert "hmm, a greeting" in r.stderr
+    assert "[tool web_search: executing]" in r.stderr
+    assert "[finished: length]" in r.stderr
+    assert "sparkle" not in r.stderr + r.stdout
+    req = d.requests_of("chat")[0]
+    assert req["args"] == {"model": "llama3.2:3b", "think": True, "messages": [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi there"}]}, req
+
+    # from stdin, without --think
+    r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="line one\nline two\n")
+    assert r.returncode == 0 and r.stdout == "Hello: line one\nline two\n", r
+    assert d.requests_of("chat")[1]["args"] == {
+        "model": "m", "messages": [{"role": "user", "content": "line one\nline two"}]}
+
+    # nothing on stdin
+    r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="")
+    assert r.returncode == 2 and "nothing to send" in r.stderr, r
+
+    # a failing chat: the sentence, the detail, the exit code
+    r = run_ctl(["chat", "-m", "missing", "x"], socket_path=d.path)
+    assert r.returncode == 7 and "no node has model missing" in r.stderr, r
+
+    # --json: the stream as JSON lines
+    r = run_ctl(["--json", "chat", "-m", "m", "x"], socket_path=d.path)
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert lines[0]["event"] == "thinking" and lines[-1]["status"] == "ok", lines
+
+
+def slow_chat(req, send):
+    """Stream forever (until cancelled); answer cancel like the daemon."""
+    if req["cmd"] == "chat":
+        send(event(req, "content", text="tick "))
+        slow_chat.pending = req
+        return
+    if req["cmd"] == "cancel":
+        target = slow_chat.pending
+        if target is not None and target["id"] == req["args"]["target"]:
+            send(reply(target, "cancelled"))
+            send(reply(req, "ok"))
+        else:
+            send(reply(req, "not_found"))
+
+
+slow_chat.pending = None
+
+
+@with_daemon(slow_chat)
+def test_chat_ctrl_c_cancels(d):
+    p = start_ctl(["chat", "-m", "m", "count"], d.path)
+    try:
+        wait_until(lambda: d.requests_of("chat"), what="the chat request")
+        time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, (p.returncode, err)
+    chat = d.requests_of("chat")[0]
+    cancels = d.requests_of("cancel")
+    assert len(cancels) == 1 and cancels[0]["args"] == {"target": chat["id"]}, cancels
+    assert cancels[0]["id"] != chat["id"]
+    assert out.startswith("tick"), out
+
+
+@with_daemon(slow_chat)
+def test_chat_idle_timeout(d):
+    r = run_ctl(["--timeout", "0.3", "chat", "-m", "m", "x"], socket_path=d.path)
+    assert r.returncode == 10, r
+    assert r.stdout == "tick \n", r.stdout
+
+
+if __name__ == "__main__":
+    if not os.path.exists(CTL):
+        print("idleclawctl not built: %s" % CTL)
+        sys.exit(iclib.HARD_ERROR)
+    iclib.run_tests([
+        test_no_socket,
+        test_usage_errors,
+        test_help_from_table,
+        test_bash_completion,
+        test_status_human_and_json,
+        test_pause_resume_reload_requests,
+        test_exit_codes_from_status_table,
+        test_protocol_trouble,
+        test_chat_streams,
+        test_chat_ctrl_c_cancels,
+        test_chat_idle_timeout,
+    ])
