@@ -112,8 +112,15 @@ def run_ctl(args, socket_path=None, input=None, env=None, timeout=10):
     full_env["NO_COLOR"] = "1"
     if env:
         full_env.update(env)
-    return subprocess.run(argv + list(args), input=input if input is not None else "",
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    r = subprocess.run(argv + list(args), input=input if input is not None else "",
+                       capture_output=True, text=True, env=full_env, timeout=timeout)
+    assert_no_sanitizer_report(r.stderr)
+    return r
+
+
+def assert_no_sanitizer_report(stderr):
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        assert bad not in stderr, stderr
 
 
 def start_ctl(args, socket_path):

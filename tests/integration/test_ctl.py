@@ -12,8 +12,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import iclib  # noqa: E402
-from ctllib import (CTL, EXIT_CODES, FakeDaemon, event, reply, run_ctl,  # noqa: E402
-                    start_ctl, wait_until)
+from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report,  # noqa: E402
+                    event, reply, run_ctl, start_ctl, wait_until)
 
 PAUSE_MAX_S = 30 * 24 * 3600     # CTL_PAUSE_MAX_S in common/ctlproto.h
 
@@ -339,6 +339,7 @@ def test_chat_ctrl_c_cancels(d):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130, (p.returncode, err)
+    assert_no_sanitizer_report(err)
     chat = d.requests_of("chat")[0]
     cancels = d.requests_of("cancel")
     assert len(cancels) == 1 and cancels[0]["args"] == {"target": chat["id"]}, cancels
@@ -351,6 +352,85 @@ def test_chat_idle_timeout(d):
     r = run_ctl(["--timeout", "0.3", "chat", "-m", "m", "x"], socket_path=d.path)
     assert r.returncode == 10, r
     assert r.stdout == "tick \n", r.stdout
+
+
+class PtyReader:
+    """What a program writes to its terminal, consumed up to each match."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
+
+    def until(self, want, timeout=5.0):
+        import select
+        deadline = time.monotonic() + timeout
+        while want.encode() not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, "no %r on the terminal; got %r" % (want, self.buf)
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, "terminal closed; got %r" % self.buf
+                self.buf += chunk
+        i = self.buf.index(want.encode()) + len(want)
+        seen, self.buf = self.buf[:i], self.buf[i:]
+        return seen.decode(errors="replace")
+
+
+def echo_chat(req, send):
+    if req["cmd"] == "chat":
+        text = req["args"]["messages"][-1]["content"]
+        if text == "refuse me":
+            send(reply(req, "unavailable", detail="no node"))
+            return
+        send(event(req, "content", text="Echo: " + text))
+        send(event(req, "done", finish_reason="stop"))
+    send(reply(req, "ok"))
+
+
+@with_daemon(echo_chat)
+def test_chat_repl_on_terminal(d):
+    master, slave = os.openpty()
+    env = dict(os.environ)
+    env["NO_COLOR"] = "1"
+    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m", "--system", "sys"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    term = PtyReader(master)
+    try:
+        term.until(">>> ")
+        os.write(master, b"hello\n")
+        term.until("Echo: hello")
+        term.until(">>> ")
+        # a refused turn is reported and forgotten; the conversation goes on
+        os.write(master, b"refuse me\n")
+        term.until(">>> ")
+        os.write(master, b"\n")            # empty line: skipped
+        os.write(master, b"second\n")
+        term.until("Echo: second")
+        term.until(">>> ")
+        os.write(master, b"\x04")          # Ctrl-D
+        p.wait(timeout=5)
+        err = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 0, (p.returncode, err)
+    assert "no node" in err, err
+    assert_no_sanitizer_report(err)
+    chats = d.requests_of("chat")
+    assert len(chats) == 3, chats
+    assert chats[0]["args"]["messages"] == [
+        {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"}]
+    assert chats[2]["args"]["messages"] == [
+        {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "Echo: hello"},
+        {"role": "user", "content": "second"}], chats[2]
 
 
 if __name__ == "__main__":
@@ -369,4 +449,5 @@ if __name__ == "__main__":
         test_chat_streams,
         test_chat_ctrl_c_cancels,
         test_chat_idle_timeout,
+        test_chat_repl_on_terminal,
     ])
