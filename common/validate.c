@@ -244,6 +244,17 @@ static int check_tool_name(json_object *val, size_t i, char *err, size_t errlen)
 	return 0;
 }
 
+/* Is a client's key safe to repeat in an error (and so in a log line)? */
+static bool plain_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key[i]; i++)
+		if (i >= 32 || (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-'))
+			return false;
+	return i > 0;
+}
+
 /* The members of message i, other than role. */
 static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *rules,
 			 size_t *total, char *err, size_t errlen)
@@ -254,7 +265,11 @@ static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *
 		int rc = 0;
 
 		if (!in_list(rules->members, key)) {
-			seterr(err, errlen, "messages[%zu].%s: not allowed", i, key);
+			if (plain_key(key))
+				seterr(err, errlen, "messages[%zu].%s: not allowed", i, key);
+			else
+				seterr(err, errlen, "messages[%zu]: has a member that is "
+				       "not allowed", i);
 			return -1;
 		}
 		if (strcmp(key, "content") == 0) {

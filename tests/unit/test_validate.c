@@ -230,6 +230,12 @@ START_TEST(test_messages_members)
 	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"content\":\"a\","
 			       "\"thinking\":\"t\"}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0].thinking: not allowed");
+	/* a key that could break a log line is not repeated */
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
+			       "\"x\\ny\":1}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0]: has a member that is not allowed");
+	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\",\"\":1}]", c, err), -1);
+	ck_assert_str_eq(err, "messages[0]: has a member that is not allowed");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\"}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0].content: missing");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":null}]", c, err), -1);
@@ -364,6 +370,25 @@ START_TEST(test_messages_total_limit)
 }
 END_TEST
 
+/* tool_name: 1..64 bytes (a bound of validate.c, not of the network). */
+START_TEST(test_tool_name_limit)
+{
+	char err[IC_ERRBUF_MAX];
+	char *n = repeat_new("t", 64);
+	char *n1 = repeat_new("t", 65);
+	char *ok = xasprintf("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":\"%s\"}]", n);
+	char *bad = xasprintf("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":\"%s\"}]", n1);
+
+	ck_assert_int_eq(vmsgs(ok, &ic_node_msg_rules, err), 0);
+	ck_assert_int_eq(vmsgs(bad, &ic_node_msg_rules, err), -1);
+	ck_assert_str_eq(err, "messages[0].tool_name: must be 1 to 64 bytes of UTF-8");
+	free(n);
+	free(n1);
+	free(ok);
+	free(bad);
+}
+END_TEST
+
 /* --- URLs --- */
 
 struct url_case {
@@ -442,6 +467,26 @@ START_TEST(test_url_bad)
 		ck_assert_ptr_null(u.path);
 	}
 	ck_assert_int_eq(ic_url_parse(NULL, &(struct ic_url){0}, NULL, 0), -1);
+}
+END_TEST
+
+/* A DNS name is at most 253 bytes. */
+START_TEST(test_url_host_limit)
+{
+	struct ic_url u;
+	char *h = repeat_new("h", 253);
+	char *h1 = repeat_new("h", 254);
+	char *ok = xasprintf("http://%s:1/", h);
+	char *bad = xasprintf("http://%s:1/", h1);
+
+	ck_assert_int_eq(ic_url_parse(ok, &u, NULL, 0), 0);
+	ck_assert_str_eq(u.host, h);
+	ic_url_clear(&u);
+	ck_assert_int_eq(ic_url_parse(bad, &u, NULL, 0), -1);
+	free(h);
+	free(h1);
+	free(ok);
+	free(bad);
 }
 END_TEST
 
@@ -556,6 +601,8 @@ int main(void)
 	tcase_add_test(tc, test_messages_count_limit);
 	tcase_add_test(tc, test_messages_chars_limit);
 	tcase_add_test(tc, test_messages_total_limit);
+	tcase_add_test(tc, test_tool_name_limit);
+	tcase_add_test(tc, test_url_host_limit);
 	tcase_add_test(tc, test_url_good);
 	tcase_add_test(tc, test_url_bad);
 	tcase_add_test(tc, test_url_errors_are_clear);
