@@ -27,6 +27,8 @@ daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREA
 # stand-in router (python3-websockets) or the real idleclaw-routerd.
 DAEMON_TESTS = \
 	tests/integration/test_daemon_relay.py \
-	tests/integration/test_daemon_link.py
+	tests/integration/test_daemon_link.py \
+	tests/integration/test_daemon_control.py \
+	tests/integration/test_daemon_e2e.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)

@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""idleclawd as a service: sd_notify messages, SIGHUP reload, SIGTERM drain,
+--check-config, and bad input on the control socket."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import daemonlib as dl
+from daemonlib import LIMITS, iclib
+
+MODEL = "llama3.2:latest"
+
+
+def write_conf(path, **keys):
+    with open(path, "w") as f:
+        f.write("[daemon]\n")
+        for k, v in keys.items():
+            f.write("%s = %s\n" % (k, v))
+
+
+def check_config(*args):
+    return subprocess.run([iclib.binary("daemon/idleclawd"), "--check-config"] + list(args),
+                          capture_output=True, text=True, timeout=10)
+
+
+def test_check_config():
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "idleclaw.conf")
+        hi = LIMITS["IC_CONCURRENCY_MAX"]
+        write_conf(conf, max_concurrent=hi, server="http://127.0.0.1:1")
+        out = check_config("--config", conf)
+        assert out.returncode == 0, out.stderr
+        assert "max_concurrent = %d" % hi in out.stdout, out.stdout
+        assert "server = http://127.0.0.1:1" in out.stdout
+        write_conf(conf, max_concurrent=hi + 1)
+        out = check_config("--config", conf)
+        assert out.returncode != 0
+        assert "%s:2" % conf in out.stderr and "max_concurrent" in out.stderr, out.stderr
+        write_conf(conf, max_concurrent=LIMITS["IC_CONCURRENCY_MIN"] - 1)
+        assert check_config("--config", conf).returncode != 0
+        # environment, then -o, override the file
+        write_conf(conf, server="http://127.0.0.1:1")
+        out = subprocess.run([iclib.binary("daemon/idleclawd"), "--check-config", "--config",
+                              conf, "-o", "daemon.max_concurrent=3"], capture_output=True,
+                             text=True, env=dict(os.environ, IDLECLAW_SERVER="http://e:2",
+                                                 OLLAMA_HOST=":9999"))
+        assert out.returncode == 0, out.stderr
+        assert "server = http://e:2" in out.stdout and "max_concurrent = 3" in out.stdout
+        assert "ollama_host = :9999" in out.stdout, out.stdout
+        assert check_config("-o", "daemon.server=ftp://x").returncode != 0
+        assert check_config("-o", "daemon.node_id=has space").returncode != 0
+        # the derived node id is stable
+        a = check_config("--config", conf).stdout
+        b = check_config("--config", conf).stdout
+        ids = [l for l in a.splitlines() if "effective node_id" in l]
+        assert ids and ids == [l for l in b.splitlines() if "effective node_id" in l]
+
+
+def test_notify_reload_stop():
+    ns = iclib.NotifySocket()
+    r = dl.StandInRouter(features=["models_update"])
+    r2 = dl.StandInRouter(features=["models_update"])
+    fo = dl.FakeOllama("--echo", "--delay-ms", "50", "--tokens", "40")
+    tmp = tempfile.mkdtemp()
+    conf = os.path.join(tmp, "idleclaw.conf")
+    write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="qwen*")
+    d = dl.Daemon(None, None, notify=ns, config=conf,
+                  env={"WATCHDOG_USEC": "400000"})
+    try:
+        ns.wait_for("READY=1")
+        ns.wait_for("STATUS=")
+        ns.wait_for("WATCHDOG=1")
+        d.wait_ready()
+        reg = r.wait_type("register")[0]
+        assert [m["name"] for m in reg["models"]] == [MODEL]
+        iclib.wait_for(lambda: any("router connected" in m for m in ns.read(0.1)),
+                       what="STATUS with router connected")
+        # a request in flight survives a reload; the link is not restarted
+        r.request("inflight", dl.chat_params())
+        iclib.wait_for(lambda: r.for_request("inflight"), what="first chunk")
+        ns.messages.clear()
+        write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="")
+        d.signal(signal.SIGHUP)
+        ns.wait_for("RELOADING=1")
+        ns.wait_for("READY=1")
+        assert r.wait_reply("inflight", timeout=20)[-1]["chunk"]["done"] is True
+        up = r.wait_type("models_update", timeout=10)[0]
+        assert [m["name"] for m in up["models"]] == [MODEL, "qwen2.5:0.5b"]
+        assert len(r.of_type("register")) == 1
+        # a bad file: nothing changes, READY=1 again, the reload command says why
+        ns.messages.clear()
+        write_conf(conf, server=r.url, ollama_host=fo.url, max_concurrent=0)
+        d.signal(signal.SIGHUP)
+        ns.wait_for("RELOADING=1")
+        ns.wait_for("READY=1")
+        c = d.ctl()
+        rep = c.call("reload")
+        assert rep["status"] == "failed" and "max_concurrent" in rep.get("detail", ""), rep
+        assert c.call("status")["max_concurrent"] == 1
+        # a new server URL: the link moves
+        write_conf(conf, server=r2.url, ollama_host=fo.url)
+        assert c.call("reload")["status"] == "ok"
+        r2.wait_type("register")
+        c.close()
+        # SIGTERM drains the request in flight, then exits 0
+        r2.request("drain", dl.chat_params())
+        iclib.wait_for(lambda: r2.for_request("drain"), what="first chunk")
+        ns.messages.clear()
+        d.signal(signal.SIGTERM)
+        ns.wait_for("STOPPING=1")
+        frames = r2.wait_reply("drain", timeout=20)
+        assert frames[-1]["chunk"]["done"] is True, frames[-1]
+        assert any(h["available"] is False for h in r2.of_type("heartbeat"))
+        d.p.wait(10)
+        assert d.returncode == 0, d.log()
+    except Exception:
+        print(d.log()[-4000:])
+        raise
+    finally:
+        d.close()
+        fo.proc.stop()
+        r.stop()
+        r2.stop()
+        ns.close()
+
+
+def test_drain_timeout():
+    r = dl.StandInRouter()
+    fo = dl.FakeOllama("--fault", "hang")
+    d = dl.Daemon(r.url, fo.url, drain_timeout=1).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        r.request("h", dl.chat_params())
+        iclib.wait_for(lambda: fo.bodies(), what="request at Ollama")
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        d.p.wait(10)
+        assert d.returncode == 0 and time.monotonic() - t0 < 5
+        assert fo.wait_cancelled(1) == [MODEL]
+        assert "drain timeout" in d.log()
+    finally:
+        d.close()
+        fo.proc.stop()
+        r.stop()
+
+
+def test_control_bad_input():
+    r = dl.StandInRouter()
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url).wait_ready()
+    try:
+        c = d.ctl()
+        c.send_raw(b"this is not json\n")
+        assert c.read()["status"] == "bad_json"
+        c.send_raw(b'{"v":99,"id":"a","cmd":"status"}\n')
+        assert c.read()["status"] == "bad_version"
+        assert c.call("frobnicate")["status"] == "unknown_command"
+        assert c.call("pause", {"seconds": "soon"})["status"] == "bad_args"
+        assert c.call("cancel", {"target": "nothing"})["status"] == "not_found"
+        assert c.call("chat", {"model": MODEL})["status"] == "bad_args"
+        assert c.call("status")["status"] == "ok"   # the connection survived
+        c.close()
+    finally:
+        try:
+            d.assert_clean_exit()
+        finally:
+            d.close()
+            fo.proc.stop()
+            r.stop()
+
+
+if __name__ == "__main__":
+    iclib.run_tests([test_check_config, test_notify_reload_stop, test_drain_timeout,
+                     test_control_bad_input])

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""End to end through the real router: idleclaw-routerd + idleclawd +
+fake-ollama on loopback.  Consumers chat over HTTP (SSE) and through the
+daemon's control socket (idleclawd's consume path)."""
+import json
+import os
+import subprocess
+import time
+
+import routerlib  # noqa: F401  (loads iclib the same way for both)
+import daemonlib as dl
+from daemonlib import iclib
+
+MODEL = "llama3.2:latest"
+
+
+class Net:
+    def __init__(self, *fo_args, **opts):
+        self.router = routerlib.Router()
+        self.fo = dl.FakeOllama(*fo_args)
+        self.d = dl.Daemon("http://127.0.0.1:%d" % self.router.port, self.fo.url,
+                           **opts).wait_ready()
+        self.c = self.d.ctl()
+        iclib.wait_for(lambda: MODEL in (self.c.call("models").get("models") or []),
+                       timeout=15, what="model listed by the router")
+
+    def close(self):
+        try:
+            self.c.close()
+            self.d.assert_clean_exit()
+        finally:
+            self.fo.proc.stop()
+            self.router.close()
+            self.d.close()
+
+
+def run(fn, *fo_args, **opts):
+    n = Net(*fo_args, **opts)
+    try:
+        fn(n)
+    except Exception:
+        print(n.d.log()[-4000:])
+        print(n.router.log()[-2000:])
+        raise
+    finally:
+        n.close()
+
+
+def http_chat(port, body):
+    """POST /api/chat with curl; returns (status line, body text)."""
+    out = subprocess.run(["curl", "-sN", "-i", "--max-time", "20",
+                          "-H", "Content-Type: application/json",
+                          "-d", json.dumps(body), "http://127.0.0.1:%d/api/chat" % port],
+                         capture_output=True, timeout=30)
+    return out.stdout.decode(errors="replace")
+
+
+def sse_text(raw):
+    text = ""
+    for line in raw.splitlines():
+        if line.startswith("data: {"):
+            ch = json.loads(line[6:])["choices"][0]["delta"]
+            text += ch.get("content", "")
+    return text
+
+
+def test_consumer_chat_through_router():
+    def t(n):
+        raw = http_chat(n.router.port, {"model": MODEL, "messages": [
+            {"role": "user", "content": "hello through the network"}]})
+        assert " 200 " in raw.splitlines()[0], raw
+        assert sse_text(raw) == "hello through the network", raw
+        assert "data: [DONE]" in raw
+        body = n.fo.bodies()[0]
+        assert body["model"] == MODEL
+        assert body["messages"] == [{"role": "user", "content": "hello through the network"}]
+        # a model no node has: 503 from the router, nothing reaches Ollama
+        raw = http_chat(n.router.port, {"model": "mistral:latest", "messages": [
+            {"role": "user", "content": "x"}]})
+        assert " 503 " in raw.splitlines()[0], raw
+        assert len(n.fo.bodies()) == 1
+    run(t, "--echo")
+
+
+def test_ctl_chat_streams_events():
+    def t(n):
+        rid = n.c.send("chat", {"model": MODEL, "messages": [
+            {"role": "user", "content": "one two three"}]})
+        events, reply = n.c.until_reply(rid)
+        assert reply["status"] == "ok", (events, reply)
+        text = "".join(e["text"] for e in events if e["event"] == "content")
+        assert text == "one two three", events
+        assert events[-1]["event"] == "done" and events[-1]["finish_reason"], events
+        st = n.c.call("status")
+        assert st["served"] == 1 and st["router"]["state"] == "connected", st
+        assert MODEL in st["network"]["models"], st
+        assert st["network"]["health"]["status"] == "healthy", st
+        # unknown model: a clear status, not a hang
+        rep = n.c.call("chat", {"model": "nope:1", "messages": [
+            {"role": "user", "content": "x"}]})
+        assert rep["status"] == "unavailable", rep
+    run(t, "--echo")
+
+
+def test_ctl_chat_thinking():
+    def t(n):
+        rid = n.c.send("chat", {"model": MODEL, "think": True, "messages": [
+            {"role": "user", "content": "q"}]})
+        events, reply = n.c.until_reply(rid)
+        assert reply["status"] == "ok", reply
+        thinking = "".join(e["text"] for e in events if e["event"] == "thinking")
+        assert thinking == "hmm let me see", events
+    run(t, "--think", "hmm let me see", "--reply", "answer")
+
+
+def test_ctl_cancel_reaches_ollama():
+    def t(n):
+        rid = n.c.send("chat", {"model": MODEL, "messages": [
+            {"role": "user", "content": "long"}]})
+        ev = n.c.read()
+        assert ev.get("event") == "content", ev
+        cid = n.c.send("cancel", {"target": rid})
+        replies = {}
+        while len(replies) < 2:
+            m = n.c.read()
+            if "status" in m:
+                replies[m["id"]] = m["status"]
+        # the chat ends with "cancelled", the cancel with "ok"
+        assert replies == {rid: "cancelled", cid: "ok"}, replies
+        assert n.fo.wait_cancelled(1) == [MODEL]
+        rep = n.c.call("cancel", {"target": rid})
+        assert rep["status"] == "not_found", rep
+        # the node is free again
+        iclib.wait_for(lambda: n.c.call("status")["in_flight"] == 0, what="idle node")
+    run(t, "--delay-ms", "100", "--tokens", "200")
+
+
+def test_ctl_client_vanishes_mid_chat():
+    def t(n):
+        c2 = n.d.ctl()
+        c2.send("chat", {"model": MODEL, "messages": [{"role": "user", "content": "bye"}]})
+        ev = c2.read()
+        assert ev.get("event") == "content", ev
+        c2.close()
+        assert n.fo.wait_cancelled(1) == [MODEL]
+        assert n.c.call("status")["status"] == "ok"
+    run(t, "--delay-ms", "100", "--tokens", "200")
+
+
+if __name__ == "__main__":
+    if not os.path.exists(iclib.binary("router/idleclaw-routerd")):
+        raise SystemExit(iclib.SKIP)
+    iclib.run_tests([test_consumer_chat_through_router, test_ctl_chat_streams_events,
+                     test_ctl_chat_thinking, test_ctl_cancel_reaches_ollama,
+                     test_ctl_client_vanishes_mid_chat])
