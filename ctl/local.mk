@@ -25,5 +25,8 @@ CLEANFILES += ctl/completion/idleclawctl
 EXTRA_DIST += ctl/idleclawctl.bash-completion
 EXTRA_DIST += docs/control.md
 
-TESTS += tests/integration/test_ctl.py
-EXTRA_DIST += tests/integration/test_ctl.py tests/integration/ctllib.py
+# test_ctl.py: idleclawctl alone and against a fake daemon;
+# test_ctl_daemon.py: against the real idleclawd, routerd and fake-ollama.
+CTL_TESTS = tests/integration/test_ctl.py tests/integration/test_ctl_daemon.py
+TESTS += $(CTL_TESTS)
+EXTRA_DIST += $(CTL_TESTS) tests/integration/ctllib.py

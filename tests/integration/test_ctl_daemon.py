@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""idleclawctl against the real idleclawd, with idleclaw-routerd and
+fake-ollama on loopback: every command end to end, the status table's exit
+codes, SO_PEERCRED refusal of privileged commands, Ctrl-C cancelling a chat
+all the way to Ollama."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import routerlib  # noqa: E402,F401  (loads iclib the way daemonlib expects)
+import daemonlib as dl  # noqa: E402
+from daemonlib import iclib  # noqa: E402
+from ctllib import CTL, assert_no_sanitizer_report, run_ctl, start_ctl  # noqa: E402
+
+MODEL = "llama3.2:latest"
+NOBODY = 65534
+
+
+class Net:
+    """routerd + fake-ollama (fo_args) + idleclawd, the model listed."""
+
+    def __init__(self, *fo_args):
+        self.router = routerlib.Router()
+        self.fo = dl.FakeOllama(*fo_args)
+        self.d = dl.Daemon("http://127.0.0.1:%d" % self.router.port,
+                           self.fo.url).wait_ready()
+        self.sock = self.d.sock
+        iclib.wait_for(lambda: MODEL in self.ctl("models").stdout.split(), timeout=15,
+                       what="model listed by the router")
+
+    def ctl(self, *args, **kw):
+        return run_ctl(list(args), socket_path=self.sock, **kw)
+
+    def close(self):
+        try:
+            self.d.assert_clean_exit()
+        finally:
+            self.fo.proc.stop()
+            self.router.close()
+            self.d.close()
+
+
+def run(fn, *fo_args):
+    n = Net(*fo_args)
+    try:
+        fn(n)
+    except Exception:
+        print(n.d.log()[-4000:])
+        raise
+    finally:
+        n.close()
+
+
+def test_commands():
+    def t(n):
+        st = os.stat(n.sock)
+        assert stat.S_ISSOCK(st.st_mode) and st.st_mode & 0o777 == 0o660, oct(st.st_mode)
+
+        r = n.ctl("status")
+        assert r.returncode == 0, r
+        for want in ("idleclawd ", "test-node", "connected", MODEL, "available:",
+                     "requests:", "network:"):
+            assert want in r.stdout, (want, r.stdout)
+        j = json.loads(n.ctl("--json", "status").stdout)
+        assert j["status"] == "ok" and j["node_id"] == "test-node", j
+
+        r = n.ctl("chat", "-m", MODEL, "one", "two", "three")
+        assert r.returncode == 0 and r.stdout == "one two three\n", r
+        r = n.ctl("chat", "-m", MODEL, input="from stdin\n")
+        assert r.returncode == 0 and r.stdout == "from stdin\n", r
+        r = n.ctl("chat", "-m", "nope:1", "x")
+        assert r.returncode == 8 and "cannot serve" in r.stderr, r
+        # refused by the daemon's argument check: too long a model name
+        r = n.ctl("chat", "-m", "m" * (dl.LIMITS["IC_MODEL_NAME_MAX"] + 1), "x")
+        assert r.returncode == 2 and "model" in r.stderr, r
+
+        r = n.ctl("pause", "60")
+        assert r.returncode == 0, r
+        assert "available:   no" in n.ctl("status").stdout
+        j = json.loads(n.ctl("--json", "status").stdout)
+        assert j["available"] is False and j.get("paused_until", 0) > time.time(), j
+        assert n.ctl("resume").returncode == 0
+        j = json.loads(n.ctl("--json", "status").stdout)
+        assert j.get("paused_until", 0) == 0 and j["available"] is True, j
+        r = n.ctl("reload")
+        assert r.returncode == 0, r
+    run(t, "--echo")
+
+
+def as_nobody():
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def test_privilege_by_peer_credentials():
+    if os.geteuid() != 0:
+        print("not root: cannot run a client as another user")
+        return
+
+    def t(n):
+        # The socket's mode keeps strangers out; open it so that only
+        # SO_PEERCRED decides (what a member of the idleclaw group sees).
+        os.chmod(os.path.dirname(n.sock), 0o711)
+        os.chmod(n.sock, 0o666)
+        env = dict(os.environ, NO_COLOR="1")
+        for cmd, code in (["pause"], 5), (["resume"], 5), (["reload"], 5), (["status"], 0):
+            r = subprocess.run([CTL, "--socket", n.sock] + cmd, capture_output=True,
+                               text=True, env=env, preexec_fn=as_nobody, timeout=10)
+            assert r.returncode == code, (cmd, r)
+            assert_no_sanitizer_report(r.stderr)
+            if code == 5:
+                assert "Permission denied" in r.stderr and "sudo" in r.stderr, r.stderr
+        # still available: the refused pause did nothing
+        assert json.loads(n.ctl("--json", "status").stdout)["available"] is not None
+        assert "paused" not in json.loads(n.ctl("--json", "status").stdout).get("reason", "")
+        # with the socket's real mode, a stranger cannot even connect
+        os.chmod(n.sock, 0o660)
+        r = subprocess.run([CTL, "--socket", n.sock, "status"], capture_output=True,
+                           text=True, env=env, preexec_fn=as_nobody, timeout=10)
+        assert r.returncode == 5 and "idleclaw group" in r.stderr, r
+    run(t, "--echo")
+
+
+def test_ctrl_c_cancels_upstream():
+    def t(n):
+        p = start_ctl(["chat", "-m", MODEL, "long"], n.sock)
+        try:
+            first = p.stdout.read(1)        # the answer has started
+            assert first, p.stderr.read()
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert p.returncode == 130, (p.returncode, err)
+        assert_no_sanitizer_report(err)
+        assert n.fo.wait_cancelled(1) == [MODEL]
+        iclib.wait_for(lambda: json.loads(n.ctl("--json", "status").stdout)["in_flight"] == 0,
+                       what="idle node")
+    run(t, "--delay-ms", "100", "--tokens", "200")
+
+
+if __name__ == "__main__":
+    for b in (CTL, iclib.binary("daemon/idleclawd"), iclib.binary("router/idleclaw-routerd")):
+        if not os.path.exists(b):
+            print("not built: %s" % b)
+            raise SystemExit(iclib.SKIP)
+    iclib.run_tests([test_commands, test_privilege_by_peer_credentials,
+                     test_ctrl_c_cancels_upstream])
