@@ -236,10 +236,10 @@ void chat_unavailable(struct chat *c)
 	char *detail = router.draining ? xstrdup("Server shutting down")
 		: xasprintf("No nodes available with model %s", c->model);
 
-	router.stats.chats_failed++;
 	if (c->streaming) {
 		end_error(c, "no_nodes", detail);
 	} else {
+		router.stats.chats_failed++;
 		c->finished = true;
 		server_reply_detail(c->wsi, 503, detail, 0);
 	}

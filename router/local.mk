@@ -29,3 +29,6 @@ TESTS += tests/integration/test_router_basic.py tests/integration/test_router_no
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py
+
+dist_man_MANS += man/idleclaw-routerd.8
+EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example
