@@ -42,6 +42,7 @@ struct chat {
 	bool think;
 	bool dim;		/* stderr is a terminal: dim the thinking */
 	bool conn_lost;		/* the connection broke: no more turns */
+	bool output_failed;	/* stdout cannot be written (closed pipe) */
 	json_object *history;	/* the conversation so far (owned) */
 	/* the answer being streamed */
 	char *answer;
@@ -138,8 +139,9 @@ static void on_content(struct chat *ch, const char *text)
 	if (n == 0)
 		return;
 	end_thinking(ch);
-	fwrite(text, 1, n, stdout);
-	fflush(stdout);
+	/* A reader that went away (`| head`): stop the answer, see stream_turn. */
+	if (fwrite(text, 1, n, stdout) != n || fflush(stdout) != 0)
+		ch->output_failed = true;
 	ch->last_out = (unsigned char)text[n - 1];
 	answer_add(ch, text, n);
 }
@@ -213,8 +215,8 @@ static json_object *chat_args_new(struct chat *ch)
 	return args;
 }
 
-/* Ctrl-C: cancel the chat, wait briefly for it to end, exit 130. */
-static int cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *waitmask)
+/* Ctrl-C or a closed stdout: cancel the chat and wait briefly for it to end. */
+static void cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *waitmask)
 {
 	char err[IC_ERRBUF_MAX], cancel_id[CTL_ID_MAX + 1];
 	json_object *args = json_object_new_object(), *req;
@@ -238,7 +240,6 @@ static int cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 	}
 	json_object_put(req);
 	ch->conn_lost = true;
-	return CTL_EXIT_INTERRUPTED;
 }
 
 /* Read events and the reply of chat_id.  Returns the exit code. */
@@ -253,8 +254,10 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 		enum ctl_recv r = ctl_client_recv(ch->client, &m, timeout, waitmask, &interrupted,
 						  err, sizeof(err));
 
-		if (r == CTL_RECV_INTERRUPTED)
-			return cancel_turn(ch, chat_id, waitmask);
+		if (r == CTL_RECV_INTERRUPTED) {
+			cancel_turn(ch, chat_id, waitmask);
+			return CTL_EXIT_INTERRUPTED;
+		}
 		if (r != CTL_RECV_OK) {
 			end_answer(ch);
 			ch->conn_lost = true;
@@ -266,6 +269,12 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 			if (!ch->ctx->json)
 				on_event(ch, &m);
 			ctl_message_clear(&m);
+			if (ch->output_failed) {
+				cancel_turn(ch, chat_id, waitmask);
+				ctl_errorf(ch->ctx, "cannot write the answer to standard "
+					   "output; chat cancelled.");
+				return CTL_EXIT_FAILED;
+			}
 			continue;
 		}
 		if (m.kind == CTL_MSG_REPLY && (m.id == NULL || strcmp(m.id, chat_id) == 0))
@@ -331,9 +340,10 @@ static char *read_stdin_new(struct chat *ch)
 
 	while ((n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
 		len += n;
-		if (len > (size_t)IC_CHAT_BODY_MAX) {
-			ctl_errorf(ch->ctx, "chat: the message on stdin is longer than %d bytes.",
-				   IC_CHAT_BODY_MAX);
+		if (len > (size_t)CTL_STDIN_MAX) {
+			ctl_errorf(ch->ctx, "chat: the message on stdin is longer than %d bytes "
+				   "(a message may have %d characters).", CTL_STDIN_MAX,
+				   IC_MESSAGE_CHARS_MAX);
 			free(buf);
 			return NULL;
 		}

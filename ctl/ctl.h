@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "ctlproto.h"
+#include "limits.h"
 
 /* Seconds idleclawctl waits for a reply (--timeout). */
 #define CTL_TIMEOUT_DEFAULT_S	10
@@ -19,6 +20,9 @@
 #define CTL_CHAT_IDLE_TIMEOUT_S	300
 /* After Ctrl-C, how long to wait for the cancelled chat's reply. */
 #define CTL_CANCEL_WAIT_MS	2000
+/* Bytes read from stdin for one chat message: the most that 10,000
+ * characters can take in UTF-8 (the daemon then checks the characters). */
+#define CTL_STDIN_MAX		(IC_MESSAGE_CHARS_MAX * 4)
 /* --timeout accepts 0 < SECONDS <= this. */
 #define CTL_TIMEOUT_MAX_S	86400
 

@@ -314,6 +314,7 @@ def slow_chat(req, send):
     if req["cmd"] == "chat":
         send(event(req, "content", text="tick "))
         slow_chat.pending = req
+        slow_chat.sends.append(send)
         return
     if req["cmd"] == "cancel":
         target = slow_chat.pending
@@ -325,6 +326,18 @@ def slow_chat(req, send):
 
 
 slow_chat.pending = None
+slow_chat.sends = []
+
+
+def _slow_more(d):
+    """Send another event of the running chat (to a reader that left)."""
+    for _ in range(50):
+        if slow_chat.sends:
+            slow_chat.sends[-1](event(slow_chat.pending, "content", text="tock " * 1000))
+        time.sleep(0.02)
+
+
+slow_chat.more = _slow_more
 
 
 @with_daemon(slow_chat)
@@ -345,6 +358,60 @@ def test_chat_ctrl_c_cancels(d):
     assert len(cancels) == 1 and cancels[0]["args"] == {"target": chat["id"]}, cancels
     assert cancels[0]["id"] != chat["id"]
     assert out.startswith("tick"), out
+
+
+@with_daemon(slow_chat)
+def test_chat_stdout_closed_cancels(d):
+    # `idleclawctl chat ... | head -c1`: the reader goes away mid-answer
+    env = dict(os.environ, NO_COLOR="1")
+    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m", "x"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        wait_until(lambda: d.requests_of("chat"), what="the chat request")
+        p.stdout.close()
+        slow_chat.more(d)
+        p.wait(timeout=5)
+        err = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, (p.returncode, err)
+    assert "cannot write the answer" in err, err
+    cancels = d.requests_of("cancel")
+    assert cancels and cancels[0]["args"]["target"] == d.requests_of("chat")[0]["id"]
+
+
+@with_daemon(ok_to_everything)
+def test_chat_stdin_limit(d):
+    n = 10000 * 4           # CTL_STDIN_MAX: IC_MESSAGE_CHARS_MAX * 4
+    r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="a" * n)
+    assert r.returncode == 0, r
+    assert len(d.requests_of("chat")[0]["args"]["messages"][0]["content"]) == n
+    r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="a" * (n + 1))
+    assert r.returncode == 2 and "longer than %d bytes" % n in r.stderr, r
+    assert len(d.requests_of("chat")) == 1
+
+
+@with_daemon(lambda req, send: echo_chat(req, send))
+def test_chat_repl_ctrl_c_at_prompt(d):
+    master, slave = os.openpty()
+    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    term = PtyReader(master)
+    try:
+        term.until(">>> ")
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 130, p.returncode
+    assert d.requests_of("chat") == []
 
 
 @with_daemon(slow_chat)
@@ -450,4 +517,7 @@ if __name__ == "__main__":
         test_chat_ctrl_c_cancels,
         test_chat_idle_timeout,
         test_chat_repl_on_terminal,
+        test_chat_stdout_closed_cancels,
+        test_chat_stdin_limit,
+        test_chat_repl_ctrl_c_at_prompt,
     ])
