@@ -20,3 +20,6 @@ tests_unit_test_control_SOURCES = tests/unit/test_control.c \
 tests_unit_test_control_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_control_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_control_LDADD = $(IC_COMMON_LIBS) $(LIBEVENT_LIBS) $(CHECK_LIBS)
+
+# libFuzzer harness (built by hand with clang: see its header comment).
+EXTRA_DIST += tests/fuzz/fuzz_ctlproto.c tests/fuzz/ctlproto.dict
