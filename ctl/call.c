@@ -78,10 +78,9 @@ int ctl_report(const struct ctl_ctx *ctx, const struct ctl_command *cmd,
 	/* A status newer than us reads as "failed": show the daemon's words. */
 	if (ctl_status_from_name(name) < 0 && reply->message != NULL)
 		sentence = reply->message;
+	ctl_errorf(ctx, "%s", sentence);
 	if (reply->detail != NULL)
-		ctl_errorf(ctx, "%s (%s)", sentence, reply->detail);
-	else
-		ctl_errorf(ctx, "%s", sentence);
+		fprintf(stderr, "  %s\n", reply->detail);
 	if (st == CTL_ST_PERMISSION)
 		fprintf(stderr, "Hint: '%s' changes the daemon; run it with sudo.\n",
 			cmd != NULL ? cmd->name : "this command");

@@ -145,7 +145,7 @@ static void print_network(json_object *net)
 	}
 	printf("\n");
 	if (models != NULL && json_object_is_type(models, json_type_array)) {
-		printf("%-12s ", "");
+		printf("%-12s models: ", "");
 		print_list(models);
 		printf("\n");
 	}

@@ -201,7 +201,7 @@ def test_exit_codes_from_status_table():
             if status != "ok":
                 # our own fixed sentence (not the daemon's), plus the detail
                 assert "sentence of" not in r.stderr, r.stderr
-                assert "(the detail)" in r.stderr, r.stderr
+                assert "\n  the detail\n" in r.stderr, r.stderr
         current["status"] = "permission"
         r = run_ctl(["pause"], socket_path=d.path)
         assert "Permission denied" in r.stderr and "sudo" in r.stderr, r.stderr
