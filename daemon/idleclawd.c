@@ -193,13 +193,20 @@ fail:
 static void
 finish_stop(struct daemon *d)
 {
-	struct timeval tv = { 0, 200 * 1000 };	/* time for the close frame */
+	/* the link flushes queued frames and closes; node.c ends the loop
+	 * when the close is done, this is the bound */
+	struct timeval tv = { 2, 0 };
 	static bool done;
 
 	if (done)
 		return;
 	done = true;
 	log_notice("stopping");
+	if (node_get_state(d->node) == NODE_WAITING || node_get_state(d->node) == NODE_BACKOFF) {
+		node_stop(d->node);
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
 	node_stop(d->node);
 	event_base_loopexit(d->base, &tv);
 }

@@ -368,13 +368,15 @@ ws_writeable(struct link *l, struct conn *c, struct lws *wsi)
 	struct frame *f;
 	int n;
 
-	if (c->closing || c != l->ws) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
-		return -1;
-	}
 	f = STAILQ_FIRST(&c->out);
-	if (!f)
+	if (!f) {
+		/* closing: only after what was queued went out (final chunks) */
+		if (c->closing || c != l->ws) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+			return -1;
+		}
 		return 0;
+	}
 	STAILQ_REMOVE_HEAD(&c->out, next);
 	n = lws_write(wsi, (unsigned char *)f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
 	pthread_mutex_lock(&l->mu);
@@ -384,7 +386,7 @@ ws_writeable(struct link *l, struct conn *c, struct lws *wsi)
 	free(f);
 	if (n < 0)
 		return -1;
-	if (!STAILQ_EMPTY(&c->out))
+	if (!STAILQ_EMPTY(&c->out) || c->closing || c != l->ws)
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -740,8 +742,8 @@ link_ws_connect(struct link *l, const char *base_url)
 	cmd->type = CMD_WS_CONNECT;
 	cmd->id = ++l->next_gen;
 	l->cur_gen = cmd->id;
-	push_cmd(l, cmd);
-	return cmd->id;
+	push_cmd(l, cmd);	/* cmd belongs to the link thread now */
+	return l->cur_gen;
 }
 
 void
@@ -802,8 +804,8 @@ link_http_start(struct link *l, const char *method, const char *url, char *body,
 	cmd->method = xstrdup(method);
 	cmd->data = body;
 	cmd->len = body ? body_len : 0;
-	push_cmd(l, cmd);
-	return cmd->id;
+	push_cmd(l, cmd);	/* cmd belongs to the link thread now */
+	return l->next_http;
 }
 
 void

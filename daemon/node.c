@@ -388,8 +388,10 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 			 *reason ? reason : "no reason given");
 	else
 		snprintf(why, sizeof(why), "%s", *reason ? reason : "connection failed");
-	if (stopped)
+	if (stopped) {		/* the close is done: main() may finish */
+		event_base_loopexit(d->base, NULL);
 		return;
+	}
 	if (healthy)
 		n->attempt = 0;
 	if (was_registered)
