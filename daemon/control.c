@@ -78,6 +78,7 @@ struct control {
 	size_t n_clients;
 	uint64_t next_id;
 	uid_t self_uid;
+	bool refusing;			/* at the client limit (logged once) */
 };
 
 /* --- pure checks (unit tested) --- */
@@ -431,10 +432,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct client *c;
 
 	if (ctl->n_clients >= IC_CONTROL_CLIENTS_MAX) {
-		log_warn("control: %d clients connected; refusing another", IC_CONTROL_CLIENTS_MAX);
+		/* once per burst, not once per connection attempt */
+		if (!ctl->refusing)
+			log_warn("control: %d clients connected; refusing more",
+				 IC_CONTROL_CLIENTS_MAX);
+		ctl->refusing = true;
 		refuse_client(ctl, fd);
 		return;
 	}
+	ctl->refusing = false;
 	c = xcalloc(1, sizeof(*c));
 	if (peer_credentials(fd, &c->peer, ctl->self_uid) < 0) {
 		log_warn("control: cannot read peer credentials: %s", strerror(errno));
