@@ -6,6 +6,7 @@
  */
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,31 @@ node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 
 /* ---- reload ---- */
 
+/* The link sets up TLS only for an https server (it costs RSS). */
+static bool
+needs_tls(const struct daemon_config *cfg)
+{
+	return strncmp(cfg->server, "https:", 6) == 0;
+}
+
+/* A new link for a server that needs (or no longer needs) TLS, or a
+ * different CA file. */
+static int
+replace_link(struct daemon *d, const struct daemon_config *nc, char *err, size_t errlen)
+{
+	struct link *nl = link_new(d->base, &node_link_callbacks, d->node, needs_tls(nc),
+				   nc->ca_file, err, errlen);
+
+	if (!nl)
+		return -1;
+	relay_cancel_all(d);
+	commands_stop(d);
+	consume_stop_all(d);
+	link_free(d->link);
+	d->link = nl;
+	return 0;
+}
+
 static void
 apply_log_level(const struct daemon_config *cfg)
 {
@@ -135,6 +161,7 @@ daemon_reload(struct daemon *d, char **errors)
 	struct ollama *no = NULL;
 	char *nid;
 	bool server_changed, id_changed, models_changed;
+	struct link *link_before = d->link;
 
 	sd_notify(0, "RELOADING=1");
 	*errors = NULL;
@@ -162,6 +189,15 @@ daemon_reload(struct daemon *d, char **errors)
 	id_changed = strcmp(nid, d->node_id) != 0;
 	models_changed = !str_eq(nc->models_allow, old->models_allow) ||
 			 !str_eq(nc->models_deny, old->models_deny) || no != NULL;
+	if ((needs_tls(nc) != needs_tls(old) || !str_eq(nc->ca_file, old->ca_file)) &&
+	    replace_link(d, nc, err, sizeof(err)) < 0) {
+		*errors = xstrdup(err);
+		if (no)
+			ollama_free(no);
+		free(nid);
+		dconfig_free(nc);
+		goto fail;
+	}
 	if (!str_eq(nc->control_socket, old->control_socket))
 		log_warn("control_socket changes take effect at the next start");
 	if (no) {
@@ -174,7 +210,7 @@ daemon_reload(struct daemon *d, char **errors)
 	dconfig_free(old);
 	apply_log_level(nc);
 	log_notice("configuration reloaded");
-	if (server_changed || id_changed)
+	if (server_changed || id_changed || d->link != link_before)
 		node_restart(d->node);
 	if (models_changed)
 		models_refresh(d->models);
@@ -445,6 +481,9 @@ main(int argc, char **argv)
 
 	memset(&opt, 0, sizeof(opt));
 	memset(&d, 0, sizeof(d));
+	/* one malloc arena: the link thread moves little memory, and a second
+	 * arena would cost idle RSS for nothing */
+	mallopt(M_ARENA_MAX, 1);
 	ic_log_init("idleclawd");
 	if ((rc = parse_args(argc, argv, &opt)) >= 0)
 		return rc;
@@ -490,7 +529,8 @@ main(int argc, char **argv)
 	}
 	d.node = node_new(&d);
 	d.models = models_new(&d);
-	d.link = link_new(d.base, &node_link_callbacks, d.node, d.cfg->ca_file, err, sizeof(err));
+	d.link = link_new(d.base, &node_link_callbacks, d.node, needs_tls(d.cfg), d.cfg->ca_file,
+			  err, sizeof(err));
 	if (!d.link || start_control(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		cleanup(&d);

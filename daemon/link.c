@@ -650,7 +650,7 @@ push_cmd(struct link *l, struct cmd *cmd)
 }
 
 struct link *
-link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx,
+link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bool tls,
 	 const char *ca_file, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
@@ -669,7 +669,8 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx,
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* OpenSSL's initialisation costs about 4 MiB of RSS: only for https */
+	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.user = l;
 	info.gid = -1;
 	info.uid = -1;

@@ -19,6 +19,7 @@
 #ifndef IC_DAEMON_LINK_H
 #define IC_DAEMON_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
@@ -49,9 +50,11 @@ struct link_callbacks {
 	void (*http_done)(void *ctx, uint64_t id, const char *err);
 };
 
-/* Start the link thread.  ca_file: extra CA file for TLS, or NULL. */
+/* Start the link thread.  tls: set up TLS (needed for https/wss URLs;
+ * without it the link speaks plain http/ws only).  ca_file: extra CA
+ * file for TLS, or NULL. */
 struct link *link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx,
-		      const char *ca_file, char *err, size_t errlen);
+		      bool tls, const char *ca_file, char *err, size_t errlen);
 /* Stop the thread, drop every connection, free everything.  No callback
  * runs after this returns. */
 void link_free(struct link *l);
