@@ -304,19 +304,6 @@ enum ctl_status ctl_args_check(const char *cmd, json_object *args, char *err, si
 	return row->check(args, err, errlen);
 }
 
-/*
- * What a control client may put in a chat: the consumer's roles plus
- * "system" (idleclawctl --system); the daemon decides how to pass it on.
- */
-static const char *const chat_roles[] = { "system", "user", "assistant", NULL };
-static const char *const chat_members[] = { "role", "content", NULL };
-static const struct ic_msg_rules chat_rules = {
-	.roles = chat_roles,
-	.members = chat_members,
-	.content_nonempty = true,
-	.content_required = true,
-};
-
 static enum ctl_status check_chat(json_object *args, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK,
@@ -331,7 +318,9 @@ static enum ctl_status check_chat(json_object *args, char *err, size_t errlen)
 			   CTL_A_MODEL, IC_MODEL_NAME_MAX);
 	if (!json_object_object_get_ex(args, CTL_A_MESSAGES, &v))
 		return bad(err, errlen, "%s: missing", CTL_A_MESSAGES);
-	if (ic_validate_messages(v, &chat_rules, err, errlen) != 0)
+	/* The daemon sends these on as a consumer of the network: the same
+	 * rules as the router's (roles user and assistant only). */
+	if (ic_validate_messages(v, &ic_consumer_msg_rules, err, errlen) != 0)
 		return CTL_ST_BAD_ARGS;
 	if (json_object_object_get_ex(args, CTL_A_THINK, &v) &&
 	    !ic_json_get_bool(args, CTL_A_THINK, &think))

@@ -72,8 +72,8 @@
 /* pause: 1..CTL_PAUSE_MAX_S seconds; absent = until resume. */
 #define CTL_A_SECONDS		"seconds"
 /* chat: model name (validate.h rules); messages [{"role","content"}] with
- * roles user/assistant/system, 1..IC_MESSAGES_MAX, content limits as the
- * network's; think bool (optional); options object (optional, passed on). */
+ * roles user/assistant (the network's consumer rules, ic_consumer_msg_rules),
+ * 1..IC_MESSAGES_MAX, content limits as the network's; think bool (optional); options object (optional, passed on). */
 #define CTL_A_MODEL		"model"
 #define CTL_A_MESSAGES		"messages"
 #define CTL_A_THINK		"think"

@@ -43,7 +43,8 @@ struct chat {
 	bool dim;		/* stderr is a terminal: dim the thinking */
 	bool conn_lost;		/* the connection broke: no more turns */
 	bool output_failed;	/* stdout cannot be written (closed pipe) */
-	json_object *history;	/* the conversation so far (owned) */
+	json_object *history;	/* the conversation so far, user and assistant
+				 * messages (owned); --system is added on sending */
 	/* the answer being streamed */
 	char *answer;
 	size_t answer_len;
@@ -78,17 +79,19 @@ static size_t history_bytes(json_object *h)
 
 /*
  * Make room for one more message of `incoming` bytes: drop the oldest
- * turns (never the system message) until the network's limits hold.
- * Bytes stand in for characters: never more than the real count.
+ * messages until the network's limits hold.  Bytes stand in for
+ * characters: never fewer than the real count.
  */
-static void history_trim(json_object *h, bool has_system, size_t incoming)
+static void history_trim(json_object *h, size_t incoming)
 {
-	size_t keep = has_system ? 1 : 0;
-
-	while (json_object_array_length(h) > keep &&
+	while (json_object_array_length(h) > 0 &&
 	       (json_object_array_length(h) + 1 > IC_MESSAGES_MAX ||
 		history_bytes(h) + incoming > IC_TOTAL_CHARS_MAX))
-		json_object_array_del_idx(h, keep, 1);
+		json_object_array_del_idx(h, 0, 1);
+	/* a conversation starts with a question */
+	while (json_object_array_length(h) > 0 &&
+	       strcmp(ic_json_get_string(json_object_array_get_idx(h, 0), "role"), "user") != 0)
+		json_object_array_del_idx(h, 0, 1);
 }
 
 /* Bytes of the first max_chars code points of s (UTF-8 from the daemon). */
@@ -204,12 +207,37 @@ static void end_answer(struct chat *ch)
 
 /* --- one turn --- */
 
+/*
+ * The messages to send: the history, with --system's text in front of the
+ * first question (the network's chat API has no system role).  NEW array.
+ */
+static json_object *messages_new(struct chat *ch)
+{
+	json_object *out = json_object_new_array();
+	size_t i, n = json_object_array_length(ch->history);
+
+	for (i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(ch->history, i);
+
+		if (i == 0 && ch->system != NULL) {
+			char *text = xasprintf("%s\n\n%s", ch->system,
+					       ic_json_get_string(m, "content"));
+
+			json_object_array_add(out, message_new("user", text));
+			free(text);
+			continue;
+		}
+		json_object_array_add(out, json_object_get(m));
+	}
+	return out;
+}
+
 static json_object *chat_args_new(struct chat *ch)
 {
 	json_object *args = json_object_new_object();
 
 	json_object_object_add(args, CTL_A_MODEL, json_object_new_string(ch->model));
-	json_object_object_add(args, CTL_A_MESSAGES, json_object_get(ch->history));
+	json_object_object_add(args, CTL_A_MESSAGES, messages_new(ch));
 	if (ch->think)
 		json_object_object_add(args, CTL_A_THINK, json_object_new_boolean(true));
 	return args;
@@ -294,7 +322,7 @@ static int run_turn(struct chat *ch, const char *text)
 	json_object *req;
 	int code;
 
-	history_trim(ch->history, ch->system != NULL, strlen(text));
+	history_trim(ch->history, strlen(text) + (ch->system != NULL ? strlen(ch->system) + 2 : 0));
 	json_object_array_add(ch->history, message_new("user", text));
 	ch->answer_len = 0;
 	ch->last_out = -1;
@@ -498,8 +526,6 @@ int cmd_chat(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char
 	sigaction(SIGINT, &sa, NULL);
 
 	ch.history = json_object_new_array();
-	if (ch.system != NULL)
-		json_object_array_add(ch.history, message_new("system", ch.system));
 	code = text != NULL ? run_turn(&ch, text) : repl(&ch);
 	free(text);
 	free(ch.answer);

@@ -279,15 +279,15 @@ def test_chat_streams(d):
     r = run_ctl(["chat", "-m", "llama3.2:3b", "--think", "--system", "be brief",
                  "hi", "there"], socket_path=d.path)
     assert r.returncode == 0, r
-    assert r.stdout == "Hello: hi there\n", r.stdout
+    assert r.stdout == "Hello: be brief\n\nhi there\n", r.stdout
     assert "hmm, a greeting" in r.stderr
     assert "[tool web_search: executing]" in r.stderr
     assert "[finished: length]" in r.stderr
     assert "sparkle" not in r.stderr + r.stdout
     req = d.requests_of("chat")[0]
+    # --system goes in front of the first question (no system role in the network)
     assert req["args"] == {"model": "llama3.2:3b", "think": True, "messages": [
-        {"role": "system", "content": "be brief"},
-        {"role": "user", "content": "hi there"}]}, req
+        {"role": "user", "content": "be brief\n\nhi there"}]}, req
 
     # from stdin, without --think
     r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="line one\nline two\n")
@@ -394,6 +394,43 @@ def test_chat_stdin_limit(d):
     assert len(d.requests_of("chat")) == 1
 
 
+MESSAGES_MAX = 50          # IC_MESSAGES_MAX in common/limits.h
+
+
+@with_daemon(lambda req, send: echo_chat(req, send))
+def test_chat_repl_history_bounded(d):
+    master, slave = os.openpty()
+    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    term = PtyReader(master)
+    turns = MESSAGES_MAX // 2 + 2
+    try:
+        for i in range(turns):
+            term.until(">>> ")
+            os.write(master, b"q%d\n" % i)
+            term.until("Echo: q%d" % i)
+        term.until(">>> ")
+        os.write(master, b"/bye\n")
+        p.wait(timeout=5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 0
+    sent = [c["args"]["messages"] for c in d.requests_of("chat")]
+    assert len(sent) == turns
+    # the whole conversation while it fits: turn k sends 2k+1 messages
+    assert len(sent[MESSAGES_MAX // 2 - 1]) == MESSAGES_MAX - 1
+    for msgs in sent:
+        assert len(msgs) <= MESSAGES_MAX and msgs[0]["role"] == "user", msgs
+        assert msgs[-1]["content"] == "q%d" % sent.index(msgs)
+    # then the oldest turns go first
+    assert sent[-1][0]["content"] == "q2", sent[-1][:2]
+    assert sent[-2][0]["content"] == "q1", sent[-2][:2]
+
+
 @with_daemon(lambda req, send: echo_chat(req, send))
 def test_chat_repl_ctrl_c_at_prompt(d):
     master, slave = os.openpty()
@@ -470,7 +507,7 @@ def test_chat_repl_on_terminal(d):
     try:
         term.until(">>> ")
         os.write(master, b"hello\n")
-        term.until("Echo: hello")
+        term.until("Echo: sys")
         term.until(">>> ")
         # a refused turn is reported and forgotten; the conversation goes on
         os.write(master, b"refuse me\n")
@@ -492,11 +529,10 @@ def test_chat_repl_on_terminal(d):
     assert_no_sanitizer_report(err)
     chats = d.requests_of("chat")
     assert len(chats) == 3, chats
-    assert chats[0]["args"]["messages"] == [
-        {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"}]
+    assert chats[0]["args"]["messages"] == [{"role": "user", "content": "sys\n\nhello"}]
     assert chats[2]["args"]["messages"] == [
-        {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
-        {"role": "assistant", "content": "Echo: hello"},
+        {"role": "user", "content": "sys\n\nhello"},
+        {"role": "assistant", "content": "Echo: sys\n\nhello"},
         {"role": "user", "content": "second"}], chats[2]
 
 
@@ -520,4 +556,5 @@ if __name__ == "__main__":
         test_chat_stdout_closed_cancels,
         test_chat_stdin_limit,
         test_chat_repl_ctrl_c_at_prompt,
+        test_chat_repl_history_bounded,
     ])

@@ -73,6 +73,9 @@ def test_commands():
         assert r.returncode == 0 and r.stdout == "one two three\n", r
         r = n.ctl("chat", "-m", MODEL, input="from stdin\n")
         assert r.returncode == 0 and r.stdout == "from stdin\n", r
+        # --system reaches Ollama in front of the question
+        r = n.ctl("chat", "-m", MODEL, "--system", "be brief", "hi")
+        assert r.returncode == 0 and r.stdout == "be brief\n\nhi\n", r
         r = n.ctl("chat", "-m", "nope:1", "x")
         assert r.returncode == 8 and "cannot serve" in r.stderr, r
         # refused by the daemon's argument check: too long a model name

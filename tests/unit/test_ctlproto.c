@@ -282,9 +282,14 @@ START_TEST(test_args_chat)
 	ck_assert_int_eq(chat_check(chat_args_new("", 1, 1)), CTL_ST_BAD_ARGS);
 
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
-		"{\"role\":\"user\",\"content\":\"hi\"}],\"think\":true,\"options\":{\"seed\":1}}",
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+		"{\"role\":\"assistant\",\"content\":\"yo\"}],\"think\":true,\"options\":{\"seed\":1}}",
 		err, sizeof(err)), CTL_ST_OK);
+	/* the network's consumer API has no system messages */
+	ck_assert_int_eq(args_check_text("chat",
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+		"{\"role\":\"user\",\"content\":\"hi\"}]}", err, sizeof(err)), CTL_ST_BAD_ARGS);
+	ck_assert_ptr_nonnull(strstr(err, "role"));
 	ck_assert_int_eq(args_check_text("chat",
 		"{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
 		err, sizeof(err)), CTL_ST_BAD_ARGS);
