@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -36,6 +37,7 @@ static struct event_base *base;
 static struct control *ctl;
 static char dir[64];
 static char sock_path[256];
+static const char *sock_group = "idleclaw-test-no-such-group";
 
 /* What the fake daemon saw. */
 static uint64_t gone[512];
@@ -140,7 +142,7 @@ static struct control *start(int listen_fd, int write_timeout_ms, char *err, siz
 	struct control_config cfg = {
 		.path = sock_path,
 		.listen_fd = listen_fd,
-		.group = "idleclaw-test-no-such-group",
+		.group = sock_group,
 		.commands = commands,
 		.n_commands = N_COMMANDS,
 		.daemon = &gone,
@@ -350,15 +352,31 @@ static bool was_dropped(uint64_t id)
 
 START_TEST(test_socket_file)
 {
+	char err[IC_ERRBUF_MAX];
+	struct group *gr;
 	struct stat st;
 
 	ck_assert_int_eq(lstat(sock_path, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 07777, 0660);
+	/* no such group: the daemon's own group */
+	ck_assert_uint_eq(st.st_gid, getegid());
 	control_free(ctl);
 	ctl = NULL;
 	ck_assert_int_eq(lstat(sock_path, &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
+
+	/* a group that exists (Debian's "nogroup" stands in for "idleclaw") */
+	gr = getgrnam("nogroup");
+	if (gr == NULL || geteuid() != 0)
+		return;
+	sock_group = "nogroup";
+	ctl = start(-1, 0, err, sizeof(err));
+	sock_group = "idleclaw-test-no-such-group";
+	ck_assert_msg(ctl != NULL, "%s", err);
+	ck_assert_int_eq(lstat(sock_path, &st), 0);
+	ck_assert_uint_eq(st.st_gid, gr->gr_gid);
+	ck_assert_int_eq(st.st_mode & 07777, 0660);
 }
 END_TEST
 
