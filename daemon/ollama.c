@@ -253,6 +253,10 @@ chat_lines(struct ollama_req *r)
 	while ((nl = memchr(r->buf + r->scanned, '\n', r->len - r->scanned)) != NULL) {
 		size_t end = (size_t)(nl - r->buf);
 
+		if (end - start > IC_NDJSON_LINE_MAX) {
+			finish(r, OLLAMA_ERROR, "Ollama sent a line longer than the limit", NULL);
+			return false;
+		}
 		if (!chat_line(r, r->buf + start, end - start))
 			return false;
 		start = end + 1;
@@ -295,7 +299,8 @@ chunk_cb(struct evhttp_request *req, void *arg)
 					OLLAMA_BODY_MAX - r->len : (size_t)got, OLLAMA_BODY_MAX);
 			continue;
 		}
-		if (!buf_add(r, tmp, (size_t)got, IC_NDJSON_LINE_MAX + 16384)) {
+		/* a line of IC_NDJSON_LINE_MAX bytes, its "\n" and one read */
+		if (!buf_add(r, tmp, (size_t)got, IC_NDJSON_LINE_MAX + 1 + sizeof(tmp))) {
 			finish(r, OLLAMA_ERROR, "Ollama sent a line longer than the limit", NULL);
 			break;
 		}

@@ -273,3 +273,64 @@ def chat_params(model="llama3.2:latest", content="hello", **extra):
          "stream": True}
     p.update(extra)
     return p
+
+
+class LineOllama:
+    """A minimal Ollama in a thread whose /api/chat answers with the NDJSON
+    lines a test chooses (self.lines: list of bytes, each without "\n"),
+    to probe the daemon's line handling where fake-ollama cannot go."""
+
+    def __init__(self, model="big:1"):
+        import http.server
+        outer = self
+        self.lines = []
+        self.model = model
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def _json(self, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/api/version":
+                    self._json({"version": "0.0.1"})
+                else:
+                    self._json({"models": [{"name": outer.model, "model": outer.model,
+                                            "size": 1}]})
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.end_headers()
+                for line in outer.lines:
+                    self.wfile.write(line + b"\n")
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def content_line(nbytes, done=False):
+        """An NDJSON chat line of exactly nbytes bytes."""
+        tmpl = {"message": {"role": "assistant", "content": ""}, "done": done}
+        base = len(json.dumps(tmpl, separators=(",", ":")).encode())
+        tmpl["message"]["content"] = "a" * (nbytes - base)
+        line = json.dumps(tmpl, separators=(",", ":")).encode()
+        assert len(line) == nbytes
+        return line
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -208,10 +208,50 @@ def test_thinking_and_tool_calls_pass(e):
     assert calls == [[{"function": {"name": "web_search", "arguments": {"query": "x"}}}]]
 
 
+def test_ndjson_line_limit():
+    """A line of IC_NDJSON_LINE_MAX bytes is relayed whole (split into
+    frames); one byte more is an ollama_error, not a crash or a hang."""
+    n = LIMITS["IC_NDJSON_LINE_MAX"]
+    lo = dl.LineOllama()
+    r = dl.StandInRouter()
+    d = dl.Daemon(r.url, lo.url).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        done = b'{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}'
+        lo.lines = [dl.LineOllama.content_line(n), done]
+        r.request("n", dl.chat_params(model="big:1"))
+        frames = r.wait_reply("n")
+        assert frames[-1]["chunk"]["done"] is True
+        import json
+        want = json.loads(dl.LineOllama.content_line(n))["message"]["content"]
+        assert dl.text_of(frames) == want
+        lo.lines = [dl.LineOllama.content_line(n + 1), done]
+        r.request("n1", dl.chat_params(model="big:1"))
+        assert r.wait_reply("n1")[-1]["error"] == "ollama_error"
+        # a line that is not JSON
+        lo.lines = [b"{not json", done]
+        r.request("bad", dl.chat_params(model="big:1"))
+        assert r.wait_reply("bad")[-1]["error"] == "ollama_error"
+        # no "done" before the end of the stream
+        lo.lines = [dl.LineOllama.content_line(100)]
+        r.request("nodone", dl.chat_params(model="big:1"))
+        assert r.wait_reply("nodone")[-1]["error"] == "ollama_error"
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        try:
+            d.assert_clean_exit()
+        finally:
+            d.close()
+            r.stop()
+            lo.stop()
+
+
 if __name__ == "__main__":
     iclib.run_tests([test_register_and_echo, test_whitelist, test_unregistered_model_refused,
                      test_message_limits, test_max_concurrent,
                      test_cancel_closes_ollama_connection, test_ollama_http_error,
                      test_ollama_error_midstream, test_ollama_close_midstream,
                      test_oversized_chunk_is_split_not_dropped,
-                     test_thinking_and_tool_calls_pass])
+                     test_thinking_and_tool_calls_pass, test_ndjson_line_limit])
