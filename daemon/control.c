@@ -397,9 +397,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* --- accepting --- */
 
-static void refuse_client(struct control *ctl, evutil_socket_t fd)
+static void refuse_client(evutil_socket_t fd, const char *why)
 {
-	json_object *msg = ctl_reply_new(NULL, CTL_ST_BUSY, "too many control clients", NULL);
+	json_object *msg = ctl_reply_new(NULL, CTL_ST_BUSY, why, NULL);
 	size_t len;
 	char *line = ctl_line_new(msg, &len);
 
@@ -425,6 +425,17 @@ static int peer_credentials(evutil_socket_t fd, struct control_peer *peer, uid_t
 	return 0;
 }
 
+static int clients_of_uid(const struct control *ctl, uid_t uid)
+{
+	const struct client *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+		if (c->peer.uid == uid)
+			n++;
+	return n;
+}
+
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
@@ -437,7 +448,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 			log_warn("control: %d clients connected; refusing more",
 				 IC_CONTROL_CLIENTS_MAX);
 		ctl->refusing = true;
-		refuse_client(ctl, fd);
+		refuse_client(fd, "too many control clients");
 		return;
 	}
 	ctl->refusing = false;
@@ -445,6 +456,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	if (peer_credentials(fd, &c->peer, ctl->self_uid) < 0) {
 		log_warn("control: cannot read peer credentials: %s", strerror(errno));
 		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	/* One user cannot fill every slot: root can always get in to pause. */
+	if (!c->peer.privileged && clients_of_uid(ctl, c->peer.uid) >=
+	    CONTROL_CLIENTS_PER_UID_MAX) {
+		log_debug("control: uid %ld has %d connections; refusing another",
+			  (long)c->peer.uid, CONTROL_CLIENTS_PER_UID_MAX);
+		refuse_client(fd, "too many connections from this user");
 		free(c);
 		return;
 	}

@@ -69,6 +69,10 @@ struct control_config {
  * one more gets CTL_ST_BUSY.  A "cancel" has one extra slot, so the
  * cancel handler must reply at once. */
 #define CONTROL_REQUESTS_PER_CLIENT_MAX	16
+/* Connections one unprivileged user may have open; one more gets one
+ * CTL_ST_BUSY reply and is closed.  Privileged peers are bound only by
+ * IC_CONTROL_CLIENTS_MAX, so one user cannot lock root out. */
+#define CONTROL_CLIENTS_PER_UID_MAX	16
 /* Default of control_config.write_timeout_ms. */
 #define CONTROL_WRITE_TIMEOUT_MS	30000
 

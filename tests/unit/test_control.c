@@ -812,6 +812,91 @@ START_TEST(test_peer_credentials)
 }
 END_TEST
 
+/*
+ * In a child running as uid: open n connections, send status on each and
+ * write each reply's status name (or "eof") to the pipe, one a line.
+ */
+static void child_connections(uid_t uid, int n, int out)
+{
+	char buf[4096];
+	int i, fds[64];
+
+	if (setgid(uid) < 0 || setuid(uid) < 0)
+		_exit(2);
+	for (i = 0; i < n; i++) {
+		struct sockaddr_un sun;
+		struct timeval tv = { 5, 0 };
+		const char *req = "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n";
+		json_object *o;
+		ssize_t r;
+
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		fill_sun(&sun);
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+		    write(fds[i], req, strlen(req)) < 0)
+			_exit(3);
+		r = read(fds[i], buf, sizeof(buf) - 1);
+		o = r > 0 ? ic_json_parse_new(buf, (size_t)r) : NULL;
+		dprintf(out, "%s\n", o != NULL ? ic_json_get_string(o, "status") : "eof");
+		json_object_put(o);
+	}
+	_exit(0);
+}
+
+START_TEST(test_per_user_limit)
+{
+	int pfd[2], st, n = CONTROL_CLIENTS_PER_UID_MAX + 1;
+	char buf[4096], want[4096] = "";
+	ssize_t r;
+	pid_t pid;
+	int i;
+
+	if (geteuid() != 0)
+		return;	/* needs another user */
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	ck_assert_int_eq(chmod(sock_path, 0666), 0);
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		child_connections(65534, n, pfd[1]);
+	}
+	close(pfd[1]);
+	while (waitpid(pid, &st, WNOHANG) == 0)
+		pump_for(5);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	r = read(pfd[0], buf, sizeof(buf) - 1);
+	close(pfd[0]);
+	buf[r > 0 ? r : 0] = '\0';
+	/* N served, N+1 refused */
+	for (i = 0; i < CONTROL_CLIENTS_PER_UID_MAX; i++)
+		strcat(want, "ok\n");
+	strcat(want, "busy\n");
+	ck_assert_str_eq(buf, want);
+}
+END_TEST
+
+START_TEST(test_privileged_not_bound_per_user)
+{
+	struct tc *c[CONTROL_CLIENTS_PER_UID_MAX + 1];
+	char req[128];
+	int i;
+
+	/* we are privileged (our own uid): only the global limit applies */
+	for (i = 0; i <= CONTROL_CLIENTS_PER_UID_MAX; i++) {
+		c[i] = tc_connect();
+		snprintf(req, sizeof(req), "{\"v\":1,\"id\":\"p%d\",\"cmd\":\"status\"}\n", i);
+		tc_sends(c[i], req);
+		snprintf(req, sizeof(req), "p%d", i);
+		expect_put(c[i], req, "ok");
+	}
+	for (i = 0; i <= CONTROL_CLIENTS_PER_UID_MAX; i++)
+		tc_close(c[i]);
+}
+END_TEST
+
 START_TEST(test_stale_and_live_socket)
 {
 	char err[IC_ERRBUF_MAX];
@@ -922,6 +1007,8 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_pending_ids);
 	tcase_add_test(tc, test_privilege_logic);
 	tcase_add_test(tc, test_peer_credentials);
+	tcase_add_test(tc, test_per_user_limit);
+	tcase_add_test(tc, test_privileged_not_bound_per_user);
 	tcase_add_test(tc, test_stale_and_live_socket);
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_free_with_clients);
