@@ -18,10 +18,20 @@ daemon_idleclawd_SOURCES = \
 	daemon/relay.c daemon/relay.h \
 	daemon/consume.c daemon/consume.h \
 	daemon/availability.c daemon/availability.h \
+	daemon/backoff.c daemon/backoff.h \
 	daemon/commands.c daemon/commands.h \
 	daemon/control.c daemon/control.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS) -lm
+
+# Unit tests of the pure parts (availability, backoff, the config table).
+check_PROGRAMS += tests/unit/test_daemon_policy
+TESTS += tests/unit/test_daemon_policy
+tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
+	daemon/availability.c daemon/backoff.c daemon/dconfig.c
+tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
+tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
 # Integration tests: the real daemon on loopback with fake-ollama and a
 # stand-in router (python3-websockets) or the real idleclaw-routerd.

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backoff.h"
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
 #include "daemon/models.h"
@@ -39,21 +40,6 @@ struct node {
 };
 
 static void connect_now(struct node *n);
-
-double
-node_backoff_s(int attempt, int min_s, int max_s, double r)
-{
-	double cap = min_s;
-	int i;
-
-	for (i = 0; i < attempt && cap < max_s; i++)
-		cap *= 2;
-	if (cap > max_s)
-		cap = max_s;
-	if (cap < min_s)
-		cap = min_s;
-	return min_s + r * (cap - min_s);
-}
 
 static double
 unit_random(void)
@@ -404,7 +390,7 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (code == CLOSE_POLICY)
 		delay = d->cfg->reconnect_max;
 	else
-		delay = node_backoff_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
+		delay = backoff_delay_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
 				       unit_random());
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - floor(delay)) * 1e6);

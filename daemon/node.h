@@ -58,11 +58,6 @@ enum node_state node_get_state(const struct node *n);
 const char *node_state_name(enum node_state s);
 /* Last connection error or close reason, or NULL. */
 const char *node_last_error(const struct node *n);
-/* Seconds until the next attempt while in NODE_BACKOFF. */
 bool node_has_feature(const struct node *n, const char *feature);
-
-/* Full-jitter backoff: a delay in [min_s, min(max_s, min_s * 2^attempt)]
- * seconds, drawn with r in [0, 1). */
-double node_backoff_s(int attempt, int min_s, int max_s, double r);
 
 #endif

@@ -1,0 +1,19 @@
+/*
+ * backoff.c - see backoff.h.
+ */
+#include "daemon/backoff.h"
+
+double
+backoff_delay_s(int attempt, int min_s, int max_s, double r)
+{
+	double cap = min_s;
+	int i;
+
+	for (i = 0; i < attempt && cap < max_s; i++)
+		cap *= 2;
+	if (cap > max_s)
+		cap = max_s;
+	if (cap < min_s)
+		cap = min_s;
+	return min_s + r * (cap - min_s);
+}

@@ -1,0 +1,170 @@
+/*
+ * Unit tests for idleclawd's pure parts: daemon/availability.c,
+ * daemon/backoff.c and daemon/dconfig.c (the key table's bounds).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/availability.h"
+#include "daemon/backoff.h"
+#include "daemon/dconfig.h"
+#include "limits.h"
+
+START_TEST(test_available_by_default)
+{
+	struct availability a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert(avail_is(&a));
+	ck_assert_str_eq(avail_reason_text(&a), "available");
+}
+END_TEST
+
+START_TEST(test_reasons_combine)
+{
+	struct availability a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert(avail_set(&a, AVAIL_OLLAMA_DOWN, true));	/* changed */
+	ck_assert(!avail_set(&a, AVAIL_NO_MODELS, true));	/* still unavailable */
+	ck_assert_str_eq(avail_reason_text(&a), "ollama down");
+	ck_assert(!avail_set(&a, AVAIL_OLLAMA_DOWN, false));
+	ck_assert_str_eq(avail_reason_text(&a), "no models");
+	ck_assert(avail_set(&a, AVAIL_NO_MODELS, false));
+	ck_assert(avail_is(&a));
+	/* draining names the state first */
+	avail_set(&a, AVAIL_PAUSED, true);
+	avail_set(&a, AVAIL_DRAINING, true);
+	ck_assert_str_eq(avail_reason_text(&a), "draining");
+}
+END_TEST
+
+START_TEST(test_pause_timed)
+{
+	struct availability a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert(avail_pause(&a, 1000, 30));
+	ck_assert_int_eq(a.paused_until, 1030);
+	ck_assert(!avail_tick(&a, 1029));
+	ck_assert(!avail_is(&a));
+	ck_assert(avail_tick(&a, 1030));
+	ck_assert(avail_is(&a));
+	/* until resume */
+	ck_assert(avail_pause(&a, 1000, 0));
+	ck_assert(!avail_tick(&a, 999999));
+	ck_assert(avail_resume(&a));
+	ck_assert(!avail_resume(&a));
+	/* a timed pause does not end while Ollama is down, but the pause goes */
+	avail_pause(&a, 0, 5);
+	avail_set(&a, AVAIL_OLLAMA_DOWN, true);
+	ck_assert(!avail_tick(&a, 10));
+	ck_assert(!avail_has(&a, AVAIL_PAUSED));
+}
+END_TEST
+
+START_TEST(test_backoff_bounds)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 40; attempt++) {
+		double lo = backoff_delay_s(attempt, IC_RECONNECT_MIN_S, IC_RECONNECT_MAX_S, 0.0);
+		double hi = backoff_delay_s(attempt, IC_RECONNECT_MIN_S, IC_RECONNECT_MAX_S,
+					    0.999999);
+
+		ck_assert(lo >= IC_RECONNECT_MIN_S);
+		ck_assert(hi <= IC_RECONNECT_MAX_S);
+	}
+	/* the ceiling doubles: 1, 2, 4, 8 ... capped at 60 */
+	ck_assert(backoff_delay_s(0, 1, 60, 0.999) < 1.001);
+	ck_assert(backoff_delay_s(3, 1, 60, 0.999) > 7.9);
+	ck_assert(backoff_delay_s(3, 1, 60, 0.999) < 8.0);
+	ck_assert(backoff_delay_s(10, 1, 60, 0.999) > 59.9);
+	/* full jitter: r spreads over the whole range */
+	ck_assert(backoff_delay_s(10, 1, 60, 0.5) > 29.0 && backoff_delay_s(10, 1, 60, 0.5) < 31.0);
+}
+END_TEST
+
+static struct daemon_config *
+load_with(const char *override, char **errors)
+{
+	const char *ov[2] = { override, NULL };
+
+	*errors = NULL;
+	return dconfig_load_new("/nonexistent/idleclaw.conf", ov, errors);
+}
+
+START_TEST(test_config_defaults)
+{
+	char *errors = NULL;
+	struct daemon_config *c = dconfig_load_new(NULL, NULL, &errors);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->max_concurrent, 1);
+	ck_assert_int_eq(c->heartbeat_interval, IC_HEARTBEAT_INTERVAL_S);
+	ck_assert_int_eq(c->model_refresh, IC_MODEL_REFRESH_DEFAULT_S);
+	ck_assert_int_eq(c->drain_timeout, IC_DRAIN_DEFAULT_S);
+	ck_assert(!c->log_content);
+	dconfig_free(c);
+}
+END_TEST
+
+START_TEST(test_config_concurrency_limits)
+{
+	char buf[64], *errors;
+	struct daemon_config *c;
+
+	snprintf(buf, sizeof(buf), "daemon.max_concurrent=%d", IC_CONCURRENCY_MAX);
+	c = load_with(buf, &errors);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->max_concurrent, IC_CONCURRENCY_MAX);
+	dconfig_free(c);
+	snprintf(buf, sizeof(buf), "daemon.max_concurrent=%d", IC_CONCURRENCY_MAX + 1);
+	c = load_with(buf, &errors);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(errors);
+	ck_assert_ptr_nonnull(strstr(errors, "max_concurrent"));
+	free(errors);
+	snprintf(buf, sizeof(buf), "daemon.max_concurrent=%d", IC_CONCURRENCY_MIN - 1);
+	c = load_with(buf, &errors);
+	ck_assert_ptr_null(c);
+	free(errors);
+	/* the heartbeat must stay under the router's 45 s timeout */
+	snprintf(buf, sizeof(buf), "daemon.heartbeat_interval=%d", DCONFIG_HEARTBEAT_MAX_S + 1);
+	c = load_with(buf, &errors);
+	ck_assert_ptr_null(c);
+	free(errors);
+	c = load_with("daemon.server=ftp://example.com", &errors);
+	ck_assert_ptr_null(c);
+	free(errors);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("daemon_policy");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_available_by_default);
+	tcase_add_test(tc, test_reasons_combine);
+	tcase_add_test(tc, test_pause_timed);
+	tcase_add_test(tc, test_backoff_bounds);
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_config_concurrency_limits);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
