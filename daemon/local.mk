@@ -42,3 +42,8 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_e2e.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
+
+# Service files, example configuration and manual pages.
+dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
+EXTRA_DIST += conf/idleclaw.conf systemd/idleclawd.service systemd/idleclawd.socket \
+	systemd/idleclaw.sysusers

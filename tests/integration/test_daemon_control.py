@@ -58,6 +58,23 @@ def test_check_config():
         assert ids and ids == [l for l in b.splitlines() if "effective node_id" in l]
 
 
+def test_man_page_and_example_list_every_key():
+    """idleclaw.conf(5) and conf/idleclaw.conf document every key of the
+    table that --check-config prints (the table is the source)."""
+    out = check_config("--config", "/nonexistent")
+    assert out.returncode == 0, out.stderr
+    keys = [l.split(" = ")[0] for l in out.stdout.splitlines()
+            if " = " in l and not l.startswith("#")]
+    assert len(keys) >= 15, keys
+    with open(os.path.join(iclib.SRCDIR, "man", "idleclaw.conf.5")) as f:
+        man = f.read()
+    with open(os.path.join(iclib.SRCDIR, "conf", "idleclaw.conf")) as f:
+        example = f.read()
+    for k in keys:
+        assert ".It Cm %s " % k in man, "man page lacks %s" % k
+        assert "#%s =" % k in example, "conf/idleclaw.conf lacks %s" % k
+
+
 def test_notify_reload_stop():
     ns = iclib.NotifySocket()
     r = dl.StandInRouter(features=["models_update"])
@@ -172,5 +189,6 @@ def test_control_bad_input():
 
 
 if __name__ == "__main__":
-    iclib.run_tests([test_check_config, test_notify_reload_stop, test_drain_timeout,
+    iclib.run_tests([test_check_config, test_man_page_and_example_list_every_key,
+                     test_notify_reload_stop, test_drain_timeout,
                      test_control_bad_input])
