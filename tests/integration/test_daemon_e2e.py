@@ -147,9 +147,37 @@ def test_ctl_client_vanishes_mid_chat():
     run(t, "--delay-ms", "100", "--tokens", "200")
 
 
+def test_with_idleclawctl():
+    """The real idleclawctl against the daemon (skipped if not built)."""
+    ctl_bin = iclib.binary("ctl/idleclawctl")
+    if not os.path.exists(ctl_bin):
+        print("idleclawctl not built; skipping")
+        return
+
+    def ctl(n, *args):
+        return subprocess.run([ctl_bin, "--socket", n.d.sock] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def t(n):
+        out = ctl(n, "chat", "-m", MODEL, "echo me please")
+        assert out.returncode == 0 and out.stdout.strip() == "echo me please", out
+        out = ctl(n, "--json", "status")
+        assert out.returncode == 0, out
+        st = json.loads(out.stdout)
+        assert st["served"] == 1 and st["router"]["state"] == "connected", st
+        assert ctl(n, "pause").returncode == 0
+        out = ctl(n, "chat", "-m", MODEL, "nobody home")   # our only node is paused
+        assert out.returncode == 8, out                     # network unavailable
+        assert ctl(n, "resume").returncode == 0
+        iclib.wait_for(lambda: ctl(n, "chat", "-m", MODEL, "back").stdout.strip() == "back",
+                       timeout=15, what="chat after resume")
+        assert ctl(n, "chat", "-m", "nope:1", "x").returncode == 8
+    run(t, "--echo")
+
+
 if __name__ == "__main__":
     if not os.path.exists(iclib.binary("router/idleclaw-routerd")):
         raise SystemExit(iclib.SKIP)
     iclib.run_tests([test_consumer_chat_through_router, test_ctl_chat_streams_events,
                      test_ctl_chat_thinking, test_ctl_cancel_reaches_ollama,
-                     test_ctl_client_vanishes_mid_chat])
+                     test_ctl_client_vanishes_mid_chat, test_with_idleclawctl])
