@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 char *ic_json_to_string_new(json_object *obj, size_t *len)
@@ -58,6 +59,34 @@ static json_object *finish_parse(json_tokener *tok, json_object *obj, const char
 	return obj;
 }
 
+/*
+ * true if o nests arrays/objects more than max deep ([] is 1, [[]] is 2).
+ * json-c's own limit counts the innermost value too, so it lets one more
+ * level of empty containers through than of containers around a scalar.
+ */
+static bool too_deep(json_object *o, int max)
+{
+	size_t i, n;
+
+	if (json_object_is_type(o, json_type_array)) {
+		if (max == 0)
+			return true;
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			if (too_deep(json_object_array_get_idx(o, i), max - 1))
+				return true;
+	} else if (json_object_is_type(o, json_type_object)) {
+		if (max == 0)
+			return true;
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			if (too_deep(v, max - 1))
+				return true;
+		}
+	}
+	return false;
+}
+
 json_object *ic_json_parse_new(const char *text, size_t len)
 {
 	json_tokener *tok;
@@ -68,6 +97,10 @@ json_object *ic_json_parse_new(const char *text, size_t len)
 	/* json-c stops at a NUL; a frame with one inside is not JSON text. */
 	if (memchr(text, '\0', len) != NULL)
 		return NULL;
+	/* json-c's JSON_TOKENER_VALIDATE_UTF8 checks only the byte pattern: it
+	 * lets overlong forms, surrogates and values above U+10FFFF through. */
+	if (ic_utf8_count(text, len) < 0)
+		return NULL;
 	/* json-c counts the outermost value as one level */
 	tok = json_tokener_new_ex(IC_JSON_DEPTH_MAX + 1);
 	if (tok == NULL)
@@ -76,7 +109,8 @@ json_object *ic_json_parse_new(const char *text, size_t len)
 				    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	obj = finish_parse(tok, obj, text, len);
-	if (obj != NULL && json_tokener_get_error(tok) != json_tokener_success) {
+	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+			    too_deep(obj, IC_JSON_DEPTH_MAX))) {
 		json_object_put(obj);
 		obj = NULL;
 	}

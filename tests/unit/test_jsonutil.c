@@ -120,6 +120,32 @@ START_TEST(test_parse_bad)
 }
 END_TEST
 
+/* json-c's own check only looks at the byte pattern (found by fuzz_json) */
+START_TEST(test_parse_invalid_utf8_forms)
+{
+	static const char *bad[] = {
+		"[\"\xc0\x80\"]",		/* overlong NUL */
+		"[\"\xe0\x80\xaf\"]",		/* overlong "/" */
+		"[\"\xed\xa0\x80\"]",		/* surrogate U+D800 */
+		"{\"\xed\xbf\xbf\":1}",		/* surrogate U+DFFF in a key */
+		"[\"\xf4\x90\x80\x80\"]",	/* U+110000 */
+		NULL,
+	};
+	json_object *o;
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		o = parse_str(bad[i]);
+		if (o != NULL)
+			ck_abort_msg("accepted invalid UTF-8 #%zu", i);
+	}
+	/* the neighbours that are valid: U+D7FF, U+E000, U+10FFFF */
+	o = parse_str("[\"\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\"]");
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_parse_embedded_nul)
 {
 	static const char buf[] = "{\"a\":\"x\0y\"}";
@@ -153,6 +179,38 @@ START_TEST(test_parse_depth_limit)
 
 	ck_assert_ptr_nonnull(o);
 	json_object_put(o);
+	ck_assert_ptr_null(parse_str(deep));
+	free(ok);
+	free(deep);
+}
+END_TEST
+
+/* "[[[...]]]" with nothing inside, depth arrays (found by fuzz_json) */
+static char *nested_empty_new(int depth)
+{
+	char *s = malloc((size_t)depth * 2 + 1);
+	int i;
+
+	for (i = 0; i < depth; i++) {
+		s[i] = '[';
+		s[depth + i] = ']';
+	}
+	s[2 * depth] = '\0';
+	return s;
+}
+
+START_TEST(test_parse_depth_limit_empty)
+{
+	char *ok = nested_empty_new(IC_JSON_DEPTH_MAX);
+	char *deep = nested_empty_new(IC_JSON_DEPTH_MAX + 1);
+	json_object *o = parse_str(ok);
+
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+	ck_assert_ptr_null(parse_str(deep));
+	/* an empty object innermost counts the same */
+	deep[IC_JSON_DEPTH_MAX] = '{';
+	deep[IC_JSON_DEPTH_MAX + 1] = '}';
 	ck_assert_ptr_null(parse_str(deep));
 	free(ok);
 	free(deep);
@@ -212,8 +270,10 @@ int main(void)
 	tcase_add_test(tc, test_parse_good);
 	tcase_add_test(tc, test_parse_explicit_length);
 	tcase_add_test(tc, test_parse_bad);
+	tcase_add_test(tc, test_parse_invalid_utf8_forms);
 	tcase_add_test(tc, test_parse_embedded_nul);
 	tcase_add_test(tc, test_parse_depth_limit);
+	tcase_add_test(tc, test_parse_depth_limit_empty);
 	tcase_add_test(tc, test_getters);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
