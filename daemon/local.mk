@@ -22,7 +22,7 @@ daemon_idleclawd_SOURCES = \
 	daemon/commands.c daemon/commands.h \
 	daemon/control.c daemon/control.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
-daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS) -lm
+daemon_idleclawd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 
 # Unit tests of the pure parts (availability, backoff, the config table).
 check_PROGRAMS += tests/unit/test_daemon_policy
@@ -46,4 +46,4 @@ EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
 EXTRA_DIST += conf/idleclaw.conf systemd/idleclawd.service systemd/idleclawd.socket \
-	systemd/idleclaw.sysusers
+	systemd/idleclaw.sysusers bench/relay/run.py bench/RELAY.md

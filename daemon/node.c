@@ -4,7 +4,6 @@
  * Thread: main thread.  Talks to the link only through link.h.
  */
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,7 +392,7 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 		delay = backoff_delay_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
 				       unit_random());
 	tv.tv_sec = (time_t)delay;
-	tv.tv_usec = (suseconds_t)((delay - floor(delay)) * 1e6);
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(n->retry_ev, &tv);
 	daemon_changed(d, false);
 }
