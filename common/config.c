@@ -511,6 +511,20 @@ static void print_value(const struct ic_config_key *k, const void *cfg, FILE *ou
 	}
 }
 
+/*
+ * inih reads " ;" as the start of a comment, so a value starting with ";"
+ * must follow the "=" directly to load back as printed.
+ */
+static bool starts_comment(const struct ic_config_key *k, const void *cfg)
+{
+	const char *s;
+
+	if (!is_string_type(k->type))
+		return false;
+	s = *(char *const *)((const char *)cfg + k->offset);
+	return s != NULL && s[0] == ';';
+}
+
 static bool section_printed_before(const struct ic_config_schema *s, size_t i)
 {
 	size_t j;
@@ -541,7 +555,7 @@ void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FIL
 				fprintf(out, "# %s\n", k->help);
 			if (k->env != NULL)
 				fprintf(out, "# environment: %s\n", k->env);
-			fprintf(out, "%s = ", k->key);
+			fprintf(out, "%s =%s", k->key, starts_comment(k, cfg) ? "" : " ");
 			print_value(k, cfg, out);
 			fputc('\n', out);
 		}

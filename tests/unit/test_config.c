@@ -586,6 +586,31 @@ START_TEST(test_print)
 }
 END_TEST
 
+/* What is printed loads back as it was (found by fuzz_config). */
+START_TEST(test_print_loads_back)
+{
+	struct tcfg *c, *again;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	write_main("[node]\nname =;x ; comment\n");
+	c = load_ok(NULL);
+	ck_assert_str_eq(c->name, ";x");
+	f = open_memstream(&text, &size);
+	ic_config_print(&schema, c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "\nname =;x\n"));
+	write_main(text);
+	again = load_ok(NULL);
+	ck_assert_str_eq(again->name, ";x");
+	ck_assert_int_eq(again->max_concurrent, c->max_concurrent);
+	ic_config_free(&schema, again);
+	ic_config_free(&schema, c);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_bad_default)
 {
 	static const struct ic_config_key bad_keys[] = {
@@ -627,6 +652,7 @@ int main(void)
 	tcase_add_test(tc, test_empty_string_unsets);
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_print);
+	tcase_add_test(tc, test_print_loads_back);
 	tcase_add_test(tc, test_bad_default);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
