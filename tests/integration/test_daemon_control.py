@@ -188,7 +188,50 @@ def test_control_bad_input():
             r.stop()
 
 
+def test_socket_activation():
+    """A control socket passed with LISTEN_FDS/LISTEN_PID is used as is."""
+    import socket as so
+    tmp = tempfile.mkdtemp()
+    path = os.path.join(tmp, "activated.sock")
+    ls = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(8)
+    r = dl.StandInRouter()
+    fo = dl.FakeOllama("--echo")
+    unused = os.path.join(tmp, "configured.sock")
+    argv = [iclib.binary("daemon/idleclawd"), "--config", "/nonexistent",
+            "-o", "daemon.server=" + r.url, "-o", "daemon.ollama_host=" + fo.url,
+            "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act"]
+    fd = ls.fileno()
+    p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh"] + argv,
+                         preexec_fn=lambda: os.dup2(fd, 3), pass_fds=(fd,),
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        c = iclib.wait_for(lambda: _try_ctl(path), what="activated socket answers")
+        st = c.call("status")
+        assert st["status"] == "ok" and st["node_id"] == "act", st
+        c.close()
+        assert not os.path.exists(unused)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            assert p.wait(10) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+            ls.close()
+            fo.proc.stop()
+            r.stop()
+
+
+def _try_ctl(path):
+    try:
+        return dl.Ctl(path)
+    except OSError:
+        return None
+
+
 if __name__ == "__main__":
     iclib.run_tests([test_check_config, test_man_page_and_example_list_every_key,
                      test_notify_reload_stop, test_drain_timeout,
-                     test_control_bad_input])
+                     test_control_bad_input, test_socket_activation])

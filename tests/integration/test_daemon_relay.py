@@ -61,6 +61,15 @@ def test_register_and_echo(e):
         assert set(f["chunk"]) <= {"message", "done", "done_reason"}, f
     bodies = e.fo.bodies()
     assert len(bodies) == 1 and bodies[0]["messages"][0]["content"] == "the quick brown fox"
+    # privacy: not even at log_level=debug does content reach the log
+    assert "quick brown" not in e.d.log(), e.d.log()
+
+
+@with_env(log_content="yes")
+def test_log_content_when_asked(e):
+    e.r.request("lc", dl.chat_params(content="visible words"))
+    e.r.wait_reply("lc")
+    assert "visible words" in e.d.log()
 
 
 @with_env()
@@ -249,7 +258,7 @@ def test_ndjson_line_limit():
 
 
 if __name__ == "__main__":
-    iclib.run_tests([test_register_and_echo, test_whitelist, test_unregistered_model_refused,
+    iclib.run_tests([test_register_and_echo, test_log_content_when_asked, test_whitelist, test_unregistered_model_refused,
                      test_message_limits, test_max_concurrent,
                      test_cancel_closes_ollama_connection, test_ollama_http_error,
                      test_ollama_error_midstream, test_ollama_close_midstream,
