@@ -39,7 +39,8 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_relay.py \
 	tests/integration/test_daemon_link.py \
 	tests/integration/test_daemon_control.py \
-	tests/integration/test_daemon_e2e.py
+	tests/integration/test_daemon_e2e.py \
+	tests/integration/test_daemon_tls.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
 

@@ -371,6 +371,9 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (code)
 		snprintf(why, sizeof(why), "closed by the router (%d): %s", code,
 			 *reason ? reason : "no reason given");
+	else if (strstr(reason, "SSL") || strstr(reason, "certificate"))
+		snprintf(why, sizeof(why), "TLS failed (%s); is the router's certificate "
+			 "trusted? see ca_file", reason);
 	else
 		snprintf(why, sizeof(why), "%s", *reason ? reason : "connection failed");
 	if (stopped) {		/* the close is done: main() may finish */
