@@ -258,9 +258,10 @@ static const char *line_syntax(const char *raw)
 	char *t;
 
 	if (isspace((unsigned char)raw[0]) && strpbrk(raw, "=:") == NULL) {
-		/* inih would glue it to the previous key */
+		/* inih would glue it to the previous key (the reader hands on
+		 * indented section headers and keys unindented) */
 		t = trim(strcpy(copy, raw));
-		if (*t != '\0' && *t != ';' && *t != '#')
+		if (*t != '\0' && *t != ';' && *t != '#' && *t != '[')
 			return "continuation lines are not supported";
 	}
 	t = trim(strcpy(copy, raw));
@@ -284,7 +285,7 @@ static char *reader(char *str, int num, void *stream)
 	struct loader *ld = stream;
 	ssize_t n = getline(&ld->line, &ld->line_cap, ld->f);
 	const char *why = NULL;
-	size_t len;
+	size_t len, skip = 0;
 
 	if (n < 0)
 		return NULL;
@@ -307,7 +308,12 @@ static char *reader(char *str, int num, void *stream)
 		add_error(ld, "%s:%d: %s", ld->path, ld->lineno, why);
 		len = 0;
 	}
-	memcpy(str, ld->line, len);
+	/* inih would take an indented "key = value" line for a continuation of
+	 * the previous key's value: hand it on unindented */
+	while (skip < len && isspace((unsigned char)ld->line[skip]))
+		skip++;
+	memcpy(str, ld->line + skip, len - skip);
+	len -= skip;
 	str[len] = '\n';
 	str[len + 1] = '\0';
 	return str;

@@ -586,6 +586,23 @@ START_TEST(test_print)
 }
 END_TEST
 
+/* inih would glue an indented key line to the previous value (found by
+ * fuzz_config): it is a key like any other. */
+START_TEST(test_indented_keys)
+{
+	struct tcfg *c;
+
+	write_main("[node]\nname = my ; comment\n  max_concurrent = 5\n\tenabled = no\n"
+		   " [log]\n  level = debug\n");
+	c = load_ok(NULL);
+	ck_assert_str_eq(c->name, "my");
+	ck_assert_int_eq(c->max_concurrent, 5);
+	ck_assert(!c->enabled);
+	ck_assert_int_eq(c->log_level, IC_LOG_DEBUG);
+	ic_config_free(&schema, c);
+}
+END_TEST
+
 /* What is printed loads back as it was (found by fuzz_config). */
 START_TEST(test_print_loads_back)
 {
@@ -653,6 +670,7 @@ int main(void)
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_print_loads_back);
+	tcase_add_test(tc, test_indented_keys);
 	tcase_add_test(tc, test_bad_default);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
