@@ -162,6 +162,7 @@ daemon_reload(struct daemon *d, char **errors)
 	char *nid;
 	bool server_changed, id_changed, models_changed;
 	struct link *link_before = d->link;
+	int old_max = old->max_concurrent;
 
 	sd_notify(0, "RELOADING=1");
 	*errors = NULL;
@@ -212,6 +213,8 @@ daemon_reload(struct daemon *d, char **errors)
 	log_notice("configuration reloaded");
 	if (server_changed || id_changed || d->link != link_before)
 		node_restart(d->node);
+	else if (nc->max_concurrent != old_max)
+		node_reregister(d->node);	/* the router learns it at registration */
 	if (models_changed)
 		models_refresh(d->models);
 	sd_notify(0, "READY=1");

@@ -191,10 +191,19 @@ sync_models(struct node *n)
 }
 
 void
+node_reregister(struct node *n)
+{
+	if (n->state != NODE_REGISTERED)
+		return;		/* the next registration carries it anyway */
+	n->reregister_pending = true;
+	node_relay_done(n);
+}
+
+void
 node_relay_done(struct node *n)
 {
 	if (n->reregister_pending && n->state == NODE_REGISTERED && daemon_in_flight(n->d) == 0) {
-		log_info("model list changed: registering again");
+		log_info("registering again");
 		connect_now(n);
 	}
 }

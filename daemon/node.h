@@ -47,6 +47,8 @@ void node_heartbeat_now(struct node *n);
 void node_restart(struct node *n);
 /* Close the session for good (shutdown). */
 void node_stop(struct node *n);
+/* Register again (max_concurrent changed) once nothing is in flight. */
+void node_reregister(struct node *n);
 /* A relay finished (a deferred re-registration may proceed). */
 void node_relay_done(struct node *n);
 

@@ -103,6 +103,38 @@ class Daemon(iclib.Proc):
         iclib.wait_for(lambda: text in self.log(), timeout, what="log line %r" % text)
 
 
+class Notify(iclib.NotifySocket):
+    """NOTIFY_SOCKET read by a thread all the time, as systemd does: a
+    datagram socket nobody reads fills after a few messages and then
+    blocks the sender (net.unix.max_dgram_qlen)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sock.settimeout(0.05)
+        self.running = True
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        while self.running:
+            try:
+                data = self.sock.recv(4096).decode()
+                self.messages.extend(data.split("\n"))
+            except (socket.timeout, BlockingIOError):
+                pass
+            except OSError:
+                return
+
+    def read(self, timeout=0.0):
+        time.sleep(timeout if timeout > 0 else 0.001)
+        return list(self.messages)
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        super().close()
+
+
 class Ctl:
     """A control-socket client: one JSON object a line."""
 

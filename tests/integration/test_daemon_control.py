@@ -76,7 +76,7 @@ def test_man_page_and_example_list_every_key():
 
 
 def test_notify_reload_stop():
-    ns = iclib.NotifySocket()
+    ns = dl.Notify()
     r = dl.StandInRouter(features=["models_update"])
     r2 = dl.StandInRouter(features=["models_update"])
     fo = dl.FakeOllama("--echo", "--delay-ms", "50", "--tokens", "40")
@@ -92,7 +92,7 @@ def test_notify_reload_stop():
         d.wait_ready()
         reg = r.wait_type("register")[0]
         assert [m["name"] for m in reg["models"]] == [MODEL]
-        iclib.wait_for(lambda: any("router connected" in m for m in ns.read(0.1)),
+        iclib.wait_for(lambda: any("router connected" in m for m in ns.read(0.1)),  # noqa
                        what="STATUS with router connected")
         # a request in flight survives a reload; the link is not restarted
         r.request("inflight", dl.chat_params())
@@ -116,6 +116,11 @@ def test_notify_reload_stop():
         rep = c.call("reload")
         assert rep["status"] == "failed" and "max_concurrent" in rep.get("detail", ""), rep
         assert c.call("status")["max_concurrent"] == 1
+        # max_concurrent is told to the router by registering again
+        write_conf(conf, server=r.url, ollama_host=fo.url, max_concurrent=2)
+        assert c.call("reload")["status"] == "ok"
+        regs = r.wait_type("register", count=2)
+        assert regs[1]["max_concurrent"] == 2, regs
         # a new server URL: the link moves
         write_conf(conf, server=r2.url, ollama_host=fo.url)
         assert c.call("reload")["status"] == "ok"
@@ -204,8 +209,9 @@ def test_socket_activation():
             "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act"]
     fd = ls.fileno()
     p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh"] + argv,
-                         preexec_fn=lambda: os.dup2(fd, 3), pass_fds=(fd,),
-                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                         # dup2's copy is inheritable; close_fds would close it
+                         preexec_fn=lambda: os.dup2(fd, 3), close_fds=False,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
         c = iclib.wait_for(lambda: _try_ctl(path), what="activated socket answers")
         st = c.call("status")

@@ -188,7 +188,31 @@ def test_policy_close_is_reported_and_retried_slowly():
         cleanup(d, fo, r)
 
 
+def test_model_count_limit():
+    """At most IC_MODELS_PER_NODE_MAX models are registered (by name)."""
+    n = dl.LIMITS["IC_MODELS_PER_NODE_MAX"]
+    for count in (n, n + 1):
+        names = ["m%02d:latest" % i for i in range(count)]
+        r = dl.StandInRouter()
+        fo = dl.FakeOllama("--models", ",".join(names))
+        d = dl.Daemon(r.url, fo.url).wait_ready()
+        try:
+            reg = r.wait_type("register")[0]
+            assert [m["name"] for m in reg["models"]] == names[:n], reg
+            # a request for the model left out is refused
+            r.wait_type("heartbeat")
+            r.request("x", dl.chat_params(model=names[-1]))
+            frames = r.wait_reply("x")
+            if count > n:
+                assert frames[-1]["error"] == "invalid_request", frames
+            else:
+                assert frames[-1]["chunk"]["done"] is True, frames
+        finally:
+            cleanup(d, fo, r)
+
+
 if __name__ == "__main__":
     iclib.run_tests([test_ollama_down_then_up, test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
-                     test_policy_close_is_reported_and_retried_slowly])
+                     test_policy_close_is_reported_and_retried_slowly,
+                     test_model_count_limit])
