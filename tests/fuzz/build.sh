@@ -1,18 +1,25 @@
 #!/bin/sh
-# Build the libFuzzer harnesses with clang (not part of make check).
-#   tests/fuzz/build.sh [OUTDIR]
-#   OUTDIR/fuzz_outfilter -max_total_time=60 -dict=tests/fuzz/outfilter.dict
-#   OUTDIR/fuzz_validate -max_total_time=60 -dict=tests/fuzz/validate.dict
+# Build the libFuzzer harnesses with clang, for real fuzzing sessions
+# (make check runs the same harnesses through standalone.c instead).
+#   tests/fuzz/build.sh [OUTDIR [NAME...]]    default: . and every harness
+#   OUTDIR/fuzz_proto -max_total_time=60 -dict=tests/fuzz/proto.dict DIR...
+# tests/fuzz/run.sh builds and runs them all; see docs/fuzzing.md.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-.}
+[ $# -gt 0 ] && shift
+names=${*:-outfilter validate proto sse json ctlproto config}
 CC=${CC:-clang}
 mkdir -p "$out"
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined"
-cflags="$cflags -I$top -I$top/common $(pkg-config --cflags json-c)"
-libs=$(pkg-config --libs json-c)
-lib="$top/common/utf8.c $top/common/validate.c $top/common/outfilter.c $top/common/xmalloc.c"
-for h in outfilter validate; do
+cflags="$cflags -fno-sanitize-recover=undefined -I$top -iquote $top/common"
+cflags="$cflags $(pkg-config --cflags json-c inih)"
+libs="$(pkg-config --libs json-c inih)"
+lib=""
+for c in utf8 validate sanitize outfilter jsonutil proto sse config ctlproto log xmalloc; do
+	lib="$lib $top/common/$c.c"
+done
+for h in $names; do
 	# shellcheck disable=SC2086
 	$CC $cflags -o "$out/fuzz_$h" "$top/tests/fuzz/fuzz_$h.c" $lib $libs
 	echo "built $out/fuzz_$h"

@@ -3,22 +3,21 @@
  * line, parsed as a request (what idleclawd reads) and as a daemon message
  * (what idleclawctl reads).  Nothing may crash or leak, and what is
  * accepted must keep ctlproto.h's promises; replies built for an accepted
- * request must parse back to the same id and status.
+ * request must parse back to the same id and status, and the request built
+ * again with ctl_request_new() must parse to the same id, command,
+ * arguments and verdict.
  *
- * Build and run (not part of make check):
- *   top=$PWD; clang -g -O1 -std=gnu11 -D_GNU_SOURCE \
- *     -fsanitize=fuzzer,address,undefined -I$top -iquote $top/common \
- *     $(pkg-config --cflags json-c) -o fuzz_ctlproto tests/fuzz/fuzz_ctlproto.c \
- *     common/ctlproto.c common/jsonutil.c common/validate.c common/utf8.c \
- *     common/xmalloc.c $(pkg-config --libs json-c)
- *   ./fuzz_ctlproto -max_total_time=60 -dict=tests/fuzz/ctlproto.dict
+ * make check runs it through standalone.c; for libFuzzer see
+ * docs/fuzzing.md (tests/fuzz/run.sh ctlproto).
  */
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlproto.h"
+#include "jsonutil.h"
 #include "limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +36,36 @@ static void check_reply_roundtrip(const char *id, enum ctl_status st)
 	    (id != NULL && strcmp(id, m.id) != 0))
 		abort();
 	ctl_message_clear(&m);
+	free(line);
+	json_object_put(o);
+}
+
+/* Equal as wire text (json_object_equal() says a NaN differs from itself). */
+static bool same_json(json_object *a, json_object *b)
+{
+	char *x = ic_json_to_string_new(a, NULL), *y = ic_json_to_string_new(b, NULL);
+	bool same = strcmp(x, y) == 0;
+
+	free(x);
+	free(y);
+	return same;
+}
+
+/* What idleclawctl builds from an accepted request reads back the same. */
+static void check_request_roundtrip(const struct ctl_request *req, enum ctl_status st)
+{
+	json_object *o = ctl_request_new(req->id, req->cmd, json_object_get(req->args));
+	struct ctl_request again;
+	char err[IC_ERRBUF_MAX];
+	size_t len;
+	char *line = ctl_line_new(o, &len);
+
+	if (ctl_request_parse(line, len - 1, &again) != CTL_ST_OK ||
+	    strcmp(again.id, req->id) != 0 || strcmp(again.cmd, req->cmd) != 0 ||
+	    !same_json(again.args, req->args) ||
+	    ctl_args_check(again.cmd, again.args, err, sizeof(err)) != st)
+		abort();
+	ctl_request_clear(&again);
 	free(line);
 	json_object_put(o);
 }
@@ -61,6 +90,7 @@ static void as_request(const char *text, size_t len)
 			abort();
 		if (st == CTL_ST_BAD_ARGS && err[0] == '\0')
 			abort();	/* a refusal always says why */
+		check_request_roundtrip(&req, st);
 	}
 	check_reply_roundtrip(req.id, st);
 	ctl_request_clear(&req);

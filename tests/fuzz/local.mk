@@ -49,7 +49,7 @@ tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DIC_FUZZ_NAME='"config"' $(IC_
 tests_fuzz_fuzz_config_LDADD = $(IC_COMMON_LIBS)
 
 # Seed corpora, dictionaries and the libFuzzer build script.
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/build.sh \
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/build.sh tests/fuzz/run.sh \
 	tests/fuzz/outfilter.dict tests/fuzz/validate.dict tests/fuzz/proto.dict \
 	tests/fuzz/sse.dict tests/fuzz/json.dict tests/fuzz/ctlproto.dict \
 	tests/fuzz/config.dict
