@@ -109,7 +109,9 @@ struct link {
 
 /* ---- link thread: events to the main thread ---- */
 
-static void
+/* Queue an event for the main thread; false if the queue is full (the
+ * caller then drops its connection).  Final events are always queued. */
+static bool
 emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data, size_t len)
 {
 	struct lev *e = xcalloc(1, sizeof(*e));
@@ -136,9 +138,10 @@ emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data,
 		free(e->data);
 		free(e);
 		log_err("link: event queue full; dropping the connection");
-		return;
+		return false;
 	}
 	event_active(l->wake, EV_READ, 0);
+	return true;
 }
 
 static void
@@ -405,8 +408,10 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 	c->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
-	if (c == l->ws && !c->closing)
-		emit(l, EV_WS_TEXT, c->id, 0, c->rx, c->rx_len);
+	if (c == l->ws && !c->closing && !emit(l, EV_WS_TEXT, c->id, 0, c->rx, c->rx_len)) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, NULL, 0);
+		return -1;
+	}
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = 0;
@@ -518,8 +523,8 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 			return -1;
 		break;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-		if (!c->ended)
-			emit(l, EV_HTTP_DATA, c->id, 0, in, len);
+		if (!c->ended && !emit(l, EV_HTTP_DATA, c->id, 0, in, len))
+			return -1;
 		break;
 	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
 		conn_end(l, c, 0, NULL);
