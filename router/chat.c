@@ -196,19 +196,37 @@ static void ping_due(lws_sorted_usec_list_t *sul)
 static void chunk_overdue(lws_sorted_usec_list_t *sul)
 {
 	struct chat *c = lws_container_of(sul, struct chat, chunk_sul);
+	int64_t due = c->last_chunk_us + (int64_t)router.cfg->chunk_timeout * 1000000;
+	int64_t now = router_now_us();
 
 	if (!c->node)
 		return;
+	if (now < due) {	/* a chunk came meanwhile: wait for the rest */
+		lws_sul_schedule(router.ctx, 0, &c->chunk_sul, chunk_overdue,
+				 (lws_usec_t)(due - now));
+		return;
+	}
 	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
 		   c->node->node_id, router.cfg->chunk_timeout);
 	cancel_at_node(c);
 	chat_node_failed(c, "node timed out");
 }
 
+/*
+ * Rescheduling an lws_sul is a walk of a sorted list, too dear for every
+ * chunk: a chunk only notes its time, and the timer, when it fires, checks
+ * whether the node has really been silent for chunk_timeout.
+ */
 static void chunk_timer_arm(struct chat *c)
 {
+	c->last_chunk_us = router_now_us();
 	lws_sul_schedule(router.ctx, 0, &c->chunk_sul, chunk_overdue,
 			 (lws_usec_t)router.cfg->chunk_timeout * LWS_USEC_PER_SEC);
+}
+
+static void chunk_timer_touch(struct chat *c)
+{
+	c->last_chunk_us = router_now_us();
 }
 
 /* --- scheduler callbacks --- */
@@ -273,7 +291,7 @@ static void on_chunk(struct chat *c, json_object *chunk)
 
 	router.stats.chunks++;
 	c->started = true;
-	chunk_timer_arm(c);
+	chunk_timer_touch(c);
 	if (json_object_object_get_ex(chunk, "message", &msg) &&
 	    json_object_is_type(msg, json_type_object)) {
 		thinking = ic_json_get_string(msg, "thinking");

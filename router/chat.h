@@ -38,6 +38,7 @@ struct chat {
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;
 	int64_t wait_deadline_us;
+	int64_t last_chunk_us;		/* for the chunk timeout */
 	bool streaming;			/* 200 + SSE committed */
 	bool headers_sent;
 	bool started;			/* a chunk arrived: no more failover */

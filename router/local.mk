@@ -32,3 +32,8 @@ EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic
 
 dist_man_MANS += man/idleclaw-routerd.8
 EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example
+
+# bench/router: load generator (see bench/README.md); built, not installed.
+noinst_PROGRAMS += bench/router/bench-router
+bench_router_bench_router_SOURCES = bench/router/bench-router.c
+bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)

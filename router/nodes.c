@@ -83,17 +83,30 @@ static void unregister(struct node *n, const char *reason);
 static void hb_timeout(lws_sorted_usec_list_t *sul)
 {
 	struct node *n = lws_container_of(sul, struct node, hb_sul);
+	int64_t due = n->last_rx_us + (int64_t)router.cfg->heartbeat_timeout * 1000000;
+	int64_t now = router_now_us();
 
+	if (now < due) {
+		lws_sul_schedule(router.ctx, 0, &n->hb_sul, hb_timeout, (lws_usec_t)(due - now));
+		return;
+	}
 	log_notice("node %s (%s): silent for %d s, dropped", node_name(n), n->ip,
 		   router.cfg->heartbeat_timeout);
 	unregister(n, "node heartbeat timeout");
 	node_close(n, CLOSE_NORMAL, IC_CLOSE_HEARTBEAT_TIMEOUT);
 }
 
+/* Like the chunk timer (chat.c): frames note their time; the timer checks. */
 static void hb_arm(struct node *n)
 {
+	n->last_rx_us = router_now_us();
 	lws_sul_schedule(router.ctx, 0, &n->hb_sul, hb_timeout,
 			 (lws_usec_t)router.cfg->heartbeat_timeout * LWS_USEC_PER_SEC);
+}
+
+static void hb_touch(struct node *n)
+{
+	n->last_rx_us = router_now_us();
 }
 
 struct node *node_new(struct lws *wsi, const char *ip)
@@ -363,7 +376,7 @@ static int handle_message(struct node *n, const char *text, size_t len)
 
 	memset(&m, 0, sizeof(m));
 	if (n->registered)
-		hb_arm(n);	/* any frame shows the node is alive */
+		hb_touch(n);	/* any frame shows the node is alive */
 	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
 		if (!n->registered) {
 			rc = handle_register(n, &m);

@@ -44,6 +44,7 @@ struct node {
 	char close_reason[96];
 	lws_sorted_usec_list_t reg_sul;	/* registration deadline */
 	lws_sorted_usec_list_t hb_sul;	/* heartbeat deadline */
+	int64_t last_rx_us;		/* last frame, for the deadline */
 };
 
 void nodes_init(void);
