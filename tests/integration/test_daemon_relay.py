@@ -189,6 +189,23 @@ def test_ollama_close_midstream(e):
     assert e.r.wait_reply("x")[-1]["error"] == "ollama_error"
 
 
+@with_env(fo_args=("--fault", "hang"), ollama_timeout=1)
+def test_ollama_silence_times_out(e):
+    import time
+    t0 = time.monotonic()
+    e.r.request("hang", dl.chat_params())
+    assert e.r.wait_reply("hang")[-1]["error"] == "ollama_error"
+    assert time.monotonic() - t0 < 5
+    assert e.fo.wait_cancelled(1) == [MODEL]   # the connection was closed
+
+
+@with_env(fo_args=("--echo", "--fault", "slow-headers", "--fault-delay-ms", "500"),
+          ollama_timeout=2)
+def test_slow_ollama_within_timeout(e):
+    e.r.request("slow", dl.chat_params(content="patience"))
+    assert dl.text_of(e.r.wait_reply("slow")) == "patience"
+
+
 BIG = "".join("%05d " % i for i in range(18000))   # 108,000 bytes, one line
 
 
@@ -262,5 +279,6 @@ if __name__ == "__main__":
                      test_message_limits, test_max_concurrent,
                      test_cancel_closes_ollama_connection, test_ollama_http_error,
                      test_ollama_error_midstream, test_ollama_close_midstream,
+                     test_ollama_silence_times_out, test_slow_ollama_within_timeout,
                      test_oversized_chunk_is_split_not_dropped,
                      test_thinking_and_tool_calls_pass, test_ndjson_line_limit])
