@@ -242,7 +242,7 @@ class StandInRouter:
 
     def send(self, obj, conn=None):
         ws = self.conns[(conn or len(self.conns)) - 1]
-        self._call(ws.send(json.dumps(obj) if not isinstance(obj, str) else obj))
+        self._call(ws.send(obj if isinstance(obj, (str, bytes)) else json.dumps(obj)))
 
     def request(self, rid, params, conn=None):
         self.send({"type": "inference_request", "request_id": rid, "ollama_params": params},

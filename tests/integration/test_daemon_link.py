@@ -188,6 +188,37 @@ def test_policy_close_is_reported_and_retried_slowly():
         cleanup(d, fo, r)
 
 
+def test_router_frame_limits():
+    """Garbage from the router is ignored; a message of IC_WS_MESSAGE_MAX
+    bytes is read, one byte more closes the link (1009), which comes back."""
+    n = dl.LIMITS["IC_WS_MESSAGE_MAX"]
+    fo = dl.FakeOllama("--echo")
+    r = dl.StandInRouter()
+    d = dl.Daemon(r.url, fo.url).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        r.send("not json at all")
+        r.send('{"type":"inference_request"}')          # no request_id: nothing to answer
+        r.send('{"type":"something_new","x":1}')
+        r.send(b"\x00\x01binary")
+        def padded(size):
+            head = '{"type":"future_message","pad":"'
+            return head + "a" * (size - len(head) - 2) + '"}'
+        r.send(padded(n))
+        r.request("ok", dl.chat_params(content="still here"))
+        assert dl.text_of(r.wait_reply("ok")) == "still here"
+        assert len(r.of_type("register")) == 1
+        r.send(padded(n + 1))
+        regs = r.wait_type("register", count=2, timeout=15)
+        assert regs[1]["_conn"] == 2
+        assert "over %d bytes" % n in d.log()
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
 def test_model_count_limit():
     """At most IC_MODELS_PER_NODE_MAX models are registered (by name)."""
     n = dl.LIMITS["IC_MODELS_PER_NODE_MAX"]
@@ -215,4 +246,4 @@ if __name__ == "__main__":
     iclib.run_tests([test_ollama_down_then_up, test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
                      test_policy_close_is_reported_and_retried_slowly,
-                     test_model_count_limit])
+                     test_model_count_limit, test_router_frame_limits])
