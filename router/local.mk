@@ -37,3 +37,16 @@ EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example
 noinst_PROGRAMS += bench/router/bench-router
 bench_router_bench_router_SOURCES = bench/router/bench-router.c
 bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)
+
+# Unit tests of the router's pure parts.
+check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip
+TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip
+tests_unit_test_router_ratelimit_SOURCES = tests/unit/test_router_ratelimit.c \
+	router/ratelimit.c router/strmap.c
+tests_unit_test_router_ratelimit_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_ratelimit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_ratelimit_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_clientip_SOURCES = tests/unit/test_router_clientip.c router/clientip.c
+tests_unit_test_router_clientip_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_clientip_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_clientip_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
