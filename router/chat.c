@@ -270,7 +270,7 @@ void chat_node_failed(struct chat *c, const char *reason)
 	sched_detach(c);
 	if (c->finished || c->dead)
 		return;
-	if (!c->started && c->attempts < router.cfg->failover_attempts && !router.draining) {
+	if (!c->started && c->attempts < c->max_attempts && !router.draining) {
 		log_info("chat %s: %s before the first token, trying another node",
 			 c->request_id, reason);
 		router.stats.failovers++;
@@ -467,7 +467,9 @@ int chat_begin(struct lws *wsi, struct pss *pss)
 	random_hex(c->id + 9, 6);
 	c->params = params_new(model, messages, think);
 	json_object_put(body);
-	c->tried = xcalloc((size_t)router.cfg->failover_attempts, sizeof(*c->tried));
+	/* fixed per chat: a reload may change failover_attempts meanwhile */
+	c->max_attempts = router.cfg->failover_attempts;
+	c->tried = xcalloc((size_t)c->max_attempts, sizeof(*c->tried));
 	c->filter_content = ic_outfilter_new();
 	c->filter_thinking = ic_outfilter_new();
 	c->wait_deadline_us = router_now_us() + (int64_t)router.cfg->queue_wait * 1000000;

@@ -37,6 +37,7 @@ struct chat {
 	json_object *params;		/* ollama_params for the node */
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;
+	int max_attempts;		/* size of tried[] */
 	int64_t wait_deadline_us;
 	int64_t last_chunk_us;		/* for the chunk timeout */
 	bool streaming;			/* 200 + SSE committed */

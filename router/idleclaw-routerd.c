@@ -28,7 +28,9 @@
 
 struct router router;
 
-static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_term, got_hup;
+static const char *config_path = SYSCONFDIR "/idleclaw.conf";
+static const char *overrides[OVERRIDES_MAX];
 static lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
 static int64_t drain_deadline_us;
 static bool nodes_closed;
@@ -58,8 +60,10 @@ static void usage(FILE *out)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	got_term = 1;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
 	if (router.ctx)
 		lws_cancel_service(router.ctx);
 }
@@ -127,6 +131,36 @@ static void begin_drain(void)
 	drain_tick(&drain_sul);
 }
 
+/*
+ * SIGHUP: parse the configuration again and swap it in only if all of it
+ * is valid.  Everything but listen takes effect at once (timeouts for the
+ * next timer, limits for the next request); a new listen address needs a
+ * restart.
+ */
+static void reload(void)
+{
+	struct router_config *cfg;
+	char *errors = NULL;
+
+	sd_notify(0, "RELOADING=1");
+	cfg = ic_config_load_new(&router_config_schema, config_path, overrides, &errors);
+	if (!cfg) {
+		log_err("reload: configuration not changed:\n%s", errors ? errors : "");
+		free(errors);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	free(errors);
+	if (strcmp(cfg->listen, router.cfg->listen) != 0)
+		log_warn("reload: listen changes only with a restart (still %s)",
+			 router.cfg->listen);
+	ic_config_free(&router_config_schema, router.cfg);
+	router.cfg = cfg;
+	ic_log_set_level((enum ic_log_level)cfg->log_level);
+	log_notice("configuration reloaded");
+	sd_notify(0, "READY=1");
+}
+
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" -> host (empty = any) and port. */
 static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
 {
@@ -186,8 +220,7 @@ static struct lws_context *context_new(char *host, int port)
 	return lws_create_context(&info);
 }
 
-static int parse_args(int argc, char **argv, const char **config_path,
-		      const char **overrides, bool *check)
+static int parse_args(int argc, char **argv, bool *check)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -206,7 +239,7 @@ static int parse_args(int argc, char **argv, const char **config_path,
 		}
 		switch (c) {
 		case 'c':
-			*config_path = optarg;
+			config_path = optarg;
 			break;
 		case 'l':
 			overrides[n++] = xasprintf("router.listen=%s", optarg);
@@ -235,7 +268,7 @@ static int parse_args(int argc, char **argv, const char **config_path,
 	return -1;
 }
 
-static void free_overrides(const char **overrides)
+static void free_overrides(void)
 {
 	for (int i = 0; overrides[i]; i++)
 		free((char *)overrides[i]);
@@ -267,6 +300,7 @@ static int serve(void)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	log_notice("listening on %s", router.cfg->listen);
 	sd_notify(0, "READY=1");
 	status_tick(&status_sul);
@@ -277,6 +311,10 @@ static int serve(void)
 			break;
 		if (got_term)
 			begin_drain();
+		if (got_hup) {
+			got_hup = 0;
+			reload();
+		}
 	}
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);
@@ -293,21 +331,19 @@ static int serve(void)
 
 int main(int argc, char **argv)
 {
-	const char *overrides[OVERRIDES_MAX] = { NULL };
-	const char *config_path = SYSCONFDIR "/idleclaw.conf";
 	char *errors = NULL;
 	bool check = false;
 	int rc;
 
 	ic_log_init(argv[0]);
-	rc = parse_args(argc, argv, &config_path, overrides, &check);
+	rc = parse_args(argc, argv, &check);
 	if (rc >= 0) {
-		free_overrides(overrides);
+		free_overrides();
 		return rc;
 	}
 	router.cfg = ic_config_load_new(&router_config_schema, config_path, overrides, &errors);
-	free_overrides(overrides);
 	if (!router.cfg) {
+		free_overrides();
 		fprintf(stderr, "%s", errors ? errors : "configuration error\n");
 		if (errors && errors[0] && errors[strlen(errors) - 1] != '\n')
 			fputc('\n', stderr);
@@ -318,10 +354,12 @@ int main(int argc, char **argv)
 	if (check) {
 		ic_config_print(&router_config_schema, router.cfg, stdout);
 		ic_config_free(&router_config_schema, router.cfg);
+		free_overrides();
 		return 0;
 	}
 	ic_log_set_level((enum ic_log_level)router.cfg->log_level);
 	rc = serve();
 	ic_config_free(&router_config_schema, router.cfg);
+	free_overrides();
 	return rc;
 }

@@ -184,6 +184,52 @@ def test_metrics_enabled():
         r.assert_clean_exit()
 
 
+def test_reload_and_watchdog():
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ic-router-conf-")
+    conf = os.path.join(d, "idleclaw.conf")
+    with open(conf, "w") as f:
+        f.write("[router]\ntrusted_proxies = 127.0.0.1\nrate_other = 1000\n")
+    notify = iclib.NotifySocket()
+    port = iclib.free_port()
+    p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config", conf,
+                               "--listen", "127.0.0.1:%d" % port],
+                   env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"})
+    try:
+        notify.wait_for("READY=1")
+        notify.wait_for("WATCHDOG=1", timeout=3)
+
+        async def gets(ip, n):
+            out = []
+            for _ in range(n):
+                st, _, _ = await http(port, "GET", "/health", headers={"X-Forwarded-For": ip})
+                out.append(st)
+            return out
+        assert asyncio.run(gets("10.90.0.1", 5)) == [200] * 5
+        with open(conf, "w") as f:
+            f.write("[router]\ntrusted_proxies = 127.0.0.1\nrate_other = 2\n")
+        notify.messages.clear()
+        p.signal(signal.SIGHUP)
+        notify.wait_for("RELOADING=1")
+        notify.wait_for("READY=1")
+        assert asyncio.run(gets("10.90.0.2", 3)) == [200, 200, 429]
+        # a bad file is refused as a whole: the old settings stay
+        with open(conf, "w") as f:
+            f.write("[router]\ntrusted_proxies = 127.0.0.1\nrate_other = -1\n")
+        p.signal(signal.SIGHUP)
+        iclib.wait_for(lambda: "configuration not changed" in p.log(), what="refused reload")
+        assert asyncio.run(gets("10.90.0.3", 3)) == [200, 200, 429]
+        p.assert_clean_exit()
+    except Exception:
+        print(p.log())
+        raise
+    finally:
+        p.close()
+        notify.close()
+        os.unlink(conf)
+        os.rmdir(d)
+
+
 def test_bad_config():
     p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config",
                                "/nonexistent", "-o", "router.queue_wait=-5"])
@@ -202,4 +248,5 @@ def test_bad_config():
 
 
 if __name__ == "__main__":
-    iclib.run_tests([test_endpoints, test_metrics_enabled, test_bad_config])
+    iclib.run_tests([test_endpoints, test_metrics_enabled, test_reload_and_watchdog,
+                     test_bad_config])
