@@ -105,6 +105,28 @@ class Response:
     def json(self):
         return json.loads(self.body)
 
+    @property
+    def chunked(self):
+        return self.headers.get("transfer-encoding", "").lower() == "chunked"
+
+    async def _readline(self, timeout):
+        """A body line, decoding chunked transfer coding (as Caddy sends)."""
+        if not self.chunked:
+            return await asyncio.wait_for(self.reader.readline(), timeout)
+        buf = getattr(self, "_buf", b"")
+        while b"\n" not in buf:
+            size = await asyncio.wait_for(self.reader.readline(), timeout)
+            if not size:
+                break
+            n = int(size.split(b";")[0].strip() or b"0", 16)
+            if n == 0:
+                break
+            buf += await asyncio.wait_for(self.reader.readexactly(n + 2), timeout)
+            buf = buf[:-2] if buf.endswith(b"\r\n") else buf
+        i = buf.find(b"\n")
+        line, self._buf = (buf, b"") if i < 0 else (buf[:i + 1], buf[i + 1:])
+        return line
+
     async def read_body(self, timeout=10.0):
         n = self.headers.get("content-length")
         if n is not None:
@@ -117,7 +139,7 @@ class Response:
         """Next SSE block as text ('data: ...' or ': ping'), or None at EOF."""
         lines = []
         while True:
-            line = await asyncio.wait_for(self.reader.readline(), timeout)
+            line = await self._readline(timeout)
             if not line:
                 return "\n".join(lines) if lines else None
             line = line.decode().rstrip("\n")
@@ -170,9 +192,9 @@ async def request(port, method, path, body=None, headers=None, raw_body=None,
     return Response(status, headers_in, reader, writer)
 
 
-async def http(port, method, path, body=None, headers=None, raw_body=None):
+async def http(port, method, path, body=None, headers=None, raw_body=None, timeout=10.0):
     """A complete request: (status, headers, parsed JSON or raw body)."""
-    r = await request(port, method, path, body, headers, raw_body)
+    r = await request(port, method, path, body, headers, raw_body, timeout=timeout)
     await r.read_body()
     r.close()
     try:
