@@ -71,6 +71,16 @@ async def t_errors():
     st, _, body = await http(R.port, "POST", "/api/chat",
                              body=chat_body(model="zz", text=big + "x"))
     assert st == 422, (st, body)
+    # all contents together: N and N+1 characters
+    per = LIMITS["IC_MESSAGE_CHARS_MAX"]
+    k = LIMITS["IC_TOTAL_CHARS_MAX"] // per
+    msgs = [{"role": "user", "content": "x" * per}] * k
+    st, _, body = await http(R.port, "POST", "/api/chat", body={"model": "zz", "messages": msgs})
+    assert st == 503, (st, body)
+    st, _, body = await http(R.port, "POST", "/api/chat",
+                             body={"model": "zz", "messages": msgs + [{"role": "user",
+                                                                      "content": "x"}]})
+    assert st == 422 and body["detail"].startswith("messages"), (st, body)
 
 
 async def t_body_limit():
