@@ -13,7 +13,8 @@
  *   - a callback's nonzero value stops parsing at once and is returned;
  *   - writer -> parser round trip: ic_sse_data_new() of every event parses
  *     back to exactly that event with the bound set to its length, and fails
- *     with the bound one byte shorter; ic_sse_data_new() of the raw stream
+ *     with the bound one byte shorter; a line of max_event +
+ *     IC_SSE_LINE_SLACK bytes passes, one byte more fails; ic_sse_data_new() of the raw stream
  *     parses back to the stream with its line breaks made "\n"; a comment
  *     gives no event.
  */
@@ -202,6 +203,24 @@ static void check_events_written(const struct events *e)
 	}
 }
 
+/* A line (a comment here) may be max_event + IC_SSE_LINE_SLACK bytes, not one more. */
+static void check_line_bound(size_t max_event)
+{
+	struct events e;
+	size_t n = max_event + IC_SSE_LINE_SLACK;
+	char *text = xmalloc(n + 3);
+
+	memset(text, 'c', n + 1);
+	text[0] = ':';
+	memcpy(text + n, "\n\n", 2);
+	CHECK(run(&e, max_event, SIZE_MAX, text, n + 2, NULL, 0) == 0 && e.count == 0);
+	free(e.p);
+	memcpy(text + n, "c\n\n", 3);
+	CHECK(run(&e, max_event, SIZE_MAX, text, n + 3, NULL, 0) == -1 && e.count == 0);
+	free(e.p);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct events whole, split, bytes, stopped;
@@ -237,6 +256,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(stopped.p);
 	}
 	check_events_written(&whole);
+	if (data[1] == 0)
+		check_line_bound(max_event);
 	if (len <= 65536) {
 		check_stream_written(text, len);
 		check_comment(text, len);
