@@ -196,13 +196,42 @@ async def t_message_size():
     assert code == 1009, (code, reason)
 
 
+async def t_garbage_after_registration():
+    n = await TestNode.registered(R, "messy", models=("mg",), ip="10.10.0.1")
+    resp = await chat(R.port, chat_body("mg"), ip="10.10.0.9")
+    req = await n.recv_type("inference_request")
+    rid = req["request_id"]
+    for frame in ("not json", "[]", "{}", '{"type":5}', '{"type":"heartbeat"}',
+                  '{"type":"inference_chunk","request_id":"%s"}' % rid,
+                  '{"type":"inference_chunk","request_id":"%s","chunk":[]}' % rid,
+                  '{"type":"inference_chunk","request_id":"%s","chunk":{"message":5}}' % rid,
+                  '{"type":"inference_chunk","request_id":"%s","chunk":{"message":'
+                  '{"content":7,"thinking":[]},"done":"yes"}}' % rid,
+                  '{"type":"inference_error","request_id":"nope"}',
+                  '{"type":"models_update","models":"x"}',
+                  json.dumps({"type": "register", "node_id": "other", "models": []})):
+        await n.send(frame)
+    await n.ws.send(b"\x00\x01binary")
+    await n.chunk(rid, "still fine", done=True)
+    events = await resp.events()
+    resp.close()
+    assert "still fine" in text_of(events), events
+    # invalid UTF-8 in a text frame: closed by the WebSocket layer (1007)
+    await n.ws.write_frame(True, 0x1, b'{"type":"heartbeat","x":"\xff"}')
+    code, _ = await n.expect_close()
+    assert code in (1007, 1002), code
+    st, _, body = await http(R.port, "GET", "/health")
+    assert st == 200, st
+
+
 def main_tests():
     global R
     R = Router(register_timeout=1, heartbeat_timeout=3, queue_wait=1)
     try:
         for t in (t_close_reasons, t_register_timeout, t_nodes_per_ip, t_reregister_fails_over,
                   t_heartbeat_timeout, t_heartbeat_keeps_alive, t_forged_node_id,
-                  t_available_false_and_models_update, t_concurrency_clamp, t_message_size):
+                  t_available_false_and_models_update, t_concurrency_clamp, t_message_size,
+                  t_garbage_after_registration):
             asyncio.run(asyncio.wait_for(t(), 30))
             print("  ok %s" % t.__name__, flush=True)
         R.assert_clean_exit()
