@@ -115,7 +115,7 @@ static bool
 emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data, size_t len)
 {
 	struct lev *e = xcalloc(1, sizeof(*e));
-	bool overflow;
+	bool overflow, was_empty;
 
 	e->type = type;
 	e->id = id;
@@ -129,6 +129,7 @@ emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data,
 	pthread_mutex_lock(&l->mu);
 	overflow = l->ev_bytes + len > LINK_EVENTS_MAX && type != EV_WS_CLOSED &&
 		   type != EV_HTTP_DONE;
+	was_empty = STAILQ_EMPTY(&l->evs);
 	if (!overflow) {
 		STAILQ_INSERT_TAIL(&l->evs, e, next);
 		l->ev_bytes += len;
@@ -140,7 +141,10 @@ emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data,
 		log_err("link: event queue full; dropping the connection");
 		return false;
 	}
-	event_active(l->wake, EV_READ, 0);
+	/* a non-empty queue has a wake-up pending already: the main thread
+	 * takes the whole queue at once */
+	if (was_empty)
+		event_active(l->wake, EV_READ, 0);
 	return true;
 }
 
@@ -648,10 +652,15 @@ lws_log_emit(int level, const char *line)
 static void
 push_cmd(struct link *l, struct cmd *cmd)
 {
+	bool was_empty;
+
 	pthread_mutex_lock(&l->mu);
+	was_empty = STAILQ_EMPTY(&l->cmds);
 	STAILQ_INSERT_TAIL(&l->cmds, cmd, next);
 	pthread_mutex_unlock(&l->mu);
-	lws_cancel_service(l->lws);
+	/* as in emit(): one wake-up per batch, the link thread takes them all */
+	if (was_empty)
+		lws_cancel_service(l->lws);
 }
 
 struct link *
