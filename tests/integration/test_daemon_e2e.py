@@ -147,6 +147,53 @@ def test_ctl_client_vanishes_mid_chat():
     run(t, "--delay-ms", "100", "--tokens", "200")
 
 
+def test_router_restart_and_model_change():
+    """The real router: restarted on the same port, the daemon registers
+    again; a model added to Ollama reaches the router's /api/models."""
+    port = iclib.free_port()
+    fo = dl.FakeOllama("--listen", "127.0.0.1:%d" % port, "--echo")
+    router = routerlib.Router()
+    d = dl.Daemon("http://127.0.0.1:%d" % router.port, fo.url).wait_ready()
+    c = d.ctl()
+    try:
+        iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
+                       timeout=15, what="model at the router")
+        rport = router.port
+        router.close()
+        iclib.wait_for(lambda: c.call("status")["router"]["state"] != "connected",
+                       what="link down")
+        real_free_port = routerlib.iclib.free_port
+        routerlib.iclib.free_port = lambda: rport
+        try:
+            router = routerlib.Router()
+        finally:
+            routerlib.iclib.free_port = real_free_port
+        iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
+                       timeout=15, what="registered again after the restart")
+        raw = http_chat(router.port, {"model": MODEL, "messages": [
+            {"role": "user", "content": "after restart"}]})
+        assert sse_text(raw) == "after restart", raw
+        # a new model at Ollama: models_update (or a new registration)
+        fo.proc.stop()
+        fo = dl.FakeOllama("--listen", "127.0.0.1:%d" % port, "--echo", "--models",
+                           "llama3.2:latest=2019393189,mistral:7b=4000000000")
+        iclib.wait_for(lambda: "mistral:7b" in (c.call("models").get("models") or []),
+                       timeout=15, what="new model at the router")
+        raw = http_chat(router.port, {"model": "mistral:7b", "messages": [
+            {"role": "user", "content": "new model"}]})
+        assert sse_text(raw) == "new model", raw
+        c.close()
+        d.assert_clean_exit()
+    except Exception:
+        print(d.log()[-4000:])
+        print(router.log()[-2000:])
+        raise
+    finally:
+        d.close()
+        fo.proc.stop()
+        router.close()
+
+
 def test_with_idleclawctl():
     """The real idleclawctl against the daemon (skipped if not built)."""
     ctl_bin = iclib.binary("ctl/idleclawctl")
@@ -180,4 +227,5 @@ if __name__ == "__main__":
         raise SystemExit(iclib.SKIP)
     iclib.run_tests([test_consumer_chat_through_router, test_ctl_chat_streams_events,
                      test_ctl_chat_thinking, test_ctl_cancel_reaches_ollama,
-                     test_ctl_client_vanishes_mid_chat, test_with_idleclawctl])
+                     test_ctl_client_vanishes_mid_chat, test_router_restart_and_model_change,
+                     test_with_idleclawctl])
