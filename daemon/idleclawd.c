@@ -178,7 +178,8 @@ daemon_reload(struct daemon *d, char **errors)
 		dconfig_free(nc);
 		goto fail;
 	}
-	if (!str_eq(nc->ollama_host, old->ollama_host)) {
+	if (!str_eq(nc->ollama_host, old->ollama_host) ||
+	    nc->ollama_timeout != old->ollama_timeout) {
 		no = ollama_new(d->base, nc->ollama_host, nc->ollama_timeout, err, sizeof(err));
 		if (!no || n_old_ollama == sizeof(old_ollama) / sizeof(old_ollama[0])) {
 			*errors = xstrdup(no ? "ollama_host changed too often; restart" : err);
@@ -202,8 +203,9 @@ daemon_reload(struct daemon *d, char **errors)
 		dconfig_free(nc);
 		goto fail;
 	}
-	if (!str_eq(nc->control_socket, old->control_socket))
-		log_warn("control_socket changes take effect at the next start");
+	if (!str_eq(nc->control_socket, old->control_socket) ||
+	    !str_eq(nc->control_group, old->control_group))
+		log_warn("control_socket and control_group changes take effect at the next start");
 	if (no) {
 		old_ollama[n_old_ollama++] = d->ollama;
 		d->ollama = no;
