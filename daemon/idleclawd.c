@@ -156,6 +156,22 @@ str_eq(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* Free replaced Ollama clients whose requests have all ended. */
+static void
+retire_idle_ollamas(void)
+{
+	size_t i = 0;
+
+	while (i < n_old_ollama) {
+		if (ollama_busy(old_ollama[i])) {
+			i++;
+			continue;
+		}
+		ollama_free(old_ollama[i]);
+		old_ollama[i] = old_ollama[--n_old_ollama];
+	}
+}
+
 int
 daemon_reload(struct daemon *d, char **errors)
 {
@@ -178,11 +194,13 @@ daemon_reload(struct daemon *d, char **errors)
 		dconfig_free(nc);
 		goto fail;
 	}
+	retire_idle_ollamas();
 	if (!str_eq(nc->ollama_host, old->ollama_host) ||
 	    nc->ollama_timeout != old->ollama_timeout) {
 		no = ollama_new(d->base, nc->ollama_host, nc->ollama_timeout, err, sizeof(err));
 		if (!no || n_old_ollama == sizeof(old_ollama) / sizeof(old_ollama[0])) {
-			*errors = xstrdup(no ? "ollama_host changed too often; restart" : err);
+			*errors = xstrdup(no ? "ollama_host changed too often while requests "
+					  "were running; try again later" : err);
 			ollama_free(no);
 			free(nid);
 			dconfig_free(nc);

@@ -93,6 +93,12 @@ ollama_new(struct event_base *base, const char *host, int timeout_s, char *err, 
 	return o;
 }
 
+bool
+ollama_busy(const struct ollama *o)
+{
+	return !LIST_EMPTY(&o->reqs);
+}
+
 const char *
 ollama_url(const struct ollama *o)
 {

@@ -7,6 +7,7 @@
 #ifndef IC_DAEMON_OLLAMA_H
 #define IC_DAEMON_OLLAMA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -29,6 +30,8 @@ struct ollama *ollama_new(struct event_base *base, const char *host, int timeout
 			  char *err, size_t errlen);
 /* Aborts every request without calling back. */
 void ollama_free(struct ollama *o);
+/* true while a request (or its cleanup) is pending */
+bool ollama_busy(const struct ollama *o);
 /* "http://host:port" */
 const char *ollama_url(const struct ollama *o);
 
