@@ -148,6 +148,40 @@ def test_notify_reload_stop():
         ns.close()
 
 
+def test_reload_new_ollama_host():
+    """A request in flight finishes on the old Ollama; new ones go to the new."""
+    r = dl.StandInRouter(features=["models_update"])
+    fo1 = dl.FakeOllama("--echo", "--delay-ms", "50", "--tokens", "30")
+    fo2 = dl.FakeOllama("--echo")
+    tmp = tempfile.mkdtemp()
+    conf = os.path.join(tmp, "idleclaw.conf")
+    write_conf(conf, server=r.url, ollama_host=fo1.url)
+    d = dl.Daemon(None, None, config=conf).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        r.request("old", dl.chat_params(content="one two"))
+        iclib.wait_for(lambda: r.for_request("old"), what="first chunk")
+        write_conf(conf, server=r.url, ollama_host=fo2.url)
+        c = d.ctl()
+        assert c.call("reload")["status"] == "ok"
+        assert c.call("status")["ollama"]["url"] == fo2.url
+        assert r.wait_reply("old", timeout=15)[-1]["chunk"]["done"] is True
+        r.request("new", dl.chat_params(content="three"))
+        assert dl.text_of(r.wait_reply("new")) == "three"
+        assert len(fo1.bodies()) == 1 and len(fo2.bodies()) == 1
+        assert len(r.of_type("register")) == 1
+        c.close()
+        d.assert_clean_exit()
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        d.close()
+        fo1.proc.stop()
+        fo2.proc.stop()
+        r.stop()
+
+
 def test_drain_timeout():
     r = dl.StandInRouter()
     fo = dl.FakeOllama("--fault", "hang")
@@ -239,5 +273,5 @@ def _try_ctl(path):
 
 if __name__ == "__main__":
     iclib.run_tests([test_check_config, test_man_page_and_example_list_every_key,
-                     test_notify_reload_stop, test_drain_timeout,
+                     test_notify_reload_stop, test_reload_new_ollama_host, test_drain_timeout,
                      test_control_bad_input, test_socket_activation])
