@@ -112,6 +112,8 @@ static void drain_tick(lws_sorted_usec_list_t *sul)
 		drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
 	} else if (nodes_closed && (nodes_count() == 0 || now >= drain_deadline_us)) {
 		router.quit = true;
+		lws_sul_cancel(&status_sul);
+		lws_sul_cancel(&watchdog_sul);
 		lws_cancel_service(router.ctx);
 		return;
 	}
@@ -159,6 +161,16 @@ static void reload(void)
 	ic_log_set_level((enum ic_log_level)cfg->log_level);
 	log_notice("configuration reloaded");
 	sd_notify(0, "READY=1");
+}
+
+void router_wakeup(void)
+{
+	if (got_term)
+		begin_drain();
+	if (got_hup) {
+		got_hup = 0;
+		reload();
+	}
 }
 
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" -> host (empty = any) and port. */
@@ -306,15 +318,10 @@ static int serve(void)
 	status_tick(&status_sul);
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
 		watchdog_tick(&watchdog_sul);
+	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup() */
 	while (!router.quit) {
 		if (lws_service(router.ctx, 0) < 0)
 			break;
-		if (got_term)
-			begin_drain();
-		if (got_hup) {
-			got_hup = 0;
-			reload();
-		}
 	}
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);

@@ -78,6 +78,9 @@ struct router {
 
 extern struct router router;
 
+/* Called in the service loop after lws_cancel_service(): handles signals. */
+void router_wakeup(void);
+
 /* Monotonic clock in microseconds. */
 int64_t router_now_us(void);
 

@@ -499,6 +499,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			pss->node = NULL;
 		}
 		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		router_wakeup();	/* a signal arrived (lws_cancel_service) */
+		return 0;
 	default:
 		break;
 	}
