@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """idleclaw-routerd behind Caddy (as in conf/Caddyfile.example, without
 TLS): the node WebSocket and the SSE stream pass through, chunks arrive as
-they are sent, and a client cannot forge its address through the proxy."""
+they are sent, a hang-up reaches the node as cancel_request, and a client
+cannot forge its address through the proxy."""
 import asyncio
 import os
 import shutil
@@ -73,6 +74,22 @@ async def through(caddy, router):
                               headers={"X-Forwarded-For": "198.51.100.%d" % i})
         statuses.append(st)
     assert statuses == [200, 200, 200, 429], statuses
+    # a consumer hanging up at Caddy cancels the chat at the node
+    resp = await request(caddy.port, "POST", "/api/chat", chat_body("mc"))
+    req = await node.recv_type("inference_request")
+    await node.chunk(req["request_id"], "a")
+    await resp.event(timeout=5)
+    resp.close()
+    # Caddy notices the hang-up at latest when it next writes to the client
+    m = None
+    for _ in range(50):
+        await node.chunk(req["request_id"], "more")
+        try:
+            m = await node.recv_type("cancel_request", 0.1)
+            break
+        except asyncio.TimeoutError:
+            pass
+    assert m and m["request_id"] == req["request_id"], m
     await node.close()
 
 
