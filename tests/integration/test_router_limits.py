@@ -160,6 +160,25 @@ def test_streams_and_slow_consumer():
             raise
 
 
+def test_max_nodes():
+    with Router(max_nodes=2) as r:
+        async def go():
+            a = await TestNode.registered(r, "mn-a", ip="10.80.0.1")
+            b = await TestNode.registered(r, "mn-b", ip="10.80.0.2")
+            c = await TestNode.connect(r, "mn-c", ip="10.80.0.3")
+            await c.send({"type": "register", "node_id": "mn-c", "max_concurrent": 1,
+                          "models": [{"name": "m1", "size": 1}]})
+            code, reason = await c.expect_close()
+            assert (code, reason) == (1013, "too many nodes"), (code, reason)
+            # replacing a registered node is not a new one
+            a2 = await TestNode.registered(r, "mn-a", ip="10.80.0.4")
+            await a.expect_close()
+            await a2.close()
+            await b.close()
+        asyncio.run(asyncio.wait_for(go(), 20))
+        r.assert_clean_exit()
+
+
 if __name__ == "__main__":
     iclib.run_tests([test_rate_limits_defaults, test_untrusted_forwarded_for,
-                     test_streams_and_slow_consumer])
+                     test_streams_and_slow_consumer, test_max_nodes])
