@@ -4,6 +4,7 @@
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -242,16 +243,24 @@ def test_socket_activation():
             "-o", "daemon.server=" + r.url, "-o", "daemon.ollama_host=" + fo.url,
             "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act"]
     fd = ls.fileno()
-    p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh"] + argv,
-                         # dup2's copy is inheritable; close_fds would close it
-                         preexec_fn=lambda: os.dup2(fd, 3), close_fds=False,
-                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    errf = tempfile.TemporaryFile()
+    # a small exec wrapper puts the socket at fd 3 and names itself in
+    # LISTEN_PID, as systemd does, once Popen's own fds are out of the way
+    wrapper = ("import os, sys; os.dup2(int(sys.argv[1]), 3); "
+               "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1'); "
+               "os.execv(sys.argv[2], sys.argv[2:])")
+    p = subprocess.Popen([sys.executable, "-c", wrapper, str(fd)] + argv, pass_fds=(fd,),
+                         stderr=errf, stdin=subprocess.DEVNULL)
     try:
         c = iclib.wait_for(lambda: _try_ctl(path), what="activated socket answers")
         st = c.call("status")
         assert st["status"] == "ok" and st["node_id"] == "act", st
         c.close()
         assert not os.path.exists(unused)
+    except Exception:
+        errf.seek(0)
+        print(errf.read().decode(errors="replace")[-3000:])
+        raise
     finally:
         p.send_signal(signal.SIGTERM)
         try:
