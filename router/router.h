@@ -50,6 +50,7 @@ struct pss {
 	bool reply_close;	/* close the connection after the reply */
 	int reply_status;
 	int retry_after;	/* seconds, for 429; 0 = no header */
+	const char *allow;	/* Allow: of a 405 (static text), or NULL */
 	char *reply;		/* JSON text, owned */
 	struct chat *chat;	/* owned */
 	/* node WebSocket */

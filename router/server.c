@@ -51,8 +51,10 @@ static const struct route routes[] = {
 
 /* --- replies --- */
 
-/* Write a complete JSON response now.  -1 on a write error. */
-static int write_reply(struct lws *wsi, int status, const char *body, int retry_after)
+/* Write a complete JSON response now (allow: for 405, or NULL).  -1 on a
+ * write error. */
+static int write_reply(struct lws *wsi, int status, const char *body, int retry_after,
+		       const char *allow)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
@@ -70,6 +72,10 @@ static int write_reply(struct lws *wsi, int status, const char *body, int retry_
 						 (unsigned char *)ra, (int)strlen(ra), &p, end))
 			return -1;
 	}
+	if (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+						 (const unsigned char *)allow,
+						 (int)strlen(allow), &p, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	bbuf = xmalloc(LWS_PRE + len + 1);
@@ -338,6 +344,7 @@ static void http_reset(struct pss *pss)
 	pss->is_chat = false;
 	pss->body_too_big = false;
 	pss->retry_after = 0;
+	pss->allow = NULL;
 }
 
 static int on_http(struct lws *wsi, struct pss *pss, const char *path)
@@ -372,6 +379,7 @@ static int on_http(struct lws *wsi, struct pss *pss, const char *path)
 		return 0;
 	}
 	if (r->method != method) {
+		pss->allow = r->method == M_POST ? "POST" : "GET";
 		server_reply_detail(wsi, 405, "Method Not Allowed", 0);
 		return 0;
 	}
@@ -387,7 +395,7 @@ static int on_http_writeable(struct lws *wsi, struct pss *pss)
 	if (!pss->reply_pending)
 		return 0;
 	pss->reply_pending = false;
-	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after);
+	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow);
 	free(pss->reply);
 	pss->reply = NULL;
 	if (rc < 0 || pss->reply_close || pss->chat)

@@ -25,10 +25,10 @@ async def t_errors():
     st, h, body = await http(R.port, "GET", "/nope")
     assert st == 404 and body == {"detail": "Not Found"}, (st, body)
     assert h["content-type"] == "application/json"
-    st, _, _ = await http(R.port, "POST", "/health", raw_body=b"x")
-    assert st == 405, st
-    st, _, _ = await http(R.port, "GET", "/api/chat")
-    assert st == 405, st
+    st, h, _ = await http(R.port, "POST", "/health", raw_body=b"x")
+    assert st == 405 and h["allow"] == "GET", (st, h)
+    st, h, _ = await http(R.port, "GET", "/api/chat")
+    assert st == 405 and h["allow"] == "POST", (st, h)
     st, _, _ = await http(R.port, "PUT", "/api/models", raw_body=b"{}")
     assert st == 405, st
     # bad JSON: 400; wrong shapes: 422 naming the field
