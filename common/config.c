@@ -219,6 +219,20 @@ static void apply(struct loader *ld, const struct ic_config_key *k, const char *
 
 /* --- files --- */
 
+/*
+ * One /etc/idleclaw.conf serves every IdleClaw program: a section that
+ * belongs to another of them is not a mistake worth a warning.
+ */
+static const char *const shared_sections[] = { "daemon", "router", "idle", "ctl", NULL };
+
+static bool section_shared(const char *section)
+{
+	for (size_t i = 0; shared_sections[i]; i++)
+		if (strcasecmp(section, shared_sections[i]) == 0)
+			return true;
+	return false;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *ld = user;
@@ -232,6 +246,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (*section == '\0')
 		log_warn("%s: key \"%s\" outside any section (ignored)", where, name);
+	else if (!section_known(ld->schema, section) && section_shared(section))
+		log_debug("%s: [%s] is for another IdleClaw program (skipped)", where, section);
 	else if (!section_known(ld->schema, section))
 		log_warn("%s: unknown section [%s] (key \"%s\" ignored)", where, section, name);
 	else

@@ -494,6 +494,26 @@ START_TEST(test_unknown_keys_warn)
 }
 END_TEST
 
+/* One file serves every program: another program's section is no mistake. */
+START_TEST(test_other_programs_sections_silent)
+{
+	char log[4096];
+	struct tcfg *c;
+
+	write_main("[idle]\n"
+		   "cpu_threshold = 50\n"
+		   "[daemon]\n"
+		   "server = http://127.0.0.1:9000\n"
+		   "[node]\n"
+		   "max_concurrent = 5\n");
+	c = load_capture(log, sizeof(log));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->max_concurrent, 5);
+	ic_config_free(&schema, c);
+	ck_assert_msg(strstr(log, "unknown") == NULL, "log: %s", log);
+}
+END_TEST
+
 START_TEST(test_unreadable_main)
 {
 	char *errors;
@@ -665,6 +685,7 @@ int main(void)
 	tcase_add_test(tc, test_int_bounds);
 	tcase_add_test(tc, test_bool_spellings);
 	tcase_add_test(tc, test_unknown_keys_warn);
+	tcase_add_test(tc, test_other_programs_sections_silent);
 	tcase_add_test(tc, test_unreadable_main);
 	tcase_add_test(tc, test_empty_string_unsets);
 	tcase_add_test(tc, test_error_cap);
