@@ -8,7 +8,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-.}
 [ $# -gt 0 ] && shift
-names=${*:-outfilter validate proto sse json ctlproto config}
+names=${*:-outfilter validate proto sse json ctlproto config sanitize}
 CC=${CC:-clang}
 mkdir -p "$out"
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined"

@@ -222,6 +222,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err[0] != '\0');	/* a refusal always says why */
 		if (m.type_name != NULL && strcmp(m.type_name, "register") == 0)
 			CHECK(verdict != NULL);
+		/* a register frame made unusable by another member */
+		if (m.type_name != NULL && m.type == IC_MSG_UNKNOWN)
+			CHECK(same_str(verdict, IC_CLOSE_EXPECTED_REGISTER));
 	} else {
 		check_parsed(&m);
 	}

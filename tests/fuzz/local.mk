@@ -12,7 +12,8 @@ IC_FUZZ_TESTS = \
 	tests/fuzz/fuzz_sse \
 	tests/fuzz/fuzz_json \
 	tests/fuzz/fuzz_ctlproto \
-	tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_config \
+	tests/fuzz/fuzz_sanitize
 check_PROGRAMS += $(IC_FUZZ_TESTS)
 TESTS += $(IC_FUZZ_TESTS)
 
@@ -48,8 +49,12 @@ tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c $(IC_FUZZ_DRIVER)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DIC_FUZZ_NAME='"config"' $(IC_FUZZ_DEFS)
 tests_fuzz_fuzz_config_LDADD = $(IC_COMMON_LIBS)
 
+tests_fuzz_fuzz_sanitize_SOURCES = tests/fuzz/fuzz_sanitize.c $(IC_FUZZ_DRIVER)
+tests_fuzz_fuzz_sanitize_CPPFLAGS = $(AM_CPPFLAGS) -DIC_FUZZ_NAME='"sanitize"' $(IC_FUZZ_DEFS)
+tests_fuzz_fuzz_sanitize_LDADD = $(IC_COMMON_LIBS)
+
 # Seed corpora, dictionaries and the libFuzzer build script.
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/build.sh tests/fuzz/run.sh \
 	tests/fuzz/outfilter.dict tests/fuzz/validate.dict tests/fuzz/proto.dict \
 	tests/fuzz/sse.dict tests/fuzz/json.dict tests/fuzz/ctlproto.dict \
-	tests/fuzz/config.dict
+	tests/fuzz/config.dict tests/fuzz/sanitize.dict
