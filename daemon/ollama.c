@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netdb.h>
+#include <arpa/inet.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -25,6 +28,7 @@
 struct ollama {
 	struct event_base *base;
 	struct ic_url url;
+	char *addr;		/* numeric address evhttp connects to */
 	char *url_text;
 	int timeout_s;
 	LIST_HEAD(, ollama_req) reqs;
@@ -69,6 +73,36 @@ ollama_err_name(enum ollama_err err)
 	return "?";
 }
 
+/*
+ * The address to connect to, resolved once here (start-up or reload), not
+ * in the loop's callbacks.  IPv4 first: Ollama listens on 127.0.0.1 by
+ * default, and "localhost" may list ::1 first.  A name that does not
+ * resolve is kept: connecting then fails and says so.  NEW string.
+ */
+static char *
+resolve_new(const char *host)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct addrinfo hints, *res;
+	char buf[INET6_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = families[i];
+		hints.ai_socktype = SOCK_STREAM;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0)
+			continue;
+		if (getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof(buf), NULL, 0,
+				NI_NUMERICHOST) == 0) {
+			freeaddrinfo(res);
+			return xstrdup(buf);
+		}
+		freeaddrinfo(res);
+	}
+	return xstrdup(host);
+}
+
 struct ollama *
 ollama_new(struct event_base *base, const char *host, int timeout_s, char *err, size_t errlen)
 {
@@ -86,6 +120,7 @@ ollama_new(struct event_base *base, const char *host, int timeout_s, char *err, 
 	}
 	o->base = base;
 	o->timeout_s = timeout_s;
+	o->addr = resolve_new(o->url.host);
 	o->url_text = strchr(o->url.host, ':') ?
 		xasprintf("http://[%s]:%d", o->url.host, o->url.port) :
 		xasprintf("http://%s:%d", o->url.host, o->url.port);
@@ -153,6 +188,7 @@ ollama_free(struct ollama *o)
 	while ((r = LIST_FIRST(&o->reqs)) != NULL)
 		req_free(r);
 	ic_url_clear(&o->url);
+	free(o->addr);
 	free(o->url_text);
 	free(o);
 }
@@ -425,8 +461,7 @@ start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const cha
 
 	r->o = o;
 	LIST_INSERT_HEAD(&o->reqs, r, next);
-	r->conn = evhttp_connection_base_new(o->base, NULL, o->url.host,
-					     (unsigned short)o->url.port);
+	r->conn = evhttp_connection_base_new(o->base, NULL, o->addr, (unsigned short)o->url.port);
 	if (!r->conn)
 		return r;	/* caller reports */
 	evhttp_connection_set_timeout(r->conn, o->timeout_s);
@@ -435,7 +470,8 @@ start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const cha
 	evhttp_request_set_header_cb(r->req, header_cb);
 	evhttp_request_set_error_cb(r->req, error_cb);
 	h = evhttp_request_get_output_headers(r->req);
-	snprintf(hosthdr, sizeof(hosthdr), "%s:%d", o->url.host, o->url.port);
+	snprintf(hosthdr, sizeof(hosthdr), strchr(o->url.host, ':') ? "[%s]:%d" : "%s:%d",
+		 o->url.host, o->url.port);
 	evhttp_add_header(h, "Host", hosthdr);
 	if (body) {
 		evhttp_add_header(h, "Content-Type", "application/json");

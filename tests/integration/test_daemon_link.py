@@ -115,7 +115,8 @@ def test_models_update_and_reregister():
         port = iclib.free_port()
         r = dl.StandInRouter(features=features)
         fo = fake_on(port, "--models", "a:1=10,b:2=20")
-        d = dl.Daemon(r.url, "127.0.0.1:%d" % port, models_deny="b:*").wait_ready()
+        # a host name, resolved by the daemon (IPv4 first)
+        d = dl.Daemon(r.url, "localhost:%d" % port, models_deny="b:*").wait_ready()
         try:
             reg = r.wait_type("register")[0]
             assert reg["models"] == [{"name": "a:1", "size": 10}], reg
