@@ -128,6 +128,17 @@ def test_message_limits(e):
     e.r.request("c1", dl.chat_params(content="é" * (c + 1)))
     assert e.r.wait_reply("c1")[-1]["error"] == "invalid_request"
     assert len(e.fo.bodies()) == 2
+    # all contents together: IC_TOTAL_CHARS_MAX, then one more
+    total = LIMITS["IC_TOTAL_CHARS_MAX"]
+    k = total // c
+    msgs = [{"role": "user", "content": "a" * c} for _ in range(k)]
+    e.r.request("t", {"model": MODEL, "messages": msgs})
+    assert e.r.wait_reply("t", timeout=20)[-1]["type"] == "inference_chunk"
+    msgs[0]["role"] = "system"
+    msgs.append({"role": "user", "content": "b"})
+    e.r.request("t1", {"model": MODEL, "messages": msgs})
+    assert e.r.wait_reply("t1")[-1]["error"] == "invalid_request"
+    assert len(e.fo.bodies()) == 3
 
 
 @with_env(fo_args=("--delay-ms", "100", "--tokens", "30"), max_concurrent=2)
