@@ -165,6 +165,28 @@ def test_reconnect_after_router_restart():
         cleanup(d, fo, r)
 
 
+def test_lost_link_stops_generation():
+    """Requests of a session that ended are dropped: Ollama's connection
+    is closed (nobody could receive the answer), and the node reconnects."""
+    fo = dl.FakeOllama("--delay-ms", "100", "--tokens", "100")
+    r = dl.StandInRouter()
+    d = dl.Daemon(r.url, fo.url).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        r.request("lost", dl.chat_params())
+        iclib.wait_for(lambda: r.for_request("lost"), what="first chunk")
+        r.close_conn(1001, "going away")
+        assert fo.wait_cancelled(1) == [MODEL]
+        r.wait_type("register", count=2, timeout=15)
+        hb = r.wait_type("heartbeat", conn=2)[-1]
+        assert hb["active_requests"] == 0, hb
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        cleanup(d, fo, r)
+
+
 def test_policy_close_is_reported_and_retried_slowly():
     fo = dl.FakeOllama("--echo")
     r = dl.StandInRouter()
@@ -246,5 +268,6 @@ def test_model_count_limit():
 if __name__ == "__main__":
     iclib.run_tests([test_ollama_down_then_up, test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
+                     test_lost_link_stops_generation,
                      test_policy_close_is_reported_and_retried_slowly,
                      test_model_count_limit, test_router_frame_limits])
