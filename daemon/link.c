@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netdb.h>
 
 #include <event2/event.h>
 #include <libwebsockets.h>
@@ -224,6 +226,25 @@ host_header_new(const struct ic_url *u)
 	return v6 ? xasprintf("[%s]:%d", u->host, u->port) : xasprintf("%s:%d", u->host, u->port);
 }
 
+/* Why lws could not even start a connection: usually the name does not
+ * resolve (lws resolves in this thread, blocking, which is fine here). */
+static void
+connect_error(const struct ic_url *u, char *why, size_t len)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(u->host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, len, "cannot resolve %s: %s", u->host, gai_strerror(rc));
+		return;
+	}
+	freeaddrinfo(res);
+	snprintf(why, len, "cannot connect to %s port %d", u->host, u->port);
+}
+
 static void
 conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char *path)
 {
@@ -250,8 +271,11 @@ conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char 
 	free(hosthdr);
 	free(fullpath);
 	if (!wsi) {
+		char why[IC_ERRBUF_MAX];
+
 		c->wsi = NULL;
-		conn_end(l, c, 0, "cannot start the connection");
+		connect_error(u, why, sizeof(why));
+		conn_end(l, c, 0, why);
 		c->gone = true;
 	}
 }

@@ -242,6 +242,23 @@ def test_router_frame_limits():
         cleanup(d, fo, r)
 
 
+def test_unresolvable_router_reported():
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon("http://nonexistent.invalid", fo.url).wait_ready()
+    try:
+        c = d.ctl()
+        st = iclib.wait_for(lambda: (lambda s: s["router"].get("last_error") and s)(
+            c.call("status")), timeout=20, what="router error in status")
+        assert "cannot resolve nonexistent.invalid" in st["router"]["last_error"], st
+        assert st["router"]["state"] == "reconnecting", st
+        assert st["available"] is True      # Ollama is fine; only the link is down
+        c.close()
+        d.assert_clean_exit()
+    finally:
+        d.close()
+        fo.proc.stop()
+
+
 def test_model_count_limit():
     """At most IC_MODELS_PER_NODE_MAX models are registered (by name)."""
     n = dl.LIMITS["IC_MODELS_PER_NODE_MAX"]
@@ -270,4 +287,5 @@ if __name__ == "__main__":
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
                      test_lost_link_stops_generation,
                      test_policy_close_is_reported_and_retried_slowly,
-                     test_model_count_limit, test_router_frame_limits])
+                     test_model_count_limit, test_router_frame_limits,
+                     test_unresolvable_router_reported])
