@@ -15,12 +15,13 @@
 #include <stdint.h>
 
 #include "daemon/link.h"
+#include "limits.h"
 
 /* A session registered at least this long counts as healthy: the backoff
  * starts again from the bottom after it ends. */
 #define NODE_HEALTHY_S		30
 /* Waiting for "registered" after the upgrade. */
-#define NODE_REGISTER_WAIT_S	(2 * 10)
+#define NODE_REGISTER_WAIT_S	(2 * IC_REGISTER_TIMEOUT_S)
 
 struct daemon;
 struct node;
