@@ -280,7 +280,7 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	log_warn("drain timeout: %zu request%s still in flight are dropped",
 		 daemon_in_flight(d), daemon_in_flight(d) == 1 ? "" : "s");
-	relay_cancel_all(d);
+	relay_fail_all(d);
 	finish_stop(d);
 }
 

@@ -377,3 +377,15 @@ relay_cancel_all(struct daemon *d)
 		relay_end(r, false);
 	}
 }
+
+void
+relay_fail_all(struct daemon *d)
+{
+	struct relay *r;
+
+	while ((r = LIST_FIRST(&d->relays)) != NULL) {
+		log_info("request %s stopped: the node is shutting down", r->rid);
+		send_error(d, r->gen, r->rid, IC_ERR_OLLAMA_UNAVAILABLE);
+		relay_end(r, false);
+	}
+}

@@ -33,8 +33,11 @@ void relay_start(struct daemon *d, uint64_t gen, const char *request_id,
 void relay_cancel(struct daemon *d, const char *request_id);
 /* The session ended: drop its requests (Ollama connections closed). */
 void relay_cancel_session(struct daemon *d, uint64_t gen);
-/* Drop every request (drain timeout, shutdown). */
+/* Drop every request silently (shutdown, a new link). */
 void relay_cancel_all(struct daemon *d);
+/* End every request with inference_error ollama_unavailable, so the
+ * router need not wait for them (drain timeout). */
+void relay_fail_all(struct daemon *d);
 size_t relay_count(const struct daemon *d);
 
 #endif

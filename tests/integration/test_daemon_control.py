@@ -197,6 +197,8 @@ def test_drain_timeout():
         assert d.returncode == 0 and time.monotonic() - t0 < 5
         assert fo.wait_cancelled(1) == [MODEL]
         assert "drain timeout" in d.log()
+        # the router hears that the request ended, before the link closes
+        assert r.wait_reply("h")[-1]["error"] == "ollama_unavailable"
     finally:
         d.close()
         fo.proc.stop()
