@@ -64,12 +64,12 @@ static const struct ic_config_schema schema = {
 
 static char *dir, *path;
 
+/* Per input, so that nothing is left behind when libFuzzer stops with
+ * _Exit() (atexit handlers do not run then). */
 static void cleanup(void)
 {
-	if (path != NULL)
-		unlink(path);
-	if (dir != NULL)
-		rmdir(dir);
+	unlink(path);
+	rmdir(dir);
 	free(path);
 	free(dir);
 	path = dir = NULL;
@@ -79,15 +79,12 @@ static void setup(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 
-	if (path != NULL)
-		return;
 	dir = xasprintf("%s/ic-fuzz-config-XXXXXX", base != NULL && *base ? base : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		abort();	/* not a finding: the harness cannot run */
 	path = xasprintf("%s/fuzz.conf", dir);
 	/* unknown keys are warnings: keep them off stderr */
 	ic_log_set_level(IC_LOG_ERR);
-	atexit(cleanup);
 }
 
 static void write_file(const char *text, size_t len)
@@ -220,5 +217,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ic_config_free(&schema, cfg);
 	free(errors);
 	free(override);
+	cleanup();
 	return 0;
 }
