@@ -1,6 +1,7 @@
 /*
  * jsonutil.c - json-c helpers: wire serialization and strict parsing.
  */
+#include <math.h>
 #include <string.h>
 
 #include "jsonutil.h"
@@ -60,31 +61,44 @@ static json_object *finish_parse(json_tokener *tok, json_object *obj, const char
 }
 
 /*
- * true if o nests arrays/objects more than max deep ([] is 1, [[]] is 2).
- * json-c's own limit counts the innermost value too, so it lets one more
- * level of empty containers through than of containers around a scalar.
+ * true if o is JSON that json-c accepts but the wire must not carry:
+ * - arrays/objects nested more than max deep ([] is 1, [[]] is 2); json-c's
+ *   own limit counts the innermost value too, so it lets one more level of
+ *   empty containers through than of containers around a scalar;
+ * - NaN, Infinity, -Infinity: json-c takes them even in strict mode, but
+ *   they are not JSON and Ollama would refuse them;
+ * - strings holding "\u0000": every consumer reads strings as C strings, so
+ *   "n\u0000x" would silently become "n".
  */
-static bool too_deep(json_object *o, int max)
+static bool not_wire_json(json_object *o, int max)
 {
 	size_t i, n;
 
-	if (json_object_is_type(o, json_type_array)) {
+	switch (json_object_get_type(o)) {
+	case json_type_array:
 		if (max == 0)
 			return true;
 		n = json_object_array_length(o);
 		for (i = 0; i < n; i++)
-			if (too_deep(json_object_array_get_idx(o, i), max - 1))
+			if (not_wire_json(json_object_array_get_idx(o, i), max - 1))
 				return true;
-	} else if (json_object_is_type(o, json_type_object)) {
+		return false;
+	case json_type_object:
 		if (max == 0)
 			return true;
 		json_object_object_foreach(o, key, v) {
 			(void)key;
-			if (too_deep(v, max - 1))
+			if (not_wire_json(v, max - 1))
 				return true;
 		}
+		return false;
+	case json_type_double:
+		return !isfinite(json_object_get_double(o));
+	case json_type_string:
+		return strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o);
+	default:
+		return false;
 	}
-	return false;
 }
 
 json_object *ic_json_parse_new(const char *text, size_t len)
@@ -110,7 +124,7 @@ json_object *ic_json_parse_new(const char *text, size_t len)
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	obj = finish_parse(tok, obj, text, len);
 	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-			    too_deep(obj, IC_JSON_DEPTH_MAX))) {
+			    not_wire_json(obj, IC_JSON_DEPTH_MAX))) {
 		json_object_put(obj);
 		obj = NULL;
 	}

@@ -24,7 +24,10 @@
 char *ic_json_to_string_new(json_object *obj, size_t *len);
 
 /* Parse exactly one JSON value from text[0..len); NULL on any error
- * (trailing garbage included).  Caller owns the result (json_object_put). */
+ * (trailing garbage included), on invalid UTF-8, nesting deeper than
+ * IC_JSON_DEPTH_MAX, NaN/Infinity (json-c takes them; JSON does not) and
+ * strings holding \u0000 (they would be cut short as C strings).
+ * Caller owns the result (json_object_put). */
 json_object *ic_json_parse_new(const char *text, size_t len);
 
 /* Member of obj as a string/int/bool, or NULL/false when absent or mistyped. */

@@ -156,6 +156,26 @@ START_TEST(test_parse_embedded_nul)
 }
 END_TEST
 
+/* Accepted by json-c, but not JSON, or not safe to read as C strings. */
+START_TEST(test_parse_not_wire_json)
+{
+	static const char *bad[] = {
+		"[NaN]", "{\"t\":Infinity}", "[-Infinity]", "{\"a\":{\"b\":[1,NaN]}}",
+		"{\"node_id\":\"n\\u0000x\"}", "[\"\\u0000\"]",
+	};
+	static const char *good[] = { "[1.5e3]", "{\"a\":\"n\\u0001x\"}", "[-0.0]" };
+	json_object *o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ic_json_parse_new(bad[i], strlen(bad[i])) == NULL, "%s", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		o = ic_json_parse_new(good[i], strlen(good[i]));
+		ck_assert_msg(o != NULL, "%s", good[i]);
+		json_object_put(o);
+	}
+}
+END_TEST
+
 /* "[[[...1...]]]" nested depth times */
 static char *nested_new(int depth)
 {
@@ -272,6 +292,7 @@ int main(void)
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_parse_invalid_utf8_forms);
 	tcase_add_test(tc, test_parse_embedded_nul);
+	tcase_add_test(tc, test_parse_not_wire_json);
 	tcase_add_test(tc, test_parse_depth_limit);
 	tcase_add_test(tc, test_parse_depth_limit_empty);
 	tcase_add_test(tc, test_getters);
