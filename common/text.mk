@@ -29,7 +29,4 @@ tests_unit_test_sanitize_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 tests_unit_test_outfilter_SOURCES = tests/unit/test_outfilter.c
 tests_unit_test_outfilter_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_outfilter_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
-
-# libFuzzer harnesses: built by tests/fuzz/build.sh with clang, not by make.
-EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/fuzz_outfilter.c \
-	tests/fuzz/fuzz_validate.c tests/fuzz/outfilter.dict tests/fuzz/validate.dict
+# The fuzz harnesses of these files are in tests/fuzz/local.mk.
