@@ -72,6 +72,7 @@ struct conn {
 	bool ended;		/* final event emitted */
 	bool gone;		/* wsi destroyed (or never created): reap */
 	bool closing;		/* close at the next writeable */
+	bool open;		/* ws: the upgrade is done */
 	/* ws */
 	STAILQ_HEAD(, frame) out;
 	char *rx;
@@ -280,16 +281,27 @@ conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char 
 	}
 }
 
+/* Close a session: after its queued frames if it is open, at once if it
+ * is still connecting (no frame can be sent, nothing to flush). */
+static void
+ws_close(struct conn *c)
+{
+	c->closing = true;
+	if (!c->wsi || c->gone)
+		return;
+	if (c->open)
+		lws_callback_on_writable(c->wsi);
+	else
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
 static void
 do_ws_connect(struct link *l, struct cmd *cmd)
 {
 	struct conn *c;
 
-	if (l->ws) {	/* the old session closes; its events are stale now */
-		l->ws->closing = true;
-		if (l->ws->wsi && !l->ws->gone)
-			lws_callback_on_writable(l->ws->wsi);
-	}
+	if (l->ws)	/* the old session closes; its events are stale now */
+		ws_close(l->ws);
 	c = xcalloc(1, sizeof(*c));
 	c->is_ws = true;
 	c->id = cmd->id;
@@ -347,10 +359,8 @@ run_cmd(struct link *l, struct cmd *cmd)
 		do_ws_send(l, cmd);
 		break;
 	case CMD_WS_CLOSE:
-		if (l->ws && l->ws->id == cmd->id && l->ws->wsi && !l->ws->gone) {
-			l->ws->closing = true;
-			lws_callback_on_writable(l->ws->wsi);
-		}
+		if (l->ws && l->ws->id == cmd->id)
+			ws_close(l->ws);
 		break;
 	case CMD_HTTP_START:
 		do_http_start(l, cmd);
@@ -515,6 +525,7 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->open = true;
 		if (c == l->ws && !c->closing)
 			emit(l, EV_WS_OPEN, c->id, 0, NULL, 0);
 		break;

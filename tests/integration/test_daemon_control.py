@@ -183,6 +183,34 @@ def test_reload_new_ollama_host():
         r.stop()
 
 
+def test_chat_router_silence_times_out():
+    """A router that accepts the chat and then says nothing: after
+    router_timeout the chat ends with "timeout"; status still answers."""
+    import socket as so
+    ls = so.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    url = "http://127.0.0.1:%d" % ls.getsockname()[1]
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(url, fo.url, router_timeout=1).wait_ready()
+    try:
+        c = d.ctl()
+        t0 = time.monotonic()
+        rep = c.call("chat", {"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+        assert rep["status"] == "timeout", rep
+        assert time.monotonic() - t0 < 5
+        t0 = time.monotonic()
+        st = c.call("status")     # the router's /health does not answer either
+        assert st["status"] == "ok" and "network" not in st, st
+        assert time.monotonic() - t0 < 8
+        c.close()
+        d.assert_clean_exit()
+    finally:
+        d.close()
+        fo.proc.stop()
+        ls.close()
+
+
 def test_drain_timeout():
     r = dl.StandInRouter()
     fo = dl.FakeOllama("--fault", "hang")
@@ -284,5 +312,6 @@ def _try_ctl(path):
 
 if __name__ == "__main__":
     iclib.run_tests([test_check_config, test_man_page_and_example_list_every_key,
-                     test_notify_reload_stop, test_reload_new_ollama_host, test_drain_timeout,
+                     test_notify_reload_stop, test_reload_new_ollama_host,
+                     test_chat_router_silence_times_out, test_drain_timeout,
                      test_control_bad_input, test_socket_activation])
