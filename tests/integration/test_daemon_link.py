@@ -71,6 +71,26 @@ def test_ollama_down_then_up():
         cleanup(d, fo, r)
 
 
+def test_connection_refused_is_ollama_unavailable():
+    """Ollama vanished since the last model refresh: the request gets
+    ollama_unavailable, and the node withdraws at once."""
+    fo = dl.FakeOllama("--echo")
+    r = dl.StandInRouter()
+    d = dl.Daemon(r.url, fo.url, model_refresh=3600).wait_ready()
+    try:
+        r.wait_type("heartbeat")
+        fo.proc.stop()
+        r.request("gone", dl.chat_params())
+        assert r.wait_reply("gone")[-1]["error"] == "ollama_unavailable"
+        iclib.wait_for(lambda: r.of_type("heartbeat")[-1]["available"] is False,
+                       timeout=5, what="withdrawn without waiting for model_refresh")
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        cleanup(d, None, r)
+
+
 def test_pause_resume():
     r = dl.StandInRouter(features=["models_update", "available"])
     fo = dl.FakeOllama("--echo")
@@ -283,7 +303,8 @@ def test_model_count_limit():
 
 
 if __name__ == "__main__":
-    iclib.run_tests([test_ollama_down_then_up, test_pause_resume,
+    iclib.run_tests([test_ollama_down_then_up, test_connection_refused_is_ollama_unavailable,
+                     test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
                      test_lost_link_stops_generation,
                      test_policy_close_is_reported_and_retried_slowly,
