@@ -10,7 +10,8 @@
  *   both, under `mu`: the command queue (main -> link), the event queue
  *                 (link -> main), ws_pending and `stop`.
  * Commands and events are plain structs with owned strings; whoever takes
- * one off a queue frees it.
+ * one off a queue frees it.  (lws_create_context() runs in the main thread
+ * before the link thread exists; it calls back once, for CA loading.)
  */
 
 #include <errno.h>
@@ -24,6 +25,8 @@
 
 #include <event2/event.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "daemon/link.h"
 #include "limits.h"
@@ -583,6 +586,24 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 	return 0;
 }
 
+/*
+ * The system CA store as OpenSSL's hashed directory ($SSL_CERT_DIR, else
+ * /etc/ssl/certs): certificates are read when a chain needs them instead
+ * of the whole bundle up front, which costs about 1 MiB of RSS.  lws's own
+ * loading of the bundle is off (LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS).
+ */
+static int
+load_system_cas(void *ssl_ctx)
+{
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+
+	if (!dir || !*dir)
+		dir = X509_get_default_cert_dir();
+	if (!SSL_CTX_load_verify_locations(ssl_ctx, NULL, dir))
+		log_warn("link: cannot use the CA directory %s", dir);
+	return 0;
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -593,6 +614,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		run_cmds(l);
 		return 0;
 	}
+	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS)
+		return load_system_cas(user);
 	c = lws_get_opaque_user_data(wsi);
 	if (!c)
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -719,7 +742,8 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bo
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	/* OpenSSL's initialisation costs about 4 MiB of RSS: only for https */
-	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+			     LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS : 0;
 	info.user = l;
 	info.gid = -1;
 	info.uid = -1;

@@ -29,7 +29,7 @@ daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 # No libsystemd either (daemon/sdnotify.c speaks the protocol): its
 # compression and crypto libraries cost ~0.8 MiB.  libidleclaw.a does not
 # use it; if it ever does, add $(SYSTEMD_LIBS) back.
-daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) \
+daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lssl -lcrypto \
 	-levent_extra -levent_core -levent_pthreads $(PTHREAD_LIBS)
 
 # Unit tests of the pure parts (availability, backoff, the config table).

@@ -64,6 +64,19 @@ def test_wss_and_https_with_ca_file():
         assert st["router"]["state"] != "connected", st
         assert "TLS" in st["router"]["last_error"], st
         c2.close()
+        d2.assert_clean_exit()
+        d2.close()
+        # the system store is read as a hashed directory ($SSL_CERT_DIR):
+        # with Caddy's root there, no ca_file is needed
+        certdir = tempfile.mkdtemp(prefix="ic-certs-")
+        shutil.copy(caddy.root, os.path.join(certdir, "caddy-root.pem"))
+        subprocess.run(["openssl", "rehash", certdir], check=True, capture_output=True)
+        d2 = dl.Daemon(url, fo.url, node_id="system-store",
+                       env={"SSL_CERT_DIR": certdir}).wait_ready()
+        c2 = d2.ctl()
+        iclib.wait_for(lambda: c2.call("status")["router"]["state"] == "connected",
+                       timeout=20, what="registered, trusting the system store")
+        c2.close()
         time.sleep(0.5)
     except Exception:
         print(d.log()[-3000:])
