@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,27 @@ static char *join_words_new(int argc, char **argv)
 	return s;
 }
 
+/*
+ * Wait for a line on the terminal, or Ctrl-C.  SIGINT is blocked except
+ * inside ppoll(), as during a turn: a Ctrl-C that lands between printing the
+ * prompt and reading would otherwise leave getline() blocked for good.
+ * true when input (or EOF, or an error for getline() to report) is there.
+ */
+static bool wait_for_input(void)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	sigset_t block, waitmask;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	while (!interrupted && ppoll(&p, 1, NULL, &waitmask) < 0 && errno == EINTR)
+		;
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	return !interrupted;
+}
+
 /* A conversation on a terminal: one line a turn. */
 static int repl(struct chat *ch)
 {
@@ -412,11 +434,18 @@ static int repl(struct chat *ch)
 	ssize_t n;
 	int code = 0;
 
+	/* Unbuffered: a line stdio read ahead would be invisible to ppoll(). */
+	setvbuf(stdin, NULL, _IONBF, 0);
 	fprintf(stderr, "Chatting with %s through idleclawd.  Ctrl-D or /bye ends; "
 		"Ctrl-C stops an answer and quits.\n", ch->model);
 	for (;;) {
 		fputs(">>> ", stdout);
 		fflush(stdout);
+		if (!wait_for_input()) {
+			putchar('\n');
+			code = CTL_EXIT_INTERRUPTED;
+			break;
+		}
 		errno = 0;
 		n = getline(&line, &cap, stdin);
 		if (n < 0) {

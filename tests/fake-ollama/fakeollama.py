@@ -22,27 +22,7 @@ _INTEGRATION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, _INTEGRATION)
 
 
-def _load_iclib():
-    """import iclib, working around a bug in its first version: the default
-    argument `sig=signal.SIGTERM` of Proc.stop is evaluated in the class
-    body, where `signal` names the method Proc.signal, so the import fails
-    with AttributeError.  Once iclib.py is fixed the plain import wins."""
-    try:
-        import iclib as mod
-        return mod
-    except AttributeError:
-        import types
-        path = os.path.join(_INTEGRATION, "iclib.py")
-        with open(path) as f:
-            src = f.read().replace("sig=signal.SIGTERM", "sig=15")
-        mod = types.ModuleType("iclib")
-        mod.__file__ = path
-        sys.modules["iclib"] = mod
-        exec(compile(src, path, "exec"), mod.__dict__)
-        return mod
-
-
-iclib = _load_iclib()
+import iclib  # noqa: E402
 
 
 class FakeOllama:

@@ -22,25 +22,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _load_iclib():
-    """import iclib, working around the default argument of Proc.stop in
-    its first version (see routerlib.py)."""
-    try:
-        import iclib as mod
-        return mod
-    except AttributeError:
-        import types
-        path = os.path.join(HERE, "iclib.py")
-        with open(path) as f:
-            src = f.read().replace("sig=signal.SIGTERM", "sig=15")
-        mod = types.ModuleType("iclib")
-        mod.__file__ = path
-        sys.modules["iclib"] = mod
-        exec(compile(src, path, "exec"), mod.__dict__)
-        return mod
-
-
-iclib = _load_iclib()
+import iclib  # noqa: E402
 sys.path.insert(0, os.path.join(iclib.SRCDIR, "tests", "fake-ollama"))
 from fakeollama import FakeOllama  # noqa: E402,F401  (re-exported)
 
