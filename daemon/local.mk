@@ -56,4 +56,4 @@ EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
 EXTRA_DIST += conf/idleclaw.conf systemd/idleclawd.service systemd/idleclawd.socket \
-	systemd/idleclaw.sysusers bench/relay/run.py bench/RELAY.md
+	systemd/idleclaw.sysusers bench/relay/run.py
