@@ -10,7 +10,9 @@
  *   both, under `mu`: the command queue (main -> link), the event queue
  *                 (link -> main), ws_pending and `stop`.
  * Commands and events are plain structs with owned strings; whoever takes
- * one off a queue frees it.  (lws_create_context() runs in the main thread
+ * one off a queue frees it.  The main thread hands a command over with
+ * push_cmd(), which clears its pointer: after that the command is the link
+ * thread's, which may already have run and freed it.  (lws_create_context() runs in the main thread
  * before the link thread exists; it calls back once, for CA loading.)
  */
 
@@ -707,11 +709,19 @@ lws_log_emit(int level, const char *line)
 	log_debug("lws: %.*s", (int)n, line);
 }
 
+/*
+ * Hand a command to the link thread: from here on it is the link thread's,
+ * which may run and free it before this returns.  *cmdp is cleared so that
+ * no caller can read it afterwards (a use would be a NULL dereference in
+ * every run, not a race that shows once in a thousand).
+ */
 static void
-push_cmd(struct link *l, struct cmd *cmd)
+push_cmd(struct link *l, struct cmd **cmdp)
 {
+	struct cmd *cmd = *cmdp;
 	bool was_empty;
 
+	*cmdp = NULL;
 	pthread_mutex_lock(&l->mu);
 	was_empty = STAILQ_EMPTY(&l->cmds);
 	STAILQ_INSERT_TAIL(&l->cmds, cmd, next);
@@ -778,10 +788,13 @@ link_free(struct link *l)
 
 	if (!l)
 		return;
+	/* Wake the thread while holding mu: it reads `stop` under mu, so it
+	 * cannot see it, leave and destroy the context before this
+	 * lws_cancel_service() is done with it. */
 	pthread_mutex_lock(&l->mu);
 	l->stop = true;
-	pthread_mutex_unlock(&l->mu);
 	lws_cancel_service(l->lws);
+	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->thread, NULL);
 	while ((cmd = STAILQ_FIRST(&l->cmds)) != NULL) {
 		STAILQ_REMOVE_HEAD(&l->cmds, next);
@@ -816,7 +829,7 @@ link_ws_connect(struct link *l, const char *base_url)
 	cmd->type = CMD_WS_CONNECT;
 	cmd->id = ++l->next_gen;
 	l->cur_gen = cmd->id;
-	push_cmd(l, cmd);	/* cmd belongs to the link thread now */
+	push_cmd(l, &cmd);
 	return l->cur_gen;
 }
 
@@ -830,7 +843,7 @@ link_ws_close(struct link *l)
 	cmd = xcalloc(1, sizeof(*cmd));
 	cmd->type = CMD_WS_CLOSE;
 	cmd->id = l->cur_gen;
-	push_cmd(l, cmd);
+	push_cmd(l, &cmd);
 }
 
 int
@@ -857,7 +870,7 @@ link_ws_send(struct link *l, uint64_t gen, char *text, size_t len)
 	cmd->id = gen;
 	cmd->data = text;
 	cmd->len = len;
-	push_cmd(l, cmd);
+	push_cmd(l, &cmd);
 	return 0;
 }
 
@@ -867,19 +880,24 @@ link_http_start(struct link *l, const char *method, const char *url, char *body,
 {
 	struct cmd *cmd = xcalloc(1, sizeof(*cmd));
 	char err[IC_ERRBUF_MAX];
+	uint64_t id;
 
 	if (ic_url_parse(url, &cmd->url, err, sizeof(err)) < 0) {
 		free(cmd);
 		free(body);
 		return 0;
 	}
+	id = ++l->next_http;
 	cmd->type = CMD_HTTP_START;
-	cmd->id = ++l->next_http;
+	cmd->id = id;
 	cmd->method = xstrdup(method);
 	cmd->data = body;
 	cmd->len = body ? body_len : 0;
-	push_cmd(l, cmd);	/* cmd belongs to the link thread now */
-	return l->next_http;
+	/* The link thread may run and free cmd before push_cmd() returns (an
+	 * ASan run once caught `return cmd->id` here reading freed memory):
+	 * the id is answered from our own copy. */
+	push_cmd(l, &cmd);
+	return id;
 }
 
 void
@@ -889,5 +907,5 @@ link_http_cancel(struct link *l, uint64_t id)
 
 	cmd->type = CMD_HTTP_CANCEL;
 	cmd->id = id;
-	push_cmd(l, cmd);
+	push_cmd(l, &cmd);
 }
