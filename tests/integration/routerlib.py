@@ -186,6 +186,47 @@ async def http(port, method, path, body=None, headers=None, raw_body=None, timeo
         return r.status, r.headers, r.body
 
 
+async def until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Call predicate() (plain or coroutine function) until it returns
+    something true; fail with `what` after timeout.  For state the router
+    changes when it gets to a frame, instead of sleeping and hoping it has."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+        await asyncio.sleep(interval)
+
+
+async def model_info(port, name):
+    """The verbose /api/models entry of one model, or None if not listed."""
+    st, _, body = await http(port, "GET", "/api/models?verbose=1")
+    assert st == 200, (st, body)
+    for m in body["models"]:
+        if m["name"] == name:
+            return m
+    return None
+
+
+async def until_model(port, name, what=None, **want):
+    """Wait until model `name` is listed with the given fields (node_count,
+    free_slots), or, with listed=False, until it is not listed."""
+    listed = want.pop("listed", True)
+
+    async def check():
+        m = await model_info(port, name)
+        if not listed:
+            return m is None
+        return m is not None and all(m.get(k) == v for k, v in want.items()) and m
+    return await until(check, what=what or "model %s %s" % (
+        name, want if listed else "not listed"))
+
+
 def xff(ip):
     return {"X-Forwarded-For": ip}
 
@@ -339,5 +380,6 @@ def stop_clean(router, timeout=15.0):
 
 
 __all__ = ["Router", "TestNode", "Closed", "LIMITS", "request", "http", "chat",
+           "until", "model_info", "until_model",
            "chat_body", "data_events", "text_of", "xff", "run", "stop_clean",
            "signal"]

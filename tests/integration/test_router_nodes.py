@@ -3,8 +3,10 @@
 heartbeats, identity bound to the socket, extensions, frame size."""
 import asyncio
 import json
+import re
 
-from routerlib import (LIMITS, Closed, Router, TestNode, chat, chat_body, http, text_of)
+from routerlib import (LIMITS, Closed, Router, TestNode, chat, chat_body, http, text_of,
+                       until, until_model)
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 R = None
@@ -74,7 +76,7 @@ async def t_nodes_per_ip():
     assert (code, reason) == (1000, "re-registered"), (code, reason)
     # after one leaves, another may join
     await nodes[1].close()
-    await asyncio.sleep(0.2)
+    await until_model(R.port, "same", node_count=2, what="the node that left gone")
     late = await TestNode.registered(R, "nat-late", models=("same",), ip=ip)
     for n in (again, nodes[2], late):
         await n.close()
@@ -119,14 +121,19 @@ async def t_forged_node_id():
     b = await TestNode.registered(R, "forger", models=("other",), ip="10.6.0.2")
     # b claims to be a and unavailable: only b's own state may change
     await b.heartbeat(available=False, node_id="victim")
-    await asyncio.sleep(0.2)
+    await until_model(R.port, "other", free_slots=0, what="forger unavailable")
+    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+    assert {"name": "mf", "node_count": 1, "free_slots": 2} in body["models"], body
     resp = await chat(R.port, chat_body("mf"), ip="10.6.0.9")
     req = await a.recv_type("inference_request")
     # b sends a chunk for a's request: dropped
     await b.chunk(req["request_id"], "FORGED")
     await b.chunk(req["request_id"], "", done=True)
     await b.error(req["request_id"])
-    await asyncio.sleep(0.2)
+    # all three dropped before a answers (frames of two sockets: no order)
+    await until(lambda: len(re.findall(r"node forger \(10\.6\.0\.2\): \w+ for a request "
+                                       r"not assigned to it", R.log())) == 3,
+                what="the forged frames dropped")
     await a.chunk(req["request_id"], "real")
     await a.chunk(req["request_id"], "", done=True)
     events = await resp.events()
@@ -144,7 +151,7 @@ async def t_forged_node_id():
 async def t_available_false_and_models_update():
     n = await TestNode.registered(R, "ext", models=("ma",), ip="10.7.0.1")
     await n.heartbeat(available=False)
-    await asyncio.sleep(0.1)
+    await until_model(R.port, "ma", free_slots=0, what="node unavailable")
     st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("ma"),
                              headers={"X-Forwarded-For": "10.7.0.9"})
     assert st == 503 and body["detail"] == "No nodes available with model ma", (st, body)
@@ -158,14 +165,16 @@ async def t_available_false_and_models_update():
     resp.close()
     # models_update replaces the list
     await n.send({"type": "models_update", "models": [{"name": "mb", "size": 5}]})
-    await asyncio.sleep(0.1)
+    await until_model(R.port, "mb", node_count=1, what="models_update applied")
     st, _, body = await http(R.port, "GET", "/api/models")
     assert "mb" in body["models"] and "ma" not in body["models"], body
-    # an invalid update is ignored
+    # an invalid update is ignored; the heartbeat behind it on the same
+    # socket shows when the router has read it
     await n.send({"type": "models_update", "models": [{"name": "bad name", "size": 5}]})
-    await asyncio.sleep(0.1)
+    await n.heartbeat(available=False)
+    await until_model(R.port, "mb", free_slots=0, what="the frames after the update read")
     st, _, body = await http(R.port, "GET", "/api/models")
-    assert "mb" in body["models"], body
+    assert "mb" in body["models"] and "bad name" not in body["models"], body
     await n.close()
 
 
