@@ -3,6 +3,15 @@
  * (see consume.h).  Main thread.
  *
  * Privacy: content is never logged unless log_content is set.
+ *
+ * Lifetime: every control_event()/control_reply*() may drop the control
+ * client (its output queue overflowed), and control then calls
+ * consume_client_gone() from inside that call, for that client's chats,
+ * possibly the very one whose event is being sent.  So consume_client_gone()
+ * never frees: it marks the chat dead and lets its timer free it from the
+ * loop, after whatever frame was using it has returned (or that frame frees
+ * it first, at its own end, as it would have anyway).  A dead chat gets no
+ * more link events, events or replies.
  */
 
 #include <stdbool.h>
@@ -41,8 +50,9 @@ struct consume {
 	int status;
 	char *body;
 	size_t len;
-	struct event *timer;
+	struct event *timer;	/* timeout; for a dead chat, its deferred free */
 	int timeout_s;
+	bool dead;		/* chat whose client went away; see the top */
 };
 
 size_t
@@ -52,7 +62,7 @@ consume_count(const struct daemon *d)
 	size_t n = 0;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (!c->is_get)
+		if (!c->is_get && !c->dead)
 			n++;
 	return n;
 }
@@ -63,7 +73,7 @@ find_http(struct daemon *d, uint64_t id)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (c->http_id == id)
+		if (c->http_id == id && !c->dead)
 			return c;
 	return NULL;
 }
@@ -161,6 +171,8 @@ on_sse(void *ctx, const char *data, size_t len)
 	json_object *j, *choices, *ch, *delta;
 	const char *fr;
 
+	if (c->dead)
+		return -1;	/* stop parsing: nobody to tell */
 	if (len == strlen(IC_SSE_DONE) && memcmp(data, IC_SSE_DONE, len) == 0) {
 		c->saw_done = true;
 		return 0;
@@ -263,6 +275,10 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct consume *c = arg;
 	struct daemon *d = c->d;
 
+	if (c->dead) {		/* the deferred free, see the top */
+		consume_free(c);
+		return;
+	}
 	link_http_cancel(d->link, c->http_id);
 	if (c->is_get) {
 		c->cb(c->ctx, 0, NULL, "the router did not answer in time");
@@ -352,7 +368,7 @@ consume_cancel(struct daemon *d, uint64_t client, const char *target)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next) {
-		if (c->is_get || c->client != client || strcmp(c->req_id, target) != 0)
+		if (c->is_get || c->dead || c->client != client || strcmp(c->req_id, target) != 0)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s cancelled", c->req_id);
@@ -363,18 +379,20 @@ consume_cancel(struct daemon *d, uint64_t client, const char *target)
 	return -1;
 }
 
+/* Runs inside control calls made by this file (see the top): no frees. */
 void
 consume_client_gone(struct daemon *d, uint64_t client)
 {
-	struct consume *c, *tmp;
+	static const struct timeval now = { 0, 0 };
+	struct consume *c;
 
-	for (c = LIST_FIRST(&d->consumes); c; c = tmp) {
-		tmp = LIST_NEXT(c, next);
-		if (c->is_get || c->client != client)
+	LIST_FOREACH(c, &d->consumes, next) {
+		if (c->is_get || c->dead || c->client != client)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s: client went away; cancelled", c->req_id);
-		consume_free(c);
+		c->dead = true;
+		evtimer_add(c->timer, &now);
 	}
 }
 
@@ -385,10 +403,11 @@ consume_stop_all(struct daemon *d)
 
 	for (c = LIST_FIRST(&d->consumes); c; c = tmp) {
 		tmp = LIST_NEXT(c, next);
-		link_http_cancel(d->link, c->http_id);
+		if (!c->dead)
+			link_http_cancel(d->link, c->http_id);
 		if (c->is_get)
 			c->cb(c->ctx, 0, NULL, "the daemon is stopping");
-		else
+		else if (!c->dead)
 			chat_reply(c, CTL_ST_SHUTTING_DOWN, NULL);
 		consume_free(c);
 	}
@@ -431,6 +450,10 @@ consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 		return;
 	}
 	if (ic_sse_parser_feed(c->sse, data, len, on_sse, c) < 0) {
+		if (c->dead) {		/* its client went away while we fed it */
+			consume_free(c);
+			return;
+		}
 		link_http_cancel(d->link, c->http_id);
 		chat_reply(c, CTL_ST_FAILED, "the router sent an event over the size limit");
 		consume_free(c);

@@ -5,6 +5,10 @@ changes, reconnects, Ollama going away and coming back.
 Uses a stand-in router (python3-websockets) to script the public router's
 behaviour, including one that advertises no extensions.
 """
+import http.server
+import json
+import socket
+import threading
 import time
 
 import daemonlib as dl
@@ -25,6 +29,96 @@ def cleanup(d, fo, r):
             fo.proc.stop()
         r.stop()
         d.close()
+
+
+class SseRouter:
+    """The router's HTTP side for the consume path (idleclawctl chat):
+    POST /api/chat answers, after hold_s seconds of silence (a chat waiting
+    in the router's queue), an SSE stream of `events` events of `size`
+    content bytes each, then [DONE].  Its /ws/node refuses upgrades."""
+
+    def __init__(self, events=3, size=5, hold_s=0.0):
+        outer = self
+        self.events, self.size, self.hold_s = events, size, hold_s
+        self.chats = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.chats += 1
+                time.sleep(outer.hold_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                ev = "data: %s\n\n" % json.dumps(
+                    {"choices": [{"delta": {"content": "a" * outer.size}}]})
+                try:
+                    for _ in range(outer.events):
+                        self.wfile.write(ev.encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except OSError:
+                    pass
+                self.close_connection = True
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def chat_args(text="x"):
+    return {"model": MODEL, "messages": [{"role": "user", "content": text}]}
+
+
+def test_chat_client_not_reading_is_dropped():
+    """A control client that sends a chat and never reads: once more than
+    IC_CONTROL_OUTBUF_MAX of its events wait, the daemon drops it, from
+    inside the code that was sending it the chat's events.  The chat must
+    end there and then (this was a use after free in consume.c: the client's
+    chats were freed under the feet of the SSE parser feeding one of them),
+    and the daemon serves others as before."""
+    limit = dl.LIMITS["IC_CONTROL_OUTBUF_MAX"]
+    r = SseRouter(events=2 * limit // 8000, size=8000)
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url).wait_ready()
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.sock)
+        s.sendall((json.dumps({"v": 1, "id": "big", "cmd": "chat",
+                               "args": chat_args()}) + "\n").encode())
+        d.wait_log("does not read its replies", timeout=20)
+        d.wait_log("chat big: client went away; cancelled")
+        s.close()
+        c = d.ctl()
+        assert c.call("status")["status"] == "ok"
+        r.events, r.size = 3, 5
+        events, rep = c.until_reply(c.send("chat", chat_args()))
+        assert rep["status"] == "ok", rep
+        assert "".join(e["text"] for e in events if e["event"] == "content") == "aaaaa" * 3
+        c.close()
+        d.assert_clean_exit()
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        d.close()
+        fo.proc.stop()
+        r.stop()
 
 
 def test_ollama_down_then_up():
@@ -303,7 +397,8 @@ def test_model_count_limit():
 
 
 if __name__ == "__main__":
-    iclib.run_tests([test_ollama_down_then_up, test_connection_refused_is_ollama_unavailable,
+    iclib.run_tests([test_chat_client_not_reading_is_dropped,
+                     test_ollama_down_then_up, test_connection_refused_is_ollama_unavailable,
                      test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
                      test_lost_link_stops_generation,
