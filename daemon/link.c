@@ -81,7 +81,7 @@ struct conn {
 	/* ws */
 	STAILQ_HEAD(, frame) out;
 	char *rx;
-	size_t rx_len;
+	size_t rx_len, rx_cap;
 	int peer_code;
 	char peer_reason[128];
 	/* http */
@@ -446,7 +446,18 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
 	}
-	c->rx = xrealloc(c->rx, c->rx_len + len + 1);
+	if (c->rx_len + len + 1 > c->rx_cap) {
+		/* grow geometrically: a message comes in fragments of a few KiB,
+		 * and copying it whole for each was quadratic (2 MiB: seconds) */
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+
+		while (cap < c->rx_len + len + 1)
+			cap *= 2;
+		if (cap > (size_t)IC_WS_MESSAGE_MAX + 1)
+			cap = (size_t)IC_WS_MESSAGE_MAX + 1;	/* enough: checked above */
+		c->rx = xrealloc(c->rx, cap);
+		c->rx_cap = cap;
+	}
 	memcpy(c->rx + c->rx_len, in, len);
 	c->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
@@ -458,6 +469,7 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = 0;
+	c->rx_cap = 0;
 	return 0;
 }
 
