@@ -71,8 +71,30 @@ class Daemon(iclib.Proc):
             e["NOTIFY_SOCKET"] = notify.path
         super().__init__("idleclawd", argv, env=e)
 
+    def listening(self):
+        """The control socket accepts: the daemon bind()s (the path appears)
+        before it listen()s, so a connect in between would be refused."""
+        if not os.path.exists(self.sock):
+            return False
+        try:
+            with open("/proc/net/unix") as f:
+                lines = f.readlines()[1:]
+        except OSError:         # no /proc: try a connection instead
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                try:
+                    s.connect(self.sock)
+                    return True
+                except OSError:
+                    return False
+        for line in lines:
+            f = line.split()
+            # Num RefCount Protocol Flags Type St Inode Path; 0x10000 = listening
+            if len(f) >= 8 and f[7] == self.sock and int(f[3], 16) & 0x10000:
+                return True
+        return False
+
     def wait_ready(self, timeout=10.0):
-        iclib.wait_for(lambda: os.path.exists(self.sock) or self.poll() is not None,
+        iclib.wait_for(lambda: self.listening() or self.poll() is not None,
                        timeout, what="control socket")
         if self.poll() is not None:
             raise AssertionError("idleclawd exited %s\n%s" % (self.returncode, self.log()))
