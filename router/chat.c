@@ -136,8 +136,8 @@ static void finish(struct chat *c)
 {
 	out_append(c, sse_done, sizeof(sse_done) - 1);
 	c->finished = true;
-	lws_sul_cancel(&c->chunk_sul);
-	lws_sul_cancel(&c->ping_sul);
+	tq_cancel(&c->chunk_timer);
+	tq_cancel(&c->ping_timer);
 	sched_detach(c);
 }
 
@@ -172,8 +172,8 @@ static void consumer_drop(struct chat *c, const char *why)
 	log_info("chat %s: %s, cancelled", c->request_id, why);
 	cancel_at_node(c);
 	c->dead = true;
-	lws_sul_cancel(&c->chunk_sul);
-	lws_sul_cancel(&c->ping_sul);
+	tq_cancel(&c->chunk_timer);
+	tq_cancel(&c->ping_timer);
 	sched_detach(c);
 	buf_free(&c->out);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -181,29 +181,30 @@ static void consumer_drop(struct chat *c, const char *why)
 
 /* --- timers --- */
 
-static void ping_due(lws_sorted_usec_list_t *sul)
+static struct tq chunk_q, ping_q;
+
+static void ping_due(struct tq_timer *t)
 {
-	struct chat *c = lws_container_of(sul, struct chat, ping_sul);
+	struct chat *c = lws_container_of(t, struct chat, ping_timer);
 
 	if (c->finished || c->dead)
 		return;
 	out_append(c, sse_ping, sizeof(sse_ping) - 1);
 	if (!c->dead)
-		lws_sul_schedule(router.ctx, 0, &c->ping_sul, ping_due,
-				 (lws_usec_t)router.cfg->ping_interval * LWS_USEC_PER_SEC);
+		tq_schedule(&ping_q, &c->ping_timer,
+			    (int64_t)router.cfg->ping_interval * 1000000, ping_due);
 }
 
-static void chunk_overdue(lws_sorted_usec_list_t *sul)
+static void chunk_overdue(struct tq_timer *t)
 {
-	struct chat *c = lws_container_of(sul, struct chat, chunk_sul);
+	struct chat *c = lws_container_of(t, struct chat, chunk_timer);
 	int64_t due = c->last_chunk_us + (int64_t)router.cfg->chunk_timeout * 1000000;
 	int64_t now = router_now_us();
 
 	if (!c->node)
 		return;
 	if (now < due) {	/* a chunk came meanwhile: wait for the rest */
-		lws_sul_schedule(router.ctx, 0, &c->chunk_sul, chunk_overdue,
-				 (lws_usec_t)(due - now));
+		tq_schedule(&chunk_q, &c->chunk_timer, due - now, chunk_overdue);
 		return;
 	}
 	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
@@ -213,15 +214,16 @@ static void chunk_overdue(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * Rescheduling an lws_sul is a walk of a sorted list, too dear for every
- * chunk: a chunk only notes its time, and the timer, when it fires, checks
- * whether the node has really been silent for chunk_timeout.
+ * Rescheduling a timer for every chunk is needless work (and was, as an
+ * lws_sul, a walk of a sorted list): a chunk only notes its time, and the
+ * timer, when it fires, checks whether the node has really been silent for
+ * chunk_timeout.
  */
 static void chunk_timer_arm(struct chat *c)
 {
 	c->last_chunk_us = router_now_us();
-	lws_sul_schedule(router.ctx, 0, &c->chunk_sul, chunk_overdue,
-			 (lws_usec_t)router.cfg->chunk_timeout * LWS_USEC_PER_SEC);
+	tq_schedule(&chunk_q, &c->chunk_timer, (int64_t)router.cfg->chunk_timeout * 1000000,
+		    chunk_overdue);
 }
 
 static void chunk_timer_touch(struct chat *c)
@@ -244,8 +246,8 @@ void chat_assigned(struct chat *c)
 	if (!c->streaming) {
 		c->streaming = true;
 		lws_callback_on_writable(c->wsi);
-		lws_sul_schedule(router.ctx, 0, &c->ping_sul, ping_due,
-				 (lws_usec_t)router.cfg->ping_interval * LWS_USEC_PER_SEC);
+		tq_schedule(&ping_q, &c->ping_timer,
+			    (int64_t)router.cfg->ping_interval * 1000000, ping_due);
 	}
 }
 
@@ -266,7 +268,7 @@ void chat_unavailable(struct chat *c)
 
 void chat_node_failed(struct chat *c, const char *reason)
 {
-	lws_sul_cancel(&c->chunk_sul);
+	tq_cancel(&c->chunk_timer);
 	sched_detach(c);
 	if (c->finished || c->dead)
 		return;
@@ -320,7 +322,7 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 	/* inference_error: a bad request fails everywhere, so no failover */
 	if (m->error && strcmp(m->error, IC_ERR_INVALID_REQUEST) == 0) {
 		log_info("chat %s: node refused the request", c->request_id);
-		lws_sul_cancel(&c->chunk_sul);
+		tq_cancel(&c->chunk_timer);
 		end_error(c, m->error, "the node refused the request");
 		return;
 	}
@@ -492,9 +494,9 @@ void chat_free(struct chat *c)
 		cancel_at_node(c);
 	}
 	sched_detach(c);
-	lws_sul_cancel(&c->wait_sul);
-	lws_sul_cancel(&c->chunk_sul);
-	lws_sul_cancel(&c->ping_sul);
+	tq_cancel(&c->wait_timer);
+	tq_cancel(&c->chunk_timer);
+	tq_cancel(&c->ping_timer);
 	ipcount_add(c->ip, IPC_STREAMS, -1);
 	router.requests_active--;
 	if (c->filter_content)

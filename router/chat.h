@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "router.h"
+#include "tq.h"
 
 struct ic_msg;
 struct ic_outfilter;
@@ -48,9 +49,9 @@ struct chat {
 	struct ic_outfilter *filter_content;
 	struct ic_outfilter *filter_thinking;
 	struct buf out;			/* SSE bytes not yet written */
-	lws_sorted_usec_list_t wait_sul;
-	lws_sorted_usec_list_t chunk_sul;
-	lws_sorted_usec_list_t ping_sul;
+	struct tq_timer wait_timer;	/* queue_wait (sched.c) */
+	struct tq_timer chunk_timer;	/* chunk_timeout */
+	struct tq_timer ping_timer;	/* ping_interval */
 };
 
 /*

@@ -19,6 +19,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/ipcount.c router/ipcount.h \
 	router/strmap.c router/strmap.h \
 	router/buf.c router/buf.h \
+	router/tq.c router/tq.h \
 	router/rconfig.c router/rconfig.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)

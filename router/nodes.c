@@ -67,9 +67,11 @@ static const char *node_name(const struct node *n)
 
 /* --- timers --- */
 
-static void reg_timeout(lws_sorted_usec_list_t *sul)
+static struct tq reg_q, hb_q;
+
+static void reg_timeout(struct tq_timer *t)
 {
-	struct node *n = lws_container_of(sul, struct node, reg_sul);
+	struct node *n = lws_container_of(t, struct node, reg_timer);
 
 	if (n->registered)
 		return;
@@ -80,14 +82,14 @@ static void reg_timeout(lws_sorted_usec_list_t *sul)
 
 static void unregister(struct node *n, const char *reason);
 
-static void hb_timeout(lws_sorted_usec_list_t *sul)
+static void hb_timeout(struct tq_timer *t)
 {
-	struct node *n = lws_container_of(sul, struct node, hb_sul);
+	struct node *n = lws_container_of(t, struct node, hb_timer);
 	int64_t due = n->last_rx_us + (int64_t)router.cfg->heartbeat_timeout * 1000000;
 	int64_t now = router_now_us();
 
 	if (now < due) {
-		lws_sul_schedule(router.ctx, 0, &n->hb_sul, hb_timeout, (lws_usec_t)(due - now));
+		tq_schedule(&hb_q, &n->hb_timer, due - now, hb_timeout);
 		return;
 	}
 	log_notice("node %s (%s): silent for %d s, dropped", node_name(n), n->ip,
@@ -100,8 +102,8 @@ static void hb_timeout(lws_sorted_usec_list_t *sul)
 static void hb_arm(struct node *n)
 {
 	n->last_rx_us = router_now_us();
-	lws_sul_schedule(router.ctx, 0, &n->hb_sul, hb_timeout,
-			 (lws_usec_t)router.cfg->heartbeat_timeout * LWS_USEC_PER_SEC);
+	tq_schedule(&hb_q, &n->hb_timer, (int64_t)router.cfg->heartbeat_timeout * 1000000,
+		    hb_timeout);
 }
 
 static void hb_touch(struct node *n)
@@ -116,8 +118,8 @@ struct node *node_new(struct lws *wsi, const char *ip)
 	n->wsi = wsi;
 	n->serial = next_serial++;
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
-	lws_sul_schedule(router.ctx, 0, &n->reg_sul, reg_timeout,
-			 (lws_usec_t)router.cfg->register_timeout * LWS_USEC_PER_SEC);
+	tq_schedule(&reg_q, &n->reg_timer, (int64_t)router.cfg->register_timeout * 1000000,
+		    reg_timeout);
 	log_debug("node socket from %s", ip);
 	return n;
 }
@@ -167,8 +169,8 @@ void node_close(struct node *n, int code, const char *reason)
 	n->closing = true;
 	n->close_code = code;
 	snprintf(n->close_reason, sizeof(n->close_reason), "%s", reason);
-	lws_sul_cancel(&n->reg_sul);
-	lws_sul_cancel(&n->hb_sul);
+	tq_cancel(&n->reg_timer);
+	tq_cancel(&n->hb_timer);
 	lws_callback_on_writable(n->wsi);
 	/* a peer that never reads must not keep the socket forever */
 	lws_set_timeout(n->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
@@ -284,7 +286,7 @@ static int handle_register(struct node *n, struct ic_msg *m)
 		return close_now(n, CLOSE_TRY_LATER, "too many nodes");
 	if (router.draining)
 		return close_now(n, 1001, "server shutting down");
-	lws_sul_cancel(&n->reg_sul);
+	tq_cancel(&n->reg_timer);
 	n->node_id = xstrdup(m->node_id);
 	n->ollama_version = m->ollama_version ? xstrdup(m->ollama_version) : NULL;
 	n->max_concurrent = clamp_concurrency(m->max_concurrent ? m->max_concurrent : 1);
@@ -447,8 +449,8 @@ void node_closed(struct node *n)
 	if (!n)
 		return;
 	log_info("node %s (%s): disconnected", node_name(n), n->ip);
-	lws_sul_cancel(&n->reg_sul);
-	lws_sul_cancel(&n->hb_sul);
+	tq_cancel(&n->reg_timer);
+	tq_cancel(&n->hb_timer);
 	n->closing = true;
 	unregister(n, "node disconnected");
 	outq_free(n);

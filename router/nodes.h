@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "router.h"
+#include "tq.h"
 
 struct node_model;
 
@@ -42,8 +43,8 @@ struct node {
 	bool closing;			/* close frame pending */
 	int close_code;
 	char close_reason[96];
-	lws_sorted_usec_list_t reg_sul;	/* registration deadline */
-	lws_sorted_usec_list_t hb_sul;	/* heartbeat deadline */
+	struct tq_timer reg_timer;	/* registration deadline */
+	struct tq_timer hb_timer;	/* heartbeat deadline */
 	int64_t last_rx_us;		/* last frame, for the deadline */
 };
 

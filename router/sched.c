@@ -73,13 +73,15 @@ static void unqueue(struct chat *c)
 		return;
 	lws_dll2_remove(&c->queue_link);
 	c->waiting_on = NULL;
-	lws_sul_cancel(&c->wait_sul);
+	tq_cancel(&c->wait_timer);
 	models_release(m);
 }
 
-static void wait_over(lws_sorted_usec_list_t *sul)
+static struct tq wait_q;
+
+static void wait_over(struct tq_timer *t)
 {
-	struct chat *c = lws_container_of(sul, struct chat, wait_sul);
+	struct chat *c = lws_container_of(t, struct chat, wait_timer);
 
 	log_info("chat %s: no node free for %s within the wait", c->request_id, c->model);
 	unqueue(c);
@@ -108,7 +110,7 @@ void sched_submit(struct chat *c)
 	}
 	c->waiting_on = m;
 	lws_dll2_add_tail(&c->queue_link, &m->waiting);
-	lws_sul_schedule(router.ctx, 0, &c->wait_sul, wait_over, (lws_usec_t)left);
+	tq_schedule(&wait_q, &c->wait_timer, left, wait_over);
 }
 
 void sched_detach(struct chat *c)
@@ -141,7 +143,7 @@ void sched_node_ready(struct node *n)
 					/* keep m alive while unqueueing the chat */
 					lws_dll2_remove(&c->queue_link);
 					c->waiting_on = NULL;
-					lws_sul_cancel(&c->wait_sul);
+					tq_cancel(&c->wait_timer);
 					assign(c, n);
 					progress = true;
 					break;
