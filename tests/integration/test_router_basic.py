@@ -6,7 +6,7 @@ import os
 import signal
 
 from routerlib import (LIMITS, Router, TestNode, chat, chat_body, data_events, http,
-                       text_of)
+                       text_of, until_model)
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 R = None
@@ -128,9 +128,7 @@ async def t_chat_end_to_end():
     assert "<script" not in thinking and "[content filtered]" in thinking, thinking
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop", chunks[-1]
     # the slot is free again
-    await asyncio.sleep(0.1)
-    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
-    assert body["models"][0]["free_slots"] == 2, body
+    await until_model(R.port, "m1", free_slots=2, what="the slot free again")
     # done_reason length -> finish_reason length
     resp = await chat(R.port, chat_body("m2"))
     req = await node.recv_type("inference_request")
@@ -142,7 +140,7 @@ async def t_chat_end_to_end():
     st, _, body = await http(R.port, "GET", "/health")
     assert body["nodes"] == 1 and body["models"] == 2, body
     await node.close()
-    await asyncio.sleep(0.2)
+    await until_model(R.port, "m1", listed=False, what="m1 gone with its node")
     st, _, body = await http(R.port, "GET", "/api/models")
     assert body == {"models": []}, body
 

@@ -7,7 +7,7 @@ import time
 
 import websockets
 
-from routerlib import LIMITS, Router, TestNode, chat, chat_body, http, text_of, xff
+from routerlib import LIMITS, Router, TestNode, chat, chat_body, http, text_of, until, xff
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 
@@ -104,6 +104,11 @@ def test_untrusted_forwarded_for():
         r.assert_clean_exit()
 
 
+async def requests_active(port, want):
+    st, _, body = await http(port, "GET", "/health")
+    return body["requests_active"] == want
+
+
 async def t_streams_per_ip(r):
     node = await TestNode.registered(r, "wide", models=("m1",), max_concurrent=10)
     n = LIMITS["IC_STREAMS_PER_IP_MAX"]
@@ -128,7 +133,7 @@ async def t_streams_per_ip(r):
     await node.chunk(rids[0], "done", done=True)
     assert text_of(await open_[0].events()) == "done"
     open_[0].close()
-    await asyncio.sleep(0.1)
+    await until(lambda: requests_active(r.port, n - 1), what="the ended stream freed")
     again = await chat(r.port, chat_body(), ip="10.40.0.1")
     areq = await node.recv_type("inference_request")
     assert again.status == 200

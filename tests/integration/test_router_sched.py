@@ -6,7 +6,8 @@ import asyncio
 import signal
 import time
 
-from routerlib import (Router, TestNode, chat, chat_body, data_events, http, text_of)
+from routerlib import (Router, TestNode, chat, chat_body, data_events, http, text_of,
+                       until)
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 R = None
@@ -78,7 +79,9 @@ async def t_wait_queue():
     # queue_max is 1: with r3 waiting, r4 is refused at once
     r3_task = asyncio.ensure_future(http(R.port, "POST", "/api/chat", body=chat_body("mq"),
                                          headers={"X-Forwarded-For": "10.61.0.3"}))
-    await asyncio.sleep(0.2)
+    # the router logs each chat as it takes it in (log_level debug), then
+    # queues it in the same callback
+    await until(lambda: "model mq from 10.61.0.3" in R.log(), what="r3 waiting in the queue")
     t0 = time.monotonic()
     st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("mq"),
                              headers={"X-Forwarded-For": "10.61.0.4"})
@@ -275,7 +278,9 @@ def test_drain():
         q = await n.recv_type("inference_request")
         await n.chunk(q["request_id"], "before ")
         r.signal(signal.SIGTERM)
-        await asyncio.sleep(0.3)
+        await asyncio.get_running_loop().run_in_executor(
+            None, notify.wait_for, "STOPPING=1")
+        await asyncio.sleep(0.1)
         assert r.poll() is None, "exited with a stream open"
         st, _, body = await http(r.port, "POST", "/api/chat", body=chat_body("md"),
                                  headers={"X-Forwarded-For": "10.70.0.2"})
@@ -292,7 +297,6 @@ def test_drain():
     try:
         notify.wait_for("READY=1")
         asyncio.run(asyncio.wait_for(go(), 20))
-        notify.wait_for("STOPPING=1")
         r.assert_clean_exit(timeout=5)
     except Exception:
         print(r.log()[-4000:])
