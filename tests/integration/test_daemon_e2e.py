@@ -4,6 +4,7 @@ fake-ollama on loopback.  Consumers chat over HTTP (SSE) and through the
 daemon's control socket (idleclawd's consume path)."""
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -15,8 +16,8 @@ MODEL = "llama3.2:latest"
 
 
 class Net:
-    def __init__(self, *fo_args, **opts):
-        self.router = routerlib.Router()
+    def __init__(self, *fo_args, router_opts=None, **opts):
+        self.router = routerlib.Router(**(router_opts or {}))
         self.fo = dl.FakeOllama(*fo_args)
         self.d = dl.Daemon("http://127.0.0.1:%d" % self.router.port, self.fo.url,
                            **opts).wait_ready()
@@ -34,8 +35,8 @@ class Net:
             self.d.close()
 
 
-def run(fn, *fo_args, **opts):
-    n = Net(*fo_args, **opts)
+def run(fn, *fo_args, router_opts=None, **opts):
+    n = Net(*fo_args, router_opts=router_opts, **opts)
     try:
         fn(n)
     except Exception:
@@ -147,6 +148,75 @@ def test_ctl_client_vanishes_mid_chat():
     run(t, "--delay-ms", "100", "--tokens", "200")
 
 
+def chat_line(rid, text="x"):
+    return json.dumps({"v": 1, "id": rid, "cmd": "chat", "args": {
+        "model": MODEL, "messages": [{"role": "user", "content": text}]}}) + "\n"
+
+
+def cancel_line(rid, target):
+    return json.dumps({"v": 1, "id": rid, "cmd": "cancel", "args": {"target": target}}) + "\n"
+
+
+def test_ctl_chat_start_cancel_races():
+    """The consume path's hand-overs between the main thread and the link
+    thread, many times over: chats cut off when the router dies, a cancel
+    in the same read as its chat (it reaches the link thread right behind
+    the start), clients that vanish right after sending chats.  Under ASan
+    this caught the main thread reading a request after handing it to the
+    link thread, which had freed it (link_http_start).  Every chat must get
+    its answer."""
+    def t(n):
+        # the router dies under running chats: each ends, with a clear status
+        s = n.d.ctl()
+        rids = [s.send("chat", {"model": MODEL, "messages": [
+            {"role": "user", "content": "cut %d" % k}]}) for k in range(3)]
+        ends = {}
+        m = s.read()
+        while m.get("event") != "content":
+            if "status" in m:
+                ends[m["id"]] = m["status"]
+            m = s.read()
+        rport = n.router.port
+        n.router.stop(signal.SIGKILL)
+        while len(ends) < len(rids):
+            m = s.read()
+            if "status" in m:
+                ends[m["id"]] = m["status"]
+        assert set(ends) == set(rids) and "ok" not in ends.values(), ends
+        s.close()
+        n.router.close()
+        real_free_port = routerlib.iclib.free_port
+        routerlib.iclib.free_port = lambda: rport
+        try:
+            n.router = routerlib.Router(streams_per_ip=1000)
+        finally:
+            routerlib.iclib.free_port = real_free_port
+        iclib.wait_for(lambda: MODEL in (n.c.call("models").get("models") or []),
+                       timeout=15, what="registered again")
+        for i in range(40):
+            # chat and cancel in one write: both run before the link thread
+            # has even started the request
+            s = n.d.ctl()
+            s.send_raw((chat_line("a%d" % i) + cancel_line("k%d" % i, "a%d" % i)).encode())
+            got = {}
+            while len(got) < 2:
+                m = s.read()
+                if "status" in m:
+                    got[m["id"]] = m["status"]
+            assert got == {"a%d" % i: "cancelled", "k%d" % i: "ok"}, got
+            s.close()
+            # a burst, then the client vanishes at once (every second time
+            # before the daemon has even read it)
+            s = n.d.ctl()
+            s.send_raw("".join(chat_line("b%d" % k) for k in range(4)).encode())
+            if i % 2:
+                time.sleep(0.01)
+            s.close()
+        assert n.c.call("status")["status"] == "ok"
+    run(t, "--delay-ms", "10", "--tokens", "50", max_concurrent=8,
+        router_opts={"streams_per_ip": 1000})
+
+
 def test_router_restart_and_model_change():
     """The real router: restarted on the same port, the daemon registers
     again; a model added to Ollama reaches the router's /api/models."""
@@ -227,5 +297,6 @@ if __name__ == "__main__":
         raise SystemExit(iclib.SKIP)
     iclib.run_tests([test_consumer_chat_through_router, test_ctl_chat_streams_events,
                      test_ctl_chat_thinking, test_ctl_cancel_reaches_ollama,
-                     test_ctl_client_vanishes_mid_chat, test_router_restart_and_model_change,
+                     test_ctl_client_vanishes_mid_chat, test_ctl_chat_start_cancel_races,
+                     test_router_restart_and_model_change,
                      test_with_idleclawctl])
