@@ -12,8 +12,9 @@
  * Commands and events are plain structs with owned strings; whoever takes
  * one off a queue frees it.  The main thread hands a command over with
  * push_cmd(), which clears its pointer: after that the command is the link
- * thread's, which may already have run and freed it.  (lws_create_context() runs in the main thread
- * before the link thread exists; it calls back once, for CA loading.)
+ * thread's, which may already have run and freed it.  (lws_create_context()
+ * runs in the main thread before the link thread exists; it calls back
+ * once, for CA loading.)
  */
 
 #include <errno.h>
@@ -30,11 +31,16 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "daemon/dconfig.h"
 #include "daemon/link.h"
 #include "limits.h"
 #include "log.h"
 #include "validate.h"
 #include "xmalloc.h"
+
+#if LINK_LWS_TIMEOUT_S <= DCONFIG_TIMEOUT_MAX_S
+#error "lws must not give up on a request before router_timeout does"
+#endif
 
 #define LINK_PROTOCOL "idleclaw-node"
 #define WS_PATH "/ws/node"
@@ -770,6 +776,8 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bo
 	info.gid = -1;
 	info.uid = -1;
 	info.fd_limit_per_thread = 64;	/* a few connections; keeps RSS small */
+	info.timeout_secs = LINK_LWS_TIMEOUT_S;
+	info.connect_timeout_secs = LINK_CONNECT_TIMEOUT_S;
 	info.count_threads = 1;
 	if (ca_file && *ca_file)
 		info.client_ssl_ca_filepath = ca_file;

@@ -33,6 +33,15 @@
 #define LINK_EVENTS_MAX		(32 * 1024 * 1024)
 /* Bytes written to an HTTP request body per writeable callback. */
 #define LINK_HTTP_WRITE_STEP	(16 * 1024)
+/* lws's own limit on a reply that has not begun (and on TLS and upgrade
+ * handshakes).  Its default, 5 s, cut off every chat the router held in
+ * its queue (up to IC_QUEUE_WAIT_DEFAULT_S) with "connection closed before
+ * the reply was complete".  Callers time their requests and connection
+ * attempts themselves (router_timeout, node.c's waits), so this is only a
+ * backstop beyond the longest of them (link.c checks). */
+#define LINK_LWS_TIMEOUT_S	(2 * 3600)
+/* Seconds to connect (TCP) to one address of the router. */
+#define LINK_CONNECT_TIMEOUT_S	20
 
 struct link;
 

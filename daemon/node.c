@@ -35,6 +35,10 @@ struct node {
 	char *sent_models;		/* the list the router knows, as text */
 	bool reregister_pending;
 	char last_error[IC_ERRBUF_MAX];
+	char close_why[IC_ERRBUF_MAX];	/* why we closed the session, or "" */
+	/* reg_ev: from the connect to the upgrade, then from the upgrade to
+	 * "registered", NODE_REGISTER_WAIT_S each (lws's own timeouts are
+	 * only a distant backstop, see link.h) */
 	struct event *retry_ev, *hb_ev, *reg_ev;
 };
 
@@ -246,7 +250,13 @@ connect_now(struct node *n)
 		set_state(n, NODE_WAITING);
 		return;
 	}
+	n->close_why[0] = '\0';
 	n->gen = link_ws_connect(d->link, d->cfg->server);
+	if (n->gen) {
+		struct timeval tv = { NODE_REGISTER_WAIT_S, 0 };
+
+		evtimer_add(n->reg_ev, &tv);
+	}
 	daemon_changed(d, false);
 }
 
@@ -261,7 +271,14 @@ reg_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 
-	log_warn("router did not confirm the registration; reconnecting");
+	if (n->state == NODE_CONNECTING)
+		snprintf(n->close_why, sizeof(n->close_why),
+			 "no WebSocket session after %d s", NODE_REGISTER_WAIT_S);
+	else
+		snprintf(n->close_why, sizeof(n->close_why),
+			 "the router did not confirm the registration in %d s",
+			 NODE_REGISTER_WAIT_S);
+	log_info("%s: closing it", n->close_why);	/* on_closed() warns */
 	link_ws_close(n->d->link);
 }
 
@@ -377,7 +394,11 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
 	features_clear(n);
-	if (code)
+	if (n->close_why[0]) {	/* we closed it, for this reason */
+		snprintf(why, sizeof(why), "%s", n->close_why);
+		n->close_why[0] = '\0';
+	}
+	else if (code)
 		snprintf(why, sizeof(why), "closed by the router (%d): %s", code,
 			 *reason ? reason : "no reason given");
 	else if (strstr(reason, "SSL") || strstr(reason, "certificate"))

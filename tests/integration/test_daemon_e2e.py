@@ -289,7 +289,9 @@ def test_with_idleclawctl():
         iclib.wait_for(lambda: ctl(n, "chat", "-m", MODEL, "back").stdout.strip() == "back",
                        timeout=15, what="chat after resume")
         assert ctl(n, "chat", "-m", "nope:1", "x").returncode == 8
-    run(t, "--echo")
+    # the paused node's chat waits in the router's queue for queue_wait,
+    # then 503 (the daemon no longer gives up on it after lws's 5 s)
+    run(t, "--echo", router_opts={"queue_wait": 2})
 
 
 if __name__ == "__main__":

@@ -121,6 +121,110 @@ def test_chat_client_not_reading_is_dropped():
         r.stop()
 
 
+def test_chat_waits_while_the_router_queues():
+    """The router may hold a chat in its queue, silent, for up to
+    IC_QUEUE_WAIT_DEFAULT_S before the reply begins.  lws's own default
+    timeout (5 s) used to cut such chats off ("connection closed before the
+    reply was complete"); router_timeout is what limits the silence."""
+    r = SseRouter(events=2, size=3, hold_s=6.5)
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url, router_timeout=30).wait_ready()
+    try:
+        c = dl.Ctl(d.sock, timeout=20)
+        t0 = time.monotonic()
+        events, rep = c.until_reply(c.send("chat", chat_args()))
+        assert rep["status"] == "ok", rep
+        assert time.monotonic() - t0 >= 6.5
+        assert "".join(e["text"] for e in events if e["event"] == "content") == "aaaaaa"
+        c.close()
+        d.assert_clean_exit()
+    except Exception:
+        print(d.log()[-3000:])
+        raise
+    finally:
+        d.close()
+        fo.proc.stop()
+        r.stop()
+
+
+def node_register_wait_s():
+    """NODE_REGISTER_WAIT_S from daemon/node.h (in terms of limits.h)."""
+    import re
+    with open(iclib.SRCDIR + "/daemon/node.h") as f:
+        m = re.search(r"#define\s+NODE_REGISTER_WAIT_S\s+\(?([^/\n]*?)\)?\s*$", f.read(), re.M)
+    expr = m.group(1)
+    for k, v in dl.LIMITS.items():
+        expr = expr.replace(k, str(v))
+    return int(eval(expr, {}))
+
+
+def test_registration_and_upgrade_waits():
+    """A router that upgrades but never answers the register, and one that
+    accepts the TCP connection but never answers the upgrade: after
+    NODE_REGISTER_WAIT_S the daemon closes the session, says why in status
+    and tries again.  (Both daemons run at once: one wait for both.)"""
+    wait = node_register_wait_s()
+    assert wait < 25, wait
+    mute = dl.StandInRouter(reply_registered=False)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    accepted = []
+
+    def accept():           # keeps upgrade requests (not status's GETs) open
+        while True:
+            try:
+                conn = silent.accept()[0]
+                t = time.monotonic()
+                conn.settimeout(5)
+                if b"/ws/node" in conn.recv(4096):
+                    accepted.append((conn, t))
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    fo = dl.FakeOllama("--echo")
+    d1 = dl.Daemon(mute.url, fo.url).wait_ready()
+    silent_url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+    d2 = dl.Daemon(silent_url, fo.url).wait_ready()
+    try:
+        mute.wait_type("register")
+        t1 = time.monotonic()
+        iclib.wait_for(lambda: accepted, what="a connection to the silent router")
+        t2 = accepted[0][1]
+        c1 = d1.ctl()
+        time.sleep(max(0.0, t1 + wait - 2 - time.monotonic()))
+        # nothing given up before the wait is over
+        assert len(mute.of_type("register")) == 1 and len(accepted) == 1
+        assert c1.call("status")["router"]["state"] == "registering"
+        assert "no WebSocket session" not in d2.log()
+        regs = mute.wait_type("register", count=2, timeout=10)
+        assert regs[1]["_conn"] == 2
+        iclib.wait_for(lambda: len(accepted) >= 2, timeout=10, what="a second connection")
+        assert accepted[1][1] - t2 >= wait - 1, (accepted[1][1] - t2, wait)
+        err1 = c1.call("status")["router"].get("last_error") or ""
+        assert "did not confirm the registration in %d s" % wait in err1, err1
+        # (d2's status would wait CONSUME_GET_TIMEOUT_S for the silent router)
+        assert "cannot register with %s: no WebSocket session after %d s" % (
+            silent_url, wait) in d2.log(), d2.log()
+        for d in (d1, d2):      # said once, as a warning
+            assert d.log().count("warning: cannot register") == 1, d.log()
+        c1.close()
+        d1.assert_clean_exit()
+        d2.assert_clean_exit()
+    except Exception:
+        print(d1.log()[-3000:])
+        print(d2.log()[-3000:])
+        raise
+    finally:
+        d1.close()
+        d2.close()
+        fo.proc.stop()
+        mute.stop()
+        silent.close()
+        for sock, _ in accepted:
+            sock.close()
+
+
 def test_ollama_down_then_up():
     port = iclib.free_port()
     r = dl.StandInRouter(features=["models_update"])
@@ -398,6 +502,8 @@ def test_model_count_limit():
 
 if __name__ == "__main__":
     iclib.run_tests([test_chat_client_not_reading_is_dropped,
+                     test_chat_waits_while_the_router_queues,
+                     test_registration_and_upgrade_waits,
                      test_ollama_down_then_up, test_connection_refused_is_ollama_unavailable,
                      test_pause_resume,
                      test_models_update_and_reregister, test_reconnect_after_router_restart,
