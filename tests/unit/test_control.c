@@ -609,10 +609,12 @@ START_TEST(test_write_timeout)
 	c = tc_connect();
 	/* 2 MiB: under the queue bound, over what the kernel buffers */
 	snprintf(req, sizeof(req), flood_fmt, 32);
+	/* before the server can start writing: a preemption between its last
+	 * write and a later t0 would make the timeout look early */
+	t0 = now_ms();
 	tc_sends(c, req);
 	ck_assert_int_eq(flood_sent, 32);
 	ck_assert_uint_eq(n_gone, 0);
-	t0 = now_ms();
 	while (n_gone == 0 && now_ms() - t0 < 3000)
 		pump_for(10);
 	ck_assert_uint_eq(n_gone, 1);
