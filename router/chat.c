@@ -15,6 +15,7 @@
 #include "sched.h"
 #include "server.h"
 #include "common/sse.h"
+#include "sseout.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
@@ -46,16 +47,22 @@ static void random_hex(char *out, size_t nbytes)
 
 static void consumer_drop(struct chat *c, const char *why);
 
-static void out_append(struct chat *c, const char *data, size_t len)
+/* Bytes were added to c->out: bound it, or have them written. */
+static void out_added(struct chat *c)
 {
-	if (c->dead)
-		return;
-	buf_append(&c->out, data, len);
 	if (buf_used(&c->out) > (size_t)router.cfg->stream_buffer) {
 		consumer_drop(c, "consumer too slow");
 		return;
 	}
 	lws_callback_on_writable(c->wsi);
+}
+
+static void out_append(struct chat *c, const char *data, size_t len)
+{
+	if (c->dead)
+		return;
+	buf_append(&c->out, data, len);
+	out_added(c);
 }
 
 /* One OpenAI-style chunk: delta (taken over, may be NULL for {}),
@@ -87,17 +94,14 @@ static void emit(struct chat *c, json_object *delta, const char *finish, json_ob
 	free(event);
 }
 
+/* What emit() would write for a delta {"content":text[,"reasoning":true]},
+ * built from the chat's prefix (sseout.h): the common case, kept cheap. */
 static void emit_text(struct chat *c, const char *text, size_t len, bool reasoning)
 {
-	json_object *delta;
-
-	if (len == 0)
+	if (len == 0 || c->dead)
 		return;
-	delta = json_object_new_object();
-	json_object_object_add(delta, "content", json_object_new_string_len(text, (int)len));
-	if (reasoning)
-		json_object_object_add(delta, "reasoning", json_object_new_boolean(1));
-	emit(c, delta, NULL, NULL);
+	sseout_text(&c->out, c->prefix, c->prefix_len, text, len, reasoning);
+	out_added(c);
 }
 
 static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text,
@@ -467,6 +471,7 @@ int chat_begin(struct lws *wsi, struct pss *pss)
 	random_hex(c->request_id + 4, 12);
 	memcpy(c->id, "chatcmpl-", 9);
 	random_hex(c->id + 9, 6);
+	c->prefix = sseout_prefix_new(c->id, c->model, &c->prefix_len);
 	c->params = params_new(model, messages, think);
 	json_object_put(body);
 	/* fixed per chat: a reload may change failover_attempts meanwhile */
@@ -507,5 +512,6 @@ void chat_free(struct chat *c)
 	buf_free(&c->out);
 	free(c->tried);
 	free(c->model);
+	free(c->prefix);
 	free(c);
 }

@@ -35,6 +35,8 @@ struct chat {
 	char ip[ROUTER_IP_MAX];
 	char request_id[40];
 	char id[32];			/* "chatcmpl-..." */
+	char *prefix;			/* of its text events (sseout.h) */
+	size_t prefix_len;
 	json_object *params;		/* ollama_params for the node */
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;

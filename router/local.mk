@@ -20,6 +20,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/strmap.c router/strmap.h \
 	router/buf.c router/buf.h \
 	router/tq.c router/tq.h \
+	router/sseout.c router/sseout.h \
 	router/rconfig.c router/rconfig.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
@@ -41,8 +42,10 @@ bench_router_bench_router_SOURCES = bench/router/bench-router.c
 bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)
 
 # Unit tests of the router's pure parts.
-check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip
-TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip
+check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
+	tests/unit/test_router_sseout
+TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
+	tests/unit/test_router_sseout
 tests_unit_test_router_ratelimit_SOURCES = tests/unit/test_router_ratelimit.c \
 	router/ratelimit.c router/strmap.c
 tests_unit_test_router_ratelimit_CPPFLAGS = $(ROUTER_CPPFLAGS)
@@ -52,3 +55,8 @@ tests_unit_test_router_clientip_SOURCES = tests/unit/test_router_clientip.c rout
 tests_unit_test_router_clientip_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_clientip_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_clientip_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_sseout_SOURCES = tests/unit/test_router_sseout.c router/sseout.c \
+	router/buf.c
+tests_unit_test_router_sseout_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_sseout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_sseout_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
