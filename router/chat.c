@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "chat.h"
+#include "chunkparse.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -104,11 +105,11 @@ static void emit_text(struct chat *c, const char *text, size_t len, bool reasoni
 	out_added(c);
 }
 
-static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text,
+static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text, size_t len,
 			bool reasoning)
 {
 	size_t n;
-	char *safe = ic_outfilter_feed_new(f, text, strlen(text), &n);
+	char *safe = ic_outfilter_feed_new(f, text, len, &n);
 
 	emit_text(c, safe, n, reasoning);
 	free(safe);
@@ -289,38 +290,57 @@ void chat_node_failed(struct chat *c, const char *reason)
 	end_error(c, "node_failed", reason);
 }
 
-static void on_chunk(struct chat *c, json_object *chunk)
+static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
-	json_object *msg = NULL;
-	const char *content, *thinking, *reason;
-	bool done = false;
-
 	router.stats.chunks++;
 	c->started = true;
 	chunk_timer_touch(c);
-	if (json_object_object_get_ex(chunk, "message", &msg) &&
-	    json_object_is_type(msg, json_type_object)) {
-		thinking = ic_json_get_string(msg, "thinking");
-		content = ic_json_get_string(msg, "content");
-		if (thinking && *thinking)
-			filter_feed(c, c->filter_thinking, thinking, true);
-		if (content && *content)
-			filter_feed(c, c->filter_content, content, false);
-	}
-	if (c->dead || !ic_json_get_bool(chunk, "done", &done) || !done)
+	if (v->thinking && v->thinking_len)
+		filter_feed(c, c->filter_thinking, v->thinking, v->thinking_len, true);
+	if (v->content && v->content_len)
+		filter_feed(c, c->filter_content, v->content, v->content_len, false);
+	if (c->dead || !v->done)
 		return;
 	filters_finish(c);
-	reason = ic_json_get_string(chunk, "done_reason");
-	emit(c, NULL, reason && strcmp(reason, "length") == 0 ? "length" : "stop", NULL);
+	emit(c, NULL, v->done_reason && strcmp(v->done_reason, "length") == 0 ? "length" : "stop",
+	     NULL);
 	finish(c);
+}
+
+/* What on_chunk() reads of a chunk parsed by ic_msg_parse(). */
+static void view_of(json_object *chunk, struct chunk_view *v)
+{
+	json_object *msg = NULL;
+	bool done = false;
+
+	memset(v, 0, sizeof(*v));
+	if (json_object_object_get_ex(chunk, "message", &msg) &&
+	    json_object_is_type(msg, json_type_object)) {
+		v->thinking = ic_json_get_string(msg, "thinking");
+		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
+		v->content = ic_json_get_string(msg, "content");
+		v->content_len = v->content ? strlen(v->content) : 0;
+	}
+	v->done = ic_json_get_bool(chunk, "done", &done) && done;
+	v->done_reason = ic_json_get_string(chunk, "done_reason");
+}
+
+void chat_node_chunk(struct chat *c, const struct chunk_view *v)
+{
+	if (c->finished || c->dead)
+		return;
+	on_chunk(c, v);
 }
 
 void chat_node_message(struct chat *c, const struct ic_msg *m)
 {
+	struct chunk_view v;
+
 	if (c->finished || c->dead)
 		return;
 	if (m->type == IC_MSG_INFERENCE_CHUNK) {
-		on_chunk(c, m->chunk);
+		view_of(m->chunk, &v);
+		on_chunk(c, &v);
 		return;
 	}
 	/* inference_error: a bad request fails everywhere, so no failover */

@@ -19,6 +19,7 @@
 #include "router.h"
 #include "tq.h"
 
+struct chunk_view;
 struct ic_msg;
 struct ic_outfilter;
 struct model;
@@ -70,6 +71,8 @@ void chat_unavailable(struct chat *c);
 void chat_node_failed(struct chat *c, const char *reason);
 /* A chunk or error for c from its node. */
 void chat_node_message(struct chat *c, const struct ic_msg *m);
+/* A chunk for c from its node, read by chunk_parse(). */
+void chat_node_chunk(struct chat *c, const struct chunk_view *v);
 /* LWS_CALLBACK_HTTP_WRITEABLE for a chat.  -1: close the connection. */
 int chat_writeable(struct chat *c);
 /* The consumer connection is closing: cancel at the node, free. */

@@ -21,6 +21,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/buf.c router/buf.h \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
+	router/chunkparse.c router/chunkparse.h \
 	router/rconfig.c router/rconfig.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
@@ -43,9 +44,9 @@ bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)
 
 # Unit tests of the router's pure parts.
 check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
 TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
 tests_unit_test_router_ratelimit_SOURCES = tests/unit/test_router_ratelimit.c \
 	router/ratelimit.c router/strmap.c
 tests_unit_test_router_ratelimit_CPPFLAGS = $(ROUTER_CPPFLAGS)
@@ -60,3 +61,8 @@ tests_unit_test_router_sseout_SOURCES = tests/unit/test_router_sseout.c router/s
 tests_unit_test_router_sseout_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_sseout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_sseout_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_chunkparse_SOURCES = tests/unit/test_router_chunkparse.c \
+	router/chunkparse.c
+tests_unit_test_router_chunkparse_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_chunkparse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_chunkparse_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "chunkparse.h"
 #include "ipcount.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -357,6 +358,19 @@ static void handle_request_message(struct node *n, struct ic_msg *m)
 	chat_node_message(c, m);
 }
 
+/* An inference_chunk read by chunk_parse(): as handle_request_message(). */
+static void handle_chunk(struct node *n, const struct chunk_view *v)
+{
+	struct chat *c = find_request(n, v->request_id);
+
+	if (!c) {
+		log_info("node %s (%s): %s for a request not assigned to it: dropped",
+			 n->node_id, n->ip, ic_msg_type_name(IC_MSG_INFERENCE_CHUNK));
+		return;
+	}
+	chat_node_chunk(c, v);
+}
+
 static void handle_heartbeat(struct node *n, struct ic_msg *m)
 {
 	bool was = n->available;
@@ -418,6 +432,7 @@ static int handle_message(struct node *n, const char *text, size_t len)
 
 int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
 {
+	struct chunk_view chunk;
 	int rc;
 
 	if (n->closing)
@@ -436,7 +451,15 @@ int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
 		buf_free(&n->rx);
 		return close_now(n, CLOSE_TOO_BIG, "message too big");
 	}
-	rc = handle_message(n, buf_head(&n->rx), buf_used(&n->rx));
+	if (n->registered && buf_used(&n->rx) > 0 &&
+	    chunk_parse(n->rx.data + n->rx.off, buf_used(&n->rx), &chunk)) {
+		/* the common frame, without json-c (chunkparse.h) */
+		hb_touch(n);
+		handle_chunk(n, &chunk);
+		rc = 0;
+	} else {
+		rc = handle_message(n, buf_head(&n->rx), buf_used(&n->rx));
+	}
 	if (n->rx.cap > 64 * 1024)
 		buf_free(&n->rx);	/* do not keep a big buffer per idle node */
 	else
