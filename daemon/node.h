@@ -20,7 +20,8 @@
 /* A session registered at least this long counts as healthy: the backoff
  * starts again from the bottom after it ends. */
 #define NODE_HEALTHY_S		30
-/* Waiting for "registered" after the upgrade. */
+/* From connecting to "registered": TCP, TLS, the upgrade and the answer
+ * to register together; past it the attempt is closed and retried. */
 #define NODE_REGISTER_WAIT_S	(2 * IC_REGISTER_TIMEOUT_S)
 
 struct daemon;
