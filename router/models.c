@@ -2,22 +2,104 @@
 #include <stdlib.h>
 
 #include "models.h"
+#include "nodes.h"
 #include "strmap.h"
 #include "common/xmalloc.h"
 
 static struct strmap *table;
+/* load class of active/max: equal fractions share one, in increasing order */
+static int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
+static int n_load_classes;
+
+/* The fractions a/m (0 <= a < m <= IC_CONCURRENCY_MAX) numbered in order. */
+static void load_classes_init(void)
+{
+	n_load_classes = 0;
+	for (;;) {
+		int best_a = -1, best_m = 1;
+
+		/* the smallest fraction not numbered yet */
+		for (int m = 1; m <= IC_CONCURRENCY_MAX; m++)
+			for (int a = 0; a < m; a++)
+				if (load_class[m][a] < 0 &&
+				    (best_a < 0 || (long)a * best_m < (long)best_a * m)) {
+					best_a = a;
+					best_m = m;
+				}
+		if (best_a < 0)
+			break;
+		for (int m = 1; m <= IC_CONCURRENCY_MAX; m++)
+			for (int a = 0; a < m; a++)
+				if ((long)a * best_m == (long)best_a * m)
+					load_class[m][a] = n_load_classes;
+		n_load_classes++;
+	}
+}
 
 void models_init(void)
 {
 	table = strmap_new();
+	for (int m = 0; m <= IC_CONCURRENCY_MAX; m++)
+		for (int a = 0; a <= IC_CONCURRENCY_MAX; a++)
+			load_class[m][a] = -1;
+	load_classes_init();
+}
+
+int models_load_classes(void)
+{
+	return n_load_classes;
 }
 
 static void free_model(void *p)
 {
 	struct model *m = p;
 
+	for (int i = 0; i < MODEL_LOAD_CLASSES_MAX; i++)
+		free(m->by_load[i].v);
 	free(m->name);
 	free(m);
+}
+
+void models_nm_unfile(struct node_model *nm)
+{
+	struct nm_vec *v;
+
+	if (nm->load_class < 0)
+		return;
+	v = &nm->model->by_load[nm->load_class];
+	/* the last takes its place */
+	v->v[nm->load_idx] = v->v[--v->n];
+	v->v[nm->load_idx]->load_idx = nm->load_idx;
+	nm->load_class = -1;
+}
+
+void models_nm_update(struct node_model *nm)
+{
+	const struct node *n = nm->node;
+	int k = -1;
+	struct nm_vec *v;
+
+	if (node_has_capacity(n) && n->active >= 0 && n->max_concurrent <= IC_CONCURRENCY_MAX)
+		k = load_class[n->max_concurrent][n->active];
+	if (k == nm->load_class)
+		return;
+	models_nm_unfile(nm);
+	if (k < 0)
+		return;
+	v = &nm->model->by_load[k];
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 8;
+		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	nm->load_class = k;
+	nm->load_idx = v->n;
+	v->v[v->n++] = nm;
+}
+
+void models_node_update(struct node *n)
+{
+	for (size_t i = 0; i < n->n_models; i++)
+		models_nm_update(&n->models[i]);
 }
 
 void models_fini(void)

@@ -168,6 +168,7 @@ void node_close(struct node *n, int code, const char *reason)
 	if (n->closing)
 		return;
 	n->closing = true;
+	models_node_update(n);
 	n->close_code = code;
 	snprintf(n->close_reason, sizeof(n->close_reason), "%s", reason);
 	tq_cancel(&n->reg_timer);
@@ -209,6 +210,7 @@ static int close_now(struct node *n, int code, const char *reason)
 	lws_close_reason(n->wsi, (enum lws_close_status)code, (unsigned char *)reason,
 			 strlen(reason));
 	n->closing = true;
+	models_node_update(n);
 	return -1;
 }
 
@@ -219,6 +221,7 @@ static void models_detach(struct node *n)
 	for (size_t i = 0; i < n->n_models; i++) {
 		struct model *m = n->models[i].model;
 
+		models_nm_unfile(&n->models[i]);
 		lws_dll2_remove(&n->models[i].link);
 		models_release(m);
 	}
@@ -244,6 +247,7 @@ static void models_attach(struct node *n, const struct ic_model_info *models, si
 		n->models[n->n_models].node = n;
 		n->models[n->n_models].model = m;
 		n->models[n->n_models].size = models[i].size;
+		n->models[n->n_models].load_class = -1;
 		lws_dll2_add_tail(&n->models[n->n_models].link, &m->nodes);
 		n->n_models++;
 	}
@@ -297,6 +301,7 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	lws_dll2_add_tail(&n->link, &registry);
 	strmap_put(by_id, n->node_id, n);
 	ipcount_add(n->ip, IPC_NODES, 1);
+	models_node_update(n);
 	log_info("node %s registered from %s: %zu models, max_concurrent %d",
 		 n->node_id, n->ip, n->n_models, n->max_concurrent);
 	node_send(n, ic_msg_registered_new(n->node_id, features,
@@ -330,6 +335,7 @@ static void handle_models_update(struct node *n, struct ic_msg *m)
 	}
 	models_detach(n);
 	models_attach(n, m->models, m->n_models);
+	models_node_update(n);
 	log_info("node %s: model list updated (%zu models)", n->node_id, n->n_models);
 	sched_node_ready(n);
 }
@@ -378,6 +384,7 @@ static void handle_heartbeat(struct node *n, struct ic_msg *m)
 	/* the node_id inside is not trusted: the socket says who this is */
 	n->reported_active = m->active_requests;
 	n->available = m->available;
+	models_node_update(n);
 	if (was != n->available)
 		log_info("node %s: %s", n->node_id, n->available ? "available" : "unavailable");
 	if (!was && n->available)

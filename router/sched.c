@@ -31,36 +31,47 @@ static bool already_tried(const struct chat *c, const struct node *n)
 	return false;
 }
 
-/* Least loaded node of m that can take c; random among equals. */
-static struct node *pick(struct model *m, const struct chat *c)
+/* A node of one load class that c has not tried, uniformly at random. */
+static struct node *pick_in(const struct nm_vec *v, const struct chat *c)
 {
 	struct node *best = NULL;
-	unsigned ties = 0;
+	unsigned seen = 0;
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
-		struct node_model *nm = lws_container_of(d, struct node_model, link);
-		struct node *n = nm->node;
+	/* c has tried at most failover_attempts nodes: a few probes suffice */
+	for (int i = 0; i < 8; i++) {
+		struct node *n = v->v[rnd() % v->n]->node;
 
-		if (node_has_capacity(n) && !already_tried(c, n)) {
-			/* compare n->active/n->max with best's without division */
-			long lhs = best ? (long)n->active * best->max_concurrent : 0;
-			long rhs = best ? (long)best->active * n->max_concurrent : 0;
-
-			if (!best || lhs < rhs) {
-				best = n;
-				ties = 1;
-			} else if (lhs == rhs && rnd() % ++ties == 0) {
-				best = n;
-			}
-		}
-	} lws_end_foreach_dll(d);
+		if (!already_tried(c, n))
+			return n;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (!already_tried(c, v->v[i]->node) && rnd() % ++seen == 0)
+			best = v->v[i]->node;
 	return best;
+}
+
+/* Least loaded node of m that can take c (lowest active/max_concurrent);
+ * random among equals.  m->by_load holds exactly the nodes with a free
+ * slot, by load (models.h). */
+static struct node *pick(struct model *m, const struct chat *c)
+{
+	for (int k = 0; k < models_load_classes(); k++) {
+		struct node *n;
+
+		if (m->by_load[k].n == 0)
+			continue;
+		n = pick_in(&m->by_load[k], c);
+		if (n)
+			return n;
+	}
+	return NULL;
 }
 
 static void assign(struct chat *c, struct node *n)
 {
 	c->node = n;
 	n->active++;
+	models_node_update(n);
 	lws_dll2_add_tail(&c->node_link, &n->requests);
 	chat_assigned(c);
 }
@@ -123,6 +134,7 @@ void sched_detach(struct chat *c)
 	lws_dll2_remove(&c->node_link);
 	c->node = NULL;
 	n->active--;
+	models_node_update(n);
 	sched_node_ready(n);
 }
 
@@ -163,6 +175,7 @@ void sched_node_lost(struct node *n, const char *reason)
 			lws_dll2_remove(&c->node_link);
 			c->node = NULL;
 			n->active--;
+			models_node_update(n);
 		}
 	}
 }
