@@ -457,7 +457,8 @@ static long rss_kb(void)
 	return kb;
 }
 
-static double cpu_s(void)
+/* The router's CPU seconds so far, user and system (*sys, if not NULL). */
+static double cpu_s(double *sys)
 {
 	char path[64], buf[1024];
 	unsigned long ut = 0, st = 0;
@@ -475,6 +476,8 @@ static double cpu_s(void)
 	p = strrchr(buf, ')');
 	if (p)
 		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	if (sys)
+		*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -567,7 +570,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct conn **nodes;
 	int64_t t0;
-	double cpu0, cpu1, secs;
+	double cpu0, cpu1, sys0, sys1, secs;
 	long rss_idle, rss_nodes, rss_max = 0, rss_end;
 	uint64_t seen;
 	int o;
@@ -626,7 +629,7 @@ int main(int argc, char **argv)
 		int held_min = opt.streams;
 
 		t0 = now_us();
-		cpu0 = cpu_s();
+		cpu0 = cpu_s(&sys0);
 		for (int i = 0; i < opt.streams; i++)
 			consumer_start();
 		end = t0 + (int64_t)opt.seconds * 1000000;
@@ -640,7 +643,7 @@ int main(int argc, char **argv)
 			if (streams_open < held_min)
 				held_min = streams_open;
 		}
-		cpu1 = cpu_s();
+		cpu1 = cpu_s(&sys1);
 		secs = (double)(now_us() - t0) / 1e6;
 		seen = chunks_seen;
 		/* let the open chats finish, without starting new ones */
@@ -654,8 +657,10 @@ int main(int argc, char **argv)
 		if (nlat)
 			printf("latency node->consumer: p50 %.0f us, p99 %.0f us, max %.0f us\n",
 			       lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
-		printf("router CPU: %.0f%% of one core; RSS max %ld KiB during streams\n",
-		       100.0 * (cpu1 - cpu0) / secs, rss_max);
+		printf("router CPU: %.0f%% of one core (%.0f%% system); %.1f us per chunk; "
+		       "RSS max %ld KiB during streams\n", 100.0 * (cpu1 - cpu0) / secs,
+		       100.0 * (sys1 - sys0) / secs,
+		       seen ? 1e6 * (cpu1 - cpu0) / (double)seen : 0.0, rss_max);
 	}
 	rss_end = rss_kb();
 	printf("router RSS at the end: %ld KiB\n", rss_end);
