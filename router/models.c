@@ -1,6 +1,9 @@
 /* models.c - model name -> nodes and waiting chats (see models.h). */
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/limits.h"
 #include "models.h"
 #include "nodes.h"
 #include "strmap.h"
@@ -45,32 +48,63 @@ void models_init(void)
 	load_classes_init();
 }
 
-int models_load_classes(void)
-{
-	return n_load_classes;
-}
-
 static void free_model(void *p)
 {
 	struct model *m = p;
 
-	for (int i = 0; i < MODEL_LOAD_CLASSES_MAX; i++)
-		free(m->by_load[i].v);
+	for (size_t i = 0; i < m->n_by_load; i++)
+		free(m->by_load[i].nodes.v);
+	free(m->by_load);
 	free(m->name);
 	free(m);
 }
 
+/* The entry of class k in m->by_load (made, in order, if create), or NULL. */
+static struct load_class *class_of(struct model *m, int k, bool create)
+{
+	size_t i = 0;
+
+	while (i < m->n_by_load && m->by_load[i].cls < k)
+		i++;
+	if (i < m->n_by_load && m->by_load[i].cls == k)
+		return &m->by_load[i];
+	if (!create)
+		return NULL;
+	if (m->n_by_load == m->cap_by_load) {
+		m->cap_by_load = m->cap_by_load ? m->cap_by_load * 2 : 2;
+		m->by_load = xrealloc(m->by_load, m->cap_by_load * sizeof(*m->by_load));
+	}
+	memmove(&m->by_load[i + 1], &m->by_load[i], (m->n_by_load - i) * sizeof(*m->by_load));
+	m->n_by_load++;
+	memset(&m->by_load[i], 0, sizeof(m->by_load[i]));
+	m->by_load[i].cls = k;
+	return &m->by_load[i];
+}
+
 void models_nm_unfile(struct node_model *nm)
 {
+	struct model *m = nm->model;
+	struct load_class *lc;
 	struct nm_vec *v;
 
 	if (nm->load_class < 0)
 		return;
-	v = &nm->model->by_load[nm->load_class];
+	lc = class_of(m, nm->load_class, false);
+	nm->load_class = -1;
+	if (!lc)
+		return;	/* cannot happen: filed means listed */
+	v = &lc->nodes;
 	/* the last takes its place */
 	v->v[nm->load_idx] = v->v[--v->n];
 	v->v[nm->load_idx]->load_idx = nm->load_idx;
-	nm->load_class = -1;
+	if (v->n == 0) {	/* drop the empty class */
+		size_t i = (size_t)(lc - m->by_load);
+
+		free(v->v);
+		memmove(&m->by_load[i], &m->by_load[i + 1],
+			(m->n_by_load - i - 1) * sizeof(*m->by_load));
+		m->n_by_load--;
+	}
 }
 
 void models_nm_update(struct node_model *nm)
@@ -86,7 +120,7 @@ void models_nm_update(struct node_model *nm)
 	models_nm_unfile(nm);
 	if (k < 0)
 		return;
-	v = &nm->model->by_load[k];
+	v = &class_of(nm->model, k, true)->nodes;
 	if (v->n == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 8;
 		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));

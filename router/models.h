@@ -18,25 +18,29 @@
 #include <libwebsockets.h>
 #include <stddef.h>
 
-#include "common/limits.h"
-
 struct node;
 struct node_model;
-
-/* Load classes: at most one per (active, max_concurrent) with active < max. */
-#define MODEL_LOAD_CLASSES_MAX (IC_CONCURRENCY_MAX * (IC_CONCURRENCY_MAX + 1) / 2)
 
 struct nm_vec {
 	struct node_model **v;
 	size_t n, cap;
 };
 
+/* The nodes of one load class (a fraction active/max_concurrent; classes
+ * are numbered in increasing load, equal fractions sharing one). */
+struct load_class {
+	int cls;
+	struct nm_vec nodes;		/* never empty */
+};
+
 struct model {
 	char *name;
 	lws_dll2_owner_t nodes;		/* struct node_model, via link */
 	lws_dll2_owner_t waiting;	/* struct chat, via queue_link; FIFO */
-	/* nodes with a free slot by load class, least loaded first */
-	struct nm_vec by_load[MODEL_LOAD_CLASSES_MAX];
+	/* nodes with a free slot by load, least loaded first: only the
+	 * classes in use, so a model costs memory for what it has */
+	struct load_class *by_load;
+	size_t n_by_load, cap_by_load;
 };
 
 /* One model on one node: the node's membership in model->nodes. */
@@ -45,8 +49,8 @@ struct node_model {
 	struct node *node;
 	struct model *model;
 	long long size;			/* bytes, as the node reported */
-	int load_class;			/* in model->by_load[], or -1 */
-	size_t load_idx;		/* its index there */
+	int load_class;			/* its class in model->by_load, or -1 */
+	size_t load_idx;		/* its index in that class's nodes */
 };
 
 void models_init(void);
@@ -60,8 +64,6 @@ void models_release(struct model *m);
 void models_foreach(void (*fn)(struct model *m, void *ctx), void *ctx);
 size_t models_count(void);
 
-/* Number of load classes in use (by_load[0 .. n-1]). */
-int models_load_classes(void);
 /* File nm afresh (node_has_capacity(), active, max_concurrent). */
 void models_nm_update(struct node_model *nm);
 /* Take nm out of its load class (before it is freed). */

@@ -55,12 +55,9 @@ static struct node *pick_in(const struct nm_vec *v, const struct chat *c)
  * slot, by load (models.h). */
 static struct node *pick(struct model *m, const struct chat *c)
 {
-	for (int k = 0; k < models_load_classes(); k++) {
-		struct node *n;
+	for (size_t i = 0; i < m->n_by_load; i++) {
+		struct node *n = pick_in(&m->by_load[i].nodes, c);
 
-		if (m->by_load[k].n == 0)
-			continue;
-		n = pick_in(&m->by_load[k], c);
 		if (n)
 			return n;
 	}
