@@ -87,9 +87,9 @@ class Daemon(iclib.Proc):
                 except OSError:
                     return False
         for line in lines:
-            f = line.split()
             # Num RefCount Protocol Flags Type St Inode Path; 0x10000 = listening
-            if len(f) >= 8 and f[7] == self.sock and int(f[3], 16) & 0x10000:
+            f = line.rstrip("\n").split(None, 7)
+            if len(f) == 8 and f[7] == self.sock and int(f[3], 16) & 0x10000:
                 return True
         return False
 
