@@ -340,14 +340,32 @@ def _slow_more(d):
 slow_chat.more = _slow_more
 
 
+def read_until(fd, want, timeout=5.0):
+    """Bytes read from fd (unbuffered) until they contain want."""
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while want not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, "no %r; got %r" % (want, buf)
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 4096)
+            assert chunk, "closed; got %r" % buf
+            buf += chunk
+    return buf
+
+
 @with_daemon(slow_chat)
 def test_chat_ctrl_c_cancels(d):
     p = start_ctl(["chat", "-m", "m", "count"], d.path)
     try:
         wait_until(lambda: d.requests_of("chat"), what="the chat request")
-        time.sleep(0.2)
+        # Ctrl-C once the first token is on the screen (idleclawctl flushes
+        # each one), not after a guessed delay
+        shown = read_until(p.stdout.fileno(), b"tick")
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=5)
+        out = shown.decode() + out
     finally:
         if p.poll() is None:
             p.kill()
