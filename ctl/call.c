@@ -144,8 +144,11 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 	return 0;
 }
 
-int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
-		   const char *cmd, json_object *args, const char *done)
+/* Call cmd; on success print the reply as JSON (--json), with print(),
+ * or as the sentence done. */
+static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_command *self,
+			 const char *cmd, json_object *args, const char *done,
+			 void (*print)(json_object *root))
 {
 	struct ctl_message reply;
 	int code = ctl_call(ctx, cmd, args, &reply);
@@ -156,11 +159,25 @@ int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
 	if (code == 0) {
 		if (ctx->json)
 			ctl_print_json(&reply);
+		else if (print != NULL)
+			print(reply.root);
 		else if (done != NULL)
 			printf("%s\n", done);
 	}
 	ctl_message_clear(&reply);
 	return code;
+}
+
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
+		   const char *cmd, json_object *args, const char *done)
+{
+	return run_and_print(ctx, self, cmd, args, done, NULL);
+}
+
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_command *self,
+		  const char *cmd, json_object *args, void (*print)(json_object *root))
+{
+	return run_and_print(ctx, self, cmd, args, NULL, print);
 }
 
 void ctl_print_json(const struct ctl_message *reply)

@@ -175,22 +175,10 @@ static void print_status(json_object *r)
 
 int cmd_status(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
 {
-	struct ctl_message reply;
 	int first = 0, code;
 
 	code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 	if (code >= 0)
 		return code;
-	code = ctl_call(ctx, CTL_CMD_STATUS, NULL, &reply);
-	if (code != 0)
-		return code;
-	code = ctl_report(ctx, self, &reply);
-	if (code == 0) {
-		if (ctx->json)
-			ctl_print_json(&reply);
-		else
-			print_status(reply.root);
-	}
-	ctl_message_clear(&reply);
-	return code;
+	return ctl_run_query(ctx, self, CTL_CMD_STATUS, NULL, print_status);
 }

@@ -89,6 +89,11 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
 		   const char *cmd, json_object *args, const char *done);
 
+/* ctl_call() for commands whose success prints the reply with print()
+ * (or as JSON with --json). */
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_command *self,
+		  const char *cmd, json_object *args, void (*print)(json_object *root));
+
 /*
  * Parse a command's options when they are only --json and --help, and
  * check it has at most max_operands operands (argv[*first]...).  -1 to go
