@@ -307,24 +307,6 @@ static void on_chunk(struct chat *c, const struct chunk_view *v)
 	finish(c);
 }
 
-/* What on_chunk() reads of a chunk parsed by ic_msg_parse(). */
-static void view_of(json_object *chunk, struct chunk_view *v)
-{
-	json_object *msg = NULL;
-	bool done = false;
-
-	memset(v, 0, sizeof(*v));
-	if (json_object_object_get_ex(chunk, "message", &msg) &&
-	    json_object_is_type(msg, json_type_object)) {
-		v->thinking = ic_json_get_string(msg, "thinking");
-		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
-		v->content = ic_json_get_string(msg, "content");
-		v->content_len = v->content ? strlen(v->content) : 0;
-	}
-	v->done = ic_json_get_bool(chunk, "done", &done) && done;
-	v->done_reason = ic_json_get_string(chunk, "done_reason");
-}
-
 void chat_node_chunk(struct chat *c, const struct chunk_view *v)
 {
 	if (c->finished || c->dead)
@@ -339,7 +321,7 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 	if (c->finished || c->dead)
 		return;
 	if (m->type == IC_MSG_INFERENCE_CHUNK) {
-		view_of(m->chunk, &v);
+		chunk_view_of_json(m->chunk, &v);
 		on_chunk(c, &v);
 		return;
 	}

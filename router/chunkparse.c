@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chunkparse.h"
+#include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/validate.h"
 
@@ -466,4 +467,21 @@ bool chunk_parse(char *text, size_t len, struct chunk_view *v)
 		v->done_reason = s.done_reason.start;
 	}
 	return true;
+}
+
+void chunk_view_of_json(json_object *chunk, struct chunk_view *v)
+{
+	json_object *msg = NULL;
+	bool done = false;
+
+	memset(v, 0, sizeof(*v));
+	if (json_object_object_get_ex(chunk, "message", &msg) &&
+	    json_object_is_type(msg, json_type_object)) {
+		v->thinking = ic_json_get_string(msg, "thinking");
+		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
+		v->content = ic_json_get_string(msg, "content");
+		v->content_len = v->content ? strlen(v->content) : 0;
+	}
+	v->done = ic_json_get_bool(chunk, "done", &done) && done;
+	v->done_reason = ic_json_get_string(chunk, "done_reason");
 }

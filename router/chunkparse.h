@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <json-c/json.h>
 
 /* Containers nested in a frame, the frame's own included; deeper frames go
  * to ic_msg_parse() (which takes IC_JSON_DEPTH_MAX). */
@@ -41,5 +42,11 @@ struct chunk_view {
  * false: text is unchanged; use ic_msg_parse().
  */
 bool chunk_parse(char *text, size_t len, struct chunk_view *v);
+
+/*
+ * The same view of a chunk object that ic_msg_parse() produced (the slow
+ * path, for frames chunk_parse() declines); v points into chunk.
+ */
+void chunk_view_of_json(json_object *chunk, struct chunk_view *v);
 
 #endif

@@ -10,24 +10,6 @@
 #include "common/jsonutil.h"
 #include "router/chunkparse.h"
 
-/* What chat.c reads of a chunk parsed the slow way. */
-static void slow_view(json_object *chunk, struct chunk_view *v)
-{
-	json_object *msg = NULL;
-	bool done = false;
-
-	memset(v, 0, sizeof(*v));
-	if (json_object_object_get_ex(chunk, "message", &msg) &&
-	    json_object_is_type(msg, json_type_object)) {
-		v->thinking = ic_json_get_string(msg, "thinking");
-		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
-		v->content = ic_json_get_string(msg, "content");
-		v->content_len = v->content ? strlen(v->content) : 0;
-	}
-	v->done = ic_json_get_bool(chunk, "done", &done) && done;
-	v->done_reason = ic_json_get_string(chunk, "done_reason");
-}
-
 static void same_str(const char *what, const char *a, size_t alen, const char *b, size_t blen)
 {
 	ck_assert_msg((a == NULL) == (b == NULL), "%s: one is NULL", what);
@@ -58,7 +40,7 @@ static bool check_frame(const char *frame, size_t len)
 	} else {
 		ck_assert_msg(rc == 0 && m.type == IC_MSG_INFERENCE_CHUNK,
 			      "read a frame ic_msg_parse refuses (%s): %.*s", err, (int)len, frame);
-		slow_view(m.chunk, &slow);
+		chunk_view_of_json(m.chunk, &slow);
 		ck_assert_str_eq(fast.request_id, m.request_id);
 		same_str("content", fast.content, fast.content_len, slow.content,
 			 slow.content_len);
