@@ -21,13 +21,11 @@ Options: --chunks N (latency, default 2000) --delay-us N (default 500)
          --rate-chunks N (default 20000) --rate-delay-us N (default 20) --json
 """
 import argparse
-import http.server
 import json
 import os
 import socket
 import statistics
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,62 +38,30 @@ import daemonlib as dl  # noqa: E402
 MODEL = "bench:1"
 
 
-class StampOllama:
-    """/api/tags, /api/version, and a streaming /api/chat whose lines carry
-    their own send time (time.monotonic_ns) as content."""
+class StampOllama(dl.LineOllama):
+    """daemonlib's scripted Ollama, whose /api/chat lines carry their own
+    send time (time.monotonic_ns) as content."""
 
     def __init__(self, chunks, delay_us):
-        outer = self
         self.chunks = chunks
         self.delay = delay_us / 1e6
+        super().__init__(MODEL)
 
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *a):
-                pass
-
-            def _json(self, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if self.path == "/api/version":
-                    self._json({"version": "0.0.0-bench"})
-                else:
-                    self._json({"models": [{"name": MODEL, "model": MODEL, "size": 1}]})
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-ndjson")
-                self.end_headers()
-                self.wfile.flush()
-                sock = self.connection
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                t0 = time.monotonic()
-                for k in range(outer.chunks):
-                    due = t0 + (k + 1) * outer.delay
-                    while time.monotonic() < due:   # spin the last bit: sleep is coarse
-                        if due - time.monotonic() > 0.0002:
-                            time.sleep(0.0001)
-                    line = '{"message":{"role":"assistant","content":"t%d "},"done":false}\n' \
-                        % time.monotonic_ns()
-                    sock.sendall(line.encode())
-                sock.sendall(b'{"message":{"role":"assistant","content":""},'
-                             b'"done":true,"done_reason":"stop"}\n')
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def stream_chat(self, handler):
+        handler.wfile.flush()
+        sock = handler.connection
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.monotonic()
+        for k in range(self.chunks):
+            due = t0 + (k + 1) * self.delay
+            while time.monotonic() < due:   # spin the last bit: sleep is coarse
+                if due - time.monotonic() > 0.0002:
+                    time.sleep(0.0001)
+            line = '{"message":{"role":"assistant","content":"t%d "},"done":false}\n' \
+                % time.monotonic_ns()
+            sock.sendall(line.encode())
+        sock.sendall(b'{"message":{"role":"assistant","content":""},'
+                     b'"done":true,"done_reason":"stop"}\n')
 
 
 def post_stream(url_host, port, path, body):

@@ -348,14 +348,19 @@ class LineOllama:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()
-                for line in outer.lines:
-                    self.wfile.write(line + b"\n")
+                outer.stream_chat(self)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def stream_chat(self, handler):
+        """Write the reply of one /api/chat (headers are sent); subclasses
+        (bench/relay) override it."""
+        for line in self.lines:
+            handler.wfile.write(line + b"\n")
 
     @staticmethod
     def content_line(nbytes, done=False):
