@@ -453,16 +453,47 @@ static void load_override(struct loader *ld, const char *o)
 	free(key);
 }
 
+/*
+ * A default is a typed value; it is still checked like any other value, so
+ * a table whose default lies outside its own bounds fails every load.
+ */
+static void apply_default(struct loader *ld, const struct ic_config_key *k)
+{
+	const char *where = "built-in default";
+
+	switch (k->type) {
+	case IC_CONFIG_STRING:
+	case IC_CONFIG_URL:
+	case IC_CONFIG_OLLAMA_HOST:
+		if (k->def_str != NULL)
+			apply(ld, k, k->def_str, where);
+		return;
+	case IC_CONFIG_INT:
+		if (k->def_int < k->min || k->def_int > k->max)
+			add_error(ld, "%s: %s.%s: %ld is not an integer from %ld to %ld", where,
+				  k->section, k->key, k->def_int, k->min, k->max);
+		else
+			*(int *)field(ld->cfg, k) = (int)k->def_int;
+		return;
+	case IC_CONFIG_BOOL:
+		*(bool *)field(ld->cfg, k) = k->def_bool;
+		return;
+	case IC_CONFIG_LOGLEVEL:
+		if (k->def_int < IC_LOG_ERR || k->def_int > IC_LOG_DEBUG)
+			add_error(ld, "%s: %s.%s: %ld is not a log level", where, k->section,
+				  k->key, k->def_int);
+		else
+			*(int *)field(ld->cfg, k) = (int)k->def_int;
+		return;
+	}
+}
+
 static void load_defaults(struct loader *ld)
 {
 	size_t i;
 
-	for (i = 0; i < ld->schema->n_keys; i++) {
-		const struct ic_config_key *k = &ld->schema->keys[i];
-
-		if (k->def != NULL)
-			apply(ld, k, k->def, "built-in default");
-	}
+	for (i = 0; i < ld->schema->n_keys; i++)
+		apply_default(ld, &ld->schema->keys[i]);
 }
 
 void *ic_config_load_new(const struct ic_config_schema *schema, const char *main_path,
@@ -509,7 +540,8 @@ void ic_config_free(const struct ic_config_schema *schema, void *cfg)
 
 /* --- --check-config --- */
 
-static void print_value(const struct ic_config_key *k, const void *cfg, FILE *out)
+const char *ic_config_value_text(const struct ic_config_key *k, const void *cfg, char *buf,
+				 size_t len)
 {
 	const void *p = (const char *)cfg + k->offset;
 	const char *s;
@@ -519,18 +551,24 @@ static void print_value(const struct ic_config_key *k, const void *cfg, FILE *ou
 	case IC_CONFIG_URL:
 	case IC_CONFIG_OLLAMA_HOST:
 		s = *(char *const *)p;
-		fputs(s != NULL ? s : "", out);
-		break;
+		return s != NULL ? s : "";
 	case IC_CONFIG_INT:
-		fprintf(out, "%d", *(const int *)p);
-		break;
+		snprintf(buf, len, "%d", *(const int *)p);
+		return buf;
 	case IC_CONFIG_BOOL:
-		fputs(*(const bool *)p ? "yes" : "no", out);
-		break;
+		return *(const bool *)p ? "yes" : "no";
 	case IC_CONFIG_LOGLEVEL:
-		fputs(ic_log_level_name((enum ic_log_level) * (const int *)p), out);
-		break;
+		return ic_log_level_name((enum ic_log_level) * (const int *)p);
 	}
+	return "";
+}
+
+bool ic_config_key_equal(const struct ic_config_key *k, const void *a, const void *b)
+{
+	char abuf[32], bbuf[32];
+
+	return strcmp(ic_config_value_text(k, a, abuf, sizeof(abuf)),
+		      ic_config_value_text(k, b, bbuf, sizeof(bbuf))) == 0;
 }
 
 /*
@@ -559,6 +597,7 @@ static bool section_printed_before(const struct ic_config_schema *s, size_t i)
 
 void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FILE *out)
 {
+	char buf[32];
 	size_t i, j;
 
 	for (i = 0; i < schema->n_keys; i++) {
@@ -577,9 +616,8 @@ void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FIL
 				fprintf(out, "# %s\n", k->help);
 			if (k->env != NULL)
 				fprintf(out, "# environment: %s\n", k->env);
-			fprintf(out, "%s =%s", k->key, starts_comment(k, cfg) ? "" : " ");
-			print_value(k, cfg, out);
-			fputc('\n', out);
+			fprintf(out, "%s =%s%s\n", k->key, starts_comment(k, cfg) ? "" : " ",
+				ic_config_value_text(k, cfg, buf, sizeof(buf)));
 		}
 	}
 }

@@ -2,8 +2,8 @@
  * config.h - the table-driven configuration loader (inih).
  *
  * Each program describes its configuration as one table of keys (section,
- * key, type, offset into its own struct, bounds, default, environment
- * variable, help).  ic_config_load_new() fills a FRESH struct from, in
+ * key, type, offset into its own struct, bounds, typed default, environment
+ * variable, help, whether a change needs a restart).  ic_config_load_new() fills a FRESH struct from, in
  * order, the defaults, the main file, PATH.d/ *.conf in lexical order (later
  * wins), the environment, and command-line overrides "section.key=value".
  * It returns the struct only when everything was valid, so a reload can
@@ -33,15 +33,23 @@ enum ic_config_type {
 	IC_CONFIG_OLLAMA_HOST,	/* char *: checked by ic_ollama_host_parse() */
 };
 
+/*
+ * One key.  Tables are written with designated initializers; a field left
+ * out is zero.  The default sits in the field of the key's type, as a
+ * value (not as text), and is checked against the key's bounds at load.
+ */
 struct ic_config_key {
 	const char *section;
 	const char *key;
 	enum ic_config_type type;
 	size_t offset;		/* offsetof(struct program_config, field) */
 	long min, max;		/* IC_CONFIG_INT only */
-	const char *def;	/* default, as text; NULL = empty/unset */
+	const char *def_str;	/* STRING, URL, OLLAMA_HOST default; NULL = unset */
+	long def_int;		/* INT default; LOGLEVEL default (enum ic_log_level) */
+	bool def_bool;		/* BOOL default */
 	const char *env;	/* environment variable that overrides, or NULL */
 	const char *help;	/* one line, for --check-config and the man page */
+	bool restart;		/* a change takes effect at the next start, not on reload */
 };
 
 struct ic_config_schema {
@@ -79,5 +87,11 @@ void ic_config_free(const struct ic_config_schema *schema, void *cfg);
 
 /* Print the effective configuration as INI text, one key a line, with help. */
 void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FILE *out);
+
+/* Whether key k has the same value in configs a and b (reload compares). */
+bool ic_config_key_equal(const struct ic_config_key *k, const void *a, const void *b);
+/* The value of key k in cfg as text, into buf (for messages). */
+const char *ic_config_value_text(const struct ic_config_key *k, const void *cfg, char *buf,
+				 size_t len);
 
 #endif

@@ -11,3 +11,14 @@ TESTS += tests/unit/test_log
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_log_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# The servers' shared command line and start-up (idleclawd, idleclaw-routerd).
+libidleclaw_a_SOURCES += \
+	common/cmdline.c common/cmdline.h \
+	common/startup.c common/startup.h
+
+check_PROGRAMS += tests/unit/test_cmdline
+TESTS += tests/unit/test_cmdline
+tests_unit_test_cmdline_SOURCES = tests/unit/test_cmdline.c
+tests_unit_test_cmdline_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_cmdline_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

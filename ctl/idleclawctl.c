@@ -17,9 +17,6 @@
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
 #endif
-#ifndef IC_VERSION
-#define IC_VERSION "unknown"
-#endif
 
 #define CTL_SOCKET_DEFAULT	RUNSTATEDIR "/idleclaw/idleclawd.sock"
 #define CTL_SOCKET_ENV		"IDLECLAW_SOCKET"
@@ -188,7 +185,7 @@ int main(int argc, char **argv)
 			print_help(stdout, ctx.progname);
 			return CTL_EXIT_OK;
 		case 'V':
-			printf("idleclawctl %s (control protocol %d)\n", IC_VERSION,
+			printf("idleclawctl %s (control protocol %d)\n", PACKAGE_VERSION,
 			       CTL_PROTO_VERSION);
 			return CTL_EXIT_OK;
 		default:

@@ -11,7 +11,6 @@ ctl_idleclawctl_SOURCES = \
 	ctl/cmd-pause.c \
 	ctl/cmd-resume.c \
 	ctl/cmd-reload.c
-ctl_idleclawctl_CPPFLAGS = $(AM_CPPFLAGS) -DIC_VERSION='"$(PACKAGE_VERSION)"'
 ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS)
 
 dist_man_MANS += man/idleclawctl.1

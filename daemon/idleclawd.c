@@ -1,12 +1,12 @@
 /*
- * idleclawd.c - main(): flags, configuration, signals, sd_notify, the loop.
+ * idleclawd.c - main(): the command line (common/cmdline.h), configuration
+ * and its reload (common/startup.h), signals, sd_notify, the loop.
  *
  * Threads: this file runs in the main thread (libevent); the only other
  * thread is the router link's (daemon/link.c).
  */
 
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "cmdline.h"
 #include "ctlproto.h"
 #include "daemon/commands.h"
 #include "daemon/consume.h"
@@ -30,11 +31,9 @@
 #include "daemon/sdnotify.h"
 #include "limits.h"
 #include "log.h"
+#include "startup.h"
 #include "validate.h"
 #include "xmalloc.h"
-
-/* Overrides given with -o (a bound keeps argv handling simple). */
-#define OVERRIDES_MAX 64
 
 /* Application id for the machine-specific node id (as
  * sd_id128_get_machine_app_specific() would use it): node ids are derived
@@ -129,18 +128,18 @@ needs_tls(const struct daemon_config *cfg)
 /* A new link for a server that needs (or no longer needs) TLS, or a
  * different CA file. */
 static int
-replace_link(struct daemon *d, const struct daemon_config *nc, char *err, size_t errlen)
+replace_link(struct daemon *d, const struct daemon_config *new_cfg, char *err, size_t errlen)
 {
-	struct link *nl = link_new(d->base, &node_link_callbacks, d->node, needs_tls(nc),
-				   nc->ca_file, err, errlen);
+	struct link *new_link = link_new(d->base, &node_link_callbacks, d->node,
+					 needs_tls(new_cfg), new_cfg->ca_file, err, errlen);
 
-	if (!nl)
+	if (!new_link)
 		return -1;
 	relay_cancel_all(d);
 	commands_stop(d);
 	consume_stop_all(d);
 	link_free(d->link);
-	d->link = nl;
+	d->link = new_link;
 	return 0;
 }
 
@@ -172,82 +171,114 @@ retire_idle_ollamas(void)
 	}
 }
 
+/* What a reload builds from the new configuration before the swap. */
+static struct {
+	char *node_id;			/* the effective node id under the new config */
+	bool node_id_changed;
+	struct ollama *ollama;		/* NULL: ollama_host and ollama_timeout unchanged */
+	bool link_replaced;		/* server's TLS need or ca_file changed */
+} reload_pending;
+
+static void
+reload_notify(const char *state)
+{
+	sdn_notify(state);
+}
+
+static int
+reload_fail(char **errors, const char *why)
+{
+	*errors = xstrdup(why);
+	ollama_free(reload_pending.ollama);
+	free(reload_pending.node_id);
+	memset(&reload_pending, 0, sizeof(reload_pending));
+	return -1;
+}
+
+/* ic_reload_ops.prepare: the node id, a new Ollama client, a new link. */
+static int
+reload_prepare(void *daemon, void *cfg, char **errors)
+{
+	struct daemon *d = daemon;
+	const struct daemon_config *new_cfg = cfg, *old = d->cfg;
+	char err[IC_ERRBUF_MAX];
+
+	memset(&reload_pending, 0, sizeof(reload_pending));
+	reload_pending.node_id = node_id_new(new_cfg, err, sizeof(err));
+	if (!reload_pending.node_id)
+		return reload_fail(errors, err);
+	reload_pending.node_id_changed = strcmp(reload_pending.node_id, d->node_id) != 0;
+	retire_idle_ollamas();
+	if (!str_eq(new_cfg->ollama_host, old->ollama_host) ||
+	    new_cfg->ollama_timeout != old->ollama_timeout) {
+		reload_pending.ollama = ollama_new(d->base, new_cfg->ollama_host,
+						   new_cfg->ollama_timeout, err, sizeof(err));
+		if (!reload_pending.ollama)
+			return reload_fail(errors, err);
+		if (n_old_ollama == sizeof(old_ollama) / sizeof(old_ollama[0]))
+			return reload_fail(errors, "ollama_host changed too often while requests "
+					   "were running; try again later");
+	}
+	/* last: replacing the link cancels what runs on it */
+	if (needs_tls(new_cfg) != needs_tls(old) || !str_eq(new_cfg->ca_file, old->ca_file)) {
+		if (replace_link(d, new_cfg, err, sizeof(err)) < 0)
+			return reload_fail(errors, err);
+		reload_pending.link_replaced = true;
+	}
+	return 0;
+}
+
+/* ic_reload_ops.swap */
+static void *
+reload_swap(void *daemon, void *cfg)
+{
+	struct daemon *d = daemon;
+	struct daemon_config *old_cfg = d->cfg;
+
+	if (reload_pending.ollama) {
+		old_ollama[n_old_ollama++] = d->ollama;
+		d->ollama = reload_pending.ollama;
+	}
+	free(d->node_id);
+	d->node_id = reload_pending.node_id;
+	d->cfg = cfg;
+	apply_log_level(d->cfg);
+	return old_cfg;
+}
+
+/* ic_reload_ops.changed: tell the router and re-read the models. */
+static void
+reload_changed(void *daemon, const void *old, const void *cfg)
+{
+	struct daemon *d = daemon;
+	const struct daemon_config *old_cfg = old, *new_cfg = cfg;
+
+	if (!str_eq(new_cfg->server, old_cfg->server) || reload_pending.node_id_changed ||
+	    reload_pending.link_replaced)
+		node_restart(d->node);
+	else if (new_cfg->max_concurrent != old_cfg->max_concurrent)
+		node_reregister(d->node);	/* the router learns it at registration */
+	if (!str_eq(new_cfg->models_allow, old_cfg->models_allow) ||
+	    !str_eq(new_cfg->models_deny, old_cfg->models_deny) || reload_pending.ollama)
+		models_refresh(d->models);
+	memset(&reload_pending, 0, sizeof(reload_pending));
+}
+
 int
 daemon_reload(struct daemon *d, char **errors)
 {
-	struct daemon_config *nc, *old = d->cfg;
-	char err[IC_ERRBUF_MAX];
-	struct ollama *no = NULL;
-	char *nid;
-	bool server_changed, id_changed, models_changed;
-	struct link *link_before = d->link;
-	int old_max = old->max_concurrent;
+	static const struct ic_reload_ops ops = {
+		.schema = &dconfig_schema,
+		.notify = reload_notify,
+		.prepare = reload_prepare,
+		.swap = reload_swap,
+		.changed = reload_changed,
+	};
 
-	sdn_notify("RELOADING=1");
-	*errors = NULL;
-	nc = dconfig_load_new(d->config_path, d->overrides, errors);
-	if (!nc)
-		goto fail;
-	nid = node_id_new(nc, err, sizeof(err));
-	if (!nid) {
-		*errors = xstrdup(err);
-		dconfig_free(nc);
-		goto fail;
-	}
-	retire_idle_ollamas();
-	if (!str_eq(nc->ollama_host, old->ollama_host) ||
-	    nc->ollama_timeout != old->ollama_timeout) {
-		no = ollama_new(d->base, nc->ollama_host, nc->ollama_timeout, err, sizeof(err));
-		if (!no || n_old_ollama == sizeof(old_ollama) / sizeof(old_ollama[0])) {
-			*errors = xstrdup(no ? "ollama_host changed too often while requests "
-					  "were running; try again later" : err);
-			ollama_free(no);
-			free(nid);
-			dconfig_free(nc);
-			goto fail;
-		}
-	}
-	/* everything is valid: swap */
-	server_changed = !str_eq(nc->server, old->server);
-	id_changed = strcmp(nid, d->node_id) != 0;
-	models_changed = !str_eq(nc->models_allow, old->models_allow) ||
-			 !str_eq(nc->models_deny, old->models_deny) || no != NULL;
-	if ((needs_tls(nc) != needs_tls(old) || !str_eq(nc->ca_file, old->ca_file)) &&
-	    replace_link(d, nc, err, sizeof(err)) < 0) {
-		*errors = xstrdup(err);
-		if (no)
-			ollama_free(no);
-		free(nid);
-		dconfig_free(nc);
-		goto fail;
-	}
-	if (!str_eq(nc->control_socket, old->control_socket) ||
-	    !str_eq(nc->control_group, old->control_group))
-		log_warn("control_socket and control_group changes take effect at the next start");
-	if (no) {
-		old_ollama[n_old_ollama++] = d->ollama;
-		d->ollama = no;
-	}
-	free(d->node_id);
-	d->node_id = nid;
-	d->cfg = nc;
-	dconfig_free(old);
-	apply_log_level(nc);
-	log_notice("configuration reloaded");
-	if (server_changed || id_changed || d->link != link_before)
-		node_restart(d->node);
-	else if (nc->max_concurrent != old_max)
-		node_reregister(d->node);	/* the router learns it at registration */
-	if (models_changed)
-		models_refresh(d->models);
-	sdn_notify("READY=1");
+	if (ic_reload(&ops, d, d->config_path, d->overrides, errors) < 0)
+		return -1;
 	daemon_changed(d, false);
 	return 0;
-fail:
-	log_err("reload failed; keeping the running configuration:\n%s",
-		*errors ? *errors : "unknown error");
-	sdn_notify("READY=1");
-	return -1;
 }
 
 /* ---- signals, timers ---- */
@@ -348,77 +379,18 @@ on_client_gone(void *daemon, uint64_t client_id)
 
 /* ---- start-up ---- */
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-		"usage: idleclawd [--foreground] [--config PATH] [--check-config]\n"
-		"                 [-o section.key=value]...\n"
-		"  -f, --foreground     stay in the foreground (always; for scripts)\n"
-		"  -c, --config PATH    configuration file (default %s)\n"
-		"  -t, --check-config   print the effective configuration and exit\n"
-		"  -o, --set S.K=V      override a configuration key\n"
-		"  -V, --version        print the version\n"
-		"  -h, --help           this text\n", DCONFIG_DEFAULT_PATH);
-}
-
-struct options {
-	const char *config;
-	bool check;
-	const char *overrides[OVERRIDES_MAX + 1];
-	size_t n_overrides;
+static const struct ic_cmdline_option idleclawd_options[] = {
+	{ .long_name = "foreground", .short_name = 'f',
+	  .help = "stay in the foreground (always; for scripts)" },
 };
 
-static int
-parse_args(int argc, char **argv, struct options *o)
-{
-	static const struct option longopts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "set", required_argument, NULL, 'o' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	o->config = DCONFIG_DEFAULT_PATH;
-	while ((c = getopt_long(argc, argv, "fc:to:Vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 't':
-			o->check = true;
-			break;
-		case 'o':
-			if (o->n_overrides == OVERRIDES_MAX) {
-				fprintf(stderr, "idleclawd: at most %d -o options\n", OVERRIDES_MAX);
-				return 2;
-			}
-			o->overrides[o->n_overrides++] = optarg;
-			break;
-		case 'V':
-			printf("idleclawd %s\n", PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "idleclawd: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	return -1;
-}
+static const struct ic_cmdline_spec idleclawd_cmdline = {
+	.program = "idleclawd",
+	.summary = "Lend idle Ollama capacity to an IdleClaw network.",
+	.default_config = DCONFIG_DEFAULT_PATH,
+	.extra = idleclawd_options,
+	.n_extra = sizeof(idleclawd_options) / sizeof(idleclawd_options[0]),
+};
 
 static int
 start_control(struct daemon *d, char *err, size_t errlen)
@@ -496,47 +468,46 @@ cleanup(struct daemon *d)
 	free(status_line);
 }
 
-int
-main(int argc, char **argv)
+/* --check-config: the configuration, then the node id it gives. */
+static int
+check_config(const struct daemon_config *cfg)
 {
-	struct options opt;
+	char err[IC_ERRBUF_MAX];
+	char *node_id = node_id_new(cfg, err, sizeof(err));
+
+	ic_config_print(&dconfig_schema, cfg, stdout);
+	if (!node_id) {
+		fprintf(stderr, "idleclawd: %s\n", err);
+		return IC_EXIT_START;
+	}
+	printf("# effective node_id: %s\n", node_id);
+	free(node_id);
+	return 0;
+}
+
+static int
+run(const struct ic_cmdline *cl)
+{
 	struct daemon d;
 	char err[IC_ERRBUF_MAX];
-	char *errors = NULL;
-	int rc;
 
-	memset(&opt, 0, sizeof(opt));
 	memset(&d, 0, sizeof(d));
-	/* one malloc arena: the link thread moves little memory, and a second
-	 * arena would cost idle RSS for nothing */
-	mallopt(M_ARENA_MAX, 1);
-	ic_log_init("idleclawd");
-	if ((rc = parse_args(argc, argv, &opt)) >= 0)
-		return rc;
-	d.config_path = opt.config;
-	d.overrides = opt.overrides;
-	d.cfg = dconfig_load_new(opt.config, opt.overrides, &errors);
-	if (!d.cfg) {
-		fprintf(stderr, "idleclawd: configuration not valid:\n%s\n", errors ? errors : "");
-		free(errors);
-		return 1;
-	}
-	d.node_id = node_id_new(d.cfg, err, sizeof(err));
-	if (opt.check) {
-		ic_config_print(&dconfig_schema, d.cfg, stdout);
-		if (d.node_id)
-			printf("# effective node_id: %s\n", d.node_id);
-		else
-			fprintf(stderr, "idleclawd: %s\n", err);
-		rc = d.node_id ? 0 : 1;
-		free(d.node_id);
+	d.config_path = cl->config_path;
+	d.overrides = (const char *const *)cl->overrides;
+	d.cfg = ic_startup_config_new("idleclawd", &dconfig_schema, cl, stderr);
+	if (!d.cfg)
+		return IC_EXIT_START;
+	if (cl->check_config) {
+		int rc = check_config(d.cfg);
+
 		dconfig_free(d.cfg);
 		return rc;
 	}
+	d.node_id = node_id_new(d.cfg, err, sizeof(err));
 	if (!d.node_id) {
 		log_err("%s", err);
 		dconfig_free(d.cfg);
-		return 1;
+		return IC_EXIT_START;
 	}
 	apply_log_level(d.cfg);
 	signal(SIGPIPE, SIG_IGN);
@@ -551,7 +522,7 @@ main(int argc, char **argv)
 		event_base_free(d.base);
 		free(d.node_id);
 		dconfig_free(d.cfg);
-		return 1;
+		return IC_EXIT_START;
 	}
 	d.node = node_new(&d);
 	d.models = models_new(&d);
@@ -560,7 +531,7 @@ main(int argc, char **argv)
 	if (!d.link || start_control(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		cleanup(&d);
-		return 1;
+		return IC_EXIT_START;
 	}
 	start_timers(&d);
 	avail_set(&d.avail, AVAIL_NO_MODELS, true);	/* until Ollama answers */
@@ -573,4 +544,21 @@ main(int argc, char **argv)
 	cleanup(&d);
 	log_notice("stopped");
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ic_cmdline cl;
+	int rc;
+
+	/* one malloc arena: the link thread moves little memory, and a second
+	 * arena would cost idle RSS for nothing */
+	mallopt(M_ARENA_MAX, 1);
+	ic_log_init("idleclawd");
+	rc = ic_cmdline_parse(&idleclawd_cmdline, argc, argv, &cl, stdout, stderr);
+	if (rc == IC_CMDLINE_RUN)
+		rc = run(&cl);
+	ic_cmdline_clear(&cl);
+	return rc;
 }

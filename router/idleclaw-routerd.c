@@ -1,12 +1,12 @@
 /*
  * idleclaw-routerd - the IdleClaw routing server.
  *
- * main(): flags, configuration, the lws context, signals, sd_notify, and
- * the drain on SIGTERM.  Everything else runs in lws callbacks on this one
+ * main(): the command line (common/cmdline.h), configuration and its reload
+ * (common/startup.h), the lws context, signals, sd_notify, and the drain on
+ * SIGTERM.  Everything else runs in lws callbacks on this one
  * thread (see router.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,10 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "ipcount.h"
+#include "common/cmdline.h"
 #include "common/log.h"
+#include "common/startup.h"
+#include "ipcount.h"
 #include "models.h"
 #include "nodes.h"
 #include "ratelimit.h"
@@ -24,13 +26,10 @@
 #include "server.h"
 #include "common/xmalloc.h"
 
-#define OVERRIDES_MAX 64
-
 struct router router;
 
 static volatile sig_atomic_t got_term, got_hup;
-static const char *config_path = SYSCONFDIR "/idleclaw.conf";
-static const char *overrides[OVERRIDES_MAX];
+static struct ic_cmdline cmdline;	/* also what SIGHUP reloads from */
 static lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
 static int64_t drain_deadline_us;
 static bool nodes_closed;
@@ -42,20 +41,6 @@ int64_t router_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: idleclaw-routerd [OPTION]...\n"
-		"The IdleClaw routing server: nodes connect to /ws/node, consumers POST /api/chat.\n\n"
-		"  -c, --config PATH       configuration file (default %s)\n"
-		"  -l, --listen ADDR:PORT  address to serve on (router.listen)\n"
-		"  -o SECTION.KEY=VALUE    override one configuration key\n"
-		"      --check-config      print the effective configuration and exit\n"
-		"  -h, --help              this text\n"
-		"  -V, --version           print the version\n",
-		SYSCONFDIR "/idleclaw.conf");
 }
 
 static void on_signal(int sig)
@@ -133,34 +118,36 @@ static void begin_drain(void)
 	drain_tick(&drain_sul);
 }
 
-/*
- * SIGHUP: parse the configuration again and swap it in only if all of it
- * is valid.  Everything but listen takes effect at once (timeouts for the
- * next timer, limits for the next request); a new listen address needs a
- * restart.
- */
+static void reload_notify(const char *state)
+{
+	sd_notify(0, state);
+}
+
+/* ic_reload_ops.swap: limits and timeouts apply from the next request or
+ * timer on. */
+static void *reload_swap(void *program, void *cfg)
+{
+	struct router *r = program;
+	struct router_config *old = r->cfg;
+
+	r->cfg = cfg;
+	ic_log_set_level((enum ic_log_level)r->cfg->log_level);
+	return old;
+}
+
+/* SIGHUP: see common/startup.h; listen is marked as needing a restart. */
 static void reload(void)
 {
-	struct router_config *cfg;
+	static const struct ic_reload_ops ops = {
+		.schema = &router_config_schema,
+		.notify = reload_notify,
+		.swap = reload_swap,
+	};
 	char *errors = NULL;
 
-	sd_notify(0, "RELOADING=1");
-	cfg = ic_config_load_new(&router_config_schema, config_path, overrides, &errors);
-	if (!cfg) {
-		log_err("reload: configuration not changed:\n%s", errors ? errors : "");
-		free(errors);
-		sd_notify(0, "READY=1");
-		return;
-	}
+	ic_reload(&ops, &router, cmdline.config_path, (const char *const *)cmdline.overrides,
+		  &errors);
 	free(errors);
-	if (strcmp(cfg->listen, router.cfg->listen) != 0)
-		log_warn("reload: listen changes only with a restart (still %s)",
-			 router.cfg->listen);
-	ic_config_free(&router_config_schema, router.cfg);
-	router.cfg = cfg;
-	ic_log_set_level((enum ic_log_level)cfg->log_level);
-	log_notice("configuration reloaded");
-	sd_notify(0, "READY=1");
 }
 
 void router_wakeup(void)
@@ -232,59 +219,19 @@ static struct lws_context *context_new(char *host, int port)
 	return lws_create_context(&info);
 }
 
-static int parse_args(int argc, char **argv, bool *check)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int n = 0, c;
+static const struct ic_cmdline_option routerd_options[] = {
+	{ .long_name = "listen", .short_name = 'l', .arg_name = "ADDR:PORT",
+	  .sets = "router.listen", .help = "address to serve on (router.listen)" },
+};
 
-	while ((c = getopt_long(argc, argv, "c:l:o:hV", longopts, NULL)) != -1) {
-		if ((c == 'o' || c == 'l') && n >= OVERRIDES_MAX - 1) {
-			fprintf(stderr, "idleclaw-routerd: too many -o options\n");
-			return 2;
-		}
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'l':
-			overrides[n++] = xasprintf("router.listen=%s", optarg);
-			break;
-		case 'o':
-			overrides[n++] = xstrdup(optarg);
-			break;
-		case 'C':
-			*check = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("idleclaw-routerd %s\n", IC_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "idleclaw-routerd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	return -1;
-}
-
-static void free_overrides(void)
-{
-	for (int i = 0; overrides[i]; i++)
-		free((char *)overrides[i]);
-}
+static const struct ic_cmdline_spec routerd_cmdline = {
+	.program = "idleclaw-routerd",
+	.summary = "The IdleClaw routing server: nodes connect to /ws/node, consumers POST "
+		   "/api/chat.",
+	.default_config = SYSCONFDIR "/idleclaw.conf",
+	.extra = routerd_options,
+	.n_extra = sizeof(routerd_options) / sizeof(routerd_options[0]),
+};
 
 static int serve(void)
 {
@@ -338,35 +285,27 @@ static int serve(void)
 
 int main(int argc, char **argv)
 {
-	char *errors = NULL;
-	bool check = false;
 	int rc;
 
 	ic_log_init(argv[0]);
-	rc = parse_args(argc, argv, &check);
-	if (rc >= 0) {
-		free_overrides();
-		return rc;
-	}
-	router.cfg = ic_config_load_new(&router_config_schema, config_path, overrides, &errors);
+	rc = ic_cmdline_parse(&routerd_cmdline, argc, argv, &cmdline, stdout, stderr);
+	if (rc != IC_CMDLINE_RUN)
+		goto out;
+	router.cfg = ic_startup_config_new(routerd_cmdline.program, &router_config_schema,
+					   &cmdline, stderr);
 	if (!router.cfg) {
-		free_overrides();
-		fprintf(stderr, "%s", errors ? errors : "configuration error\n");
-		if (errors && errors[0] && errors[strlen(errors) - 1] != '\n')
-			fputc('\n', stderr);
-		free(errors);
-		return 1;
+		rc = IC_EXIT_START;
+		goto out;
 	}
-	free(errors);
-	if (check) {
+	if (cmdline.check_config) {
 		ic_config_print(&router_config_schema, router.cfg, stdout);
-		ic_config_free(&router_config_schema, router.cfg);
-		free_overrides();
-		return 0;
+		rc = 0;
+	} else {
+		ic_log_set_level((enum ic_log_level)router.cfg->log_level);
+		rc = serve();
 	}
-	ic_log_set_level((enum ic_log_level)router.cfg->log_level);
-	rc = serve();
 	ic_config_free(&router_config_schema, router.cfg);
-	free_overrides();
+out:
+	ic_cmdline_clear(&cmdline);
 	return rc;
 }

@@ -3,8 +3,7 @@
 # The router's CPPFLAGS leave out -I common: common/limits.h would shadow
 # the system <limits.h> that OpenSSL's headers (via libwebsockets.h) need.
 # Router files include common headers as "common/NAME.h".
-ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' \
-	-DIC_VERSION='"$(PACKAGE_VERSION)"'
+ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"'
 
 sbin_PROGRAMS += router/idleclaw-routerd
 router_idleclaw_routerd_SOURCES = \

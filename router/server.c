@@ -144,7 +144,7 @@ static int route_health(struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "models", json_object_new_int64((int64_t)models_count()));
 	json_object_object_add(o, "requests_active",
 			       json_object_new_int(router.requests_active));
-	json_object_object_add(o, "version", json_object_new_string(IC_VERSION));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }

@@ -22,18 +22,23 @@ struct tcfg {
 };
 
 static const struct ic_config_key keys[] = {
-	{ "router", "server", IC_CONFIG_URL, offsetof(struct tcfg, server), 0, 0,
-	  "https://api.idleclaw.com", "IC_TEST_SERVER", "router to join" },
-	{ "node", "ollama_host", IC_CONFIG_OLLAMA_HOST, offsetof(struct tcfg, ollama_host), 0, 0,
-	  "127.0.0.1:11434", "IC_TEST_OLLAMA_HOST", "where Ollama listens" },
-	{ "node", "max_concurrent", IC_CONFIG_INT, offsetof(struct tcfg, max_concurrent),
-	  IC_CONCURRENCY_MIN, IC_CONCURRENCY_MAX, "2", NULL, "requests at once" },
-	{ "node", "enabled", IC_CONFIG_BOOL, offsetof(struct tcfg, enabled), 0, 0, "yes", NULL,
-	  "serve requests" },
-	{ "log", "level", IC_CONFIG_LOGLEVEL, offsetof(struct tcfg, log_level), 0, 0, "info",
-	  NULL, "log threshold" },
-	{ "node", "name", IC_CONFIG_STRING, offsetof(struct tcfg, name), 0, 0, NULL,
-	  "IC_TEST_NAME", "a label" },
+	{ .section = "router", .key = "server", .type = IC_CONFIG_URL,
+	  .offset = offsetof(struct tcfg, server), .def_str = "https://api.idleclaw.com",
+	  .env = "IC_TEST_SERVER", .help = "router to join" },
+	{ .section = "node", .key = "ollama_host", .type = IC_CONFIG_OLLAMA_HOST,
+	  .offset = offsetof(struct tcfg, ollama_host), .def_str = "127.0.0.1:11434",
+	  .env = "IC_TEST_OLLAMA_HOST", .help = "where Ollama listens" },
+	{ .section = "node", .key = "max_concurrent", .type = IC_CONFIG_INT,
+	  .offset = offsetof(struct tcfg, max_concurrent), .min = IC_CONCURRENCY_MIN,
+	  .max = IC_CONCURRENCY_MAX, .def_int = 2, .help = "requests at once" },
+	{ .section = "node", .key = "enabled", .type = IC_CONFIG_BOOL,
+	  .offset = offsetof(struct tcfg, enabled), .def_bool = true, .help = "serve requests" },
+	{ .section = "log", .key = "level", .type = IC_CONFIG_LOGLEVEL,
+	  .offset = offsetof(struct tcfg, log_level), .def_int = IC_LOG_INFO,
+	  .help = "log threshold" },
+	{ .section = "node", .key = "name", .type = IC_CONFIG_STRING,
+	  .offset = offsetof(struct tcfg, name), .env = "IC_TEST_NAME", .help = "a label",
+	  .restart = true },
 };
 static const struct ic_config_schema schema = {
 	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct tcfg),
@@ -651,7 +656,8 @@ END_TEST
 START_TEST(test_bad_default)
 {
 	static const struct ic_config_key bad_keys[] = {
-		{ "a", "n", IC_CONFIG_INT, 0, 1, 5, "7", NULL, "h" },
+		{ .section = "a", .key = "n", .type = IC_CONFIG_INT, .min = 1, .max = 5,
+		  .def_int = 7, .help = "h" },
 	};
 	static const struct ic_config_schema bad = { bad_keys, 1, sizeof(int) };
 	char *errors = NULL;
