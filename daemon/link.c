@@ -57,11 +57,19 @@ struct cmd {
 	size_t len;
 };
 
-enum ev_type { EV_WS_OPEN, EV_WS_TEXT, EV_WS_CLOSED, EV_HTTP_STATUS, EV_HTTP_DATA, EV_HTTP_DONE };
+/* What the link thread hands the main thread (not libevent's EV_* flags). */
+enum link_event_type {
+	LINK_EVENT_WS_OPEN,
+	LINK_EVENT_WS_TEXT,
+	LINK_EVENT_WS_CLOSED,
+	LINK_EVENT_HTTP_STATUS,
+	LINK_EVENT_HTTP_DATA,
+	LINK_EVENT_HTTP_DONE,
+};
 
-struct lev {
-	STAILQ_ENTRY(lev) next;
-	enum ev_type type;
+struct link_event {
+	STAILQ_ENTRY(link_event) next;
+	enum link_event_type type;
 	uint64_t id;
 	int code;
 	char *data;		/* text, reason, body bytes or error; may be NULL */
@@ -97,7 +105,7 @@ struct conn {
 };
 
 STAILQ_HEAD(cmd_q, cmd);
-STAILQ_HEAD(ev_q, lev);
+STAILQ_HEAD(link_event_q, link_event);
 
 struct link {
 	/* main thread */
@@ -115,8 +123,8 @@ struct link {
 	/* shared, under mu */
 	pthread_mutex_t mu;
 	struct cmd_q cmds;
-	struct ev_q evs;
-	size_t ev_bytes;
+	struct link_event_q events;
+	size_t event_bytes;
 	size_t ws_pending;
 	bool stop;
 };
@@ -126,9 +134,10 @@ struct link {
 /* Queue an event for the main thread; false if the queue is full (the
  * caller then drops its connection).  Final events are always queued. */
 static bool
-emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data, size_t len)
+emit(struct link *l, enum link_event_type type, uint64_t id, int code, const char *data,
+     size_t len)
 {
-	struct lev *e = xcalloc(1, sizeof(*e));
+	struct link_event *e = xcalloc(1, sizeof(*e));
 	bool overflow, was_empty;
 
 	e->type = type;
@@ -141,12 +150,12 @@ emit(struct link *l, enum ev_type type, uint64_t id, int code, const char *data,
 		e->len = len;
 	}
 	pthread_mutex_lock(&l->mu);
-	overflow = l->ev_bytes + len > LINK_EVENTS_MAX && type != EV_WS_CLOSED &&
-		   type != EV_HTTP_DONE;
-	was_empty = STAILQ_EMPTY(&l->evs);
+	overflow = l->event_bytes + len > LINK_EVENTS_MAX && type != LINK_EVENT_WS_CLOSED &&
+		   type != LINK_EVENT_HTTP_DONE;
+	was_empty = STAILQ_EMPTY(&l->events);
 	if (!overflow) {
-		STAILQ_INSERT_TAIL(&l->evs, e, next);
-		l->ev_bytes += len;
+		STAILQ_INSERT_TAIL(&l->events, e, next);
+		l->event_bytes += len;
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (overflow) {
@@ -169,9 +178,9 @@ conn_end(struct link *l, struct conn *c, int code, const char *reason)
 		return;
 	c->ended = true;
 	if (c->is_ws)
-		emit(l, EV_WS_CLOSED, c->id, code, reason, reason ? strlen(reason) : 0);
+		emit(l, LINK_EVENT_WS_CLOSED, c->id, code, reason, reason ? strlen(reason) : 0);
 	else
-		emit(l, EV_HTTP_DONE, c->id, 0, reason, reason ? strlen(reason) : 0);
+		emit(l, LINK_EVENT_HTTP_DONE, c->id, 0, reason, reason ? strlen(reason) : 0);
 }
 
 static void
@@ -468,7 +477,7 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 	c->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
-	if (c == l->ws && !c->closing && !emit(l, EV_WS_TEXT, c->id, 0, c->rx, c->rx_len)) {
+	if (c == l->ws && !c->closing && !emit(l, LINK_EVENT_WS_TEXT, c->id, 0, c->rx, c->rx_len)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, NULL, 0);
 		return -1;
 	}
@@ -550,7 +559,7 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->open = true;
 		if (c == l->ws && !c->closing)
-			emit(l, EV_WS_OPEN, c->id, 0, NULL, 0);
+			emit(l, LINK_EVENT_WS_OPEN, c->id, 0, NULL, 0);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return ws_receive(l, c, wsi, in, len);
@@ -575,7 +584,7 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 		break;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		if (!c->is_ws && !c->ended)
-			emit(l, EV_HTTP_STATUS, c->id, (int)lws_http_client_http_response(wsi),
+			emit(l, LINK_EVENT_HTTP_STATUS, c->id, (int)lws_http_client_http_response(wsi),
 			     NULL, 0);
 		break;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
@@ -585,7 +594,7 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 			return -1;
 		break;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-		if (!c->ended && !emit(l, EV_HTTP_DATA, c->id, 0, in, len))
+		if (!c->ended && !emit(l, LINK_EVENT_HTTP_DATA, c->id, 0, in, len))
 			return -1;
 		break;
 	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
@@ -669,30 +678,30 @@ thread_main(void *arg)
 /* ---- main thread ---- */
 
 static void
-dispatch(struct link *l, struct lev *e)
+dispatch(struct link *l, struct link_event *e)
 {
 	switch (e->type) {
-	case EV_WS_OPEN:
+	case LINK_EVENT_WS_OPEN:
 		if (e->id == l->cur_gen)
 			l->cb.ws_open(l->ctx, e->id);
 		break;
-	case EV_WS_TEXT:
+	case LINK_EVENT_WS_TEXT:
 		if (e->id == l->cur_gen)
 			l->cb.ws_text(l->ctx, e->id, e->data, e->len);
 		break;
-	case EV_WS_CLOSED:
+	case LINK_EVENT_WS_CLOSED:
 		if (e->id == l->cur_gen) {
 			l->cur_gen = 0;
 			l->cb.ws_closed(l->ctx, e->id, e->code, e->data ? e->data : "");
 		}
 		break;
-	case EV_HTTP_STATUS:
+	case LINK_EVENT_HTTP_STATUS:
 		l->cb.http_status(l->ctx, e->id, e->code);
 		break;
-	case EV_HTTP_DATA:
+	case LINK_EVENT_HTTP_DATA:
 		l->cb.http_data(l->ctx, e->id, e->data, e->len);
 		break;
-	case EV_HTTP_DONE:
+	case LINK_EVENT_HTTP_DONE:
 		l->cb.http_done(l->ctx, e->id, e->data);
 		break;
 	}
@@ -702,12 +711,12 @@ static void
 wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
-	struct ev_q q = STAILQ_HEAD_INITIALIZER(q);
-	struct lev *e;
+	struct link_event_q q = STAILQ_HEAD_INITIALIZER(q);
+	struct link_event *e;
 
 	pthread_mutex_lock(&l->mu);
-	STAILQ_CONCAT(&q, &l->evs);
-	l->ev_bytes = 0;
+	STAILQ_CONCAT(&q, &l->events);
+	l->event_bytes = 0;
 	pthread_mutex_unlock(&l->mu);
 	while ((e = STAILQ_FIRST(&q)) != NULL) {
 		STAILQ_REMOVE_HEAD(&q, next);
@@ -760,7 +769,7 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bo
 	l->ctx = ctx;
 	pthread_mutex_init(&l->mu, NULL);
 	STAILQ_INIT(&l->cmds);
-	STAILQ_INIT(&l->evs);
+	STAILQ_INIT(&l->events);
 	LIST_INIT(&l->conns);
 	l->wake = event_new(base, -1, 0, wake_cb, l);
 
@@ -804,7 +813,7 @@ void
 link_free(struct link *l)
 {
 	struct cmd *cmd;
-	struct lev *e;
+	struct link_event *e;
 
 	if (!l)
 		return;
@@ -820,8 +829,8 @@ link_free(struct link *l)
 		STAILQ_REMOVE_HEAD(&l->cmds, next);
 		cmd_free(cmd);
 	}
-	while ((e = STAILQ_FIRST(&l->evs)) != NULL) {
-		STAILQ_REMOVE_HEAD(&l->evs, next);
+	while ((e = STAILQ_FIRST(&l->events)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->events, next);
 		free(e->data);
 		free(e);
 	}
