@@ -177,9 +177,9 @@ status_body_new(struct daemon *d)
 
 	ollama = json_object_new_object();
 	add_str(ollama, CTL_R_URL, ollama_url(d->ollama));
-	add_str(ollama, CTL_R_STATE, models_ollama_state_name(models_ollama_state(d->models)));
-	add_str(ollama, CTL_R_VERSION, models_ollama_version(d->models));
-	add_str(ollama, CTL_R_LAST_ERROR, models_last_error(d->models));
+	add_str(ollama, CTL_R_STATE, ollama_health_state_name(d->ollama_health.state));
+	add_str(ollama, CTL_R_VERSION, d->ollama_health.version);
+	add_str(ollama, CTL_R_LAST_ERROR, ollama_health_last_error(&d->ollama_health));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
 	json_object_object_add(b, CTL_R_CLIENTS,
 			       json_object_new_int64((int64_t)control_client_count(d->ctl)));

@@ -15,6 +15,7 @@
 
 #include "daemon/availability.h"
 #include "daemon/dconfig.h"
+#include "daemon/ollama_health.h"
 
 struct control;
 struct link;
@@ -34,6 +35,7 @@ struct daemon {
 	struct link *link;
 	struct ollama *ollama;
 	struct models *models;
+	struct ollama_health ollama_health;
 	struct node *node;
 	struct availability avail;
 	LIST_HEAD(relay_list, relay) relays;

@@ -448,6 +448,7 @@ cleanup(struct daemon *d)
 	link_free(d->link);	/* no link callback after this */
 	control_free(d->ctl);
 	models_free(d->models);
+	ollama_health_clear(&d->ollama_health);
 	node_free(d->node);
 	ollama_free(d->ollama);
 	for (i = 0; i < n_old_ollama; i++)

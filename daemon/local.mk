@@ -15,6 +15,7 @@ daemon_idleclawd_SOURCES = \
 	daemon/node.c daemon/node.h \
 	daemon/models.c daemon/models.h \
 	daemon/ollama.c daemon/ollama.h \
+	daemon/ollama_health.c daemon/ollama_health.h \
 	daemon/relay.c daemon/relay.h \
 	daemon/consume.c daemon/consume.h \
 	daemon/availability.c daemon/availability.h \

@@ -1,5 +1,7 @@
 /*
  * models.c - Ollama's model list, filtered for sharing (see models.h).
+ * Whether Ollama answers is daemon/ollama_health.c's; this file reports
+ * each read's outcome there.
  */
 
 #include <fnmatch.h>
@@ -10,6 +12,7 @@
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
+#include "daemon/ollama_health.h"
 #include "jsonutil.h"
 #include "limits.h"
 #include "log.h"
@@ -26,10 +29,7 @@ struct models {
 	bool reading_tags;
 	struct ic_model_info *list;
 	size_t n;
-	char *version;
-	enum ollama_state state;
-	char last_error[IC_ERRBUF_MAX];
-	int retry_s;
+	int retry_s;			/* next delay while Ollama is down; 0 while up */
 };
 
 static void read_version(struct models *m);
@@ -143,15 +143,8 @@ static void
 set_down(struct models *m, const char *why)
 {
 	struct daemon *d = m->d;
-	bool changed;
 
-	if (m->state != OLLAMA_STATE_DOWN || strcmp(m->last_error, why) != 0)
-		log_warn("Ollama at %s is unavailable: %s; withdrawing and retrying",
-			 ollama_url(d->ollama), why);
-	m->state = OLLAMA_STATE_DOWN;
-	snprintf(m->last_error, sizeof(m->last_error), "%s", why);
-	changed = avail_set(&d->avail, AVAIL_OLLAMA_DOWN, true);
-	daemon_changed(d, changed);
+	daemon_changed(d, ollama_health_down(d, why));
 	m->retry_s = m->retry_s ? m->retry_s * 2 : MODELS_RETRY_MIN_S;
 	if (m->retry_s > d->cfg->model_refresh)
 		m->retry_s = d->cfg->model_refresh;
@@ -165,13 +158,8 @@ set_list(struct models *m, struct ic_model_info *v, size_t n)
 	bool same = list_equal(m->list, m->n, v, n);
 	bool changed;
 
-	if (m->state != OLLAMA_STATE_UP)
-		log_notice("Ollama %s at %s is up; sharing %zu model%s", m->version ? m->version : "",
-			   ollama_url(d->ollama), n, n == 1 ? "" : "s");
-	m->state = OLLAMA_STATE_UP;
-	m->last_error[0] = '\0';
 	m->retry_s = 0;
-	changed = avail_set(&d->avail, AVAIL_OLLAMA_DOWN, false);
+	changed = ollama_health_up(d, n);
 	changed |= avail_set(&d->avail, AVAIL_NO_MODELS, n == 0);
 	if (same) {
 		list_free(v, n);
@@ -218,10 +206,8 @@ version_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 		return;
 	}
 	v = err == OLLAMA_OK ? ic_json_get_string(body, "version") : NULL;
-	if (v && (!m->version || strcmp(v, m->version))) {
-		free(m->version);
-		m->version = xstrndup(v, 64);
-	}
+	if (v)
+		ollama_health_set_version(&m->d->ollama_health, v);
 	m->req = ollama_get(m->d->ollama, "/api/tags", tags_cb, m);
 }
 
@@ -257,7 +243,6 @@ models_free(struct models *m)
 	ollama_cancel(m->req);
 	event_free(m->timer);
 	list_free(m->list, m->n);
-	free(m->version);
 	free(m);
 }
 
@@ -288,36 +273,4 @@ models_has(const struct models *m, const char *name)
 		if (strcmp(m->list[i].name, name) == 0)
 			return true;
 	return false;
-}
-
-const char *
-models_ollama_version(const struct models *m)
-{
-	return m->version;
-}
-
-enum ollama_state
-models_ollama_state(const struct models *m)
-{
-	return m->state;
-}
-
-const char *
-models_ollama_state_name(enum ollama_state s)
-{
-	switch (s) {
-	case OLLAMA_STATE_UNKNOWN:
-		return "unknown";
-	case OLLAMA_STATE_UP:
-		return "up";
-	case OLLAMA_STATE_DOWN:
-		return "down";
-	}
-	return "?";
-}
-
-const char *
-models_last_error(const struct models *m)
-{
-	return m->last_error[0] ? m->last_error : NULL;
 }

@@ -156,7 +156,7 @@ send_register(struct node *n)
 	n->sent_models = models_text_new(d);
 	n->reregister_pending = false;
 	node_send(n, n->gen, ic_msg_register_new(d->node_id, v, cnt, d->cfg->max_concurrent,
-						 models_ollama_version(d->models)));
+						 d->ollama_health.version));
 }
 
 /* Tell the router the current list, if it differs from what it knows. */
