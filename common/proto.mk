@@ -1,5 +1,5 @@
 # common/proto.mk: JSON helpers, the node-link protocol, SSE framing and the
-# table-driven config loader (issue 2).
+# table-driven config loader.
 libidleclaw_a_SOURCES += \
 	common/jsonutil.c common/jsonutil.h
 

@@ -1,4 +1,4 @@
-# ctl/local.mk: idleclawctl, the control-socket client (issue 4).
+# ctl/local.mk: idleclawctl, the control-socket client.
 # The protocol itself is common/ctlproto.[ch] (common/ctlproto.mk).
 bin_PROGRAMS += ctl/idleclawctl
 ctl_idleclawctl_SOURCES = \
