@@ -2,7 +2,8 @@
  * proto.h - the node link: every message of docs/protocol.md.
  *
  * The public network's messages are fixed; docs/protocol.md describes them
- * and marks our extensions "(ext)", as this header marks them "extension".  Never renumber or redefine a message: add one.
+ * and marks our extensions "(ext)", as this header marks them "extension".
+ * Never renumber or redefine a message: add one.
  * Parsing checks structure and types only; policy (how many models, which
  * close reason) is checked by ic_register_check() and by the programs.
  */
