@@ -25,6 +25,14 @@ router_idleclaw_routerd_SOURCES = \
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
 
+# The [router] key table: typed defaults, and the man page's key list.
+check_PROGRAMS += tests/unit/test_router_rconfig
+TESTS += tests/unit/test_router_rconfig
+tests_unit_test_router_rconfig_SOURCES = tests/unit/test_router_rconfig.c router/rconfig.c
+tests_unit_test_router_rconfig_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_rconfig_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
