@@ -670,6 +670,68 @@ START_TEST(test_bad_default)
 }
 END_TEST
 
+START_TEST(test_bad_log_level_default)
+{
+	static const struct ic_config_key bad_keys[] = {
+		{ .section = "a", .key = "level", .type = IC_CONFIG_LOGLEVEL, .def_int = 8,
+		  .help = "h" },
+	};
+	static const struct ic_config_schema bad = { bad_keys, 1, sizeof(int) };
+	char *errors = NULL;
+
+	ck_assert_ptr_null(ic_config_load_new(&bad, NULL, NULL, &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "built-in default: a.level: 8 is not a log level"));
+	free(errors);
+}
+END_TEST
+
+/* Default ints at their bounds load; one past either bound does not. */
+START_TEST(test_int_default_bounds)
+{
+	struct ic_config_key k = { .section = "a", .key = "n", .type = IC_CONFIG_INT,
+				   .min = -1, .max = 5, .help = "h" };
+	struct ic_config_schema one = { &k, 1, sizeof(int) };
+	long ok[] = { -1, 5 }, bad[] = { -2, 6 };
+	int *v;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		k.def_int = ok[i];
+		v = ic_config_load_new(&one, NULL, NULL, NULL);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(*v, ok[i]);
+		ic_config_free(&one, v);
+		k.def_int = bad[i];
+		ck_assert_ptr_null(ic_config_load_new(&one, NULL, NULL, NULL));
+	}
+}
+END_TEST
+
+START_TEST(test_value_text_and_equal)
+{
+	struct tcfg *a = load_ok(NULL), *b = load_ok(NULL);
+	char buf[32];
+
+	ck_assert_str_eq(ic_config_value_text(&keys[0], a, buf, sizeof(buf)),
+			 "https://api.idleclaw.com");
+	ck_assert_str_eq(ic_config_value_text(&keys[2], a, buf, sizeof(buf)), "2");
+	ck_assert_str_eq(ic_config_value_text(&keys[3], a, buf, sizeof(buf)), "yes");
+	ck_assert_str_eq(ic_config_value_text(&keys[4], a, buf, sizeof(buf)), "info");
+	ck_assert_str_eq(ic_config_value_text(&keys[5], a, buf, sizeof(buf)), "");
+	for (size_t i = 0; i < schema.n_keys; i++)
+		ck_assert(ic_config_key_equal(&keys[i], a, b));
+	b->max_concurrent = 3;
+	b->enabled = false;
+	b->name = strdup("x");
+	ck_assert(!ic_config_key_equal(&keys[2], a, b));
+	ck_assert(!ic_config_key_equal(&keys[3], a, b));
+	ck_assert(!ic_config_key_equal(&keys[5], a, b));
+	ck_assert(ic_config_key_equal(&keys[0], a, b));
+	ic_config_free(&schema, a);
+	ic_config_free(&schema, b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -699,6 +761,9 @@ int main(void)
 	tcase_add_test(tc, test_print_loads_back);
 	tcase_add_test(tc, test_indented_keys);
 	tcase_add_test(tc, test_bad_default);
+	tcase_add_test(tc, test_bad_log_level_default);
+	tcase_add_test(tc, test_int_default_bounds);
+	tcase_add_test(tc, test_value_text_and_equal);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
