@@ -262,11 +262,11 @@ static enum ctl_status bad(char *err, size_t errlen, const char *fmt, ...)
 
 static const struct ctl_arg *arg_find(const struct ctl_command *cmd, const char *name)
 {
-	const struct ctl_arg *a;
+	size_t i;
 
-	for (a = cmd->args; a->name != NULL; a++)
-		if (strcmp(a->name, name) == 0)
-			return a;
+	for (i = 0; i < CTL_ARGS_MAX && cmd->args[i].name != NULL; i++)
+		if (strcmp(cmd->args[i].name, name) == 0)
+			return &cmd->args[i];
 	return NULL;
 }
 
@@ -323,8 +323,8 @@ static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, boo
 enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_object *args,
 				       char *err, size_t errlen)
 {
-	const struct ctl_arg *a;
 	enum ctl_status st;
+	size_t i;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -335,7 +335,8 @@ enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_objec
 		if (arg_find(cmd, key) == NULL)
 			return bad(err, errlen, "unknown argument \"%s\"", key);
 	}
-	for (a = cmd->args; a->name != NULL; a++) {
+	for (i = 0; i < CTL_ARGS_MAX && cmd->args[i].name != NULL; i++) {
+		const struct ctl_arg *a = &cmd->args[i];
 		bool present = json_object_object_get_ex(args, a->name, NULL);
 
 		if (!present && !a->required)

@@ -100,7 +100,7 @@ enum ctl_arg_type {
 };
 
 struct ctl_arg {
-	const char *name;	/* CTL_A_*; NULL ends a command's list */
+	const char *name;	/* CTL_A_*; NULL ends a shorter list */
 	enum ctl_arg_type type;
 	bool required;
 	int64_t min, max;	/* CTL_ARG_INT only */
@@ -121,7 +121,7 @@ struct ctl_command {
 				 * handler must reply at once */
 	/* The members "args" may have, checked in this order; any other
 	 * member is refused. */
-	struct ctl_arg args[CTL_ARGS_MAX + 1];
+	struct ctl_arg args[CTL_ARGS_MAX];
 };
 
 /* The command table: ctl_n_commands rows, names unique. */
