@@ -1,14 +1,16 @@
 /*
  * control.h - idleclawd's control socket server: accept, JSON-line framing,
- * peer credentials, protocol version check, dispatch.
+ * peer credentials, validation, dispatch.
  *
- * The wire protocol (message types, statuses, version) is common/ctlproto.h
+ * The wire protocol (message types, statuses, version, and the command
+ * table with each command's arguments and privilege) is common/ctlproto.h
  * and docs/control.md.  This file knows nothing of what the commands do:
- * the daemon passes a table of handlers (daemon/commands.c).
+ * the daemon binds a handler to each row of the command table by name
+ * (daemon/commands.c).  The listening socket itself is control_listen.c.
  *
  * Thread: main thread only (libevent).  Clients are named by a 64-bit id,
  * never by pointer, so a handler that streams (chat) can keep the id after
- * the client went away: control_send() to a gone client returns -1 and
+ * the client went away: control_reply() to a gone client returns -1 and
  * on_disconnect has already told the daemon to cancel its work.
  *
  * Every request gets exactly one reply: after control_reply() for an id,
