@@ -1,4 +1,4 @@
-# daemon/local.mk: idleclawd, the contributor's daemon (issue 4).
+# daemon/local.mk: idleclawd, the contributor's daemon.
 #
 # common/ is on the quote-include path only (-iquote), never -I: its
 # limits.h would shadow the system <limits.h> that OpenSSL's headers (via
