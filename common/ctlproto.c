@@ -186,9 +186,64 @@ json_object *ctl_request_new(const char *id, const char *cmd, json_object *args)
 	return o;
 }
 
-/* --- argument checks, one per command --- */
+/* --- the command table --- */
 
-typedef enum ctl_status (*args_check_fn)(json_object *args, char *err, size_t errlen);
+/*
+ * Every command of the protocol.  A new command is a new row here (and its
+ * CTL_CMD_ and CTL_A_ names in ctlproto.h), a handler in
+ * daemon/commands.c and, if people run it, ctl/cmd-NAME.c:
+ * docs/adding-a-command.md shows the whole change.
+ */
+const struct ctl_command ctl_commands[] = {
+	{ .name = CTL_CMD_STATUS },
+	{ .name = CTL_CMD_MODELS },
+	{
+		.name = CTL_CMD_PAUSE,
+		.privileged = true,
+		.args = {
+			{ .name = CTL_A_SECONDS, .type = CTL_ARG_INT, .min = 1, .max = CTL_PAUSE_MAX_S },
+		},
+	},
+	{ .name = CTL_CMD_RESUME, .privileged = true },
+	{ .name = CTL_CMD_RELOAD, .privileged = true },
+	{
+		.name = CTL_CMD_CHAT,
+		.streams = true,
+		.args = {
+			{ .name = CTL_A_MODEL, .type = CTL_ARG_MODEL, .required = true },
+			{ .name = CTL_A_MESSAGES, .type = CTL_ARG_MESSAGES, .required = true },
+			{ .name = CTL_A_THINK, .type = CTL_ARG_BOOL },
+			{ .name = CTL_A_OPTIONS, .type = CTL_ARG_OBJECT },
+		},
+	},
+	{
+		.name = CTL_CMD_CANCEL,
+		.spare_slot = true,
+		.args = {
+			{ .name = CTL_A_TARGET, .type = CTL_ARG_ID, .required = true },
+		},
+	},
+};
+const size_t ctl_n_commands = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
+
+const struct ctl_command *ctl_command_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < ctl_n_commands; i++)
+		if (strcmp(ctl_commands[i].name, name) == 0)
+			return &ctl_commands[i];
+	return NULL;
+}
+
+bool ctl_command_known(const char *cmd)
+{
+	return ctl_command_find(cmd) != NULL;
+}
+
+/* --- argument checks, one per argument type --- */
 
 static enum ctl_status bad(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -205,130 +260,104 @@ static enum ctl_status bad(char *err, size_t errlen, const char *fmt, ...)
 	return CTL_ST_BAD_ARGS;
 }
 
-/* Refuse any member of args not in allowed (NULL-terminated). */
-static enum ctl_status only_members(json_object *args, const char *const *allowed,
-				    char *err, size_t errlen)
+static const struct ctl_arg *arg_find(const struct ctl_command *cmd, const char *name)
 {
-	json_object_object_foreach(args, key, val) {
-		const char *const *a;
+	size_t i;
 
+	for (i = 0; i < CTL_ARGS_MAX && cmd->args[i].name != NULL; i++)
+		if (strcmp(cmd->args[i].name, name) == 0)
+			return &cmd->args[i];
+	return NULL;
+}
+
+/*
+ * One argument; present says whether args has the member (its value may
+ * still be null).  An absent id or model name reads as an invalid one, so
+ * the message says what it must be.
+ */
+static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, bool present,
+				 char *err, size_t errlen)
+{
+	json_object *v = NULL;
+	int64_t n;
+	bool b;
+
+	json_object_object_get_ex(args, a->name, &v);
+	switch (a->type) {
+	case CTL_ARG_INT:
+		if (!present)
+			return bad(err, errlen, "%s: missing", a->name);
+		if (!ic_json_get_int64(args, a->name, &n) || n < a->min || n > a->max)
+			return bad(err, errlen, "%s: must be an integer from %lld to %lld",
+				   a->name, (long long)a->min, (long long)a->max);
+		return CTL_ST_OK;
+	case CTL_ARG_BOOL:
+		if (!present || !ic_json_get_bool(args, a->name, &b))
+			return bad(err, errlen, "%s: must be true or false", a->name);
+		return CTL_ST_OK;
+	case CTL_ARG_OBJECT:
+		if (!present || !json_object_is_type(v, json_type_object))
+			return bad(err, errlen, "%s: must be an object", a->name);
+		return CTL_ST_OK;
+	case CTL_ARG_ID:
+		if (!ctl_valid_id(ic_json_get_string(args, a->name)))
+			return bad(err, errlen, "%s: must be a request id", a->name);
+		return CTL_ST_OK;
+	case CTL_ARG_MODEL:
+		if (!ic_valid_model_name(ic_json_get_string(args, a->name)))
+			return bad(err, errlen, "%s: must be a model name of 1 to %d characters",
+				   a->name, IC_MODEL_NAME_MAX);
+		return CTL_ST_OK;
+	case CTL_ARG_MESSAGES:
+		if (!present)
+			return bad(err, errlen, "%s: missing", a->name);
+		/* The daemon sends these on as a consumer of the network: the
+		 * same rules as the router's (roles user and assistant only). */
+		if (ic_validate_messages(v, &ic_consumer_msg_rules, err, errlen) != 0)
+			return CTL_ST_BAD_ARGS;
+		return CTL_ST_OK;
+	}
+	return bad(err, errlen, "%s: cannot be checked", a->name);
+}
+
+enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_object *args,
+				       char *err, size_t errlen)
+{
+	enum ctl_status st;
+	size_t i;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (args == NULL || !json_object_is_type(args, json_type_object))
+		return bad(err, errlen, "%s must be an object", CTL_F_ARGS);
+	json_object_object_foreach(args, key, val) {
 		(void)val;
-		for (a = allowed; *a != NULL; a++)
-			if (strcmp(*a, key) == 0)
-				break;
-		if (*a == NULL)
+		if (arg_find(cmd, key) == NULL)
 			return bad(err, errlen, "unknown argument \"%s\"", key);
+	}
+	for (i = 0; i < CTL_ARGS_MAX && cmd->args[i].name != NULL; i++) {
+		const struct ctl_arg *a = &cmd->args[i];
+		bool present = json_object_object_get_ex(args, a->name, NULL);
+
+		if (!present && !a->required)
+			continue;
+		st = check_arg(a, args, present, err, errlen);
+		if (st != CTL_ST_OK)
+			return st;
 	}
 	return CTL_ST_OK;
 }
 
-static enum ctl_status check_none(json_object *args, char *err, size_t errlen)
-{
-	static const char *const allowed[] = { NULL };
-
-	return only_members(args, allowed, err, errlen);
-}
-
-static enum ctl_status check_pause(json_object *args, char *err, size_t errlen)
-{
-	static const char *const allowed[] = { CTL_A_SECONDS, NULL };
-	json_object *v;
-	int64_t s;
-
-	if (only_members(args, allowed, err, errlen) != CTL_ST_OK)
-		return CTL_ST_BAD_ARGS;
-	if (!json_object_object_get_ex(args, CTL_A_SECONDS, &v))
-		return CTL_ST_OK;
-	if (!ic_json_get_int64(args, CTL_A_SECONDS, &s) || s < 1 || s > CTL_PAUSE_MAX_S)
-		return bad(err, errlen, "%s: must be an integer from 1 to %d",
-			   CTL_A_SECONDS, CTL_PAUSE_MAX_S);
-	return CTL_ST_OK;
-}
-
-static enum ctl_status check_cancel(json_object *args, char *err, size_t errlen)
-{
-	static const char *const allowed[] = { CTL_A_TARGET, NULL };
-
-	if (only_members(args, allowed, err, errlen) != CTL_ST_OK)
-		return CTL_ST_BAD_ARGS;
-	if (!ctl_valid_id(ic_json_get_string(args, CTL_A_TARGET)))
-		return bad(err, errlen, "%s: must be a request id", CTL_A_TARGET);
-	return CTL_ST_OK;
-}
-
-static enum ctl_status check_chat(json_object *args, char *err, size_t errlen);
-
-struct command_row {
-	const char *name;
-	args_check_fn check;
-};
-
-/* Every command of the protocol and how its arguments are checked. */
-static const struct command_row command_table[] = {
-	{ CTL_CMD_STATUS, check_none },
-	{ CTL_CMD_MODELS, check_none },
-	{ CTL_CMD_PAUSE, check_pause },
-	{ CTL_CMD_RESUME, check_none },
-	{ CTL_CMD_RELOAD, check_none },
-	{ CTL_CMD_CHAT, check_chat },
-	{ CTL_CMD_CANCEL, check_cancel },
-};
-
-static const struct command_row *command_find(const char *cmd)
-{
-	size_t i;
-
-	if (cmd == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(command_table) / sizeof(command_table[0]); i++)
-		if (strcmp(command_table[i].name, cmd) == 0)
-			return &command_table[i];
-	return NULL;
-}
-
-bool ctl_command_known(const char *cmd)
-{
-	return command_find(cmd) != NULL;
-}
-
 enum ctl_status ctl_args_check(const char *cmd, json_object *args, char *err, size_t errlen)
 {
-	const struct command_row *row = command_find(cmd);
+	const struct ctl_command *row = ctl_command_find(cmd);
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (row == NULL)
+	if (row == NULL) {
+		if (err != NULL && errlen > 0)
+			err[0] = '\0';
 		return CTL_ST_UNKNOWN_COMMAND;
-	if (args == NULL || !json_object_is_type(args, json_type_object))
-		return bad(err, errlen, "%s must be an object", CTL_F_ARGS);
-	return row->check(args, err, errlen);
-}
-
-static enum ctl_status check_chat(json_object *args, char *err, size_t errlen)
-{
-	static const char *const allowed[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK,
-					       CTL_A_OPTIONS, NULL };
-	json_object *v;
-	bool think;
-
-	if (only_members(args, allowed, err, errlen) != CTL_ST_OK)
-		return CTL_ST_BAD_ARGS;
-	if (!ic_valid_model_name(ic_json_get_string(args, CTL_A_MODEL)))
-		return bad(err, errlen, "%s: must be a model name of 1 to %d characters",
-			   CTL_A_MODEL, IC_MODEL_NAME_MAX);
-	if (!json_object_object_get_ex(args, CTL_A_MESSAGES, &v))
-		return bad(err, errlen, "%s: missing", CTL_A_MESSAGES);
-	/* The daemon sends these on as a consumer of the network: the same
-	 * rules as the router's (roles user and assistant only). */
-	if (ic_validate_messages(v, &ic_consumer_msg_rules, err, errlen) != 0)
-		return CTL_ST_BAD_ARGS;
-	if (json_object_object_get_ex(args, CTL_A_THINK, &v) &&
-	    !ic_json_get_bool(args, CTL_A_THINK, &think))
-		return bad(err, errlen, "%s: must be true or false", CTL_A_THINK);
-	if (json_object_object_get_ex(args, CTL_A_OPTIONS, &v) &&
-	    !json_object_is_type(v, json_type_object))
-		return bad(err, errlen, "%s: must be an object", CTL_A_OPTIONS);
-	return CTL_ST_OK;
+	}
+	return ctl_command_check_args(row, args, err, errlen);
 }
 
 /* --- replies and events --- */

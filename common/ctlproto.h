@@ -60,26 +60,76 @@
 #define CTL_F_DETAIL		"detail"
 #define CTL_F_EVENT		"event"
 
-/* --- commands and their arguments --- */
-#define CTL_CMD_STATUS		"status"	/* no args; result: CTL_R_* below */
-#define CTL_CMD_MODELS		"models"	/* no args; result: "models":[names] */
-#define CTL_CMD_PAUSE		"pause"		/* privileged; args: seconds (optional) */
-#define CTL_CMD_RESUME		"resume"	/* privileged; no args */
-#define CTL_CMD_RELOAD		"reload"	/* privileged; no args */
-#define CTL_CMD_CHAT		"chat"		/* args: model, messages, think, options */
-#define CTL_CMD_CANCEL		"cancel"	/* args: target */
+/* --- commands and their arguments ---
+ *
+ * ctl_commands[] in ctlproto.c is the one definition of each command: its
+ * name, its arguments and their checks, whether it needs privilege and
+ * whether it streams.  The daemon binds a handler to each row by name
+ * (daemon/commands.c) and decides privilege from the row; idleclawctl
+ * shows what the row says.  docs/control.md lists the same for people.
+ */
+#define CTL_CMD_STATUS		"status"
+#define CTL_CMD_MODELS		"models"
+#define CTL_CMD_PAUSE		"pause"
+#define CTL_CMD_RESUME		"resume"
+#define CTL_CMD_RELOAD		"reload"
+#define CTL_CMD_CHAT		"chat"
+#define CTL_CMD_CANCEL		"cancel"
 
-/* pause: 1..CTL_PAUSE_MAX_S seconds; absent = until resume. */
+/* pause: seconds, 1..CTL_PAUSE_MAX_S; absent = until resume. */
 #define CTL_A_SECONDS		"seconds"
 /* chat: model name (validate.h rules); messages [{"role","content"}] with
  * roles user/assistant (the network's consumer rules, ic_consumer_msg_rules),
- * 1..IC_MESSAGES_MAX, content limits as the network's; think bool (optional); options object (optional, passed on). */
+ * 1..IC_MESSAGES_MAX, content limits as the network's; think bool
+ * (optional); options object (optional, passed on). */
 #define CTL_A_MODEL		"model"
 #define CTL_A_MESSAGES		"messages"
 #define CTL_A_THINK		"think"
 #define CTL_A_OPTIONS		"options"
 /* cancel: the id of a running request of the same connection. */
 #define CTL_A_TARGET		"target"
+
+/* What an argument must be; each type has one check in ctlproto.c. */
+enum ctl_arg_type {
+	CTL_ARG_INT,		/* an integer from min to max */
+	CTL_ARG_BOOL,		/* true or false */
+	CTL_ARG_OBJECT,		/* any object, passed on as it is */
+	CTL_ARG_ID,		/* a request id (ctl_valid_id) */
+	CTL_ARG_MODEL,		/* a model name (ic_valid_model_name) */
+	CTL_ARG_MESSAGES,	/* chat messages under the network's consumer rules */
+};
+
+struct ctl_arg {
+	const char *name;	/* CTL_A_*; NULL ends a shorter list */
+	enum ctl_arg_type type;
+	bool required;
+	int64_t min, max;	/* CTL_ARG_INT only */
+};
+
+/* Arguments one command may take (a row's fixed-size list). */
+#define CTL_ARGS_MAX		6
+
+/* One row of the command table. */
+struct ctl_command {
+	const char *name;	/* CTL_CMD_* */
+	bool privileged;	/* only for root or the daemon's own user;
+				 * anyone else gets CTL_ST_PERMISSION */
+	bool streams;		/* sends events before its reply */
+	bool spare_slot;	/* may run when all of a connection's
+				 * CONTROL_REQUESTS_PER_CLIENT_MAX requests are
+				 * running, so it can end one (cancel); its
+				 * handler must reply at once */
+	/* The members "args" may have, checked in this order; any other
+	 * member is refused. */
+	struct ctl_arg args[CTL_ARGS_MAX];
+};
+
+/* The command table: ctl_n_commands rows, names unique. */
+extern const struct ctl_command ctl_commands[];
+extern const size_t ctl_n_commands;
+
+/* The row named name; NULL for a name this protocol does not define. */
+const struct ctl_command *ctl_command_find(const char *name);
 
 /*
  * Result members of the "status" reply.  Every member is optional for the
@@ -191,19 +241,23 @@ bool ctl_valid_id(const char *id);
  * BAD_VERSION, BAD_REQUEST or BAD_ARGS (args not an object).  On any
  * result out->id is the request's id if it had a valid one (so the error
  * reply can name it), and the caller must ctl_request_clear(out).
- * Does not know which commands exist: see ctl_args_check().
+ * Does not know which commands exist: see ctl_command_find().
  */
 enum ctl_status ctl_request_parse(const char *line, size_t len, struct ctl_request *out);
 void ctl_request_clear(struct ctl_request *req);
 
 /*
- * Check a command's arguments against this header's rules.
- * CTL_ST_OK, CTL_ST_BAD_ARGS (err says which argument and why) or
- * CTL_ST_UNKNOWN_COMMAND for a name this header does not define.
+ * Check args against the row's argument list: CTL_ST_OK or CTL_ST_BAD_ARGS
+ * (err says which argument and why).
  */
+enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_object *args,
+				       char *err, size_t errlen);
+
+/* ctl_command_check_args() for the row named cmd; CTL_ST_UNKNOWN_COMMAND
+ * for a name the table does not have. */
 enum ctl_status ctl_args_check(const char *cmd, json_object *args, char *err, size_t errlen);
 
-/* true if cmd is a command name defined here. */
+/* true if cmd is a command name of the table. */
 bool ctl_command_known(const char *cmd);
 
 /*

@@ -11,12 +11,14 @@ tests_unit_test_ctlproto_SOURCES = tests/unit/test_ctlproto.c
 tests_unit_test_ctlproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_ctlproto_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
-# The daemon's control socket server on a real socket with a fake command
-# table (daemon/control.c is compiled here and, separately, into idleclawd).
+# The daemon's control socket server on a real socket with fake handlers
+# (daemon/control.c and control_listen.c are compiled here and, separately,
+# into idleclawd).
 check_PROGRAMS += tests/unit/test_control
 TESTS += tests/unit/test_control
 tests_unit_test_control_SOURCES = tests/unit/test_control.c \
-	daemon/control.c daemon/control.h
+	daemon/control.c daemon/control.h \
+	daemon/control_listen.c daemon/control_listen.h
 tests_unit_test_control_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_control_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_control_LDADD = $(IC_COMMON_LIBS) $(LIBEVENT_LIBS) $(CHECK_LIBS)

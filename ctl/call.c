@@ -27,10 +27,10 @@ void ctl_errorf(const struct ctl_ctx *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_command *cmd)
+int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd)
 {
 	fprintf(stderr, "usage: %s [--socket PATH] [--timeout SECONDS] [--json] %s%s%s\n",
-		ctx->progname, cmd->name, cmd->args[0] != '\0' ? " " : "", cmd->args);
+		ctx->progname, cmd->name, cmd->usage[0] != '\0' ? " " : "", cmd->usage);
 	fprintf(stderr, "Run '%s help %s' for more.\n", ctx->progname, cmd->name);
 	return CTL_EXIT_USAGE;
 }
@@ -66,7 +66,7 @@ struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code)
 	return NULL;
 }
 
-int ctl_report(const struct ctl_ctx *ctx, const struct ctl_command *cmd,
+int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
 	       const struct ctl_message *reply)
 {
 	int st = reply->status;
@@ -144,14 +144,13 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 	return 0;
 }
 
-/* Call cmd; on success print the reply as JSON (--json), with print(),
- * or as the sentence done. */
-static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_command *self,
-			 const char *cmd, json_object *args, const char *done,
-			 void (*print)(json_object *root))
+/* Call self's protocol command; on success print the reply as JSON
+ * (--json), with print(), or as the sentence done. */
+static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
+			 json_object *args, const char *done, void (*print)(json_object *root))
 {
 	struct ctl_message reply;
-	int code = ctl_call(ctx, cmd, args, &reply);
+	int code = ctl_call(ctx, self->proto, args, &reply);
 
 	if (code != 0)
 		return code;
@@ -168,16 +167,16 @@ static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_command *se
 	return code;
 }
 
-int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
-		   const char *cmd, json_object *args, const char *done)
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
+		   json_object *args, const char *done)
 {
-	return run_and_print(ctx, self, cmd, args, done, NULL);
+	return run_and_print(ctx, self, args, done, NULL);
 }
 
-int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_command *self,
-		  const char *cmd, json_object *args, void (*print)(json_object *root))
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
+		  json_object *args, void (*print)(json_object *root))
 {
-	return run_and_print(ctx, self, cmd, args, NULL, print);
+	return run_and_print(ctx, self, args, NULL, print);
 }
 
 void ctl_print_json(const struct ctl_message *reply)
@@ -187,7 +186,7 @@ void ctl_print_json(const struct ctl_message *reply)
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_command *self, int argc,
+int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
 		       char **argv, int max_operands, int *first)
 {
 	static const struct option opts[] = {
@@ -204,8 +203,7 @@ int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_command *self, int 
 			ctx->json = true;
 			break;
 		case 'h':
-			printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, self->name,
-			       self->args[0] ? " " : "", self->args, self->summary);
+			ctl_print_cmd_help(ctx, self);
 			return CTL_EXIT_OK;
 		default:
 			ctl_errorf(ctx, "%s: unknown option '%s'.", self->name, argv[optind - 1]);

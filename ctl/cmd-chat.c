@@ -36,7 +36,7 @@ static void on_sigint(int sig)
 
 struct chat {
 	struct ctl_ctx *ctx;
-	const struct ctl_command *self;
+	const struct ctl_cmd_entry *self;
 	struct ctl_client *client;
 	const char *model;
 	const char *system;
@@ -498,8 +498,7 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 			ch->ctx->json = true;
 			break;
 		case 'h':
-			printf("usage: %s chat %s\n  %s.\n", ch->ctx->progname, ch->self->args,
-			       ch->self->summary);
+			ctl_print_cmd_help(ch->ctx, ch->self);
 			return CTL_EXIT_OK;
 		default:
 			ctl_errorf(ch->ctx, "chat: unknown option or missing value: '%s'.",
@@ -520,7 +519,8 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 	return -1;
 }
 
-int cmd_chat(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		     char **argv)
 {
 	struct chat ch = { .ctx = ctx, .self = self, .last_out = -1 };
 	struct sigaction sa;
@@ -562,3 +562,12 @@ int cmd_chat(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char
 	ctl_client_free(ch.client);
 	return code;
 }
+
+const struct ctl_cmd_entry cmd_chat_entry = {
+	.name = "chat",
+	.proto = CTL_CMD_CHAT,
+	.usage = "-m MODEL [--think] [--system TEXT] [MESSAGE...]",
+	.options = "--model --think --system",
+	.summary = "ask a model on the network; no MESSAGE: read stdin, or talk (terminal)",
+	.exec = chat_exec,
+};

@@ -23,12 +23,22 @@ static void print_models(json_object *root)
 	}
 }
 
-int cmd_models(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int models_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		       char **argv)
 {
 	int first = 0, code;
 
 	code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 	if (code >= 0)
 		return code;
-	return ctl_run_query(ctx, self, CTL_CMD_MODELS, NULL, print_models);
+	return ctl_run_query(ctx, self, NULL, print_models);
 }
+
+const struct ctl_cmd_entry cmd_models_entry = {
+	.name = "models",
+	.proto = CTL_CMD_MODELS,
+	.usage = "",
+	.options = "--json",
+	.summary = "list the models the IdleClaw network offers",
+	.exec = models_exec,
+};

@@ -37,7 +37,8 @@ static long long parse_duration(const char *s)
 	return v * unit;
 }
 
-int cmd_pause(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int pause_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		      char **argv)
 {
 	json_object *args = NULL;
 	char done[128];
@@ -59,5 +60,14 @@ int cmd_pause(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, cha
 		snprintf(done, sizeof(done), "Paused for %lld s (or until 'idleclawctl resume').",
 			 s);
 	}
-	return ctl_run_simple(ctx, self, CTL_CMD_PAUSE, args, done);
+	return ctl_run_simple(ctx, self, args, done);
 }
+
+const struct ctl_cmd_entry cmd_pause_entry = {
+	.name = "pause",
+	.proto = CTL_CMD_PAUSE,
+	.usage = "[DURATION]",
+	.options = "",
+	.summary = "stop taking requests for DURATION (90, 90s, 10m, 2h, 1d) or until resume",
+	.exec = pause_exec,
+};

@@ -4,11 +4,21 @@
  */
 #include "ctl.h"
 
-int cmd_reload(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int reload_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		       char **argv)
 {
 	int first = 0, code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 
 	if (code >= 0)
 		return code;
-	return ctl_run_simple(ctx, self, CTL_CMD_RELOAD, NULL, "Configuration reloaded.");
+	return ctl_run_simple(ctx, self, NULL, "Configuration reloaded.");
 }
+
+const struct ctl_cmd_entry cmd_reload_entry = {
+	.name = "reload",
+	.proto = CTL_CMD_RELOAD,
+	.usage = "",
+	.options = "",
+	.summary = "reload the daemon's configuration (like SIGHUP)",
+	.exec = reload_exec,
+};

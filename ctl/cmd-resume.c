@@ -3,12 +3,22 @@
  */
 #include "ctl.h"
 
-int cmd_resume(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int resume_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		       char **argv)
 {
 	int first = 0, code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 
 	if (code >= 0)
 		return code;
-	return ctl_run_simple(ctx, self, CTL_CMD_RESUME, NULL,
+	return ctl_run_simple(ctx, self, NULL,
 			      "Resumed: idleclawd takes requests again when the machine is idle.");
 }
+
+const struct ctl_cmd_entry cmd_resume_entry = {
+	.name = "resume",
+	.proto = CTL_CMD_RESUME,
+	.usage = "",
+	.options = "",
+	.summary = "take requests again (idle detection permitting)",
+	.exec = resume_exec,
+};

@@ -173,12 +173,22 @@ static void print_status(json_object *r)
 		printf("%-12s %" PRId64 "\n", "clients:", clients);
 }
 
-int cmd_status(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv)
+static int status_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		       char **argv)
 {
 	int first = 0, code;
 
 	code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 	if (code >= 0)
 		return code;
-	return ctl_run_query(ctx, self, CTL_CMD_STATUS, NULL, print_status);
+	return ctl_run_query(ctx, self, NULL, print_status);
 }
+
+const struct ctl_cmd_entry cmd_status_entry = {
+	.name = "status",
+	.proto = CTL_CMD_STATUS,
+	.usage = "",
+	.options = "--json",
+	.summary = "show the daemon's state: router link, availability, models, requests",
+	.exec = status_exec,
+};

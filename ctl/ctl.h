@@ -36,24 +36,36 @@ struct ctl_ctx {
 };
 
 /*
- * One row per command: help, completion and dispatch come from it.
- * run() returns idleclawctl's exit code; argv[0] is the command name.
+ * One idleclawctl command, as tmux's cmd_entry: ctl/cmd-NAME.c defines
+ * `const struct ctl_cmd_entry cmd_NAME_entry`.  Dispatch, help and the
+ * bash completion (through `help --list`) all come from these entries.
+ * What the daemon accepts (arguments, privilege) is the protocol's
+ * command table, common/ctlproto.c; help shows privilege from there.
  */
-struct ctl_command {
+struct ctl_cmd_entry {
 	const char *name;
-	const char *args;		/* usage after the name, "" if none */
+	const char *proto;		/* the ctl_commands[] row it sends, or NULL */
+	const char *usage;		/* after the name, "" if none */
 	const char *options;		/* long options for completion, space-separated */
-	const char *summary;		/* one line for help */
-	bool needs_privilege;		/* root or the daemon's user (see --help) */
-	int (*run)(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+	const char *summary;		/* one line for help, no final full stop */
+	/* Returns idleclawctl's exit code; argv[0] is the command's name. */
+	int (*exec)(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
+		    char **argv);
 };
 
-int cmd_status(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
-int cmd_models(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
-int cmd_pause(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
-int cmd_resume(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
-int cmd_reload(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
-int cmd_chat(struct ctl_ctx *ctx, const struct ctl_command *self, int argc, char **argv);
+/*
+ * Every entry, in the order help lists them, then NULL.  Generated into
+ * ctl/cmd-table.c from CTL_CMD_SOURCES in ctl/local.mk: a new
+ * ctl/cmd-NAME.c in that list is in the table.
+ */
+extern const struct ctl_cmd_entry *const ctl_cmd_table[];
+
+/* true if the protocol's table marks the command that e sends privileged. */
+bool ctl_cmd_privileged(const struct ctl_cmd_entry *e);
+
+/* "usage: idleclawctl NAME USAGE", the summary and, if privileged, who may
+ * run it: for `help NAME` and `NAME --help`. */
+void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e);
 
 /* --- call.c: running a request and reporting what happened --- */
 
@@ -62,7 +74,7 @@ void ctl_errorf(const struct ctl_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Print "usage: idleclawctl NAME ARGS" on stderr; return CTL_EXIT_USAGE. */
-int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_command *cmd);
+int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd);
 
 /* Connect to the daemon; on failure print why and set *exit_code. */
 struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code);
@@ -71,7 +83,7 @@ struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code);
  * Print a failed reply (its sentence, the daemon's detail, a hint) and
  * return its exit code; for CTL_ST_OK print nothing and return 0.
  */
-int ctl_report(const struct ctl_ctx *ctx, const struct ctl_command *cmd,
+int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
 	       const struct ctl_message *reply);
 
 /* Report a failed ctl_client_recv(); returns the exit code. */
@@ -85,21 +97,22 @@ int ctl_report_recv(const struct ctl_ctx *ctx, enum ctl_recv r, const char *err)
 int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 	     struct ctl_message *reply);
 
-/* ctl_call() for commands whose success prints `done` (may be NULL). */
-int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_command *self,
-		   const char *cmd, json_object *args, const char *done);
+/* ctl_call() of self->proto for commands whose success prints `done`
+ * (may be NULL). */
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
+		   json_object *args, const char *done);
 
-/* ctl_call() for commands whose success prints the reply with print()
- * (or as JSON with --json). */
-int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_command *self,
-		  const char *cmd, json_object *args, void (*print)(json_object *root));
+/* ctl_call() of self->proto for commands whose success prints the reply
+ * with print() (or as JSON with --json). */
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
+		  json_object *args, void (*print)(json_object *root));
 
 /*
  * Parse a command's options when they are only --json and --help, and
  * check it has at most max_operands operands (argv[*first]...).  -1 to go
  * on; otherwise the exit code (usage printed, or help shown).
  */
-int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_command *self, int argc,
+int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
 		       char **argv, int max_operands, int *first);
 
 /* Print a reply as JSON (for --json): the whole message, pretty. */

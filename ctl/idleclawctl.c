@@ -1,9 +1,11 @@
 /*
- * idleclawctl.c - main(): global options, the command table, help.
+ * idleclawctl.c - main(): global options, dispatch, help.
  *
- * Each command lives in its own cmd-NAME.c; this table is the only list of
- * them.  `idleclawctl help`, the bash completion (through `help --list`)
- * and dispatch all read it.
+ * Each command lives in its own cmd-NAME.c as one ctl_cmd_entry;
+ * ctl_cmd_table[] lists them (generated from ctl/local.mk).  Dispatch,
+ * `idleclawctl help` and the bash completion (through `help --list`) all
+ * walk it.  Privilege comes from the protocol's table (ctl_commands[]):
+ * the daemon decides, help only says what the table says.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,37 +23,29 @@
 #define CTL_SOCKET_DEFAULT	RUNSTATEDIR "/idleclaw/idleclawd.sock"
 #define CTL_SOCKET_ENV		"IDLECLAW_SOCKET"
 
-static const struct ctl_command commands[] = {
-	{ "status", "", "--json",
-	  "show the daemon's state: router link, availability, models, requests",
-	  false, cmd_status },
-	{ "models", "", "--json",
-	  "list the models the IdleClaw network offers",
-	  false, cmd_models },
-	{ "chat", "-m MODEL [--think] [--system TEXT] [MESSAGE...]",
-	  "--model --think --system",
-	  "ask a model on the network; no MESSAGE: read stdin, or talk (terminal)",
-	  false, cmd_chat },
-	{ "pause", "[DURATION]", "",
-	  "stop taking requests for DURATION (90, 90s, 10m, 2h, 1d) or until resume",
-	  true, cmd_pause },
-	{ "resume", "", "",
-	  "take requests again (idle detection permitting)",
-	  true, cmd_resume },
-	{ "reload", "", "",
-	  "reload the daemon's configuration (like SIGHUP)",
-	  true, cmd_reload },
-};
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static const struct ctl_command *find_command(const char *name)
+static const struct ctl_cmd_entry *find_command(const char *name)
 {
-	size_t i;
+	const struct ctl_cmd_entry *const *e;
 
-	for (i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	for (e = ctl_cmd_table; *e != NULL; e++)
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
 	return NULL;
+}
+
+bool ctl_cmd_privileged(const struct ctl_cmd_entry *e)
+{
+	const struct ctl_command *row = ctl_command_find(e->proto);
+
+	return row != NULL && row->privileged;
+}
+
+void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e)
+{
+	printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, e->name, e->usage[0] ? " " : "",
+	       e->usage, e->summary);
+	if (ctl_cmd_privileged(e))
+		printf("  Needs root or the daemon's user.\n");
 }
 
 static void print_exit_codes(FILE *f)
@@ -68,7 +62,7 @@ static void print_exit_codes(FILE *f)
 
 static void print_help(FILE *f, const char *progname)
 {
-	size_t i;
+	const struct ctl_cmd_entry *const *e;
 
 	fprintf(f, "usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n\n"
 		"Control idleclawd, the IdleClaw node daemon, through its control socket.\n\n"
@@ -80,9 +74,9 @@ static void print_help(FILE *f, const char *progname)
 		"  -h, --help            this help;  -V, --version  the version\n\n"
 		"Commands:\n", progname, CTL_SOCKET_DEFAULT, CTL_SOCKET_ENV,
 		CTL_TIMEOUT_DEFAULT_S);
-	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-8s %s%s\n", commands[i].name, commands[i].summary,
-			commands[i].needs_privilege ? " [root]" : "");
+	for (e = ctl_cmd_table; *e != NULL; e++)
+		fprintf(f, "  %-8s %s%s\n", (*e)->name, (*e)->summary,
+			ctl_cmd_privileged(*e) ? " [root]" : "");
 	fprintf(f, "\n[root]: needs root or the daemon's user.  "
 		"'%s help COMMAND' shows a command's usage.\n", progname);
 	print_exit_codes(f);
@@ -90,8 +84,8 @@ static void print_help(FILE *f, const char *progname)
 
 static int help_command(const struct ctl_ctx *ctx, int argc, char **argv)
 {
-	const struct ctl_command *cmd;
-	size_t i;
+	const struct ctl_cmd_entry *const *e;
+	const struct ctl_cmd_entry *cmd;
 
 	if (argc < 2) {
 		print_help(stdout, ctx->progname);
@@ -99,9 +93,9 @@ static int help_command(const struct ctl_ctx *ctx, int argc, char **argv)
 	}
 	/* For the bash completion: one line per command, its options after it. */
 	if (strcmp(argv[1], "--list") == 0) {
-		for (i = 0; i < N_COMMANDS; i++)
-			printf("%s%s%s\n", commands[i].name, commands[i].options[0] ? " " : "",
-			       commands[i].options);
+		for (e = ctl_cmd_table; *e != NULL; e++)
+			printf("%s%s%s\n", (*e)->name, (*e)->options[0] ? " " : "",
+			       (*e)->options);
 		return CTL_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
@@ -110,10 +104,7 @@ static int help_command(const struct ctl_ctx *ctx, int argc, char **argv)
 			   ctx->progname);
 		return CTL_EXIT_USAGE;
 	}
-	printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, cmd->name,
-	       cmd->args[0] ? " " : "", cmd->args, cmd->summary);
-	if (cmd->needs_privilege)
-		printf("  Needs root or the daemon's user.\n");
+	ctl_print_cmd_help(ctx, cmd);
 	return CTL_EXIT_OK;
 }
 
@@ -155,7 +146,7 @@ int main(int argc, char **argv)
 		.socket_path = CTL_SOCKET_DEFAULT,
 		.timeout_ms = CTL_TIMEOUT_DEFAULT_S * 1000,
 	};
-	const struct ctl_command *cmd;
+	const struct ctl_cmd_entry *cmd;
 	const char *env = getenv(CTL_SOCKET_ENV);
 	int c;
 
@@ -211,5 +202,5 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* let the command parse its own options (GNU: reinitialize) */
-	return cmd->run(&ctx, cmd, argc, argv);
+	return cmd->exec(&ctx, cmd, argc, argv);
 }

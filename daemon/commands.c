@@ -1,8 +1,9 @@
 /*
- * commands.c - the control command table and its handlers (see
- * common/ctlproto.h for the contract).  Main thread.
+ * commands.c - the handlers of the control commands, bound by name to the
+ * rows of the command table (common/ctlproto.c).  Main thread.
  *
- * Arguments arrive checked by ctl_args_check(); privilege by control.c.
+ * Requests arrive checked against their row by control.c: arguments,
+ * and privilege for the rows that need it.
  */
 
 #include <stdlib.h>
@@ -297,13 +298,15 @@ cmd_cancel(void *daemon, const struct control_peer *peer, const char *req_id,
 	control_reply(d->ctl, peer->client_id, req_id, CTL_ST_OK, NULL);
 }
 
-const struct control_command daemon_commands[] = {
-	{ CTL_CMD_STATUS, false, cmd_status },
-	{ CTL_CMD_MODELS, false, cmd_models },
-	{ CTL_CMD_PAUSE, true, cmd_pause },
-	{ CTL_CMD_RESUME, true, cmd_resume },
-	{ CTL_CMD_RELOAD, true, cmd_reload },
-	{ CTL_CMD_CHAT, false, cmd_chat },
-	{ CTL_CMD_CANCEL, false, cmd_cancel },
+/* The handler of each row of ctl_commands[], bound by name: control_new()
+ * refuses to start unless every row has one. */
+const struct control_handler daemon_handlers[] = {
+	{ CTL_CMD_STATUS, cmd_status },
+	{ CTL_CMD_MODELS, cmd_models },
+	{ CTL_CMD_PAUSE, cmd_pause },
+	{ CTL_CMD_RESUME, cmd_resume },
+	{ CTL_CMD_RELOAD, cmd_reload },
+	{ CTL_CMD_CHAT, cmd_chat },
+	{ CTL_CMD_CANCEL, cmd_cancel },
 };
-const size_t daemon_n_commands = sizeof(daemon_commands) / sizeof(daemon_commands[0]);
+const size_t daemon_n_handlers = sizeof(daemon_handlers) / sizeof(daemon_handlers[0]);

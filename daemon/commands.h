@@ -1,6 +1,7 @@
 /*
- * commands.h - the control commands of idleclawd (status, models, pause,
- * resume, reload, chat, cancel): one table for daemon/control.c.
+ * commands.h - idleclawd's handlers of the control commands (status,
+ * models, pause, resume, reload, chat, cancel), one for each row of
+ * ctl_commands[] (common/ctlproto.c), for daemon/control.c.
  */
 #ifndef IC_DAEMON_COMMANDS_H
 #define IC_DAEMON_COMMANDS_H
@@ -9,8 +10,8 @@
 
 #include "daemon/control.h"
 
-extern const struct control_command daemon_commands[];
-extern const size_t daemon_n_commands;
+extern const struct control_handler daemon_handlers[];
+extern const size_t daemon_n_handlers;
 
 /* Shutdown: forget status/models requests waiting for the router. */
 void commands_stop(void *daemon);

@@ -1,7 +1,9 @@
 /*
- * control.c - idleclawd's control socket: listen, accept, read JSON lines,
- * check peer credentials, validate, dispatch to the daemon's table, and
- * queue replies and events without ever blocking the loop.
+ * control.c - idleclawd's control socket server: accept, read JSON lines,
+ * check peer credentials, validate against the command table
+ * (common/ctlproto.c), dispatch to the handler the daemon bound to the
+ * row, and queue replies and events without ever blocking the loop.  The
+ * listening socket comes from control_listen.c.
  *
  * Thread: main thread only.  Every client has:
  *   - a bounded input: one line of at most IC_CONTROL_LINE_MAX bytes (the
@@ -22,15 +24,12 @@
  * callback runs and freed when that callback returns.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -38,6 +37,7 @@
 #include <event2/listener.h>
 
 #include "control.h"
+#include "control_listen.h"
 #include "limits.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -45,6 +45,7 @@
 /* A request of a client that has not had its reply yet. */
 struct pending {
 	LIST_ENTRY(pending) entry;
+	const struct ctl_command *cmd;	/* its row of ctl_commands[] */
 	char id[CTL_ID_MAX + 1];
 };
 
@@ -66,11 +67,9 @@ struct control {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *rearm;		/* re-enables accept after EMFILE and such */
-	char *path;			/* socket we created (unlinked on free) */
-	dev_t dev;
-	ino_t ino;
-	const struct control_command *commands;
-	size_t n_commands;
+	struct control_listen sock;
+	/* handler of ctl_commands[i] (owned array of ctl_n_commands) */
+	control_handler_fn *bound;
 	void *daemon;
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
 	struct timeval write_timeout;
@@ -88,24 +87,12 @@ bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid)
 	return peer_uid == 0 || peer_uid == daemon_uid;
 }
 
-static const struct control_command *command_lookup(const struct control_command *commands,
-						    size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
-
-enum ctl_status control_check_request(const struct control_command *commands, size_t n,
-				      const struct control_peer *peer, const char *line,
+enum ctl_status control_check_request(const struct control_peer *peer, const char *line,
 				      size_t len, struct ctl_request *req,
-				      const struct control_command **cmd_out,
+				      const struct ctl_command **cmd_out,
 				      char *err, size_t errlen)
 {
-	const struct control_command *cmd;
+	const struct ctl_command *cmd;
 	enum ctl_status st;
 
 	*cmd_out = NULL;
@@ -114,19 +101,59 @@ enum ctl_status control_check_request(const struct control_command *commands, si
 	st = ctl_request_parse(line, len, req);
 	if (st != CTL_ST_OK)
 		return st;
-	cmd = command_lookup(commands, n, req->cmd);
+	cmd = ctl_command_find(req->cmd);
 	if (cmd == NULL) {
 		/* The name is the client's text: quote it bounded. */
 		snprintf(err, errlen, "unknown command \"%.64s\"", req->cmd);
 		return CTL_ST_UNKNOWN_COMMAND;
 	}
-	if (cmd->needs_privilege && !peer->privileged)
+	if (cmd->privileged && !peer->privileged)
 		return CTL_ST_PERMISSION;
-	st = ctl_args_check(req->cmd, req->args, err, errlen);
+	st = ctl_command_check_args(cmd, req->args, err, errlen);
 	if (st != CTL_ST_OK)
 		return st;
 	*cmd_out = cmd;
 	return CTL_ST_OK;
+}
+
+/*
+ * Give every row of ctl_commands[] its handler: exactly one each, and no
+ * handler for a name the table lacks (a typo would otherwise leave a
+ * command answering unknown_command).  0, or -1 with err.
+ */
+static int bind_handlers(control_handler_fn *bound, const struct control_handler *h, size_t n,
+			 char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct ctl_command *cmd = ctl_command_find(h[i].name);
+		size_t row;
+
+		if (cmd == NULL) {
+			snprintf(err, errlen, "control handler \"%s\" is not for a command of "
+				 "the protocol", h[i].name != NULL ? h[i].name : "(null)");
+			return -1;
+		}
+		if (h[i].fn == NULL) {
+			snprintf(err, errlen, "control command \"%s\" has no handler", cmd->name);
+			return -1;
+		}
+		row = (size_t)(cmd - ctl_commands);
+		if (bound[row] != NULL) {
+			snprintf(err, errlen, "two control handlers for \"%s\"", cmd->name);
+			return -1;
+		}
+		bound[row] = h[i].fn;
+	}
+	for (i = 0; i < ctl_n_commands; i++) {
+		if (bound[i] == NULL) {
+			snprintf(err, errlen, "control command \"%s\" has no handler",
+				 ctl_commands[i].name);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* --- clients --- */
@@ -231,20 +258,21 @@ static void client_reply_error(struct client *c, const char *id, enum ctl_status
 
 /* --- reading requests --- */
 
-static void pending_add(struct client *c, const char *id)
+static void pending_add(struct client *c, const char *id, const struct ctl_command *cmd)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 
+	p->cmd = cmd;
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	LIST_INSERT_HEAD(&c->pending, p, entry);
 	c->n_pending++;
 }
 
 /* A client with all its requests running must still be able to cancel
- * one: cancel has one slot of its own. */
-static size_t pending_limit(const char *cmd)
+ * one: a spare_slot command has one slot of its own. */
+static size_t pending_limit(const struct ctl_command *cmd)
 {
-	if (strcmp(cmd, CTL_CMD_CANCEL) == 0)
+	if (cmd->spare_slot)
 		return CONTROL_REQUESTS_PER_CLIENT_MAX + 1;
 	return CONTROL_REQUESTS_PER_CLIENT_MAX;
 }
@@ -252,18 +280,17 @@ static size_t pending_limit(const char *cmd)
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct control *ctl = c->ctl;
-	const struct control_command *cmd;
+	const struct ctl_command *cmd;
 	struct ctl_request req;
 	char err[IC_ERRBUF_MAX];
 	enum ctl_status st;
 
-	st = control_check_request(ctl->commands, ctl->n_commands, &c->peer, line, len,
-				   &req, &cmd, err, sizeof(err));
+	st = control_check_request(&c->peer, line, len, &req, &cmd, err, sizeof(err));
 	if (st == CTL_ST_OK && pending_find(c, req.id) != NULL) {
 		st = CTL_ST_BAD_REQUEST;
 		snprintf(err, sizeof(err), "id \"%s\" is already in use by a running request",
 			 req.id);
-	} else if (st == CTL_ST_OK && c->n_pending >= pending_limit(req.cmd)) {
+	} else if (st == CTL_ST_OK && c->n_pending >= pending_limit(cmd)) {
 		st = CTL_ST_BUSY;
 		snprintf(err, sizeof(err), "at most %d requests may run at once on one connection",
 			 CONTROL_REQUESTS_PER_CLIENT_MAX);
@@ -275,8 +302,8 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		ctl_request_clear(&req);
 		return;
 	}
-	pending_add(c, req.id);
-	cmd->handler(ctl->daemon, &c->peer, req.id, req.args);
+	pending_add(c, req.id, cmd);
+	ctl->bound[cmd - ctl_commands](ctl->daemon, &c->peer, req.id, req.args);
 	ctl_request_clear(&req);
 }
 
@@ -509,140 +536,13 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 	event_add(ctl->rearm, &one);
 }
 
-/* --- the listening socket --- */
-
-/*
- * path exists: remove it if it is a socket nobody listens on (left by a
- * crashed daemon); refuse if another daemon listens or it is not a socket.
- */
-static int remove_stale(const char *path, const struct sockaddr_un *sun,
-			char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, r, e;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path,
-						       strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket; remove it or choose "
-			 "another control socket path", path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	e = errno;
-	close(fd);
-	if (r == 0) {
-		snprintf(err, errlen, "another idleclawd is listening on %s", path);
-		return -1;
-	}
-	if (e != ECONNREFUSED) {
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
-		return -1;
-	}
-	log_info("control: removed stale socket %s", path);
-	return 0;
-}
-
-static void set_group(const char *path, const char *group)
-{
-	struct group gr, *res = NULL;
-	char buf[4096];
-
-	if (group == NULL || group[0] == '\0')
-		return;
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || res == NULL) {
-		log_debug("control: no group %s; socket keeps the daemon's group", group);
-		return;
-	}
-	if (chown(path, (uid_t)-1, gr.gr_gid) < 0)
-		log_warn("control: cannot give %s to group %s: %s", path, group,
-			 strerror(errno));
-}
-
-/* Create, bind and listen on path with mode 0660.  fd or -1. */
-static int listen_path(struct control *ctl, const char *path, const char *group,
-		       char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, r;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "control socket path must have 1 to %zu bytes",
-			 sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-	if (remove_stale(path, &sun, err, errlen) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* The socket must never exist with wider permissions, not even briefly;
-	 * umask is process-wide, but this runs at start-up before other threads. */
-	old = umask(0117);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0 || chmod(path, 0660) < 0 || listen(fd, 16) < 0 || stat(path, &st) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
-		if (r == 0)
-			unlink(path);
-		close(fd);
-		return -1;
-	}
-	set_group(path, group);
-	ctl->path = xstrdup(path);
-	ctl->dev = st.st_dev;
-	ctl->ino = st.st_ino;
-	return fd;
-}
-
-/* A socket passed by systemd: must be a listening stream socket. */
-static int use_activated(int fd, char *err, size_t errlen)
-{
-	int type = 0, listening = 0;
-	socklen_t len = sizeof(type);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
-		snprintf(err, errlen, "socket-activated fd %d is not a stream socket", fd);
-		return -1;
-	}
-	len = sizeof(listening);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
-		snprintf(err, errlen, "socket-activated fd %d is not listening", fd);
-		return -1;
-	}
-	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0) {
-		snprintf(err, errlen, "socket-activated fd %d: %s", fd, strerror(errno));
-		return -1;
-	}
-	return fd;
-}
-
 struct control *control_new(struct event_base *base, const struct control_config *cfg,
 			    char *err, size_t errlen)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
-	int fd, ms;
+	int ms;
 
 	ctl->base = base;
-	ctl->commands = cfg->commands;
-	ctl->n_commands = cfg->n_commands;
 	ctl->daemon = cfg->daemon;
 	ctl->on_disconnect = cfg->on_disconnect;
 	ctl->self_uid = geteuid();
@@ -650,22 +550,22 @@ struct control *control_new(struct event_base *base, const struct control_config
 	ctl->write_timeout.tv_sec = ms / 1000;
 	ctl->write_timeout.tv_usec = (ms % 1000) * 1000;
 	TAILQ_INIT(&ctl->clients);
-	if (cfg->listen_fd >= 0)
-		fd = use_activated(cfg->listen_fd, err, errlen);
-	else
-		fd = listen_path(ctl, cfg->path, cfg->group, err, errlen);
-	if (fd < 0) {
-		free(ctl->path);
+	ctl->bound = xcalloc(ctl_n_commands, sizeof(*ctl->bound));
+	if (bind_handlers(ctl->bound, cfg->handlers, cfg->n_handlers, err, errlen) < 0 ||
+	    control_listen_open(&ctl->sock, cfg->path, cfg->listen_fd, cfg->group,
+				err, errlen) < 0) {
+		free(ctl->bound);
 		free(ctl);
 		return NULL;
 	}
 	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
+					   ctl->sock.fd);
 	ctl->rearm = evtimer_new(base, rearm_cb, ctl);
 	if (ctl->listener == NULL || ctl->rearm == NULL) {
 		snprintf(err, errlen, "cannot watch the control socket");
 		if (ctl->listener == NULL)
-			close(fd);
+			close(ctl->sock.fd);
 		ctl->on_disconnect = NULL;
 		control_free(ctl);
 		return NULL;
@@ -677,7 +577,6 @@ struct control *control_new(struct event_base *base, const struct control_config
 void control_free(struct control *ctl)
 {
 	struct client *c;
-	struct stat st;
 
 	if (ctl == NULL)
 		return;
@@ -687,11 +586,8 @@ void control_free(struct control *ctl)
 		evconnlistener_free(ctl->listener);
 	if (ctl->rearm != NULL)
 		event_free(ctl->rearm);
-	/* Remove the path only if it is still ours, not a newer daemon's. */
-	if (ctl->path != NULL && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
-	    st.st_ino == ctl->ino)
-		unlink(ctl->path);
-	free(ctl->path);
+	control_listen_remove(&ctl->sock);
+	free(ctl->bound);
 	free(ctl);
 }
 
@@ -731,10 +627,14 @@ int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
 		  const char *event_type, json_object *body)
 {
 	struct client *c = client_find(ctl, client_id);
+	struct pending *p;
 	json_object *msg;
 	int r;
 
-	if (c == NULL || pending_find(c, req_id) == NULL)
+	if (c == NULL)
+		return -1;
+	p = pending_find(c, req_id);
+	if (p == NULL || !p->cmd->streams)
 		return -1;
 	msg = ctl_event_new(req_id, event_type, body);
 	r = client_send(c, msg);

@@ -1,14 +1,16 @@
 /*
  * control.h - idleclawd's control socket server: accept, JSON-line framing,
- * peer credentials, protocol version check, dispatch.
+ * peer credentials, validation, dispatch.
  *
- * The wire protocol (message types, statuses, version) is common/ctlproto.h
+ * The wire protocol (message types, statuses, version, and the command
+ * table with each command's arguments and privilege) is common/ctlproto.h
  * and docs/control.md.  This file knows nothing of what the commands do:
- * the daemon passes a table of handlers (daemon/commands.c).
+ * the daemon binds a handler to each row of the command table by name
+ * (daemon/commands.c).  The listening socket itself is control_listen.c.
  *
  * Thread: main thread only (libevent).  Clients are named by a 64-bit id,
  * never by pointer, so a handler that streams (chat) can keep the id after
- * the client went away: control_send() to a gone client returns -1 and
+ * the client went away: control_reply() to a gone client returns -1 and
  * on_disconnect has already told the daemon to cancel its work.
  *
  * Every request gets exactly one reply: after control_reply() for an id,
@@ -39,35 +41,38 @@ struct control_peer {
 
 /*
  * A handler gets the validated request (args: the request's "args" object,
- * borrowed, never NULL) and must answer, now or later, with control_reply()
- * for req_id.  Handlers that stream send control_event()s first.
+ * borrowed, never NULL; privilege already checked) and must answer, now or
+ * later, with control_reply() for req_id.  Handlers of a command whose row
+ * streams send control_event()s first.
  */
 typedef void (*control_handler_fn)(void *daemon, const struct control_peer *peer,
 				   const char *req_id, json_object *args);
 
-struct control_command {
-	const char *name;		/* ctlproto command name */
-	bool needs_privilege;		/* refused with CTL_ST_PERMISSION otherwise */
-	control_handler_fn handler;
+/* The daemon's side of one command: the handler for the row named name. */
+struct control_handler {
+	const char *name;		/* a ctl_commands[] row's name */
+	control_handler_fn fn;
 };
 
 struct control_config {
 	const char *path;		/* socket path; ignored when listen_fd >= 0 */
 	int listen_fd;			/* from sd_listen_fds(), or -1 */
 	const char *group;		/* chgrp the socket to this group if it exists */
-	const struct control_command *commands;
-	size_t n_commands;
+	/* One handler for every row of ctl_commands[], no other names:
+	 * control_new() refuses anything else. */
+	const struct control_handler *handlers;
+	size_t n_handlers;
 	void *daemon;			/* passed to handlers */
 	/* A client went away: cancel what it started.  May be NULL. */
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
-	/* Added: a client whose queued output makes no progress this long is
+	/* A client whose queued output makes no progress this long is
 	 * dropped; 0 = CONTROL_WRITE_TIMEOUT_MS.  (Tests use less.) */
 	int write_timeout_ms;
 };
 
 /* Requests one connection may have running (waiting for their reply);
- * one more gets CTL_ST_BUSY.  A "cancel" has one extra slot, so the
- * cancel handler must reply at once. */
+ * one more gets CTL_ST_BUSY.  A command whose row has spare_slot (cancel)
+ * has one extra slot, so its handler must reply at once. */
 #define CONTROL_REQUESTS_PER_CLIENT_MAX	16
 /* Connections one unprivileged user may have open; one more gets one
  * CTL_ST_BUSY reply and is closed.  Privileged peers are bound only by
@@ -76,7 +81,8 @@ struct control_config {
 /* Default of control_config.write_timeout_ms. */
 #define CONTROL_WRITE_TIMEOUT_MS	30000
 
-/* Listen and start accepting.  NULL with err filled on failure. */
+/* Bind the handlers, listen and start accepting.  NULL with err filled on
+ * failure (also when a row of ctl_commands[] has no handler). */
 struct control *control_new(struct event_base *base, const struct control_config *cfg,
 			    char *err, size_t errlen);
 /* Close every client and the socket (unlinks a path we created). */
@@ -91,16 +97,14 @@ void control_free(struct control *ctl);
 int control_reply(struct control *ctl, uint64_t client_id, const char *req_id,
 		  enum ctl_status status, json_object *body);
 
-/* An event for a running request: {"v":..,"id":req_id,"event":"<type>",...}. */
+/* An event for a running request of a command that streams:
+ * {"v":..,"id":req_id,"event":"<type>",...}.  -1 as control_reply(), and
+ * for a request that is not running or whose command does not stream. */
 int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
 		  const char *event_type, json_object *body);
 
 /* Number of connected clients (status). */
 size_t control_client_count(const struct control *ctl);
-
-/*
- * Added to the original contract:
- */
 
 /* control_reply() with a one-line "detail" (may be NULL) after the fixed
  * sentence, e.g. the router's error text.  Same return value. */
@@ -117,16 +121,16 @@ bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid);
 
 /*
  * The one place a request line is validated before dispatch (pure; used by
- * control.c, unit tested): envelope (ctl_request_parse), command in the
- * table, privilege, arguments (ctl_args_check).  CTL_ST_OK and *cmd_out
- * set, or the status to reply with and err (may be "") as its detail.
- * The caller always ctl_request_clear()s req; req->id names the request
- * in the error reply when it had a valid id.
+ * control.c, unit tested): envelope (ctl_request_parse), command in
+ * ctl_commands[], the row's privilege, its arguments
+ * (ctl_command_check_args).  CTL_ST_OK and *cmd_out set to the row, or the
+ * status to reply with and err (may be "") as its detail.  The caller
+ * always ctl_request_clear()s req; req->id names the request in the error
+ * reply when it had a valid id.
  */
-enum ctl_status control_check_request(const struct control_command *commands, size_t n,
-				      const struct control_peer *peer, const char *line,
+enum ctl_status control_check_request(const struct control_peer *peer, const char *line,
 				      size_t len, struct ctl_request *req,
-				      const struct control_command **cmd_out,
+				      const struct ctl_command **cmd_out,
 				      char *err, size_t errlen);
 
 #endif

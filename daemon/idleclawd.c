@@ -402,8 +402,8 @@ start_control(struct daemon *d, char *err, size_t errlen)
 	cc.path = d->cfg->control_socket;
 	cc.listen_fd = n >= 1 ? SDN_LISTEN_FDS_START : -1;
 	cc.group = d->cfg->control_group;
-	cc.commands = daemon_commands;
-	cc.n_commands = daemon_n_commands;
+	cc.handlers = daemon_handlers;
+	cc.n_handlers = daemon_n_handlers;
 	cc.daemon = d;
 	cc.on_disconnect = on_client_gone;
 	if (n > 1)

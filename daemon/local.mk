@@ -23,7 +23,8 @@ daemon_idleclawd_SOURCES = \
 	daemon/sdnotify.c daemon/sdnotify.h \
 	daemon/sha256.c daemon/sha256.h \
 	daemon/commands.c daemon/commands.h \
-	daemon/control.c daemon/control.h
+	daemon/control.c daemon/control.h \
+	daemon/control_listen.c daemon/control_listen.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 # libevent_core + libevent_extra (evhttp) rather than libevent, which
 # holds both again: one copy of the code is ~0.3 MiB less idle RSS.

@@ -1,6 +1,7 @@
 /*
- * Tests for daemon/control.c on a real UNIX socket in a temporary
- * directory, with a fake command table.  Single-threaded: the test's
+ * Tests for daemon/control.c and control_listen.c on a real UNIX socket in
+ * a temporary directory, with fake handlers bound to the real command
+ * table (common/ctlproto.c).  Single-threaded: the test's
  * clients use non-blocking sockets and run the event loop themselves while
  * they wait (pump()), so a server that blocked would hang the test.
  */
@@ -72,16 +73,22 @@ static void h_hold(void *d, const struct control_peer *peer, const char *id, jso
 	n_held++;
 }
 
-/* chat: send options.n events of 64 KiB (a client that does not read). */
-static void h_flood(void *d, const struct control_peer *peer, const char *id, json_object *args)
+/* chat: send options.n events of 64 KiB (a client that does not read);
+ * without options.n, keep it running as h_hold() does. */
+static void h_chat(void *d, const struct control_peer *peer, const char *id, json_object *args)
 {
 	json_object *opts = json_object_object_get(args, "options");
 	int64_t n = 0;
-	json_object *body = json_object_new_object();
-	char *text = xmalloc(65536 + 1);
+	json_object *body;
+	char *text;
 	int i;
 
-	ic_json_get_int64(opts, "n", &n);
+	if (!ic_json_get_int64(opts, "n", &n)) {
+		h_hold(d, peer, id, args);
+		return;
+	}
+	body = json_object_new_object();
+	text = xmalloc(65536 + 1);
 	memset(text, 'x', 65536);
 	text[65536] = '\0';
 	json_object_object_add(body, "text", json_object_new_string(text));
@@ -116,16 +123,33 @@ static void on_disconnect(void *d, uint64_t client_id)
 		gone[n_gone++] = client_id;
 }
 
-static const struct control_command commands[] = {
-	{ "status", false, h_status },
-	{ "pause", true, h_status },
-	{ "reload", true, h_status },
-	{ "resume", false, h_hold },
-	{ "chat", false, h_flood },
-	{ "cancel", false, h_cancel },
-	/* "models" is deliberately missing: known to the protocol, not here */
+/* The rows these tests give a part; every other row answers as status. */
+static const struct control_handler special[] = {
+	{ "resume", h_hold },
+	{ "chat", h_chat },
+	{ "cancel", h_cancel },
 };
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* One handler for each row of ctl_commands[], as the daemon must have
+ * (bind_all()); privilege is the table's. */
+#define ROWS_MAX 64
+static struct control_handler handlers[ROWS_MAX];
+static size_t n_handlers;
+
+static void bind_all(void)
+{
+	size_t i, j;
+
+	ck_assert_uint_le(ctl_n_commands, ROWS_MAX);
+	for (i = 0; i < ctl_n_commands; i++) {
+		handlers[i].name = ctl_commands[i].name;
+		handlers[i].fn = h_status;
+		for (j = 0; j < sizeof(special) / sizeof(special[0]); j++)
+			if (strcmp(special[j].name, handlers[i].name) == 0)
+				handlers[i].fn = special[j].fn;
+	}
+	n_handlers = ctl_n_commands;
+}
 
 static void fill_sun(struct sockaddr_un *sun)
 {
@@ -137,20 +161,26 @@ static void fill_sun(struct sockaddr_un *sun)
 	memcpy(sun->sun_path, sock_path, n);
 }
 
-static struct control *start(int listen_fd, int write_timeout_ms, char *err, size_t errlen)
+static struct control *start_with(const struct control_handler *h, size_t n, int listen_fd,
+				  int write_timeout_ms, char *err, size_t errlen)
 {
 	struct control_config cfg = {
 		.path = sock_path,
 		.listen_fd = listen_fd,
 		.group = sock_group,
-		.commands = commands,
-		.n_commands = N_COMMANDS,
+		.handlers = h,
+		.n_handlers = n,
 		.daemon = &gone,
 		.on_disconnect = on_disconnect,
 		.write_timeout_ms = write_timeout_ms,
 	};
 
 	return control_new(base, &cfg, err, errlen);
+}
+
+static struct control *start(int listen_fd, int write_timeout_ms, char *err, size_t errlen)
+{
+	return start_with(handlers, n_handlers, listen_fd, write_timeout_ms, err, errlen);
 }
 
 static void setup(void)
@@ -164,6 +194,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(base);
 	n_gone = 0;
 	n_held = 0;
+	bind_all();
 	ctl = start(-1, 0, err, sizeof(err));
 	ck_assert_msg(ctl != NULL, "control_new: %s", err);
 }
@@ -416,8 +447,8 @@ START_TEST(test_bad_input_replies)
 	o = expect(c, "u1", "unknown_command");
 	ck_assert_ptr_nonnull(strstr(ic_json_get_string(o, "detail"), "frobnicate"));
 	json_object_put(o);
-	/* in the protocol, but not in this daemon's table */
-	tc_sends(c, "{\"v\":1,\"id\":\"u2\",\"cmd\":\"models\"}\n");
+	/* names are case-sensitive */
+	tc_sends(c, "{\"v\":1,\"id\":\"u2\",\"cmd\":\"Status\"}\n");
 	expect_put(c, "u2", "unknown_command");
 	tc_sends(c, "{\"v\":2,\"id\":\"w1\",\"cmd\":\"status\"}\n");
 	expect_put(c, "w1", "bad_version");
@@ -643,12 +674,15 @@ START_TEST(test_vanished_client)
 }
 END_TEST
 
+static const char hold_chat[] = "{\"v\":1,\"id\":\"h1\",\"cmd\":\"chat\",\"args\":{\"model\":\"m\","
+	"\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n";
+
 START_TEST(test_half_close_keeps_running_request)
 {
 	struct tc *c = tc_connect();
 	json_object *body = json_object_new_object();
 
-	tc_sends(c, "{\"v\":1,\"id\":\"h1\",\"cmd\":\"resume\"}\n");
+	tc_sends(c, hold_chat);
 	ck_assert_uint_eq(n_held, 1);
 	shutdown(c->fd, SHUT_WR);
 	pump_for(20);
@@ -702,11 +736,72 @@ START_TEST(test_pending_ids)
 }
 END_TEST
 
+START_TEST(test_events_only_for_streaming_commands)
+{
+	struct tc *c = tc_connect();
+
+	/* resume's row does not stream: no events, even while it runs */
+	tc_sends(c, "{\"v\":1,\"id\":\"r\",\"cmd\":\"resume\"}\n");
+	ck_assert_uint_eq(n_held, 1);
+	ck_assert(!ctl_command_find("resume")->streams);
+	ck_assert_int_eq(control_event(ctl, held[0].client, "r", "content", NULL), -1);
+	/* chat's does */
+	tc_sends(c, hold_chat);
+	ck_assert_uint_eq(n_held, 2);
+	ck_assert(ctl_command_find("chat")->streams);
+	ck_assert_int_eq(control_event(ctl, held[1].client, "h1", "content", NULL), 0);
+	ck_assert_int_eq(control_reply(ctl, held[1].client, "h1", CTL_ST_OK, NULL), 0);
+	ck_assert_int_eq(control_reply(ctl, held[0].client, "r", CTL_ST_OK, NULL), 0);
+	json_object_put(tc_read(c));	/* the event */
+	expect_put(c, "h1", "ok");
+	expect_put(c, "r", "ok");
+	tc_close(c);
+}
+END_TEST
+
+START_TEST(test_handlers_bound_to_table)
+{
+	struct control_handler h[ROWS_MAX + 1];
+	char err[IC_ERRBUF_MAX];
+	size_t i;
+
+	control_free(ctl);
+	ctl = NULL;
+	for (i = 0; i < n_handlers; i++) {
+		/* a row without its handler: refused at start, named */
+		memcpy(h, handlers, i * sizeof(h[0]));
+		memcpy(h + i, handlers + i + 1, (n_handlers - i - 1) * sizeof(h[0]));
+		ck_assert_ptr_null(start_with(h, n_handlers - 1, -1, 0, err, sizeof(err)));
+		ck_assert_msg(strstr(err, handlers[i].name) != NULL && strstr(err, "no handler"),
+			      "%s", err);
+		ck_assert_int_eq(access(sock_path, F_OK), -1);
+	}
+	/* a handler for a name the table lacks */
+	memcpy(h, handlers, n_handlers * sizeof(h[0]));
+	h[n_handlers] = (struct control_handler){ "frobnicate", h_status };
+	ck_assert_ptr_null(start_with(h, n_handlers + 1, -1, 0, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "frobnicate"));
+	/* two for one row */
+	h[n_handlers] = (struct control_handler){ "status", h_status };
+	ck_assert_ptr_null(start_with(h, n_handlers + 1, -1, 0, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "two control handlers"));
+	/* a row bound to nothing */
+	h[0].fn = NULL;
+	ck_assert_ptr_null(start_with(h, n_handlers, -1, 0, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "no handler"));
+	/* and the whole table starts */
+	ctl = start_with(handlers, n_handlers, -1, 0, err, sizeof(err));
+	ck_assert_msg(ctl != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_privilege_logic)
 {
 	struct control_peer peer = { .client_id = 1, .uid = 1000, .privileged = false };
-	const struct control_command *cmd;
+	const struct ctl_command *cmd;
 	struct ctl_request req;
+	char line[128];
+	size_t i;
 	char err[IC_ERRBUF_MAX];
 	const char *pause = "{\"v\":1,\"id\":\"p\",\"cmd\":\"pause\",\"args\":{\"seconds\":5}}";
 	const char *status = "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}";
@@ -717,20 +812,52 @@ START_TEST(test_privilege_logic)
 	ck_assert(control_peer_privileged(0, 0));
 	ck_assert(!control_peer_privileged(65534, 0));
 
-	ck_assert_int_eq(control_check_request(commands, N_COMMANDS, &peer, pause, strlen(pause),
-					       &req, &cmd, err, sizeof(err)), CTL_ST_PERMISSION);
+	ck_assert_int_eq(control_check_request(&peer, pause, strlen(pause), &req, &cmd,
+					       err, sizeof(err)), CTL_ST_PERMISSION);
 	ck_assert_ptr_null(cmd);
 	ck_assert_str_eq(req.id, "p");
 	ctl_request_clear(&req);
-	ck_assert_int_eq(control_check_request(commands, N_COMMANDS, &peer, status,
-					       strlen(status), &req, &cmd, err, sizeof(err)),
-			 CTL_ST_OK);
-	ck_assert_ptr_eq(cmd, &commands[0]);
+	ck_assert_int_eq(control_check_request(&peer, status, strlen(status), &req, &cmd,
+					       err, sizeof(err)), CTL_ST_OK);
+	ck_assert_ptr_eq(cmd, ctl_command_find("status"));
 	ctl_request_clear(&req);
 	peer.privileged = true;
-	ck_assert_int_eq(control_check_request(commands, N_COMMANDS, &peer, pause, strlen(pause),
-					       &req, &cmd, err, sizeof(err)), CTL_ST_OK);
-	ck_assert_ptr_eq(cmd, &commands[1]);
+	ck_assert_int_eq(control_check_request(&peer, pause, strlen(pause), &req, &cmd,
+					       err, sizeof(err)), CTL_ST_OK);
+	ck_assert_ptr_eq(cmd, ctl_command_find("pause"));
+	ctl_request_clear(&req);
+
+	/* Every row: privilege is what the table says, checked before the
+	 * arguments (so a refused peer learns nothing about them). */
+	for (i = 0; i < ctl_n_commands; i++) {
+		enum ctl_status st;
+
+		snprintf(line, sizeof(line), "{\"v\":1,\"id\":\"t\",\"cmd\":\"%s\","
+			 "\"args\":{\"bogus\":1}}", ctl_commands[i].name);
+		peer.privileged = false;
+		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err,
+					   sizeof(err));
+		ctl_request_clear(&req);
+		ck_assert_msg(st == (ctl_commands[i].privileged ? CTL_ST_PERMISSION :
+				     CTL_ST_BAD_ARGS), "%s: %d", ctl_commands[i].name, st);
+		peer.privileged = true;
+		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err,
+					   sizeof(err));
+		ctl_request_clear(&req);
+		ck_assert_int_eq(st, CTL_ST_BAD_ARGS);
+	}
+	/* the three that change the daemon */
+	ck_assert(ctl_command_find("pause")->privileged);
+	ck_assert(ctl_command_find("resume")->privileged);
+	ck_assert(ctl_command_find("reload")->privileged);
+	ck_assert(!ctl_command_find("status")->privileged);
+
+	/* a name the table lacks: refused, quoted in the detail */
+	snprintf(line, sizeof(line), "{\"v\":1,\"id\":\"u\",\"cmd\":\"frobnicate\"}");
+	ck_assert_int_eq(control_check_request(&peer, line, strlen(line), &req, &cmd, err,
+					       sizeof(err)), CTL_ST_UNKNOWN_COMMAND);
+	ck_assert_ptr_null(cmd);
+	ck_assert_ptr_nonnull(strstr(err, "\"frobnicate\""));
 	ctl_request_clear(&req);
 }
 END_TEST
@@ -1007,6 +1134,8 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_vanished_client);
 	tcase_add_test(tc, test_half_close_keeps_running_request);
 	tcase_add_test(tc, test_pending_ids);
+	tcase_add_test(tc, test_events_only_for_streaming_commands);
+	tcase_add_test(tc, test_handlers_bound_to_table);
 	tcase_add_test(tc, test_privilege_logic);
 	tcase_add_test(tc, test_peer_credentials);
 	tcase_add_test(tc, test_per_user_limit);

@@ -226,6 +226,129 @@ START_TEST(test_args_simple)
 }
 END_TEST
 
+/* The command table: one row per name, what each row says, and that a
+ * row's argument list drives ctl_args_check(). */
+START_TEST(test_command_table)
+{
+	/* the rows of protocol version 1: never redefined */
+	static const struct { const char *name; bool privileged, streams, spare_slot; } v1[] = {
+		{ "status", false, false, false },
+		{ "models", false, false, false },
+		{ "pause", true, false, false },
+		{ "resume", true, false, false },
+		{ "reload", true, false, false },
+		{ "chat", false, true, false },
+		{ "cancel", false, false, true },
+	};
+	char err[IC_ERRBUF_MAX];
+	size_t i, j, k;
+
+	for (i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+		const struct ctl_command *c = ctl_command_find(v1[i].name);
+
+		ck_assert_msg(c != NULL, "%s", v1[i].name);
+		ck_assert_msg(c->privileged == v1[i].privileged && c->streams == v1[i].streams &&
+			      c->spare_slot == v1[i].spare_slot, "%s", v1[i].name);
+	}
+	for (i = 0; i < ctl_n_commands; i++) {
+		const struct ctl_command *c = &ctl_commands[i];
+		json_object *args;
+
+		ck_assert_ptr_nonnull(c->name);
+		ck_assert_ptr_eq(ctl_command_find(c->name), c);
+		ck_assert(ctl_command_known(c->name));
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(ctl_commands[j].name, c->name);
+		/* a member no row declares is refused, named */
+		args = ic_json_parse_new("{\"bogus\":1}", 11);
+		ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
+				 CTL_ST_BAD_ARGS);
+		ck_assert_ptr_nonnull(strstr(err, "\"bogus\""));
+		json_object_put(args);
+		/* not an object */
+		args = json_object_new_array();
+		ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
+				 CTL_ST_BAD_ARGS);
+		json_object_put(args);
+		/* arguments: unique names, sane ranges, required ones missing refused */
+		for (j = 0; j < CTL_ARGS_MAX && c->args[j].name != NULL; j++) {
+			const struct ctl_arg *a = &c->args[j];
+
+			for (k = 0; k < j; k++)
+				ck_assert_str_ne(c->args[k].name, a->name);
+			if (a->type == CTL_ARG_INT)
+				ck_assert_int_le(a->min, a->max);
+			if (!a->required)
+				continue;
+			args = json_object_new_object();
+			ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
+					 CTL_ST_BAD_ARGS);
+			json_object_put(args);
+		}
+	}
+	ck_assert_ptr_null(ctl_command_find(NULL));
+	ck_assert_ptr_null(ctl_command_find(""));
+	ck_assert_ptr_null(ctl_command_find("Status"));
+	ck_assert_ptr_null(ctl_command_find("frobnicate"));
+}
+END_TEST
+
+/* Each argument type's check, through a row of its own. */
+START_TEST(test_arg_types)
+{
+	static const struct ctl_command row = {
+		.name = "test",
+		.args = {
+			{ .name = "n", .type = CTL_ARG_INT, .min = -2, .max = 5 },
+			{ .name = "b", .type = CTL_ARG_BOOL },
+			{ .name = "o", .type = CTL_ARG_OBJECT },
+			{ .name = "i", .type = CTL_ARG_ID },
+			{ .name = "m", .type = CTL_ARG_MODEL },
+			{ .name = "r", .type = CTL_ARG_INT, .required = true, .min = 0, .max = 0 },
+		},
+	};
+	static const struct {
+		const char *args;
+		enum ctl_status want;
+		const char *in_err;
+	} cases[] = {
+		{ "{\"r\":0}", CTL_ST_OK, NULL },
+		{ "{}", CTL_ST_BAD_ARGS, "r: missing" },
+		{ "{\"r\":null}", CTL_ST_BAD_ARGS, "r: must be an integer from 0 to 0" },
+		{ "{\"r\":0,\"n\":-2}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"n\":5}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"n\":-3}", CTL_ST_BAD_ARGS, "n: must be an integer from -2 to 5" },
+		{ "{\"r\":0,\"n\":6}", CTL_ST_BAD_ARGS, "n:" },
+		{ "{\"r\":0,\"b\":false}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"b\":1}", CTL_ST_BAD_ARGS, "b: must be true or false" },
+		{ "{\"r\":0,\"o\":{\"x\":[1]}}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"o\":[]}", CTL_ST_BAD_ARGS, "o: must be an object" },
+		{ "{\"r\":0,\"o\":null}", CTL_ST_BAD_ARGS, "o: must be an object" },
+		{ "{\"r\":0,\"i\":\"a.b:c-d_1\"}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"i\":\"a b\"}", CTL_ST_BAD_ARGS, "i: must be a request id" },
+		{ "{\"r\":0,\"m\":\"llama3.2:3b\"}", CTL_ST_OK, NULL },
+		{ "{\"r\":0,\"m\":\"\"}", CTL_ST_BAD_ARGS, "m: must be a model name" },
+	};
+	char err[IC_ERRBUF_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *args = ic_json_parse_new(cases[i].args, strlen(cases[i].args));
+		enum ctl_status st;
+
+		ck_assert_ptr_nonnull(args);
+		st = ctl_command_check_args(&row, args, err, sizeof(err));
+		json_object_put(args);
+		ck_assert_msg(st == cases[i].want, "%s: %d (%s)", cases[i].args, st, err);
+		if (cases[i].in_err != NULL)
+			ck_assert_msg(strstr(err, cases[i].in_err) != NULL, "%s: %s",
+				      cases[i].args, err);
+		else
+			ck_assert_str_eq(err, "");
+	}
+}
+END_TEST
+
 /* chat args with n user messages of `chars` characters each */
 static json_object *chat_args_new(const char *model, int n, size_t chars)
 {
@@ -437,6 +560,8 @@ static Suite *ctlproto_suite(void)
 	tcase_add_test(tc, test_request_parse_ok);
 	tcase_add_test(tc, test_request_parse_errors);
 	tcase_add_test(tc, test_args_simple);
+	tcase_add_test(tc, test_command_table);
+	tcase_add_test(tc, test_arg_types);
 	tcase_add_test(tc, test_args_chat);
 	tcase_add_test(tc, test_request_roundtrip);
 	tcase_add_test(tc, test_reply_and_event);
