@@ -22,7 +22,7 @@ static const struct ic_config_key keys[] = {
 	{ "daemon", "node_id", IC_CONFIG_STRING, OFF(node_id), 0, 0, NULL, NULL,
 	  "node id; empty derives a stable one from /etc/machine-id" },
 	{ "daemon", "max_concurrent", IC_CONFIG_INT, OFF(max_concurrent),
-	  IC_CONCURRENCY_MIN, IC_CONCURRENCY_MAX, "1", NULL,
+	  IC_CONCURRENCY_MIN, IC_CONCURRENCY_MAX, XSTR(IC_CONCURRENCY_DEFAULT), NULL,
 	  "inference requests relayed at once" },
 	{ "daemon", "model_refresh", IC_CONFIG_INT, OFF(model_refresh),
 	  DCONFIG_REFRESH_MIN_S, DCONFIG_REFRESH_MAX_S, XSTR(IC_MODEL_REFRESH_DEFAULT_S), NULL,
