@@ -111,7 +111,7 @@ START_TEST(test_config_defaults)
 	struct daemon_config *c = dconfig_load_new(NULL, NULL, &errors);
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(c->max_concurrent, 1);
+	ck_assert_int_eq(c->max_concurrent, 2);	/* as the public agent */
 	ck_assert_int_eq(c->heartbeat_interval, IC_HEARTBEAT_INTERVAL_S);
 	ck_assert_int_eq(c->model_refresh, IC_MODEL_REFRESH_DEFAULT_S);
 	ck_assert_int_eq(c->drain_timeout, IC_DRAIN_DEFAULT_S);
