@@ -442,15 +442,15 @@ on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 static void
 restart_why(char *buf, size_t len, int code, const char *reason)
 {
-	const char *sep = *reason ? ": " : "";
+	const char *note = code == BACKOFF_CLOSE_PROTOCOL ?
+		", which is how libwebsockets reports 1012-1015" : "";
 
-	if (code == BACKOFF_CLOSE_PROTOCOL)
-		snprintf(buf, len, "the router closed the connection; it may be restarting "
-			 "(close code 1002, which is how libwebsockets reports 1012-1015%s%s)",
-			 sep, reason);
+	if (*reason)
+		snprintf(buf, len, "the router closed the connection (\"%s\"); it may be "
+			 "restarting (close code %d%s)", reason, code, note);
 	else
 		snprintf(buf, len, "the router closed the connection; it may be restarting "
-			 "(close code %d%s%s)", code, sep, reason);
+			 "(close code %d%s)", code, note);
 }
 
 static void
