@@ -177,7 +177,7 @@ def test_capacity_own_router():
     fo = dl.FakeOllama("--echo", "--delay-ms", "100", "--tokens", "20")
     d = dl.Daemon("http://127.0.0.1:%d" % router.port, fo.url).wait_ready()
     try:
-        iclib.wait_for(lambda: router_chat(router.port, "warm") == (200, "warm"),
+        iclib.wait_for(lambda: router_chat(router.port, TEXT) == (200, TEXT),
                        timeout=15, interval=0.2, what="node routable")
         timings = [{} for _ in range(3)]
         results = [None] * 3
