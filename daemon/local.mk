@@ -50,9 +50,10 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_link.py \
 	tests/integration/test_daemon_control.py \
 	tests/integration/test_daemon_e2e.py \
-	tests/integration/test_daemon_tls.py
+	tests/integration/test_daemon_tls.py \
+	tests/integration/test_daemon_reconnect.py
 TESTS += $(DAEMON_TESTS)
-EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
+EXTRA_DIST += tests/integration/daemonlib.py tests/integration/publiclib.py $(DAEMON_TESTS)
 
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
