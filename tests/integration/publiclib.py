@@ -131,8 +131,7 @@ class PublicServer:
             self._log("Node registered: %s" % nid)
             await ws.send(json.dumps({"type": "registered", "node_id": nid}))
             if self.close_after_register:
-                self.loop.call_later(0.2, lambda: asyncio.ensure_future(
-                    ws.close(*self.close_after_register)))
+                asyncio.ensure_future(self._close_later(ws))
             async for text in ws:
                 m = json.loads(text)
                 t = m.get("type")
@@ -153,6 +152,10 @@ class PublicServer:
                 self._log("Node disconnected (connection %d)" % conn)
                 self._remove(node.node_id)      # by id: the flaw
             self.torn_down.add(conn)
+
+    async def _close_later(self, ws):
+        await asyncio.sleep(0.2)
+        await ws.close(*self.close_after_register)
 
     async def _chat(self, model, content, node_id, timeout):
         cands = [n for n in self.nodes.values()
@@ -212,10 +215,11 @@ class PublicServer:
 
     def stop(self):
         async def _stop():
-            self.evictor.cancel()
             self.server.close()
-            for n in list(self.nodes.values()):
-                n.ws.fail_connection(1001)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         try:
             asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(5)
         except Exception:  # noqa: BLE001 - already stopped
