@@ -481,7 +481,8 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (n->close_why[0]) {	/* we closed it, for this reason */
 		snprintf(why, sizeof(why), "%s", n->close_why);
 		n->close_why[0] = '\0';
-		kind = BACKOFF_FAILURE;
+		if (kind == BACKOFF_RESTART)	/* our close, not the router's restart */
+			kind = BACKOFF_FAILURE;
 	}
 	else if (kind == BACKOFF_RESTART)
 		restart_why(why, sizeof(why), code, reason);
