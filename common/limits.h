@@ -23,6 +23,7 @@
 #define IC_MODELS_PER_NODE_MAX	20
 #define IC_CONCURRENCY_MIN	1
 #define IC_CONCURRENCY_MAX	10
+#define IC_CONCURRENCY_DEFAULT	2	/* as the public agent registers */
 #define IC_NODES_PER_IP_MAX	3
 #define IC_STREAMS_PER_IP_MAX	3	/* open chat streams per consumer IP */
 

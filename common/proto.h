@@ -32,6 +32,9 @@ enum ic_msg_type {
 /* Extension names a router lists in registered.features. */
 #define IC_FEATURE_AVAILABLE	 "available"	 /* heartbeat.available honoured */
 #define IC_FEATURE_MODELS_UPDATE "models_update" /* models_update understood */
+/* A second registration of a node_id replaces the first without harm to
+ * the new one: a node may keep its stable id across any reconnect. */
+#define IC_FEATURE_STABLE_NODE_ID "stable_node_id"
 
 /* inference_error strings of the public protocol */
 #define IC_ERR_INVALID_REQUEST	  "invalid_request"

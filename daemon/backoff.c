@@ -17,3 +17,22 @@ backoff_delay_s(int attempt, int min_s, int max_s, double r)
 		cap = min_s;
 	return min_s + r * (cap - min_s);
 }
+
+enum backoff_kind
+backoff_classify(int code, bool registered)
+{
+	if (code == BACKOFF_CLOSE_POLICY)
+		return BACKOFF_POLICY;
+	if (!registered)
+		return BACKOFF_FAILURE;
+	switch (code) {
+	case BACKOFF_CLOSE_GOING_AWAY:
+	case BACKOFF_CLOSE_PROTOCOL:
+	case BACKOFF_CLOSE_RESTART:
+	case BACKOFF_CLOSE_TRY_LATER:
+	case BACKOFF_CLOSE_BAD_GATEWAY:
+		return BACKOFF_RESTART;
+	default:
+		return BACKOFF_FAILURE;
+	}
+}

@@ -21,7 +21,7 @@ static const struct ic_config_key keys[] = {
 	  .help = "node id; empty derives a stable one from /etc/machine-id" },
 	{ .section = "daemon", .key = "max_concurrent", .type = IC_CONFIG_INT,
 	  .offset = OFF(max_concurrent), .min = IC_CONCURRENCY_MIN, .max = IC_CONCURRENCY_MAX,
-	  .def_int = 1, .help = "inference requests relayed at once" },
+	  .def_int = IC_CONCURRENCY_DEFAULT, .help = "inference requests relayed at once" },
 	{ .section = "daemon", .key = "model_refresh", .type = IC_CONFIG_INT,
 	  .offset = OFF(model_refresh), .min = DCONFIG_REFRESH_MIN_S,
 	  .max = DCONFIG_REFRESH_MAX_S, .def_int = IC_MODEL_REFRESH_DEFAULT_S,

@@ -20,6 +20,7 @@ daemon_idleclawd_SOURCES = \
 	daemon/consume.c daemon/consume.h \
 	daemon/availability.c daemon/availability.h \
 	daemon/backoff.c daemon/backoff.h \
+	daemon/nodeid.c daemon/nodeid.h \
 	daemon/sdnotify.c daemon/sdnotify.h \
 	daemon/sha256.c daemon/sha256.h \
 	daemon/commands.c daemon/commands.h \
@@ -38,7 +39,7 @@ daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -l
 check_PROGRAMS += tests/unit/test_daemon_policy
 TESTS += tests/unit/test_daemon_policy
 tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
-	daemon/availability.c daemon/backoff.c daemon/dconfig.c \
+	daemon/availability.c daemon/backoff.c daemon/nodeid.c daemon/dconfig.c \
 	daemon/sdnotify.c daemon/sha256.c
 tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -51,9 +52,10 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_link.py \
 	tests/integration/test_daemon_control.py \
 	tests/integration/test_daemon_e2e.py \
-	tests/integration/test_daemon_tls.py
+	tests/integration/test_daemon_tls.py \
+	tests/integration/test_daemon_reconnect.py
 TESTS += $(DAEMON_TESTS)
-EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
+EXTRA_DIST += tests/integration/daemonlib.py tests/integration/publiclib.py $(DAEMON_TESTS)
 
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5

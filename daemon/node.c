@@ -6,12 +6,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/backoff.h"
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
+#include "daemon/nodeid.h"
 #include "daemon/relay.h"
 #include "jsonutil.h"
 #include "limits.h"
@@ -19,10 +21,6 @@
 #include "proto.h"
 #include "validate.h"
 #include "xmalloc.h"
-
-/* 1008 (policy violation, e.g. too many nodes from this IP) is retried
- * with the longest delay: trying again soon will not help. */
-#define CLOSE_POLICY 1008
 
 struct node {
 	struct daemon *d;
@@ -36,6 +34,15 @@ struct node {
 	bool reregister_pending;
 	char last_error[IC_ERRBUF_MAX];
 	char close_why[IC_ERRBUF_MAX];	/* why we closed the session, or "" */
+	/* The id the current session registers with (nodeid.h): d->node_id,
+	 * or a per-connection variant while the router may still hold a
+	 * session registered with d->node_id. */
+	char session_id[IC_NODE_ID_MAX + 1];
+	bool session_stable;		/* session_id is d->node_id */
+	bool register_sent;		/* on the current session */
+	char *memo_server;		/* the router the next two are about */
+	bool memo_replaces;		/* it listed IC_FEATURE_STABLE_NODE_ID */
+	int64_t stable_held_until;	/* it may hold d->node_id until then (boot_s()) */
 	/* reg_ev: from the connect to the upgrade, then from the upgrade to
 	 * "registered", NODE_REGISTER_WAIT_S each (lws's own timeouts are
 	 * only a distant backstop, see link.h) */
@@ -48,6 +55,56 @@ static double
 unit_random(void)
 {
 	return (double)arc4random() / 4294967296.0;
+}
+
+/* Seconds on a clock that counts suspend: the router's timers run on
+ * while this machine sleeps. */
+static int64_t
+boot_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The current session ends without the router saying so: it may hold on
+ * to it, and to its id, for a while. */
+static void
+mark_stable_held(struct node *n)
+{
+	if (n->register_sent && n->session_stable)
+		n->stable_held_until = boot_s() + NODEID_HOLD_S;
+}
+
+/* What is known about the router applies to its URL only. */
+static void
+memo_for_server(struct node *n)
+{
+	const char *url = n->d->cfg->server;
+
+	if (n->memo_server && strcmp(n->memo_server, url) == 0)
+		return;
+	free(n->memo_server);
+	n->memo_server = xstrdup(url);
+	n->memo_replaces = false;
+	n->stable_held_until = 0;
+}
+
+static void
+choose_session_id(struct node *n)
+{
+	const char *stable = n->d->node_id;
+
+	memo_for_server(n);
+	n->session_stable = nodeid_stable_ok(n->memo_replaces, n->stable_held_until, boot_s());
+	if (n->session_stable) {
+		snprintf(n->session_id, sizeof(n->session_id), "%s", stable);
+		return;
+	}
+	nodeid_variant(stable, arc4random(), n->session_id, sizeof(n->session_id));
+	log_info("registering as %s: %s may still hold the last session registered as %s, "
+		 "which ended without a close handshake", n->session_id, n->d->cfg->server, stable);
 }
 
 static void
@@ -126,7 +183,7 @@ send_heartbeat(struct node *n)
 
 	if (n->state != NODE_REGISTERED)
 		return;
-	node_send(n, n->gen, ic_msg_heartbeat_new(d->node_id, active, avail));
+	node_send(n, n->gen, ic_msg_heartbeat_new(n->session_id, active, avail));
 }
 
 static void
@@ -155,7 +212,9 @@ send_register(struct node *n)
 	free(n->sent_models);
 	n->sent_models = models_text_new(d);
 	n->reregister_pending = false;
-	node_send(n, n->gen, ic_msg_register_new(d->node_id, v, cnt, d->cfg->max_concurrent,
+	choose_session_id(n);
+	n->register_sent = true;
+	node_send(n, n->gen, ic_msg_register_new(n->session_id, v, cnt, d->cfg->max_concurrent,
 						 d->ollama_health.version));
 }
 
@@ -240,8 +299,12 @@ connect_now(struct node *n)
 	 * start another re-registration */
 	n->gen = 0;
 	n->state = NODE_CONNECTING;
-	if (old)
+	if (old) {
+		/* its close completes unseen (link.h): count it as unfinished */
+		mark_stable_held(n);
 		relay_cancel_session(d, old);
+	}
+	n->register_sent = false;
 	features_clear(n);
 	models_list(d->models, &cnt);
 	if (cnt == 0) {		/* the router refuses a registration without models */
@@ -309,12 +372,14 @@ on_registered(struct node *n, struct ic_msg *m)
 	n->n_features = m->n_features;
 	m->features = NULL;
 	m->n_features = 0;
+	n->memo_replaces = node_has_feature(n, IC_FEATURE_STABLE_NODE_ID);
 	n->registered_at = time(NULL);
 	n->last_error[0] = '\0';
 	set_state(n, NODE_REGISTERED);
 	models_list(n->d->models, &cnt);
-	log_notice("registered with %s as %s (%zu model%s)", n->d->cfg->server, n->d->node_id,
-		   cnt, cnt == 1 ? "" : "s");
+	log_notice("registered with %s as %s%s%s (%zu model%s)", n->d->cfg->server,
+		   n->session_id, n->session_stable ? "" : ", a per-connection variant of ",
+		   n->session_stable ? "" : n->d->node_id, cnt, cnt == 1 ? "" : "s");
 	send_heartbeat(n);
 	evtimer_add(n->hb_ev, &tv);
 	sync_models(n);
@@ -373,6 +438,21 @@ on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 	ic_msg_clear(&m);
 }
 
+/* A router going away or restarting, in words (reason: the router's). */
+static void
+restart_why(char *buf, size_t len, int code, const char *reason)
+{
+	const char *note = code == BACKOFF_CLOSE_PROTOCOL ?
+		", which is how libwebsockets reports 1012-1015" : "";
+
+	if (*reason)
+		snprintf(buf, len, "the router closed the connection (\"%s\"); it may be "
+			 "restarting (close code %d%s)", reason, code, note);
+	else
+		snprintf(buf, len, "the router closed the connection; it may be restarting "
+			 "(close code %d%s)", code, note);
+}
+
 static void
 on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 {
@@ -381,6 +461,7 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	bool was_registered = n->state == NODE_REGISTERED;
 	bool stopped = n->state == NODE_STOPPED;
 	bool healthy = was_registered && time(NULL) - n->registered_at >= NODE_HEALTHY_S;
+	enum backoff_kind kind = backoff_classify(code, was_registered);
 	char why[IC_ERRBUF_MAX];
 	double delay;
 	struct timeval tv;
@@ -394,10 +475,17 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
 	features_clear(n);
+	if (code == 0)		/* no close frame from the router */
+		mark_stable_held(n);
+	n->register_sent = false;
 	if (n->close_why[0]) {	/* we closed it, for this reason */
 		snprintf(why, sizeof(why), "%s", n->close_why);
 		n->close_why[0] = '\0';
+		if (kind == BACKOFF_RESTART)	/* our close, not the router's restart */
+			kind = BACKOFF_FAILURE;
 	}
+	else if (kind == BACKOFF_RESTART)
+		restart_why(why, sizeof(why), code, reason);
 	else if (code)
 		snprintf(why, sizeof(why), "closed by the router (%d): %s", code,
 			 *reason ? reason : "no reason given");
@@ -410,20 +498,25 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	if (healthy)
+	if (healthy || kind == BACKOFF_RESTART)
 		n->attempt = 0;
-	if (was_registered)
+	if (kind == BACKOFF_POLICY)
+		delay = d->cfg->reconnect_max;
+	else if (kind == BACKOFF_RESTART)	/* not a failure: no step up */
+		delay = backoff_delay_s(0, d->cfg->reconnect_min, d->cfg->reconnect_max, 0.0);
+	else
+		delay = backoff_delay_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
+				       unit_random());
+	if (kind == BACKOFF_RESTART)
+		log_notice("lost the connection to %s: %s; reconnecting in %.0f s", d->cfg->server,
+			   why, delay);
+	else if (was_registered)
 		log_warn("lost the connection to %s: %s", d->cfg->server, why);
 	else if (strcmp(why, n->last_error) != 0)
 		log_warn("cannot register with %s: %s; retrying", d->cfg->server, why);
 	else
 		log_debug("cannot register with %s: %s", d->cfg->server, why);
 	snprintf(n->last_error, sizeof(n->last_error), "%s", why);
-	if (code == CLOSE_POLICY)
-		delay = d->cfg->reconnect_max;
-	else
-		delay = backoff_delay_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
-				       unit_random());
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(n->retry_ev, &tv);
@@ -482,6 +575,7 @@ node_free(struct node *n)
 	event_free(n->reg_ev);
 	features_clear(n);
 	free(n->sent_models);
+	free(n->memo_server);
 	free(n);
 }
 

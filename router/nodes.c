@@ -33,6 +33,7 @@ static uint64_t next_serial = 1;
 static const char *const features[] = {
 	IC_FEATURE_AVAILABLE,
 	IC_FEATURE_MODELS_UPDATE,
+	IC_FEATURE_STABLE_NODE_ID,
 };
 
 void nodes_init(void)

@@ -83,7 +83,7 @@ def test_notify_reload_stop():
     fo = dl.FakeOllama("--echo", "--delay-ms", "50", "--tokens", "40")
     tmp = tempfile.mkdtemp()
     conf = os.path.join(tmp, "idleclaw.conf")
-    write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="qwen*")
+    write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="qwen*", max_concurrent=1)
     d = dl.Daemon(None, None, notify=ns, config=conf,
                   env={"WATCHDOG_USEC": "400000"})
     try:
@@ -99,7 +99,7 @@ def test_notify_reload_stop():
         r.request("inflight", dl.chat_params())
         iclib.wait_for(lambda: r.for_request("inflight"), what="first chunk")
         ns.messages.clear()
-        write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="")
+        write_conf(conf, server=r.url, ollama_host=fo.url, models_deny="", max_concurrent=1)
         d.signal(signal.SIGHUP)
         ns.wait_for("RELOADING=1")
         ns.wait_for("READY=1")

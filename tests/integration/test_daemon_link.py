@@ -228,7 +228,7 @@ def test_registration_and_upgrade_waits():
 def test_ollama_down_then_up():
     port = iclib.free_port()
     r = dl.StandInRouter(features=["models_update"])
-    d = dl.Daemon(r.url, "127.0.0.1:%d" % port).wait_ready()
+    d = dl.Daemon(r.url, "127.0.0.1:%d" % port, max_concurrent=1).wait_ready()
     fo = None
     try:
         c = d.ctl()

@@ -44,7 +44,7 @@ def with_env(fn=None, **kw):
     return deco
 
 
-@with_env()
+@with_env(max_concurrent=1)
 def test_register_and_echo(e):
     reg = e.r.of_type("register")[0]
     assert reg["node_id"] == "test-node"

@@ -1,6 +1,7 @@
 /*
  * Unit tests for idleclawd's pure parts: daemon/availability.c,
- * daemon/backoff.c, daemon/dconfig.c (the key table's bounds), and
+ * daemon/backoff.c (delays and how a close counts), daemon/nodeid.c (the
+ * per-connection id), daemon/dconfig.c (the key table's bounds), and
  * daemon/sha256.c + daemon/sdnotify.c checked against libsystemd.
  */
 #include <check.h>
@@ -17,9 +18,11 @@
 #include "daemon/availability.h"
 #include "daemon/backoff.h"
 #include "daemon/dconfig.h"
+#include "daemon/nodeid.h"
 #include "daemon/sdnotify.h"
 #include "daemon/sha256.h"
 #include "limits.h"
+#include "validate.h"
 
 START_TEST(test_available_by_default)
 {
@@ -96,6 +99,82 @@ START_TEST(test_backoff_bounds)
 }
 END_TEST
 
+START_TEST(test_backoff_classify)
+{
+	int code;
+
+	/* a registered session the router ends because it goes away or
+	 * restarts (1002: 1012-1015 as lws reports them) does not count */
+	ck_assert_int_eq(backoff_classify(1001, true), BACKOFF_RESTART);
+	ck_assert_int_eq(backoff_classify(1002, true), BACKOFF_RESTART);
+	for (code = 1012; code <= 1014; code++)
+		ck_assert_int_eq(backoff_classify(code, true), BACKOFF_RESTART);
+	/* neighbours and other closes do */
+	ck_assert_int_eq(backoff_classify(1011, true), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(1015, true), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(1000, true), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(1003, true), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(0, true), BACKOFF_FAILURE);
+	/* before registration the same codes are failures */
+	ck_assert_int_eq(backoff_classify(1012, false), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(1002, false), BACKOFF_FAILURE);
+	ck_assert_int_eq(backoff_classify(1001, false), BACKOFF_FAILURE);
+	/* 1008 always waits longest */
+	ck_assert_int_eq(backoff_classify(1008, true), BACKOFF_POLICY);
+	ck_assert_int_eq(backoff_classify(1008, false), BACKOFF_POLICY);
+}
+END_TEST
+
+START_TEST(test_nodeid_variant)
+{
+	char out[IC_NODE_ID_MAX + 1], a[IC_NODE_ID_MAX + 1], b[IC_NODE_ID_MAX + 1];
+	char stable[IC_NODE_ID_MAX + 1];
+	size_t keep = IC_NODE_ID_MAX - 1 - NODEID_NONCE_HEX;
+
+	nodeid_variant("ic-0123abcd", 0x1a2b3c4du, out, sizeof(out));
+	ck_assert_str_eq(out, "ic-0123abcd-1a2b3c4d");
+	nodeid_variant("n", 0, out, sizeof(out));
+	ck_assert_str_eq(out, "n-00000000");
+	ck_assert(ic_valid_node_id(out));
+	/* a stable id of IC_NODE_ID_MAX - 9 characters is kept whole ... */
+	memset(stable, 'x', keep);
+	stable[keep] = '\0';
+	nodeid_variant(stable, 0xffffffffu, out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), IC_NODE_ID_MAX);
+	ck_assert(strncmp(out, stable, keep) == 0);
+	ck_assert_str_eq(out + keep, "-ffffffff");
+	ck_assert(ic_valid_node_id(out));
+	/* ... one character more is cut, and so is the longest valid id */
+	memset(stable, 'y', keep + 1);
+	stable[keep + 1] = '\0';
+	nodeid_variant(stable, 7, out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), IC_NODE_ID_MAX);
+	ck_assert_str_eq(out + keep, "-00000007");
+	memset(stable, 'z', IC_NODE_ID_MAX);
+	stable[IC_NODE_ID_MAX] = '\0';
+	nodeid_variant(stable, 7, out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), IC_NODE_ID_MAX);
+	ck_assert(ic_valid_node_id(out));
+	/* another connection, another id */
+	nodeid_variant("ic-x", 1, a, sizeof(a));
+	nodeid_variant("ic-x", 2, b, sizeof(b));
+	ck_assert_str_ne(a, b);
+	ck_assert_str_ne(a, "ic-x");
+}
+END_TEST
+
+START_TEST(test_nodeid_stable_ok)
+{
+	/* held until 100: the stable id waits until then, N-1 vs N */
+	ck_assert(!nodeid_stable_ok(false, 100, 99));
+	ck_assert(nodeid_stable_ok(false, 100, 100));
+	ck_assert(nodeid_stable_ok(false, 0, 5));
+	/* a router that replaces a same-id session safely: always */
+	ck_assert(nodeid_stable_ok(true, 100, 99));
+	ck_assert_int_ge(NODEID_HOLD_S, IC_HEARTBEAT_TIMEOUT_S + IC_HEARTBEAT_INTERVAL_S + 20);
+}
+END_TEST
+
 static struct daemon_config *
 load_with(const char *override, char **errors)
 {
@@ -111,7 +190,7 @@ START_TEST(test_config_defaults)
 	struct daemon_config *c = dconfig_load_new(NULL, NULL, &errors);
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(c->max_concurrent, 1);
+	ck_assert_int_eq(c->max_concurrent, 2);	/* as the public agent */
 	ck_assert_int_eq(c->heartbeat_interval, IC_HEARTBEAT_INTERVAL_S);
 	ck_assert_int_eq(c->model_refresh, IC_MODEL_REFRESH_DEFAULT_S);
 	ck_assert_int_eq(c->drain_timeout, IC_DRAIN_DEFAULT_S);
@@ -301,6 +380,9 @@ suite(void)
 	tcase_add_test(tc, test_reasons_combine);
 	tcase_add_test(tc, test_pause_timed);
 	tcase_add_test(tc, test_backoff_bounds);
+	tcase_add_test(tc, test_backoff_classify);
+	tcase_add_test(tc, test_nodeid_variant);
+	tcase_add_test(tc, test_nodeid_stable_ok);
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_concurrency_limits);
 	tcase_add_test(tc, test_sha256_vectors);
