@@ -18,6 +18,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/ratelimit.c router/ratelimit.h \
 	router/ipcount.c router/ipcount.h \
 	router/strmap.c router/strmap.h \
+	router/siphash.c router/siphash.h \
 	router/buf.c router/buf.h \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
@@ -44,11 +45,18 @@ bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)
 
 # Unit tests of the router's pure parts.
 check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse \
+	tests/unit/test_router_strmap
 TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse \
+	tests/unit/test_router_strmap
+tests_unit_test_router_strmap_SOURCES = tests/unit/test_router_strmap.c \
+	router/strmap.c router/siphash.c
+tests_unit_test_router_strmap_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_strmap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_strmap_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 tests_unit_test_router_ratelimit_SOURCES = tests/unit/test_router_ratelimit.c \
-	router/ratelimit.c router/strmap.c
+	router/ratelimit.c router/strmap.c router/siphash.c
 tests_unit_test_router_ratelimit_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_ratelimit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_ratelimit_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
