@@ -15,18 +15,17 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "ipcount.h"
 #include "common/log.h"
-#include "models.h"
 #include "nodes.h"
-#include "ratelimit.h"
 #include "router.h"
 #include "server.h"
 #include "common/xmalloc.h"
 
 #define OVERRIDES_MAX 64
 
-struct router router;
+/* The one router of this process (a file-level variable for the signal
+ * handler; the rest of the router gets it passed). */
+static struct router router;
 
 static volatile sig_atomic_t got_term, got_hup;
 static const char *config_path = SYSCONFDIR "/idleclaw.conf";
@@ -82,7 +81,7 @@ static void lws_log_emit(int level, const char *line)
 
 static void notify_status(void)
 {
-	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(),
+	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(&router),
 		   router.requests_active, router.draining ? ", draining" : "");
 }
 
@@ -105,12 +104,12 @@ static void drain_tick(lws_sorted_usec_list_t *sul)
 	int64_t now = router_now_us();
 
 	if (!nodes_closed && (router.requests_active == 0 || now >= drain_deadline_us)) {
-		log_notice("closing %lu nodes (%d requests still open)", nodes_count(),
+		log_notice("closing %lu nodes (%d requests still open)", nodes_count(&router),
 			   router.requests_active);
-		nodes_close_all(1001, "server shutting down");
+		nodes_close_all(&router, 1001, "server shutting down");
 		nodes_closed = true;
 		drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
-	} else if (nodes_closed && (nodes_count() == 0 || now >= drain_deadline_us)) {
+	} else if (nodes_closed && (nodes_count(&router) == 0 || now >= drain_deadline_us)) {
 		router.quit = true;
 		lws_sul_cancel(&status_sul);
 		lws_sul_cancel(&watchdog_sul);
@@ -156,15 +155,15 @@ static void reload(void)
 	if (strcmp(cfg->listen, router.cfg->listen) != 0)
 		log_warn("reload: listen changes only with a restart (still %s)",
 			 router.cfg->listen);
-	ic_config_free(&router_config_schema, router.cfg);
-	router.cfg = cfg;
+	router_set_config(&router, cfg);
 	ic_log_set_level((enum ic_log_level)cfg->log_level);
 	log_notice("configuration reloaded");
 	sd_notify(0, "READY=1");
 }
 
-void router_wakeup(void)
+void router_wakeup(struct router *r)
 {
+	(void)r;	/* the one in this file */
 	if (got_term)
 		begin_drain();
 	if (got_hup) {
@@ -212,7 +211,7 @@ static void raise_fd_limit(void)
 	}
 }
 
-static struct lws_context *context_new(char *host, int port)
+static struct lws_context *context_new(char *host, int port, struct router *r)
 {
 	struct lws_context_creation_info info;
 
@@ -229,6 +228,7 @@ static struct lws_context *context_new(char *host, int port)
 	info.timeout_secs = 20;
 	info.keepalive_timeout = 30;
 	info.server_string = "idleclaw-routerd";
+	info.user = r;
 	return lws_create_context(&info);
 }
 
@@ -299,17 +299,13 @@ static int serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0),
 			  lws_log_emit);
-	router.rl = ratelimit_new(ROUTER_RATE_ENTRIES_MAX);
-	router.start_us = router_now_us();
-	ipcount_init();
-	models_init();
-	nodes_init();
-	router.ctx = context_new(host, port);
+	router.ctx = context_new(host, port, &router);
 	if (!router.ctx) {
 		log_err("cannot listen on %s (in use, or not an address of this host?)",
 			router.cfg->listen);
 		return 1;
 	}
+	router_init(&router, router.ctx);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -328,10 +324,7 @@ static int serve(void)
 	lws_sul_cancel(&drain_sul);
 	lws_context_destroy(router.ctx);
 	router.ctx = NULL;
-	nodes_fini();
-	models_fini();
-	ipcount_fini();
-	ratelimit_free(router.rl);
+	router_fini(&router);
 	log_notice("stopped");
 	return 0;
 }

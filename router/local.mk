@@ -8,7 +8,7 @@ ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' \
 
 sbin_PROGRAMS += router/idleclaw-routerd
 router_idleclaw_routerd_SOURCES = \
-	router/idleclaw-routerd.c router/router.h \
+	router/idleclaw-routerd.c router/router.c router/router.h \
 	router/server.c router/server.h \
 	router/nodes.c router/nodes.h \
 	router/models.c router/models.h \
