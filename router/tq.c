@@ -33,14 +33,16 @@ void tq_init(struct tq *q, struct lws_context *ctx)
 
 static void tq_fire(lws_sorted_usec_list_t *sul)
 {
-	struct tq *q = lws_container_of(sul, struct tq, sul);
-
-	q->sul_due_us = 0;
-	tq_run(q, router_now_us());
+	tq_run(lws_container_of(sul, struct tq, sul), router_now_us());
 }
 
 void tq_run(struct tq *q, int64_t now)
 {
+	if (q->sul_due_us) {
+		/* nothing if it is the sul running this (lws took it off its list) */
+		lws_sul_cancel(&q->sul);
+		q->sul_due_us = 0;
+	}
 	while (q->timers.head) {
 		struct tq_timer *t = lws_container_of(q->timers.head, struct tq_timer, link);
 

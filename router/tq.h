@@ -40,8 +40,10 @@ void tq_init(struct tq *q, struct lws_context *ctx);
 void tq_schedule(struct tq *q, struct tq_timer *t, int64_t delay_us, tq_cb cb);
 /* Unschedule t (nothing if it is not scheduled). */
 void tq_cancel(struct tq_timer *t);
-/* Fire, in deadline order, every timer due at now_us, and re-arm the sul:
- * what the sul does when it fires (unit tests call it with their clock). */
+/* What the sul does when it fires (unit tests call it with their clock):
+ * fire, in deadline order, every timer due at now_us (normally the clock's
+ * time: a callback that schedules a timer with no delay is run again), and
+ * set the sul for the earliest deadline left. */
 void tq_run(struct tq *q, int64_t now_us);
 
 #endif
