@@ -20,7 +20,6 @@
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
-static const char sse_ping[] = ": " IC_SSE_PING "\n\n";
 static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
 
 static void random_hex(char *out, size_t nbytes)
@@ -186,14 +185,18 @@ static void consumer_drop(struct chat *c, const char *why)
 
 /* --- timers --- */
 
-
 static void ping_due(struct tq_timer *t)
 {
 	struct chat *c = lws_container_of(t, struct chat, ping_timer);
+	char *ping;
+	size_t len;
 
 	if (c->finished || c->dead)
 		return;
-	out_append(c, sse_ping, sizeof(sse_ping) - 1);
+	/* one every ping_interval: the common writer is worth its malloc */
+	ping = ic_sse_comment_new(IC_SSE_PING, &len);
+	out_append(c, ping, len);
+	free(ping);
 	if (!c->dead)
 		tq_schedule(&c->r->ping_q, &c->ping_timer,
 			    (int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
