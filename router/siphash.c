@@ -5,6 +5,7 @@
  * The message is read as little-endian 64-bit words; the last word holds
  * the remaining 0-7 bytes and, in its top byte, the length modulo 256.
  */
+#include <endian.h>
 #include <string.h>
 
 #include "siphash.h"
@@ -17,11 +18,10 @@ static uint64_t rotl(uint64_t x, int b)
 /* Little-endian load, whatever the host's byte order and alignment. */
 static uint64_t load_le64(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
 struct sip {
