@@ -141,7 +141,8 @@ static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 			       json_object_new_string(r->draining ? "draining" : "healthy"));
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(r)));
-	json_object_object_add(o, "models", json_object_new_int64((int64_t)models_count(r->models)));
+	json_object_object_add(o, "models",
+			       json_object_new_int64((int64_t)models_count(r->models)));
 	json_object_object_add(o, "requests_active",
 			       json_object_new_int(r->requests_active));
 	json_object_object_add(o, "version", json_object_new_string(IC_VERSION));
@@ -253,7 +254,8 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 			       json_object_new_int64((int64_t)r->stats.rejected_rate));
 	json_object_object_add(o, "rate_limit_entries",
 			       json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
-	json_object_object_add(o, "client_addresses", json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
+	json_object_object_add(o, "client_addresses",
+			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
