@@ -193,8 +193,8 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("router_strmap");
-	TCase *tc = tcase_create("core");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -202,6 +202,8 @@ int main(int argc, char **argv)
 		printf("%016" PRIx64 "\n", strmap_hash(argv[2]));
 		return 0;
 	}
+	s = suite_create("router_strmap");
+	tc = tcase_create("core");
 	/* popen's shell would be /proc/self/exe: resolve it here */
 	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) <= 0) {
 		perror("/proc/self/exe");
