@@ -3,10 +3,12 @@
  *
  * The router is one libwebsockets context served by one thread: every
  * object here is touched only from lws callbacks and lws_sul timers, so
- * nothing is locked.  There are no file-level globals: one struct router
- * holds the state, main() makes it and hands it to the lws context as its
- * user pointer, and every part reaches it from there (server.c) or from
- * the object it works on (node->r, chat->r).  Ownership:
+ * nothing is locked.  One struct router holds the state: main() makes it
+ * and hands it to the lws context as its user pointer, and every part
+ * reaches it from there (server.c) or from the object it works on
+ * (node->r, chat->r).  No part keeps state in file-level variables but
+ * strmap.c's hash key (one per process by design) and main()'s signal
+ * handling.  Ownership:
  *   - struct pss is lws's per-connection memory; an HTTP pss owns its
  *     struct chat, a node pss owns its struct node.
  *   - a chat is linked (not owned) into a model's wait queue or a node's
