@@ -2,12 +2,14 @@
 # validation, sanitizing, the output filter) and their unit tests.
 libidleclaw_a_SOURCES += \
 	common/utf8.c common/utf8.h \
+	common/hex.c common/hex.h \
 	common/validate.c common/validate.h \
 	common/sanitize.c common/sanitize.h \
 	common/outfilter.c common/outfilter.h
 
 IC_TEXT_TESTS = \
 	tests/unit/test_utf8 \
+	tests/unit/test_hex \
 	tests/unit/test_validate \
 	tests/unit/test_sanitize \
 	tests/unit/test_outfilter
@@ -17,6 +19,10 @@ TESTS += $(IC_TEXT_TESTS)
 tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c
 tests_unit_test_utf8_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_utf8_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+tests_unit_test_hex_SOURCES = tests/unit/test_hex.c
+tests_unit_test_hex_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_hex_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
 tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
 tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -68,6 +68,11 @@ static size_t valid_seq(const unsigned char *s, size_t avail)
 	return n;
 }
 
+size_t ic_utf8_seq_len(const char *s, size_t avail)
+{
+	return avail > 0 ? valid_seq((const unsigned char *)s, avail) : 0;
+}
+
 /* Could s[0..avail) still become a valid sequence with more bytes? */
 static bool valid_seq_prefix_ok(const unsigned char *s, size_t avail)
 {

@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * Bytes (1-4) of the one well-formed sequence at the start of s[0..avail)
+ * (avail >= 1), or 0 if it is invalid or cut short: the check every
+ * hand-written reader of UTF-8 in the tree uses.
+ */
+size_t ic_utf8_seq_len(const char *s, size_t avail);
+
 /* Code points in s[0..len), or -1 if s is not valid UTF-8. */
 ssize_t ic_utf8_count(const char *s, size_t len);
 

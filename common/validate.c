@@ -509,15 +509,6 @@ fail:
 	return -1;
 }
 
-char *ic_url_ws_new(const struct ic_url *u, const char *path)
-{
-	bool v6 = strchr(u->host, ':') != NULL;
-
-	return xasprintf("%s://%s%s%s:%d%s", u->tls ? "wss" : "ws",
-			 v6 ? "[" : "", u->host, v6 ? "]" : "", u->port,
-			 path ? path : u->path ? u->path : "");
-}
-
 /* Ollama trims spaces, then quotes, then spaces again: a new string. */
 static char *ollama_trim_new(const char *s)
 {

@@ -62,9 +62,6 @@ struct ic_url {
 int ic_url_parse(const char *s, struct ic_url *out, char *err, size_t errlen);
 void ic_url_clear(struct ic_url *u);
 
-/* "ws://host:port" + path (or wss:// when u->tls); the caller frees it. */
-char *ic_url_ws_new(const struct ic_url *u, const char *path);
-
 /*
  * OLLAMA_HOST as Ollama accepts it: "http://host:port", "https://host",
  * "host:port", "host", ":port" (missing scheme: http; missing host:

@@ -168,12 +168,6 @@ node_send(struct node *n, uint64_t gen, char *text)
 	return link_ws_send(n->d->link, gen, text, strlen(text));
 }
 
-uint64_t
-node_gen(const struct node *n)
-{
-	return n->state == NODE_REGISTERED ? n->gen : 0;
-}
-
 static void
 send_heartbeat(struct node *n)
 {

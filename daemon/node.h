@@ -56,7 +56,6 @@ void node_relay_done(struct node *n);
 
 /* Send one frame (owned) on session gen; -1 if that session is gone. */
 int node_send(struct node *n, uint64_t gen, char *text);
-uint64_t node_gen(const struct node *n);
 
 enum node_state node_get_state(const struct node *n);
 const char *node_state_name(enum node_state s);

@@ -13,6 +13,7 @@
 
 #include "daemon/sdnotify.h"
 #include "daemon/sha256.h"
+#include "hex.h"
 
 int
 sdn_notify(const char *state)
@@ -131,18 +132,6 @@ out:
 	return rc;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sdn_machine_app_specific(const char *path, const uint8_t app_id[16], char out[33])
 {
@@ -162,13 +151,13 @@ sdn_machine_app_specific(const char *path, const uint8_t app_id[16], char out[33
 		return -1;
 	}
 	for (i = 0; i < 16; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+		long byte = ic_hex_parse(buf + 2 * i, 2);
 
-		if (hi < 0 || lo < 0) {
+		if (byte < 0) {
 			errno = EINVAL;
 			return -1;
 		}
-		mid[i] = (uint8_t)(hi << 4 | lo);
+		mid[i] = (uint8_t)byte;
 		zero = zero && mid[i] == 0;
 	}
 	if (zero) {

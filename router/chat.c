@@ -20,7 +20,6 @@
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
-static const char sse_ping[] = ": " IC_SSE_PING "\n\n";
 static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
 
 static void random_hex(char *out, size_t nbytes)
@@ -51,7 +50,7 @@ static void consumer_drop(struct chat *c, const char *why);
 /* Bytes were added to c->out: bound it, or have them written. */
 static void out_added(struct chat *c)
 {
-	if (buf_used(&c->out) > (size_t)router.cfg->stream_buffer) {
+	if (buf_used(&c->out) > (size_t)c->r->cfg->stream_buffer) {
 		consumer_drop(c, "consumer too slow");
 		return;
 	}
@@ -154,7 +153,7 @@ static void end_error(struct chat *c, const char *code, const char *message)
 	json_object *delta = json_object_new_object();
 	json_object *err = json_object_new_object();
 
-	router.stats.chats_failed++;
+	c->r->stats.chats_failed++;
 	filters_finish(c);
 	json_object_object_add(delta, "content", json_object_new_string(text));
 	json_object_object_add(err, "code", json_object_new_string(code));
@@ -186,34 +185,37 @@ static void consumer_drop(struct chat *c, const char *why)
 
 /* --- timers --- */
 
-static struct tq chunk_q, ping_q;
-
 static void ping_due(struct tq_timer *t)
 {
 	struct chat *c = lws_container_of(t, struct chat, ping_timer);
+	char *ping;
+	size_t len;
 
 	if (c->finished || c->dead)
 		return;
-	out_append(c, sse_ping, sizeof(sse_ping) - 1);
+	/* one every ping_interval: the common writer is worth its malloc */
+	ping = ic_sse_comment_new(IC_SSE_PING, &len);
+	out_append(c, ping, len);
+	free(ping);
 	if (!c->dead)
-		tq_schedule(&ping_q, &c->ping_timer,
-			    (int64_t)router.cfg->ping_interval * 1000000, ping_due);
+		tq_schedule(&c->r->ping_q, &c->ping_timer,
+			    (int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
 }
 
 static void chunk_overdue(struct tq_timer *t)
 {
 	struct chat *c = lws_container_of(t, struct chat, chunk_timer);
-	int64_t due = c->last_chunk_us + (int64_t)router.cfg->chunk_timeout * 1000000;
+	int64_t due = c->last_chunk_us + (int64_t)c->r->cfg->chunk_timeout * 1000000;
 	int64_t now = router_now_us();
 
 	if (!c->node)
 		return;
 	if (now < due) {	/* a chunk came meanwhile: wait for the rest */
-		tq_schedule(&chunk_q, &c->chunk_timer, due - now, chunk_overdue);
+		tq_schedule(&c->r->chunk_q, &c->chunk_timer, due - now, chunk_overdue);
 		return;
 	}
 	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
-		   c->node->node_id, router.cfg->chunk_timeout);
+		   c->node->node_id, c->r->cfg->chunk_timeout);
 	cancel_at_node(c);
 	chat_node_failed(c, "node timed out");
 }
@@ -227,7 +229,7 @@ static void chunk_overdue(struct tq_timer *t)
 static void chunk_timer_arm(struct chat *c)
 {
 	c->last_chunk_us = router_now_us();
-	tq_schedule(&chunk_q, &c->chunk_timer, (int64_t)router.cfg->chunk_timeout * 1000000,
+	tq_schedule(&c->r->chunk_q, &c->chunk_timer, (int64_t)c->r->cfg->chunk_timeout * 1000000,
 		    chunk_overdue);
 }
 
@@ -251,20 +253,20 @@ void chat_assigned(struct chat *c)
 	if (!c->streaming) {
 		c->streaming = true;
 		lws_callback_on_writable(c->wsi);
-		tq_schedule(&ping_q, &c->ping_timer,
-			    (int64_t)router.cfg->ping_interval * 1000000, ping_due);
+		tq_schedule(&c->r->ping_q, &c->ping_timer,
+			    (int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
 	}
 }
 
 void chat_unavailable(struct chat *c)
 {
-	char *detail = router.draining ? xstrdup("Server shutting down")
+	char *detail = c->r->draining ? xstrdup("Server shutting down")
 		: xasprintf("No nodes available with model %s", c->model);
 
 	if (c->streaming) {
 		end_error(c, "no_nodes", detail);
 	} else {
-		router.stats.chats_failed++;
+		c->r->stats.chats_failed++;
 		c->finished = true;
 		server_reply_detail(c->wsi, 503, detail, 0);
 	}
@@ -277,12 +279,12 @@ void chat_node_failed(struct chat *c, const char *reason)
 	sched_detach(c);
 	if (c->finished || c->dead)
 		return;
-	if (!c->started && c->attempts < c->max_attempts && !router.draining) {
+	if (!c->started && c->attempts < c->max_attempts && !c->r->draining) {
 		log_info("chat %s: %s before the first token, trying another node",
 			 c->request_id, reason);
-		router.stats.failovers++;
+		c->r->stats.failovers++;
 		c->wait_deadline_us = router_now_us() +
-			(int64_t)router.cfg->queue_wait * 1000000;
+			(int64_t)c->r->cfg->queue_wait * 1000000;
 		sched_submit(c);
 		return;
 	}
@@ -292,7 +294,7 @@ void chat_node_failed(struct chat *c, const char *reason)
 
 static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
-	router.stats.chunks++;
+	c->r->stats.chunks++;
 	c->started = true;
 	chunk_timer_touch(c);
 	if (v->thinking && v->thinking_len)
@@ -438,7 +440,7 @@ static json_object *params_new(const char *model, json_object *messages, bool th
 	return p;
 }
 
-int chat_begin(struct lws *wsi, struct pss *pss)
+int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *body, *messages = NULL;
 	const char *model = NULL;
@@ -446,7 +448,7 @@ int chat_begin(struct lws *wsi, struct pss *pss)
 	struct chat *c;
 	int status;
 
-	if (router.draining) {
+	if (r->draining) {
 		server_reply_detail(wsi, 503, "Server shutting down", 0);
 		return 503;
 	}
@@ -460,12 +462,13 @@ int chat_begin(struct lws *wsi, struct pss *pss)
 		json_object_put(body);
 		return status;
 	}
-	if (ipcount_get(pss->ip, IPC_STREAMS) >= router.cfg->streams_per_ip) {
+	if (ipcount_get(r->ipcount, pss->ip, IPC_STREAMS) >= r->cfg->streams_per_ip) {
 		json_object_put(body);
 		server_reply_detail(wsi, 429, "Too many concurrent requests", 0);
 		return 429;
 	}
 	c = xcalloc(1, sizeof(*c));
+	c->r = r;
 	c->wsi = wsi;
 	c->model = xstrdup(model);
 	snprintf(c->ip, sizeof(c->ip), "%s", pss->ip);
@@ -477,15 +480,15 @@ int chat_begin(struct lws *wsi, struct pss *pss)
 	c->params = params_new(model, messages, think);
 	json_object_put(body);
 	/* fixed per chat: a reload may change failover_attempts meanwhile */
-	c->max_attempts = router.cfg->failover_attempts;
+	c->max_attempts = r->cfg->failover_attempts;
 	c->tried = xcalloc((size_t)c->max_attempts, sizeof(*c->tried));
 	c->filter_content = ic_outfilter_new();
 	c->filter_thinking = ic_outfilter_new();
-	c->wait_deadline_us = router_now_us() + (int64_t)router.cfg->queue_wait * 1000000;
+	c->wait_deadline_us = router_now_us() + (int64_t)r->cfg->queue_wait * 1000000;
 	pss->chat = c;
-	ipcount_add(c->ip, IPC_STREAMS, 1);
-	router.requests_active++;
-	router.stats.chats_total++;
+	ipcount_add(r->ipcount, c->ip, IPC_STREAMS, 1);
+	r->requests_active++;
+	r->stats.chats_total++;
 	buf_free(&pss->body);
 	log_debug("chat %s: model %s from %s", c->request_id, c->model, c->ip);
 	sched_submit(c);
@@ -504,8 +507,8 @@ void chat_free(struct chat *c)
 	tq_cancel(&c->wait_timer);
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);
-	ipcount_add(c->ip, IPC_STREAMS, -1);
-	router.requests_active--;
+	ipcount_add(c->r->ipcount, c->ip, IPC_STREAMS, -1);
+	c->r->requests_active--;
 	if (c->filter_content)
 		ic_outfilter_free(c->filter_content);
 	if (c->filter_thinking)

@@ -27,6 +27,7 @@ struct node;
 struct pss;
 
 struct chat {
+	struct router *r;
 	lws_dll2_t node_link;		/* in node->requests */
 	lws_dll2_t queue_link;		/* in model->waiting */
 	struct lws *wsi;		/* the consumer */
@@ -62,7 +63,7 @@ struct chat {
  * start the chat, or set pss->reply with the error.  Returns the HTTP
  * status of an immediate reply, or 0 when the chat went to the scheduler.
  */
-int chat_begin(struct lws *wsi, struct pss *pss);
+int chat_begin(struct router *r, struct lws *wsi, struct pss *pss);
 /* The scheduler put c on c->node. */
 void chat_assigned(struct chat *c);
 /* No node will serve c (none has the model, queue full, wait over). */

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "chunkparse.h"
+#include "common/hex.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/utf8.h"
 #include "common/validate.h"
 
 /* A string token as it is in the text: after the quote, to the closing one. */
@@ -51,63 +53,6 @@ static bool eat(struct scan *s, char ch)
 		return false;
 	s->p++;
 	return true;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* The code point of 4 hex digits at p, or -1. */
-static long hex4(const char *p)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
-
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
-/* Bytes of a well-formed UTF-8 sequence of 2-4 bytes at p (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned char b = p[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (b >= 0xc2 && b <= 0xdf)
-		n = 2;
-	else if (b >= 0xe0 && b <= 0xef)
-		n = 3;
-	else if (b >= 0xf0 && b <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (b == 0xe0)
-		lo = 0xa0;
-	else if (b == 0xed)
-		hi = 0x9f;
-	else if (b == 0xf0)
-		lo = 0x90;
-	else if (b == 0xf4)
-		hi = 0x8f;
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 /* Printable ASCII but '"' and '\\': bytes a string takes as they are. */
@@ -154,7 +99,7 @@ static bool string(struct scan *s, struct span *sp)
 
 				if (s->end - s->p < 6)
 					return false;
-				cp = hex4(s->p + 2);
+				cp = ic_hex_parse(s->p + 2, 4);
 				/* NUL is refused by ic_json_parse_new; surrogates: slow path */
 				if (cp <= 0 || (cp >= 0xd800 && cp <= 0xdfff))
 					return false;
@@ -167,7 +112,7 @@ static bool string(struct scan *s, struct span *sp)
 			continue;
 		}
 		if (ch >= 0x80) {
-			size_t n = utf8_seq((const unsigned char *)s->p, (size_t)(s->end - s->p));
+			size_t n = ic_utf8_seq_len(s->p, (size_t)(s->end - s->p));
 
 			if (n == 0)
 				return false;
@@ -417,7 +362,7 @@ static size_t decode(const struct span *sp)
 		case 'r': *w++ = '\r'; break;
 		case 't': *w++ = '\t'; break;
 		case 'u':
-			put_utf8(&w, hex4(r + 2));
+			put_utf8(&w, ic_hex_parse(r + 2, 4));
 			r += 4;
 			break;
 		default: *w++ = r[1]; break;	/* " \ / */

@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clientip.h"
+#include "common/xmalloc.h"
 
 #define XFF_MAX 2048
 
@@ -37,26 +39,25 @@ static const char *unmap(const char *peer)
 	return peer;
 }
 
-static bool same_addr(const char *a, size_t alen, const char *b, size_t blen)
+struct addr {
+	int family;
+	unsigned char bin[16];
+};
+
+struct clientip_trusted {
+	struct addr *v;
+	size_t n;
+};
+
+struct clientip_trusted *clientip_trusted_new(const char *list, size_t *n_bad)
 {
-	unsigned char x[16], y[16];
-	int fx, fy;
+	struct clientip_trusted *t = xcalloc(1, sizeof(*t));
+	const char *p = list ? list : "";
+	size_t bad = 0, cap = 0;
 
-	if (parse_addr(a, alen, x, &fx) < 0 || parse_addr(b, blen, y, &fy) < 0)
-		return false;
-	if (fx != fy)
-		return false;
-	return memcmp(x, y, fx == AF_INET ? 4 : 16) == 0;
-}
-
-bool clientip_in_list(const char *addr, const char *list)
-{
-	const char *p = list;
-
-	if (!list || !addr)
-		return false;
 	while (*p) {
 		const char *start, *end;
+		struct addr a;
 
 		while (*p == ',' || isspace((unsigned char)*p))
 			p++;
@@ -66,9 +67,49 @@ bool clientip_in_list(const char *addr, const char *list)
 		end = p;
 		while (end > start && isspace((unsigned char)end[-1]))
 			end--;
-		if (end > start && same_addr(addr, strlen(addr), start, (size_t)(end - start)))
-			return true;
+		if (end == start)
+			continue;
+		if (parse_addr(start, (size_t)(end - start), a.bin, &a.family) < 0) {
+			bad++;
+			continue;
+		}
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 4;
+			t->v = xrealloc(t->v, cap * sizeof(*t->v));
+		}
+		t->v[t->n++] = a;
 	}
+	if (n_bad)
+		*n_bad = bad;
+	return t;
+}
+
+void clientip_trusted_free(struct clientip_trusted *t)
+{
+	if (!t)
+		return;
+	free(t->v);
+	free(t);
+}
+
+size_t clientip_trusted_count(const struct clientip_trusted *t)
+{
+	return t ? t->n : 0;
+}
+
+bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr)
+{
+	struct addr a;
+
+	if (!t || t->n == 0 || !addr)
+		return false;
+	addr = unmap(addr);
+	if (parse_addr(addr, strlen(addr), a.bin, &a.family) < 0)
+		return false;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].family == a.family &&
+		    memcmp(t->v[i].bin, a.bin, a.family == AF_INET ? 4 : 16) == 0)
+			return true;
 	return false;
 }
 
@@ -92,14 +133,14 @@ static size_t xff_first(const char *xff, const char **start)
 	return (size_t)(end - p);
 }
 
-void clientip_choose(const char *peer, const char *xff, const char *trusted,
+void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t,
 		     char *out, size_t outlen)
 {
 	const char *first = NULL;
 	size_t n;
 
 	peer = unmap(peer ? peer : "");
-	if (xff && *xff && clientip_in_list(peer, trusted)) {
+	if (xff && *xff && clientip_is_trusted(t, peer)) {
 		n = xff_first(xff, &first);
 		if (n > 0) {
 			char tmp[INET6_ADDRSTRLEN + 1];
@@ -113,15 +154,15 @@ void clientip_choose(const char *peer, const char *xff, const char *trusted,
 	snprintf(out, outlen, "%s", peer);
 }
 
-void clientip_get(struct lws *wsi, const char *trusted, char *out, size_t outlen)
+void clientip_get(struct lws *wsi, const struct clientip_trusted *t, char *out, size_t outlen)
 {
 	char peer[INET6_ADDRSTRLEN + 8] = "";
 	char xff[XFF_MAX] = "";
 
 	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)))
 		peer[0] = '\0';
-	if (trusted && *trusted &&
+	if (clientip_trusted_count(t) > 0 &&
 	    lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
 		xff[0] = '\0';
-	clientip_choose(peer, xff, trusted, out, outlen);
+	clientip_choose(peer, xff, t, out, outlen);
 }

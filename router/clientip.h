@@ -5,6 +5,10 @@
  * and sent X-Forwarded-For: then the first address in that header.  Anyone
  * else's X-Forwarded-For is ignored, or clients could pick their own IP and
  * dodge every per-IP limit.
+ *
+ * The trusted list (router.trusted_proxies) is parsed once, when the
+ * configuration is loaded or reloaded, into binary addresses; a request
+ * only parses its peer's address and compares.
  */
 #ifndef IC_ROUTER_CLIENTIP_H
 #define IC_ROUTER_CLIENTIP_H
@@ -13,16 +17,27 @@
 #include <stddef.h>
 
 struct lws;
+struct clientip_trusted;
+
+/*
+ * A NEW parsed list from comma-separated addresses (list may be NULL or
+ * empty: nobody is trusted).  Entries that are not IPv4 or IPv6 addresses
+ * are left out and counted in *n_bad (if n_bad) for the caller to report.
+ */
+struct clientip_trusted *clientip_trusted_new(const char *list, size_t *n_bad);
+void clientip_trusted_free(struct clientip_trusted *t);
+/* Addresses in t. */
+size_t clientip_trusted_count(const struct clientip_trusted *t);
+
+/* true if addr (text; IPv6 in any form, IPv4-mapped as IPv4) is in t. */
+bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr);
 
 /* Pure part (unit-tested): peer address text, X-Forwarded-For value (or
- * NULL), comma-separated trusted list (or NULL) -> out. */
-void clientip_choose(const char *peer, const char *xff, const char *trusted,
+ * NULL), trusted proxies (or NULL) -> out. */
+void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t,
 		     char *out, size_t outlen);
 
-/* true if addr (text) is in the comma-separated list. */
-bool clientip_in_list(const char *addr, const char *list);
-
 /* The client address of an HTTP or upgrading connection. */
-void clientip_get(struct lws *wsi, const char *trusted, char *out, size_t outlen);
+void clientip_get(struct lws *wsi, const struct clientip_trusted *t, char *out, size_t outlen);
 
 #endif

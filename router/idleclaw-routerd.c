@@ -18,15 +18,14 @@
 #include "common/cmdline.h"
 #include "common/log.h"
 #include "common/startup.h"
-#include "ipcount.h"
-#include "models.h"
 #include "nodes.h"
-#include "ratelimit.h"
 #include "router.h"
 #include "server.h"
 #include "common/xmalloc.h"
 
-struct router router;
+/* The one router of this process (a file-level variable for the signal
+ * handler; the rest of the router gets it passed). */
+static struct router router;
 
 static volatile sig_atomic_t got_term, got_hup;
 static struct ic_cmdline cmdline;	/* also what SIGHUP reloads from */
@@ -67,7 +66,7 @@ static void lws_log_emit(int level, const char *line)
 
 static void notify_status(void)
 {
-	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(),
+	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(&router),
 		   router.requests_active, router.draining ? ", draining" : "");
 }
 
@@ -90,12 +89,12 @@ static void drain_tick(lws_sorted_usec_list_t *sul)
 	int64_t now = router_now_us();
 
 	if (!nodes_closed && (router.requests_active == 0 || now >= drain_deadline_us)) {
-		log_notice("closing %lu nodes (%d requests still open)", nodes_count(),
+		log_notice("closing %lu nodes (%d requests still open)", nodes_count(&router),
 			   router.requests_active);
-		nodes_close_all(1001, "server shutting down");
+		nodes_close_all(&router, 1001, "server shutting down");
 		nodes_closed = true;
 		drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
-	} else if (nodes_closed && (nodes_count() == 0 || now >= drain_deadline_us)) {
+	} else if (nodes_closed && (nodes_count(&router) == 0 || now >= drain_deadline_us)) {
 		router.quit = true;
 		lws_sul_cancel(&status_sul);
 		lws_sul_cancel(&watchdog_sul);
@@ -128,9 +127,8 @@ static void reload_notify(const char *state)
 static void *reload_swap(void *program, void *cfg)
 {
 	struct router *r = program;
-	struct router_config *old = r->cfg;
+	struct router_config *old = router_set_config(r, cfg);
 
-	r->cfg = cfg;
 	ic_log_set_level((enum ic_log_level)r->cfg->log_level);
 	return old;
 }
@@ -150,8 +148,9 @@ static void reload(void)
 	free(errors);
 }
 
-void router_wakeup(void)
+void router_wakeup(struct router *r)
 {
+	(void)r;	/* the one in this file */
 	if (got_term)
 		begin_drain();
 	if (got_hup) {
@@ -199,7 +198,7 @@ static void raise_fd_limit(void)
 	}
 }
 
-static struct lws_context *context_new(char *host, int port)
+static struct lws_context *context_new(char *host, int port, struct router *r)
 {
 	struct lws_context_creation_info info;
 
@@ -216,6 +215,7 @@ static struct lws_context *context_new(char *host, int port)
 	info.timeout_secs = 20;
 	info.keepalive_timeout = 30;
 	info.server_string = "idleclaw-routerd";
+	info.user = r;
 	return lws_create_context(&info);
 }
 
@@ -246,17 +246,13 @@ static int serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0),
 			  lws_log_emit);
-	router.rl = ratelimit_new(ROUTER_RATE_ENTRIES_MAX);
-	router.start_us = router_now_us();
-	ipcount_init();
-	models_init();
-	nodes_init();
-	router.ctx = context_new(host, port);
+	router.ctx = context_new(host, port, &router);
 	if (!router.ctx) {
 		log_err("cannot listen on %s (in use, or not an address of this host?)",
 			router.cfg->listen);
 		return 1;
 	}
+	router_init(&router, router.ctx);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -275,10 +271,7 @@ static int serve(void)
 	lws_sul_cancel(&drain_sul);
 	lws_context_destroy(router.ctx);
 	router.ctx = NULL;
-	nodes_fini();
-	models_fini();
-	ipcount_fini();
-	ratelimit_free(router.rl);
+	router_fini(&router);
 	log_notice("stopped");
 	return 0;
 }

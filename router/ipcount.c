@@ -9,44 +9,51 @@ struct counts {
 	int n[2];
 };
 
-static struct strmap *table;
+struct ipcount {
+	struct strmap *table;	/* address -> struct counts */
+};
 
-void ipcount_init(void)
+struct ipcount *ipcount_new(void)
 {
-	table = strmap_new();
+	struct ipcount *ic = xcalloc(1, sizeof(*ic));
+
+	ic->table = strmap_new();
+	return ic;
 }
 
-void ipcount_fini(void)
+void ipcount_free(struct ipcount *ic)
 {
-	strmap_free(table, free);
-	table = NULL;
+	if (!ic)
+		return;
+	strmap_free(ic->table, free);
+	free(ic);
 }
 
-int ipcount_get(const char *ip, enum ipcount_kind kind)
+int ipcount_get(const struct ipcount *ic, const char *ip, enum ipcount_kind kind)
 {
-	struct counts *c = strmap_get(table, ip);
+	struct counts *c = strmap_get(ic->table, ip);
 
 	return c ? c->n[kind] : 0;
 }
 
-void ipcount_add(const char *ip, enum ipcount_kind kind, int delta)
+void ipcount_add(struct ipcount *ic, const char *ip, enum ipcount_kind kind, int delta)
 {
-	struct counts *c = strmap_get(table, ip);
+	struct counts *c = strmap_get(ic->table, ip);
 
 	if (!c) {
 		if (delta <= 0)
 			return;
 		c = xcalloc(1, sizeof(*c));
-		strmap_put(table, ip, c);
+		strmap_put(ic->table, ip, c);
 	}
 	c->n[kind] += delta;
 	if (c->n[kind] < 0)
 		c->n[kind] = 0;
 	if (c->n[IPC_STREAMS] == 0 && c->n[IPC_NODES] == 0)
-		free(strmap_remove(table, ip));
+		free(strmap_remove(ic->table, ip));
 }
 
-unsigned long ipcount_entries(void)
+unsigned long ipcount_entries(const struct ipcount *ic)
 {
-	return table ? (unsigned long)strmap_count(table) : 0;
+	return (unsigned long)strmap_count(ic->table);
 }

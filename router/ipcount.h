@@ -12,12 +12,14 @@ enum ipcount_kind {
 	IPC_NODES,
 };
 
-void ipcount_init(void);
-void ipcount_fini(void);
-int ipcount_get(const char *ip, enum ipcount_kind kind);
+struct ipcount;
+
+struct ipcount *ipcount_new(void);
+void ipcount_free(struct ipcount *ic);
+int ipcount_get(const struct ipcount *ic, const char *ip, enum ipcount_kind kind);
 /* Add delta (+1/-1); the count never goes below zero. */
-void ipcount_add(const char *ip, enum ipcount_kind kind, int delta);
+void ipcount_add(struct ipcount *ic, const char *ip, enum ipcount_kind kind, int delta);
 /* Distinct addresses with an open stream or node. */
-unsigned long ipcount_entries(void);
+unsigned long ipcount_entries(const struct ipcount *ic);
 
 #endif

@@ -7,7 +7,7 @@ ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"'
 
 sbin_PROGRAMS += router/idleclaw-routerd
 router_idleclaw_routerd_SOURCES = \
-	router/idleclaw-routerd.c router/router.h \
+	router/idleclaw-routerd.c router/router.c router/router.h \
 	router/server.c router/server.h \
 	router/nodes.c router/nodes.h \
 	router/models.c router/models.h \
@@ -17,6 +17,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/ratelimit.c router/ratelimit.h \
 	router/ipcount.c router/ipcount.h \
 	router/strmap.c router/strmap.h \
+	router/siphash.c router/siphash.h \
 	router/buf.c router/buf.h \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
@@ -51,11 +52,38 @@ bench_router_bench_router_CPPFLAGS = $(ROUTER_CPPFLAGS)
 
 # Unit tests of the router's pure parts.
 check_PROGRAMS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse \
+	tests/unit/test_router_strmap tests/unit/test_router_tq \
+	tests/unit/test_router_nodes tests/unit/test_router_sched
 TESTS += tests/unit/test_router_ratelimit tests/unit/test_router_clientip \
-	tests/unit/test_router_sseout tests/unit/test_router_chunkparse
+	tests/unit/test_router_sseout tests/unit/test_router_chunkparse \
+	tests/unit/test_router_strmap tests/unit/test_router_tq \
+	tests/unit/test_router_nodes tests/unit/test_router_sched
+tests_unit_test_router_tq_SOURCES = tests/unit/test_router_tq.c router/tq.c
+tests_unit_test_router_tq_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_tq_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_tq_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+# The registry and the scheduler with their real state; tests/unit/router_fake.c
+# stands in for the clock, the sockets and chat.c (see router_fake.h).
+ROUTER_STATE_SOURCES = router/router.c router/nodes.c router/sched.c router/models.c \
+	router/ipcount.c router/ratelimit.c router/clientip.c router/strmap.c \
+	router/siphash.c router/tq.c router/buf.c router/chunkparse.c router/rconfig.c \
+	tests/unit/router_fake.c tests/unit/router_fake.h
+tests_unit_test_router_nodes_SOURCES = tests/unit/test_router_nodes.c $(ROUTER_STATE_SOURCES)
+tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_nodes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_nodes_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_sched_SOURCES = tests/unit/test_router_sched.c $(ROUTER_STATE_SOURCES)
+tests_unit_test_router_sched_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_sched_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_sched_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_strmap_SOURCES = tests/unit/test_router_strmap.c \
+	router/strmap.c router/siphash.c
+tests_unit_test_router_strmap_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_strmap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_strmap_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 tests_unit_test_router_ratelimit_SOURCES = tests/unit/test_router_ratelimit.c \
-	router/ratelimit.c router/strmap.c
+	router/ratelimit.c router/strmap.c router/siphash.c
 tests_unit_test_router_ratelimit_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_ratelimit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_ratelimit_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)

@@ -9,15 +9,19 @@
 #include "strmap.h"
 #include "common/xmalloc.h"
 
-static struct strmap *table;
-/* load class of active/max: equal fractions share one, in increasing order */
-static int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
-static int n_load_classes;
+struct models {
+	struct strmap *table;	/* name -> struct model */
+	/* load class of active/max: equal fractions share one, in increasing order */
+	int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
+	int n_load_classes;
+};
 
 /* The fractions a/m (0 <= a < m <= IC_CONCURRENCY_MAX) numbered in order. */
-static void load_classes_init(void)
+static void load_classes_init(struct models *ms)
 {
-	n_load_classes = 0;
+	int (*load_class)[IC_CONCURRENCY_MAX + 1] = ms->load_class;
+	int n_load_classes = 0;
+
 	for (;;) {
 		int best_a = -1, best_m = 1;
 
@@ -37,15 +41,19 @@ static void load_classes_init(void)
 					load_class[m][a] = n_load_classes;
 		n_load_classes++;
 	}
+	ms->n_load_classes = n_load_classes;
 }
 
-void models_init(void)
+struct models *models_new(void)
 {
-	table = strmap_new();
+	struct models *ms = xcalloc(1, sizeof(*ms));
+
+	ms->table = strmap_new();
 	for (int m = 0; m <= IC_CONCURRENCY_MAX; m++)
 		for (int a = 0; a <= IC_CONCURRENCY_MAX; a++)
-			load_class[m][a] = -1;
-	load_classes_init();
+			ms->load_class[m][a] = -1;
+	load_classes_init(ms);
+	return ms;
 }
 
 static void free_model(void *p)
@@ -114,7 +122,7 @@ void models_nm_update(struct node_model *nm)
 	struct nm_vec *v;
 
 	if (node_has_capacity(n) && n->active >= 0 && n->max_concurrent <= IC_CONCURRENCY_MAX)
-		k = load_class[n->max_concurrent][n->active];
+		k = n->r->models->load_class[n->max_concurrent][n->active];
 	if (k == nm->load_class)
 		return;
 	models_nm_unfile(nm);
@@ -136,34 +144,36 @@ void models_node_update(struct node *n)
 		models_nm_update(&n->models[i]);
 }
 
-void models_fini(void)
+void models_free(struct models *ms)
 {
-	strmap_free(table, free_model);
-	table = NULL;
+	if (!ms)
+		return;
+	strmap_free(ms->table, free_model);
+	free(ms);
 }
 
-struct model *models_find(const char *name)
+struct model *models_find(const struct models *ms, const char *name)
 {
-	return strmap_get(table, name);
+	return strmap_get(ms->table, name);
 }
 
-struct model *models_get(const char *name)
+struct model *models_get(struct models *ms, const char *name)
 {
-	struct model *m = strmap_get(table, name);
+	struct model *m = strmap_get(ms->table, name);
 
 	if (m)
 		return m;
 	m = xcalloc(1, sizeof(*m));
 	m->name = xstrdup(name);
-	strmap_put(table, name, m);
+	strmap_put(ms->table, name, m);
 	return m;
 }
 
-void models_release(struct model *m)
+void models_release(struct models *ms, struct model *m)
 {
 	if (!m || m->nodes.count || m->waiting.count)
 		return;
-	strmap_remove(table, m->name);
+	strmap_remove(ms->table, m->name);
 	free_model(m);
 }
 
@@ -186,17 +196,17 @@ static void visit_one(const char *key, void *val, void *ctx)
 		v->fn(m, v->ctx);
 }
 
-void models_foreach(void (*fn)(struct model *m, void *ctx), void *ctx)
+void models_foreach(struct models *ms, void (*fn)(struct model *m, void *ctx), void *ctx)
 {
 	struct visit v = { fn, ctx, 0 };
 
-	strmap_foreach(table, visit_one, &v);
+	strmap_foreach(ms->table, visit_one, &v);
 }
 
-size_t models_count(void)
+size_t models_count(const struct models *ms)
 {
 	struct visit v = { NULL, NULL, 0 };
 
-	strmap_foreach(table, visit_one, &v);
+	strmap_foreach(ms->table, visit_one, &v);
 	return v.n;
 }

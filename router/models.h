@@ -53,18 +53,21 @@ struct node_model {
 	size_t load_idx;		/* its index in that class's nodes */
 };
 
-void models_init(void);
-void models_fini(void);
-/* The model named name, or NULL (find), or a new empty one (get). */
-struct model *models_find(const char *name);
-struct model *models_get(const char *name);
-/* Free m if no node lists it and no chat waits for it. */
-void models_release(struct model *m);
-/* Call fn for every model that at least one node lists. */
-void models_foreach(void (*fn)(struct model *m, void *ctx), void *ctx);
-size_t models_count(void);
+struct models;
 
-/* File nm afresh (node_has_capacity(), active, max_concurrent). */
+struct models *models_new(void);
+void models_free(struct models *ms);
+/* The model named name, or NULL (find), or a new empty one (get). */
+struct model *models_find(const struct models *ms, const char *name);
+struct model *models_get(struct models *ms, const char *name);
+/* Free m if no node lists it and no chat waits for it. */
+void models_release(struct models *ms, struct model *m);
+/* Call fn for every model that at least one node lists. */
+void models_foreach(struct models *ms, void (*fn)(struct model *m, void *ctx), void *ctx);
+size_t models_count(const struct models *ms);
+
+/* File nm afresh (node_has_capacity(), active, max_concurrent), in the
+ * load classes of its node's router (nm->node->r->models). */
 void models_nm_update(struct node_model *nm);
 /* Take nm out of its load class (before it is freed). */
 void models_nm_unfile(struct node_model *nm);

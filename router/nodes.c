@@ -26,35 +26,15 @@ struct outmsg {
 	unsigned char data[];	/* LWS_PRE bytes of room, then the text */
 };
 
-static lws_dll2_owner_t registry;	/* registered nodes */
-static struct strmap *by_id;		/* node_id -> registered node */
-static uint64_t next_serial = 1;
-
 static const char *const features[] = {
 	IC_FEATURE_AVAILABLE,
 	IC_FEATURE_MODELS_UPDATE,
 	IC_FEATURE_STABLE_NODE_ID,
 };
 
-void nodes_init(void)
+unsigned long nodes_count(const struct router *r)
 {
-	by_id = strmap_new();
-}
-
-void nodes_fini(void)
-{
-	strmap_free(by_id, NULL);
-	by_id = NULL;
-}
-
-unsigned long nodes_count(void)
-{
-	return (unsigned long)registry.count;
-}
-
-lws_dll2_owner_t *nodes_list(void)
-{
-	return &registry;
+	return (unsigned long)r->nodes.count;
 }
 
 bool node_has_capacity(const struct node *n)
@@ -69,8 +49,6 @@ static const char *node_name(const struct node *n)
 
 /* --- timers --- */
 
-static struct tq reg_q, hb_q;
-
 static void reg_timeout(struct tq_timer *t)
 {
 	struct node *n = lws_container_of(t, struct node, reg_timer);
@@ -78,7 +56,7 @@ static void reg_timeout(struct tq_timer *t)
 	if (n->registered)
 		return;
 	log_info("node from %s: no register message in %d s", n->ip,
-		 router.cfg->register_timeout);
+		 n->r->cfg->register_timeout);
 	node_close(n, CLOSE_POLICY, IC_CLOSE_REG_TIMEOUT);
 }
 
@@ -87,15 +65,15 @@ static void unregister(struct node *n, const char *reason);
 static void hb_timeout(struct tq_timer *t)
 {
 	struct node *n = lws_container_of(t, struct node, hb_timer);
-	int64_t due = n->last_rx_us + (int64_t)router.cfg->heartbeat_timeout * 1000000;
+	int64_t due = n->last_rx_us + (int64_t)n->r->cfg->heartbeat_timeout * 1000000;
 	int64_t now = router_now_us();
 
 	if (now < due) {
-		tq_schedule(&hb_q, &n->hb_timer, due - now, hb_timeout);
+		tq_schedule(&n->r->hb_q, &n->hb_timer, due - now, hb_timeout);
 		return;
 	}
 	log_notice("node %s (%s): silent for %d s, dropped", node_name(n), n->ip,
-		   router.cfg->heartbeat_timeout);
+		   n->r->cfg->heartbeat_timeout);
 	unregister(n, "node heartbeat timeout");
 	node_close(n, CLOSE_NORMAL, IC_CLOSE_HEARTBEAT_TIMEOUT);
 }
@@ -104,7 +82,7 @@ static void hb_timeout(struct tq_timer *t)
 static void hb_arm(struct node *n)
 {
 	n->last_rx_us = router_now_us();
-	tq_schedule(&hb_q, &n->hb_timer, (int64_t)router.cfg->heartbeat_timeout * 1000000,
+	tq_schedule(&n->r->hb_q, &n->hb_timer, (int64_t)n->r->cfg->heartbeat_timeout * 1000000,
 		    hb_timeout);
 }
 
@@ -113,14 +91,15 @@ static void hb_touch(struct node *n)
 	n->last_rx_us = router_now_us();
 }
 
-struct node *node_new(struct lws *wsi, const char *ip)
+struct node *node_new(struct router *r, struct lws *wsi, const char *ip)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
 
+	n->r = r;
 	n->wsi = wsi;
-	n->serial = next_serial++;
+	n->serial = ++r->next_serial;
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
-	tq_schedule(&reg_q, &n->reg_timer, (int64_t)router.cfg->register_timeout * 1000000,
+	tq_schedule(&n->r->reg_q, &n->reg_timer, (int64_t)n->r->cfg->register_timeout * 1000000,
 		    reg_timeout);
 	log_debug("node socket from %s", ip);
 	return n;
@@ -224,7 +203,7 @@ static void models_detach(struct node *n)
 
 		models_nm_unfile(&n->models[i]);
 		lws_dll2_remove(&n->models[i].link);
-		models_release(m);
+		models_release(n->r->models, m);
 	}
 	free(n->models);
 	n->models = NULL;
@@ -244,7 +223,7 @@ static void models_attach(struct node *n, const struct ic_model_info *models, si
 				dup = true;
 		if (dup)
 			continue;
-		m = models_get(models[i].name);
+		m = models_get(n->r->models, models[i].name);
 		n->models[n->n_models].node = n;
 		n->models[n->n_models].model = m;
 		n->models[n->n_models].size = models[i].size;
@@ -260,9 +239,9 @@ static void unregister(struct node *n, const char *reason)
 		return;
 	n->registered = false;
 	lws_dll2_remove(&n->link);
-	if (strmap_get(by_id, n->node_id) == n)
-		strmap_remove(by_id, n->node_id);
-	ipcount_add(n->ip, IPC_NODES, -1);
+	if (strmap_get(n->r->nodes_by_id, n->node_id) == n)
+		strmap_remove(n->r->nodes_by_id, n->node_id);
+	ipcount_add(n->r->ipcount, n->ip, IPC_NODES, -1);
 	models_detach(n);
 	sched_node_lost(n, reason);
 }
@@ -284,13 +263,13 @@ static int handle_register(struct node *n, struct ic_msg *m)
 
 	if (why)
 		return close_now(n, CLOSE_POLICY, why);
-	old = strmap_get(by_id, m->node_id);
+	old = strmap_get(n->r->nodes_by_id, m->node_id);
 	same_ip = old && strcmp(old->ip, n->ip) == 0 ? 1 : 0;
-	if (ipcount_get(n->ip, IPC_NODES) - same_ip >= router.cfg->nodes_per_ip)
+	if (ipcount_get(n->r->ipcount, n->ip, IPC_NODES) - same_ip >= n->r->cfg->nodes_per_ip)
 		return close_now(n, CLOSE_POLICY, IC_CLOSE_TOO_MANY_NODES);
-	if (!old && nodes_count() >= (unsigned long)router.cfg->max_nodes)
+	if (!old && nodes_count(n->r) >= (unsigned long)n->r->cfg->max_nodes)
 		return close_now(n, CLOSE_TRY_LATER, "too many nodes");
-	if (router.draining)
+	if (n->r->draining)
 		return close_now(n, 1001, "server shutting down");
 	tq_cancel(&n->reg_timer);
 	n->node_id = xstrdup(m->node_id);
@@ -299,9 +278,9 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	n->available = true;
 	n->registered = true;
 	models_attach(n, m->models, m->n_models);
-	lws_dll2_add_tail(&n->link, &registry);
-	strmap_put(by_id, n->node_id, n);
-	ipcount_add(n->ip, IPC_NODES, 1);
+	lws_dll2_add_tail(&n->link, &n->r->nodes);
+	strmap_put(n->r->nodes_by_id, n->node_id, n);
+	ipcount_add(n->r->ipcount, n->ip, IPC_NODES, 1);
 	models_node_update(n);
 	log_info("node %s registered from %s: %zu models, max_concurrent %d",
 		 n->node_id, n->ip, n->n_models, n->max_concurrent);
@@ -491,9 +470,9 @@ void node_closed(struct node *n)
 	free(n);
 }
 
-void nodes_close_all(int code, const char *reason)
+void nodes_close_all(struct router *r, int code, const char *reason)
 {
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, registry.head) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->nodes.head) {
 		struct node *n = lws_container_of(d, struct node, link);
 
 		node_close(n, code, reason);

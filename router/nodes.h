@@ -22,7 +22,8 @@
 struct node_model;
 
 struct node {
-	lws_dll2_t link;		/* in the registry once registered */
+	lws_dll2_t link;		/* in r->nodes once registered */
+	struct router *r;
 	struct lws *wsi;
 	uint64_t serial;		/* unique for the life of the process */
 	char ip[ROUTER_IP_MAX];
@@ -48,11 +49,8 @@ struct node {
 	int64_t last_rx_us;		/* last frame, for the deadline */
 };
 
-void nodes_init(void);
-void nodes_fini(void);
-
 /* A new node socket (LWS_CALLBACK_ESTABLISHED); owned by its pss. */
-struct node *node_new(struct lws *wsi, const char *ip);
+struct node *node_new(struct router *r, struct lws *wsi, const char *ip);
 /* A fragment of a text frame.  -1: close now (reason already set). */
 int node_rx(struct node *n, const void *in, size_t len, bool first, bool final);
 /* LWS_CALLBACK_SERVER_WRITEABLE.  -1: close now. */
@@ -65,11 +63,10 @@ void node_send(struct node *n, char *text);
 /* Close with code and reason as soon as the socket is writeable. */
 void node_close(struct node *n, int code, const char *reason);
 /* Close every node (shutdown). */
-void nodes_close_all(int code, const char *reason);
+void nodes_close_all(struct router *r, int code, const char *reason);
 
 /* Registered nodes. */
-unsigned long nodes_count(void);
-lws_dll2_owner_t *nodes_list(void);
+unsigned long nodes_count(const struct router *r);
 bool node_has_capacity(const struct node *n);
 
 #endif

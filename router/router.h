@@ -3,7 +3,12 @@
  *
  * The router is one libwebsockets context served by one thread: every
  * object here is touched only from lws callbacks and lws_sul timers, so
- * nothing is locked.  Ownership:
+ * nothing is locked.  One struct router holds the state: main() makes it
+ * and hands it to the lws context as its user pointer, and every part
+ * reaches it from there (server.c) or from the object it works on
+ * (node->r, chat->r).  No part keeps state in file-level variables but
+ * strmap.c's hash key (one per process by design) and main()'s signal
+ * handling.  Ownership:
  *   - struct pss is lws's per-connection memory; an HTTP pss owns its
  *     struct chat, a node pss owns its struct node.
  *   - a chat is linked (not owned) into a model's wait queue or a node's
@@ -18,6 +23,7 @@
 
 #include "buf.h"
 #include "rconfig.h"
+#include "tq.h"
 
 /* Router-only bounds (the network's limits are in common/limits.h). */
 #define ROUTER_QUEUE_MAX	256	/* default: chats waiting for one model */
@@ -30,8 +36,12 @@
 #define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
 
 struct chat;
+struct clientip_trusted;
+struct ipcount;
+struct models;
 struct node;
 struct ratelimit;
+struct strmap;
 
 enum pss_kind {
 	PSS_HTTP = 0,
@@ -67,9 +77,20 @@ struct router_stats {
 
 struct router {
 	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	struct router_config *cfg;
+	struct router_config *cfg;	/* current; router_set_config() on reload */
+	struct clientip_trusted *trusted; /* cfg->trusted_proxies, parsed */
 	struct ratelimit *rl;
+	struct ipcount *ipcount;	/* streams and nodes per client IP */
+	struct models *models;		/* model name -> nodes, waiting chats */
+	/* the node registry (nodes.c) */
+	lws_dll2_owner_t nodes;		/* registered struct node, via link */
+	struct strmap *nodes_by_id;	/* node_id -> registered node */
+	uint64_t next_serial;		/* the last node socket's serial */
+	uint64_t rnd;			/* sched.c's tie-breaking state */
+	/* timer queues (tq.h), by owner */
+	struct tq reg_q, hb_q;		/* nodes.c: registration, heartbeat */
+	struct tq wait_q;		/* sched.c: queue_wait */
+	struct tq chunk_q, ping_q;	/* chat.c: chunk_timeout, ping_interval */
 	int64_t start_us;
 	bool draining;		/* SIGTERM: no new work */
 	bool quit;		/* leave the service loop */
@@ -77,10 +98,20 @@ struct router {
 	struct router_stats stats;
 };
 
-extern struct router router;
+/*
+ * Make r's state for r->cfg (set by the caller, r zeroed otherwise) on the
+ * lws context whose timers the queues use (its user pointer is r).
+ * router_fini() frees what router_init() made; r->cfg stays the caller's.
+ */
+void router_init(struct router *r, struct lws_context *ctx);
+void router_fini(struct router *r);
+/* Swap in cfg (a NEW, valid configuration) and derive from it what is
+ * parsed once (the trusted proxies).  Returns the previous configuration,
+ * which the caller frees (NULL the first time). */
+struct router_config *router_set_config(struct router *r, struct router_config *cfg);
 
 /* Called in the service loop after lws_cancel_service(): handles signals. */
-void router_wakeup(void);
+void router_wakeup(struct router *r);
 
 /* Monotonic clock in microseconds. */
 int64_t router_now_us(void);

@@ -8,9 +8,9 @@
 #include "nodes.h"
 #include "sched.h"
 
-static uint32_t rnd(void)
+static uint32_t rnd(struct router *r)
 {
-	static uint64_t state;
+	uint64_t state = r->rnd;
 
 	if (state == 0) {
 		if (getrandom(&state, sizeof(state), 0) != sizeof(state) || state == 0)
@@ -20,6 +20,7 @@ static uint32_t rnd(void)
 	state ^= state >> 12;
 	state ^= state << 25;
 	state ^= state >> 27;
+	r->rnd = state;
 	return (uint32_t)((state * 2685821657736338717ULL) >> 32);
 }
 
@@ -32,20 +33,20 @@ static bool already_tried(const struct chat *c, const struct node *n)
 }
 
 /* A node of one load class that c has not tried, uniformly at random. */
-static struct node *pick_in(const struct nm_vec *v, const struct chat *c)
+static struct node *pick_in(struct router *r, const struct nm_vec *v, const struct chat *c)
 {
 	struct node *best = NULL;
 	unsigned seen = 0;
 
 	/* c has tried at most failover_attempts nodes: a few probes suffice */
 	for (int i = 0; i < 8; i++) {
-		struct node *n = v->v[rnd() % v->n]->node;
+		struct node *n = v->v[rnd(r) % v->n]->node;
 
 		if (!already_tried(c, n))
 			return n;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		if (!already_tried(c, v->v[i]->node) && rnd() % ++seen == 0)
+		if (!already_tried(c, v->v[i]->node) && rnd(r) % ++seen == 0)
 			best = v->v[i]->node;
 	return best;
 }
@@ -53,10 +54,10 @@ static struct node *pick_in(const struct nm_vec *v, const struct chat *c)
 /* Least loaded node of m that can take c (lowest active/max_concurrent);
  * random among equals.  m->by_load holds exactly the nodes with a free
  * slot, by load (models.h). */
-static struct node *pick(struct model *m, const struct chat *c)
+static struct node *pick(struct router *r, struct model *m, const struct chat *c)
 {
 	for (size_t i = 0; i < m->n_by_load; i++) {
-		struct node *n = pick_in(&m->by_load[i].nodes, c);
+		struct node *n = pick_in(r, &m->by_load[i].nodes, c);
 
 		if (n)
 			return n;
@@ -82,10 +83,8 @@ static void unqueue(struct chat *c)
 	lws_dll2_remove(&c->queue_link);
 	c->waiting_on = NULL;
 	tq_cancel(&c->wait_timer);
-	models_release(m);
+	models_release(c->r->models, m);
 }
-
-static struct tq wait_q;
 
 static void wait_over(struct tq_timer *t)
 {
@@ -98,7 +97,8 @@ static void wait_over(struct tq_timer *t)
 
 void sched_submit(struct chat *c)
 {
-	struct model *m = models_find(c->model);
+	struct router *r = c->r;
+	struct model *m = models_find(r->models, c->model);
 	struct node *n;
 	int64_t left;
 
@@ -106,19 +106,19 @@ void sched_submit(struct chat *c)
 		chat_unavailable(c);
 		return;
 	}
-	n = pick(m, c);
+	n = pick(r, m, c);
 	if (n) {
 		assign(c, n);
 		return;
 	}
 	left = c->wait_deadline_us - router_now_us();
-	if (left <= 0 || m->waiting.count >= (uint32_t)router.cfg->queue_max) {
+	if (left <= 0 || m->waiting.count >= (uint32_t)r->cfg->queue_max) {
 		chat_unavailable(c);
 		return;
 	}
 	c->waiting_on = m;
 	lws_dll2_add_tail(&c->queue_link, &m->waiting);
-	tq_schedule(&wait_q, &c->wait_timer, left, wait_over);
+	tq_schedule(&r->wait_q, &c->wait_timer, left, wait_over);
 }
 
 void sched_detach(struct chat *c)

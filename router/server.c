@@ -32,14 +32,14 @@ enum method {
 struct route {
 	const char *path;
 	enum method method;
-	int (*handler)(struct lws *wsi, struct pss *pss);
+	int (*handler)(struct router *r, struct lws *wsi, struct pss *pss);
 };
 
-static int route_health(struct lws *wsi, struct pss *pss);
-static int route_models(struct lws *wsi, struct pss *pss);
-static int route_metrics(struct lws *wsi, struct pss *pss);
-static int route_chat(struct lws *wsi, struct pss *pss);
-static int route_node_plain(struct lws *wsi, struct pss *pss);
+static int route_health(struct router *r, struct lws *wsi, struct pss *pss);
+static int route_models(struct router *r, struct lws *wsi, struct pss *pss);
+static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss);
+static int route_chat(struct router *r, struct lws *wsi, struct pss *pss);
+static int route_node_plain(struct router *r, struct lws *wsi, struct pss *pss);
 
 static const struct route routes[] = {
 	{ "/health", M_GET, route_health },
@@ -127,23 +127,24 @@ static char *json_new_put(json_object *o)
 
 /* --- GET routes --- */
 
-static int64_t uptime_s(void)
+static int64_t uptime_s(const struct router *r)
 {
-	return (router_now_us() - router.start_us) / 1000000;
+	return (router_now_us() - r->start_us) / 1000000;
 }
 
-static int route_health(struct lws *wsi, struct pss *pss)
+static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o = json_object_new_object();
 
 	(void)pss;
 	json_object_object_add(o, "status",
-			       json_object_new_string(router.draining ? "draining" : "healthy"));
-	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s()));
-	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count()));
-	json_object_object_add(o, "models", json_object_new_int64((int64_t)models_count()));
+			       json_object_new_string(r->draining ? "draining" : "healthy"));
+	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
+	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(r)));
+	json_object_object_add(o, "models",
+			       json_object_new_int64((int64_t)models_count(r->models)));
 	json_object_object_add(o, "requests_active",
-			       json_object_new_int(router.requests_active));
+			       json_object_new_int(r->requests_active));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
@@ -172,10 +173,10 @@ static int cmp_model(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
-static void sorted_models(struct model_list *l)
+static void sorted_models(struct router *r, struct model_list *l)
 {
 	memset(l, 0, sizeof(*l));
-	models_foreach(collect_model, l);
+	models_foreach(r->models, collect_model, l);
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_model);
 }
@@ -207,7 +208,7 @@ static bool want_verbose(struct lws *wsi)
 	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
-static int route_models(struct lws *wsi, struct pss *pss)
+static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o = json_object_new_object();
 	json_object *arr = json_object_new_array();
@@ -215,7 +216,7 @@ static int route_models(struct lws *wsi, struct pss *pss)
 	struct model_list l;
 
 	(void)pss;
-	sorted_models(&l);
+	sorted_models(r, &l);
 	for (size_t i = 0; i < l.n; i++)
 		json_object_array_add(arr, verbose ? model_detail_new(l.v[i], true)
 					  : json_object_new_string(l.v[i]->name));
@@ -225,43 +226,45 @@ static int route_models(struct lws *wsi, struct pss *pss)
 	return 0;
 }
 
-static int route_metrics(struct lws *wsi, struct pss *pss)
+static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o, *arr;
 	struct model_list l;
 
 	(void)pss;
-	if (!router.cfg->metrics) {
+	if (!r->cfg->metrics) {
 		server_reply_detail(wsi, 404, "Not Found", 0);
 		return 0;
 	}
 	o = json_object_new_object();
 	arr = json_object_new_array();
-	sorted_models(&l);
+	sorted_models(r, &l);
 	for (size_t i = 0; i < l.n; i++)
 		json_object_array_add(arr, model_detail_new(l.v[i], false));
 	free(l.v);
-	json_object_object_add(o, "nodes_connected", json_object_new_int64((int64_t)nodes_count()));
-	json_object_object_add(o, "requests_active", json_object_new_int(router.requests_active));
+	json_object_object_add(o, "nodes_connected", json_object_new_int64((int64_t)nodes_count(r)));
+	json_object_object_add(o, "requests_active", json_object_new_int(r->requests_active));
 	json_object_object_add(o, "requests_total",
-			       json_object_new_int64((int64_t)router.stats.chats_total));
+			       json_object_new_int64((int64_t)r->stats.chats_total));
 	json_object_object_add(o, "requests_failed",
-			       json_object_new_int64((int64_t)router.stats.chats_failed));
-	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)router.stats.failovers));
-	json_object_object_add(o, "chunks_relayed", json_object_new_int64((int64_t)router.stats.chunks));
+			       json_object_new_int64((int64_t)r->stats.chats_failed));
+	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)r->stats.failovers));
+	json_object_object_add(o, "chunks_relayed", json_object_new_int64((int64_t)r->stats.chunks));
 	json_object_object_add(o, "rate_limited",
-			       json_object_new_int64((int64_t)router.stats.rejected_rate));
+			       json_object_new_int64((int64_t)r->stats.rejected_rate));
 	json_object_object_add(o, "rate_limit_entries",
-			       json_object_new_int64((int64_t)ratelimit_entries(router.rl)));
-	json_object_object_add(o, "client_addresses", json_object_new_int64((int64_t)ipcount_entries()));
+			       json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
+	json_object_object_add(o, "client_addresses",
+			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
 	json_object_object_add(o, "models_available", arr);
-	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s()));
+	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }
 
-static int route_node_plain(struct lws *wsi, struct pss *pss)
+static int route_node_plain(struct router *r, struct lws *wsi, struct pss *pss)
 {
+	(void)r;
 	(void)pss;
 	server_reply_detail(wsi, 426, "expected a WebSocket upgrade", 0);
 	return 0;
@@ -269,12 +272,13 @@ static int route_node_plain(struct lws *wsi, struct pss *pss)
 
 /* --- POST /api/chat --- */
 
-static int route_chat(struct lws *wsi, struct pss *pss)
+static int route_chat(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	char cl[32];
 	long long n;
 	char *endp;
 
+	(void)r;
 	pss->reply_close = true;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		server_reply_detail(wsi, 411, "Content-Length required", 0);
@@ -310,7 +314,7 @@ static int on_body(struct pss *pss, const void *in, size_t len)
 	return 0;
 }
 
-static int on_body_done(struct lws *wsi, struct pss *pss)
+static int on_body_done(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	if (!pss->is_chat)
 		return 0;
@@ -319,7 +323,7 @@ static int on_body_done(struct lws *wsi, struct pss *pss)
 		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
 		return 0;
 	}
-	chat_begin(wsi, pss);
+	chat_begin(r, wsi, pss);
 	return 0;
 }
 
@@ -347,43 +351,43 @@ static void http_reset(struct pss *pss)
 	pss->allow = NULL;
 }
 
-static int on_http(struct lws *wsi, struct pss *pss, const char *path)
+static int on_http(struct router *r, struct lws *wsi, struct pss *pss, const char *path)
 {
 	enum method method = method_of(wsi);
-	const struct route *r = NULL;
+	const struct route *rt = NULL;
 	int retry;
 
 	http_reset(pss);
 	pss->kind = PSS_HTTP;
-	clientip_get(wsi, router.cfg->trusted_proxies, pss->ip, sizeof(pss->ip));
+	clientip_get(wsi, r->trusted, pss->ip, sizeof(pss->ip));
 	if (method != M_GET)
 		pss->reply_close = true;	/* an unread body must not be parsed as a request */
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(path, routes[i].path) == 0)
-			r = &routes[i];
-	if (r && r->handler == route_chat) {
-		if (!ratelimit_take(router.rl, RL_CHAT, pss->ip, router.cfg->rate_chat,
+			rt = &routes[i];
+	if (rt && rt->handler == route_chat) {
+		if (!ratelimit_take(r->rl, RL_CHAT, pss->ip, r->cfg->rate_chat,
 				    router_now_us(), &retry)) {
-			router.stats.rejected_rate++;
+			r->stats.rejected_rate++;
 			server_reply_detail(wsi, 429, "Too many requests", retry);
 			return 0;
 		}
-	} else if (!ratelimit_take(router.rl, RL_OTHER, pss->ip, router.cfg->rate_other,
+	} else if (!ratelimit_take(r->rl, RL_OTHER, pss->ip, r->cfg->rate_other,
 				   router_now_us(), &retry)) {
-		router.stats.rejected_rate++;
+		r->stats.rejected_rate++;
 		server_reply_detail(wsi, 429, "Too many requests", retry);
 		return 0;
 	}
-	if (!r) {
+	if (!rt) {
 		server_reply_detail(wsi, 404, "Not Found", 0);
 		return 0;
 	}
-	if (r->method != method) {
-		pss->allow = r->method == M_POST ? "POST" : "GET";
+	if (rt->method != method) {
+		pss->allow = rt->method == M_POST ? "POST" : "GET";
 		server_reply_detail(wsi, 405, "Method Not Allowed", 0);
 		return 0;
 	}
-	return r->handler(wsi, pss);
+	return rt->handler(r, wsi, pss);
 }
 
 static int on_http_writeable(struct lws *wsi, struct pss *pss)
@@ -445,22 +449,22 @@ static int write_upgrade_refusal(struct lws *wsi, int status, const char *reason
 }
 
 /* No per-session memory exists yet at this point (pss is NULL). */
-static int on_confirm_upgrade(struct lws *wsi)
+static int on_confirm_upgrade(struct router *r, struct lws *wsi)
 {
 	char path[64] = "", ip[ROUTER_IP_MAX];
 	int retry, rc;
 
-	clientip_get(wsi, router.cfg->trusted_proxies, ip, sizeof(ip));
+	clientip_get(wsi, r->trusted, ip, sizeof(ip));
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
 	    strcmp(path, NODE_PATH) != 0) {
 		rc = write_upgrade_refusal(wsi, 404, "Not Found", "Not Found", 0);
-	} else if (!ratelimit_take(router.rl, RL_UPGRADE, ip, router.cfg->rate_upgrade,
+	} else if (!ratelimit_take(r->rl, RL_UPGRADE, ip, r->cfg->rate_upgrade,
 				   router_now_us(), &retry)) {
-		router.stats.rejected_rate++;
+		r->stats.rejected_rate++;
 		log_info("node upgrade from %s: rate limited", ip);
 		rc = write_upgrade_refusal(wsi, 429, "Too Many Requests", "Too many requests",
 					   retry);
-	} else if (router.draining) {
+	} else if (r->draining) {
 		rc = write_upgrade_refusal(wsi, 503, "Service Unavailable",
 					   "Server shutting down", 0);
 	} else {
@@ -473,14 +477,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		    void *in, size_t len)
 {
 	struct pss *pss = user;
+	struct router *r = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		return on_http(wsi, pss, in ? (const char *)in : "");
+		return on_http(r, wsi, pss, in ? (const char *)in : "");
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return on_body_done(wsi, pss);
+		return on_body_done(r, wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return pss ? on_http_writeable(wsi, pss) : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -488,12 +493,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			http_closed(pss);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return on_confirm_upgrade(wsi);
+		return on_confirm_upgrade(r, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		http_reset(pss);
 		pss->kind = PSS_NODE;
-		clientip_get(wsi, router.cfg->trusted_proxies, pss->ip, sizeof(pss->ip));
-		pss->node = node_new(wsi, pss->ip);
+		clientip_get(wsi, r->trusted, pss->ip, sizeof(pss->ip));
+		pss->node = node_new(r, wsi, pss->ip);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		if (!pss->node)
@@ -508,7 +513,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		router_wakeup();	/* a signal arrived (lws_cancel_service) */
+		if (r)
+			router_wakeup(r);	/* a signal arrived (lws_cancel_service) */
 		return 0;
 	default:
 		break;

@@ -1,15 +1,20 @@
 /* strmap.c - string-keyed hash map with chaining (see strmap.h). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "siphash.h"
 #include "strmap.h"
 #include "common/xmalloc.h"
 
 struct entry {
 	struct entry *next;
 	void *val;
-	uint32_t hash;
+	uint64_t hash;
 	char key[];
 };
 
@@ -19,23 +24,42 @@ struct strmap {
 	size_t count;
 };
 
-/* FNV-1a: short keys (addresses, model names), no adversarial concern
- * beyond a bounded table, which the callers bound themselves. */
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
+/* The process's hash key: random, so nobody outside can know it. */
+static uint8_t hash_key[SIPHASH_KEY_LEN];
+static bool hash_key_set;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
+static void hash_key_init(void)
+{
+	ssize_t n;
+
+	if (hash_key_set)
+		return;
+	n = getrandom(hash_key, sizeof(hash_key), 0);
+	if (n != (ssize_t)sizeof(hash_key)) {
+		/* no getrandom() (ENOSYS): weaker, but still differs per process */
+		struct timespec ts;
+		uint64_t a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		a = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
+		b = (uint64_t)getpid() ^ (uint64_t)(uintptr_t)&ts;
+		memcpy(hash_key, &a, 8);
+		memcpy(hash_key + 8, &b, 8);
 	}
-	return h;
+	hash_key_set = true;
+}
+
+uint64_t strmap_hash(const char *key)
+{
+	hash_key_init();
+	return siphash24(hash_key, key, strlen(key));
 }
 
 struct strmap *strmap_new(void)
 {
 	struct strmap *m = xcalloc(1, sizeof(*m));
 
+	hash_key_init();
 	m->n_slots = 16;
 	m->slots = xcalloc(m->n_slots, sizeof(*m->slots));
 	return m;
@@ -61,7 +85,7 @@ void strmap_free(struct strmap *m, void (*free_val)(void *))
 	free(m);
 }
 
-static struct entry **find(const struct strmap *m, const char *key, uint32_t h)
+static struct entry **find(const struct strmap *m, const char *key, uint64_t h)
 {
 	struct entry **pp = &m->slots[h & (m->n_slots - 1)];
 
@@ -93,14 +117,14 @@ static void grow(struct strmap *m)
 
 void *strmap_get(const struct strmap *m, const char *key)
 {
-	struct entry *e = *find(m, key, hash_str(key));
+	struct entry *e = *find(m, key, strmap_hash(key));
 
 	return e ? e->val : NULL;
 }
 
 void *strmap_put(struct strmap *m, const char *key, void *val)
 {
-	uint32_t h = hash_str(key);
+	uint64_t h = strmap_hash(key);
 	struct entry **pp = find(m, key, h);
 	struct entry *e;
 	size_t klen;
@@ -126,7 +150,7 @@ void *strmap_put(struct strmap *m, const char *key, void *val)
 
 void *strmap_remove(struct strmap *m, const char *key)
 {
-	struct entry **pp = find(m, key, hash_str(key));
+	struct entry **pp = find(m, key, strmap_hash(key));
 	struct entry *e = *pp;
 	void *val;
 

@@ -21,17 +21,28 @@ static void arm(struct tq *q)
 	if (q->sul_due_us && q->sul_due_us <= head->due_us)
 		return;	/* fires first; tq_fire re-arms */
 	now = router_now_us();
-	lws_sul_schedule(router.ctx, 0, &q->sul, tq_fire,
+	lws_sul_schedule(q->ctx, 0, &q->sul, tq_fire,
 			 head->due_us > now ? (lws_usec_t)(head->due_us - now) : 0);
 	q->sul_due_us = head->due_us;
 }
 
+void tq_init(struct tq *q, struct lws_context *ctx)
+{
+	q->ctx = ctx;
+}
+
 static void tq_fire(lws_sorted_usec_list_t *sul)
 {
-	struct tq *q = lws_container_of(sul, struct tq, sul);
-	int64_t now = router_now_us();
+	tq_run(lws_container_of(sul, struct tq, sul), router_now_us());
+}
 
-	q->sul_due_us = 0;
+void tq_run(struct tq *q, int64_t now)
+{
+	if (q->sul_due_us) {
+		/* nothing if it is the sul running this (lws took it off its list) */
+		lws_sul_cancel(&q->sul);
+		q->sul_due_us = 0;
+	}
 	while (q->timers.head) {
 		struct tq_timer *t = lws_container_of(q->timers.head, struct tq_timer, link);
 
@@ -69,18 +80,4 @@ void tq_cancel(struct tq_timer *t)
 	/* a sul left set for a cancelled head fires, finds nothing due, re-arms */
 	if (!lws_dll2_is_detached(&t->link))
 		lws_dll2_remove(&t->link);
-}
-
-bool tq_pending(const struct tq_timer *t)
-{
-	return !lws_dll2_is_detached(&t->link);
-}
-
-void tq_clear(struct tq *q)
-{
-	while (q->timers.head)
-		lws_dll2_remove(q->timers.head);
-	if (q->sul_due_us)
-		lws_sul_cancel(&q->sul);
-	q->sul_due_us = 0;
 }

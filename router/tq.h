@@ -29,16 +29,21 @@ struct tq_timer {
 
 struct tq {
 	lws_dll2_owner_t timers;
+	struct lws_context *ctx;	/* whose sul list holds sul */
 	lws_sorted_usec_list_t sul;	/* set for the head's deadline */
 	int64_t sul_due_us;		/* 0: sul not set */
 };
 
+/* An empty queue on ctx (q zeroed before). */
+void tq_init(struct tq *q, struct lws_context *ctx);
 /* (Re)schedule t on q to fire cb(t) after delay_us. */
 void tq_schedule(struct tq *q, struct tq_timer *t, int64_t delay_us, tq_cb cb);
 /* Unschedule t (nothing if it is not scheduled). */
 void tq_cancel(struct tq_timer *t);
-bool tq_pending(const struct tq_timer *t);
-/* Drop every timer and the sul (shutdown). */
-void tq_clear(struct tq *q);
+/* What the sul does when it fires (unit tests call it with their clock):
+ * fire, in deadline order, every timer due at now_us (normally the clock's
+ * time: a callback that schedules a timer with no delay is run again), and
+ * set the sul for the earliest deadline left. */
+void tq_run(struct tq *q, int64_t now_us);
 
 #endif

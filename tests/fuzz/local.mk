@@ -1,4 +1,5 @@
-# tests/fuzz/local.mk: the fuzz harnesses of common/ (docs/fuzzing.md).
+# tests/fuzz/local.mk: the fuzz harnesses of common/ and of the router's
+# hand-written frame reader (docs/fuzzing.md).
 #
 # Each harness is a libFuzzer target (LLVMFuzzerTestOneInput).  Here every
 # one is linked with tests/fuzz/standalone.c instead of libFuzzer and runs as
@@ -13,7 +14,8 @@ IC_FUZZ_TESTS = \
 	tests/fuzz/fuzz_json \
 	tests/fuzz/fuzz_ctlproto \
 	tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_sanitize
+	tests/fuzz/fuzz_sanitize \
+	tests/fuzz/fuzz_chunkparse
 check_PROGRAMS += $(IC_FUZZ_TESTS)
 TESTS += $(IC_FUZZ_TESTS)
 
@@ -53,8 +55,13 @@ tests_fuzz_fuzz_sanitize_SOURCES = tests/fuzz/fuzz_sanitize.c $(IC_FUZZ_DRIVER)
 tests_fuzz_fuzz_sanitize_CPPFLAGS = $(AM_CPPFLAGS) -DIC_FUZZ_NAME='"sanitize"' $(IC_FUZZ_DEFS)
 tests_fuzz_fuzz_sanitize_LDADD = $(IC_COMMON_LIBS)
 
+tests_fuzz_fuzz_chunkparse_SOURCES = tests/fuzz/fuzz_chunkparse.c router/chunkparse.c \
+	$(IC_FUZZ_DRIVER)
+tests_fuzz_fuzz_chunkparse_CPPFLAGS = $(AM_CPPFLAGS) -DIC_FUZZ_NAME='"chunkparse"' $(IC_FUZZ_DEFS)
+tests_fuzz_fuzz_chunkparse_LDADD = $(IC_COMMON_LIBS)
+
 # Seed corpora, dictionaries and the libFuzzer build script.
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/build.sh tests/fuzz/run.sh \
 	tests/fuzz/outfilter.dict tests/fuzz/validate.dict tests/fuzz/proto.dict \
 	tests/fuzz/sse.dict tests/fuzz/json.dict tests/fuzz/ctlproto.dict \
-	tests/fuzz/config.dict tests/fuzz/sanitize.dict
+	tests/fuzz/config.dict tests/fuzz/sanitize.dict tests/fuzz/chunkparse.dict

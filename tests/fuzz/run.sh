@@ -18,7 +18,7 @@ while getopts t:o: opt; do
 	esac
 done
 shift $((OPTIND - 1))
-names=${*:-outfilter validate proto sse json ctlproto config sanitize}
+names=${*:-outfilter validate proto sse json ctlproto config sanitize chunkparse}
 # shellcheck disable=SC2086
 "$top/tests/fuzz/build.sh" "$out" $names
 status=0

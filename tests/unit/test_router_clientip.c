@@ -1,15 +1,28 @@
 /* Unit tests for router/clientip.c: X-Forwarded-For only from trusted proxies. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "router/clientip.h"
 
+/* clientip_choose() with the trusted list given as its configuration text. */
 static const char *choose(const char *peer, const char *xff, const char *trusted)
 {
 	static char out[64];
+	struct clientip_trusted *t = clientip_trusted_new(trusted, NULL);
 
-	clientip_choose(peer, xff, trusted, out, sizeof(out));
+	clientip_choose(peer, xff, t, out, sizeof(out));
+	clientip_trusted_free(t);
 	return out;
+}
+
+static bool in_list(const char *addr, const char *list)
+{
+	struct clientip_trusted *t = clientip_trusted_new(list, NULL);
+	bool r = clientip_is_trusted(t, addr);
+
+	clientip_trusted_free(t);
+	return r;
 }
 
 START_TEST(test_untrusted_peer_ignores_xff)
@@ -36,13 +49,55 @@ END_TEST
 START_TEST(test_address_forms)
 {
 	/* IPv6 compared in binary form; IPv4-mapped peers are IPv4 */
-	ck_assert(clientip_in_list("::1", "0:0::1"));
-	ck_assert(!clientip_in_list("::2", "::1"));
+	ck_assert(in_list("::1", "0:0::1"));
+	ck_assert(!in_list("::2", "::1"));
 	ck_assert_str_eq(choose("::ffff:127.0.0.1", "9.9.9.9", "127.0.0.1"), "9.9.9.9");
 	ck_assert_str_eq(choose("::ffff:10.0.0.9", NULL, NULL), "10.0.0.9");
-	ck_assert(!clientip_in_list("127.0.0.1", "127.0.0.10"));
-	ck_assert(!clientip_in_list("127.0.0.1", "not-an-address"));
-	ck_assert(clientip_in_list("127.0.0.1", ",, 127.0.0.1 ,"));
+	ck_assert(!in_list("127.0.0.1", "127.0.0.10"));
+	ck_assert(!in_list("127.0.0.1", "not-an-address"));
+	ck_assert(in_list("127.0.0.1", ",, 127.0.0.1 ,"));
+}
+END_TEST
+
+START_TEST(test_list_parsed_once)
+{
+	size_t bad = 99;
+	struct clientip_trusted *t;
+	char out[64];
+
+	/* empty and missing lists trust nobody */
+	t = clientip_trusted_new(NULL, &bad);
+	ck_assert_uint_eq(clientip_trusted_count(t), 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert(!clientip_is_trusted(t, "127.0.0.1"));
+	clientip_trusted_free(t);
+	t = clientip_trusted_new(" , ,", &bad);
+	ck_assert_uint_eq(clientip_trusted_count(t), 0);
+	ck_assert_uint_eq(bad, 0);
+	clientip_trusted_free(t);
+	ck_assert(!clientip_is_trusted(NULL, "127.0.0.1"));
+
+	/* entries that are not addresses are counted and left out */
+	t = clientip_trusted_new("10.0.0.1, proxy.example, ::1, 10.0.0.300, 2001:DB8::7", &bad);
+	ck_assert_uint_eq(clientip_trusted_count(t), 3);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert(clientip_is_trusted(t, "10.0.0.1"));
+	ck_assert(clientip_is_trusted(t, "::ffff:10.0.0.1"));
+	ck_assert(clientip_is_trusted(t, "0::1"));
+	ck_assert(clientip_is_trusted(t, "2001:db8:0::7"));
+	ck_assert(!clientip_is_trusted(t, "10.0.0.2"));
+	ck_assert(!clientip_is_trusted(t, "proxy.example"));
+	ck_assert(!clientip_is_trusted(t, ""));
+	ck_assert(!clientip_is_trusted(t, NULL));
+	/* one parsed list serves any number of requests */
+	for (int i = 0; i < 3; i++) {
+		clientip_choose("10.0.0.1", "198.51.100.4", t, out, sizeof(out));
+		ck_assert_str_eq(out, "198.51.100.4");
+		clientip_choose("10.0.0.9", "198.51.100.4", t, out, sizeof(out));
+		ck_assert_str_eq(out, "10.0.0.9");
+	}
+	clientip_trusted_free(t);
+	clientip_trusted_free(NULL);
 }
 END_TEST
 
@@ -56,6 +111,7 @@ int main(void)
 	tcase_add_test(tc, test_untrusted_peer_ignores_xff);
 	tcase_add_test(tc, test_trusted_peer_first_entry);
 	tcase_add_test(tc, test_address_forms);
+	tcase_add_test(tc, test_list_parsed_once);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

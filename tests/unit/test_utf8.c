@@ -116,6 +116,28 @@ START_TEST(test_complete_len_every_split)
 }
 END_TEST
 
+START_TEST(test_seq_len)
+{
+	ck_assert_uint_eq(ic_utf8_seq_len("a", 1), 1);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xC3\xA9x", 3), 2);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xE2\x82\xAC", 3), 3);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF0\x9F\x98\x80", 4), 4);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF4\x8F\xBF\xBF", 4), 4);	/* U+10FFFF */
+	/* cut short: avail, not the NUL, is the end */
+	ck_assert_uint_eq(ic_utf8_seq_len("\xE2\x82\xAC", 2), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xC3\xA9", 0), 0);
+	/* stray continuation, overlong, surrogate, above U+10FFFF, bad lead */
+	ck_assert_uint_eq(ic_utf8_seq_len("\x80", 1), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xC0\xAF", 2), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xE0\x80\xAF", 3), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF0\x80\x80\xAF", 4), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xED\xA0\x80", 3), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF4\x90\x80\x80", 4), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF5\x80\x80\x80", 4), 0);
+	ck_assert_uint_eq(ic_utf8_seq_len("\xE2\x28\xAC", 3), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("utf8");
@@ -128,6 +150,7 @@ int main(void)
 	tcase_add_test(tc, test_prefix_bytes);
 	tcase_add_test(tc, test_complete_len);
 	tcase_add_test(tc, test_complete_len_every_split);
+	tcase_add_test(tc, test_seq_len);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

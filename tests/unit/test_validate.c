@@ -504,29 +504,6 @@ START_TEST(test_url_errors_are_clear)
 }
 END_TEST
 
-START_TEST(test_url_ws)
-{
-	struct ic_url u;
-	char *ws;
-
-	ck_assert_int_eq(ic_url_parse("https://api.idleclaw.com", &u, NULL, 0), 0);
-	ws = ic_url_ws_new(&u, "/ws/node");
-	ck_assert_str_eq(ws, "wss://api.idleclaw.com:443/ws/node");
-	free(ws);
-	ic_url_clear(&u);
-
-	ck_assert_int_eq(ic_url_parse("http://[::1]:8000/base", &u, NULL, 0), 0);
-	ws = ic_url_ws_new(&u, "/ws/node");
-	ck_assert_str_eq(ws, "ws://[::1]:8000/ws/node");
-	free(ws);
-	ws = ic_url_ws_new(&u, NULL);
-	ck_assert_str_eq(ws, "ws://[::1]:8000/base");
-	free(ws);
-	ic_url_clear(&u);
-	ic_url_clear(NULL);
-}
-END_TEST
-
 START_TEST(test_ollama_host_good)
 {
 	static const struct url_case cases[] = {
@@ -606,7 +583,6 @@ int main(void)
 	tcase_add_test(tc, test_url_good);
 	tcase_add_test(tc, test_url_bad);
 	tcase_add_test(tc, test_url_errors_are_clear);
-	tcase_add_test(tc, test_url_ws);
 	tcase_add_test(tc, test_ollama_host_good);
 	tcase_add_test(tc, test_ollama_host_bad);
 	suite_add_tcase(s, tc);

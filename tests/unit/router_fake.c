@@ -1,0 +1,197 @@
+/* router_fake.c - the stand-ins of router_fake.h. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router_fake.h"
+#include "router/sched.h"
+#include "common/config.h"
+#include "common/xmalloc.h"
+
+int64_t fake_now_us = 1000000000;
+struct fake_calls fake_calls;
+
+int64_t router_now_us(void)
+{
+	return fake_now_us;
+}
+
+void router_wakeup(struct router *r)
+{
+	(void)r;
+}
+
+/* --- sockets --- */
+
+int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_protocol wp)
+{
+	struct fake_sock *s = (struct fake_sock *)wsi;
+
+	(void)wp;
+	if (s->n_sent == 8) {
+		memmove(s->sent[0], s->sent[1], sizeof(s->sent) - sizeof(s->sent[0]));
+		s->n_sent--;
+	}
+	snprintf(s->sent[s->n_sent++], sizeof(s->sent[0]), "%.*s", (int)len, (char *)buf);
+	return (int)len;
+}
+
+void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf,
+		      size_t len)
+{
+	struct fake_sock *s = (struct fake_sock *)wsi;
+
+	s->close_code = (int)status;
+	snprintf(s->close_reason, sizeof(s->close_reason), "%.*s", (int)len, (char *)buf);
+}
+
+int lws_callback_on_writable(struct lws *wsi)
+{
+	((struct fake_sock *)wsi)->writable = true;
+	return 1;
+}
+
+void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs)
+{
+	(void)wsi;
+	(void)reason;
+	(void)secs;
+}
+
+/* --- chat.c --- */
+
+void chat_assigned(struct chat *c)
+{
+	/* chat.c notes the node, so the chat never goes back to it */
+	c->tried[c->attempts++] = c->node->serial;
+	fake_calls.assigned++;
+}
+
+void chat_unavailable(struct chat *c)
+{
+	fake_calls.unavailable++;
+	fake_calls.last_unavailable = c;
+}
+
+void chat_node_failed(struct chat *c, const char *reason)
+{
+	(void)reason;
+	fake_calls.failed++;
+	sched_detach(c);
+}
+
+void chat_node_message(struct chat *c, const struct ic_msg *m)
+{
+	(void)c;
+	(void)m;
+}
+
+void chat_node_chunk(struct chat *c, const struct chunk_view *v)
+{
+	(void)c;
+	(void)v;
+}
+
+/* --- set-up --- */
+
+struct router *fake_router_new(const char *const *overrides)
+{
+	struct router *r = xcalloc(1, sizeof(*r));
+	struct lws_context_creation_info info;
+	char *errors = NULL;
+
+	r->cfg = ic_config_load_new(&router_config_schema, NULL, overrides, &errors);
+	ck_assert_msg(r->cfg != NULL, "config: %s", errors ? errors : "?");
+	free(errors);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.user = r;
+	lws_set_log_level(LLL_ERR, NULL);
+	r->ctx = lws_create_context(&info);
+	ck_assert_ptr_nonnull(r->ctx);
+	router_init(r, r->ctx);
+	memset(&fake_calls, 0, sizeof(fake_calls));
+	return r;
+}
+
+void fake_router_free(struct router *r)
+{
+	lws_context_destroy(r->ctx);
+	router_fini(r);
+	ic_config_free(&router_config_schema, r->cfg);
+	free(r);
+}
+
+struct node *fake_flush(struct node *n)
+{
+	struct fake_sock *s = (struct fake_sock *)n->wsi;
+
+	while (s->writable) {
+		s->writable = false;
+		if (node_writeable(n) < 0) {
+			s->closed = true;
+			node_closed(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+struct node *fake_rx(struct node *n, const char *text)
+{
+	struct fake_sock *s = (struct fake_sock *)n->wsi;
+
+	if (node_rx(n, text, strlen(text), true, true) < 0) {
+		/* lws closes at once after -1 from the receive callback */
+		s->closed = true;
+		node_closed(n);
+		return NULL;
+	}
+	return fake_flush(n);
+}
+
+struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip,
+		       const char *node_id, const char *models, int max_concurrent)
+{
+	char msg[1024], list[512] = "";
+	const char *p = models;
+	struct node *n;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s{\"name\":\"%.*s\",\"size\":1000}", list[0] ? "," : "", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	snprintf(msg, sizeof(msg),
+		 "{\"type\":\"register\",\"node_id\":\"%s\",\"models\":[%s],"
+		 "\"max_concurrent\":%d,\"ollama_version\":\"0.6.2\"}",
+		 node_id, list, max_concurrent);
+	memset(s, 0, sizeof(*s));
+	n = node_new(r, (struct lws *)s, ip);
+	return fake_rx(n, msg);
+}
+
+struct chat *fake_chat_new(struct router *r, const char *model)
+{
+	struct chat *c = xcalloc(1, sizeof(*c));
+
+	c->r = r;
+	c->model = xstrdup(model);
+	snprintf(c->request_id, sizeof(c->request_id), "req-%p", (void *)c);
+	c->max_attempts = r->cfg->failover_attempts;
+	c->tried = xcalloc((size_t)c->max_attempts, sizeof(*c->tried));
+	c->wait_deadline_us = router_now_us() + (int64_t)r->cfg->queue_wait * 1000000;
+	return c;
+}
+
+void fake_chat_free(struct chat *c)
+{
+	sched_detach(c);
+	tq_cancel(&c->wait_timer);
+	free(c->tried);
+	free(c->model);
+	free(c);
+}
