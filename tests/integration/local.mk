@@ -1,0 +1,31 @@
+# tests/integration/local.mk: the integration tests (docs/architecture.md,
+# "Tests").  pytest finds every test_*.py in tests/integration; run.pytest
+# runs them all for this build directory under automake's TAP driver, so
+# each pytest test counts in the summary.
+TEST_EXTENSIONS += .pytest
+PYTEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+PYTEST_LOG_COMPILER = $(SHELL)
+TESTS += tests/integration/run.pytest tests/integration/test_units_and_pages.sh
+EXTRA_DIST += tests/integration
+
+# The limits the tests probe, printed as JSON by a program compiled with
+# the headers (tests/integration/limits.py reads it).  limits-list.h names
+# every IC_* macro of common/limits.h.
+noinst_PROGRAMS += tests/integration/print-limits
+tests_integration_print_limits_SOURCES = tests/integration/print-limits.c
+nodist_tests_integration_print_limits_SOURCES = tests/integration/limits-list.h
+tests_integration_print_limits_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/tests/integration
+BUILT_SOURCES += tests/integration/limits-list.h
+CLEANFILES += tests/integration/limits-list.h
+tests/integration/limits-list.h: $(top_srcdir)/common/limits.h
+	$(AM_V_GEN)$(MKDIR_P) tests/integration && \
+	sed -n 's/^#define[[:space:]]\{1,\}\(IC_[A-Z0-9_]*\)[[:space:]].*/LIMIT(\1)/p' \
+		$(top_srcdir)/common/limits.h >$@
+
+# Bytecode and caches from runs by hand are not part of the tarball.
+dist-hook: dist-integration-clean
+dist-integration-clean:
+	rm -rf $(distdir)/tests/integration/__pycache__ \
+		$(distdir)/tests/integration/.pytest_cache \
+		$(distdir)/tests/integration/limits-list.h
+.PHONY: dist-integration-clean
