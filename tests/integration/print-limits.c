@@ -29,6 +29,8 @@ int main(void)
 #include "limits-list.h"
 	LIMIT(NODE_REGISTER_WAIT_S)
 	LIMIT(FO_BODY_MAX)
+	LIMIT(FO_TOKENS_MAX)
+	LIMIT(FO_DELAY_MS_MAX)
 	printf("\n}\n");
 	return ferror(stdout) || fflush(stdout) ? 1 : 0;
 }
