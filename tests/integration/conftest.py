@@ -90,11 +90,6 @@ def pytest_runtest_makereport(item, call):
         iclib.discard_logs()
 
 
-def _passed(request):
-    rep = getattr(request.node, "rep_call", None)
-    return rep is not None and rep.passed
-
-
 # --- fixtures: each starts a program; the harness stops it ---
 
 @pytest.fixture
@@ -116,7 +111,7 @@ def router(request):
     mark = request.node.get_closest_marker("router")
     r = routerlib.Router(**(mark.kwargs if mark else {}))
     yield r
-    if _passed(request) and r.poll() is None:
+    if iclib.call_passed(request) and r.poll() is None:
         r.assert_clean_exit()
 
 

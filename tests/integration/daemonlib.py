@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import queue
+import shutil
 import socket
 import sys
 import tempfile
@@ -60,6 +61,10 @@ class Daemon(iclib.Proc):
         if notify is not None:
             e["NOTIFY_SOCKET"] = notify.path
         super().__init__("idleclawd", argv, env=e)
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def listening(self):
         """The control socket accepts: the daemon bind()s (the path appears)

@@ -67,6 +67,13 @@ def cleanup():
     return errors
 
 
+def call_passed(request):
+    """In a pytest fixture's teardown: did the test itself pass?  (A clean
+    exit is checked only then; a failure is reported already.)"""
+    rep = getattr(request.node, "rep_call", None)
+    return rep is not None and rep.passed
+
+
 def procs():
     """The programs started since the last discard_logs()."""
     return list(_procs)
