@@ -32,10 +32,11 @@ FAST = {
 
 
 class Router(iclib.Proc):
-    """idleclaw-routerd on a free port; opts are [router] keys."""
+    """idleclaw-routerd on a free port (or on port: a restart); opts are
+    [router] keys."""
 
-    def __init__(self, fast=True, env=None, **opts):
-        self.port = iclib.free_port()
+    def __init__(self, fast=True, env=None, port=None, **opts):
+        self.port = port or iclib.free_port()
         cfg = dict(FAST) if fast else {}
         cfg.update(opts)
         argv = [iclib.binary("router/idleclaw-routerd"),
