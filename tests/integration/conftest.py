@@ -9,9 +9,9 @@
 - Fixtures start the programs: fake_ollama, router (options from the
   `router` mark), make_router, daemon, stand_in_router, fake_daemon,
   idleclawctl, caddy, notify.
-- With IC_TAP_FD set (tests/integration/run.pytest), each test is also
+- With IC_TAP_FD set (tests/integration/run-pytest), each test is also
   reported as a TAP line on that descriptor, so that automake counts
-  every test.
+  every test; --shard=K/N runs every Nth test from the Kth.
 
 docs/architecture.md ("Tests") says how to write and run a test.
 """
@@ -46,6 +46,22 @@ def pytest_configure(config):
     fd = os.environ.get("IC_TAP_FD")
     if fd:
         config.pluginmanager.register(TapReport(int(fd)), "ic-tap")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--shard", default="1/1", metavar="K/N",
+                     help="run every Nth test, from the Kth (make check runs "
+                     "the parts at once)")
+
+
+def pytest_collection_modifyitems(config, items):
+    k, n = (int(x) for x in config.getoption("shard").split("/"))
+    if not 1 <= k <= n:
+        raise pytest.UsageError("--shard=K/N needs 1 <= K <= N")
+    if n > 1:
+        keep = items[k - 1::n]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,11 +1,13 @@
 # tests/integration/local.mk: the integration tests (docs/architecture.md,
-# "Tests").  pytest finds every test_*.py in tests/integration; run.pytest
-# runs them all for this build directory under automake's TAP driver, so
-# each pytest test counts in the summary.
+# "Tests").  pytest finds every test_*.py in tests/integration; run-pytest
+# runs them for this build directory under automake's TAP driver, so each
+# pytest test counts in the summary, in two parts (part-K.pytest) that
+# make -j runs at once.
 TEST_EXTENSIONS += .pytest
 PYTEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 PYTEST_LOG_COMPILER = $(SHELL)
-TESTS += tests/integration/run.pytest tests/integration/test_units_and_pages.sh
+TESTS += tests/integration/part-1.pytest tests/integration/part-2.pytest \
+	tests/integration/test_units_and_pages.sh
 EXTRA_DIST += tests/integration
 
 # The limits the tests probe, printed as JSON by a program compiled with
