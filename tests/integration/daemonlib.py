@@ -10,7 +10,6 @@ were built with.
 import asyncio
 import json
 import os
-import queue
 import shutil
 import socket
 import sys
@@ -26,9 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 import iclib  # noqa: E402
 sys.path.insert(0, os.path.join(iclib.SRCDIR, "tests", "fake-ollama"))
 from fakeollama import FakeOllama  # noqa: E402,F401  (re-exported)
-
-
 from limits import LIMITS  # noqa: E402,F401  (re-exported)
+
 
 # Fast settings for tests.
 FAST = {

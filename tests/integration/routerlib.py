@@ -8,18 +8,15 @@ LIMITS (limits.py) are the numbers the programs were built with.
 """
 import asyncio
 import json
-import os
 import signal
-import sys
 
 import websockets
 
 import iclib
+from limits import LIMITS  # noqa: F401  (re-exported)
 
 RELEASE_GRACE = 15.0
 
-
-from limits import LIMITS  # noqa: E402,F401  (re-exported)
 
 # Fast settings for tests; a test that checks a default passes it explicitly.
 FAST = {

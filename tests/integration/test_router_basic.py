@@ -1,8 +1,6 @@
 #!/usr/bin/python3
 """idleclaw-routerd: HTTP endpoints, errors, and one chat end to end."""
 import asyncio
-import json
-import os
 import signal
 
 import pytest
