@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 import daemonlib as dl
 import routerlib
 from daemonlib import iclib
@@ -242,8 +244,7 @@ def test_with_idleclawctl():
     """The real idleclawctl against the daemon (skipped if not built)."""
     ctl_bin = iclib.binary("ctl/idleclawctl")
     if not os.path.exists(ctl_bin):
-        print("idleclawctl not built; skipping")
-        return
+        pytest.skip("idleclawctl not built")
 
     def ctl(n, *args):
         return subprocess.run([ctl_bin, "--socket", n.d.sock] + list(args),
