@@ -8,7 +8,12 @@ PYTEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap
 PYTEST_LOG_COMPILER = $(SHELL)
 TESTS += tests/integration/part-1.pytest tests/integration/part-2.pytest \
 	tests/integration/test_units_and_pages.sh
-EXTRA_DIST += tests/integration
+EXTRA_DIST += tests/integration/part-1.pytest tests/integration/part-2.pytest \
+	tests/integration/test_units_and_pages.sh tests/integration/run-pytest \
+	tests/integration/pytest.ini tests/integration/conftest.py \
+	tests/integration/iclib.py tests/integration/limits.py \
+	tests/integration/routerlib.py tests/integration/daemonlib.py \
+	tests/integration/ctllib.py
 
 # The limits the tests probe, printed as JSON by a program compiled with
 # the headers (tests/integration/limits.py reads it).  limits-list.h names
@@ -24,10 +29,8 @@ tests/integration/limits-list.h: $(top_srcdir)/common/limits.h
 	sed -n 's/^#define[[:space:]]\{1,\}\(IC_[A-Z0-9_]*\)[[:space:]].*/LIMIT(\1)/p' \
 		$(top_srcdir)/common/limits.h >$@
 
-# Bytecode and caches from runs by hand are not part of the tarball.
-dist-hook: dist-integration-clean
-dist-integration-clean:
-	rm -rf $(distdir)/tests/integration/__pycache__ \
-		$(distdir)/tests/integration/.pytest_cache \
-		$(distdir)/tests/integration/limits-list.h
-.PHONY: dist-integration-clean
+# The tests themselves: whatever test_*.py there are.
+dist-hook: dist-integration-tests
+dist-integration-tests:
+	cp -p $(srcdir)/tests/integration/test_*.py $(distdir)/tests/integration/
+.PHONY: dist-integration-tests
