@@ -44,9 +44,3 @@ ctl/cmd-table.c: Makefile
 CLEANFILES += ctl/cmd-table.c
 EXTRA_DIST += ctl/idleclawctl.bash-completion
 EXTRA_DIST += docs/control.md
-
-# test_ctl.py: idleclawctl alone and against a fake daemon;
-# test_ctl_daemon.py: against the real idleclawd, routerd and fake-ollama.
-CTL_TESTS = tests/integration/test_ctl.py tests/integration/test_ctl_daemon.py
-TESTS += $(CTL_TESTS)
-EXTRA_DIST += $(CTL_TESTS) tests/integration/ctllib.py

@@ -45,18 +45,6 @@ tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
-# Integration tests: the real daemon on loopback with fake-ollama and a
-# stand-in router (python3-websockets) or the real idleclaw-routerd.
-DAEMON_TESTS = \
-	tests/integration/test_daemon_relay.py \
-	tests/integration/test_daemon_link.py \
-	tests/integration/test_daemon_control.py \
-	tests/integration/test_daemon_e2e.py \
-	tests/integration/test_daemon_tls.py \
-	tests/integration/test_daemon_reconnect.py
-TESTS += $(DAEMON_TESTS)
-EXTRA_DIST += tests/integration/daemonlib.py tests/integration/publiclib.py $(DAEMON_TESTS)
-
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
 EXTRA_DIST += conf/idleclaw.conf systemd/idleclawd.service systemd/idleclawd.socket \

@@ -26,7 +26,3 @@ uninstall-systemd-units:
 	rm -f '$(DESTDIR)$(docdir)/examples/idleclaw.conf' '$(DESTDIR)$(docdir)/examples/Caddyfile.example'
 
 .PHONY: install-systemd-units uninstall-systemd-units
-
-# Unit files and manual pages are checked like code.
-TESTS += tests/integration/test_units_and_pages.sh
-EXTRA_DIST += tests/integration/test_units_and_pages.sh

@@ -39,6 +39,7 @@ class FakeOllama:
             argv += ["--record", self.record_path]
         argv += list(args)
         self.proc = iclib.Proc(name, argv, env=env, stdout=subprocess.PIPE)
+        iclib.track(self)
         line = self.proc.p.stdout.readline().decode()
         if not line.startswith("PORT="):
             self.proc.p.wait(5)

@@ -11,6 +11,4 @@ tests_fake_ollama_fake_ollama_SOURCES = \
 	tests/fake-ollama/chat.c
 tests_fake_ollama_fake_ollama_LDADD = $(IC_COMMON_LIBS) $(LIBEVENT_LIBS)
 
-TESTS += tests/integration/test_fake_ollama.py
-EXTRA_DIST += tests/integration/test_fake_ollama.py docs/fake-ollama.md \
-	tests/fake-ollama/fakeollama.py
+EXTRA_DIST += docs/fake-ollama.md tests/fake-ollama/fakeollama.py

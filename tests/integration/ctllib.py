@@ -55,6 +55,7 @@ class FakeDaemon:
         self.stopping = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
+        iclib.track(self)
 
     def _serve(self):
         while not self.stopping:
@@ -92,6 +93,8 @@ class FakeDaemon:
             return [r for r in self.requests if r.get("cmd") == cmd]
 
     def close(self):
+        if self.stopping:
+            return
         self.stopping = True
         self.sock.close()
         self.thread.join(2)
@@ -127,9 +130,9 @@ def start_ctl(args, socket_path):
     """Start idleclawctl in the background (for signals)."""
     env = dict(os.environ)
     env["NO_COLOR"] = "1"
-    return subprocess.Popen([CTL, "--socket", socket_path] + list(args),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return iclib.track_popen(subprocess.Popen(
+        [CTL, "--socket", socket_path] + list(args), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
 
 
 def wait_until(pred, timeout=5.0, what="condition"):

@@ -4,13 +4,13 @@ Daemon runs the real binary with -o overrides on loopback; StandInRouter is
 a small WebSocket server (python3-websockets) that speaks the node protocol
 the way the public router does, so tests can script the router's side
 (features advertised or not, 1008 closes, cancels, restarts); Ctl is a
-control-socket client.  Limits come from common/limits.h.
+control-socket client.  LIMITS (limits.py) are the numbers the programs
+were built with.
 """
 import asyncio
 import json
 import os
-import queue
-import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -25,19 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 import iclib  # noqa: E402
 sys.path.insert(0, os.path.join(iclib.SRCDIR, "tests", "fake-ollama"))
 from fakeollama import FakeOllama  # noqa: E402,F401  (re-exported)
+from limits import LIMITS  # noqa: E402,F401  (re-exported)
 
-
-def _limits():
-    out = {}
-    with open(os.path.join(iclib.SRCDIR, "common", "limits.h")) as f:
-        for line in f:
-            m = re.match(r"#define\s+(IC_\w+)\s+([()\d\s*+-]+?)\s*(/\*.*)?$", line)
-            if m:
-                out[m.group(1)] = int(eval(m.group(2), {}))
-    return out
-
-
-LIMITS = _limits()
 
 # Fast settings for tests.
 FAST = {
@@ -70,6 +59,10 @@ class Daemon(iclib.Proc):
         if notify is not None:
             e["NOTIFY_SOCKET"] = notify.path
         super().__init__("idleclawd", argv, env=e)
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def listening(self):
         """The control socket accepts: the daemon bind()s (the path appears)
@@ -208,9 +201,11 @@ class StandInRouter:
         self.url = "http://127.0.0.1:%d" % self.port
         self.on_register = None     # (code, reason) to close with instead
         started = threading.Event()
+        self.stopped = False
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
         self.thread.start()
         started.wait(5)
+        iclib.track(self, self.stop)
 
     def _run(self, started):
         asyncio.set_event_loop(self.loop)
@@ -285,6 +280,10 @@ class StandInRouter:
         return iclib.wait_for(ended, timeout, what="end of request %s" % rid)
 
     def stop(self):
+        if self.stopped:
+            return
+        self.stopped = True
+
         async def _stop():
             self.server.close()
             for ws in self.conns:
@@ -355,6 +354,8 @@ class LineOllama:
         self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+        self.stopped = False
+        iclib.track(self, self.stop)
 
     def stream_chat(self, handler):
         """Write the reply of one /api/chat (headers are sent); subclasses
@@ -373,5 +374,8 @@ class LineOllama:
         return line
 
     def stop(self):
+        if self.stopped:
+            return
+        self.stopped = True
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -4,12 +4,17 @@ Tests run the real binaries on loopback ports.  Paths come from the
 environment that `make check` sets (IC_BUILDDIR, IC_SRCDIR); run by hand,
 they default to ./build and the source tree.  Part-specific helpers live in
 their own modules beside this one (routerlib.py, daemonlib.py, ...).
+
+Everything that runs beside a test (a Proc, a stand-in server thread)
+registers itself with track(); conftest.py stops what is still running at
+the end of each test (cleanup()) and shows the logs of the test's programs
+when it failed (procs()).
 """
 import os
+import shutil
 import signal as _signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -20,6 +25,63 @@ BUILDDIR = os.environ.get("IC_BUILDDIR") or os.path.join(SRCDIR, "build")
 # automake's exit code for a skipped test, and for a hard error
 SKIP = 77
 HARD_ERROR = 99
+
+
+# What the current test started: [(object, stop function)], oldest first,
+# and its programs (for their logs).  Outside pytest nobody clears them.
+_tracked = []
+_procs = []
+# Set by conftest.py: Proc.close() keeps the log file for the failure
+# report; discard_logs() removes them once the test is reported.
+KEEP_LOGS = False
+
+
+def track(obj, stop=None):
+    """Have the harness stop obj (stop(), default obj.close()) at the end of
+    the test that created it, newest first, if the test did not."""
+    _tracked.append((obj, stop or obj.close))
+    return obj
+
+
+def track_popen(p):
+    """track() a subprocess.Popen: killed at the end of the test if running."""
+    def stop():
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            if f is not None:
+                f.close()
+    return track(p, stop)
+
+
+def cleanup():
+    """Stop everything tracked (newest first); return the errors."""
+    errors = []
+    while _tracked:
+        _, stop = _tracked.pop()
+        try:
+            stop()
+        except Exception as e:  # noqa: BLE001 - stop the rest anyway
+            errors.append(e)
+    return errors
+
+
+def call_passed(request):
+    """In a pytest fixture's teardown: did the test itself pass?  (A clean
+    exit is checked only then; a failure is reported already.)"""
+    rep = getattr(request.node, "rep_call", None)
+    return rep is not None and rep.passed
+
+
+def procs():
+    """The programs started since the last discard_logs()."""
+    return list(_procs)
+
+
+def discard_logs():
+    while _procs:
+        _procs.pop()._unlink_log()
 
 
 def binary(relpath):
@@ -76,6 +138,8 @@ class Proc:
                                   stdout=kw.pop("stdout", self.errfile),
                                   stderr=self.errfile, env=full_env, **kw)
         self.pid = self.p.pid
+        _procs.append(self)
+        track(self)
 
     @property
     def returncode(self):
@@ -105,9 +169,15 @@ class Proc:
         return self.p.returncode
 
     def close(self):
+        """Kill the program if it still runs (no checks)."""
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+        self.errfile.close()
+        if not KEEP_LOGS:
+            self._unlink_log()
+
+    def _unlink_log(self):
         try:
             os.unlink(self.errfile.name)
         except OSError:
@@ -123,6 +193,33 @@ class Proc:
         assert rc == 0, "%s exited %s\n%s" % (self.name, rc, log)
 
 
+class Caddy(Proc):
+    """Caddy (the Debian package) run with a Caddyfile: caddyfile is a
+    %-format with %(dir)s (a temp dir for its storage) and %(port)d (a
+    free port for its site).  tls: wait for its internal CA's root
+    certificate too (self.root)."""
+
+    def __init__(self, caddyfile, tls=False):
+        self.dir = tempfile.mkdtemp(prefix="ic-caddy-")
+        self.port = free_port()
+        conf = os.path.join(self.dir, "Caddyfile")
+        with open(conf, "w") as f:
+            f.write(caddyfile % {"dir": self.dir, "port": self.port})
+        env = {"HOME": self.dir, "XDG_DATA_HOME": self.dir, "XDG_CONFIG_HOME": self.dir}
+        super().__init__("caddy", [shutil.which("caddy") or "caddy", "run", "--config", conf,
+                                   "--adapter", "caddyfile"], env=env)
+        wait_port(self.port, timeout=20, proc=self)
+        self.root = None
+        if tls:
+            self.root = os.path.join(self.dir, "data", "pki", "authorities", "local",
+                                     "root.crt")
+            wait_for(lambda: os.path.exists(self.root), what="caddy root certificate")
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class NotifySocket:
     """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
 
@@ -132,6 +229,7 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.messages = []
+        track(self)
 
     def read(self, timeout=0.0):
         """Collect datagrams for up to timeout seconds; return all so far."""
@@ -165,7 +263,10 @@ class NotifySocket:
 
 
 def run_tests(tests):
-    """Run test functions in order; print a line each; exit as automake expects."""
+    """Run test functions in order, outside pytest (by hand: a file's
+    `if __name__ == "__main__"`); pytest itself finds test_* functions."""
+    import sys
+    import traceback
     failed = 0
     for t in tests:
         try:
@@ -173,7 +274,8 @@ def run_tests(tests):
             print("PASS: %s" % t.__name__, flush=True)
         except Exception as e:  # noqa: BLE001 - report every failure, keep going
             failed += 1
-            import traceback
             traceback.print_exc()
             print("FAIL: %s: %s" % (t.__name__, e), flush=True)
+        finally:
+            cleanup()
     sys.exit(1 if failed else 0)

@@ -4,35 +4,19 @@ A Router runs the real binary on a loopback port.  TestNode speaks the node
 protocol (docs/protocol.md) over python3-websockets; chat()/http() are a
 minimal HTTP/1.1 client on asyncio streams, so a test sees the exact bytes
 of an SSE stream and can stop reading (slow consumer) or hang up (cancel).
-Limits come from common/limits.h, so tests probe the same numbers as C.
+LIMITS (limits.py) are the numbers the programs were built with.
 """
 import asyncio
 import json
-import os
-import re
 import signal
-import sys
 
 import websockets
 
 import iclib
+from limits import LIMITS  # noqa: F401  (re-exported)
 
 RELEASE_GRACE = 15.0
 
-
-def _limits():
-    """The #define NAME value lines of common/limits.h, evaluated."""
-    out = {}
-    path = os.path.join(iclib.SRCDIR, "common", "limits.h")
-    with open(path) as f:
-        for line in f:
-            m = re.match(r"#define\s+(IC_\w+)\s+([()\d\s*+-]+?)\s*(/\*.*)?$", line)
-            if m:
-                out[m.group(1)] = int(eval(m.group(2), {}))  # digits and * only
-    return out
-
-
-LIMITS = _limits()
 
 # Fast settings for tests; a test that checks a default passes it explicitly.
 FAST = {
@@ -45,10 +29,11 @@ FAST = {
 
 
 class Router(iclib.Proc):
-    """idleclaw-routerd on a free port; opts are [router] keys."""
+    """idleclaw-routerd on a free port (or on port: a restart); opts are
+    [router] keys."""
 
-    def __init__(self, fast=True, env=None, **opts):
-        self.port = iclib.free_port()
+    def __init__(self, fast=True, env=None, port=None, **opts):
+        self.port = port or iclib.free_port()
         cfg = dict(FAST) if fast else {}
         cfg.update(opts)
         argv = [iclib.binary("router/idleclaw-routerd"),
@@ -365,6 +350,9 @@ class TestNode:
 
     async def close(self):
         await self.ws.close()
+
+
+TestNode.__test__ = False       # a helper, not a class of tests for pytest
 
 
 def run(coro_fn):

@@ -6,14 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import iclib  # noqa: E402
-from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report,  # noqa: E402
-                    event, reply, run_ctl, start_ctl, wait_until)
+import iclib
+from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report, event, reply,
+                    run_ctl, start_ctl, wait_until)
+from limits import LIMITS
 
 PAUSE_MAX_S = 30 * 24 * 3600     # CTL_PAUSE_MAX_S in common/ctlproto.h
 
@@ -22,14 +21,23 @@ def with_daemon(behaviour):
     """Decorator: run the test with a FakeDaemon as its argument."""
     def wrap(fn):
         def test():
-            d = FakeDaemon(behaviour)
-            try:
-                fn(d)
-            finally:
-                d.close()
+            fn(FakeDaemon(behaviour))
         test.__name__ = fn.__name__
+        test.__doc__ = fn.__doc__
         return test
     return wrap
+
+
+def ctl_on_pty(path, *args, env=None):
+    """idleclawctl with a terminal (a pty) as stdin and stdout:
+    (Popen, the pty's master fd); both go at the end of the test."""
+    master, slave = os.openpty()
+    iclib.track(master, lambda: os.close(master))
+    p = iclib.track_popen(subprocess.Popen([CTL, "--socket", path] + list(args),
+                                           stdin=slave, stdout=slave,
+                                           stderr=subprocess.PIPE, env=env))
+    os.close(slave)
+    return p, master
 
 
 def ok_to_everything(req, send):
@@ -193,24 +201,21 @@ def test_exit_codes_from_status_table():
         send(reply(req, current["status"], detail="the detail"))
 
     d = FakeDaemon(behaviour)
-    try:
-        for status, code in EXIT_CODES.items():
-            current["status"] = status
-            r = run_ctl(["resume"], socket_path=d.path)
-            assert r.returncode == code, (status, code, r)
-            if status != "ok":
-                # our own fixed sentence (not the daemon's), plus the detail
-                assert "sentence of" not in r.stderr, r.stderr
-                assert "\n  the detail\n" in r.stderr, r.stderr
-        current["status"] = "permission"
-        r = run_ctl(["pause"], socket_path=d.path)
-        assert "Permission denied" in r.stderr and "sudo" in r.stderr, r.stderr
-        # a status from a newer daemon: failed, with the daemon's sentence
-        current["status"] = "on_fire"
+    for status, code in EXIT_CODES.items():
+        current["status"] = status
         r = run_ctl(["resume"], socket_path=d.path)
-        assert r.returncode == 1 and "sentence of on_fire" in r.stderr, r
-    finally:
-        d.close()
+        assert r.returncode == code, (status, code, r)
+        if status != "ok":
+            # our own fixed sentence (not the daemon's), plus the detail
+            assert "sentence of" not in r.stderr, r.stderr
+            assert "\n  the detail\n" in r.stderr, r.stderr
+    current["status"] = "permission"
+    r = run_ctl(["pause"], socket_path=d.path)
+    assert "Permission denied" in r.stderr and "sudo" in r.stderr, r.stderr
+    # a status from a newer daemon: failed, with the daemon's sentence
+    current["status"] = "on_fire"
+    r = run_ctl(["resume"], socket_path=d.path)
+    assert r.returncode == 1 and "sentence of on_fire" in r.stderr, r
 
 
 def test_protocol_trouble():
@@ -233,27 +238,24 @@ def test_protocol_trouble():
         # "silent": never answer
 
     d = FakeDaemon(behaviour)
-    try:
-        mode["m"] = "garbage"
-        r = run_ctl(["status"], socket_path=d.path)
-        assert r.returncode == 3 and "does not understand" in r.stderr, r
-        mode["m"] = "wrong_version"
-        assert run_ctl(["status"], socket_path=d.path).returncode == 3
-        mode["m"] = "null_id"
-        r = run_ctl(["status"], socket_path=d.path)
-        assert r.returncode == 3 and "not a JSON object" in r.stderr, r
-        mode["m"] = "close"
-        r = run_ctl(["status"], socket_path=d.path)
-        assert r.returncode == 1 and "closed the connection" in r.stderr, r
-        mode["m"] = "other_id_first"
-        assert run_ctl(["resume"], socket_path=d.path).returncode == 0
-        mode["m"] = "silent"
-        t0 = time.monotonic()
-        r = run_ctl(["--timeout", "0.3", "status"], socket_path=d.path)
-        assert r.returncode == 10 and "no answer from idleclawd" in r.stderr, r
-        assert time.monotonic() - t0 < 3
-    finally:
-        d.close()
+    mode["m"] = "garbage"
+    r = run_ctl(["status"], socket_path=d.path)
+    assert r.returncode == 3 and "does not understand" in r.stderr, r
+    mode["m"] = "wrong_version"
+    assert run_ctl(["status"], socket_path=d.path).returncode == 3
+    mode["m"] = "null_id"
+    r = run_ctl(["status"], socket_path=d.path)
+    assert r.returncode == 3 and "not a JSON object" in r.stderr, r
+    mode["m"] = "close"
+    r = run_ctl(["status"], socket_path=d.path)
+    assert r.returncode == 1 and "closed the connection" in r.stderr, r
+    mode["m"] = "other_id_first"
+    assert run_ctl(["resume"], socket_path=d.path).returncode == 0
+    mode["m"] = "silent"
+    t0 = time.monotonic()
+    r = run_ctl(["--timeout", "0.3", "status"], socket_path=d.path)
+    assert r.returncode == 10 and "no answer from idleclawd" in r.stderr, r
+    assert time.monotonic() - t0 < 3
 
 
 def chat_daemon(req, send):
@@ -358,17 +360,13 @@ def read_until(fd, want, timeout=5.0):
 @with_daemon(slow_chat)
 def test_chat_ctrl_c_cancels(d):
     p = start_ctl(["chat", "-m", "m", "count"], d.path)
-    try:
-        wait_until(lambda: d.requests_of("chat"), what="the chat request")
-        # Ctrl-C once the first token is on the screen (idleclawctl flushes
-        # each one), not after a guessed delay
-        shown = read_until(p.stdout.fileno(), b"tick")
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=5)
-        out = shown.decode() + out
-    finally:
-        if p.poll() is None:
-            p.kill()
+    wait_until(lambda: d.requests_of("chat"), what="the chat request")
+    # Ctrl-C once the first token is on the screen (idleclawctl flushes
+    # each one), not after a guessed delay
+    shown = read_until(p.stdout.fileno(), b"tick")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=5)
+    out = shown.decode() + out
     assert p.returncode == 130, (p.returncode, err)
     assert_no_sanitizer_report(err)
     chat = d.requests_of("chat")[0]
@@ -382,19 +380,14 @@ def test_chat_ctrl_c_cancels(d):
 def test_chat_stdout_closed_cancels(d):
     # `idleclawctl chat ... | head -c1`: the reader goes away mid-answer
     env = dict(os.environ, NO_COLOR="1")
-    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m", "x"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
-    try:
-        wait_until(lambda: d.requests_of("chat"), what="the chat request")
-        p.stdout.close()
-        slow_chat.more(d)
-        p.wait(timeout=5)
-        err = p.stderr.read().decode()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    p = iclib.track_popen(subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m", "x"],
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, env=env))
+    wait_until(lambda: d.requests_of("chat"), what="the chat request")
+    p.stdout.close()
+    slow_chat.more(d)
+    p.wait(timeout=5)
+    err = p.stderr.read().decode()
     assert p.returncode == 1, (p.returncode, err)
     assert "cannot write the answer" in err, err
     cancels = d.requests_of("cancel")
@@ -403,7 +396,7 @@ def test_chat_stdout_closed_cancels(d):
 
 @with_daemon(ok_to_everything)
 def test_chat_stdin_limit(d):
-    n = 10000 * 4           # CTL_STDIN_MAX: IC_MESSAGE_CHARS_MAX * 4
+    n = LIMITS["IC_MESSAGE_CHARS_MAX"] * 4      # CTL_STDIN_MAX
     r = run_ctl(["chat", "-m", "m"], socket_path=d.path, input="a" * n)
     assert r.returncode == 0, r
     assert len(d.requests_of("chat")[0]["args"]["messages"][0]["content"]) == n
@@ -412,30 +405,21 @@ def test_chat_stdin_limit(d):
     assert len(d.requests_of("chat")) == 1
 
 
-MESSAGES_MAX = 50          # IC_MESSAGES_MAX in common/limits.h
+MESSAGES_MAX = LIMITS["IC_MESSAGES_MAX"]
 
 
 @with_daemon(lambda req, send: echo_chat(req, send))
 def test_chat_repl_history_bounded(d):
-    master, slave = os.openpty()
-    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m"],
-                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
+    p, master = ctl_on_pty(d.path, "chat", "-m", "m")
     term = PtyReader(master)
     turns = MESSAGES_MAX // 2 + 2
-    try:
-        for i in range(turns):
-            term.until(">>> ")
-            os.write(master, b"q%d\n" % i)
-            term.until("Echo: q%d" % i)
+    for i in range(turns):
         term.until(">>> ")
-        os.write(master, b"/bye\n")
-        p.wait(timeout=5)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
+        os.write(master, b"q%d\n" % i)
+        term.until("Echo: q%d" % i)
+    term.until(">>> ")
+    os.write(master, b"/bye\n")
+    p.wait(timeout=5)
     assert p.returncode == 0
     sent = [c["args"]["messages"] for c in d.requests_of("chat")]
     assert len(sent) == turns
@@ -451,20 +435,11 @@ def test_chat_repl_history_bounded(d):
 
 @with_daemon(lambda req, send: echo_chat(req, send))
 def test_chat_repl_ctrl_c_at_prompt(d):
-    master, slave = os.openpty()
-    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m"],
-                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
+    p, master = ctl_on_pty(d.path, "chat", "-m", "m")
     term = PtyReader(master)
-    try:
-        term.until(">>> ")
-        p.send_signal(signal.SIGINT)
-        p.wait(timeout=5)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
+    term.until(">>> ")
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=5)
     assert p.returncode == 130, p.returncode
     assert d.requests_of("chat") == []
 
@@ -515,33 +490,24 @@ def echo_chat(req, send):
 
 @with_daemon(echo_chat)
 def test_chat_repl_on_terminal(d):
-    master, slave = os.openpty()
     env = dict(os.environ)
     env["NO_COLOR"] = "1"
-    p = subprocess.Popen([CTL, "--socket", d.path, "chat", "-m", "m", "--system", "sys"],
-                         stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env)
-    os.close(slave)
+    p, master = ctl_on_pty(d.path, "chat", "-m", "m", "--system", "sys", env=env)
     term = PtyReader(master)
-    try:
-        term.until(">>> ")
-        os.write(master, b"hello\n")
-        term.until("Echo: sys")
-        term.until(">>> ")
-        # a refused turn is reported and forgotten; the conversation goes on
-        os.write(master, b"refuse me\n")
-        term.until(">>> ")
-        os.write(master, b"\n")            # empty line: skipped
-        os.write(master, b"second\n")
-        term.until("Echo: second")
-        term.until(">>> ")
-        os.write(master, b"\x04")          # Ctrl-D
-        p.wait(timeout=5)
-        err = p.stderr.read().decode()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
+    term.until(">>> ")
+    os.write(master, b"hello\n")
+    term.until("Echo: sys")
+    term.until(">>> ")
+    # a refused turn is reported and forgotten; the conversation goes on
+    os.write(master, b"refuse me\n")
+    term.until(">>> ")
+    os.write(master, b"\n")            # empty line: skipped
+    os.write(master, b"second\n")
+    term.until("Echo: second")
+    term.until(">>> ")
+    os.write(master, b"\x04")          # Ctrl-D
+    p.wait(timeout=5)
+    err = p.stderr.read().decode()
     assert p.returncode == 0, (p.returncode, err)
     assert "no node" in err, err
     assert_no_sanitizer_report(err)
@@ -553,26 +519,3 @@ def test_chat_repl_on_terminal(d):
         {"role": "assistant", "content": "Echo: sys\n\nhello"},
         {"role": "user", "content": "second"}], chats[2]
 
-
-if __name__ == "__main__":
-    if not os.path.exists(CTL):
-        print("idleclawctl not built: %s" % CTL)
-        sys.exit(iclib.HARD_ERROR)
-    iclib.run_tests([
-        test_no_socket,
-        test_usage_errors,
-        test_help_from_table,
-        test_bash_completion,
-        test_status_human_and_json,
-        test_pause_resume_reload_requests,
-        test_exit_codes_from_status_table,
-        test_protocol_trouble,
-        test_chat_streams,
-        test_chat_ctrl_c_cancels,
-        test_chat_idle_timeout,
-        test_chat_repl_on_terminal,
-        test_chat_stdout_closed_cancels,
-        test_chat_stdin_limit,
-        test_chat_repl_ctrl_c_at_prompt,
-        test_chat_repl_history_bounded,
-    ])

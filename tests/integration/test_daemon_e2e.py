@@ -8,8 +8,10 @@ import signal
 import subprocess
 import time
 
-import routerlib  # noqa: F401  (loads iclib the same way for both)
+import pytest
+
 import daemonlib as dl
+import routerlib
 from daemonlib import iclib
 
 MODEL = "llama3.2:latest"
@@ -26,25 +28,18 @@ class Net:
                        timeout=15, what="model listed by the router")
 
     def close(self):
-        try:
-            self.c.close()
-            self.d.assert_clean_exit()
-        finally:
-            self.fo.proc.stop()
-            self.router.close()
-            self.d.close()
+        """The end of a passed test: the daemon exits cleanly, the rest stop."""
+        self.c.close()
+        self.d.assert_clean_exit()
+        self.fo.proc.stop()
+        self.router.close()
 
 
 def run(fn, *fo_args, router_opts=None, **opts):
+    """fn(net) on a fresh Net; then everything must exit cleanly."""
     n = Net(*fo_args, router_opts=router_opts, **opts)
-    try:
-        fn(n)
-    except Exception:
-        print(n.d.log()[-4000:])
-        print(n.router.log()[-2000:])
-        raise
-    finally:
-        n.close()
+    fn(n)
+    n.close()
 
 
 def http_chat(port, body):
@@ -185,12 +180,7 @@ def test_ctl_chat_start_cancel_races():
         assert set(ends) == set(rids) and "ok" not in ends.values(), ends
         s.close()
         n.router.close()
-        real_free_port = routerlib.iclib.free_port
-        routerlib.iclib.free_port = lambda: rport
-        try:
-            n.router = routerlib.Router(streams_per_ip=1000)
-        finally:
-            routerlib.iclib.free_port = real_free_port
+        n.router = routerlib.Router(streams_per_ip=1000, port=rport)
         iclib.wait_for(lambda: MODEL in (n.c.call("models").get("models") or []),
                        timeout=15, what="registered again")
         for i in range(40):
@@ -225,51 +215,36 @@ def test_router_restart_and_model_change():
     router = routerlib.Router()
     d = dl.Daemon("http://127.0.0.1:%d" % router.port, fo.url).wait_ready()
     c = d.ctl()
-    try:
-        iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
-                       timeout=15, what="model at the router")
-        rport = router.port
-        router.close()
-        iclib.wait_for(lambda: c.call("status")["router"]["state"] != "connected",
-                       what="link down")
-        real_free_port = routerlib.iclib.free_port
-        routerlib.iclib.free_port = lambda: rport
-        try:
-            router = routerlib.Router()
-        finally:
-            routerlib.iclib.free_port = real_free_port
-        iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
-                       timeout=15, what="registered again after the restart")
-        raw = http_chat(router.port, {"model": MODEL, "messages": [
-            {"role": "user", "content": "after restart"}]})
-        assert sse_text(raw) == "after restart", raw
-        # a new model at Ollama: models_update (or a new registration)
-        fo.proc.stop()
-        fo = dl.FakeOllama("--listen", "127.0.0.1:%d" % port, "--echo", "--models",
-                           "llama3.2:latest=2019393189,mistral:7b=4000000000")
-        iclib.wait_for(lambda: "mistral:7b" in (c.call("models").get("models") or []),
-                       timeout=15, what="new model at the router")
-        raw = http_chat(router.port, {"model": "mistral:7b", "messages": [
-            {"role": "user", "content": "new model"}]})
-        assert sse_text(raw) == "new model", raw
-        c.close()
-        d.assert_clean_exit()
-    except Exception:
-        print(d.log()[-4000:])
-        print(router.log()[-2000:])
-        raise
-    finally:
-        d.close()
-        fo.proc.stop()
-        router.close()
+    iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
+                   timeout=15, what="model at the router")
+    rport = router.port
+    router.close()
+    iclib.wait_for(lambda: c.call("status")["router"]["state"] != "connected",
+                   what="link down")
+    router = routerlib.Router(port=rport)
+    iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
+                   timeout=15, what="registered again after the restart")
+    raw = http_chat(router.port, {"model": MODEL, "messages": [
+        {"role": "user", "content": "after restart"}]})
+    assert sse_text(raw) == "after restart", raw
+    # a new model at Ollama: models_update (or a new registration)
+    fo.proc.stop()
+    fo = dl.FakeOllama("--listen", "127.0.0.1:%d" % port, "--echo", "--models",
+                       "llama3.2:latest=2019393189,mistral:7b=4000000000")
+    iclib.wait_for(lambda: "mistral:7b" in (c.call("models").get("models") or []),
+                   timeout=15, what="new model at the router")
+    raw = http_chat(router.port, {"model": "mistral:7b", "messages": [
+        {"role": "user", "content": "new model"}]})
+    assert sse_text(raw) == "new model", raw
+    c.close()
+    d.assert_clean_exit()
 
 
 def test_with_idleclawctl():
     """The real idleclawctl against the daemon (skipped if not built)."""
     ctl_bin = iclib.binary("ctl/idleclawctl")
     if not os.path.exists(ctl_bin):
-        print("idleclawctl not built; skipping")
-        return
+        pytest.skip("idleclawctl not built")
 
     def ctl(n, *args):
         return subprocess.run([ctl_bin, "--socket", n.d.sock] + list(args),
@@ -293,12 +268,3 @@ def test_with_idleclawctl():
     # then 503 (the daemon no longer gives up on it after lws's 5 s)
     run(t, "--echo", router_opts={"queue_wait": 2})
 
-
-if __name__ == "__main__":
-    if not os.path.exists(iclib.binary("router/idleclaw-routerd")):
-        raise SystemExit(iclib.SKIP)
-    iclib.run_tests([test_consumer_chat_through_router, test_ctl_chat_streams_events,
-                     test_ctl_chat_thinking, test_ctl_cancel_reaches_ollama,
-                     test_ctl_client_vanishes_mid_chat, test_ctl_chat_start_cancel_races,
-                     test_router_restart_and_model_change,
-                     test_with_idleclawctl])

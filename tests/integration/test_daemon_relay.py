@@ -5,6 +5,11 @@ A stand-in router (python3-websockets) sends inference_request frames the
 way the public router does; fake-ollama --echo/--record shows exactly what
 reached Ollama.
 """
+import json
+import time
+
+import pytest
+
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
 
@@ -12,40 +17,38 @@ MODEL = "llama3.2:latest"
 
 
 class Env:
+    """A stand-in router, fake-ollama and the daemon, registered."""
+
     def __init__(self, fo_args=("--echo",), features=("models_update", "available"), **opts):
         self.r = dl.StandInRouter(features=list(features) if features is not None else None)
         self.fo = dl.FakeOllama(*fo_args)
         self.d = dl.Daemon(self.r.url, self.fo.url, **opts).wait_ready()
-        self.r.wait_type("registered" if False else "register")
+        self.r.wait_type("register")
         self.r.wait_type("heartbeat")
 
     def close(self):
-        try:
-            self.d.assert_clean_exit()
-        finally:
-            self.fo.proc.stop()
-            self.r.stop()
-            self.d.close()
+        self.d.assert_clean_exit()
+        self.fo.proc.stop()
+        self.r.stop()
 
 
-def with_env(fn=None, **kw):
-    def deco(f):
-        def run():
-            e = Env(**kw)
-            try:
-                f(e)
-            except Exception:
-                print(e.d.log()[-4000:])
-                raise
-            finally:
-                e.close()
-        run.__name__ = f.__name__
-        return run
-    return deco
+@pytest.fixture
+def make_env(request):
+    """make_env(fo_args=(...), features=(...), **daemon_opts) -> Env; after a
+    passed test the daemon must exit cleanly."""
+    envs = []
+
+    def make(**kw):
+        envs.append(Env(**kw))
+        return envs[-1]
+    yield make
+    if iclib.call_passed(request):
+        for e in envs:
+            e.close()
 
 
-@with_env(max_concurrent=1)
-def test_register_and_echo(e):
+def test_register_and_echo(make_env):
+    e = make_env(max_concurrent=1)
     reg = e.r.of_type("register")[0]
     assert reg["node_id"] == "test-node"
     assert reg["max_concurrent"] == 1
@@ -65,15 +68,15 @@ def test_register_and_echo(e):
     assert "quick brown" not in e.d.log(), e.d.log()
 
 
-@with_env(log_content="yes")
-def test_log_content_when_asked(e):
+def test_log_content_when_asked(make_env):
+    e = make_env(log_content="yes")
     e.r.request("lc", dl.chat_params(content="visible words"))
     e.r.wait_reply("lc")
     assert "visible words" in e.d.log()
 
 
-@with_env()
-def test_whitelist(e):
+def test_whitelist(make_env):
+    e = make_env()
     p = dl.chat_params(content="x", extra_key="must not pass", system="nor this",
                        options={"temperature": 0.1}, think=False, keep_alive=-1)
     p["messages"].insert(0, {"role": "system", "content": "be brief"})
@@ -95,8 +98,8 @@ def test_whitelist(e):
     assert len(e.fo.bodies()) == 1
 
 
-@with_env()
-def test_unregistered_model_refused(e):
+def test_unregistered_model_refused(make_env):
+    e = make_env()
     for rid, params in [("u1", dl.chat_params(model="mistral:latest")),
                         ("u2", {"messages": [{"role": "user", "content": "x"}]}),
                         ("u3", "not an object"),
@@ -110,8 +113,8 @@ def test_unregistered_model_refused(e):
     assert e.fo.bodies() == []
 
 
-@with_env()
-def test_message_limits(e):
+def test_message_limits(make_env):
+    e = make_env()
     n = LIMITS["IC_MESSAGES_MAX"]
     msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": "m%d" % i}
             for i in range(n)]
@@ -141,8 +144,8 @@ def test_message_limits(e):
     assert len(e.fo.bodies()) == 3
 
 
-@with_env(fo_args=("--delay-ms", "100", "--tokens", "30"), max_concurrent=2)
-def test_max_concurrent(e):
+def test_max_concurrent(make_env):
+    e = make_env(fo_args=("--delay-ms", "100", "--tokens", "30"), max_concurrent=2)
     assert e.r.of_type("register")[0]["max_concurrent"] == 2
     e.r.request("a", dl.chat_params())
     e.r.request("b", dl.chat_params())
@@ -159,15 +162,14 @@ def test_max_concurrent(e):
     assert len(e.fo.bodies()) == 2
 
 
-@with_env(fo_args=("--delay-ms", "100", "--tokens", "100"))
-def test_cancel_closes_ollama_connection(e):
+def test_cancel_closes_ollama_connection(make_env):
+    e = make_env(fo_args=("--delay-ms", "100", "--tokens", "100"))
     e.r.request("k", dl.chat_params())
     iclib.wait_for(lambda: e.r.for_request("k"), what="first chunk")
     e.r.cancel("k")
     assert e.fo.wait_cancelled(1) == [MODEL]
     n = len(e.r.for_request("k"))
     iclib.wait_for(lambda: True, 0.5)
-    import time
     time.sleep(0.5)
     frames = e.r.for_request("k")
     assert len(frames) <= n + 1 and not any(f["chunk"].get("done") for f in frames)
@@ -180,29 +182,28 @@ def test_cancel_closes_ollama_connection(e):
     assert e.fo.wait_cancelled(1) == [MODEL]
 
 
-@with_env(fo_args=("--fault", "http-500"))
-def test_ollama_http_error(e):
+def test_ollama_http_error(make_env):
+    e = make_env(fo_args=("--fault", "http-500"))
     e.r.request("h", dl.chat_params())
     assert e.r.wait_reply("h")[-1]["error"] == "ollama_error"
 
 
-@with_env(fo_args=("--fault", "error-midstream", "--fault-after", "2", "--tokens", "5"))
-def test_ollama_error_midstream(e):
+def test_ollama_error_midstream(make_env):
+    e = make_env(fo_args=("--fault", "error-midstream", "--fault-after", "2", "--tokens", "5"))
     e.r.request("m", dl.chat_params())
     frames = e.r.wait_reply("m")
     assert [f["type"] for f in frames] == ["inference_chunk"] * 2 + ["inference_error"]
     assert frames[-1]["error"] == "ollama_error"
 
 
-@with_env(fo_args=("--fault", "close-midstream", "--tokens", "5"))
-def test_ollama_close_midstream(e):
+def test_ollama_close_midstream(make_env):
+    e = make_env(fo_args=("--fault", "close-midstream", "--tokens", "5"))
     e.r.request("x", dl.chat_params())
     assert e.r.wait_reply("x")[-1]["error"] == "ollama_error"
 
 
-@with_env(fo_args=("--fault", "hang"), ollama_timeout=1)
-def test_ollama_silence_times_out(e):
-    import time
+def test_ollama_silence_times_out(make_env):
+    e = make_env(fo_args=("--fault", "hang"), ollama_timeout=1)
     t0 = time.monotonic()
     e.r.request("hang", dl.chat_params())
     assert e.r.wait_reply("hang")[-1]["error"] == "ollama_error"
@@ -210,9 +211,9 @@ def test_ollama_silence_times_out(e):
     assert e.fo.wait_cancelled(1) == [MODEL]   # the connection was closed
 
 
-@with_env(fo_args=("--echo", "--fault", "slow-headers", "--fault-delay-ms", "500"),
+def test_slow_ollama_within_timeout(make_env):
+    e = make_env(fo_args=("--echo", "--fault", "slow-headers", "--fault-delay-ms", "500"),
           ollama_timeout=2)
-def test_slow_ollama_within_timeout(e):
     e.r.request("slow", dl.chat_params(content="patience"))
     assert dl.text_of(e.r.wait_reply("slow")) == "patience"
 
@@ -220,23 +221,22 @@ def test_slow_ollama_within_timeout(e):
 BIG = "".join("%05d " % i for i in range(18000))   # 108,000 bytes, one line
 
 
-@with_env(fo_args=("--reply", BIG, "--tokens", "1"))
-def test_oversized_chunk_is_split_not_dropped(e):
+def test_oversized_chunk_is_split_not_dropped(make_env):
+    e = make_env(fo_args=("--reply", BIG, "--tokens", "1"))
     assert len(BIG) > LIMITS["IC_CHUNK_FRAME_MAX"]
     e.r.request("big", dl.chat_params())
     frames = e.r.wait_reply("big")
     assert len(frames) > 2, len(frames)
     assert dl.text_of(frames) == BIG
     assert frames[-1]["chunk"]["done"] is True
-    import json
     for f in frames:
         f = dict(f)
         del f["_conn"]
         assert len(json.dumps(f, separators=(",", ":"))) <= LIMITS["IC_CHUNK_FRAME_MAX"]
 
 
-@with_env(fo_args=("--think", "let me think", "--tool-call", 'web_search:{"query":"x"}'))
-def test_thinking_and_tool_calls_pass(e):
+def test_thinking_and_tool_calls_pass(make_env):
+    e = make_env(fo_args=("--think", "let me think", "--tool-call", 'web_search:{"query":"x"}'))
     e.r.request("t", dl.chat_params(think=True))
     frames = e.r.wait_reply("t")
     assert dl.text_of(frames, "thinking") == "let me think"
@@ -252,44 +252,24 @@ def test_ndjson_line_limit():
     lo = dl.LineOllama()
     r = dl.StandInRouter()
     d = dl.Daemon(r.url, lo.url).wait_ready()
-    try:
-        r.wait_type("heartbeat")
-        done = b'{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}'
-        lo.lines = [dl.LineOllama.content_line(n), done]
-        r.request("n", dl.chat_params(model="big:1"))
-        frames = r.wait_reply("n")
-        assert frames[-1]["chunk"]["done"] is True
-        import json
-        want = json.loads(dl.LineOllama.content_line(n))["message"]["content"]
-        assert dl.text_of(frames) == want
-        lo.lines = [dl.LineOllama.content_line(n + 1), done]
-        r.request("n1", dl.chat_params(model="big:1"))
-        assert r.wait_reply("n1")[-1]["error"] == "ollama_error"
-        # a line that is not JSON
-        lo.lines = [b"{not json", done]
-        r.request("bad", dl.chat_params(model="big:1"))
-        assert r.wait_reply("bad")[-1]["error"] == "ollama_error"
-        # no "done" before the end of the stream
-        lo.lines = [dl.LineOllama.content_line(100)]
-        r.request("nodone", dl.chat_params(model="big:1"))
-        assert r.wait_reply("nodone")[-1]["error"] == "ollama_error"
-    except Exception:
-        print(d.log()[-3000:])
-        raise
-    finally:
-        try:
-            d.assert_clean_exit()
-        finally:
-            d.close()
-            r.stop()
-            lo.stop()
+    r.wait_type("heartbeat")
+    done = b'{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}'
+    lo.lines = [dl.LineOllama.content_line(n), done]
+    r.request("n", dl.chat_params(model="big:1"))
+    frames = r.wait_reply("n")
+    assert frames[-1]["chunk"]["done"] is True
+    want = json.loads(dl.LineOllama.content_line(n))["message"]["content"]
+    assert dl.text_of(frames) == want
+    lo.lines = [dl.LineOllama.content_line(n + 1), done]
+    r.request("n1", dl.chat_params(model="big:1"))
+    assert r.wait_reply("n1")[-1]["error"] == "ollama_error"
+    # a line that is not JSON
+    lo.lines = [b"{not json", done]
+    r.request("bad", dl.chat_params(model="big:1"))
+    assert r.wait_reply("bad")[-1]["error"] == "ollama_error"
+    # no "done" before the end of the stream
+    lo.lines = [dl.LineOllama.content_line(100)]
+    r.request("nodone", dl.chat_params(model="big:1"))
+    assert r.wait_reply("nodone")[-1]["error"] == "ollama_error"
+    d.assert_clean_exit()
 
-
-if __name__ == "__main__":
-    iclib.run_tests([test_register_and_echo, test_log_content_when_asked, test_whitelist, test_unregistered_model_refused,
-                     test_message_limits, test_max_concurrent,
-                     test_cancel_closes_ollama_connection, test_ollama_http_error,
-                     test_ollama_error_midstream, test_ollama_close_midstream,
-                     test_ollama_silence_times_out, test_slow_ollama_within_timeout,
-                     test_oversized_chunk_is_split_not_dropped,
-                     test_thinking_and_tool_calls_pass, test_ndjson_line_limit])

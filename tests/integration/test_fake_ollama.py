@@ -8,14 +8,11 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "fake-ollama"))
-from fakeollama import FakeOllama  # noqa: E402  (imports iclib first)
-import iclib  # noqa: E402
+import iclib
+from fakeollama import FakeOllama
+from limits import LIMITS
 
 BINARY = iclib.binary("tests/fake-ollama/fake-ollama")
 STATS = ("total_duration", "load_duration", "prompt_eval_count",
@@ -288,7 +285,7 @@ def test_errors():
         fo.stop()
 
 
-FO_BODY_MAX = 16 * 1024 * 1024     # tests/fake-ollama/fake-ollama.h
+FO_BODY_MAX = LIMITS["FO_BODY_MAX"]
 
 
 def test_body_limit():
@@ -681,8 +678,10 @@ def test_flags():
         assert p.returncode == 2, (bad, p)
         assert "error" in p.stderr, (bad, p.stderr)
     # limits of the flags (tests/fake-ollama/fake-ollama.h) at N and N+1
-    for flag, top in (("--tokens", 100000000), ("--delay-ms", 60000),
-                      ("--delay-us", 60000000), ("--chunk-bytes", FO_BODY_MAX)):
+    for flag, top in (("--tokens", LIMITS["FO_TOKENS_MAX"]),
+                      ("--delay-ms", LIMITS["FO_DELAY_MS_MAX"]),
+                      ("--delay-us", LIMITS["FO_DELAY_MS_MAX"] * 1000),
+                      ("--chunk-bytes", FO_BODY_MAX)):
         with FakeOllama(flag, str(top)) as fo:
             assert get(fo, "/api/version")[0] == 200
             fo.stop()
@@ -697,20 +696,3 @@ def test_flags():
         p = run_binary("--listen", "127.0.0.1:%d" % s.getsockname()[1])
         assert p.returncode == 1 and "cannot listen" in p.stderr, p
 
-
-if __name__ == "__main__":
-    iclib.run_tests([
-        test_root_and_version, test_tags, test_ps_lists_models_after_use,
-        test_stream_format, test_tokens, test_not_streaming, test_echo,
-        test_think, test_tool_call, test_num_predict_length, test_errors,
-        test_body_limit,
-        test_record, test_cancel_detected, test_cancel_by_reset_at_full_speed,
-        test_concurrent_and_responsive, test_keepalive_two_chats,
-        test_chunk_bytes,
-        test_fault_unknown_model, test_fault_http_500,
-        test_fault_error_midstream, test_fault_close_midstream,
-        test_fault_bad_line, test_line_length_formula,
-        test_fault_hang, test_fault_slow_headers, test_fault_scoped,
-        test_fault_other_path,
-        test_delay, test_sigterm_with_open_streams, test_flags,
-    ])

@@ -4,42 +4,24 @@ TLS): the node WebSocket and the SSE stream pass through, chunks arrive as
 they are sent, a hang-up reaches the node as cancel_request, and a client
 cannot forge its address through the proxy."""
 import asyncio
-import os
-import shutil
-import tempfile
 
-from routerlib import Router, TestNode, chat_body, data_events, http, request
-import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+import pytest
 
+from routerlib import TestNode, chat_body, data_events, http, request
+
+# %(dir)s and %(port)d are Caddy's (iclib.Caddy), %(rport)d the router's.
 CADDYFILE = """{
 	admin off
 	auto_https off
-	storage file_system %(dir)s/storage
+	storage file_system %%(dir)s/storage
 }
 
-http://127.0.0.1:%(cport)d {
+http://127.0.0.1:%%(port)d {
 	reverse_proxy 127.0.0.1:%(rport)d {
 		flush_interval -1
 	}
 }
 """
-
-
-class Caddy(iclib.Proc):
-    def __init__(self, rport):
-        self.dir = tempfile.mkdtemp(prefix="ic-caddy-")
-        self.port = iclib.free_port()
-        path = os.path.join(self.dir, "Caddyfile")
-        with open(path, "w") as f:
-            f.write(CADDYFILE % {"dir": self.dir, "cport": self.port, "rport": rport})
-        env = {"HOME": self.dir, "XDG_DATA_HOME": self.dir, "XDG_CONFIG_HOME": self.dir}
-        super().__init__("caddy", [shutil.which("caddy"), "run", "--config", path,
-                                   "--adapter", "caddyfile"], env=env)
-        iclib.wait_port(self.port, proc=self)
-
-    def close(self):
-        super().close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Via:
@@ -93,27 +75,7 @@ async def through(caddy, router):
     await node.close()
 
 
-def test_behind_caddy():
-    if not shutil.which("caddy"):
-        print("caddy not installed: skipped")
-        raise SystemExit(iclib.SKIP)
-    router = Router(fast=False, trusted_proxies="127.0.0.1", rate_other=3,
+@pytest.mark.router(fast=False, trusted_proxies="127.0.0.1", rate_other=3,
                     rate_upgrade=100, rate_chat=100, log_level="debug")
-    caddy = None
-    try:
-        caddy = Caddy(router.port)
-        asyncio.run(asyncio.wait_for(through(caddy, router), 30))
-        router.assert_clean_exit()
-    except Exception:
-        print(router.log()[-3000:])
-        if caddy:
-            print(caddy.log()[-2000:])
-        raise
-    finally:
-        router.close()
-        if caddy:
-            caddy.close()
-
-
-if __name__ == "__main__":
-    iclib.run_tests([test_behind_caddy])
+async def test_behind_caddy(router, caddy):
+    await through(caddy(CADDYFILE % {"rport": router.port}), router)

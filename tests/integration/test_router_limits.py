@@ -5,10 +5,13 @@ import asyncio
 import socket
 import time
 
+import pytest
 import websockets
 
-from routerlib import LIMITS, Router, TestNode, chat, chat_body, http, text_of, until, xff
-import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+from routerlib import LIMITS, TestNode, chat, chat_body, http, text_of, until, xff
+
+# the rate limits at their defaults
+DEFAULTS = pytest.mark.router(fast=False, trusted_proxies="127.0.0.1")
 
 
 async def until_refused(n, per_min, attempt):
@@ -28,7 +31,9 @@ async def until_refused(n, per_min, attempt):
         assert i <= n + regained, "%d passed, limit %d (+%d regained)" % (i, n, regained)
 
 
-async def t_rate_chat(r):
+@DEFAULTS
+async def test_rate_chat(router):
+    r = router
     n = LIMITS["IC_RATE_CHAT_PER_MIN"]
 
     async def attempt(i):
@@ -49,7 +54,9 @@ async def t_rate_chat(r):
     assert st == 200, st
 
 
-async def t_rate_other(r):
+@DEFAULTS
+async def test_rate_other(router):
+    r = router
     n = LIMITS["IC_RATE_OTHER_PER_MIN"]
     paths = ["/health", "/api/models", "/nothing-here"]
 
@@ -63,7 +70,9 @@ async def t_rate_other(r):
     assert 1 <= int(h["retry-after"]) <= 2, h
 
 
-async def t_rate_upgrade(r):
+@DEFAULTS
+async def test_rate_upgrade(router):
+    r = router
     n = LIMITS["IC_RATE_UPGRADE_PER_MIN"]
 
     async def attempt(i):
@@ -80,28 +89,14 @@ async def t_rate_upgrade(r):
     await ws.close()
 
 
-def test_rate_limits_defaults():
-    with Router(fast=False, trusted_proxies="127.0.0.1") as r:
-        try:
-            for t in (t_rate_chat, t_rate_other, t_rate_upgrade):
-                asyncio.run(asyncio.wait_for(t(r), 30))
-            r.assert_clean_exit()
-        except Exception:
-            print(r.log()[-4000:])
-            raise
-
-
-def test_untrusted_forwarded_for():
+@pytest.mark.router(fast=False, rate_other=3)
+async def test_untrusted_forwarded_for(router):
     # no trusted proxy: X-Forwarded-For is ignored, every request is 127.0.0.1
-    with Router(fast=False, rate_other=3) as r:
-        async def go():
-            for i in range(3):
-                st, _, _ = await http(r.port, "GET", "/health", headers=xff("10.30.0.%d" % i))
-                assert st == 200, st
-            st, _, _ = await http(r.port, "GET", "/health", headers=xff("10.30.1.1"))
-            assert st == 429, st
-        asyncio.run(go())
-        r.assert_clean_exit()
+    for i in range(3):
+        st, _, _ = await http(router.port, "GET", "/health", headers=xff("10.30.0.%d" % i))
+        assert st == 200, st
+    st, _, _ = await http(router.port, "GET", "/health", headers=xff("10.30.1.1"))
+    assert st == 429, st
 
 
 async def requests_active(port, want):
@@ -109,7 +104,9 @@ async def requests_active(port, want):
     return body["requests_active"] == want
 
 
-async def t_streams_per_ip(r):
+@pytest.mark.router(stream_buffer=65536)
+async def test_streams_per_ip(router):
+    r = router
     node = await TestNode.registered(r, "wide", models=("m1",), max_concurrent=10)
     n = LIMITS["IC_STREAMS_PER_IP_MAX"]
     open_ = []
@@ -145,7 +142,9 @@ async def t_streams_per_ip(r):
     await node.close()
 
 
-async def t_slow_consumer(r):
+@pytest.mark.router(stream_buffer=65536)
+async def test_slow_consumer(router):
+    r = router
     node = await TestNode.registered(r, "firehose", models=("m1",), max_concurrent=2)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -178,36 +177,19 @@ async def t_slow_consumer(r):
     await node.close()
 
 
-def test_streams_and_slow_consumer():
-    with Router(stream_buffer=65536) as r:
-        try:
-            for t in (t_streams_per_ip, t_slow_consumer):
-                asyncio.run(asyncio.wait_for(t(r), 40))
-            r.assert_clean_exit()
-        except Exception:
-            print(r.log()[-4000:])
-            raise
+@pytest.mark.router(max_nodes=2)
+async def test_max_nodes(router):
+    r = router
+    a = await TestNode.registered(r, "mn-a", ip="10.80.0.1")
+    b = await TestNode.registered(r, "mn-b", ip="10.80.0.2")
+    c = await TestNode.connect(r, "mn-c", ip="10.80.0.3")
+    await c.send({"type": "register", "node_id": "mn-c", "max_concurrent": 1,
+                  "models": [{"name": "m1", "size": 1}]})
+    code, reason = await c.expect_close()
+    assert (code, reason) == (1013, "too many nodes"), (code, reason)
+    # replacing a registered node is not a new one
+    a2 = await TestNode.registered(r, "mn-a", ip="10.80.0.4")
+    await a.expect_close()
+    await a2.close()
+    await b.close()
 
-
-def test_max_nodes():
-    with Router(max_nodes=2) as r:
-        async def go():
-            a = await TestNode.registered(r, "mn-a", ip="10.80.0.1")
-            b = await TestNode.registered(r, "mn-b", ip="10.80.0.2")
-            c = await TestNode.connect(r, "mn-c", ip="10.80.0.3")
-            await c.send({"type": "register", "node_id": "mn-c", "max_concurrent": 1,
-                          "models": [{"name": "m1", "size": 1}]})
-            code, reason = await c.expect_close()
-            assert (code, reason) == (1013, "too many nodes"), (code, reason)
-            # replacing a registered node is not a new one
-            a2 = await TestNode.registered(r, "mn-a", ip="10.80.0.4")
-            await a.expect_close()
-            await a2.close()
-            await b.close()
-        asyncio.run(asyncio.wait_for(go(), 20))
-        r.assert_clean_exit()
-
-
-if __name__ == "__main__":
-    iclib.run_tests([test_rate_limits_defaults, test_untrusted_forwarded_for,
-                     test_streams_and_slow_consumer, test_max_nodes])

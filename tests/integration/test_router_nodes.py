@@ -5,15 +5,16 @@ import asyncio
 import json
 import re
 
-from routerlib import (LIMITS, Closed, Router, TestNode, chat, chat_body, http, text_of,
-                       until, until_model)
-import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+import pytest
 
-R = None
+from routerlib import LIMITS, TestNode, chat, chat_body, http, text_of, until, until_model
+
+# Each test has its own router (the `router` fixture) with these options.
+pytestmark = pytest.mark.router(register_timeout=1, heartbeat_timeout=3, queue_wait=1)
 
 
-async def close_reason_of(first_frame, ip):
-    n = await TestNode.connect(R, ip=ip)
+async def close_reason_of(router, first_frame, ip):
+    n = await TestNode.connect(router, ip=ip)
     await n.send(first_frame)
     return await n.expect_close()
 
@@ -26,7 +27,7 @@ def reg(node_id="n", models=None, **extra):
     return msg
 
 
-async def t_close_reasons():
+async def test_close_reasons(router):
     cases = [
         ({"type": "heartbeat", "node_id": "n"}, "expected register message"),
         ("not json", "expected register message"),
@@ -39,10 +40,10 @@ async def t_close_reasons():
         (reg(models=[{"name": "bad name", "size": 1}]), "invalid model name"),
     ]
     for i, (frame, reason) in enumerate(cases):
-        code, got = await close_reason_of(frame, "10.1.0.%d" % (i + 1))
+        code, got = await close_reason_of(router, frame, "10.1.0.%d" % (i + 1))
         assert (code, got) == (1008, reason), (frame, code, got)
     # N models and an id of N characters are fine
-    n = await TestNode.connect(R, "y" * LIMITS["IC_NODE_ID_MAX"], ip="10.1.1.1")
+    n = await TestNode.connect(router, "y" * LIMITS["IC_NODE_ID_MAX"], ip="10.1.1.1")
     reply = await n.register(models=["m%d" % i for i in range(LIMITS["IC_MODELS_PER_NODE_MAX"])])
     assert reply["type"] == "registered", reply
     assert reply["node_id"] == "y" * LIMITS["IC_NODE_ID_MAX"]
@@ -50,43 +51,43 @@ async def t_close_reasons():
     await n.close()
 
 
-async def t_register_timeout():
-    n = await TestNode.connect(R, ip="10.2.0.1")
+async def test_register_timeout(router):
+    n = await TestNode.connect(router, ip="10.2.0.1")
     code, reason = await n.expect_close(timeout=5)
     assert (code, reason) == (1008, "registration timeout"), (code, reason)
 
 
-async def t_nodes_per_ip():
+async def test_nodes_per_ip(router):
     ip = "10.3.0.1"
     nodes = []
     for i in range(LIMITS["IC_NODES_PER_IP_MAX"]):
-        nodes.append(await TestNode.registered(R, "nat-%d" % i, models=("same",), ip=ip))
-    extra = await TestNode.connect(R, "nat-extra", ip=ip)
+        nodes.append(await TestNode.registered(router, "nat-%d" % i, models=("same",), ip=ip))
+    extra = await TestNode.connect(router, "nat-extra", ip=ip)
     await extra.send(reg("nat-extra", models=[{"name": "same", "size": 1}]))
     code, reason = await extra.expect_close()
     assert (code, reason) == (1008, "too many nodes from this IP"), (code, reason)
     # the NAT case: all N nodes with the same model stay registered
-    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+    st, _, body = await http(router.port, "GET", "/api/models?verbose=1")
     assert {"name": "same", "node_count": 3, "free_slots": 6} in body["models"], body
     # re-registering one of them from the same IP is a replacement, not a 4th node
-    again = await TestNode.connect(R, "nat-0", ip=ip)
+    again = await TestNode.connect(router, "nat-0", ip=ip)
     reply = await again.register(models=("same",))
     assert reply["type"] == "registered", reply
     code, reason = await nodes[0].expect_close()
     assert (code, reason) == (1000, "re-registered"), (code, reason)
     # after one leaves, another may join
     await nodes[1].close()
-    await until_model(R.port, "same", node_count=2, what="the node that left gone")
-    late = await TestNode.registered(R, "nat-late", models=("same",), ip=ip)
+    await until_model(router.port, "same", node_count=2, what="the node that left gone")
+    late = await TestNode.registered(router, "nat-late", models=("same",), ip=ip)
     for n in (again, nodes[2], late):
         await n.close()
 
 
-async def t_reregister_fails_over():
-    old = await TestNode.registered(R, "dup", models=("mr",), ip="10.4.0.1")
-    resp = await chat(R.port, chat_body("mr"), ip="10.4.0.9")
+async def test_reregister_fails_over(router):
+    old = await TestNode.registered(router, "dup", models=("mr",), ip="10.4.0.1")
+    resp = await chat(router.port, chat_body("mr"), ip="10.4.0.9")
     await old.recv_type("inference_request")
-    new = await TestNode.registered(R, "dup", models=("mr",), ip="10.4.0.2")
+    new = await TestNode.registered(router, "dup", models=("mr",), ip="10.4.0.2")
     code, reason = await old.expect_close()
     assert (code, reason) == (1000, "re-registered"), (code, reason)
     # the request had no token yet: it moves to the new socket
@@ -97,18 +98,18 @@ async def t_reregister_fails_over():
     await new.close()
 
 
-async def t_heartbeat_timeout():
-    n = await TestNode.registered(R, "silent", ip="10.5.0.1")
+async def test_heartbeat_timeout(router):
+    n = await TestNode.registered(router, "silent", ip="10.5.0.1")
     code, reason = await n.expect_close(timeout=5)
     assert (code, reason) == (1000, "heartbeat timeout"), (code, reason)
 
 
-async def t_heartbeat_keeps_alive():
-    n = await TestNode.registered(R, "chatty", ip="10.5.0.2")
+async def test_heartbeat_keeps_alive(router):
+    n = await TestNode.registered(router, "chatty", ip="10.5.0.2")
     for _ in range(8):            # 4 s, beyond the 3 s timeout
         await asyncio.sleep(0.5)
         await n.heartbeat()
-    st, _, body = await http(R.port, "GET", "/health")
+    st, _, body = await http(router.port, "GET", "/health")
     assert body["nodes"] >= 1, body
     await n.send({"type": "something_new", "x": 1})     # unknown types: ignored
     await n.heartbeat()
@@ -116,15 +117,15 @@ async def t_heartbeat_keeps_alive():
     await n.close()
 
 
-async def t_forged_node_id():
-    a = await TestNode.registered(R, "victim", models=("mf",), ip="10.6.0.1")
-    b = await TestNode.registered(R, "forger", models=("other",), ip="10.6.0.2")
+async def test_forged_node_id(router):
+    a = await TestNode.registered(router, "victim", models=("mf",), ip="10.6.0.1")
+    b = await TestNode.registered(router, "forger", models=("other",), ip="10.6.0.2")
     # b claims to be a and unavailable: only b's own state may change
     await b.heartbeat(available=False, node_id="victim")
-    await until_model(R.port, "other", free_slots=0, what="forger unavailable")
-    st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+    await until_model(router.port, "other", free_slots=0, what="forger unavailable")
+    st, _, body = await http(router.port, "GET", "/api/models?verbose=1")
     assert {"name": "mf", "node_count": 1, "free_slots": 2} in body["models"], body
-    resp = await chat(R.port, chat_body("mf"), ip="10.6.0.9")
+    resp = await chat(router.port, chat_body("mf"), ip="10.6.0.9")
     req = await a.recv_type("inference_request")
     # b sends a chunk for a's request: dropped
     await b.chunk(req["request_id"], "FORGED")
@@ -132,31 +133,31 @@ async def t_forged_node_id():
     await b.error(req["request_id"])
     # all three dropped before a answers (frames of two sockets: no order)
     await until(lambda: len(re.findall(r"node forger \(10\.6\.0\.2\): \w+ for a request "
-                                       r"not assigned to it", R.log())) == 3,
+                                       r"not assigned to it", router.log())) == 3,
                 what="the forged frames dropped")
     await a.chunk(req["request_id"], "real")
     await a.chunk(req["request_id"], "", done=True)
     events = await resp.events()
     resp.close()
     assert text_of(events) == "real", events
-    assert "for a request not assigned to it" in R.log()
+    assert "for a request not assigned to it" in router.log()
     # b's own availability did change: a chat for "other" waits, then 503
-    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("other"),
+    st, _, body = await http(router.port, "POST", "/api/chat", body=chat_body("other"),
                              headers={"X-Forwarded-For": "10.6.0.8"})
     assert st == 503, (st, body)
     await a.close()
     await b.close()
 
 
-async def t_available_false_and_models_update():
-    n = await TestNode.registered(R, "ext", models=("ma",), ip="10.7.0.1")
+async def test_available_false_and_models_update(router):
+    n = await TestNode.registered(router, "ext", models=("ma",), ip="10.7.0.1")
     await n.heartbeat(available=False)
-    await until_model(R.port, "ma", free_slots=0, what="node unavailable")
-    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("ma"),
+    await until_model(router.port, "ma", free_slots=0, what="node unavailable")
+    st, _, body = await http(router.port, "POST", "/api/chat", body=chat_body("ma"),
                              headers={"X-Forwarded-For": "10.7.0.9"})
     assert st == 503 and body["detail"] == "No nodes available with model ma", (st, body)
     # back to available: a waiting chat is served
-    resp_task = asyncio.ensure_future(chat(R.port, chat_body("ma"), ip="10.7.0.9"))
+    resp_task = asyncio.ensure_future(chat(router.port, chat_body("ma"), ip="10.7.0.9"))
     await asyncio.sleep(0.2)
     await n.heartbeat(available=True)
     await n.answer(("ok",))
@@ -165,33 +166,33 @@ async def t_available_false_and_models_update():
     resp.close()
     # models_update replaces the list
     await n.send({"type": "models_update", "models": [{"name": "mb", "size": 5}]})
-    await until_model(R.port, "mb", node_count=1, what="models_update applied")
-    st, _, body = await http(R.port, "GET", "/api/models")
+    await until_model(router.port, "mb", node_count=1, what="models_update applied")
+    st, _, body = await http(router.port, "GET", "/api/models")
     assert "mb" in body["models"] and "ma" not in body["models"], body
     # an invalid update is ignored; the heartbeat behind it on the same
     # socket shows when the router has read it
     await n.send({"type": "models_update", "models": [{"name": "bad name", "size": 5}]})
     await n.heartbeat(available=False)
-    await until_model(R.port, "mb", free_slots=0, what="the frames after the update read")
-    st, _, body = await http(R.port, "GET", "/api/models")
+    await until_model(router.port, "mb", free_slots=0, what="the frames after the update read")
+    st, _, body = await http(router.port, "GET", "/api/models")
     assert "mb" in body["models"] and "bad name" not in body["models"], body
     await n.close()
 
 
-async def t_concurrency_clamp():
+async def test_concurrency_clamp(router):
     for mc, want in ((0, 1), (1, 1), (10, 10), (11, 10), (1000, 10)):
-        n = await TestNode.connect(R, "clamp", ip="10.8.0.1")
+        n = await TestNode.connect(router, "clamp", ip="10.8.0.1")
         r = await n.register(models=("mc%d" % want,), max_concurrent=mc)
         assert r["type"] == "registered", r
-        st, _, body = await http(R.port, "GET", "/api/models?verbose=1")
+        st, _, body = await http(router.port, "GET", "/api/models?verbose=1")
         got = [m for m in body["models"] if m["name"] == "mc%d" % want]
         assert got and got[0]["free_slots"] == want, (mc, body)
         await n.close()
         await asyncio.sleep(0.1)
 
 
-async def t_message_size():
-    n = await TestNode.registered(R, "big", models=("mz",), ip="10.9.0.1")
+async def test_message_size(router):
+    n = await TestNode.registered(router, "big", models=("mz",), ip="10.9.0.1")
     limit = LIMITS["IC_WS_MESSAGE_MAX"]
     frame = json.dumps({"type": "heartbeat", "node_id": "big", "active_requests": 0,
                         "available": True, "pad": ""})
@@ -205,9 +206,9 @@ async def t_message_size():
     assert code == 1009, (code, reason)
 
 
-async def t_garbage_after_registration():
-    n = await TestNode.registered(R, "messy", models=("mg",), ip="10.10.0.1")
-    resp = await chat(R.port, chat_body("mg"), ip="10.10.0.9")
+async def test_garbage_after_registration(router):
+    n = await TestNode.registered(router, "messy", models=("mg",), ip="10.10.0.1")
+    resp = await chat(router.port, chat_body("mg"), ip="10.10.0.9")
     req = await n.recv_type("inference_request")
     rid = req["request_id"]
     for frame in ("not json", "[]", "{}", '{"type":5}', '{"type":"heartbeat"}',
@@ -229,27 +230,5 @@ async def t_garbage_after_registration():
     await n.ws.write_frame(True, 0x1, b'{"type":"heartbeat","x":"\xff"}')
     code, _ = await n.expect_close()
     assert code in (1007, 1002), code
-    st, _, body = await http(R.port, "GET", "/health")
+    st, _, body = await http(router.port, "GET", "/health")
     assert st == 200, st
-
-
-def main_tests():
-    global R
-    R = Router(register_timeout=1, heartbeat_timeout=3, queue_wait=1)
-    try:
-        for t in (t_close_reasons, t_register_timeout, t_nodes_per_ip, t_reregister_fails_over,
-                  t_heartbeat_timeout, t_heartbeat_keeps_alive, t_forged_node_id,
-                  t_available_false_and_models_update, t_concurrency_clamp, t_message_size,
-                  t_garbage_after_registration):
-            asyncio.run(asyncio.wait_for(t(), 30))
-            print("  ok %s" % t.__name__, flush=True)
-        R.assert_clean_exit()
-    except Exception:
-        print(R.log()[-6000:])
-        raise
-    finally:
-        R.close()
-
-
-if __name__ == "__main__":
-    iclib.run_tests([main_tests])

@@ -6,11 +6,14 @@ import asyncio
 import signal
 import time
 
-from routerlib import (Router, TestNode, chat, chat_body, data_events, http, text_of,
-                       until)
-import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
+import pytest
 
-R = None
+from routerlib import TestNode, chat, chat_body, data_events, http, text_of, until
+
+# Each test has its own router (the `router` fixture) with these options,
+# unless it names others.
+pytestmark = pytest.mark.router(queue_wait=1, queue_max=1, chunk_timeout=10,
+                                failover_attempts=2, ping_interval=1)
 
 
 async def recv_req(nodes, timeout=5.0):
@@ -25,13 +28,13 @@ async def recv_req(nodes, timeout=5.0):
     return tasks[t], t.result()
 
 
-async def t_least_loaded():
-    a = await TestNode.registered(R, "ll-a", models=("ml",), max_concurrent=2)
-    b = await TestNode.registered(R, "ll-b", models=("ml",), max_concurrent=2)
+async def test_least_loaded(router):
+    a = await TestNode.registered(router, "ll-a", models=("ml",), max_concurrent=2)
+    b = await TestNode.registered(router, "ll-b", models=("ml",), max_concurrent=2)
     # two chats on two idle nodes: one each
-    r1 = await chat(R.port, chat_body("ml"), ip="10.60.0.1")
+    r1 = await chat(router.port, chat_body("ml"), ip="10.60.0.1")
     n1, q1 = await recv_req([a, b])
-    r2 = await chat(R.port, chat_body("ml"), ip="10.60.0.2")
+    r2 = await chat(router.port, chat_body("ml"), ip="10.60.0.2")
     n2, q2 = await recv_req([a, b])
     assert n1 is not n2, "both chats went to %s" % n1.node_id
     for n, q, r in ((n1, q1, r1), (n2, q2, r2)):
@@ -41,7 +44,7 @@ async def t_least_loaded():
     # ties are broken at random: sequential chats reach both nodes
     seen = set()
     for i in range(16):
-        r = await chat(R.port, chat_body("ml"), ip="10.60.1.%d" % i)
+        r = await chat(router.port, chat_body("ml"), ip="10.60.1.%d" % i)
         n, q = await recv_req([a, b])
         seen.add(n.node_id)
         await n.chunk(q["request_id"], "", done=True)
@@ -51,11 +54,11 @@ async def t_least_loaded():
     # a node at max_concurrent is skipped: c (max 1) busy, d gets the next
     await a.close()
     await b.close()
-    c = await TestNode.registered(R, "ll-c", models=("mc",), max_concurrent=1)
-    rc = await chat(R.port, chat_body("mc"), ip="10.60.2.1")
+    c = await TestNode.registered(router, "ll-c", models=("mc",), max_concurrent=1)
+    rc = await chat(router.port, chat_body("mc"), ip="10.60.2.1")
     qc = await c.recv_type("inference_request")
-    d = await TestNode.registered(R, "ll-d", models=("mc",), max_concurrent=1)
-    rd = await chat(R.port, chat_body("mc"), ip="10.60.2.2")
+    d = await TestNode.registered(router, "ll-d", models=("mc",), max_concurrent=1)
+    rd = await chat(router.port, chat_body("mc"), ip="10.60.2.2")
     qd = await d.recv_type("inference_request")
     for n, q, r in ((c, qc, rc), (d, qd, rd)):
         await n.chunk(q["request_id"], "", done=True)
@@ -65,25 +68,25 @@ async def t_least_loaded():
     await d.close()
 
 
-async def t_wait_queue():
-    n = await TestNode.registered(R, "q", models=("mq",), max_concurrent=1)
-    r1 = await chat(R.port, chat_body("mq"), ip="10.61.0.1")
+async def test_wait_queue(router):
+    n = await TestNode.registered(router, "q", models=("mq",), max_concurrent=1)
+    r1 = await chat(router.port, chat_body("mq"), ip="10.61.0.1")
     q1 = await n.recv_type("inference_request")
     # busy: the second waits and is served when the first ends
-    r2_task = asyncio.ensure_future(chat(R.port, chat_body("mq"), ip="10.61.0.2"))
+    r2_task = asyncio.ensure_future(chat(router.port, chat_body("mq"), ip="10.61.0.2"))
     await n.expect_nothing(0.3)
     await n.chunk(q1["request_id"], "one", done=True)
     q2 = await n.recv_type("inference_request")
     r2 = await r2_task
     assert r2.status == 200
     # queue_max is 1: with r3 waiting, r4 is refused at once
-    r3_task = asyncio.ensure_future(http(R.port, "POST", "/api/chat", body=chat_body("mq"),
+    r3_task = asyncio.ensure_future(http(router.port, "POST", "/api/chat", body=chat_body("mq"),
                                          headers={"X-Forwarded-For": "10.61.0.3"}))
     # the router logs each chat as it takes it in (log_level debug), then
     # queues it in the same callback
-    await until(lambda: "model mq from 10.61.0.3" in R.log(), what="r3 waiting in the queue")
+    await until(lambda: "model mq from 10.61.0.3" in router.log(), what="r3 waiting in the queue")
     t0 = time.monotonic()
-    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("mq"),
+    st, _, body = await http(router.port, "POST", "/api/chat", body=chat_body("mq"),
                              headers={"X-Forwarded-For": "10.61.0.4"})
     assert st == 503 and time.monotonic() - t0 < 0.5, (st, body)
     # r3 gives up after queue_wait (1 s)
@@ -91,7 +94,7 @@ async def t_wait_queue():
     assert st == 503 and body == {"detail": "No nodes available with model mq"}, (st, body)
     # a model nobody has: 503 at once
     t0 = time.monotonic()
-    st, _, body = await http(R.port, "POST", "/api/chat", body=chat_body("nobody"),
+    st, _, body = await http(router.port, "POST", "/api/chat", body=chat_body("nobody"),
                              headers={"X-Forwarded-For": "10.61.0.5"})
     assert st == 503 and time.monotonic() - t0 < 0.5, (st, body)
     await n.chunk(q2["request_id"], "two", done=True)
@@ -102,10 +105,10 @@ async def t_wait_queue():
     await n.close()
 
 
-async def failover_case(fail):
-    a = await TestNode.registered(R, "fo-a", models=("mf",), max_concurrent=1)
-    b = await TestNode.registered(R, "fo-b", models=("mf",), max_concurrent=1)
-    r = await chat(R.port, chat_body("mf"), ip="10.62.0.1")
+async def failover_case(router, fail):
+    a = await TestNode.registered(router, "fo-a", models=("mf",), max_concurrent=1)
+    b = await TestNode.registered(router, "fo-b", models=("mf",), max_concurrent=1)
+    r = await chat(router.port, chat_body("mf"), ip="10.62.0.1")
     first, q = await recv_req([a, b])
     other = b if first is a else a
     await fail(first, q["request_id"])
@@ -126,32 +129,33 @@ async def failover_case(fail):
     return first
 
 
-async def t_failover_disconnect():
+async def test_failover_disconnect(router):
     async def fail(node, rid):
         await node.close()
-    await failover_case(fail)
+    await failover_case(router, fail)
 
 
-async def t_failover_error():
+async def test_failover_error(router):
     async def fail(node, rid):
         await node.error(rid, "ollama_unavailable")
-    await failover_case(fail)
+    await failover_case(router, fail)
 
 
-async def t_failover_timeout():
+@pytest.mark.router(chunk_timeout=1)
+async def test_failover_timeout(router):
     got = {}
 
     async def fail(node, rid):
         m = await node.recv_type("cancel_request", 5)      # chunk_timeout: 1 s
         got["cancel"] = m["request_id"] == rid
-    await failover_case(fail)
+    await failover_case(router, fail)
     assert got["cancel"], got
 
 
-async def t_error_after_first_token():
-    a = await TestNode.registered(R, "late", models=("me",), max_concurrent=1)
-    b = await TestNode.registered(R, "late-b", models=("me",), max_concurrent=1)
-    r = await chat(R.port, chat_body("me"), ip="10.63.0.1")
+async def test_error_after_first_token(router):
+    a = await TestNode.registered(router, "late", models=("me",), max_concurrent=1)
+    b = await TestNode.registered(router, "late-b", models=("me",), max_concurrent=1)
+    r = await chat(router.port, chat_body("me"), ip="10.63.0.1")
     n, q = await recv_req([a, b])
     await n.chunk(q["request_id"], "partial")
     await asyncio.sleep(0.1)
@@ -170,11 +174,11 @@ async def t_error_after_first_token():
     await other.close()
 
 
-async def t_failover_bounded():
+async def test_failover_bounded(router):
     # failover_attempts is 2: three nodes failing, the third never asked
-    nodes = [await TestNode.registered(R, "fb-%d" % i, models=("mb",), max_concurrent=1)
+    nodes = [await TestNode.registered(router, "fb-%d" % i, models=("mb",), max_concurrent=1)
              for i in range(3)]
-    r = await chat(R.port, chat_body("mb"), ip="10.64.0.1")
+    r = await chat(router.port, chat_body("mb"), ip="10.64.0.1")
     asked = []
     for _ in range(2):
         n, q = await recv_req([x for x in nodes if x not in asked])
@@ -190,10 +194,10 @@ async def t_failover_bounded():
         await n.close()
 
 
-async def t_invalid_request_no_failover():
-    a = await TestNode.registered(R, "inv-a", models=("mi",), max_concurrent=1)
-    b = await TestNode.registered(R, "inv-b", models=("mi",), max_concurrent=1)
-    r = await chat(R.port, chat_body("mi"), ip="10.65.0.1")
+async def test_invalid_request_no_failover(router):
+    a = await TestNode.registered(router, "inv-a", models=("mi",), max_concurrent=1)
+    b = await TestNode.registered(router, "inv-b", models=("mi",), max_concurrent=1)
+    r = await chat(router.port, chat_body("mi"), ip="10.65.0.1")
     n, q = await recv_req([a, b])
     await n.error(q["request_id"], "invalid_request")
     chunks = data_events(await r.events())
@@ -204,9 +208,9 @@ async def t_invalid_request_no_failover():
     await b.close()
 
 
-async def t_cancel_on_disconnect():
-    n = await TestNode.registered(R, "cx", models=("mx",), max_concurrent=1)
-    r = await chat(R.port, chat_body("mx"), ip="10.66.0.1")
+async def test_cancel_on_disconnect(router):
+    n = await TestNode.registered(router, "cx", models=("mx",), max_concurrent=1)
+    r = await chat(router.port, chat_body("mx"), ip="10.66.0.1")
     q = await n.recv_type("inference_request")
     await n.chunk(q["request_id"], "first")
     ev = await r.event()
@@ -215,7 +219,7 @@ async def t_cancel_on_disconnect():
     m = await n.recv_type("cancel_request", 5)
     assert m["request_id"] == q["request_id"], m
     # the slot is free: the next chat is served at once
-    r2 = await chat(R.port, chat_body("mx"), ip="10.66.0.2")
+    r2 = await chat(router.port, chat_body("mx"), ip="10.66.0.2")
     q2 = await n.recv_type("inference_request", 2)
     await n.chunk(q2["request_id"], "", done=True)
     await r2.events()
@@ -224,9 +228,9 @@ async def t_cancel_on_disconnect():
     await n.close()
 
 
-async def t_ping():
-    n = await TestNode.registered(R, "pinger", models=("mp",), max_concurrent=1)
-    r = await chat(R.port, chat_body("mp"), ip="10.67.0.1")
+async def test_ping(router):
+    n = await TestNode.registered(router, "pinger", models=("mp",), max_concurrent=1)
+    r = await chat(router.port, chat_body("mp"), ip="10.67.0.1")
     q = await n.recv_type("inference_request")
     ev = await r.event(timeout=3)           # ping_interval is 1 s
     assert ev == ": ping", ev
@@ -237,40 +241,8 @@ async def t_ping():
     await n.close()
 
 
-def test_scheduling():
-    global R
-    R = Router(queue_wait=1, queue_max=1, chunk_timeout=10, failover_attempts=2,
-               ping_interval=1)
-    try:
-        for t in (t_least_loaded, t_wait_queue, t_failover_disconnect, t_failover_error,
-                  t_error_after_first_token, t_failover_bounded,
-                  t_invalid_request_no_failover, t_cancel_on_disconnect, t_ping):
-            asyncio.run(asyncio.wait_for(t(), 30))
-            print("  ok %s" % t.__name__, flush=True)
-        R.assert_clean_exit()
-    except Exception:
-        print(R.log()[-5000:])
-        raise
-    finally:
-        R.close()
-
-
-def test_chunk_timeout():
-    global R
-    R = Router(chunk_timeout=1)
-    try:
-        asyncio.run(asyncio.wait_for(t_failover_timeout(), 30))
-        R.assert_clean_exit()
-    except Exception:
-        print(R.log()[-5000:])
-        raise
-    finally:
-        R.close()
-
-
-def test_drain():
-    notify = iclib.NotifySocket()
-    r = Router(shutdown_grace=5, env={"NOTIFY_SOCKET": notify.path})
+def test_drain(notify, make_router):
+    r = make_router(shutdown_grace=5, env={"NOTIFY_SOCKET": notify.path})
 
     async def go():
         n = await TestNode.registered(r, "drain", models=("md",), max_concurrent=2)
@@ -294,20 +266,13 @@ def test_drain():
         code, reason = await n.expect_close(5)
         assert code == 1001, (code, reason)
 
-    try:
-        notify.wait_for("READY=1")
-        asyncio.run(asyncio.wait_for(go(), 20))
-        r.assert_clean_exit(timeout=5)
-    except Exception:
-        print(r.log()[-4000:])
-        raise
-    finally:
-        r.close()
-        notify.close()
+    notify.wait_for("READY=1")
+    asyncio.run(asyncio.wait_for(go(), 20))
+    r.assert_clean_exit(timeout=5)
 
 
-def test_drain_grace_expires():
-    r = Router(shutdown_grace=1)
+def test_drain_grace_expires(make_router):
+    r = make_router(shutdown_grace=1)
 
     async def go():
         n = await TestNode.registered(r, "stuck", models=("ms",), max_concurrent=1)
@@ -321,15 +286,6 @@ def test_drain_grace_expires():
         await resp.events()
         resp.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 20))
-        r.assert_clean_exit(timeout=5)
-    except Exception:
-        print(r.log()[-4000:])
-        raise
-    finally:
-        r.close()
+    asyncio.run(asyncio.wait_for(go(), 20))
+    r.assert_clean_exit(timeout=5)
 
-
-if __name__ == "__main__":
-    iclib.run_tests([test_scheduling, test_chunk_timeout, test_drain, test_drain_grace_expires])
