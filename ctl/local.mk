@@ -11,6 +11,7 @@ ctl_idleclawctl_SOURCES = \
 	ctl/cmd-pause.c \
 	ctl/cmd-resume.c \
 	ctl/cmd-reload.c
+ctl_idleclawctl_SOURCES += ctl/status-idle.c ctl/status-idle.h
 ctl_idleclawctl_CPPFLAGS = $(AM_CPPFLAGS) -DIC_VERSION='"$(PACKAGE_VERSION)"'
 ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS)
 

@@ -14,6 +14,7 @@
 #include "daemon/commands.h"
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
+#include "daemon/idle-watch.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
@@ -181,6 +182,7 @@ status_body_new(struct daemon *d)
 	add_str(ollama, CTL_R_VERSION, models_ollama_version(d->models));
 	add_str(ollama, CTL_R_LAST_ERROR, models_last_error(d->models));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
+	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
 	json_object_object_add(b, CTL_R_CLIENTS,
 			       json_object_new_int64((int64_t)control_client_count(d->ctl)));
 	return b;

@@ -37,6 +37,7 @@ struct idle_logind {
 	sd_bus_slot *hint_slot, *since_slot;
 	int hint;		/* -1 unknown, 0 active, 1 idle */
 	uint64_t since_us;	/* IdleSinceHint */
+	bool told;		/* "no system bus" was logged (once until it works) */
 };
 
 static void arm(struct idle_logind *l);
@@ -61,10 +62,14 @@ open_bus(struct idle_logind *l)
 		return 0;
 	r = sd_bus_open_system(&l->bus);
 	if (r < 0) {
-		log_debug("idle: no system bus for logind: %s", strerror(-r));
+		if (!l->told)
+			log_info("idle: no system bus for logind (%s): presence from terminals only",
+				 strerror(-r));
+		l->told = true;
 		l->bus = NULL;
 		return -1;
 	}
+	l->told = false;
 	return 0;
 }
 

@@ -26,3 +26,9 @@ tests_unit_test_idle_sources_CPPFLAGS = $(DAEMON_CPPFLAGS) \
 	-DFAKE_NVML_PATH='"$(abs_top_builddir)/tests/fake-nvml/libfake-nvml.so"'
 tests_unit_test_idle_sources_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_idle_sources_LDADD = libidleclaw.a $(CHECK_LIBS) -ldl
+
+# In idleclawd: the samplers, logind through sd-bus (libsystemd) and NVML
+# through dlopen().
+daemon_idleclawd_SOURCES += daemon/idle.c daemon/idle.h $(IDLE_SAMPLER_SOURCES) \
+	daemon/idle-logind.c daemon/idle-watch.c daemon/idle-watch.h
+daemon_idleclawd_LDADD += $(SYSTEMD_LIBS) -ldl

@@ -22,6 +22,7 @@
 #include "daemon/consume.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/idle-watch.h"
 #include "daemon/link.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
@@ -232,6 +233,7 @@ daemon_reload(struct daemon *d, char **errors)
 	d->node_id = nid;
 	d->cfg = nc;
 	dconfig_free(old);
+	idle_watch_reconfigure(d->idle);
 	apply_log_level(nc);
 	log_notice("configuration reloaded");
 	if (server_changed || id_changed || d->link != link_before)
@@ -474,6 +476,7 @@ cleanup(struct daemon *d)
 	commands_stop(d);
 	consume_stop_all(d);
 	link_free(d->link);	/* no link callback after this */
+	idle_watch_free(d->idle);
 	control_free(d->ctl);
 	models_free(d->models);
 	node_free(d->node);
@@ -564,6 +567,7 @@ main(int argc, char **argv)
 	}
 	start_timers(&d);
 	avail_set(&d.avail, AVAIL_NO_MODELS, true);	/* until Ollama answers */
+	d.idle = idle_watch_new(&d);
 	log_notice("idleclawd %s starting: node %s, router %s, Ollama %s", PACKAGE_VERSION,
 		   d.node_id, d.cfg->server, ollama_url(d.ollama));
 	models_refresh(d.models);

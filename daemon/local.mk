@@ -36,7 +36,7 @@ daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -l
 check_PROGRAMS += tests/unit/test_daemon_policy
 TESTS += tests/unit/test_daemon_policy
 tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
-	daemon/availability.c daemon/backoff.c daemon/dconfig.c \
+	daemon/availability.c daemon/backoff.c daemon/dconfig.c daemon/idle.c \
 	daemon/sdnotify.c daemon/sha256.c
 tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -50,11 +50,18 @@ FAST = {
 }
 
 
+# [idle] keys of every Daemon unless a test gives its own (idle=...): the
+# machines that run the tests are busy, and idle_time would hold each test
+# back, so idle detection lends always unless a test is about it.
+IDLE_DEFAULTS = {"mode": "always"}
+
+
 class Daemon(iclib.Proc):
-    """idleclawd with [daemon] keys from opts (plus FAST)."""
+    """idleclawd with [daemon] keys from opts (plus FAST), [idle] keys from
+    idle (default IDLE_DEFAULTS)."""
 
     def __init__(self, server, ollama, fast=True, env=None, notify=None,
-                 config="/nonexistent/idleclaw.conf", args=(), **opts):
+                 config="/nonexistent/idleclaw.conf", args=(), idle=None, **opts):
         self.dir = tempfile.mkdtemp(prefix="ic-daemon-")
         self.sock = os.path.join(self.dir, "idleclawd.sock")
         cfg = dict(FAST) if fast else {}
@@ -65,6 +72,8 @@ class Daemon(iclib.Proc):
         for k, v in cfg.items():
             if v is not None:
                 argv += ["-o", "daemon.%s=%s" % (k, v)]
+        for k, v in (IDLE_DEFAULTS if idle is None else idle).items():
+            argv += ["-o", "idle.%s=%s" % (k, v)]
         argv += list(args)
         e = dict(env or {})
         if notify is not None:

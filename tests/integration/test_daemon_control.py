@@ -271,7 +271,8 @@ def test_socket_activation():
     unused = os.path.join(tmp, "configured.sock")
     argv = [iclib.binary("daemon/idleclawd"), "--config", "/nonexistent",
             "-o", "daemon.server=" + r.url, "-o", "daemon.ollama_host=" + fo.url,
-            "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act"]
+            "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act",
+            "-o", "idle.mode=always"]
     fd = ls.fileno()
     errf = tempfile.TemporaryFile()
     # a small exec wrapper puts the socket at fd 3 and names itself in
