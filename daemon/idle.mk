@@ -32,3 +32,7 @@ tests_unit_test_idle_sources_LDADD = libidleclaw.a $(CHECK_LIBS) -ldl
 daemon_idleclawd_SOURCES += daemon/idle.c daemon/idle.h $(IDLE_SAMPLER_SOURCES) \
 	daemon/idle-logind.c daemon/idle-watch.c daemon/idle-watch.h
 daemon_idleclawd_LDADD += $(SYSTEMD_LIBS) -ldl
+
+# Integration: the real router, daemon and fake-ollama over a fake machine.
+TESTS += tests/integration/test_daemon_idle.py
+EXTRA_DIST += tests/integration/test_daemon_idle.py

@@ -16,6 +16,8 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
 
 #include "ctlproto.h"
 #include "daemon/commands.h"
@@ -28,7 +30,6 @@
 #include "daemon/node.h"
 #include "daemon/ollama.h"
 #include "daemon/relay.h"
-#include "daemon/sdnotify.h"
 #include "limits.h"
 #include "log.h"
 #include "validate.h"
@@ -37,14 +38,9 @@
 /* Overrides given with -o (a bound keeps argv handling simple). */
 #define OVERRIDES_MAX 64
 
-/* Application id for the machine-specific node id (as
- * sd_id128_get_machine_app_specific() would use it): node ids are derived
- * from the machine id without revealing it. */
-static const uint8_t idleclaw_app_id[16] = {
-	0x5e, 0x0b, 0x9c, 0x41, 0x7d, 0x2a, 0x4f, 0x63,
-	0xa8, 0x17, 0xc2, 0x90, 0x3b, 0xd4, 0xe6, 0xf1,
-};
-#define MACHINE_ID_PATH "/etc/machine-id"
+/* Application id for sd_id128_get_machine_app_specific(): node ids are
+ * derived from the machine id without revealing it. */
+#define IDLECLAW_APP_ID SD_ID128_MAKE(5e,0b,9c,41,7d,2a,4f,63,a8,17,c2,90,3b,d4,e6,f1)
 
 static char *status_line;		/* last STATUS= sent */
 static struct ollama *old_ollama[8];	/* replaced on reload; in-flight requests finish */
@@ -74,7 +70,7 @@ notify_status(struct daemon *d)
 	}
 	free(status_line);
 	status_line = line;
-	sdn_notifyf("STATUS=%s", line);
+	sd_notifyf(0, "STATUS=%s", line);
 }
 
 static void finish_stop(struct daemon *d);
@@ -100,7 +96,9 @@ daemon_changed(struct daemon *d, bool availability_changed)
 static char *
 node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 {
-	char hex[33];
+	char hex[SD_ID128_STRING_MAX];
+	sd_id128_t id;
+	int r;
 
 	if (cfg->node_id && *cfg->node_id) {
 		if (!ic_valid_node_id(cfg->node_id)) {
@@ -110,12 +108,13 @@ node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 		}
 		return xstrdup(cfg->node_id);
 	}
-	if (sdn_machine_app_specific(MACHINE_ID_PATH, idleclaw_app_id, hex) < 0) {
-		snprintf(err, errlen, "cannot derive a node id from %s (%s); "
-			 "set node_id in the configuration", MACHINE_ID_PATH, strerror(errno));
+	r = sd_id128_get_machine_app_specific(IDLECLAW_APP_ID, &id);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot derive a node id from /etc/machine-id (%s); "
+			 "set node_id in the configuration", strerror(-r));
 		return NULL;
 	}
-	return xasprintf("ic-%s", hex);
+	return xasprintf("ic-%s", sd_id128_to_string(id, hex));
 }
 
 /* ---- reload ---- */
@@ -184,7 +183,7 @@ daemon_reload(struct daemon *d, char **errors)
 	struct link *link_before = d->link;
 	int old_max = old->max_concurrent;
 
-	sdn_notify("RELOADING=1");
+	sd_notify(0, "RELOADING=1");
 	*errors = NULL;
 	nc = dconfig_load_new(d->config_path, d->overrides, errors);
 	if (!nc)
@@ -242,13 +241,13 @@ daemon_reload(struct daemon *d, char **errors)
 		node_reregister(d->node);	/* the router learns it at registration */
 	if (models_changed)
 		models_refresh(d->models);
-	sdn_notify("READY=1");
+	sd_notify(0, "READY=1");
 	daemon_changed(d, false);
 	return 0;
 fail:
 	log_err("reload failed; keeping the running configuration:\n%s",
 		*errors ? *errors : "unknown error");
-	sdn_notify("READY=1");
+	sd_notify(0, "READY=1");
 	return -1;
 }
 
@@ -297,7 +296,7 @@ start_stop(struct daemon *d)
 		return;
 	}
 	d->stopping = true;
-	sdn_notify("STOPPING=1");
+	sd_notify(0, "STOPPING=1");
 	changed = avail_set(&d->avail, AVAIL_DRAINING, true);
 	commands_stop(d);
 	consume_stop_all(d);
@@ -339,7 +338,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sdn_notify("WATCHDOG=1");
+	sd_notify(0, "WATCHDOG=1");
 }
 
 static void
@@ -426,11 +425,11 @@ static int
 start_control(struct daemon *d, char *err, size_t errlen)
 {
 	struct control_config cc;
-	int n = sdn_listen_fds();
+	int n = sd_listen_fds(0);
 
 	memset(&cc, 0, sizeof(cc));
 	cc.path = d->cfg->control_socket;
-	cc.listen_fd = n >= 1 ? SDN_LISTEN_FDS_START : -1;
+	cc.listen_fd = n >= 1 ? SD_LISTEN_FDS_START : -1;
 	cc.group = d->cfg->control_group;
 	cc.commands = daemon_commands;
 	cc.n_commands = daemon_n_commands;
@@ -456,12 +455,12 @@ start_timers(struct daemon *d)
 	evsignal_add(ev_hup, NULL);
 	ev_tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
 	evtimer_add(ev_tick, &one);
-	if (sdn_watchdog_enabled(&usec)) {
+	if (sd_watchdog_enabled(0, &usec) > 0) {
 		struct timeval tv = { (time_t)(usec / 2 / 1000000), (suseconds_t)(usec / 2 % 1000000) };
 
 		ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		evtimer_add(ev_watchdog, &tv);
-		sdn_notify("WATCHDOG=1");
+		sd_notify(0, "WATCHDOG=1");
 	}
 }
 
@@ -571,7 +570,7 @@ main(int argc, char **argv)
 	log_notice("idleclawd %s starting: node %s, router %s, Ollama %s", PACKAGE_VERSION,
 		   d.node_id, d.cfg->server, ollama_url(d.ollama));
 	models_refresh(d.models);
-	sdn_notify("READY=1");
+	sd_notify(0, "READY=1");
 	notify_status(&d);
 	event_base_dispatch(d.base);
 	cleanup(&d);

@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -384,3 +385,120 @@ class LineOllama:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeMachine:
+    """A fake proc/sys/dev tree for idleclawd's idle detection ([idle]
+    proc_root, sys_root, dev_root).  A thread advances /proc/stat and each
+    process's utime+stime every `tick` seconds as the loads set with
+    process() say (percent of the whole machine); files are replaced
+    whole, so the daemon never reads half a file."""
+
+    def __init__(self, tick=0.1):
+        self.root = tempfile.mkdtemp(prefix="ic-machine-")
+        self.proc = os.path.join(self.root, "proc")
+        self.sys = os.path.join(self.root, "sys")
+        self.dev = os.path.join(self.root, "dev")
+        for d in (self.proc, self.sys, os.path.join(self.dev, "pts")):
+            os.makedirs(d)
+        self.nvml_file = os.path.join(self.root, "nvml")
+        self._lock = threading.Lock()
+        self._procs = {}        # pid -> [comm, percent, ticks]
+        self._busy = self._idle = 0
+        self._tick = tick
+        self._stop = threading.Event()
+        self._advance()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _write(self, path, text):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def _advance(self):
+        with self._lock:
+            busy = 0
+            for pid, p in self._procs.items():
+                p[2] += p[1]
+                busy += p[1]
+                d = os.path.join(self.proc, str(pid))
+                self._write(os.path.join(d, "stat"),
+                            "%d (%s) R 1 1 1 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 100 0 0\n"
+                            % (pid, p[0], p[2]))
+            busy = min(busy, 100)
+            self._busy += busy
+            self._idle += 100 - busy
+            self._write(os.path.join(self.proc, "stat"),
+                        "cpu  %d 0 0 %d 0 0 0 0 0 0\n" % (self._busy, self._idle))
+
+    def _run(self):
+        while not self._stop.wait(self._tick):
+            self._advance()
+
+    def process(self, pid, comm, percent=0):
+        """Start (or change the load of) process pid named comm."""
+        with self._lock:
+            d = os.path.join(self.proc, str(pid))
+            os.makedirs(d, exist_ok=True)
+            self._write(os.path.join(d, "comm"), comm + "\n")
+            if pid in self._procs:
+                self._procs[pid][1] = percent
+            else:
+                self._procs[pid] = [comm, percent, 0]
+        self._advance()
+
+    def end(self, pid):
+        with self._lock:
+            self._procs.pop(pid, None)
+            shutil.rmtree(os.path.join(self.proc, str(pid)), ignore_errors=True)
+
+    def power(self, mains_online, battery=True):
+        """An AC adapter online or not, and a battery."""
+        base = os.path.join(self.sys, "class", "power_supply")
+        for name, files in (("AC", {"type": "Mains", "online": "1" if mains_online else "0"}),
+                            ("BAT0", {"type": "Battery", "present": "1" if battery else "0",
+                                      "status": "Charging" if mains_online else "Discharging"})):
+            os.makedirs(os.path.join(base, name), exist_ok=True)
+            for k, v in files.items():
+                self._write(os.path.join(base, name, k), v + "\n")
+
+    def typed(self, tty="pts/3", seconds_ago=0):
+        """The owner typed on a terminal (its access time)."""
+        path = os.path.join(self.dev, tty)
+        if not os.path.exists(path):
+            open(path, "w").close()
+        t = time.time() - seconds_ago
+        os.utime(path, (t, t))
+
+    def gpu(self, lines):
+        """The fake NVML's readings ("gpu I UTIL", "proc I PID SM")."""
+        self._write(self.nvml_file, "".join(line + "\n" for line in lines))
+
+    def idle_opts(self, **over):
+        """[idle] keys for Daemon(idle=...): this tree, short times."""
+        o = {"mode": "auto", "proc_root": self.proc, "sys_root": self.sys,
+             "dev_root": self.dev, "interval": 1, "idle_time": 2, "logind": "no",
+             "nvml_library": iclib.binary("tests/fake-nvml/libfake-nvml.so")}
+        o.update(over)
+        return o
+
+    def env(self):
+        return {"FAKE_NVML_FILE": self.nvml_file}
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def idle_of(ctl):
+    """The idle object of the daemon's status."""
+    return ctl.call("status")["idle"]
+
+
+def wait_idle_state(ctl, state, timeout=15.0):
+    """Wait until the idle policy's state is `state`; returns the idle object."""
+    return iclib.wait_for(lambda: (lambda i: i["state"] == state and i)(idle_of(ctl)),
+                          timeout, what="idle state %s" % state)
