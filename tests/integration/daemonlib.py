@@ -502,3 +502,50 @@ def wait_idle_state(ctl, state, timeout=15.0):
     """Wait until the idle policy's state is `state`; returns the idle object."""
     return iclib.wait_for(lambda: (lambda i: i["state"] == state and i)(idle_of(ctl)),
                           timeout, what="idle state %s" % state)
+
+
+class PrivateLogind:
+    """A private dbus-daemon with fakelogind.py on it; env() points
+    sd_bus_open_system() at it (DBUS_SYSTEM_BUS_ADDRESS).  set() changes
+    what IdleHint/IdleSinceHint answer."""
+
+    def __init__(self):
+        import subprocess
+        self.dir = tempfile.mkdtemp(prefix="ic-dbus-")
+        self.address = "unix:path=%s" % os.path.join(self.dir, "bus")
+        self.state = os.path.join(self.dir, "state")
+        self.set(True, 0)
+        self.bus = iclib.Proc("dbus-daemon", ["dbus-daemon", "--session", "--nofork",
+                                              "--address=" + self.address])
+        iclib.wait_for(lambda: os.path.exists(os.path.join(self.dir, "bus")),
+                       what="private dbus-daemon")
+        self.logind = iclib.Proc("fakelogind", ["/usr/bin/python3",
+                                                os.path.join(HERE, "fakelogind.py"),
+                                                self.address, self.state],
+                                 stdout=subprocess.PIPE)
+        line = self.logind.p.stdout.readline().decode()
+        if not line.startswith("READY"):
+            raise AssertionError("fakelogind did not start: %s" % self.logind.log())
+
+    def set(self, idle, since_us):
+        tmp = self.state + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d %d\n" % (1 if idle else 0, since_us))
+        os.replace(tmp, self.state)
+
+    def env(self):
+        return {"DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def stop_logind(self):
+        self.logind.p.terminate()
+        self.logind.p.wait(10)
+
+    def close(self):
+        for p in (self.logind, self.bus):
+            if p.poll() is None:
+                p.p.terminate()
+                p.p.wait(10)
+            if p.p.stdout:
+                p.p.stdout.close()
+            p.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

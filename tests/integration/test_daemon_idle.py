@@ -15,14 +15,15 @@ MODEL = "llama3.2:latest"
 
 
 class Net:
-    def __init__(self, *fo_args, idle=None, setup=None, **opts):
+    def __init__(self, *fo_args, idle=None, setup=None, env=None, **opts):
         self.m = dl.FakeMachine()
         if setup:
             setup(self.m)
         self.router = routerlib.Router()
         self.fo = dl.FakeOllama(*fo_args)
         self.d = dl.Daemon("http://127.0.0.1:%d" % self.router.port, self.fo.url,
-                           idle=self.m.idle_opts(**(idle or {})), env=self.m.env(),
+                           idle=self.m.idle_opts(**(idle or {})),
+                           env=dict(self.m.env(), **(env or {})),
                            **opts).wait_ready()
         self.c = self.d.ctl()
 
@@ -245,10 +246,43 @@ def test_mode_never():
     run(t, "--echo", idle={"mode": "never"})
 
 
+def test_logind_presence():
+    bus = dl.PrivateLogind()
+    try:
+        def t(n):
+            i = dl.wait_idle_state(n.c, "idle")
+            assert i["logind"]["seconds_ago"] >= 2, i
+            bus.set(False, 0)           # the desktop user is active
+            i = dl.wait_idle_state(n.c, "busy")
+            assert i["reason"].startswith("user input ") and i["reason"].endswith(
+                " s ago (logind)"), i
+            bus.set(True, int(time.time() * 1e6))   # idle since now
+            i = dl.wait_idle_state(n.c, "idle")
+            assert i["logind"]["seconds_ago"] >= 2, i
+            bus.stop_logind()           # gone: unknown, not a failure
+            iclib.wait_for(lambda: dl.idle_of(n.c)["logind"] == "unknown",
+                           what="logind unknown")
+            assert dl.idle_of(n.c)["state"] == "idle"
+        bus.set(True, int((time.time() - 100) * 1e6))
+        run(t, "--echo", idle={"logind": "yes"}, env=bus.env())
+    finally:
+        bus.close()
+
+
+def test_no_system_bus():
+    def t(n):
+        i = dl.wait_idle_state(n.c, "idle")
+        assert i["logind"] == "unknown", i
+        assert "no system bus for logind" in n.d.log()
+    run(t, "--echo", idle={"logind": "yes"},
+        env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/bus"})
+
+
 TESTS = [test_busy_idle_busy_through_the_router, test_own_load_keeps_the_node_available,
          test_foreign_gpu_user_is_named, test_battery, test_battery_run,
          test_exclusive_process, test_owner_typing, test_status_text, test_on_busy_finish,
-         test_on_busy_finish_grace_ends, test_on_busy_cancel, test_mode_never]
+         test_on_busy_finish_grace_ends, test_on_busy_cancel, test_mode_never,
+         test_logind_presence, test_no_system_bus]
 
 if __name__ == "__main__":
     if not os.path.exists(iclib.binary("router/idleclaw-routerd")):
