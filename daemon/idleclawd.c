@@ -45,7 +45,9 @@
 static char *status_line;		/* last STATUS= sent */
 static struct ollama *old_ollama[8];	/* replaced on reload; in-flight requests finish */
 static size_t n_old_ollama;
-static struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
+/* ev_pause_end: armed for the end of a timed pause only (no fixed tick:
+ * an idle daemon wakes for what is due) */
+static struct event *ev_term, *ev_int, *ev_hup, *ev_pause_end, *ev_watchdog;
 
 size_t
 daemon_in_flight(const struct daemon *d)
@@ -75,9 +77,27 @@ notify_status(struct daemon *d)
 
 static void finish_stop(struct daemon *d);
 
+/* Wake at the end of a timed pause, and not otherwise. */
+static void
+arm_pause_end(struct daemon *d)
+{
+	time_t now = time(NULL);
+	struct timeval tv = { 0, 0 };
+
+	if (!ev_pause_end)
+		return;
+	if (!avail_has(&d->avail, AVAIL_PAUSED) || !d->avail.paused_until) {
+		evtimer_del(ev_pause_end);
+		return;
+	}
+	tv.tv_sec = d->avail.paused_until > now ? d->avail.paused_until - now : 0;
+	evtimer_add(ev_pause_end, &tv);
+}
+
 void
 daemon_changed(struct daemon *d, bool availability_changed)
 {
+	arm_pause_end(d);
 	if (availability_changed) {
 		if (avail_is(&d->avail))
 			log_notice("available for inference requests");
@@ -325,13 +345,15 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
+pause_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
 	if (avail_tick(&d->avail, time(NULL))) {
 		log_notice("pause ended");
 		daemon_changed(d, true);
+	} else {
+		arm_pause_end(d);	/* woke early: wait for the rest */
 	}
 }
 
@@ -444,7 +466,6 @@ start_control(struct daemon *d, char *err, size_t errlen)
 static void
 start_timers(struct daemon *d)
 {
-	struct timeval one = { 1, 0 };
 	uint64_t usec = 0;
 
 	ev_term = evsignal_new(d->base, SIGTERM, signal_cb, d);
@@ -453,8 +474,7 @@ start_timers(struct daemon *d)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
-	ev_tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
-	evtimer_add(ev_tick, &one);
+	ev_pause_end = evtimer_new(d->base, pause_end_cb, d);
 	if (sd_watchdog_enabled(0, &usec) > 0) {
 		struct timeval tv = { (time_t)(usec / 2 / 1000000), (suseconds_t)(usec / 2 % 1000000) };
 
@@ -486,8 +506,8 @@ cleanup(struct daemon *d)
 		event_free(d->drain_timer);
 	if (ev_watchdog)
 		event_free(ev_watchdog);
-	if (ev_tick) {
-		event_free(ev_tick);
+	if (ev_pause_end) {
+		event_free(ev_pause_end);
 		event_free(ev_term);
 		event_free(ev_int);
 		event_free(ev_hup);
