@@ -146,6 +146,70 @@ START_TEST(test_config_concurrency_limits)
 }
 END_TEST
 
+/* The [idle] keys: defaults, names parsed, thresholds in order. */
+START_TEST(test_config_idle)
+{
+	const char *ov[3] = { NULL, NULL, NULL };
+	struct daemon_config *c;
+	char *errors = NULL;
+
+	c = dconfig_load_new(NULL, NULL, &errors);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->idle.mode, IDLE_MODE_AUTO);
+	ck_assert_int_eq(c->idle_interval, 5);
+	ck_assert_int_eq(c->idle.idle_time, 180);
+	ck_assert_int_eq(c->idle.on_busy, IDLE_ON_BUSY_FINISH);
+	ck_assert_int_eq(c->idle.busy_grace, 30);
+	ck_assert(!c->idle.run_on_battery);
+	ck_assert_str_eq(c->own_processes, "ollama*");
+	ck_assert_ptr_null(c->exclusive_processes);
+	dconfig_free(c);
+	/* thresholds: idle equal to busy is fine, one above is not */
+	ov[0] = "idle.cpu_busy=30";
+	ov[1] = "idle.cpu_idle=30";
+	c = dconfig_load_new(NULL, ov, &errors);
+	ck_assert_ptr_nonnull(c);
+	dconfig_free(c);
+	ov[1] = "idle.cpu_idle=31";
+	ck_assert_ptr_null(dconfig_load_new(NULL, ov, &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.cpu_idle (31) must not be above idle.cpu_busy (30)"));
+	free(errors);
+	ov[0] = "idle.gpu_busy=10";
+	ov[1] = "idle.gpu_idle=11";
+	ck_assert_ptr_null(dconfig_load_new(NULL, ov, &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.gpu_idle"));
+	free(errors);
+	/* names */
+	c = load_with("idle.mode=Never", &errors);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->idle.mode, IDLE_MODE_NEVER);
+	dconfig_free(c);
+	c = load_with("idle.on_battery=run", &errors);
+	ck_assert(c->idle.run_on_battery);
+	dconfig_free(c);
+	c = load_with("idle.on_busy=cancel", &errors);
+	ck_assert_int_eq(c->idle.on_busy, IDLE_ON_BUSY_CANCEL);
+	dconfig_free(c);
+	ck_assert_ptr_null(load_with("idle.mode=sometimes", &errors));
+	ck_assert_str_eq(errors, "idle.mode: \"sometimes\" is not auto, always or never");
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.on_busy=", &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.on_busy"));
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.on_battery=drain", &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.on_battery"));
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.proc_root=", &errors));
+	free(errors);
+	/* bounds: interval 1..3600 */
+	c = load_with("idle.interval=1", &errors);
+	ck_assert_ptr_nonnull(c);
+	dconfig_free(c);
+	ck_assert_ptr_null(load_with("idle.interval=0", &errors));
+	free(errors);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -158,6 +222,7 @@ suite(void)
 	tcase_add_test(tc, test_backoff_bounds);
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_concurrency_limits);
+	tcase_add_test(tc, test_config_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }
