@@ -392,9 +392,11 @@ class FakeMachine:
     proc_root, sys_root, dev_root).  A thread advances /proc/stat and each
     process's utime+stime every `tick` seconds as the loads set with
     process() say (percent of the whole machine); files are replaced
-    whole, so the daemon never reads half a file."""
+    whole, so the daemon never reads half a file.  The daemon reads the
+    processes and /proc/stat a moment apart: a tick between the two reads
+    skews one sample by tick/interval, so ticks are short."""
 
-    def __init__(self, tick=0.1):
+    def __init__(self, tick=0.02):
         self.root = tempfile.mkdtemp(prefix="ic-machine-")
         self.proc = os.path.join(self.root, "proc")
         self.sys = os.path.join(self.root, "sys")
