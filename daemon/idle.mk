@@ -35,4 +35,5 @@ daemon_idleclawd_LDADD += $(SYSTEMD_LIBS) -ldl
 
 # Integration: the real router, daemon and fake-ollama over a fake machine.
 TESTS += tests/integration/test_daemon_idle.py
-EXTRA_DIST += tests/integration/test_daemon_idle.py
+EXTRA_DIST += tests/integration/test_daemon_idle.py tests/integration/fakelogind.py \
+	bench/idle/run.py
