@@ -516,7 +516,7 @@ void *ic_config_load_new(const struct ic_config_schema *schema, const char *main
 	for (i = 0; overrides != NULL && overrides[i] != NULL; i++)
 		load_override(&ld, overrides[i]);
 	free(ld.line);
-	if (ld.n_errors == 0)
+	if (ld.n_errors == 0 && (!schema->check || schema->check(ld.cfg, &ld.errors) == 0))
 		return ld.cfg;
 	ic_config_free(schema, ld.cfg);
 	if (errors != NULL)

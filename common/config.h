@@ -56,6 +56,9 @@ struct ic_config_schema {
 	const struct ic_config_key *keys;
 	size_t n_keys;
 	size_t struct_size;
+	/* Optional: checks across keys (choices, the order of two thresholds)
+	 * after everything loaded.  Returns 0, or -1 with *errors a NEW text. */
+	int (*check)(void *cfg, char **errors);
 };
 
 /*

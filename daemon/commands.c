@@ -15,6 +15,7 @@
 #include "daemon/commands.h"
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
+#include "daemon/idle-watch.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
@@ -182,6 +183,7 @@ status_body_new(struct daemon *d)
 	add_str(ollama, CTL_R_VERSION, d->ollama_health.version);
 	add_str(ollama, CTL_R_LAST_ERROR, ollama_health_last_error(&d->ollama_health));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
+	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
 	json_object_object_add(b, CTL_R_CLIENTS,
 			       json_object_new_int64((int64_t)control_client_count(d->ctl)));
 	return b;

@@ -24,6 +24,7 @@ struct node;
 struct models;
 struct relay;
 struct consume;
+struct idle_watch;
 
 struct daemon {
 	struct event_base *base;
@@ -38,6 +39,7 @@ struct daemon {
 	struct ollama_health ollama_health;
 	struct node *node;
 	struct availability avail;
+	struct idle_watch *idle;	/* idle detection: AVAIL_NOT_IDLE */
 	LIST_HEAD(relay_list, relay) relays;
 	LIST_HEAD(consume_list, consume) consumes;
 	time_t started;

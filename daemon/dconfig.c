@@ -3,10 +3,14 @@
  */
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "daemon/dconfig.h"
 #include "limits.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define OFF(f) offsetof(struct daemon_config, f)
 
@@ -66,10 +70,112 @@ static const struct ic_config_key keys[] = {
 	  .help = "seconds of silence from the router before a chat fails" },
 	{ .section = "daemon", .key = "ca_file", .type = IC_CONFIG_STRING, .offset = OFF(ca_file),
 	  .help = "extra CA certificate file for https (empty: system CAs)" },
+	{ .section = "idle", .key = "mode", .type = IC_CONFIG_STRING, .offset = OFF(idle_mode),
+	  .def_str = "auto", .help = "auto lends while the owner is away; always or never" },
+	{ .section = "idle", .key = "interval", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle_interval), .min = 1, .max = DCONFIG_IDLE_INTERVAL_MAX_S, .def_int = 5,
+	  .help = "seconds between samples of the machine's use" },
+	{ .section = "idle", .key = "idle_time", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.idle_time), .min = 0, .max = DCONFIG_IDLE_TIME_MAX_S, .def_int = 180,
+	  .help = "seconds of quiet and no user input before lending again" },
+	{ .section = "idle", .key = "cpu_busy", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.cpu_busy), .min = 1, .max = 100, .def_int = 25,
+	  .help = "percent of all CPU used by others that makes the machine busy" },
+	{ .section = "idle", .key = "cpu_idle", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.cpu_idle), .min = 0, .max = 100, .def_int = 10,
+	  .help = "percent of CPU used by others below which it counts as quiet again" },
+	{ .section = "idle", .key = "gpu_busy", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.gpu_busy), .min = 1, .max = 100, .def_int = 20,
+	  .help = "percent of a GPU used by others that makes the machine busy" },
+	{ .section = "idle", .key = "gpu_idle", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.gpu_idle), .min = 0, .max = 100, .def_int = 5,
+	  .help = "percent of a GPU used by others below which it counts as quiet again" },
+	{ .section = "idle", .key = "on_battery", .type = IC_CONFIG_STRING,
+	  .offset = OFF(idle_on_battery), .def_str = "pause",
+	  .help = "pause or run while the machine runs on battery" },
+	{ .section = "idle", .key = "on_busy", .type = IC_CONFIG_STRING,
+	  .offset = OFF(idle_on_busy), .def_str = "finish",
+	  .help = "finish (within busy_grace) or cancel requests in flight when the owner returns" },
+	{ .section = "idle", .key = "busy_grace", .type = IC_CONFIG_INT,
+	  .offset = OFF(idle.busy_grace), .min = 0, .max = DCONFIG_BUSY_GRACE_MAX_S, .def_int = 30,
+	  .help = "seconds requests in flight may finish after the owner returns" },
+	{ .section = "idle", .key = "own_processes", .type = IC_CONFIG_STRING,
+	  .offset = OFF(own_processes), .def_str = "ollama*",
+	  .help = "process names (shell patterns) whose CPU and GPU use is ours" },
+	{ .section = "idle", .key = "exclusive_processes", .type = IC_CONFIG_STRING,
+	  .offset = OFF(exclusive_processes),
+	  .help = "process names (shell patterns) that make the machine busy while they run" },
+	{ .section = "idle", .key = "proc_root", .type = IC_CONFIG_STRING,
+	  .offset = OFF(proc_root), .def_str = "/proc",
+	  .help = "where procfs is (tests use a fake tree)" },
+	{ .section = "idle", .key = "sys_root", .type = IC_CONFIG_STRING, .offset = OFF(sys_root),
+	  .def_str = "/sys", .help = "where sysfs is (tests use a fake tree)" },
+	{ .section = "idle", .key = "dev_root", .type = IC_CONFIG_STRING, .offset = OFF(dev_root),
+	  .def_str = "/dev",
+	  .help = "where the terminals (pts/N, ttyN) are (tests use a fake tree)" },
+	{ .section = "idle", .key = "nvml_library", .type = IC_CONFIG_STRING,
+	  .offset = OFF(nvml_library), .def_str = "libnvidia-ml.so.1",
+	  .help = "NVIDIA's NVML library (empty: no NVIDIA sampling)" },
+	{ .section = "idle", .key = "logind", .type = IC_CONFIG_BOOL, .offset = OFF(idle_logind),
+	  .def_bool = true, .help = "ask logind whether the desktop user is idle" },
 };
 
+
+/* Append one line to the NEW error text *errors. */
+static void
+add_error(char **errors, char *line)
+{
+	char *all = xasprintf("%s%s%s", *errors ? *errors : "", *errors ? "\n" : "", line);
+
+	free(*errors);
+	free(line);
+	*errors = all;
+}
+
+/* The [idle] keys whose values are names, and the thresholds' order. */
+static void
+check_idle(struct daemon_config *c, char **errors)
+{
+	struct idle_params *p = &c->idle;
+	const char *b = c->idle_on_battery ? c->idle_on_battery : "";
+
+	if (idle_mode_parse(c->idle_mode ? c->idle_mode : "", &p->mode) < 0)
+		add_error(errors, xasprintf("idle.mode: \"%s\" is not auto, always or never",
+					    c->idle_mode ? c->idle_mode : ""));
+	if (idle_on_busy_parse(c->idle_on_busy ? c->idle_on_busy : "", &p->on_busy) < 0)
+		add_error(errors, xasprintf("idle.on_busy: \"%s\" is not finish or cancel",
+					    c->idle_on_busy ? c->idle_on_busy : ""));
+	if (strcasecmp(b, "run") == 0)
+		p->run_on_battery = true;
+	else if (strcasecmp(b, "pause") == 0)
+		p->run_on_battery = false;
+	else
+		add_error(errors, xasprintf("idle.on_battery: \"%s\" is not pause or run", b));
+	if (p->cpu_idle > p->cpu_busy)
+		add_error(errors, xasprintf("idle.cpu_idle (%d) must not be above idle.cpu_busy (%d)",
+					    p->cpu_idle, p->cpu_busy));
+	if (p->gpu_idle > p->gpu_busy)
+		add_error(errors, xasprintf("idle.gpu_idle (%d) must not be above idle.gpu_busy (%d)",
+					    p->gpu_idle, p->gpu_busy));
+	if (!c->proc_root || !c->sys_root || !c->dev_root)
+		add_error(errors, xasprintf("idle.proc_root, sys_root and dev_root must not be empty"));
+}
+
+/* ic_config_schema.check */
+static int
+check_config(void *cfg, char **errors)
+{
+	char *bad = NULL;
+
+	check_idle(cfg, &bad);
+	if (!bad)
+		return 0;
+	add_error(errors, bad);
+	return -1;
+}
+
 const struct ic_config_schema dconfig_schema = {
-	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct daemon_config)
+	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct daemon_config), check_config
 };
 
 struct daemon_config *

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "daemon/idle.h"
 
 /* Bounds of keys that are ours (not network limits). */
 #define DCONFIG_REFRESH_MIN_S	1
@@ -20,6 +21,9 @@
 #define DCONFIG_HEARTBEAT_MAX_S	30	/* the router drops nodes silent for 45 s */
 #define DCONFIG_DRAIN_MAX_S	3600
 #define DCONFIG_TIMEOUT_MAX_S	3600
+#define DCONFIG_IDLE_INTERVAL_MAX_S	3600
+#define DCONFIG_IDLE_TIME_MAX_S		86400
+#define DCONFIG_BUSY_GRACE_MAX_S	3600
 
 struct daemon_config {
 	char *server;		/* router base URL (http/https) */
@@ -40,6 +44,17 @@ struct daemon_config {
 	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
 	int router_timeout;	/* seconds of silence on a consume request */
 	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
+	/* [idle]: see daemon/idle-watch.c and docs/idle.md */
+	char *idle_mode;	/* auto, always, never: parsed into idle.mode */
+	int idle_interval;	/* seconds between samples */
+	char *idle_on_battery;	/* pause, run: parsed into idle.run_on_battery */
+	char *idle_on_busy;	/* finish, cancel: parsed into idle.on_busy */
+	char *own_processes;	/* comm patterns whose load is ours */
+	char *exclusive_processes;	/* comm patterns that make the machine busy */
+	char *proc_root, *sys_root, *dev_root;
+	char *nvml_library;
+	bool idle_logind;	/* ask logind for IdleHint */
+	struct idle_params idle;	/* the policy's parameters */
 };
 
 extern const struct ic_config_schema dconfig_schema;

@@ -16,6 +16,8 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
 
 #include "cmdline.h"
 #include "ctlproto.h"
@@ -23,31 +25,28 @@
 #include "daemon/consume.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/idle-watch.h"
 #include "daemon/link.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
 #include "daemon/relay.h"
-#include "daemon/sdnotify.h"
 #include "limits.h"
 #include "log.h"
 #include "startup.h"
 #include "validate.h"
 #include "xmalloc.h"
 
-/* Application id for the machine-specific node id (as
- * sd_id128_get_machine_app_specific() would use it): node ids are derived
- * from the machine id without revealing it. */
-static const uint8_t idleclaw_app_id[16] = {
-	0x5e, 0x0b, 0x9c, 0x41, 0x7d, 0x2a, 0x4f, 0x63,
-	0xa8, 0x17, 0xc2, 0x90, 0x3b, 0xd4, 0xe6, 0xf1,
-};
-#define MACHINE_ID_PATH "/etc/machine-id"
+/* Application id for sd_id128_get_machine_app_specific(): node ids are
+ * derived from the machine id without revealing it. */
+#define IDLECLAW_APP_ID SD_ID128_MAKE(5e,0b,9c,41,7d,2a,4f,63,a8,17,c2,90,3b,d4,e6,f1)
 
 static char *status_line;		/* last STATUS= sent */
 static struct ollama *old_ollama[8];	/* replaced on reload; in-flight requests finish */
 static size_t n_old_ollama;
-static struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_watchdog;
+/* ev_pause_end: armed for the end of a timed pause only (no fixed tick:
+ * an idle daemon wakes for what is due) */
+static struct event *ev_term, *ev_int, *ev_hup, *ev_pause_end, *ev_watchdog;
 
 size_t
 daemon_in_flight(const struct daemon *d)
@@ -72,14 +71,32 @@ notify_status(struct daemon *d)
 	}
 	free(status_line);
 	status_line = line;
-	sdn_notifyf("STATUS=%s", line);
+	sd_notifyf(0, "STATUS=%s", line);
 }
 
 static void finish_stop(struct daemon *d);
 
+/* Wake at the end of a timed pause, and not otherwise. */
+static void
+arm_pause_end(struct daemon *d)
+{
+	time_t now = time(NULL);
+	struct timeval tv = { 0, 0 };
+
+	if (!ev_pause_end)
+		return;
+	if (!avail_has(&d->avail, AVAIL_PAUSED) || !d->avail.paused_until) {
+		evtimer_del(ev_pause_end);
+		return;
+	}
+	tv.tv_sec = d->avail.paused_until > now ? d->avail.paused_until - now : 0;
+	evtimer_add(ev_pause_end, &tv);
+}
+
 void
 daemon_changed(struct daemon *d, bool availability_changed)
 {
+	arm_pause_end(d);
 	if (availability_changed) {
 		if (avail_is(&d->avail))
 			log_notice("available for inference requests");
@@ -98,7 +115,9 @@ daemon_changed(struct daemon *d, bool availability_changed)
 static char *
 node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 {
-	char hex[33];
+	char hex[SD_ID128_STRING_MAX];
+	sd_id128_t id;
+	int r;
 
 	if (cfg->node_id && *cfg->node_id) {
 		if (!ic_valid_node_id(cfg->node_id)) {
@@ -108,12 +127,13 @@ node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 		}
 		return xstrdup(cfg->node_id);
 	}
-	if (sdn_machine_app_specific(MACHINE_ID_PATH, idleclaw_app_id, hex) < 0) {
-		snprintf(err, errlen, "cannot derive a node id from %s (%s); "
-			 "set node_id in the configuration", MACHINE_ID_PATH, strerror(errno));
+	r = sd_id128_get_machine_app_specific(IDLECLAW_APP_ID, &id);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot derive a node id from /etc/machine-id (%s); "
+			 "set node_id in the configuration", strerror(-r));
 		return NULL;
 	}
-	return xasprintf("ic-%s", hex);
+	return xasprintf("ic-%s", sd_id128_to_string(id, hex));
 }
 
 /* ---- reload ---- */
@@ -182,7 +202,7 @@ static struct {
 static void
 reload_notify(const char *state)
 {
-	sdn_notify(state);
+	sd_notify(0, state);
 }
 
 static int
@@ -242,6 +262,7 @@ reload_swap(void *daemon, void *cfg)
 	free(d->node_id);
 	d->node_id = reload_pending.node_id;
 	d->cfg = cfg;
+	idle_watch_reconfigure(d->idle);
 	apply_log_level(d->cfg);
 	return old_cfg;
 }
@@ -326,7 +347,7 @@ start_stop(struct daemon *d)
 		return;
 	}
 	d->stopping = true;
-	sdn_notify("STOPPING=1");
+	sd_notify(0, "STOPPING=1");
 	changed = avail_set(&d->avail, AVAIL_DRAINING, true);
 	commands_stop(d);
 	consume_stop_all(d);
@@ -355,20 +376,22 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
+pause_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
 	if (avail_tick(&d->avail, time(NULL))) {
 		log_notice("pause ended");
 		daemon_changed(d, true);
+	} else {
+		arm_pause_end(d);	/* woke early: wait for the rest */
 	}
 }
 
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sdn_notify("WATCHDOG=1");
+	sd_notify(0, "WATCHDOG=1");
 }
 
 static void
@@ -396,11 +419,11 @@ static int
 start_control(struct daemon *d, char *err, size_t errlen)
 {
 	struct control_config cc;
-	int n = sdn_listen_fds();
+	int n = sd_listen_fds(0);
 
 	memset(&cc, 0, sizeof(cc));
 	cc.path = d->cfg->control_socket;
-	cc.listen_fd = n >= 1 ? SDN_LISTEN_FDS_START : -1;
+	cc.listen_fd = n >= 1 ? SD_LISTEN_FDS_START : -1;
 	cc.group = d->cfg->control_group;
 	cc.handlers = daemon_handlers;
 	cc.n_handlers = daemon_n_handlers;
@@ -415,7 +438,6 @@ start_control(struct daemon *d, char *err, size_t errlen)
 static void
 start_timers(struct daemon *d)
 {
-	struct timeval one = { 1, 0 };
 	uint64_t usec = 0;
 
 	ev_term = evsignal_new(d->base, SIGTERM, signal_cb, d);
@@ -424,14 +446,13 @@ start_timers(struct daemon *d)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
-	ev_tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
-	evtimer_add(ev_tick, &one);
-	if (sdn_watchdog_enabled(&usec)) {
+	ev_pause_end = evtimer_new(d->base, pause_end_cb, d);
+	if (sd_watchdog_enabled(0, &usec) > 0) {
 		struct timeval tv = { (time_t)(usec / 2 / 1000000), (suseconds_t)(usec / 2 % 1000000) };
 
 		ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		evtimer_add(ev_watchdog, &tv);
-		sdn_notify("WATCHDOG=1");
+		sd_notify(0, "WATCHDOG=1");
 	}
 }
 
@@ -446,6 +467,7 @@ cleanup(struct daemon *d)
 	commands_stop(d);
 	consume_stop_all(d);
 	link_free(d->link);	/* no link callback after this */
+	idle_watch_free(d->idle);
 	control_free(d->ctl);
 	models_free(d->models);
 	ollama_health_clear(&d->ollama_health);
@@ -457,8 +479,8 @@ cleanup(struct daemon *d)
 		event_free(d->drain_timer);
 	if (ev_watchdog)
 		event_free(ev_watchdog);
-	if (ev_tick) {
-		event_free(ev_tick);
+	if (ev_pause_end) {
+		event_free(ev_pause_end);
 		event_free(ev_term);
 		event_free(ev_int);
 		event_free(ev_hup);
@@ -536,10 +558,11 @@ run(const struct ic_cmdline *cl)
 	}
 	start_timers(&d);
 	avail_set(&d.avail, AVAIL_NO_MODELS, true);	/* until Ollama answers */
+	d.idle = idle_watch_new(&d);
 	log_notice("idleclawd %s starting: node %s, router %s, Ollama %s", PACKAGE_VERSION,
 		   d.node_id, d.cfg->server, ollama_url(d.ollama));
 	models_refresh(d.models);
-	sdn_notify("READY=1");
+	sd_notify(0, "READY=1");
 	notify_status(&d);
 	event_base_dispatch(d.base);
 	cleanup(&d);

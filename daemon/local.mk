@@ -21,17 +21,14 @@ daemon_idleclawd_SOURCES = \
 	daemon/availability.c daemon/availability.h \
 	daemon/backoff.c daemon/backoff.h \
 	daemon/nodeid.c daemon/nodeid.h \
-	daemon/sdnotify.c daemon/sdnotify.h \
-	daemon/sha256.c daemon/sha256.h \
 	daemon/commands.c daemon/commands.h \
 	daemon/control.c daemon/control.h \
 	daemon/control_listen.c daemon/control_listen.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 # libevent_core + libevent_extra (evhttp) rather than libevent, which
 # holds both again: one copy of the code is ~0.3 MiB less idle RSS.
-# No libsystemd either (daemon/sdnotify.c speaks the protocol): its
-# compression and crypto libraries cost ~0.8 MiB.  libidleclaw.a does not
-# use it; if it ever does, add $(SYSTEMD_LIBS) back.
+# libsystemd (sd_notify, the watchdog, socket activation, the node id and
+# sd-bus for logind) is added in daemon/idle.mk.
 daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -lssl -lcrypto \
 	-levent_extra -levent_core -levent_pthreads $(PTHREAD_LIBS)
 
@@ -39,8 +36,7 @@ daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -l
 check_PROGRAMS += tests/unit/test_daemon_policy
 TESTS += tests/unit/test_daemon_policy
 tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
-	daemon/availability.c daemon/backoff.c daemon/nodeid.c daemon/dconfig.c \
-	daemon/sdnotify.c daemon/sha256.c
+	daemon/availability.c daemon/backoff.c daemon/nodeid.c daemon/dconfig.c daemon/idle.c
 tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -381,10 +381,16 @@ relay_cancel_all(struct daemon *d)
 void
 relay_fail_all(struct daemon *d)
 {
+	relay_stop_all(d, "the node is shutting down");
+}
+
+void
+relay_stop_all(struct daemon *d, const char *why)
+{
 	struct relay *r;
 
 	while ((r = LIST_FIRST(&d->relays)) != NULL) {
-		log_info("request %s stopped: the node is shutting down", r->rid);
+		log_info("request %s stopped: %s", r->rid, why);
 		send_error(d, r->gen, r->rid, IC_ERR_OLLAMA_UNAVAILABLE);
 		relay_end(r, false);
 	}

@@ -38,6 +38,8 @@ void relay_cancel_all(struct daemon *d);
 /* End every request with inference_error ollama_unavailable, so the
  * router need not wait for them (drain timeout). */
 void relay_fail_all(struct daemon *d);
+/* The same, logging why (the owner came back: daemon/idle-watch.c). */
+void relay_stop_all(struct daemon *d, const char *why);
 size_t relay_count(const struct daemon *d);
 
 #endif

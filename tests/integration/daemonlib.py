@@ -10,6 +10,8 @@ were built with.
 import asyncio
 import json
 import os
+import queue
+import re
 import shutil
 import socket
 import sys
@@ -39,11 +41,18 @@ FAST = {
 }
 
 
+# [idle] keys of every Daemon unless a test gives its own (idle=...): the
+# machines that run the tests are busy, and idle_time would hold each test
+# back, so idle detection lends always unless a test is about it.
+IDLE_DEFAULTS = {"mode": "always"}
+
+
 class Daemon(iclib.Proc):
-    """idleclawd with [daemon] keys from opts (plus FAST)."""
+    """idleclawd with [daemon] keys from opts (plus FAST), [idle] keys from
+    idle (default IDLE_DEFAULTS)."""
 
     def __init__(self, server, ollama, fast=True, env=None, notify=None,
-                 config="/nonexistent/idleclaw.conf", args=(), **opts):
+                 config="/nonexistent/idleclaw.conf", args=(), idle=None, **opts):
         self.dir = tempfile.mkdtemp(prefix="ic-daemon-")
         self.sock = os.path.join(self.dir, "idleclawd.sock")
         cfg = dict(FAST) if fast else {}
@@ -54,6 +63,8 @@ class Daemon(iclib.Proc):
         for k, v in cfg.items():
             if v is not None:
                 argv += ["-o", "daemon.%s=%s" % (k, v)]
+        for k, v in (IDLE_DEFAULTS if idle is None else idle).items():
+            argv += ["-o", "idle.%s=%s" % (k, v)]
         argv += list(args)
         e = dict(env or {})
         if notify is not None:
@@ -379,3 +390,169 @@ class LineOllama:
         self.stopped = True
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeMachine:
+    """A fake proc/sys/dev tree for idleclawd's idle detection ([idle]
+    proc_root, sys_root, dev_root).  A thread advances /proc/stat and each
+    process's utime+stime every `tick` seconds as the loads set with
+    process() say (percent of the whole machine); files are replaced
+    whole, so the daemon never reads half a file.  The daemon reads the
+    processes and /proc/stat a moment apart: a tick between the two reads
+    skews one sample by tick/interval, so ticks are short."""
+
+    def __init__(self, tick=0.02):
+        self.root = tempfile.mkdtemp(prefix="ic-machine-")
+        self.proc = os.path.join(self.root, "proc")
+        self.sys = os.path.join(self.root, "sys")
+        self.dev = os.path.join(self.root, "dev")
+        for d in (self.proc, self.sys, os.path.join(self.dev, "pts")):
+            os.makedirs(d)
+        self.nvml_file = os.path.join(self.root, "nvml")
+        self._lock = threading.Lock()
+        self._procs = {}        # pid -> [comm, percent, ticks]
+        self._busy = self._idle = 0
+        self._tick = tick
+        self._stop = threading.Event()
+        self._advance()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _write(self, path, text):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def _advance(self):
+        with self._lock:
+            busy = 0
+            for pid, p in self._procs.items():
+                p[2] += p[1]
+                busy += p[1]
+                d = os.path.join(self.proc, str(pid))
+                self._write(os.path.join(d, "stat"),
+                            "%d (%s) R 1 1 1 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 100 0 0\n"
+                            % (pid, p[0], p[2]))
+            busy = min(busy, 100)
+            self._busy += busy
+            self._idle += 100 - busy
+            self._write(os.path.join(self.proc, "stat"),
+                        "cpu  %d 0 0 %d 0 0 0 0 0 0\n" % (self._busy, self._idle))
+
+    def _run(self):
+        while not self._stop.wait(self._tick):
+            self._advance()
+
+    def process(self, pid, comm, percent=0):
+        """Start (or change the load of) process pid named comm."""
+        with self._lock:
+            d = os.path.join(self.proc, str(pid))
+            os.makedirs(d, exist_ok=True)
+            self._write(os.path.join(d, "comm"), comm + "\n")
+            if pid in self._procs:
+                self._procs[pid][1] = percent
+            else:
+                self._procs[pid] = [comm, percent, 0]
+        self._advance()
+
+    def end(self, pid):
+        with self._lock:
+            self._procs.pop(pid, None)
+            shutil.rmtree(os.path.join(self.proc, str(pid)), ignore_errors=True)
+
+    def power(self, mains_online, battery=True):
+        """An AC adapter online or not, and a battery."""
+        base = os.path.join(self.sys, "class", "power_supply")
+        for name, files in (("AC", {"type": "Mains", "online": "1" if mains_online else "0"}),
+                            ("BAT0", {"type": "Battery", "present": "1" if battery else "0",
+                                      "status": "Charging" if mains_online else "Discharging"})):
+            os.makedirs(os.path.join(base, name), exist_ok=True)
+            for k, v in files.items():
+                self._write(os.path.join(base, name, k), v + "\n")
+
+    def typed(self, tty="pts/3", seconds_ago=0):
+        """The owner typed on a terminal (its access time)."""
+        path = os.path.join(self.dev, tty)
+        if not os.path.exists(path):
+            open(path, "w").close()
+        t = time.time() - seconds_ago
+        os.utime(path, (t, t))
+
+    def gpu(self, lines):
+        """The fake NVML's readings ("gpu I UTIL", "proc I PID SM")."""
+        self._write(self.nvml_file, "".join(line + "\n" for line in lines))
+
+    def idle_opts(self, **over):
+        """[idle] keys for Daemon(idle=...): this tree, short times."""
+        o = {"mode": "auto", "proc_root": self.proc, "sys_root": self.sys,
+             "dev_root": self.dev, "interval": 1, "idle_time": 2, "logind": "no",
+             "nvml_library": iclib.binary("tests/fake-nvml/libfake-nvml.so")}
+        o.update(over)
+        return o
+
+    def env(self):
+        return {"FAKE_NVML_FILE": self.nvml_file}
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def idle_of(ctl):
+    """The idle object of the daemon's status."""
+    return ctl.call("status")["idle"]
+
+
+def wait_idle_state(ctl, state, timeout=15.0):
+    """Wait until the idle policy's state is `state`; returns the idle object."""
+    return iclib.wait_for(lambda: (lambda i: i["state"] == state and i)(idle_of(ctl)),
+                          timeout, what="idle state %s" % state)
+
+
+class PrivateLogind:
+    """A private dbus-daemon with fakelogind.py on it; env() points
+    sd_bus_open_system() at it (DBUS_SYSTEM_BUS_ADDRESS).  set() changes
+    what IdleHint/IdleSinceHint answer."""
+
+    def __init__(self):
+        import subprocess
+        self.dir = tempfile.mkdtemp(prefix="ic-dbus-")
+        self.address = "unix:path=%s" % os.path.join(self.dir, "bus")
+        self.state = os.path.join(self.dir, "state")
+        self.set(True, 0)
+        self.bus = iclib.Proc("dbus-daemon", ["dbus-daemon", "--session", "--nofork",
+                                              "--address=" + self.address])
+        iclib.wait_for(lambda: os.path.exists(os.path.join(self.dir, "bus")),
+                       what="private dbus-daemon")
+        self.logind = iclib.Proc("fakelogind", ["/usr/bin/python3",
+                                                os.path.join(HERE, "fakelogind.py"),
+                                                self.address, self.state],
+                                 stdout=subprocess.PIPE)
+        line = self.logind.p.stdout.readline().decode()
+        if not line.startswith("READY"):
+            raise AssertionError("fakelogind did not start: %s" % self.logind.log())
+
+    def set(self, idle, since_us):
+        tmp = self.state + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d %d\n" % (1 if idle else 0, since_us))
+        os.replace(tmp, self.state)
+
+    def env(self):
+        return {"DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def stop_logind(self):
+        self.logind.p.terminate()
+        self.logind.p.wait(10)
+
+    def close(self):
+        for p in (self.logind, self.bus):
+            if p.poll() is None:
+                p.p.terminate()
+                p.p.wait(10)
+            if p.p.stdout:
+                p.p.stdout.close()
+            p.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

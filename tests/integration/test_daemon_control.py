@@ -235,7 +235,8 @@ def test_socket_activation(tmp_path):
     unused = os.path.join(tmp, "configured.sock")
     argv = [iclib.binary("daemon/idleclawd"), "--config", "/nonexistent",
             "-o", "daemon.server=" + r.url, "-o", "daemon.ollama_host=" + fo.url,
-            "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act"]
+            "-o", "daemon.control_socket=" + unused, "-o", "daemon.node_id=act",
+            "-o", "idle.mode=always"]
     fd = ls.fileno()
     # a small exec wrapper puts the socket at fd 3 and names itself in
     # LISTEN_PID, as systemd does, once Popen's own fds are out of the way

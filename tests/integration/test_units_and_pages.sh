@@ -35,6 +35,16 @@ for u in idleclawd.service idleclaw-routerd.service; do
 		echo "FAIL: $u exposure above 2.0"; tail -3 "$tmp/sec"; fail=1
 	fi
 done
+# idle detection reads /proc/stat and other users' processes, the terminals'
+# access times and NVIDIA's devices (docs/idle.md): settings that hide them
+# must not come back
+u=$src/systemd/idleclawd.service
+if grep -Eq '^(ProcSubset=pid|ProtectProc=(invisible|noaccess|ptraceable)|PrivateDevices=yes)' "$u" ||
+	! grep -q '^DeviceAllow=char-nvidia-frontend rw' "$u"; then
+	echo "FAIL: idleclawd.service hides what idle detection reads"; fail=1
+else
+	echo "PASS: idleclawd.service lets idle detection read /proc, /dev/pts and NVIDIA"
+fi
 grep -q '^u idleclaw ' "$src/systemd/idleclaw.sysusers" &&
 	grep -q '^g idleclaw ' "$src/systemd/idleclaw.sysusers" &&
 	echo "PASS: sysusers.d creates user and group idleclaw" ||

@@ -1,8 +1,7 @@
 /*
  * Unit tests for idleclawd's pure parts: daemon/availability.c,
  * daemon/backoff.c (delays and how a close counts), daemon/nodeid.c (the
- * per-connection id), daemon/dconfig.c (the key table's bounds), and
- * daemon/sha256.c + daemon/sdnotify.c checked against libsystemd.
+ * per-connection id) and daemon/dconfig.c (the key table's bounds).
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,14 +12,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <systemd/sd-id128.h>
-
 #include "daemon/availability.h"
 #include "daemon/backoff.h"
 #include "daemon/dconfig.h"
 #include "daemon/nodeid.h"
-#include "daemon/sdnotify.h"
-#include "daemon/sha256.h"
 #include "limits.h"
 #include "validate.h"
 
@@ -230,143 +225,67 @@ START_TEST(test_config_concurrency_limits)
 }
 END_TEST
 
-static void
-hex(const uint8_t *b, size_t n, char *out)
+/* The [idle] keys: defaults, names parsed, thresholds in order. */
+START_TEST(test_config_idle)
 {
-	size_t i;
+	const char *ov[3] = { NULL, NULL, NULL };
+	struct daemon_config *c;
+	char *errors = NULL;
 
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-}
-
-START_TEST(test_sha256_vectors)
-{
-	uint8_t d[SHA256_LEN];
-	char h[65];
-	char *million = malloc(1000000);
-
-	sha256("abc", 3, d);
-	hex(d, sizeof(d), h);
-	ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	sha256("", 0, d);
-	hex(d, sizeof(d), h);
-	ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	memset(million, 'a', 1000000);
-	sha256(million, 1000000, d);
-	hex(d, sizeof(d), h);
-	ck_assert_str_eq(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-	free(million);
-	/* RFC 4231 test case 2 */
-	hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
-	hex(d, sizeof(d), h);
-	ck_assert_str_eq(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-}
-END_TEST
-
-/* The node id must be what libsystemd would derive from this machine. */
-START_TEST(test_machine_app_specific_matches_libsystemd)
-{
-	static const uint8_t app[16] = { 0x5e, 0x0b, 0x9c, 0x41, 0x7d, 0x2a, 0x4f, 0x63,
-					 0xa8, 0x17, 0xc2, 0x90, 0x3b, 0xd4, 0xe6, 0xf1 };
-	sd_id128_t app_id, want;
-	char ours[33], theirs[33];
-
-	memcpy(app_id.bytes, app, 16);
-	if (sd_id128_get_machine_app_specific(app_id, &want) < 0)
-		return;	/* no machine id here: nothing to compare */
-	ck_assert_int_eq(sdn_machine_app_specific("/etc/machine-id", app, ours), 0);
-	sd_id128_to_string(want, theirs);
-	ck_assert_str_eq(ours, theirs);
-	ck_assert_int_eq(sdn_machine_app_specific("/nonexistent/machine-id", app, ours), -1);
-}
-END_TEST
-
-START_TEST(test_machine_id_file_checks)
-{
-	static const uint8_t app[16] = { 1 };
-	char path[] = "/tmp/ic-mid-XXXXXX", out[33];
-	int fd = mkstemp(path);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(sdn_machine_app_specific(path, app, out), -1);	/* empty */
-	ck_assert_int_eq(write(fd, "0123456789abcdef0123456789abcdeg\n", 33), 33);
-	ck_assert_int_eq(sdn_machine_app_specific(path, app, out), -1);	/* not hex */
-	ck_assert_int_eq(ftruncate(fd, 0), 0);
-	ck_assert_int_eq(pwrite(fd, "0123456789abcdef0123456789abcdef\n", 33, 0), 33);
-	ck_assert_int_eq(sdn_machine_app_specific(path, app, out), 0);
-	ck_assert_int_eq((int)strlen(out), 32);
-	ck_assert(out[12] == '4');	/* a v4 UUID */
-	close(fd);
-	unlink(path);
-}
-END_TEST
-
-START_TEST(test_notify_datagram)
-{
-	char dir[] = "/tmp/ic-notify-XXXXXX", path[128], buf[64];
-	struct sockaddr_un sa;
-	int s;
-	ssize_t n;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/notify", dir);
-	s = socket(AF_UNIX, SOCK_DGRAM, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	strcpy(sa.sun_path, path);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	unsetenv("NOTIFY_SOCKET");
-	ck_assert_int_eq(sdn_notify("READY=1"), 0);
-	setenv("NOTIFY_SOCKET", path, 1);
-	ck_assert_int_eq(sdn_notify("READY=1"), 1);
-	ck_assert_int_eq(sdn_notifyf("STATUS=%d in flight", 3), 1);
-	n = recv(s, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	ck_assert_str_eq(buf, "READY=1");
-	n = recv(s, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	ck_assert_str_eq(buf, "STATUS=3 in flight");
-	setenv("NOTIFY_SOCKET", "relative/path", 1);
-	ck_assert_int_eq(sdn_notify("READY=1"), -1);
-	unsetenv("NOTIFY_SOCKET");
-	close(s);
-	unlink(path);
-	rmdir(dir);
-}
-END_TEST
-
-START_TEST(test_watchdog_and_listen_env)
-{
-	uint64_t usec = 0;
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	unsetenv("WATCHDOG_USEC");
-	ck_assert(!sdn_watchdog_enabled(&usec));
-	setenv("WATCHDOG_USEC", "30000000", 1);
-	ck_assert(sdn_watchdog_enabled(&usec));
-	ck_assert(usec == 30000000);
-	setenv("WATCHDOG_PID", "1", 1);		/* someone else's */
-	ck_assert(!sdn_watchdog_enabled(&usec));
-	setenv("WATCHDOG_PID", pid, 1);
-	ck_assert(sdn_watchdog_enabled(&usec));
-	setenv("WATCHDOG_USEC", "soon", 1);
-	ck_assert(!sdn_watchdog_enabled(&usec));
-	unsetenv("WATCHDOG_USEC");
-	unsetenv("WATCHDOG_PID");
-
-	ck_assert_int_eq(sdn_listen_fds(), 0);
-	setenv("LISTEN_PID", "1", 1);
-	setenv("LISTEN_FDS", "1", 1);
-	ck_assert_int_eq(sdn_listen_fds(), 0);	/* not for us */
-	ck_assert_ptr_null(getenv("LISTEN_FDS"));
-	setenv("LISTEN_PID", pid, 1);
-	setenv("LISTEN_FDS", "x", 1);
-	ck_assert_int_eq(sdn_listen_fds(), -1);
-	setenv("LISTEN_PID", pid, 1);
-	setenv("LISTEN_FDS", "1", 1);
-	if (fcntl(3, F_GETFD) >= 0)
-		ck_assert_int_eq(sdn_listen_fds(), 1);
+	c = dconfig_load_new(NULL, NULL, &errors);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->idle.mode, IDLE_MODE_AUTO);
+	ck_assert_int_eq(c->idle_interval, 5);
+	ck_assert_int_eq(c->idle.idle_time, 180);
+	ck_assert_int_eq(c->idle.on_busy, IDLE_ON_BUSY_FINISH);
+	ck_assert_int_eq(c->idle.busy_grace, 30);
+	ck_assert(!c->idle.run_on_battery);
+	ck_assert_str_eq(c->own_processes, "ollama*");
+	ck_assert_ptr_null(c->exclusive_processes);
+	dconfig_free(c);
+	/* thresholds: idle equal to busy is fine, one above is not */
+	ov[0] = "idle.cpu_busy=30";
+	ov[1] = "idle.cpu_idle=30";
+	c = dconfig_load_new(NULL, ov, &errors);
+	ck_assert_ptr_nonnull(c);
+	dconfig_free(c);
+	ov[1] = "idle.cpu_idle=31";
+	ck_assert_ptr_null(dconfig_load_new(NULL, ov, &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.cpu_idle (31) must not be above idle.cpu_busy (30)"));
+	free(errors);
+	ov[0] = "idle.gpu_busy=10";
+	ov[1] = "idle.gpu_idle=11";
+	ck_assert_ptr_null(dconfig_load_new(NULL, ov, &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.gpu_idle"));
+	free(errors);
+	/* names */
+	c = load_with("idle.mode=Never", &errors);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->idle.mode, IDLE_MODE_NEVER);
+	dconfig_free(c);
+	c = load_with("idle.on_battery=run", &errors);
+	ck_assert(c->idle.run_on_battery);
+	dconfig_free(c);
+	c = load_with("idle.on_busy=cancel", &errors);
+	ck_assert_int_eq(c->idle.on_busy, IDLE_ON_BUSY_CANCEL);
+	dconfig_free(c);
+	ck_assert_ptr_null(load_with("idle.mode=sometimes", &errors));
+	ck_assert_str_eq(errors, "idle.mode: \"sometimes\" is not auto, always or never");
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.on_busy=", &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.on_busy"));
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.on_battery=drain", &errors));
+	ck_assert_ptr_nonnull(strstr(errors, "idle.on_battery"));
+	free(errors);
+	ck_assert_ptr_null(load_with("idle.proc_root=", &errors));
+	free(errors);
+	/* bounds: interval 1..3600 */
+	c = load_with("idle.interval=1", &errors);
+	ck_assert_ptr_nonnull(c);
+	dconfig_free(c);
+	ck_assert_ptr_null(load_with("idle.interval=0", &errors));
+	free(errors);
 }
 END_TEST
 
@@ -385,11 +304,7 @@ suite(void)
 	tcase_add_test(tc, test_nodeid_stable_ok);
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_concurrency_limits);
-	tcase_add_test(tc, test_sha256_vectors);
-	tcase_add_test(tc, test_machine_app_specific_matches_libsystemd);
-	tcase_add_test(tc, test_machine_id_file_checks);
-	tcase_add_test(tc, test_notify_datagram);
-	tcase_add_test(tc, test_watchdog_and_listen_env);
+	tcase_add_test(tc, test_config_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,131 @@
+/*
+ * status-idle.c - see status-idle.h.  Members the daemon reports as a
+ * string ("unknown", "none", "no NVIDIA GPU ...") are printed as they are.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "ctl/status-idle.h"
+#include "jsonutil.h"
+
+#define INDENT "             "
+
+static json_object *
+member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static bool
+as_string(const char *label, json_object *v)
+{
+	if (!v || !json_object_is_type(v, json_type_string))
+		return false;
+	printf(INDENT "%s: %s\n", label, json_object_get_string(v));
+	return true;
+}
+
+static double
+num(json_object *o, const char *key)
+{
+	json_object *v = member(o, key);
+
+	return v ? json_object_get_double(v) : -1;
+}
+
+static void
+print_cpu(json_object *cpu)
+{
+	if (!cpu || as_string("cpu", cpu))
+		return;
+	printf(INDENT "cpu: %.1f%% used by others", num(cpu, "others_percent"));
+	if (member(cpu, "own_percent"))
+		printf(", %.1f%% ours", num(cpu, "own_percent"));
+	if (member(cpu, "psi_some_avg10"))
+		printf(", pressure %.1f", num(cpu, "psi_some_avg10"));
+	printf("\n");
+}
+
+static void
+print_gpus(json_object *gpu)
+{
+	size_t i, n;
+
+	if (!gpu || as_string("gpu", gpu) || !json_object_is_type(gpu, json_type_array))
+		return;
+	n = json_object_array_length(gpu);
+	for (i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(gpu, i);
+		const char *src = ic_json_get_string(g, "source");
+		const char *top = ic_json_get_string(g, "top_process");
+		int64_t pid;
+
+		printf(INDENT "gpu%zu (%s): %.1f%% used, %.1f%% ours", i, src ? src : "?",
+		       num(g, "used_percent"), num(g, "own_percent"));
+		if (ic_json_get_int64(g, "top_pid", &pid))
+			printf(", most by %s (pid %" PRId64 ")", top ? top : "?", pid);
+		printf("\n");
+	}
+}
+
+static void
+print_input(const char *label, json_object *in)
+{
+	const char *where = ic_json_get_string(in, "where");
+	int64_t ago;
+
+	if (!in || as_string(label, in) || !ic_json_get_int64(in, "seconds_ago", &ago))
+		return;
+	printf(INDENT "%s: input %" PRId64 " s ago%s%s\n", label, ago, where ? " on " : "",
+	       where ? where : "");
+}
+
+static void
+print_exclusive(json_object *ex)
+{
+	const char *p = ic_json_get_string(ex, "process");
+	int64_t pid = 0;
+
+	if (!ex || as_string("exclusive", ex))
+		return;
+	ic_json_get_int64(ex, "pid", &pid);
+	printf(INDENT "exclusive: %s (pid %" PRId64 ") running\n", p ? p : "?", pid);
+}
+
+void
+ctl_print_idle(json_object *idle)
+{
+	const char *state = ic_json_get_string(idle, "state");
+	const char *reason = ic_json_get_string(idle, "reason");
+	const char *mode = ic_json_get_string(idle, "mode");
+	int64_t since = 0;
+
+	if (!idle || !state)
+		return;
+	printf("%-12s %s", "idle:", state);
+	if (reason && *reason)
+		printf(" (%s)", reason);
+	if (ic_json_get_int64(idle, "since", &since) && since > 0) {
+		time_t t = (time_t)since;
+		struct tm tm;
+		char buf[32];
+
+		if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%H:%M:%S", &tm) > 0)
+			printf(" since %s", buf);
+	}
+	if (mode)
+		printf(", mode %s", mode);
+	printf("\n");
+	print_cpu(member(idle, "cpu"));
+	print_gpus(member(idle, "gpu"));
+	print_input("terminal", member(idle, "terminal"));
+	print_input("logind", member(idle, "logind"));
+	as_string("power", member(idle, "power"));
+	print_exclusive(member(idle, "exclusive"));
+}
