@@ -175,7 +175,10 @@ check_config(void *cfg, char **errors)
 }
 
 const struct ic_config_schema dconfig_schema = {
-	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct daemon_config), check_config
+	.keys = keys,
+	.n_keys = sizeof(keys) / sizeof(keys[0]),
+	.struct_size = sizeof(struct daemon_config),
+	.check = check_config,
 };
 
 struct daemon_config *

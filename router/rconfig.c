@@ -79,6 +79,7 @@ static const struct ic_config_key router_keys[] = {
 };
 
 const struct ic_config_schema router_config_schema = {
-	router_keys, sizeof(router_keys) / sizeof(router_keys[0]),
-	sizeof(struct router_config),
+	.keys = router_keys,
+	.n_keys = sizeof(router_keys) / sizeof(router_keys[0]),
+	.struct_size = sizeof(struct router_config),
 };

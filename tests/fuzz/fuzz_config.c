@@ -64,7 +64,7 @@ static const struct ic_config_key keys[] = {
 	  .help = "a negative bound" },
 };
 static const struct ic_config_schema schema = {
-	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct fcfg),
+	.keys = keys, .n_keys = sizeof(keys) / sizeof(keys[0]), .struct_size = sizeof(struct fcfg),
 };
 
 static char *dir, *path;

@@ -16,6 +16,7 @@ MODEL = "llama3.2:latest"
 
 class Net:
     def __init__(self, *fo_args, idle=None, setup=None, env=None, **opts):
+        opts.setdefault("max_concurrent", 1)   # one free slot when routed
         self.m = dl.FakeMachine()
         if setup:
             setup(self.m)

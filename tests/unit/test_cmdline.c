@@ -297,7 +297,8 @@ static const struct ic_config_key tkeys[] = {
 	{ .section = "t", .key = "log_level", .type = IC_CONFIG_LOGLEVEL,
 	  .offset = offsetof(struct tcfg, log_level), .def_int = IC_LOG_INFO, .help = "level" },
 };
-static const struct ic_config_schema tschema = { tkeys, 3, sizeof(struct tcfg) };
+static const struct ic_config_schema tschema = { .keys = tkeys, .n_keys = 3,
+						 .struct_size = sizeof(struct tcfg) };
 
 /* The program a reload works on. */
 struct tprog {

@@ -41,7 +41,7 @@ static const struct ic_config_key keys[] = {
 	  .restart = true },
 };
 static const struct ic_config_schema schema = {
-	keys, sizeof(keys) / sizeof(keys[0]), sizeof(struct tcfg),
+	.keys = keys, .n_keys = sizeof(keys) / sizeof(keys[0]), .struct_size = sizeof(struct tcfg),
 };
 
 static char dir[64];
@@ -659,7 +659,8 @@ START_TEST(test_bad_default)
 		{ .section = "a", .key = "n", .type = IC_CONFIG_INT, .min = 1, .max = 5,
 		  .def_int = 7, .help = "h" },
 	};
-	static const struct ic_config_schema bad = { bad_keys, 1, sizeof(int) };
+	static const struct ic_config_schema bad = { .keys = bad_keys, .n_keys = 1,
+						     .struct_size = sizeof(int) };
 	char *errors = NULL;
 
 	ck_assert_ptr_null(ic_config_load_new(&bad, NULL, NULL, &errors));
@@ -676,7 +677,8 @@ START_TEST(test_bad_log_level_default)
 		{ .section = "a", .key = "level", .type = IC_CONFIG_LOGLEVEL, .def_int = 8,
 		  .help = "h" },
 	};
-	static const struct ic_config_schema bad = { bad_keys, 1, sizeof(int) };
+	static const struct ic_config_schema bad = { .keys = bad_keys, .n_keys = 1,
+						     .struct_size = sizeof(int) };
 	char *errors = NULL;
 
 	ck_assert_ptr_null(ic_config_load_new(&bad, NULL, NULL, &errors));
@@ -690,7 +692,7 @@ START_TEST(test_int_default_bounds)
 {
 	struct ic_config_key k = { .section = "a", .key = "n", .type = IC_CONFIG_INT,
 				   .min = -1, .max = 5, .help = "h" };
-	struct ic_config_schema one = { &k, 1, sizeof(int) };
+	struct ic_config_schema one = { .keys = &k, .n_keys = 1, .struct_size = sizeof(int) };
 	long ok[] = { -1, 5 }, bad[] = { -2, 6 };
 	int *v;
 	size_t i;
