@@ -41,7 +41,7 @@ quiet() { # description, command... (passes when the command succeeds silently)
 	fi
 }
 
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/idleclaw-pkgtest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 PKGS=(idleclawd idleclaw-routerd)
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=300)
@@ -198,7 +198,7 @@ nothing_left() {
 			left+=("package $p: $(dpkg-query -W -f='${Status}' "$p")")
 		fi
 		while read -r f; do
-			[ -d "$f" ] && [ ! -L "$f" ] && continue # shared directories stay
+			[ -d "$f" ] && continue # directories are shared (/lib is a link to one)
 			[ -e "$f" ] || [ -L "$f" ] && left+=("$f")
 		done <"$tmp/$p.files"
 		for f in "/usr/share/doc/$p" /var/lib/systemd/deb-systemd-helper-enabled/*idleclaw* \
