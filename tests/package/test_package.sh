@@ -103,6 +103,9 @@ check "idleclaw-routerd's files in place" files_in_place idleclaw-routerd \
 	/usr/share/man/man8/idleclaw-routerd.8.gz \
 	/usr/share/doc/idleclaw-routerd/examples/Caddyfile.example \
 	/usr/share/doc/idleclaw-routerd/README.Debian /usr/share/doc/idleclaw-routerd/copyright
+check "both packages make /etc/idleclaw.conf.d for drop-ins" bash -c \
+	"[ -d /etc/idleclaw.conf.d ] && grep -qx /etc/idleclaw.conf.d '$tmp/idleclawd.files' &&
+	 grep -qx /etc/idleclaw.conf.d '$tmp/idleclaw-routerd.files'"
 check "/etc/idleclaw.conf is a conffile" \
 	bash -c "dpkg-query -W -f='\${Conffiles}' idleclawd | grep -q '^ /etc/idleclaw.conf '"
 
@@ -203,7 +206,7 @@ nothing_left() {
 		done <"$tmp/$p.files"
 		for f in "/usr/share/doc/$p" /var/lib/systemd/deb-systemd-helper-enabled/*idleclaw* \
 			/var/lib/systemd/deb-systemd-helper-masked/*idleclaw* /etc/idleclaw.conf \
-			/etc/idleclaw.conf.dpkg-*; do
+			/etc/idleclaw.conf.dpkg-* /etc/idleclaw.conf.d; do
 			[ -e "$f" ] && left+=("$f")
 		done
 	done
