@@ -176,6 +176,15 @@ check "idleclawd --check-config reads the installed /etc/idleclaw.conf" \
 	'control_group = idleclaw'
 check "idleclaw-routerd --check-config reads the installed configuration" \
 	check_config idleclaw-routerd 'listen = 127.0.0.1:8080'
+# The README's router set-up: a drop-in in /etc/idleclaw.conf.d is read.
+dropin_used() {
+	printf '[router]\ntrusted_proxies = 127.0.0.1\n' >/etc/idleclaw.conf.d/router.conf
+	idleclaw-routerd --check-config 2>&1 | grep -qx 'trusted_proxies = 127.0.0.1'
+	local rc=$?
+	rm -f /etc/idleclaw.conf.d/router.conf
+	return $rc
+}
+check "idleclaw-routerd reads /etc/idleclaw.conf.d/router.conf" dropin_used
 # The default really is /etc: a changed key there shows up.
 conf_used() {
 	printf '\n[daemon]\nlog_level = debug\n' >>/etc/idleclaw.conf
