@@ -141,6 +141,20 @@ not_enabled() {
 	done
 }
 check "services neither enabled nor started" not_enabled
+# An upgrade restarts a running service and leaves a stopped one stopped
+# (systemd is not running here, so read what postinst would do).
+restarts_after_upgrade() {
+	local p unit
+	for p in "${PKGS[@]}"; do
+		unit=$p.service
+		grep -q "deb-systemd-invoke try-restart .*'$unit'" "/var/lib/dpkg/info/$p.postinst" ||
+			{ echo "$p.postinst does not try-restart $unit"; return 1; }
+		if grep -q 'deb-systemd-invoke start' "/var/lib/dpkg/info/$p.postinst"; then
+			echo "$p.postinst starts a unit"; return 1
+		fi
+	done
+}
+check "postinst try-restarts on upgrade and starts nothing" restarts_after_upgrade
 
 # The installed units as systemd sees them (with their man pages, if man
 # is here to find them).
