@@ -126,7 +126,8 @@ event_text(struct consume *c, enum ctl_event ev, const char *val)
 	json_object *b;
 
 	if (c->sink) {
-		c->sink->event(c->sink_ctx, ev, val);
+		if (!c->dead)
+			c->sink->event(c->sink_ctx, ev, val);
 		return;
 	}
 	b = json_object_new_object();
@@ -138,9 +139,10 @@ event_text(struct consume *c, enum ctl_event ev, const char *val)
 static void
 chat_reply(struct consume *c, enum ctl_status st, const char *detail)
 {
-	if (c->sink)
-		c->sink->end(c->sink_ctx, st, detail);
-	else
+	if (c->sink) {
+		if (!c->dead)
+			c->sink->end(c->sink_ctx, st, detail);
+	} else
 		control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
 }
 
@@ -157,7 +159,8 @@ on_delta(struct consume *c, json_object *delta)
 		json_object *b;
 
 		if (c->sink) {
-			c->sink->event(c->sink_ctx, CTL_EV_TOOL, name ? name : "");
+			if (!c->dead)
+				c->sink->event(c->sink_ctx, CTL_EV_TOOL, name ? name : "");
 		} else {
 			b = json_object_new_object();
 			json_object_object_add(b, CTL_E_NAME,

@@ -20,6 +20,8 @@
 #define DCONFIG_HEARTBEAT_MAX_S	30	/* the router drops nodes silent for 45 s */
 #define DCONFIG_DRAIN_MAX_S	3600
 #define DCONFIG_TIMEOUT_MAX_S	3600
+#define DCONFIG_GW_STREAMS_DEFAULT 4
+#define DCONFIG_GW_STREAMS_MAX	64
 
 struct daemon_config {
 	char *server;		/* router base URL (http/https) */
@@ -40,6 +42,11 @@ struct daemon_config {
 	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
 	int router_timeout;	/* seconds of silence on a consume request */
 	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
+	/* [gateway]: the local Ollama/OpenAI endpoint (daemon/gateway.h) */
+	char *gateway_listen;	/* host:port; empty = off */
+	bool gateway_allow_remote;	/* a non-loopback listen address is allowed */
+	int gateway_max_streams;	/* chats at once through the gateway */
+	char *gateway_cors_origins;	/* origins allowed cross-origin; empty = none */
 };
 
 extern const struct ic_config_schema dconfig_schema;

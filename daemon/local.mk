@@ -18,6 +18,9 @@ daemon_idleclawd_SOURCES = \
 	daemon/ollama_health.c daemon/ollama_health.h \
 	daemon/relay.c daemon/relay.h \
 	daemon/consume.c daemon/consume.h \
+	daemon/gateway.c daemon/gateway.h daemon/gateway-api.h \
+	daemon/gateway-chat.c daemon/gateway-addr.c \
+	daemon/gateway-ollama.c daemon/gateway-openai.c \
 	daemon/availability.c daemon/availability.h \
 	daemon/backoff.c daemon/backoff.h \
 	daemon/sdnotify.c daemon/sdnotify.h \
@@ -43,6 +46,16 @@ tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
+# The gateway's two dialects (pure: parsing and shapes).
+check_PROGRAMS += tests/unit/test_gateway
+TESTS += tests/unit/test_gateway
+tests_unit_test_gateway_SOURCES = tests/unit/test_gateway.c \
+	daemon/gateway-chat.c daemon/gateway-addr.c daemon/gateway-ollama.c \
+	daemon/gateway-openai.c
+tests_unit_test_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS)
+tests_unit_test_gateway_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_gateway_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
 # Integration tests: the real daemon on loopback with fake-ollama and a
 # stand-in router (python3-websockets) or the real idleclaw-routerd.
 DAEMON_TESTS = \
@@ -50,7 +63,8 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_link.py \
 	tests/integration/test_daemon_control.py \
 	tests/integration/test_daemon_e2e.py \
-	tests/integration/test_daemon_tls.py
+	tests/integration/test_daemon_tls.py \
+	tests/integration/test_gateway.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
 

@@ -1,0 +1,3 @@
+/* placeholder, filled below */
+#include <check.h>
+int main(void) { return 0; }
