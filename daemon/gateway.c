@@ -121,6 +121,21 @@ cors_headers(struct gateway *g, struct evhttp_request *req)
 	evhttp_add_header(out, "Vary", "Origin");
 }
 
+/* evhttp 2.1 would send a HEAD reply's body: give only its length. */
+static void
+send_body(struct evhttp_request *req, int status, struct evbuffer *buf)
+{
+	char cl[24];
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		evhttp_send_reply(req, status, NULL, buf);
+		return;
+	}
+	snprintf(cl, sizeof(cl), "%zu", evbuffer_get_length(buf));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", cl);
+	evhttp_send_reply(req, status, NULL, NULL);
+}
+
 static void
 send_json(struct gateway *g, struct evhttp_request *req, int status, json_object *body)
 {
@@ -139,7 +154,7 @@ send_json(struct gateway *g, struct evhttp_request *req, int status, json_object
 	cors_headers(g, req);
 	evbuffer_add(buf, text, len);
 	evbuffer_add(buf, "\n", 1);
-	evhttp_send_reply(req, status, NULL, buf);
+	send_body(req, status, buf);
 	evbuffer_free(buf);
 }
 
@@ -675,7 +690,7 @@ reply_text(struct gateway *g, struct evhttp_request *req, const char *text)
 			  "text/plain; charset=utf-8");
 	cors_headers(g, req);
 	evbuffer_add(buf, text, strlen(text));
-	evhttp_send_reply(req, 200, "OK", buf);
+	send_body(req, 200, buf);
 	evbuffer_free(buf);
 }
 

@@ -375,3 +375,14 @@ class LineOllama:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def gateway_args(port, **keys):
+    """idleclawd -o arguments for its [gateway] section: listen on
+    127.0.0.1:port, plus any other keys (max_streams=2, ...)."""
+    cfg = {"listen": "127.0.0.1:%d" % port}
+    cfg.update(keys)
+    out = []
+    for k, v in cfg.items():
+        out += ["-o", "gateway.%s=%s" % (k, v)]
+    return out
