@@ -66,7 +66,7 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_tls.py \
 	tests/integration/test_gateway.py
 TESTS += $(DAEMON_TESTS)
-EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
+EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS) tests/integration/golden
 
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
