@@ -248,16 +248,24 @@ drop(struct gw_req *r, const char *why)
 	evhttp_connection_free(evcon);
 }
 
+/*
+ * evhttp is freeing the connection.  A request whose reply was under way
+ * (a stream) has been detached from it first and is ours to free: evhttp
+ * 2.1 leaves it for a final evhttp_send_reply_end() that will not come.
+ */
 static void
 on_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct gw_req *r = arg;
+	struct evhttp_request *req = r->req;
 
 	(void)evcon;
 	log_info("gateway: the client's connection closed; request dropped");
 	req_cancel_upstream(r);
-	r->evcon = NULL;	/* evhttp is freeing it */
+	r->evcon = NULL;
 	req_free(r);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_request_free(req);
 }
 
 static void
