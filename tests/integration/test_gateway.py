@@ -28,6 +28,7 @@ UNREPORTED = {"load_duration", "prompt_eval_count", "prompt_eval_duration", "eva
 # daemon/gateway.h
 GATEWAY_BODY_MAX = dl.LIMITS["IC_CHAT_BODY_MAX"]
 GATEWAY_OUTBUF_MAX = 1024 * 1024
+GATEWAY_ANSWER_MAX = 4 * 1024 * 1024
 
 
 class GwNet:
@@ -457,6 +458,37 @@ def test_slow_reader_is_dropped():
     run(t, "--reply", "word " * 200, "--tokens", "200000", "--delay-us", "1")
 
 
+def test_whole_answer_limit():
+    """stream:false holds GATEWAY_ANSWER_MAX bytes of answer, not more
+    (fake-ollama echoes the question 4096 times: 1024 bytes -> exactly N)."""
+    def t(n):
+        word = GATEWAY_ANSWER_MAX // 4096
+        r = n.http.post("/api/chat", json={"model": MODEL, "stream": False,
+                                           "messages": user("x" * word)}, timeout=120)
+        assert r.status_code == 200, r.text[:300]
+        assert len(r.json()["message"]["content"]) == GATEWAY_ANSWER_MAX
+        r = n.http.post("/v1/chat/completions", json={"model": MODEL,
+                                                      "messages": user("x" * (word + 1))},
+                        timeout=120)
+        assert r.status_code == 502 and "stream" in r.json()["error"]["message"], r.text[:300]
+    run(t, "--echo", "--tokens", "4096")
+
+
+def test_shutdown_ends_open_streams():
+    """SIGTERM with a stream open: it ends, the daemon exits cleanly."""
+    def t(n):
+        s = raw_request(n.port, "POST", "/api/chat", {"model": MODEL, "messages": user("a")})
+        assert b'"done":false' in read_until(s, b'"done":false')
+        n.c.close()
+        n.gw.signal(15)
+        rest = read_until(s, b"\r\n0\r\n\r\n", timeout=15)
+        assert b'"done":true' not in rest, rest[-300:]
+        s.close()
+        assert n.gw.p.wait(15) == 0, n.gw.log()
+        assert n.fo.wait_cancelled(1) == [MODEL]
+    run(t, "--delay-ms", "100", "--tokens", "200")
+
+
 # --- configuration, CORS, status ---
 
 def test_cors_and_status():
@@ -527,5 +559,6 @@ if __name__ == "__main__":
                      test_ollama_errors, test_validation_limits,
                      test_openai_chat_stream_and_not, test_openai_models_and_errors,
                      test_max_streams_at_n_and_n_plus_1, test_disconnect_cancels_upstream,
-                     test_slow_reader_is_dropped, test_cors_and_status,
+                     test_slow_reader_is_dropped, test_whole_answer_limit,
+                     test_shutdown_ends_open_streams, test_cors_and_status,
                      test_listen_address_rules])
