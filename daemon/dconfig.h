@@ -21,7 +21,7 @@
 #define DCONFIG_DRAIN_MAX_S	3600
 #define DCONFIG_TIMEOUT_MAX_S	3600
 #define DCONFIG_GW_STREAMS_DEFAULT 4
-#define DCONFIG_GW_STREAMS_MAX	64
+#define DCONFIG_GW_STREAMS_MAX	16	/* = CONSUME_CHATS_MAX: the consume path's own bound */
 
 struct daemon_config {
 	char *server;		/* router base URL (http/https) */

@@ -515,6 +515,25 @@ def test_cors_and_status():
     run(t, "--echo", gw={"cors_origins": "http://webui.example:8080, http://other"})
 
 
+def check_config(*overrides):
+    argv = [iclib.binary("daemon/idleclawd"), "--check-config", "--config", "/nonexistent"]
+    for o in overrides:
+        argv += ["-o", o]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+def test_config_keys():
+    """[gateway] keys: defaults, max_streams at its bounds (daemon/dconfig.h)."""
+    out = check_config()
+    assert out.returncode == 0, out.stderr
+    assert "[gateway]" in out.stdout and "max_streams = 4" in out.stdout, out.stdout
+    assert check_config("gateway.max_streams=16").returncode == 0
+    bad = check_config("gateway.max_streams=17")
+    assert bad.returncode == 1 and "max_streams" in bad.stderr, bad
+    assert check_config("gateway.max_streams=0").returncode == 1
+    assert check_config("gateway.allow_remote=perhaps").returncode == 1
+
+
 def test_listen_address_rules():
     port = iclib.free_port()
     d = dl.Daemon("http://127.0.0.1:9", "http://127.0.0.1:9",
@@ -561,4 +580,4 @@ if __name__ == "__main__":
                      test_max_streams_at_n_and_n_plus_1, test_disconnect_cancels_upstream,
                      test_slow_reader_is_dropped, test_whole_answer_limit,
                      test_shutdown_ends_open_streams, test_cors_and_status,
-                     test_listen_address_rules])
+                     test_config_keys, test_listen_address_rules])
