@@ -11,7 +11,9 @@
  * never frees: it marks the chat dead and lets its timer free it from the
  * loop, after whatever frame was using it has returned (or that frame frees
  * it first, at its own end, as it would have anyway).  A dead chat gets no
- * more link events, events or replies.
+ * more link events, events or replies.  A sink's chat (the gateway's) dies
+ * the same way through consume_sink_stop(), for the same reason: the sink
+ * may learn that its client is gone while one of its calls runs.
  */
 
 #include <stdbool.h>

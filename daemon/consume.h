@@ -1,7 +1,8 @@
 /*
  * consume.h - requests this daemon sends to the router for control
- * clients (main thread): chats (POST /api/chat, an SSE stream turned into
- * control events) and small JSON reads (GET /health, /api/models).
+ * clients and the local gateway (main thread): chats (POST /api/chat, an
+ * SSE stream turned into control events or sink calls) and small JSON
+ * reads (GET /health, /api/models).
  * The bytes travel through the link thread (link_http_*).
  */
 #ifndef IC_DAEMON_CONSUME_H

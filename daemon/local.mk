@@ -56,6 +56,16 @@ tests_unit_test_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_gateway_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_gateway_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
+# A fuzz harness of the same (see tests/fuzz/local.mk for how they run).
+check_PROGRAMS += tests/fuzz/fuzz_gateway
+TESTS += tests/fuzz/fuzz_gateway
+tests_fuzz_fuzz_gateway_SOURCES = tests/fuzz/fuzz_gateway.c $(IC_FUZZ_DRIVER) \
+	daemon/gateway-chat.c daemon/gateway-addr.c daemon/gateway-ollama.c \
+	daemon/gateway-openai.c
+tests_fuzz_fuzz_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS) -DIC_FUZZ_NAME='"gateway"' $(IC_FUZZ_DEFS)
+tests_fuzz_fuzz_gateway_LDADD = $(IC_COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/gateway
+
 # Integration tests: the real daemon on loopback with fake-ollama and a
 # stand-in router (python3-websockets) or the real idleclaw-routerd.
 DAEMON_TESTS = \
