@@ -88,8 +88,16 @@ json_object *gw_ollama_final_new(const char *model, const char *created_at, bool
 				 const char *content, const char *thinking,
 				 const char *done_reason, int64_t total_ns);
 json_object *gw_ollama_error_new(const char *message);
-/* GET /api/tags from names; modified_at for every entry. */
-json_object *gw_ollama_tags_new(json_object *names, const char *modified_at);
+/*
+ * GET /api/tags from names.  What the network does not know is a
+ * placeholder that reads as one: size 0, a digest of zeros (the ollama CLI
+ * prints its first 12 characters and fails on a shorter one) and Go's zero
+ * time for modified_at (the CLI shows "Never").
+ */
+#define GW_OLLAMA_NO_DIGEST \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+#define GW_OLLAMA_NO_TIME	"0001-01-01T00:00:00Z"
+json_object *gw_ollama_tags_new(json_object *names);
 /* POST /api/show for a network model (minimal). */
 json_object *gw_ollama_show_new(const char *model);
 json_object *gw_ollama_version_new(void);

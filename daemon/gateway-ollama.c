@@ -4,8 +4,8 @@
  * lines, /api/tags, /api/show, /api/version and errors shaped as Ollama
  * 0.12 writes them.  Pure.
  *
- * What the network does not know gets an honest placeholder: size 0, an
- * empty digest, empty details.  The done line carries total_duration (the
+ * What the network does not know gets a placeholder that reads as one
+ * (see gw_ollama_tags_new()).  The done line carries total_duration (the
  * gateway measures it) but no token counts: the network reports none.
  */
 #include <stdio.h>
@@ -210,7 +210,7 @@ details_new(void)
 }
 
 json_object *
-gw_ollama_tags_new(json_object *names, const char *modified_at)
+gw_ollama_tags_new(json_object *names)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	size_t i, n = names ? json_object_array_length(names) : 0;
@@ -221,9 +221,9 @@ gw_ollama_tags_new(json_object *names, const char *modified_at)
 
 		json_object_object_add(m, "name", str(name));
 		json_object_object_add(m, "model", str(name));
-		json_object_object_add(m, "modified_at", str(modified_at));
+		json_object_object_add(m, "modified_at", str(GW_OLLAMA_NO_TIME));
 		json_object_object_add(m, "size", json_object_new_int64(0));
-		json_object_object_add(m, "digest", str(""));
+		json_object_object_add(m, "digest", str(GW_OLLAMA_NO_DIGEST));
 		json_object_object_add(m, "details", details_new());
 		json_object_array_add(arr, m);
 	}

@@ -621,7 +621,6 @@ models_cb(void *ctx, int status, json_object *body, const char *err)
 	struct gw_req *r = ctx;
 	json_object *names = status == 200 ? gw_model_names_new(body) : NULL, *o = NULL;
 	char msg[IC_ERRBUF_MAX];
-	char *at;
 
 	r->get = NULL;		/* consume frees it after this call */
 	if (!names) {
@@ -632,9 +631,7 @@ models_cb(void *ctx, int status, json_object *body, const char *err)
 	}
 	switch (r->kind) {
 	case GW_TAGS:
-		at = now_text_new();
-		o = gw_ollama_tags_new(names, at);
-		free(at);
+		o = gw_ollama_tags_new(names);
 		break;
 	case GW_OPENAI_MODELS:
 		o = gw_openai_models_new(names);

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j = ic_json_parse_new(text, size);
 	names = gw_model_names_new(j);
 	if (names) {
-		o = gw_ollama_tags_new(names, "t");
+		o = gw_ollama_tags_new(names);
 		json_object_put(o);
 		o = gw_openai_models_new(names);
 		json_object_put(o);
