@@ -56,10 +56,11 @@ enum gw_kind {
 	GW_OPENAI_MODEL,	/* /v1/models/{id} */
 };
 
-/* A growing text with a bound (stream:false answers). */
+/* A growing text with a bound (stream:false answers); it doubles, so
+ * thousands of small pieces cost no more than one copy each. */
 struct gw_text {
 	char *s;
-	size_t len;
+	size_t len, cap;
 };
 
 struct gw_req {
@@ -418,7 +419,12 @@ text_add(struct gw_req *r, struct gw_text *t, const char *s)
 		r->too_big = true;
 		return;
 	}
-	t->s = xrealloc(t->s, t->len + n + 1);
+	if (t->len + n + 1 > t->cap) {
+		t->cap = t->cap ? t->cap : 256;
+		while (t->len + n + 1 > t->cap)
+			t->cap *= 2;
+		t->s = xrealloc(t->s, t->cap);
+	}
 	memcpy(t->s + t->len, s, n + 1);
 	t->len += n;
 }
