@@ -536,6 +536,36 @@ def test_config_keys():
     assert check_config("gateway.allow_remote=perhaps").returncode == 1
 
 
+def test_reload():
+    """SIGHUP: max_streams and cors_origins change at once; listen waits
+    for the next start (and the log says so)."""
+    import signal
+    import tempfile
+    port, port2 = iclib.free_port(), iclib.free_port()
+    conf = os.path.join(tempfile.mkdtemp(), "idleclaw.conf")
+
+    def write(listen, streams):
+        with open(conf, "w") as f:
+            f.write("[gateway]\nlisten = 127.0.0.1:%d\nmax_streams = %d\n" % (listen, streams))
+    write(port, 1)
+    d = dl.Daemon("http://127.0.0.1:9", "http://127.0.0.1:9", config=conf).wait_ready()
+    try:
+        iclib.wait_port(port, proc=d)
+        c = d.ctl()
+        assert c.call("status")["gateway"]["max_streams"] == 1
+        write(port2, 3)
+        d.signal(signal.SIGHUP)
+        iclib.wait_for(lambda: c.call("status")["gateway"]["max_streams"] == 3,
+                       what="max_streams reloaded")
+        assert c.call("status")["gateway"]["listen"] == "127.0.0.1:%d" % port
+        assert "gateway.listen" in d.log(), d.log()
+        assert httpx.get("http://127.0.0.1:%d/api/version" % port).status_code == 200
+        c.close()
+        d.assert_clean_exit()
+    finally:
+        d.close()
+
+
 def test_listen_address_rules():
     port = iclib.free_port()
     d = dl.Daemon("http://127.0.0.1:9", "http://127.0.0.1:9",
@@ -582,4 +612,4 @@ if __name__ == "__main__":
                      test_max_streams_at_n_and_n_plus_1, test_disconnect_cancels_upstream,
                      test_slow_reader_is_dropped, test_whole_answer_limit,
                      test_shutdown_ends_open_streams, test_cors_and_status,
-                     test_config_keys, test_listen_address_rules])
+                     test_config_keys, test_reload, test_listen_address_rules])
