@@ -153,6 +153,11 @@ const struct ctl_command *ctl_command_find(const char *name);
 #define CTL_R_NETWORK		"network"	/* object: health (object), models (array) */
 #define CTL_R_HEALTH		"health"
 #define CTL_R_CLIENTS		"clients"	/* int, control clients connected */
+#define CTL_R_GATEWAY		"gateway"	/* object: listen, streams, max_streams;
+						 * absent when the gateway is off */
+#define CTL_R_LISTEN		"listen"	/* string, HOST:PORT */
+#define CTL_R_STREAMS		"streams"	/* int, chats open through the gateway */
+#define CTL_R_MAX_STREAMS	"max_streams"	/* int */
 
 /* --- events --- */
 enum ctl_event {

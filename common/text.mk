@@ -4,6 +4,7 @@ libidleclaw_a_SOURCES += \
 	common/utf8.c common/utf8.h \
 	common/hex.c common/hex.h \
 	common/validate.c common/validate.h \
+	common/chatmsg.c common/chatmsg.h \
 	common/sanitize.c common/sanitize.h \
 	common/outfilter.c common/outfilter.h
 

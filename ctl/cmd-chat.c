@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chatmsg.h"
 #include "ctl.h"
 #include "jsonutil.h"
 #include "limits.h"
@@ -214,23 +215,7 @@ static void end_answer(struct chat *ch)
  */
 static json_object *messages_new(struct chat *ch)
 {
-	json_object *out = json_object_new_array();
-	size_t i, n = json_object_array_length(ch->history);
-
-	for (i = 0; i < n; i++) {
-		json_object *m = json_object_array_get_idx(ch->history, i);
-
-		if (i == 0 && ch->system != NULL) {
-			char *text = xasprintf("%s\n\n%s", ch->system,
-					       ic_json_get_string(m, "content"));
-
-			json_object_array_add(out, message_new("user", text));
-			free(text);
-			continue;
-		}
-		json_object_array_add(out, json_object_get(m));
-	}
-	return out;
+	return ic_messages_with_system_new(ch->history, ch->system);
 }
 
 static json_object *chat_args_new(struct chat *ch)
@@ -323,7 +308,8 @@ static int run_turn(struct chat *ch, const char *text)
 	json_object *req;
 	int code;
 
-	history_trim(ch->history, strlen(text) + (ch->system != NULL ? strlen(ch->system) + 2 : 0));
+	history_trim(ch->history, strlen(text) +
+		     (ch->system != NULL ? strlen(ch->system) + strlen(IC_SYSTEM_SEP) : 0));
 	json_object_array_add(ch->history, message_new("user", text));
 	ch->answer_len = 0;
 	ch->last_out = -1;

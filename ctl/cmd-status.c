@@ -154,6 +154,22 @@ static void print_network(json_object *net)
 		printf("%-12s last error: %s\n", "", err);
 }
 
+/* The local gateway: "http://ADDR, N open streams (at most M)". */
+static void print_gateway(json_object *gw)
+{
+	const char *listen = ic_json_get_string(gw, CTL_R_LISTEN);
+	int64_t streams = 0, max;
+
+	if (gw == NULL || listen == NULL)
+		return;
+	ic_json_get_int64(gw, CTL_R_STREAMS, &streams);
+	printf("%-12s http://%s, %" PRId64 " open stream%s", "gateway:", listen, streams,
+	       streams == 1 ? "" : "s");
+	if (ic_json_get_int64(gw, CTL_R_MAX_STREAMS, &max))
+		printf(" (at most %" PRId64 ")", max);
+	printf("\n");
+}
+
 static void print_status(json_object *r)
 {
 	json_object *models = member(r, CTL_R_MODELS);
@@ -171,6 +187,7 @@ static void print_status(json_object *r)
 	print_requests(r);
 	print_endpoint("ollama:", member(r, CTL_R_OLLAMA));
 	print_network(member(r, CTL_R_NETWORK));
+	print_gateway(member(r, CTL_R_GATEWAY));
 	if (ic_json_get_int64(r, CTL_R_CLIENTS, &clients))
 		printf("%-12s %" PRId64 "\n", "clients:", clients);
 }

@@ -16,6 +16,7 @@
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
 #include "daemon/idle-watch.h"
+#include "daemon/gateway.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
@@ -186,6 +187,16 @@ status_body_new(struct daemon *d)
 	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
 	json_object_object_add(b, CTL_R_CLIENTS,
 			       json_object_new_int64((int64_t)control_client_count(d->ctl)));
+	if (d->gateway) {
+		json_object *gw = json_object_new_object();
+
+		add_str(gw, CTL_R_LISTEN, gateway_address(d->gateway));
+		json_object_object_add(gw, CTL_R_STREAMS, json_object_new_int64(
+			(int64_t)gateway_streams(d->gateway)));
+		json_object_object_add(gw, CTL_R_MAX_STREAMS,
+				       json_object_new_int(d->cfg->gateway_max_streams));
+		json_object_object_add(b, CTL_R_GATEWAY, gw);
+	}
 	return b;
 }
 

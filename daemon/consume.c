@@ -11,7 +11,9 @@
  * never frees: it marks the chat dead and lets its timer free it from the
  * loop, after whatever frame was using it has returned (or that frame frees
  * it first, at its own end, as it would have anyway).  A dead chat gets no
- * more link events, events or replies.
+ * more link events, events or replies.  A sink's chat (the gateway's) dies
+ * the same way through consume_sink_stop(), for the same reason: the sink
+ * may learn that its client is gone while one of its calls runs.
  */
 
 #include <stdbool.h>
@@ -37,6 +39,8 @@ struct consume {
 	uint64_t http_id;
 	bool is_get;
 	/* chat */
+	const struct consume_sink *sink;	/* NULL: for control client "client" */
+	void *sink_ctx;
 	uint64_t client;
 	char *req_id;
 	struct ic_sse_parser *sse;
@@ -112,20 +116,36 @@ url_new(struct daemon *d, const char *path)
 
 /* ---- chat: events and the final reply ---- */
 
-static void
-event_text(struct consume *c, const char *type, const char *key, const char *val)
-{
-	json_object *b = json_object_new_object();
+static const char *const event_keys[CTL_EV_COUNT] = {
+	[CTL_EV_CONTENT] = CTL_E_TEXT, [CTL_EV_THINKING] = CTL_E_TEXT,
+	[CTL_EV_TOOL] = CTL_E_NAME, [CTL_EV_ERROR] = CTL_F_DETAIL,
+	[CTL_EV_DONE] = CTL_E_FINISH_REASON,
+};
 
-	json_object_object_add(b, key, json_object_new_string(val));
-	control_event(c->d->ctl, c->client, c->req_id, type, b);
+static void
+event_text(struct consume *c, enum ctl_event ev, const char *val)
+{
+	json_object *b;
+
+	if (c->sink) {
+		if (!c->dead)
+			c->sink->event(c->sink_ctx, ev, val);
+		return;
+	}
+	b = json_object_new_object();
+	json_object_object_add(b, event_keys[ev], json_object_new_string(val));
+	control_event(c->d->ctl, c->client, c->req_id, ctl_event_name(ev), b);
 	json_object_put(b);
 }
 
 static void
 chat_reply(struct consume *c, enum ctl_status st, const char *detail)
 {
-	control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
+	if (c->sink) {
+		if (!c->dead)
+			c->sink->end(c->sink_ctx, st, detail);
+	} else
+		control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
 }
 
 static void
@@ -138,12 +158,21 @@ on_delta(struct consume *c, json_object *delta)
 	if (json_object_object_get_ex(delta, "tool_call", &tc)) {
 		const char *name = ic_json_get_string(tc, "name");
 		const char *st = ic_json_get_string(tc, "status");
-		json_object *b = json_object_new_object();
+		json_object *b;
 
-		json_object_object_add(b, CTL_E_NAME, json_object_new_string(name ? name : ""));
-		json_object_object_add(b, CTL_E_TOOL_STATUS, json_object_new_string(st ? st : ""));
-		control_event(c->d->ctl, c->client, c->req_id, ctl_event_name(CTL_EV_TOOL), b);
-		json_object_put(b);
+		if (c->sink) {
+			if (!c->dead)
+				c->sink->event(c->sink_ctx, CTL_EV_TOOL, name ? name : "");
+		} else {
+			b = json_object_new_object();
+			json_object_object_add(b, CTL_E_NAME,
+					       json_object_new_string(name ? name : ""));
+			json_object_object_add(b, CTL_E_TOOL_STATUS,
+					       json_object_new_string(st ? st : ""));
+			control_event(c->d->ctl, c->client, c->req_id,
+				      ctl_event_name(CTL_EV_TOOL), b);
+			json_object_put(b);
+		}
 	}
 	if (!text || !*text)
 		return;
@@ -154,14 +183,13 @@ on_delta(struct consume *c, json_object *delta)
 					n - strlen(INBAND_ERROR) - (text[n - 1] == ']'));
 
 		c->saw_error = true;
-		event_text(c, ctl_event_name(CTL_EV_ERROR), CTL_F_DETAIL, detail);
+		event_text(c, CTL_EV_ERROR, detail);
 		free(detail);
 		return;
 	}
 	if (c->d->cfg->log_content)
 		log_debug("chat %s: %s", c->req_id, text);
-	event_text(c, ctl_event_name(reasoning ? CTL_EV_THINKING : CTL_EV_CONTENT), CTL_E_TEXT,
-		   text);
+	event_text(c, reasoning ? CTL_EV_THINKING : CTL_EV_CONTENT, text);
 }
 
 static int
@@ -241,7 +269,6 @@ static void
 chat_end(struct consume *c, const char *err)
 {
 	char *detail;
-	json_object *b;
 
 	if (c->status != 200) {
 		detail = c->status ? error_detail_new(c->body, c->len, c->status) :
@@ -253,17 +280,13 @@ chat_end(struct consume *c, const char *err)
 	} else if (!c->saw_done) {
 		detail = xasprintf("the router's stream ended early: %s",
 				   err ? err : "no [DONE]");
-		event_text(c, ctl_event_name(CTL_EV_ERROR), CTL_F_DETAIL, detail);
+		event_text(c, CTL_EV_ERROR, detail);
 		chat_reply(c, CTL_ST_FAILED, detail);
 		free(detail);
 	} else if (c->saw_error) {
 		chat_reply(c, CTL_ST_FAILED, "the network reported an error");
 	} else {
-		b = json_object_new_object();
-		json_object_object_add(b, CTL_E_FINISH_REASON, json_object_new_string(
-			c->finish_reason ? c->finish_reason : "stop"));
-		control_event(c->d->ctl, c->client, c->req_id, ctl_event_name(CTL_EV_DONE), b);
-		json_object_put(b);
+		event_text(c, CTL_EV_DONE, c->finish_reason ? c->finish_reason : "stop");
 		chat_reply(c, CTL_ST_OK, NULL);
 	}
 	consume_free(c);
@@ -306,8 +329,9 @@ start(struct daemon *d, const char *method, const char *path, char *body, size_t
 	return c;
 }
 
-void
-consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args)
+/* Start a chat; the caller sets who it is for before anything can happen. */
+static struct consume *
+chat_start(struct daemon *d, json_object *args, size_t *lenp)
 {
 	json_object *req = json_object_new_object(), *v;
 	const char *keys[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK, CTL_A_OPTIONS };
@@ -315,30 +339,82 @@ consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object 
 	size_t i, len;
 	char *body;
 
-	if (consume_count(d) >= CONSUME_CHATS_MAX) {
-		control_reply_detail(d->ctl, client, req_id, CTL_ST_BUSY, "too many chats running",
-				     NULL);
-		json_object_put(req);
-		return;
-	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(args, keys[i], &v))
 			json_object_object_add(req, keys[i], json_object_get(v));
 	body = ic_json_to_string_new(req, &len);
 	json_object_put(req);
 	c = start(d, "POST", "/api/chat", body, len, d->cfg->router_timeout);
-	c->client = client;
-	c->req_id = xstrdup(req_id);
 	c->sse = ic_sse_parser_new(CONSUME_EVENT_MAX);
-	log_info("chat %s: model %s, %zu bytes to %s", req_id,
-		 ic_json_get_string(args, CTL_A_MODEL) ? ic_json_get_string(args, CTL_A_MODEL) : "?",
-		 len, d->cfg->server);
+	*lenp = len;
+	return c;
+}
+
+/* 0 if the chat is under way, -1 if it ended (and was freed) already. */
+static int
+chat_started(struct consume *c, json_object *args, size_t len)
+{
+	const char *model = ic_json_get_string(args, CTL_A_MODEL);
+
+	log_info("chat %s: model %s, %zu bytes to %s", c->req_id, model ? model : "?", len,
+		 c->d->cfg->server);
 	if (!c->http_id) {
 		chat_reply(c, CTL_ST_FAILED, "the server URL is not usable");
 		consume_free(c);
-		return;
+		return -1;
 	}
 	arm(c);
+	return 0;
+}
+
+void
+consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args)
+{
+	struct consume *c;
+	size_t len;
+
+	if (consume_count(d) >= CONSUME_CHATS_MAX) {
+		control_reply_detail(d->ctl, client, req_id, CTL_ST_BUSY, "too many chats running",
+				     NULL);
+		return;
+	}
+	c = chat_start(d, args, &len);
+	c->client = client;
+	c->req_id = xstrdup(req_id);
+	chat_started(c, args, len);
+}
+
+struct consume *
+consume_chat_sink(struct daemon *d, json_object *args, const struct consume_sink *sink,
+		  void *ctx)
+{
+	static uint64_t serial;
+	struct consume *c;
+	size_t len;
+
+	if (consume_count(d) >= CONSUME_CHATS_MAX) {
+		sink->end(ctx, CTL_ST_BUSY, "too many chats running");
+		return NULL;
+	}
+	c = chat_start(d, args, &len);
+	c->sink = sink;
+	c->sink_ctx = ctx;
+	c->req_id = xasprintf("gateway-%llu", (unsigned long long)++serial);
+	return chat_started(c, args, len) == 0 ? c : NULL;
+}
+
+/* Like consume_client_gone(): may run inside a sink call, so no free here. */
+void
+consume_sink_stop(struct daemon *d, struct consume *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!c || c->dead)
+		return;
+	link_http_cancel(d->link, c->http_id);
+	log_info("chat %s: client went away; cancelled", c->req_id);
+	c->dead = true;
+	evtimer_add(c->timer, &now);
 }
 
 struct consume *
@@ -368,7 +444,8 @@ consume_cancel(struct daemon *d, uint64_t client, const char *target)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next) {
-		if (c->is_get || c->dead || c->client != client || strcmp(c->req_id, target) != 0)
+		if (c->is_get || c->dead || c->sink || c->client != client ||
+		    strcmp(c->req_id, target) != 0)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s cancelled", c->req_id);
@@ -387,7 +464,7 @@ consume_client_gone(struct daemon *d, uint64_t client)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next) {
-		if (c->is_get || c->dead || c->client != client)
+		if (c->is_get || c->dead || c->sink || c->client != client)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s: client went away; cancelled", c->req_id);

@@ -1,7 +1,8 @@
 /*
  * consume.h - requests this daemon sends to the router for control
- * clients (main thread): chats (POST /api/chat, an SSE stream turned into
- * control events) and small JSON reads (GET /health, /api/models).
+ * clients and the local gateway (main thread): chats (POST /api/chat, an
+ * SSE stream turned into control events or sink calls) and small JSON
+ * reads (GET /health, /api/models).
  * The bytes travel through the link thread (link_http_*).
  */
 #ifndef IC_DAEMON_CONSUME_H
@@ -10,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
+
+#include "ctlproto.h"
 
 /* Chats running at once for all control clients; more get CTL_ST_BUSY. */
 #define CONSUME_CHATS_MAX	16
@@ -33,6 +36,25 @@ void consume_client_gone(struct daemon *d, uint64_t client);
 /* Shutdown: end every chat with CTL_ST_SHUTTING_DOWN. */
 void consume_stop_all(struct daemon *d);
 size_t consume_count(const struct daemon *d);
+
+/*
+ * A chat for a client other than a control client (daemon/gateway.c): the
+ * same events and final status a control client gets, as calls.  event
+ * gets CTL_EV_CONTENT/THINKING (text), CTL_EV_TOOL (the tool's name),
+ * CTL_EV_ERROR (detail) and CTL_EV_DONE (finish_reason); end runs once, last,
+ * with the status and an optional detail, and the chat is freed after it.
+ * Neither may call consume_sink_stop() on this chat: they run inside it.
+ */
+struct consume_sink {
+	void (*event)(void *ctx, enum ctl_event ev, const char *text);
+	void (*end)(void *ctx, enum ctl_status st, const char *detail);
+};
+/* args as for "chat" (checked by ctl_args_check()).  Returns the chat, or
+ * NULL after end() ran already (too many chats, unusable server URL). */
+struct consume *consume_chat_sink(struct daemon *d, json_object *args,
+				  const struct consume_sink *sink, void *ctx);
+/* The sink's client went away: cancel upstream now, no more calls. */
+void consume_sink_stop(struct daemon *d, struct consume *c);
 
 /* GET base-URL + path; cb gets the HTTP status (0 if none), the parsed
  * body (borrowed, NULL if not JSON) or an error text. */

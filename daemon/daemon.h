@@ -25,6 +25,7 @@ struct models;
 struct relay;
 struct consume;
 struct idle_watch;
+struct gateway;
 
 struct daemon {
 	struct event_base *base;
@@ -33,6 +34,7 @@ struct daemon {
 	const char *const *overrides;	/* -o section.key=value, NULL-terminated */
 	char *node_id;			/* effective node id */
 	struct control *ctl;
+	struct gateway *gateway;	/* NULL: [gateway] listen is empty */
 	struct link *link;
 	struct ollama *ollama;
 	struct models *models;

@@ -118,6 +118,19 @@ static const struct ic_config_key keys[] = {
 	  .help = "NVIDIA's NVML library (empty: no NVIDIA sampling)" },
 	{ .section = "idle", .key = "logind", .type = IC_CONFIG_BOOL, .offset = OFF(idle_logind),
 	  .def_bool = true, .help = "ask logind whether the desktop user is idle" },
+	{ .section = "gateway", .key = "listen", .type = IC_CONFIG_STRING,
+	  .offset = OFF(gateway_listen), .restart = true,
+	  .help = "local Ollama/OpenAI endpoint, e.g. 127.0.0.1:11435; empty: off" },
+	{ .section = "gateway", .key = "allow_remote", .type = IC_CONFIG_BOOL,
+	  .offset = OFF(gateway_allow_remote), .def_bool = false, .restart = true,
+	  .help = "allow a listen address other than loopback (no authentication!)" },
+	{ .section = "gateway", .key = "max_streams", .type = IC_CONFIG_INT,
+	  .offset = OFF(gateway_max_streams), .min = 1, .max = DCONFIG_GW_STREAMS_MAX,
+	  .def_int = DCONFIG_GW_STREAMS_DEFAULT,
+	  .help = "chats through the gateway at once; more get 429" },
+	{ .section = "gateway", .key = "cors_origins", .type = IC_CONFIG_STRING,
+	  .offset = OFF(gateway_cors_origins),
+	  .help = "origins browsers may call the gateway from (comma-separated, or *)" },
 };
 
 

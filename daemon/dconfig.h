@@ -24,6 +24,8 @@
 #define DCONFIG_IDLE_INTERVAL_MAX_S	3600
 #define DCONFIG_IDLE_TIME_MAX_S		86400
 #define DCONFIG_BUSY_GRACE_MAX_S	3600
+#define DCONFIG_GW_STREAMS_DEFAULT 4
+#define DCONFIG_GW_STREAMS_MAX	16	/* = CONSUME_CHATS_MAX: the consume path's own bound */
 
 struct daemon_config {
 	char *server;		/* router base URL (http/https) */
@@ -55,6 +57,11 @@ struct daemon_config {
 	char *nvml_library;
 	bool idle_logind;	/* ask logind for IdleHint */
 	struct idle_params idle;	/* the policy's parameters */
+	/* [gateway]: the local Ollama/OpenAI endpoint (daemon/gateway.h) */
+	char *gateway_listen;	/* host:port; empty = off */
+	bool gateway_allow_remote;	/* a non-loopback listen address is allowed */
+	int gateway_max_streams;	/* chats at once through the gateway */
+	char *gateway_cors_origins;	/* origins allowed cross-origin; empty = none */
 };
 
 extern const struct ic_config_schema dconfig_schema;

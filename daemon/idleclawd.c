@@ -25,6 +25,7 @@
 #include "daemon/consume.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/gateway.h"
 #include "daemon/idle-watch.h"
 #include "daemon/link.h"
 #include "daemon/models.h"
@@ -351,6 +352,7 @@ start_stop(struct daemon *d)
 	changed = avail_set(&d->avail, AVAIL_DRAINING, true);
 	commands_stop(d);
 	consume_stop_all(d);
+	gateway_stop_listening(d->gateway);
 	if (daemon_in_flight(d)) {
 		log_notice("draining %zu request%s (up to %d s)", daemon_in_flight(d),
 			   daemon_in_flight(d) == 1 ? "" : "s", d->cfg->drain_timeout);
@@ -466,6 +468,7 @@ cleanup(struct daemon *d)
 	relay_cancel_all(d);
 	commands_stop(d);
 	consume_stop_all(d);
+	gateway_free(d->gateway);
 	link_free(d->link);	/* no link callback after this */
 	idle_watch_free(d->idle);
 	control_free(d->ctl);
@@ -551,7 +554,8 @@ run(const struct ic_cmdline *cl)
 	d.models = models_new(&d);
 	d.link = link_new(d.base, &node_link_callbacks, d.node, needs_tls(d.cfg), d.cfg->ca_file,
 			  err, sizeof(err));
-	if (!d.link || start_control(&d, err, sizeof(err)) < 0) {
+	if (!d.link || start_control(&d, err, sizeof(err)) < 0 ||
+	    gateway_start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		cleanup(&d);
 		return IC_EXIT_START;

@@ -18,6 +18,9 @@ daemon_idleclawd_SOURCES = \
 	daemon/ollama_health.c daemon/ollama_health.h \
 	daemon/relay.c daemon/relay.h \
 	daemon/consume.c daemon/consume.h \
+	daemon/gateway.c daemon/gateway.h daemon/gateway-api.h \
+	daemon/gateway-chat.c daemon/gateway-addr.c \
+	daemon/gateway-ollama.c daemon/gateway-openai.c \
 	daemon/availability.c daemon/availability.h \
 	daemon/backoff.c daemon/backoff.h \
 	daemon/nodeid.c daemon/nodeid.h \
@@ -40,6 +43,28 @@ tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
 tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# The gateway's two dialects (pure: parsing and shapes).
+check_PROGRAMS += tests/unit/test_gateway
+TESTS += tests/unit/test_gateway
+tests_unit_test_gateway_SOURCES = tests/unit/test_gateway.c \
+	daemon/gateway-chat.c daemon/gateway-addr.c daemon/gateway-ollama.c \
+	daemon/gateway-openai.c
+tests_unit_test_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS)
+tests_unit_test_gateway_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_gateway_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# A fuzz harness of the same (see tests/fuzz/local.mk for how they run).
+check_PROGRAMS += tests/fuzz/fuzz_gateway
+TESTS += tests/fuzz/fuzz_gateway
+tests_fuzz_fuzz_gateway_SOURCES = tests/fuzz/fuzz_gateway.c $(IC_FUZZ_DRIVER) \
+	daemon/gateway-chat.c daemon/gateway-addr.c daemon/gateway-ollama.c \
+	daemon/gateway-openai.c
+tests_fuzz_fuzz_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS) -DIC_FUZZ_NAME='"gateway"' $(IC_FUZZ_DEFS)
+tests_fuzz_fuzz_gateway_LDADD = $(IC_COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/gateway
+
+EXTRA_DIST += tests/integration/golden
 
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5

@@ -15,6 +15,12 @@ directly.
             ceiling (fake-ollama unpaced is far faster than any relay).
   daemon    idleclawd's RSS when idle (registered, nothing in flight) and
             its CPU time per 1000 relayed chunks.
+  gateway   the same timestamped stream read through a second idleclawd's
+            local gateway ([gateway] listen; Ollama NDJSON from
+            /api/chat): added latency per chunk against reading the
+            stand-in directly, and against the relay's SSE (the gateway's
+            own share); the idle PSS (/proc/PID/smaps_rollup) of that
+            daemon with the gateway on and, for comparison, off.
 
 Run from a build directory (or set IC_BUILDDIR):  ../bench/relay/run.py
 Options: --chunks N (latency, default 2000) --delay-us N (default 500)
@@ -152,6 +158,59 @@ def proc_rss_kb(pid):
     return 0
 
 
+def proc_pss_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def consumer_daemon(router, node_id, gateway_port=None):
+    """An idleclawd that only consumes (its Ollama is nowhere), with the
+    gateway on gateway_port or off; returns it once the router is up."""
+    args = dl.gateway_args(gateway_port) if gateway_port else ()
+    d = dl.Daemon("http://127.0.0.1:%d" % router.port,
+                  "http://127.0.0.1:%d" % dl.iclib.free_port(), log_level="warning",
+                  heartbeat_interval=15, model_refresh=3600, node_id=node_id, args=args)
+    d.wait_ready()
+    if gateway_port:
+        dl.iclib.wait_port(gateway_port, proc=d)
+    return d
+
+
+def gateway_run(res, router, lat_d):
+    """Latency through the gateway, and its idle memory."""
+    off = consumer_daemon(router, "bench-gw-off")
+    port = dl.iclib.free_port()
+    g = consumer_daemon(router, "bench-gw", port)
+    try:
+        c = g.ctl()
+        dl.iclib.wait_for(lambda: MODEL in (c.call("models").get("models") or []),
+                          timeout=15, what="model seen by the gateway's daemon")
+        c.close()
+        time.sleep(1.0)
+        res["gateway_idle_pss_kib"] = proc_pss_kb(g.pid)
+        res["gateway_off_idle_pss_kib"] = proc_pss_kb(off.pid)
+        res["gateway_idle_rss_kib"] = proc_rss_kb(g.pid)
+        s, t = post_stream("127.0.0.1", port, "/api/chat", chat_body(MODEL))
+        cpu0 = proc_cpu_s(g.pid)
+        ttft_g, lat_g, n_g = read_stamps(s, t)
+        cpu1 = proc_cpu_s(g.pid)
+        assert n_g == len(lat_d), (n_g, len(lat_d))
+        for p in (50, 99):
+            res["gateway_p%d_ms" % p] = pct(lat_g, p) / 1e6
+            res["gateway_added_p%d_ms" % p] = (pct(lat_g, p) - pct(lat_d, p)) / 1e6
+            res["gateway_own_p%d_ms" % p] = res["gateway_p%d_ms" % p] - res["relay_p%d_ms" % p]
+        res["ttft_gateway_ms"] = ttft_g / 1e6
+        res["gateway_cpu_ms_per_1000_chunks"] = (cpu1 - cpu0) * 1e3 * 1000 / max(n_g, 1)
+    finally:
+        g.stop()
+        g.close()
+        off.stop()
+        off.close()
+
+
 def chat_body(model):
     return {"model": model, "messages": [{"role": "user", "content": "bench"}]}
 
@@ -198,6 +257,7 @@ def main():
         res["ttft_relay_ms"] = ttft_r / 1e6
         res["cpu_ms_per_1000_chunks_paced"] = (cpu1 - cpu0) * 1e3 * 1000 / a.chunks
         c.close()
+        gateway_run(res, router, lat_d)
     finally:
         d.stop()
         d.close()
@@ -247,6 +307,17 @@ def main():
           "paced, %.1f ms unpaced" % (res["idle_rss_kib"], res["cpu_ms_per_1000_chunks_paced"],
                                        res["cpu_ms_per_1000_chunks_unpaced"]))
 
+    print("  gateway per chunk   p50 %.3f ms p99 %.3f ms | added to direct: p50 %.3f ms "
+          "(target <= 0.15) p99 %.3f ms (target <= 1)"
+          % (res["gateway_p50_ms"], res["gateway_p99_ms"], res["gateway_added_p50_ms"],
+             res["gateway_added_p99_ms"]))
+    print("  gateway's own share p50 %.3f ms p99 %.3f ms (gateway - relay); first token %.2f ms;"
+          " CPU %.1f ms per 1000 chunks"
+          % (res["gateway_own_p50_ms"], res["gateway_own_p99_ms"], res["ttft_gateway_ms"],
+             res["gateway_cpu_ms_per_1000_chunks"]))
+    print("  gateway daemon idle PSS %d KiB (gateway off: %d KiB), RSS %d KiB"
+          % (res["gateway_idle_pss_kib"], res["gateway_off_idle_pss_kib"],
+             res["gateway_idle_rss_kib"]))
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-.}
 [ $# -gt 0 ] && shift
-names=${*:-outfilter validate proto sse json ctlproto config sanitize chunkparse}
+names=${*:-outfilter validate proto sse json ctlproto config sanitize chunkparse gateway}
 CC=${CC:-clang}
 mkdir -p "$out"
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined"
@@ -16,12 +16,16 @@ cflags="$cflags -fno-sanitize-recover=undefined -I$top -iquote $top/common"
 cflags="$cflags $(pkg-config --cflags json-c inih)"
 libs="$(pkg-config --libs json-c inih)"
 lib=""
-for c in utf8 hex validate sanitize outfilter jsonutil proto sse config ctlproto log xmalloc; do
+for c in utf8 hex validate sanitize outfilter jsonutil proto sse config ctlproto log xmalloc chatmsg; do
 	lib="$lib $top/common/$c.c"
 done
 lib="$lib $top/router/chunkparse.c"
 for h in $names; do
+	extra=""
+	[ "$h" = gateway ] && for c in chat addr ollama openai; do
+		extra="$extra $top/daemon/gateway-$c.c"
+	done
 	# shellcheck disable=SC2086
-	$CC $cflags -o "$out/fuzz_$h" "$top/tests/fuzz/fuzz_$h.c" $lib $libs
+	$CC $cflags -o "$out/fuzz_$h" "$top/tests/fuzz/fuzz_$h.c" $lib $extra $libs
 	echo "built $out/fuzz_$h"
 done

@@ -556,3 +556,14 @@ class PrivateLogind:
                 p.p.stdout.close()
             p.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def gateway_args(port, **keys):
+    """idleclawd -o arguments for its [gateway] section: listen on
+    127.0.0.1:port, plus any other keys (max_streams=2, ...)."""
+    cfg = {"listen": "127.0.0.1:%d" % port}
+    cfg.update(keys)
+    out = []
+    for k, v in cfg.items():
+        out += ["-o", "gateway.%s=%s" % (k, v)]
+    return out

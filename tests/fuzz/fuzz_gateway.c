@@ -1,0 +1,70 @@
+/*
+ * libFuzzer harness for the gateway's dialects (daemon/gateway-chat.c,
+ * gateway-ollama.c, gateway-openai.c): the input is a request body read as
+ * Ollama's /api/chat and /api/generate and as OpenAI's
+ * /v1/chat/completions, and as the network's /api/models answer.  Nothing
+ * may crash or leak; what is accepted must be chat arguments that
+ * ctl_args_check() accepts, or Ollama's "load" request.
+ *
+ * make check runs it through standalone.c; for libFuzzer see
+ * docs/fuzzing.md.
+ */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlproto.h"
+#include "daemon/gateway-api.h"
+#include "jsonutil.h"
+#include "limits.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int rc, struct gw_chat *c, const char *err)
+{
+	char again[IC_ERRBUF_MAX];
+
+	if (rc != 0) {
+		if (c->args || !*err)
+			abort();	/* refused: nothing kept, and a sentence */
+		return;
+	}
+	if (!c->model)
+		abort();
+	if (c->load_only) {
+		if (c->args)
+			abort();
+	} else if (!c->args || ctl_args_check(CTL_CMD_CHAT, c->args, again, sizeof(again)) !=
+		   CTL_ST_OK) {
+		abort();
+	}
+	gw_chat_clear(c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	char err[IC_ERRBUF_MAX];
+	struct gw_chat c;
+	json_object *j, *names, *o;
+
+	err[0] = '\0';
+	check(gw_ollama_chat_parse(text, size, false, &c, err, sizeof(err)), &c, err);
+	err[0] = '\0';
+	check(gw_ollama_chat_parse(text, size, true, &c, err, sizeof(err)), &c, err);
+	err[0] = '\0';
+	check(gw_openai_chat_parse(text, size, &c, err, sizeof(err)), &c, err);
+	j = ic_json_parse_new(text, size);
+	names = gw_model_names_new(j);
+	if (names) {
+		o = gw_ollama_tags_new(names);
+		json_object_put(o);
+		o = gw_openai_models_new(names);
+		json_object_put(o);
+		json_object_put(names);
+	}
+	json_object_put(j);
+	return 0;
+}
