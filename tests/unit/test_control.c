@@ -645,7 +645,10 @@ START_TEST(test_write_timeout)
 	t0 = now_ms();
 	tc_sends(c, req);
 	ck_assert_int_eq(flood_sent, 32);
-	ck_assert_uint_eq(n_gone, 0);
+	/* a loaded machine may stall this process past the timeout while the
+	 * loop runs in tc_sends(); the client must still not go early */
+	if (n_gone != 0)
+		ck_assert_int_ge(now_ms() - t0, 150);
 	while (n_gone == 0 && now_ms() - t0 < 3000)
 		pump_for(10);
 	ck_assert_uint_eq(n_gone, 1);
