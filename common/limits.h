@@ -19,6 +19,19 @@
 #define IC_MESSAGE_CHARS_MAX	10000	/* code points in one message's content */
 #define IC_TOTAL_CHARS_MAX	100000	/* code points in all contents together */
 
+/*
+ * What a router may add to a chat for Ollama (checked by the node, so a
+ * hostile router cannot make a contributor's Ollama do far more work than
+ * the message limits above allow).  Serialized sizes are bytes of wire JSON.
+ */
+#define IC_TOOLS_MAX		16	/* tools offered in one chat */
+#define IC_TOOLS_BYTES_MAX	(64 * 1024)	/* all of "tools" serialized */
+#define IC_FORMAT_BYTES_MAX	(16 * 1024)	/* a "format" JSON schema serialized */
+#define IC_OPT_NUM_CTX_MAX	131072	/* options.num_ctx, tokens */
+#define IC_OPT_NUM_PREDICT_MAX	16384	/* options.num_predict, tokens */
+#define IC_OPT_STOP_MAX		16	/* strings in options.stop */
+#define IC_OPT_STOP_BYTES_MAX	256	/* bytes in one options.stop string */
+
 /* --- nodes --- */
 #define IC_MODELS_PER_NODE_MAX	20
 #define IC_CONCURRENCY_MIN	1
