@@ -39,6 +39,16 @@
 #define IC_NODES_PER_IP_MAX	3
 #define IC_STREAMS_PER_IP_MAX	3	/* open chat streams per consumer IP */
 
+/*
+ * Request bodies still arriving at the router: each holds one of lws's
+ * header slots (4,096), so they get a total deadline from the end of the
+ * headers, a cap per client IP and a cap in all (half the slots: the rest
+ * stay free for /health, node upgrades and new requests).
+ */
+#define IC_BODY_TIMEOUT_DEFAULT_S 10	/* seconds for a whole request body */
+#define IC_BODIES_PER_IP_DEFAULT 4	/* unfinished bodies per client IP */
+#define IC_BODIES_MAX_DEFAULT	2048	/* unfinished bodies in all */
+
 /* --- rate limits (token buckets, per client IP, per minute) --- */
 #define IC_RATE_CHAT_PER_MIN	20
 #define IC_RATE_UPGRADE_PER_MIN	5

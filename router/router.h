@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "rconfig.h"
+#include "tq.h"
 
 /* Router-only bounds (the network's limits are in common/limits.h). */
 #define ROUTER_QUEUE_MAX	256	/* default: chats waiting for one model */
@@ -52,6 +53,10 @@ struct pss {
 	int retry_after;	/* seconds, for 429; 0 = no header */
 	const char *allow;	/* Allow: of a 405 (static text), or NULL */
 	char *reply;		/* JSON text, owned */
+	/* a request body still arriving (server.c): counted per IP and in all */
+	struct lws *wsi;
+	struct tq_timer body_timer;	/* body_timeout from the end of the headers */
+	bool body_counted;
 	struct chat *chat;	/* owned */
 	/* node WebSocket */
 	struct node *node;	/* owned */

@@ -49,6 +49,10 @@ static const struct route routes[] = {
 	{ NODE_PATH, M_GET, route_node_plain },
 };
 
+/* Requests whose body is still arriving (see body_take()). */
+static struct tq body_q;
+static int bodies_active;
+
 /* --- replies --- */
 
 /* Write a complete JSON response now (allow: for 405, or NULL).  -1 on a
@@ -254,6 +258,7 @@ static int route_metrics(struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "rate_limit_entries",
 			       json_object_new_int64((int64_t)ratelimit_entries(router.rl)));
 	json_object_object_add(o, "client_addresses", json_object_new_int64((int64_t)ipcount_entries()));
+	json_object_object_add(o, "bodies_arriving", json_object_new_int(bodies_active));
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s()));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
@@ -264,6 +269,61 @@ static int route_node_plain(struct lws *wsi, struct pss *pss)
 {
 	(void)pss;
 	server_reply_detail(wsi, 426, "expected a WebSocket upgrade", 0);
+	return 0;
+}
+
+/* --- request bodies still arriving --- */
+
+/*
+ * A request whose body is still arriving holds one of lws's header slots,
+ * and lws restarts its own timeout with every byte: so a body gets
+ * body_timeout in all from the end of its headers, and bodies_per_ip (per
+ * address) and bodies_max (in all) bound how many may be arriving at once.
+ * A request past either bound is answered at once, before its body is read.
+ */
+static void body_release(struct pss *pss)
+{
+	if (!pss->body_counted)
+		return;
+	pss->body_counted = false;
+	tq_cancel(&pss->body_timer);
+	ipcount_add(pss->ip, IPC_BODIES, -1);
+	bodies_active--;
+}
+
+static void body_overdue(struct tq_timer *t)
+{
+	struct pss *pss = lws_container_of(t, struct pss, body_timer);
+
+	log_info("request from %s: body not complete after %d s; closing", pss->ip,
+		 router.cfg->body_timeout);
+	body_release(pss);
+	pss->is_chat = false;	/* whatever still arrives is ignored */
+	buf_free(&pss->body);
+	server_reply_detail(pss->wsi, 408, "body: not complete within body_timeout", 0);
+}
+
+/* 0: the body may come; else the status already replied. */
+static int body_take(struct lws *wsi, struct pss *pss)
+{
+	if (ipcount_get(pss->ip, IPC_BODIES) >= router.cfg->bodies_per_ip) {
+		log_debug("request from %s: %d bodies already arriving", pss->ip,
+			  router.cfg->bodies_per_ip);
+		server_reply_detail(wsi, 429, "Too many requests with a body still arriving", 1);
+		return 429;
+	}
+	if (bodies_active >= router.cfg->bodies_max) {
+		log_notice("request from %s: %d bodies arriving in all; refused", pss->ip,
+			   bodies_active);
+		server_reply_detail(wsi, 503, "Server busy", 1);
+		return 503;
+	}
+	pss->wsi = wsi;
+	pss->body_counted = true;
+	ipcount_add(pss->ip, IPC_BODIES, 1);
+	bodies_active++;
+	tq_schedule(&body_q, &pss->body_timer, (int64_t)router.cfg->body_timeout * 1000000,
+		    body_overdue);
 	return 0;
 }
 
@@ -293,6 +353,8 @@ static int route_chat(struct lws *wsi, struct pss *pss)
 		server_reply_detail(wsi, 400, "body: not valid JSON", 0);
 		return 0;
 	}
+	if (body_take(wsi, pss))
+		return 0;
 	pss->is_chat = true;
 	return 0;	/* the body follows in LWS_CALLBACK_HTTP_BODY */
 }
@@ -315,6 +377,7 @@ static int on_body_done(struct lws *wsi, struct pss *pss)
 	if (!pss->is_chat)
 		return 0;
 	pss->is_chat = false;
+	body_release(pss);
 	if (pss->body_too_big) {
 		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
 		return 0;
@@ -336,6 +399,7 @@ static enum method method_of(struct lws *wsi)
 
 static void http_reset(struct pss *pss)
 {
+	body_release(pss);
 	buf_free(&pss->body);
 	free(pss->reply);
 	pss->reply = NULL;
