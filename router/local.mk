@@ -29,11 +29,12 @@ router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py tests/integration/test_router_bodies.py
+	tests/integration/test_router_caddy.py tests/integration/test_router_bodies.py \
+	tests/integration/test_router_http_edges.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py \
-	tests/integration/test_router_bodies.py
+	tests/integration/test_router_bodies.py tests/integration/test_router_http_edges.py
 
 dist_man_MANS += man/idleclaw-routerd.8
 EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md

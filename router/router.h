@@ -49,6 +49,7 @@ struct pss {
 	bool body_too_big;
 	bool reply_pending;
 	bool reply_close;	/* close the connection after the reply */
+	bool head;		/* HEAD: the reply's headers without its body */
 	int reply_status;
 	int retry_after;	/* seconds, for 429; 0 = no header */
 	const char *allow;	/* Allow: of a 405 (static text), or NULL */

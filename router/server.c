@@ -5,6 +5,7 @@
  * Sec-WebSocket-Protocol land here too: HTTP requests are routed by path,
  * and a WebSocket upgrade is accepted only on /ws/node.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,9 @@
 #define NODE_PATH "/ws/node"
 
 enum method {
-	M_GET,
+	M_GET,		/* and HEAD, answered as GET without the body */
 	M_POST,
+	M_HEAD,
 	M_OTHER,
 };
 
@@ -55,10 +57,10 @@ static int bodies_active;
 
 /* --- replies --- */
 
-/* Write a complete JSON response now (allow: for 405, or NULL).  -1 on a
- * write error. */
+/* Write a complete JSON response now (allow: for 405, or NULL; head: the
+ * headers only, Content-Length still that of body).  -1 on a write error. */
 static int write_reply(struct lws *wsi, int status, const char *body, int retry_after,
-		       const char *allow)
+		       const char *allow, bool head)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
@@ -82,6 +84,8 @@ static int write_reply(struct lws *wsi, int status, const char *body, int retry_
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	if (head)
+		return 0;
 	bbuf = xmalloc(LWS_PRE + len + 1);
 	memcpy(bbuf + LWS_PRE, body, len);
 	rc = lws_write(wsi, bbuf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
@@ -340,12 +344,14 @@ static int route_chat(struct lws *wsi, struct pss *pss)
 		server_reply_detail(wsi, 411, "Content-Length required", 0);
 		return 0;
 	}
-	n = strtoll(cl, &endp, 10);
-	if (*endp || n < 0) {
+	/* digits only (RFC 9110): strtoll() would take "+5", " 5" and "-0" */
+	if (cl[0] == '\0' || cl[strspn(cl, "0123456789")] != '\0') {
 		server_reply_detail(wsi, 400, "Content-Length: not a number", 0);
 		return 0;
 	}
-	if (n > IC_CHAT_BODY_MAX) {
+	errno = 0;
+	n = strtoll(cl, &endp, 10);
+	if (errno == ERANGE || n > IC_CHAT_BODY_MAX) {
 		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
 		return 0;
 	}
@@ -394,6 +400,8 @@ static enum method method_of(struct lws *wsi)
 		return M_GET;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
 		return M_POST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+		return M_HEAD;
 	return M_OTHER;
 }
 
@@ -407,6 +415,7 @@ static void http_reset(struct pss *pss)
 	pss->reply_close = false;
 	pss->is_chat = false;
 	pss->body_too_big = false;
+	pss->head = false;
 	pss->retry_after = 0;
 	pss->allow = NULL;
 }
@@ -422,6 +431,11 @@ static int on_http(struct lws *wsi, struct pss *pss, const char *path)
 	clientip_get(wsi, router.cfg->trusted_proxies, pss->ip, sizeof(pss->ip));
 	if (method != M_GET)
 		pss->reply_close = true;	/* an unread body must not be parsed as a request */
+	if (method == M_HEAD) {
+		/* lws would wait for the body its Content-Length announces */
+		pss->head = true;
+		method = M_GET;
+	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(path, routes[i].path) == 0)
 			r = &routes[i];
@@ -459,7 +473,8 @@ static int on_http_writeable(struct lws *wsi, struct pss *pss)
 	if (!pss->reply_pending)
 		return 0;
 	pss->reply_pending = false;
-	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow);
+	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow,
+			 pss->head);
 	free(pss->reply);
 	pss->reply = NULL;
 	if (rc < 0 || pss->reply_close || pss->chat)
