@@ -52,6 +52,8 @@ struct consume {
 	size_t len;
 	struct event *timer;	/* timeout; for a dead chat, its deferred free */
 	int timeout_s;
+	/* chat: chat_timeout in all, since ": ping" comments re-arm timer */
+	struct event *deadline;
 	bool dead;		/* chat whose client went away; see the top */
 };
 
@@ -84,6 +86,8 @@ consume_free(struct consume *c)
 	LIST_REMOVE(c, next);
 	if (c->timer)
 		event_free(c->timer);
+	if (c->deadline)
+		event_free(c->deadline);
 	ic_sse_parser_free(c->sse);
 	free(c->req_id);
 	free(c->finish_reason);
@@ -290,6 +294,23 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	consume_free(c);
 }
 
+/* A chat past chat_timeout, however alive the router kept it. */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->dead)
+		return;		/* its timer frees it */
+	link_http_cancel(c->d->link, c->http_id);
+	log_info("chat %s: not finished after %d s; stopped", c->req_id,
+		 c->d->cfg->chat_timeout);
+	chat_reply(c, CTL_ST_TIMEOUT, "the chat did not finish within chat_timeout");
+	consume_free(c);
+}
+
 static struct consume *
 start(struct daemon *d, const char *method, const char *path, char *body, size_t len,
       int timeout_s)
@@ -311,6 +332,7 @@ consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object 
 {
 	json_object *req = json_object_new_object(), *v;
 	const char *keys[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK, CTL_A_OPTIONS };
+	struct timeval total = { d->cfg->chat_timeout, 0 };
 	struct consume *c;
 	size_t i, len;
 	char *body;
@@ -339,6 +361,8 @@ consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object 
 		return;
 	}
 	arm(c);
+	c->deadline = evtimer_new(d->base, deadline_cb, c);
+	evtimer_add(c->deadline, &total);
 }
 
 struct consume *

@@ -58,6 +58,9 @@ static const struct ic_config_key keys[] = {
 	{ "daemon", "router_timeout", IC_CONFIG_INT, OFF(router_timeout),
 	  1, DCONFIG_TIMEOUT_MAX_S, "120", NULL,
 	  "seconds of silence from the router before a chat fails" },
+	{ "daemon", "chat_timeout", IC_CONFIG_INT, OFF(chat_timeout),
+	  1, DCONFIG_TIMEOUT_MAX_S, "600", NULL,
+	  "seconds a chat may take in all, however the router keeps it alive" },
 	{ "daemon", "ca_file", IC_CONFIG_STRING, OFF(ca_file), 0, 0, NULL, NULL,
 	  "extra CA certificate file for https (empty: system CAs)" },
 };

@@ -39,6 +39,7 @@ struct daemon_config {
 	int reconnect_max;	/* seconds, backoff cap */
 	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
 	int router_timeout;	/* seconds of silence on a consume request */
+	int chat_timeout;	/* seconds a consume chat may take in all */
 	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
 };
 

@@ -6,8 +6,12 @@ A stand-in router sends inference_requests with huge tool_calls, tools and
 format and with out-of-range or foreign options; each must be answered
 inference_error invalid_request, and fake-ollama --record must show that
 none of them reached Ollama, while the same requests at the limit pass.
+A router that keeps an idleclawctl chat alive with ": ping" alone is cut
+off after chat_timeout.
 """
 import json
+import threading
+import time
 
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
@@ -160,6 +164,90 @@ def test_options_bounded(e):
     assert "options.num_ctx" in e.d.log()
 
 
+class PingRouter:
+    """The router's HTTP side for idleclawctl chat: POST /api/chat answers
+    200 text/event-stream and sends ": ping" every 0.2 s; after finish_s
+    seconds (None: never) one content event and [DONE]."""
+
+    def __init__(self, finish_s=None):
+        import http.server
+        outer = self
+        self.finish_s = finish_s
+        self.stop_ev = threading.Event()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                t0 = time.monotonic()
+                try:
+                    while not outer.stop_ev.wait(0.2):
+                        if outer.finish_s is not None and time.monotonic() - t0 >= outer.finish_s:
+                            ev = {"choices": [{"delta": {"content": "late"},
+                                               "finish_reason": "stop"}]}
+                            self.wfile.write(b"data: %s\n\ndata: [DONE]\n\n"
+                                             % json.dumps(ev).encode())
+                            break
+                        self.wfile.write(b": ping\n\n")
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_chat_timeout_despite_pings():
+    """router_timeout is about silence; ": ping" every 0.2 s is not silence.
+    chat_timeout ends the chat in all: within it the chat finishes, past it
+    the chat ends with "timeout"."""
+    fo = dl.FakeOllama("--echo")
+    args = {"model": MODEL, "messages": [{"role": "user", "content": "x"}]}
+    for finish_s, want in ((1.0, "ok"), (None, "timeout")):
+        r = PingRouter(finish_s)
+        d = dl.Daemon(r.url, fo.url, router_timeout=1, chat_timeout=3).wait_ready()
+        try:
+            c = d.ctl()
+            t0 = time.monotonic()
+            rep = c.call("chat", args)
+            took = time.monotonic() - t0
+            assert rep["status"] == want, (finish_s, rep)
+            if want == "timeout":
+                assert 2.5 < took < 6, took
+                assert "chat_timeout" in rep.get("detail", ""), rep
+                assert "not finished after 3 s" in d.log()
+            c.close()
+            d.assert_clean_exit()
+        except Exception:
+            print(d.log()[-3000:])
+            raise
+        finally:
+            d.close()
+            r.stop()
+    fo.proc.stop()
+
+
 if __name__ == "__main__":
     iclib.run_tests([test_tool_calls_count_toward_limits, test_tools_and_format_bounded,
-                     test_options_bounded])
+                     test_options_bounded, test_chat_timeout_despite_pings])
