@@ -12,6 +12,14 @@
  * loop, after whatever frame was using it has returned (or that frame frees
  * it first, at its own end, as it would have anyway).  A dead chat gets no
  * more link events, events or replies.
+ *
+ * Reads (GET /health, /api/models) are shared: one fetch per path is in
+ * flight at a time, whoever asks waits for it, and its result is reused
+ * for CONSUME_GET_REUSE_MS.  A fetch has CONSUME_GET_TIMEOUT_S in all (a
+ * router that drips a byte a second cannot hold it) and is cancelled when
+ * nobody waits for it any more.  So reads hold at most one link connection
+ * per path whatever the control clients do, and the link thread keeps room
+ * for the node socket and CONSUME_CHATS_MAX chats.
  */
 
 #include <stdbool.h>
@@ -31,13 +39,31 @@
 /* The router's in-band error marker (protocol.md). */
 #define INBAND_ERROR "\n\n[Error: "
 
+/* One GET of a path, shared by every consume that asks for it. */
+struct fetch {
+	LIST_ENTRY(fetch) next;
+	struct daemon *d;
+	char *path;
+	uint64_t http_id;	/* while in flight; 0 once done */
+	int status;
+	char *body;
+	size_t len;
+	bool done;
+	json_object *json;	/* the parsed body once done, or NULL */
+	char *err;		/* once done without a status */
+	struct event *timer;	/* the total deadline; once done, the end of reuse */
+	int askers;		/* consumes attached to it */
+};
+
+static LIST_HEAD(, fetch) fetches = LIST_HEAD_INITIALIZER(fetches);
+
 struct consume {
 	LIST_ENTRY(consume) next;
 	struct daemon *d;
-	uint64_t http_id;
+	uint64_t http_id;	/* chat only: a get's HTTP is its fetch's */
 	bool is_get;
+	uint64_t client;	/* who asked (0 for a get nobody owns) */
 	/* chat */
-	uint64_t client;
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -46,6 +72,7 @@ struct consume {
 	/* get */
 	consume_get_cb cb;
 	void *ctx;
+	struct fetch *fetch;	/* attached while waiting */
 	/* both */
 	int status;
 	char *body;
@@ -75,14 +102,24 @@ find_http(struct daemon *d, uint64_t id)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (c->http_id == id && !c->dead)
+		if (!c->is_get && c->http_id == id && !c->dead)
 			return c;
 	return NULL;
 }
 
 static void
+detach(struct consume *c)
+{
+	if (c->fetch) {
+		c->fetch->askers--;
+		c->fetch = NULL;
+	}
+}
+
+static void
 consume_free(struct consume *c)
 {
+	detach(c);
 	LIST_REMOVE(c, next);
 	if (c->timer)
 		event_free(c->timer);
@@ -284,11 +321,6 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	link_http_cancel(d->link, c->http_id);
-	if (c->is_get) {
-		c->cb(c->ctx, 0, NULL, "the router did not answer in time");
-		consume_free(c);
-		return;
-	}
 	log_info("chat %s: no data from the router for %d s", c->req_id, c->timeout_s);
 	chat_reply(c, CTL_ST_TIMEOUT, "no data from the router in time");
 	consume_free(c);
@@ -365,25 +397,226 @@ consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object 
 	evtimer_add(c->deadline, &total);
 }
 
+/* ---- reads: one fetch per path, shared (see the top) ---- */
+
+static void
+fetch_free(struct fetch *f)
+{
+	if (f->http_id)
+		link_http_cancel(f->d->link, f->http_id);
+	LIST_REMOVE(f, next);
+	event_free(f->timer);
+	json_object_put(f->json);
+	free(f->path);
+	free(f->body);
+	free(f->err);
+	free(f);
+}
+
+static struct fetch *
+fetch_by_path(const char *path)
+{
+	struct fetch *f;
+
+	LIST_FOREACH(f, &fetches, next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+static struct fetch *
+fetch_by_id(uint64_t id)
+{
+	struct fetch *f;
+
+	LIST_FOREACH(f, &fetches, next)
+		if (f->http_id == id && !f->done)
+			return f;
+	return NULL;
+}
+
+/* Give c its fetch's result, then free c. */
+static void
+deliver(struct consume *c, const char *err)
+{
+	struct fetch *f = c->fetch;
+	json_object *j = f ? json_object_get(f->json) : NULL;
+	int status = f ? f->status : 0;
+
+	if (f && !status)
+		err = f->err;
+	c->cb(c->ctx, status, j, status ? NULL : err ? err : "no reply");
+	json_object_put(j);
+	consume_free(c);
+}
+
+static struct consume *
+asker_of(struct daemon *d, struct fetch *f)
+{
+	struct consume *c;
+
+	LIST_FOREACH(c, &d->consumes, next)
+		if (c->is_get && c->fetch == f)
+			return c;
+	return NULL;
+}
+
+static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The fetch is over (err: why, when there is no status): tell its askers,
+ * and keep the result for the next ones for CONSUME_GET_REUSE_MS. */
+static void
+fetch_finish(struct fetch *f, const char *err)
+{
+	struct timeval reuse = { 0, CONSUME_GET_REUSE_MS * 1000 };
+	struct consume *c;
+
+	log_debug("GET %s: done (HTTP %d%s%s)", f->path, f->status, err ? ", " : "",
+		  err ? err : "");
+	f->done = true;
+	f->http_id = 0;
+	if (f->status == 200 && f->body)
+		f->json = ic_json_parse_new(f->body, f->len);
+	if (!f->status)
+		f->err = xstrdup(err ? err : "no reply");
+	while ((c = asker_of(f->d, f)) != NULL)
+		deliver(c, NULL);
+	evtimer_add(f->timer, &reuse);
+}
+
+/* A done fetch's reuse is over; askers not yet served get it now. */
+static void
+fetch_expire(struct fetch *f)
+{
+	struct consume *c;
+
+	while ((c = asker_of(f->d, f)) != NULL)
+		deliver(c, NULL);
+	fetch_free(f);
+}
+
+static void
+fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetch *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->done) {
+		fetch_expire(f);
+		return;
+	}
+	log_info("GET %s: no complete answer from the router in %d s", f->path,
+		 CONSUME_GET_TIMEOUT_S);
+	link_http_cancel(f->d->link, f->http_id);
+	f->status = 0;
+	fetch_finish(f, "the router did not answer in time");
+}
+
+static struct fetch *
+fetch_start(struct daemon *d, const char *path)
+{
+	struct timeval total = { CONSUME_GET_TIMEOUT_S, 0 };
+	struct fetch *f = xcalloc(1, sizeof(*f));
+	char *url = url_new(d, path);
+
+	f->d = d;
+	f->path = xstrdup(path);
+	f->timer = evtimer_new(d->base, fetch_timer_cb, f);
+	LIST_INSERT_HEAD(&fetches, f, next);
+	f->http_id = link_http_start(d->link, "GET", url, NULL, 0);
+	log_debug("GET %s: fetching (link request %llu)", path, (unsigned long long)f->http_id);
+	free(url);
+	if (!f->http_id)
+		fetch_finish(f, "the server URL is not usable");
+	else
+		evtimer_add(f->timer, &total);
+	return f;
+}
+
+/* A get's own timer: deliver a result that was there before it asked, or
+ * tell it its client went away. */
+static void
+ask_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)fd;
+	(void)what;
+	deliver(c, c->dead ? "the control client went away" : NULL);
+}
+
+struct consume *
+consume_get_for(struct daemon *d, uint64_t client, const char *path, consume_get_cb cb,
+		void *ctx)
+{
+	static const struct timeval now = { 0, 0 };
+	struct consume *c = xcalloc(1, sizeof(*c));
+	struct fetch *f = fetch_by_path(path);
+
+	c->d = d;
+	c->is_get = true;
+	c->client = client;
+	c->cb = cb;
+	c->ctx = ctx;
+	c->timer = evtimer_new(d->base, ask_cb, c);
+	LIST_INSERT_HEAD(&d->consumes, c, next);
+	if (!f)
+		f = fetch_start(d, path);
+	c->fetch = f;
+	f->askers++;
+	/* never call back from inside this call: the caller is still
+	 * storing what it returns */
+	if (f->done)
+		evtimer_add(c->timer, &now);
+	return c;
+}
+
 struct consume *
 consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx)
 {
-	struct consume *c = start(d, "GET", path, NULL, 0, CONSUME_GET_TIMEOUT_S);
+	return consume_get_for(d, 0, path, cb, ctx);
+}
 
-	c->is_get = true;
-	c->cb = cb;
-	c->ctx = ctx;
-	arm(c);
-	return c;
+void
+consume_link_changed(struct daemon *d)
+{
+	struct fetch *f;
+
+	(void)d;
+	/* from the head each time: a delivery may drop a client, and that
+	 * may cancel another fetch */
+	for (;;) {
+		LIST_FOREACH(f, &fetches, next)
+			if (f->done)
+				break;
+		if (!f)
+			return;
+		fetch_expire(f);
+	}
+}
+
+/* c no longer waits for f: nobody left waiting cancels it. */
+static void
+fetch_left(struct fetch *f)
+{
+	if (f && !f->done && f->askers == 0) {
+		log_debug("GET %s: nobody waits for it; cancelled", f->path);
+		fetch_free(f);
+	}
 }
 
 void
 consume_get_cancel(struct daemon *d, struct consume *c)
 {
+	struct fetch *f;
+
+	(void)d;
 	if (!c)
 		return;
-	link_http_cancel(d->link, c->http_id);
+	f = c->fetch;
 	consume_free(c);
+	fetch_left(f);
 }
 
 int
@@ -411,12 +644,19 @@ consume_client_gone(struct daemon *d, uint64_t client)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next) {
-		if (c->is_get || c->dead || c->client != client)
+		if (c->dead || c->client != client || (c->is_get && client == 0))
 			continue;
-		link_http_cancel(d->link, c->http_id);
-		log_info("chat %s: client went away; cancelled", c->req_id);
 		c->dead = true;
 		evtimer_add(c->timer, &now);
+		if (c->is_get) {	/* its asker hears of it from ask_cb */
+			struct fetch *f = c->fetch;
+
+			detach(c);
+			fetch_left(f);
+			continue;
+		}
+		link_http_cancel(d->link, c->http_id);
+		log_info("chat %s: client went away; cancelled", c->req_id);
 	}
 }
 
@@ -427,7 +667,7 @@ consume_stop_all(struct daemon *d)
 
 	for (c = LIST_FIRST(&d->consumes); c; c = tmp) {
 		tmp = LIST_NEXT(c, next);
-		if (!c->dead)
+		if (!c->dead && !c->is_get)
 			link_http_cancel(d->link, c->http_id);
 		if (c->is_get)
 			c->cb(c->ctx, 0, NULL, "the daemon is stopping");
@@ -435,6 +675,8 @@ consume_stop_all(struct daemon *d)
 			chat_reply(c, CTL_ST_SHUTTING_DOWN, NULL);
 		consume_free(c);
 	}
+	while (!LIST_EMPTY(&fetches))
+		fetch_free(LIST_FIRST(&fetches));
 }
 
 /* ---- link events ---- */
@@ -443,34 +685,42 @@ void
 consume_http_status(struct daemon *d, uint64_t id, int status)
 {
 	struct consume *c = find_http(d, id);
+	struct fetch *f;
 
 	if (c) {
 		c->status = status;
 		arm(c);
+	} else if ((f = fetch_by_id(id)) != NULL) {
+		f->status = status;	/* no re-arm: a fetch's deadline is total */
 	}
 }
 
+/* Keep at most CONSUME_BODY_MAX bytes of a reply. */
 static void
-body_add(struct consume *c, const char *data, size_t len)
+body_add(char **body, size_t *blen, const char *data, size_t len)
 {
-	if (c->len + len > CONSUME_BODY_MAX)
-		len = CONSUME_BODY_MAX - c->len;
-	c->body = xrealloc(c->body, c->len + len + 1);
-	memcpy(c->body + c->len, data, len);
-	c->len += len;
-	c->body[c->len] = '\0';
+	if (*blen + len > CONSUME_BODY_MAX)
+		len = CONSUME_BODY_MAX - *blen;
+	*body = xrealloc(*body, *blen + len + 1);
+	memcpy(*body + *blen, data, len);
+	*blen += len;
+	(*body)[*blen] = '\0';
 }
 
 void
 consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 {
 	struct consume *c = find_http(d, id);
+	struct fetch *f;
 
-	if (!c)
+	if (!c) {
+		if ((f = fetch_by_id(id)) != NULL)
+			body_add(&f->body, &f->len, data, len);
 		return;
+	}
 	arm(c);
-	if (c->is_get || c->status != 200) {
-		body_add(c, data, len);
+	if (c->status != 200) {
+		body_add(&c->body, &c->len, data, len);
 		return;
 	}
 	if (ic_sse_parser_feed(c->sse, data, len, on_sse, c) < 0) {
@@ -488,16 +738,15 @@ void
 consume_http_done(struct daemon *d, uint64_t id, const char *err)
 {
 	struct consume *c = find_http(d, id);
-	json_object *j;
+	struct fetch *f;
 
-	if (!c)
-		return;
-	if (!c->is_get) {
+	if (c) {
 		chat_end(c, err);
 		return;
 	}
-	j = c->status == 200 && c->body ? ic_json_parse_new(c->body, c->len) : NULL;
-	c->cb(c->ctx, c->status, j, c->status ? NULL : (err ? err : "no reply"));
-	json_object_put(j);
-	consume_free(c);
+	f = fetch_by_id(id);
+	if (f) {
+		f->http_id = 0;		/* the link is done with it */
+		fetch_finish(f, err);
+	}
 }

@@ -17,8 +17,10 @@
 #define CONSUME_BODY_MAX	(256 * 1024)
 /* Bytes of one SSE event from the router. */
 #define CONSUME_EVENT_MAX	(256 * 1024)
-/* Seconds a GET may take. */
+/* Seconds a GET may take in all (data does not extend it). */
 #define CONSUME_GET_TIMEOUT_S	5
+/* Milliseconds a finished GET's result is given to whoever asks next. */
+#define CONSUME_GET_REUSE_MS	1500
 
 struct daemon;
 struct consume;
@@ -35,11 +37,20 @@ void consume_stop_all(struct daemon *d);
 size_t consume_count(const struct daemon *d);
 
 /* GET base-URL + path; cb gets the HTTP status (0 if none), the parsed
- * body (borrowed, NULL if not JSON) or an error text. */
+ * body (borrowed, NULL if not JSON) or an error text, always later, never
+ * from inside this call.  Askers of one path share one fetch in flight and
+ * its result for CONSUME_GET_REUSE_MS.  With consume_get_for(), the
+ * control client's going away ends the wait (cb with an error), and a
+ * fetch nobody waits for is cancelled. */
 typedef void (*consume_get_cb)(void *ctx, int status, json_object *body, const char *err);
+struct consume *consume_get_for(struct daemon *d, uint64_t client, const char *path,
+				consume_get_cb cb, void *ctx);
 struct consume *consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx);
 /* Forget a GET (no callback). */
 void consume_get_cancel(struct daemon *d, struct consume *c);
+/* The node link went down or registered: results kept for reuse describe
+ * the network as it was, so the next asker fetches again. */
+void consume_link_changed(struct daemon *d);
 
 /* Link events for HTTP requests (node.c forwards them). */
 void consume_http_status(struct daemon *d, uint64_t id, int status);

@@ -312,6 +312,7 @@ on_registered(struct node *n, struct ic_msg *m)
 	n->registered_at = time(NULL);
 	n->last_error[0] = '\0';
 	set_state(n, NODE_REGISTERED);
+	consume_link_changed(n->d);
 	models_list(n->d->models, &cnt);
 	log_notice("registered with %s as %s (%zu model%s)", n->d->cfg->server, n->d->node_id,
 		   cnt, cnt == 1 ? "" : "s");
@@ -393,6 +394,7 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (n->state != NODE_STOPPED)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
+	consume_link_changed(d);
 	features_clear(n);
 	if (n->close_why[0]) {	/* we closed it, for this reason */
 		snprintf(why, sizeof(why), "%s", n->close_why);
