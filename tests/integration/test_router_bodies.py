@@ -199,6 +199,7 @@ def test_body_timeout():
         assert 1.5 < took < 4.0, took
         until_bodies(r.port, 0)
         assert "body not complete after 2 s" in r.log()
+        rl.stop_clean(r)
 
 
 def test_defaults():
@@ -241,6 +242,7 @@ def test_bodies_per_ip():
                 s.close()
         finally:
             w.stop()
+        rl.stop_clean(r)
 
 
 def test_many_addresses():
@@ -268,6 +270,7 @@ def test_many_addresses():
             for s in accepted + refused:
                 s.close()
             w.stop()
+        rl.stop_clean(r)
 
 
 def test_bodies_max():
@@ -283,6 +286,8 @@ def test_bodies_max():
         s = start_body(r.port, "127.0.0.70")
         until_bodies(r.port, 1)
         s.close()
+        until_bodies(r.port, 0)
+        rl.stop_clean(r)
 
 
 if __name__ == "__main__":

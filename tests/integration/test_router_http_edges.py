@@ -45,6 +45,7 @@ def test_head():
         assert st == 405 and h["allow"] == "POST" and body == b"", (st, h, body)
         st, _, body = parse(raw(r.port, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
         assert st == 404 and body == b"", (st, body)
+        rl.stop_clean(r)
 
 
 def post_with_length(port, value, body=b"{}"):
@@ -63,6 +64,7 @@ def test_content_length_digits_only():
             assert st == 400 and b"Content-Length: not a number" in got, (bad, st, got)
         st, _, _ = post_with_length(r.port, b"9" * 30, body)
         assert st == 413, st
+        rl.stop_clean(r)
 
 
 if __name__ == "__main__":
