@@ -89,6 +89,10 @@
 #define IC_CONTROL_LINE_MAX	(2 * 1024 * 1024)
 #define IC_CONTROL_OUTBUF_MAX	(4 * 1024 * 1024)
 #define IC_CONTROL_CLIENTS_MAX	64
+/* Of those, kept for root and the daemon's user: others cannot lock them out. */
+#define IC_CONTROL_CLIENTS_RESERVED 8
+/* Seconds a control connection with nothing running may send nothing. */
+#define IC_CONTROL_IDLE_TIMEOUT_DEFAULT_S 300
 /* Router: bytes of SSE output held for a consumer that cannot keep up. */
 #define IC_STREAM_OUTBUF_MAX	(1024 * 1024)
 

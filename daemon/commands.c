@@ -279,7 +279,7 @@ cmd_chat(void *daemon, const struct control_peer *peer, const char *req_id,
 		control_reply(d->ctl, peer->client_id, req_id, CTL_ST_SHUTTING_DOWN, NULL);
 		return;
 	}
-	consume_chat(d, peer->client_id, req_id, args);
+	consume_chat(d, peer, req_id, args);
 }
 
 static void

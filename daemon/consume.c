@@ -64,6 +64,8 @@ struct consume {
 	bool is_get;
 	uint64_t client;	/* who asked (0 for a get nobody owns) */
 	/* chat */
+	uid_t uid;		/* of the client that asked */
+	bool privileged;
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -83,6 +85,41 @@ struct consume {
 	struct event *deadline;
 	bool dead;		/* chat whose client went away; see the top */
 };
+
+/* Chats running for unprivileged clients, and for uid. */
+static void
+count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
+{
+	const struct consume *c;
+
+	*unpriv = *of_uid = 0;
+	LIST_FOREACH(c, &d->consumes, next) {
+		if (c->is_get || c->dead)
+			continue;
+		if (!c->privileged)
+			(*unpriv)++;
+		if (c->uid == uid)
+			(*of_uid)++;
+	}
+}
+
+/* Why peer may not start one more chat now, or NULL. */
+static const char *
+chat_refusal(const struct daemon *d, const struct control_peer *peer)
+{
+	size_t unpriv, of_uid;
+
+	if (consume_count(d) >= CONSUME_CHATS_MAX)
+		return "too many chats running";
+	if (peer->privileged)
+		return NULL;
+	count_chats(d, peer->uid, &unpriv, &of_uid);
+	if (of_uid >= CONSUME_CHATS_PER_USER_MAX)
+		return "too many chats running for this user";
+	if (unpriv >= CONSUME_CHATS_MAX - CONSUME_CHATS_RESERVED)
+		return "too many chats running (the rest are kept for root)";
+	return NULL;
+}
 
 size_t
 consume_count(const struct daemon *d)
@@ -360,18 +397,19 @@ start(struct daemon *d, const char *method, const char *path, char *body, size_t
 }
 
 void
-consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args)
+consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_id,
+	     json_object *args)
 {
 	json_object *req = json_object_new_object(), *v;
 	const char *keys[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK, CTL_A_OPTIONS };
 	struct timeval total = { d->cfg->chat_timeout, 0 };
+	const char *why = chat_refusal(d, peer);
 	struct consume *c;
 	size_t i, len;
 	char *body;
 
-	if (consume_count(d) >= CONSUME_CHATS_MAX) {
-		control_reply_detail(d->ctl, client, req_id, CTL_ST_BUSY, "too many chats running",
-				     NULL);
+	if (why) {
+		control_reply_detail(d->ctl, peer->client_id, req_id, CTL_ST_BUSY, why, NULL);
 		json_object_put(req);
 		return;
 	}
@@ -381,7 +419,9 @@ consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object 
 	body = ic_json_to_string_new(req, &len);
 	json_object_put(req);
 	c = start(d, "POST", "/api/chat", body, len, d->cfg->router_timeout);
-	c->client = client;
+	c->client = peer->client_id;
+	c->uid = peer->uid;
+	c->privileged = peer->privileged;
 	c->req_id = xstrdup(req_id);
 	c->sse = ic_sse_parser_new(CONSUME_EVENT_MAX);
 	log_info("chat %s: model %s, %zu bytes to %s", req_id,

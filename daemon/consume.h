@@ -11,8 +11,13 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-/* Chats running at once for all control clients; more get CTL_ST_BUSY. */
+/* Chats running at once for all control clients; more get CTL_ST_BUSY.
+ * The last CONSUME_CHATS_RESERVED are for root and the daemon's user, and
+ * an unprivileged user may run CONSUME_CHATS_PER_USER_MAX at most, so
+ * others cannot make root's chat busy. */
 #define CONSUME_CHATS_MAX	16
+#define CONSUME_CHATS_RESERVED	4
+#define CONSUME_CHATS_PER_USER_MAX 4
 /* Bytes kept of a non-streamed reply (error bodies, /health, /api/models). */
 #define CONSUME_BODY_MAX	(256 * 1024)
 /* Bytes of one SSE event from the router. */
@@ -24,9 +29,11 @@
 
 struct daemon;
 struct consume;
+struct control_peer;
 
-/* The "chat" command: args already checked by ctl_args_check(). */
-void consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args);
+/* The "chat" command of peer: args already checked by ctl_args_check(). */
+void consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_id,
+		  json_object *args);
 /* The "cancel" command: 0 if target was a running chat of client (it then
  * ends with CTL_ST_CANCELLED), -1 if not found. */
 int consume_cancel(struct daemon *d, uint64_t client, const char *target);

@@ -31,6 +31,7 @@ struct daemon_config {
 	char *models_deny;
 	char *control_socket;
 	char *control_group;
+	int control_idle_timeout;	/* seconds; 0 = never */
 	int log_level;
 	bool log_content;
 	int drain_timeout;	/* seconds SIGTERM waits for in-flight requests */

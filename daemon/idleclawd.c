@@ -232,6 +232,7 @@ daemon_reload(struct daemon *d, char **errors)
 	d->node_id = nid;
 	d->cfg = nc;
 	dconfig_free(old);
+	control_set_idle_timeout(d->ctl, nc->control_idle_timeout);
 	apply_log_level(nc);
 	log_notice("configuration reloaded");
 	if (server_changed || id_changed || d->link != link_before)
@@ -434,6 +435,7 @@ start_control(struct daemon *d, char *err, size_t errlen)
 	cc.n_commands = daemon_n_commands;
 	cc.daemon = d;
 	cc.on_disconnect = on_client_gone;
+	cc.idle_timeout_s = d->cfg->control_idle_timeout;
 	if (n > 1)
 		log_warn("got %d sockets from systemd; using the first", n);
 	d->ctl = control_new(d->base, &cc, err, errlen);

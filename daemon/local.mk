@@ -51,7 +51,8 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_e2e.py \
 	tests/integration/test_daemon_tls.py \
 	tests/integration/test_daemon_hostile_router.py \
-	tests/integration/test_daemon_dripping_router.py
+	tests/integration/test_daemon_dripping_router.py \
+	tests/integration/test_daemon_control_users.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py $(DAEMON_TESTS)
 
