@@ -752,6 +752,8 @@ int control_reply_detail(struct control *ctl, uint64_t client_id, const char *re
 	LIST_REMOVE(p, entry);
 	free(p);
 	c->n_pending--;
+	if (c->n_pending == 0)	/* idle from now, not from the last line it sent */
+		bufferevent_set_timeouts(c->bev, idle_timeout_of(ctl), &ctl->write_timeout);
 	msg = ctl_reply_new(req_id, status, detail, body);
 	r = client_send(c, msg);
 	json_object_put(msg);

@@ -25,9 +25,9 @@
 #define NODE_PATH "/ws/node"
 
 enum method {
-	M_GET,		/* and HEAD, answered as GET without the body */
+	M_GET,
 	M_POST,
-	M_HEAD,
+	M_HEAD,		/* routed as GET, answered without the body */
 	M_OTHER,
 };
 
