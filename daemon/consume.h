@@ -55,8 +55,9 @@ struct consume *consume_get_for(struct daemon *d, uint64_t client, const char *p
 struct consume *consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx);
 /* Forget a GET (no callback). */
 void consume_get_cancel(struct daemon *d, struct consume *c);
-/* The node link went down or registered: results kept for reuse describe
- * the network as it was, so the next asker fetches again. */
+/* The node link registered, or a registered link went down: results kept
+ * for reuse describe the network as it was, so the next asker fetches
+ * again. */
 void consume_link_changed(struct daemon *d);
 
 /* Link events for HTTP requests (node.c forwards them). */

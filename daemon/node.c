@@ -394,7 +394,8 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (n->state != NODE_STOPPED)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
-	consume_link_changed(d);
+	if (was_registered)
+		consume_link_changed(d);
 	features_clear(n);
 	if (n->close_why[0]) {	/* we closed it, for this reason */
 		snprintf(why, sizeof(why), "%s", n->close_why);
