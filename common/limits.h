@@ -19,6 +19,19 @@
 #define IC_MESSAGE_CHARS_MAX	10000	/* code points in one message's content */
 #define IC_TOTAL_CHARS_MAX	100000	/* code points in all contents together */
 
+/*
+ * What a router may add to a chat for Ollama (checked by the node, so a
+ * hostile router cannot make a contributor's Ollama do far more work than
+ * the message limits above allow).  Serialized sizes are bytes of wire JSON.
+ */
+#define IC_TOOLS_MAX		16	/* tools offered in one chat */
+#define IC_TOOLS_BYTES_MAX	(64 * 1024)	/* all of "tools" serialized */
+#define IC_FORMAT_BYTES_MAX	(16 * 1024)	/* a "format" JSON schema serialized */
+#define IC_OPT_NUM_CTX_MAX	131072	/* options.num_ctx, tokens */
+#define IC_OPT_NUM_PREDICT_MAX	16384	/* options.num_predict, tokens */
+#define IC_OPT_STOP_MAX		16	/* strings in options.stop */
+#define IC_OPT_STOP_BYTES_MAX	256	/* bytes in one options.stop string */
+
 /* --- nodes --- */
 #define IC_MODELS_PER_NODE_MAX	20
 #define IC_CONCURRENCY_MIN	1
@@ -26,6 +39,16 @@
 #define IC_CONCURRENCY_DEFAULT	2	/* as the public agent registers */
 #define IC_NODES_PER_IP_MAX	3
 #define IC_STREAMS_PER_IP_MAX	3	/* open chat streams per consumer IP */
+
+/*
+ * Request bodies still arriving at the router: each holds one of lws's
+ * header slots (4,096), so they get a total deadline from the end of the
+ * headers, a cap per client IP and a cap in all (half the slots: the rest
+ * stay free for /health, node upgrades and new requests).
+ */
+#define IC_BODY_TIMEOUT_DEFAULT_S 10	/* seconds for a whole request body */
+#define IC_BODIES_PER_IP_DEFAULT 4	/* unfinished bodies per client IP */
+#define IC_BODIES_MAX_DEFAULT	2048	/* unfinished bodies in all */
 
 /* --- rate limits (token buckets, per client IP, per minute) --- */
 #define IC_RATE_CHAT_PER_MIN	20
@@ -67,6 +90,10 @@
 #define IC_CONTROL_LINE_MAX	(2 * 1024 * 1024)
 #define IC_CONTROL_OUTBUF_MAX	(4 * 1024 * 1024)
 #define IC_CONTROL_CLIENTS_MAX	64
+/* Of those, kept for root and the daemon's user: others cannot lock them out. */
+#define IC_CONTROL_CLIENTS_RESERVED 8
+/* Seconds a control connection with nothing running may send nothing. */
+#define IC_CONTROL_IDLE_TIMEOUT_DEFAULT_S 300
 /* Router: bytes of SSE output held for a consumer that cannot keep up. */
 #define IC_STREAM_OUTBUF_MAX	(1024 * 1024)
 

@@ -9,6 +9,8 @@
 #include "validate.h"
 
 #include <arpa/inet.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@
 
 /* Bytes in a tool_name of a node message (not a network limit: ours). */
 #define IC_TOOL_NAME_MAX 64
+
+/* How sizes of JSON values are measured: their wire form. */
+#define SERIAL_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -197,8 +202,33 @@ static int check_role(json_object *msg, size_t i, const struct ic_msg_rules *rul
 	return -1;
 }
 
+/*
+ * tool_calls of message i, serialized: the model reads all of it, so it
+ * counts like a text member (at most IC_MESSAGE_CHARS_MAX code points,
+ * added to *total).
+ */
+static int count_tool_calls(json_object *val, size_t i, size_t *total,
+			    char *err, size_t errlen)
+{
+	const char *s = json_object_to_json_string_ext(val, SERIAL_FLAGS);
+	ssize_t chars = ic_utf8_count(s, strlen(s));
+
+	if (chars < 0) {
+		seterr(err, errlen, "messages[%zu].tool_calls: not valid UTF-8", i);
+		return -1;
+	}
+	if (chars > IC_MESSAGE_CHARS_MAX) {
+		seterr(err, errlen, "messages[%zu].tool_calls: longer than %d characters "
+		       "serialized", i, IC_MESSAGE_CHARS_MAX);
+		return -1;
+	}
+	*total += (size_t)chars;
+	return 0;
+}
+
 /* tool_calls: [{"function":{"name":"f","arguments":{...}}}, ...] */
-static int check_tool_calls(json_object *val, size_t i, char *err, size_t errlen)
+static int check_tool_calls(json_object *val, size_t i, size_t *total,
+			    char *err, size_t errlen)
 {
 	size_t k, n;
 
@@ -221,7 +251,7 @@ static int check_tool_calls(json_object *val, size_t i, char *err, size_t errlen
 			return -1;
 		}
 	}
-	return 0;
+	return count_tool_calls(val, i, total, err, errlen);
 }
 
 static int check_tool_name(json_object *val, size_t i, char *err, size_t errlen)
@@ -282,7 +312,7 @@ static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *
 		} else if (strcmp(key, "thinking") == 0) {
 			rc = check_text(val, i, key, false, total, err, errlen);
 		} else if (strcmp(key, "tool_calls") == 0) {
-			rc = check_tool_calls(val, i, err, errlen);
+			rc = check_tool_calls(val, i, total, err, errlen);
 		} else if (strcmp(key, "tool_name") == 0) {
 			rc = check_tool_name(val, i, err, errlen);
 		}
@@ -328,6 +358,201 @@ int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules
 			       IC_TOTAL_CHARS_MAX);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* --- what a router adds for Ollama: tools, format, options --- */
+
+/* Bytes of val's wire form. */
+static size_t serial_bytes(json_object *val)
+{
+	return strlen(json_object_to_json_string_ext(val, SERIAL_FLAGS));
+}
+
+int ic_validate_tools(json_object *tools, char *err, size_t errlen)
+{
+	size_t k, n;
+
+	if (tools == NULL)
+		return 0;
+	if (!json_object_is_type(tools, json_type_array)) {
+		seterr(err, errlen, "tools: must be an array");
+		return -1;
+	}
+	n = json_object_array_length(tools);
+	if (n > IC_TOOLS_MAX) {
+		seterr(err, errlen, "tools: at most %d tools, not %zu", IC_TOOLS_MAX, n);
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		if (!json_object_is_type(json_object_array_get_idx(tools, k),
+					 json_type_object)) {
+			seterr(err, errlen, "tools[%zu]: must be an object", k);
+			return -1;
+		}
+	}
+	if (serial_bytes(tools) > IC_TOOLS_BYTES_MAX) {
+		seterr(err, errlen, "tools: longer than %d bytes serialized",
+		       IC_TOOLS_BYTES_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int ic_validate_format(json_object *format, char *err, size_t errlen)
+{
+	if (format == NULL)
+		return 0;
+	if (json_object_is_type(format, json_type_string) &&
+	    strcmp(json_object_get_string(format), "json") == 0 &&
+	    json_object_get_string_len(format) == 4)
+		return 0;
+	if (!json_object_is_type(format, json_type_object)) {
+		seterr(err, errlen, "format: must be \"json\" or a JSON schema object");
+		return -1;
+	}
+	if (serial_bytes(format) > IC_FORMAT_BYTES_MAX) {
+		seterr(err, errlen, "format: longer than %d bytes serialized",
+		       IC_FORMAT_BYTES_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+enum opt_kind { OPT_INT, OPT_NUM, OPT_BOOL, OPT_STOP };
+
+struct opt_rule {
+	const char *key;
+	enum opt_kind kind;
+	double min, max;
+};
+
+/*
+ * The sampling options Ollama documents (docs/api.md, docs/modelfile.md),
+ * with ranges wide enough for any real use.  Options that say how the
+ * contributor's machine runs the model (num_gpu, main_gpu, num_thread,
+ * num_batch, numa, use_mmap) are the contributor's to choose, not the
+ * router's: they are refused like unknown keys.
+ */
+static const struct opt_rule opt_rules[] = {
+	{ "num_ctx", OPT_INT, 1, IC_OPT_NUM_CTX_MAX },
+	/* -1 is Ollama's default: the same as leaving it out */
+	{ "num_predict", OPT_INT, -1, IC_OPT_NUM_PREDICT_MAX },
+	{ "num_keep", OPT_INT, -1, IC_OPT_NUM_CTX_MAX },
+	{ "repeat_last_n", OPT_INT, -1, IC_OPT_NUM_CTX_MAX },
+	{ "seed", OPT_INT, INT32_MIN, INT32_MAX },
+	{ "top_k", OPT_INT, 0, 1000 },
+	{ "mirostat", OPT_INT, 0, 2 },
+	{ "temperature", OPT_NUM, 0, 2 },
+	{ "top_p", OPT_NUM, 0, 1 },
+	{ "min_p", OPT_NUM, 0, 1 },
+	{ "typical_p", OPT_NUM, 0, 1 },
+	{ "repeat_penalty", OPT_NUM, 0, 2 },
+	{ "presence_penalty", OPT_NUM, -2, 2 },
+	{ "frequency_penalty", OPT_NUM, -2, 2 },
+	{ "mirostat_tau", OPT_NUM, 0, 10 },
+	{ "mirostat_eta", OPT_NUM, 0, 1 },
+	{ "penalize_newline", OPT_BOOL, 0, 0 },
+	{ "stop", OPT_STOP, 0, IC_OPT_STOP_MAX },
+	{ NULL, OPT_BOOL, 0, 0 }
+};
+
+static const struct opt_rule *opt_rule_of(const char *key)
+{
+	const struct opt_rule *r;
+
+	for (r = opt_rules; r->key; r++)
+		if (strcmp(r->key, key) == 0)
+			return r;
+	return NULL;
+}
+
+/* options.stop: an array of at most IC_OPT_STOP_MAX short strings. */
+static int check_opt_stop(json_object *val, char *err, size_t errlen)
+{
+	size_t k, n;
+
+	if (!json_object_is_type(val, json_type_array) ||
+	    (n = json_object_array_length(val)) > IC_OPT_STOP_MAX) {
+		seterr(err, errlen, "options.stop: must be an array of at most %d strings",
+		       IC_OPT_STOP_MAX);
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		json_object *s = json_object_array_get_idx(val, k);
+		size_t len;
+
+		if (json_object_is_type(s, json_type_string) &&
+		    (len = (size_t)json_object_get_string_len(s)) >= 1 &&
+		    len <= IC_OPT_STOP_BYTES_MAX &&
+		    !memchr(json_object_get_string(s), '\0', len) &&
+		    ic_utf8_count(json_object_get_string(s), len) >= 0)
+			continue;
+		seterr(err, errlen, "options.stop[%zu]: must be 1 to %d bytes of UTF-8",
+		       k, IC_OPT_STOP_BYTES_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_option(const struct opt_rule *r, json_object *val,
+			char *err, size_t errlen)
+{
+	double v;
+
+	switch (r->kind) {
+	case OPT_STOP:
+		return check_opt_stop(val, err, errlen);
+	case OPT_BOOL:
+		if (json_object_is_type(val, json_type_boolean))
+			return 0;
+		seterr(err, errlen, "options.%s: must be true or false", r->key);
+		return -1;
+	case OPT_INT:
+		if (json_object_is_type(val, json_type_int)) {
+			int64_t iv = json_object_get_int64(val);
+
+			if (iv >= (int64_t)r->min && iv <= (int64_t)r->max)
+				return 0;
+		}
+		seterr(err, errlen, "options.%s: must be a whole number from %.0f to %.0f",
+		       r->key, r->min, r->max);
+		return -1;
+	case OPT_NUM:
+		if (json_object_is_type(val, json_type_int) ||
+		    json_object_is_type(val, json_type_double)) {
+			v = json_object_get_double(val);
+			if (isfinite(v) && v >= r->min && v <= r->max)
+				return 0;
+		}
+		seterr(err, errlen, "options.%s: must be a number from %g to %g",
+		       r->key, r->min, r->max);
+		return -1;
+	}
+	return -1;
+}
+
+int ic_validate_options(json_object *options, char *err, size_t errlen)
+{
+	if (options == NULL)
+		return 0;
+	if (!json_object_is_type(options, json_type_object)) {
+		seterr(err, errlen, "options: must be an object");
+		return -1;
+	}
+	json_object_object_foreach(options, key, val) {
+		const struct opt_rule *r = opt_rule_of(key);
+
+		if (!r) {
+			if (plain_key(key))
+				seterr(err, errlen, "options.%s: not allowed", key);
+			else
+				seterr(err, errlen, "options: has a key that is not allowed");
+			return -1;
+		}
+		if (check_option(r, val, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }

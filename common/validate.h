@@ -46,6 +46,20 @@ extern const struct ic_msg_rules ic_node_msg_rules;
 int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules,
 			 char *err, size_t errlen);
 
+/*
+ * What a router may add to a chat for Ollama; NULL (JSON null or absent)
+ * is fine.  0 ok, -1 bad.
+ * tools: an array of at most IC_TOOLS_MAX objects, IC_TOOLS_BYTES_MAX
+ * bytes serialized.  format: "json", or a JSON schema object of at most
+ * IC_FORMAT_BYTES_MAX bytes serialized.  options: only the sampling keys
+ * Ollama documents, each of its type and in its range (num_ctx at most
+ * IC_OPT_NUM_CTX_MAX, num_predict at most IC_OPT_NUM_PREDICT_MAX,
+ * temperature 0..2, ...: docs/validation.md has the table).
+ */
+int ic_validate_tools(json_object *tools, char *err, size_t errlen);
+int ic_validate_format(json_object *format, char *err, size_t errlen);
+int ic_validate_options(json_object *options, char *err, size_t errlen);
+
 /* A parsed URL.  Strings are owned by the struct: free with ic_url_clear(). */
 struct ic_url {
 	char *scheme;	/* "http" or "https" (lower case) */

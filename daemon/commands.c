@@ -208,8 +208,8 @@ cmd_status(void *daemon, const struct control_peer *peer, const char *req_id,
 	struct netwait *w = netwait_new(d, peer->client_id, req_id, true, status_body_new(d));
 
 	w->waiting = 2;
-	w->health = consume_get(d, "/health", health_cb, w);
-	w->models = consume_get(d, "/api/models", models_cb, w);
+	w->health = consume_get_for(d, peer->client_id, "/health", health_cb, w);
+	w->models = consume_get_for(d, peer->client_id, "/api/models", models_cb, w);
 }
 
 static void
@@ -221,7 +221,7 @@ cmd_models(void *daemon, const struct control_peer *peer, const char *req_id,
 					json_object_new_object());
 
 	w->waiting = 1;
-	w->models = consume_get(d, "/api/models", models_cb, w);
+	w->models = consume_get_for(d, peer->client_id, "/api/models", models_cb, w);
 }
 
 static void
@@ -293,7 +293,7 @@ cmd_chat(void *daemon, const struct control_peer *peer, const char *req_id,
 		control_reply(d->ctl, peer->client_id, req_id, CTL_ST_SHUTTING_DOWN, NULL);
 		return;
 	}
-	consume_chat(d, peer->client_id, req_id, args);
+	consume_chat(d, peer, req_id, args);
 }
 
 static void

@@ -14,6 +14,14 @@
  * more link events, events or replies.  A sink's chat (the gateway's) dies
  * the same way through consume_sink_stop(), for the same reason: the sink
  * may learn that its client is gone while one of its calls runs.
+ *
+ * Reads (GET /health, /api/models) are shared: one fetch per path is in
+ * flight at a time, whoever asks waits for it, and its result is reused
+ * for CONSUME_GET_REUSE_MS.  A fetch has CONSUME_GET_TIMEOUT_S in all (a
+ * router that drips a byte a second cannot hold it) and is cancelled when
+ * nobody waits for it any more.  So reads hold at most one link connection
+ * per path whatever the control clients do, and the link thread keeps room
+ * for the node socket and CONSUME_CHATS_MAX chats.
  */
 
 #include <stdbool.h>
@@ -33,15 +41,35 @@
 /* The router's in-band error marker (protocol.md). */
 #define INBAND_ERROR "\n\n[Error: "
 
+/* One GET of a path, shared by every consume that asks for it. */
+struct fetch {
+	LIST_ENTRY(fetch) next;
+	struct daemon *d;
+	char *path;
+	uint64_t http_id;	/* while in flight; 0 once done */
+	int status;
+	char *body;
+	size_t len;
+	bool done;
+	json_object *json;	/* the parsed body once done, or NULL */
+	char *err;		/* once done without a status */
+	struct event *timer;	/* the total deadline; once done, the end of reuse */
+	int askers;		/* consumes attached to it */
+};
+
+static LIST_HEAD(, fetch) fetches = LIST_HEAD_INITIALIZER(fetches);
+
 struct consume {
 	LIST_ENTRY(consume) next;
 	struct daemon *d;
-	uint64_t http_id;
+	uint64_t http_id;	/* chat only: a get's HTTP is its fetch's */
 	bool is_get;
+	uint64_t client;	/* who asked (0 for a get nobody owns) */
 	/* chat */
 	const struct consume_sink *sink;	/* NULL: for control client "client" */
 	void *sink_ctx;
-	uint64_t client;
+	uid_t uid;		/* of the client that asked */
+	bool privileged;
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -50,14 +78,52 @@ struct consume {
 	/* get */
 	consume_get_cb cb;
 	void *ctx;
+	struct fetch *fetch;	/* attached while waiting */
 	/* both */
 	int status;
 	char *body;
 	size_t len;
 	struct event *timer;	/* timeout; for a dead chat, its deferred free */
 	int timeout_s;
+	/* chat: chat_timeout in all, since ": ping" comments re-arm timer */
+	struct event *deadline;
 	bool dead;		/* chat whose client went away; see the top */
 };
+
+/* Chats running for unprivileged clients, and for uid. */
+static void
+count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
+{
+	const struct consume *c;
+
+	*unpriv = *of_uid = 0;
+	LIST_FOREACH(c, &d->consumes, next) {
+		if (c->is_get || c->dead)
+			continue;
+		if (!c->privileged)
+			(*unpriv)++;
+		if (c->uid == uid)
+			(*of_uid)++;
+	}
+}
+
+/* Why peer may not start one more chat now, or NULL. */
+static const char *
+chat_refusal(const struct daemon *d, const struct control_peer *peer)
+{
+	size_t unpriv, of_uid;
+
+	if (consume_count(d) >= CONSUME_CHATS_MAX)
+		return "too many chats running";
+	if (peer->privileged)
+		return NULL;
+	count_chats(d, peer->uid, &unpriv, &of_uid);
+	if (of_uid >= CONSUME_CHATS_PER_USER_MAX)
+		return "too many chats running for this user";
+	if (unpriv >= CONSUME_CHATS_MAX - CONSUME_CHATS_RESERVED)
+		return "too many chats running (the rest are kept for root)";
+	return NULL;
+}
 
 size_t
 consume_count(const struct daemon *d)
@@ -77,17 +143,29 @@ find_http(struct daemon *d, uint64_t id)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (c->http_id == id && !c->dead)
+		if (!c->is_get && c->http_id == id && !c->dead)
 			return c;
 	return NULL;
 }
 
 static void
+detach(struct consume *c)
+{
+	if (c->fetch) {
+		c->fetch->askers--;
+		c->fetch = NULL;
+	}
+}
+
+static void
 consume_free(struct consume *c)
 {
+	detach(c);
 	LIST_REMOVE(c, next);
 	if (c->timer)
 		event_free(c->timer);
+	if (c->deadline)
+		event_free(c->deadline);
 	ic_sse_parser_free(c->sse);
 	free(c->req_id);
 	free(c->finish_reason);
@@ -303,13 +381,25 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	link_http_cancel(d->link, c->http_id);
-	if (c->is_get) {
-		c->cb(c->ctx, 0, NULL, "the router did not answer in time");
-		consume_free(c);
-		return;
-	}
 	log_info("chat %s: no data from the router for %d s", c->req_id, c->timeout_s);
 	chat_reply(c, CTL_ST_TIMEOUT, "no data from the router in time");
+	consume_free(c);
+}
+
+/* A chat past chat_timeout, however alive the router kept it. */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->dead)
+		return;		/* its timer frees it */
+	link_http_cancel(c->d->link, c->http_id);
+	log_info("chat %s: not finished after %d s; stopped", c->req_id,
+		 c->d->cfg->chat_timeout);
+	chat_reply(c, CTL_ST_TIMEOUT, "the chat did not finish within chat_timeout");
 	consume_free(c);
 }
 
@@ -354,6 +444,7 @@ chat_start(struct daemon *d, json_object *args, size_t *lenp)
 static int
 chat_started(struct consume *c, json_object *args, size_t len)
 {
+	struct timeval total = { c->d->cfg->chat_timeout, 0 };
 	const char *model = ic_json_get_string(args, CTL_A_MODEL);
 
 	log_info("chat %s: model %s, %zu bytes to %s", c->req_id, model ? model : "?", len,
@@ -364,24 +455,45 @@ chat_started(struct consume *c, json_object *args, size_t len)
 		return -1;
 	}
 	arm(c);
+	c->deadline = evtimer_new(c->d->base, deadline_cb, c);
+	evtimer_add(c->deadline, &total);
 	return 0;
 }
 
 void
-consume_chat(struct daemon *d, uint64_t client, const char *req_id, json_object *args)
+consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_id,
+	     json_object *args)
 {
+	const char *why = chat_refusal(d, peer);
 	struct consume *c;
 	size_t len;
 
-	if (consume_count(d) >= CONSUME_CHATS_MAX) {
-		control_reply_detail(d->ctl, client, req_id, CTL_ST_BUSY, "too many chats running",
-				     NULL);
+	if (why) {
+		control_reply_detail(d->ctl, peer->client_id, req_id, CTL_ST_BUSY, why, NULL);
 		return;
 	}
 	c = chat_start(d, args, &len);
-	c->client = client;
+	c->client = peer->client_id;
+	c->uid = peer->uid;
+	c->privileged = peer->privileged;
 	c->req_id = xstrdup(req_id);
 	chat_started(c, args, len);
+}
+
+/* The gateway's chats come from whoever reaches its port: they count as
+ * unprivileged, so the chats kept for root stay free, with no uid of their
+ * own (the gateway bounds them itself with [gateway] max_streams). */
+static const char *
+sink_refusal(const struct daemon *d)
+{
+	size_t unpriv, of_uid;
+
+	if (consume_count(d) >= CONSUME_CHATS_MAX)
+		return "too many chats running";
+	count_chats(d, (uid_t)-1, &unpriv, &of_uid);
+	if (unpriv >= CONSUME_CHATS_MAX - CONSUME_CHATS_RESERVED)
+		return "too many chats running (the rest are kept for root)";
+	return NULL;
 }
 
 struct consume *
@@ -389,14 +501,16 @@ consume_chat_sink(struct daemon *d, json_object *args, const struct consume_sink
 		  void *ctx)
 {
 	static uint64_t serial;
+	const char *why = sink_refusal(d);
 	struct consume *c;
 	size_t len;
 
-	if (consume_count(d) >= CONSUME_CHATS_MAX) {
-		sink->end(ctx, CTL_ST_BUSY, "too many chats running");
+	if (why) {
+		sink->end(ctx, CTL_ST_BUSY, why);
 		return NULL;
 	}
 	c = chat_start(d, args, &len);
+	c->uid = (uid_t)-1;
 	c->sink = sink;
 	c->sink_ctx = ctx;
 	c->req_id = xasprintf("gateway-%llu", (unsigned long long)++serial);
@@ -417,25 +531,226 @@ consume_sink_stop(struct daemon *d, struct consume *c)
 	evtimer_add(c->timer, &now);
 }
 
+/* ---- reads: one fetch per path, shared (see the top) ---- */
+
+static void
+fetch_free(struct fetch *f)
+{
+	if (f->http_id)
+		link_http_cancel(f->d->link, f->http_id);
+	LIST_REMOVE(f, next);
+	event_free(f->timer);
+	json_object_put(f->json);
+	free(f->path);
+	free(f->body);
+	free(f->err);
+	free(f);
+}
+
+static struct fetch *
+fetch_by_path(const char *path)
+{
+	struct fetch *f;
+
+	LIST_FOREACH(f, &fetches, next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+static struct fetch *
+fetch_by_id(uint64_t id)
+{
+	struct fetch *f;
+
+	LIST_FOREACH(f, &fetches, next)
+		if (f->http_id == id && !f->done)
+			return f;
+	return NULL;
+}
+
+/* Give c its fetch's result, then free c. */
+static void
+deliver(struct consume *c, const char *err)
+{
+	struct fetch *f = c->fetch;
+	json_object *j = f ? json_object_get(f->json) : NULL;
+	int status = f ? f->status : 0;
+
+	if (f && !status)
+		err = f->err;
+	c->cb(c->ctx, status, j, status ? NULL : err ? err : "no reply");
+	json_object_put(j);
+	consume_free(c);
+}
+
+static struct consume *
+asker_of(struct daemon *d, struct fetch *f)
+{
+	struct consume *c;
+
+	LIST_FOREACH(c, &d->consumes, next)
+		if (c->is_get && c->fetch == f)
+			return c;
+	return NULL;
+}
+
+static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The fetch is over (err: why, when there is no status): tell its askers,
+ * and keep the result for the next ones for CONSUME_GET_REUSE_MS. */
+static void
+fetch_finish(struct fetch *f, const char *err)
+{
+	struct timeval reuse = { 0, CONSUME_GET_REUSE_MS * 1000 };
+	struct consume *c;
+
+	log_debug("GET %s: done (HTTP %d%s%s)", f->path, f->status, err ? ", " : "",
+		  err ? err : "");
+	f->done = true;
+	f->http_id = 0;
+	if (f->status == 200 && f->body)
+		f->json = ic_json_parse_new(f->body, f->len);
+	if (!f->status)
+		f->err = xstrdup(err ? err : "no reply");
+	while ((c = asker_of(f->d, f)) != NULL)
+		deliver(c, NULL);
+	evtimer_add(f->timer, &reuse);
+}
+
+/* A done fetch's reuse is over; askers not yet served get it now. */
+static void
+fetch_expire(struct fetch *f)
+{
+	struct consume *c;
+
+	while ((c = asker_of(f->d, f)) != NULL)
+		deliver(c, NULL);
+	fetch_free(f);
+}
+
+static void
+fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fetch *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->done) {
+		fetch_expire(f);
+		return;
+	}
+	log_info("GET %s: no complete answer from the router in %d s", f->path,
+		 CONSUME_GET_TIMEOUT_S);
+	link_http_cancel(f->d->link, f->http_id);
+	f->status = 0;
+	fetch_finish(f, "the router did not answer in time");
+}
+
+static struct fetch *
+fetch_start(struct daemon *d, const char *path)
+{
+	struct timeval total = { CONSUME_GET_TIMEOUT_S, 0 };
+	struct fetch *f = xcalloc(1, sizeof(*f));
+	char *url = url_new(d, path);
+
+	f->d = d;
+	f->path = xstrdup(path);
+	f->timer = evtimer_new(d->base, fetch_timer_cb, f);
+	LIST_INSERT_HEAD(&fetches, f, next);
+	f->http_id = link_http_start(d->link, "GET", url, NULL, 0);
+	log_debug("GET %s: fetching (link request %llu)", path, (unsigned long long)f->http_id);
+	free(url);
+	if (!f->http_id)
+		fetch_finish(f, "the server URL is not usable");
+	else
+		evtimer_add(f->timer, &total);
+	return f;
+}
+
+/* A get's own timer: deliver a result that was there before it asked, or
+ * tell it its client went away. */
+static void
+ask_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)fd;
+	(void)what;
+	deliver(c, c->dead ? "the control client went away" : NULL);
+}
+
+struct consume *
+consume_get_for(struct daemon *d, uint64_t client, const char *path, consume_get_cb cb,
+		void *ctx)
+{
+	static const struct timeval now = { 0, 0 };
+	struct consume *c = xcalloc(1, sizeof(*c));
+	struct fetch *f = fetch_by_path(path);
+
+	c->d = d;
+	c->is_get = true;
+	c->client = client;
+	c->cb = cb;
+	c->ctx = ctx;
+	c->timer = evtimer_new(d->base, ask_cb, c);
+	LIST_INSERT_HEAD(&d->consumes, c, next);
+	if (!f)
+		f = fetch_start(d, path);
+	c->fetch = f;
+	f->askers++;
+	/* never call back from inside this call: the caller is still
+	 * storing what it returns */
+	if (f->done)
+		evtimer_add(c->timer, &now);
+	return c;
+}
+
 struct consume *
 consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx)
 {
-	struct consume *c = start(d, "GET", path, NULL, 0, CONSUME_GET_TIMEOUT_S);
+	return consume_get_for(d, 0, path, cb, ctx);
+}
 
-	c->is_get = true;
-	c->cb = cb;
-	c->ctx = ctx;
-	arm(c);
-	return c;
+void
+consume_link_changed(struct daemon *d)
+{
+	struct fetch *f;
+
+	(void)d;
+	/* from the head each time: a delivery may drop a client, and that
+	 * may cancel another fetch */
+	for (;;) {
+		LIST_FOREACH(f, &fetches, next)
+			if (f->done)
+				break;
+		if (!f)
+			return;
+		fetch_expire(f);
+	}
+}
+
+/* c no longer waits for f: nobody left waiting cancels it. */
+static void
+fetch_left(struct fetch *f)
+{
+	if (f && !f->done && f->askers == 0) {
+		log_debug("GET %s: nobody waits for it; cancelled", f->path);
+		fetch_free(f);
+	}
 }
 
 void
 consume_get_cancel(struct daemon *d, struct consume *c)
 {
+	struct fetch *f;
+
+	(void)d;
 	if (!c)
 		return;
-	link_http_cancel(d->link, c->http_id);
+	f = c->fetch;
 	consume_free(c);
+	fetch_left(f);
 }
 
 int
@@ -464,12 +779,19 @@ consume_client_gone(struct daemon *d, uint64_t client)
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next) {
-		if (c->is_get || c->dead || c->sink || c->client != client)
+		if (c->dead || c->sink || c->client != client || (c->is_get && client == 0))
 			continue;
-		link_http_cancel(d->link, c->http_id);
-		log_info("chat %s: client went away; cancelled", c->req_id);
 		c->dead = true;
 		evtimer_add(c->timer, &now);
+		if (c->is_get) {	/* its asker hears of it from ask_cb */
+			struct fetch *f = c->fetch;
+
+			detach(c);
+			fetch_left(f);
+			continue;
+		}
+		link_http_cancel(d->link, c->http_id);
+		log_info("chat %s: client went away; cancelled", c->req_id);
 	}
 }
 
@@ -480,7 +802,7 @@ consume_stop_all(struct daemon *d)
 
 	for (c = LIST_FIRST(&d->consumes); c; c = tmp) {
 		tmp = LIST_NEXT(c, next);
-		if (!c->dead)
+		if (!c->dead && !c->is_get)
 			link_http_cancel(d->link, c->http_id);
 		if (c->is_get)
 			c->cb(c->ctx, 0, NULL, "the daemon is stopping");
@@ -488,6 +810,8 @@ consume_stop_all(struct daemon *d)
 			chat_reply(c, CTL_ST_SHUTTING_DOWN, NULL);
 		consume_free(c);
 	}
+	while (!LIST_EMPTY(&fetches))
+		fetch_free(LIST_FIRST(&fetches));
 }
 
 /* ---- link events ---- */
@@ -496,34 +820,42 @@ void
 consume_http_status(struct daemon *d, uint64_t id, int status)
 {
 	struct consume *c = find_http(d, id);
+	struct fetch *f;
 
 	if (c) {
 		c->status = status;
 		arm(c);
+	} else if ((f = fetch_by_id(id)) != NULL) {
+		f->status = status;	/* no re-arm: a fetch's deadline is total */
 	}
 }
 
+/* Keep at most CONSUME_BODY_MAX bytes of a reply. */
 static void
-body_add(struct consume *c, const char *data, size_t len)
+body_add(char **body, size_t *blen, const char *data, size_t len)
 {
-	if (c->len + len > CONSUME_BODY_MAX)
-		len = CONSUME_BODY_MAX - c->len;
-	c->body = xrealloc(c->body, c->len + len + 1);
-	memcpy(c->body + c->len, data, len);
-	c->len += len;
-	c->body[c->len] = '\0';
+	if (*blen + len > CONSUME_BODY_MAX)
+		len = CONSUME_BODY_MAX - *blen;
+	*body = xrealloc(*body, *blen + len + 1);
+	memcpy(*body + *blen, data, len);
+	*blen += len;
+	(*body)[*blen] = '\0';
 }
 
 void
 consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 {
 	struct consume *c = find_http(d, id);
+	struct fetch *f;
 
-	if (!c)
+	if (!c) {
+		if ((f = fetch_by_id(id)) != NULL)
+			body_add(&f->body, &f->len, data, len);
 		return;
+	}
 	arm(c);
-	if (c->is_get || c->status != 200) {
-		body_add(c, data, len);
+	if (c->status != 200) {
+		body_add(&c->body, &c->len, data, len);
 		return;
 	}
 	if (ic_sse_parser_feed(c->sse, data, len, on_sse, c) < 0) {
@@ -541,16 +873,15 @@ void
 consume_http_done(struct daemon *d, uint64_t id, const char *err)
 {
 	struct consume *c = find_http(d, id);
-	json_object *j;
+	struct fetch *f;
 
-	if (!c)
-		return;
-	if (!c->is_get) {
+	if (c) {
 		chat_end(c, err);
 		return;
 	}
-	j = c->status == 200 && c->body ? ic_json_parse_new(c->body, c->len) : NULL;
-	c->cb(c->ctx, c->status, j, c->status ? NULL : (err ? err : "no reply"));
-	json_object_put(j);
-	consume_free(c);
+	f = fetch_by_id(id);
+	if (f) {
+		f->http_id = 0;		/* the link is done with it */
+		fetch_finish(f, err);
+	}
 }

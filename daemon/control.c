@@ -14,7 +14,11 @@
  *     no progress for write_timeout_ms also disconnects;
  *   - a list of its requests still waiting for their reply, so that events
  *     and replies go only to requests that exist, ids are unique per
- *     connection and one client cannot start unbounded work.
+ *     connection and one client cannot start unbounded work;
+ *   - an idle timeout: with no request running, sending nothing for
+ *     idle_timeout_s closes it (so idle connections cannot fill the table).
+ * The last IC_CONTROL_CLIENTS_RESERVED connections are for privileged
+ * peers only.
  * A client that shuts down its sending side keeps its connection until
  * its running requests have replied (so `... | socat - UNIX:...` works);
  * one that goes away is dropped and on_disconnect cancels its work.
@@ -73,6 +77,7 @@ struct control {
 	void *daemon;
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
 	struct timeval write_timeout;
+	struct timeval idle_timeout;	/* read timeout; 0 s = none */
 	TAILQ_HEAD(, client) clients;
 	size_t n_clients;
 	uint64_t next_id;
@@ -401,6 +406,17 @@ static bool peer_gone(evutil_socket_t fd)
 	return (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+static const struct timeval *idle_timeout_of(const struct control *ctl)
+{
+	return ctl->idle_timeout.tv_sec > 0 ? &ctl->idle_timeout : NULL;
+}
+
+void control_set_idle_timeout(struct control *ctl, int seconds)
+{
+	ctl->idle_timeout.tv_sec = seconds > 0 ? seconds : 0;
+	ctl->idle_timeout.tv_usec = 0;
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct client *c = arg;
@@ -413,6 +429,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
 		client_maybe_close(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		/* silence is fine while a request runs (a long chat) */
+		if (c->n_pending > 0) {
+			bufferevent_set_timeouts(bev, idle_timeout_of(c->ctl),
+						 &c->ctl->write_timeout);
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		client_drop(c, "idle");
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -467,25 +494,30 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		      int socklen, void *arg)
 {
 	struct control *ctl = arg;
-	struct client *c;
+	struct client *c = xcalloc(1, sizeof(*c));
+	size_t limit;
 
-	if (ctl->n_clients >= IC_CONTROL_CLIENTS_MAX) {
-		/* once per burst, not once per connection attempt */
-		if (!ctl->refusing)
-			log_warn("control: %d clients connected; refusing more",
-				 IC_CONTROL_CLIENTS_MAX);
-		ctl->refusing = true;
-		refuse_client(fd, "too many control clients");
-		return;
-	}
-	ctl->refusing = false;
-	c = xcalloc(1, sizeof(*c));
 	if (peer_credentials(fd, &c->peer, ctl->self_uid) < 0) {
 		log_warn("control: cannot read peer credentials: %s", strerror(errno));
 		evutil_closesocket(fd);
 		free(c);
 		return;
 	}
+	/* the last IC_CONTROL_CLIENTS_RESERVED are kept for root and us */
+	limit = c->peer.privileged ? IC_CONTROL_CLIENTS_MAX :
+		IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED;
+	if (ctl->n_clients >= limit) {
+		/* once per burst, not once per connection attempt */
+		if (!ctl->refusing)
+			log_warn("control: %zu clients connected; refusing more%s",
+				 ctl->n_clients, c->peer.privileged ? "" :
+				 " (the rest are kept for root)");
+		ctl->refusing = true;
+		refuse_client(fd, "too many control clients");
+		free(c);
+		return;
+	}
+	ctl->refusing = false;
 	/* One user cannot fill every slot: root can always get in to pause. */
 	if (!c->peer.privileged && clients_of_uid(ctl, c->peer.uid) >=
 	    CONTROL_CLIENTS_PER_UID_MAX) {
@@ -508,7 +540,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	/* A line, its "\r\n" and one more byte to tell "too long" apart. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)IC_CONTROL_LINE_MAX + 3);
-	bufferevent_set_timeouts(c->bev, NULL, &ctl->write_timeout);
+	bufferevent_set_timeouts(c->bev, idle_timeout_of(ctl), &ctl->write_timeout);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->n_clients++;
@@ -549,6 +581,7 @@ struct control *control_new(struct event_base *base, const struct control_config
 	ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : CONTROL_WRITE_TIMEOUT_MS;
 	ctl->write_timeout.tv_sec = ms / 1000;
 	ctl->write_timeout.tv_usec = (ms % 1000) * 1000;
+	control_set_idle_timeout(ctl, cfg->idle_timeout_s);
 	TAILQ_INIT(&ctl->clients);
 	ctl->bound = xcalloc(ctl_n_commands, sizeof(*ctl->bound));
 	if (bind_handlers(ctl->bound, cfg->handlers, cfg->n_handlers, err, errlen) < 0 ||
@@ -615,6 +648,8 @@ int control_reply_detail(struct control *ctl, uint64_t client_id, const char *re
 	LIST_REMOVE(p, entry);
 	free(p);
 	c->n_pending--;
+	if (c->n_pending == 0)	/* idle from now, not from the last line it sent */
+		bufferevent_set_timeouts(c->bev, idle_timeout_of(ctl), &ctl->write_timeout);
 	msg = ctl_reply_new(req_id, status, detail, body);
 	r = client_send(c, msg);
 	json_object_put(msg);

@@ -68,6 +68,9 @@ struct control_config {
 	/* A client whose queued output makes no progress this long is
 	 * dropped; 0 = CONTROL_WRITE_TIMEOUT_MS.  (Tests use less.) */
 	int write_timeout_ms;
+	/* A client with no request running that sends nothing this long is
+	 * closed; 0 = never. */
+	int idle_timeout_s;
 };
 
 /* Requests one connection may have running (waiting for their reply);
@@ -75,11 +78,16 @@ struct control_config {
  * has one extra slot, so its handler must reply at once. */
 #define CONTROL_REQUESTS_PER_CLIENT_MAX	16
 /* Connections one unprivileged user may have open; one more gets one
- * CTL_ST_BUSY reply and is closed.  Privileged peers are bound only by
- * IC_CONTROL_CLIENTS_MAX, so one user cannot lock root out. */
+ * CTL_ST_BUSY reply and is closed.  Unprivileged peers together get
+ * IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED connections;
+ * privileged ones all IC_CONTROL_CLIENTS_MAX, so no user can lock root out. */
 #define CONTROL_CLIENTS_PER_UID_MAX	16
 /* Default of control_config.write_timeout_ms. */
 #define CONTROL_WRITE_TIMEOUT_MS	30000
+
+/* Change idle_timeout_s (on reload); clients connected before keep theirs
+ * until they next send or their requests end. */
+void control_set_idle_timeout(struct control *ctl, int seconds);
 
 /* Bind the handlers, listen and start accepting.  NULL with err filled on
  * failure (also when a row of ctl_commands[] has no handler). */

@@ -37,6 +37,7 @@ struct daemon_config {
 	char *models_deny;
 	char *control_socket;
 	char *control_group;
+	int control_idle_timeout;	/* seconds; 0 = never */
 	int log_level;
 	bool log_content;
 	int drain_timeout;	/* seconds SIGTERM waits for in-flight requests */
@@ -45,6 +46,7 @@ struct daemon_config {
 	int reconnect_max;	/* seconds, backoff cap */
 	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
 	int router_timeout;	/* seconds of silence on a consume request */
+	int chat_timeout;	/* seconds a consume chat may take in all */
 	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
 	/* [idle]: see daemon/idle-watch.c and docs/idle.md */
 	char *idle_mode;	/* auto, always, never: parsed into idle.mode */

@@ -263,6 +263,7 @@ reload_swap(void *daemon, void *cfg)
 	free(d->node_id);
 	d->node_id = reload_pending.node_id;
 	d->cfg = cfg;
+	control_set_idle_timeout(d->ctl, d->cfg->control_idle_timeout);
 	idle_watch_reconfigure(d->idle);
 	apply_log_level(d->cfg);
 	return old_cfg;
@@ -431,6 +432,7 @@ start_control(struct daemon *d, char *err, size_t errlen)
 	cc.n_handlers = daemon_n_handlers;
 	cc.daemon = d;
 	cc.on_disconnect = on_client_gone;
+	cc.idle_timeout_s = d->cfg->control_idle_timeout;
 	if (n > 1)
 		log_warn("got %d sockets from systemd; using the first", n);
 	d->ctl = control_new(d->base, &cc, err, errlen);

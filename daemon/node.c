@@ -370,6 +370,7 @@ on_registered(struct node *n, struct ic_msg *m)
 	n->registered_at = time(NULL);
 	n->last_error[0] = '\0';
 	set_state(n, NODE_REGISTERED);
+	consume_link_changed(n->d);
 	models_list(n->d->models, &cnt);
 	log_notice("registered with %s as %s%s%s (%zu model%s)", n->d->cfg->server,
 		   n->session_id, n->session_stable ? "" : ", a per-connection variant of ",
@@ -468,6 +469,8 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (n->state != NODE_STOPPED)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
+	if (was_registered)
+		consume_link_changed(d);
 	features_clear(n);
 	if (code == 0)		/* no close frame from the router */
 		mark_stable_held(n);

@@ -271,7 +271,21 @@ on_end(void *ctx, enum ollama_err err, const char *msg)
 
 static const struct ollama_chat_cb chat_cb = { on_line, on_end };
 
-/* Checks that need nothing but the request; NULL if fine, else why. */
+/* obj's member key, or NULL when absent (or JSON null). */
+static json_object *
+member_of(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(obj, key, &v);
+	return v;
+}
+
+/*
+ * Checks that need nothing but the request; NULL if fine, else why.  What
+ * is refused here never reaches Ollama: everything the sanitizer lets
+ * through (messages, tools, format, options) is bounded first.
+ */
 static const char *
 check_params(struct daemon *d, json_object *params, char *err, size_t errlen)
 {
@@ -287,7 +301,10 @@ check_params(struct daemon *d, json_object *params, char *err, size_t errlen)
 		return "model not shared by this node";
 	if (!json_object_object_get_ex(params, "messages", &messages))
 		return "messages missing";
-	if (ic_validate_messages(messages, &ic_node_msg_rules, err, errlen) < 0)
+	if (ic_validate_messages(messages, &ic_node_msg_rules, err, errlen) < 0 ||
+	    ic_validate_tools(member_of(params, "tools"), err, errlen) < 0 ||
+	    ic_validate_format(member_of(params, "format"), err, errlen) < 0 ||
+	    ic_validate_options(member_of(params, "options"), err, errlen) < 0)
 		return err;
 	return NULL;
 }

@@ -1,4 +1,4 @@
-/* ipcount.c - per-IP counts of open streams and registered nodes. */
+/* ipcount.c - per-IP counts of open streams, registered nodes and bodies. */
 #include <stdlib.h>
 
 #include "ipcount.h"
@@ -6,7 +6,7 @@
 #include "common/xmalloc.h"
 
 struct counts {
-	int n[2];
+	int n[IPC_KINDS];
 };
 
 struct ipcount {
@@ -49,8 +49,10 @@ void ipcount_add(struct ipcount *ic, const char *ip, enum ipcount_kind kind, int
 	c->n[kind] += delta;
 	if (c->n[kind] < 0)
 		c->n[kind] = 0;
-	if (c->n[IPC_STREAMS] == 0 && c->n[IPC_NODES] == 0)
-		free(strmap_remove(ic->table, ip));
+	for (int k = 0; k < IPC_KINDS; k++)
+		if (c->n[k])
+			return;
+	free(strmap_remove(ic->table, ip));
 }
 
 unsigned long ipcount_entries(const struct ipcount *ic)

@@ -27,6 +27,9 @@ struct router_config {
 	int rate_upgrade;
 	int rate_other;
 	int streams_per_ip;
+	int body_timeout;		/* a whole request body, from the headers */
+	int bodies_per_ip;		/* bodies still arriving per IP */
+	int bodies_max;			/* bodies still arriving in all */
 	int nodes_per_ip;
 	int max_nodes;
 	int stream_buffer;		/* bytes of SSE held per stream */

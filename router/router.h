@@ -58,10 +58,15 @@ struct pss {
 	bool body_too_big;
 	bool reply_pending;
 	bool reply_close;	/* close the connection after the reply */
+	bool head;		/* HEAD: the reply's headers without its body */
 	int reply_status;
 	int retry_after;	/* seconds, for 429; 0 = no header */
 	const char *allow;	/* Allow: of a 405 (static text), or NULL */
 	char *reply;		/* JSON text, owned */
+	/* a request body still arriving (server.c): counted per IP and in all */
+	struct lws *wsi;
+	struct tq_timer body_timer;	/* body_timeout from the end of the headers */
+	bool body_counted;
 	struct chat *chat;	/* owned */
 	/* node WebSocket */
 	struct node *node;	/* owned */
@@ -91,6 +96,8 @@ struct router {
 	struct tq reg_q, hb_q;		/* nodes.c: registration, heartbeat */
 	struct tq wait_q;		/* sched.c: queue_wait */
 	struct tq chunk_q, ping_q;	/* chat.c: chunk_timeout, ping_interval */
+	struct tq body_q;		/* server.c: body_timeout */
+	int bodies_active;		/* server.c: request bodies still arriving */
 	int64_t start_us;
 	bool draining;		/* SIGTERM: no new work */
 	bool quit;		/* leave the service loop */

@@ -5,6 +5,7 @@
  * Sec-WebSocket-Protocol land here too: HTTP requests are routed by path,
  * and a WebSocket upgrade is accepted only on /ws/node.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 enum method {
 	M_GET,
 	M_POST,
+	M_HEAD,		/* routed as GET, answered without the body */
 	M_OTHER,
 };
 
@@ -49,12 +51,13 @@ static const struct route routes[] = {
 	{ NODE_PATH, M_GET, route_node_plain },
 };
 
+
 /* --- replies --- */
 
-/* Write a complete JSON response now (allow: for 405, or NULL).  -1 on a
- * write error. */
+/* Write a complete JSON response now (allow: for 405, or NULL; head: the
+ * headers only, Content-Length still that of body).  -1 on a write error. */
 static int write_reply(struct lws *wsi, int status, const char *body, int retry_after,
-		       const char *allow)
+		       const char *allow, bool head)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
@@ -78,6 +81,8 @@ static int write_reply(struct lws *wsi, int status, const char *body, int retry_
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	if (head)
+		return 0;
 	bbuf = xmalloc(LWS_PRE + len + 1);
 	memcpy(bbuf + LWS_PRE, body, len);
 	rc = lws_write(wsi, bbuf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
@@ -256,6 +261,7 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 			       json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
 	json_object_object_add(o, "client_addresses",
 			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
+	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
@@ -267,6 +273,71 @@ static int route_node_plain(struct router *r, struct lws *wsi, struct pss *pss)
 	(void)r;
 	(void)pss;
 	server_reply_detail(wsi, 426, "expected a WebSocket upgrade", 0);
+	return 0;
+}
+
+/* --- request bodies still arriving --- */
+
+/*
+ * A request whose body is still arriving holds one of lws's header slots,
+ * and lws restarts its own timeout with every byte: so a body gets
+ * body_timeout in all from the end of its headers, and bodies_per_ip (per
+ * address) and bodies_max (in all) bound how many may be arriving at once.
+ * A request past either bound is answered at once, before its body is read.
+ */
+static struct router *router_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void body_release(struct pss *pss)
+{
+	struct router *r;
+
+	if (!pss->body_counted)
+		return;
+	r = router_of(pss->wsi);
+	pss->body_counted = false;
+	tq_cancel(&pss->body_timer);
+	ipcount_add(r->ipcount, pss->ip, IPC_BODIES, -1);
+	r->bodies_active--;
+}
+
+static void body_overdue(struct tq_timer *t)
+{
+	struct pss *pss = lws_container_of(t, struct pss, body_timer);
+
+	log_info("request from %s: body not complete after %d s; closing", pss->ip,
+		 router_of(pss->wsi)->cfg->body_timeout);
+	body_release(pss);
+	pss->is_chat = false;	/* whatever still arrives is ignored */
+	buf_free(&pss->body);
+	server_reply_detail(pss->wsi, 408, "body: not complete within body_timeout", 0);
+}
+
+/* 0: the body may come; else the status already replied. */
+static int body_take(struct lws *wsi, struct pss *pss)
+{
+	struct router *r = router_of(wsi);
+
+	if (ipcount_get(r->ipcount, pss->ip, IPC_BODIES) >= r->cfg->bodies_per_ip) {
+		log_debug("request from %s: %d bodies already arriving", pss->ip,
+			  r->cfg->bodies_per_ip);
+		server_reply_detail(wsi, 429, "Too many requests with a body still arriving", 1);
+		return 429;
+	}
+	if (r->bodies_active >= r->cfg->bodies_max) {
+		log_notice("request from %s: %d bodies arriving in all; refused", pss->ip,
+			   r->bodies_active);
+		server_reply_detail(wsi, 503, "Server busy", 1);
+		return 503;
+	}
+	pss->wsi = wsi;
+	pss->body_counted = true;
+	ipcount_add(r->ipcount, pss->ip, IPC_BODIES, 1);
+	r->bodies_active++;
+	tq_schedule(&r->body_q, &pss->body_timer, (int64_t)r->cfg->body_timeout * 1000000,
+		    body_overdue);
 	return 0;
 }
 
@@ -284,12 +355,14 @@ static int route_chat(struct router *r, struct lws *wsi, struct pss *pss)
 		server_reply_detail(wsi, 411, "Content-Length required", 0);
 		return 0;
 	}
-	n = strtoll(cl, &endp, 10);
-	if (*endp || n < 0) {
+	/* digits only (RFC 9110): strtoll() would take "+5", " 5" and "-0" */
+	if (cl[0] == '\0' || cl[strspn(cl, "0123456789")] != '\0') {
 		server_reply_detail(wsi, 400, "Content-Length: not a number", 0);
 		return 0;
 	}
-	if (n > IC_CHAT_BODY_MAX) {
+	errno = 0;
+	n = strtoll(cl, &endp, 10);
+	if (errno == ERANGE || n > IC_CHAT_BODY_MAX) {
 		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
 		return 0;
 	}
@@ -297,6 +370,8 @@ static int route_chat(struct router *r, struct lws *wsi, struct pss *pss)
 		server_reply_detail(wsi, 400, "body: not valid JSON", 0);
 		return 0;
 	}
+	if (body_take(wsi, pss))
+		return 0;
 	pss->is_chat = true;
 	return 0;	/* the body follows in LWS_CALLBACK_HTTP_BODY */
 }
@@ -319,6 +394,7 @@ static int on_body_done(struct router *r, struct lws *wsi, struct pss *pss)
 	if (!pss->is_chat)
 		return 0;
 	pss->is_chat = false;
+	body_release(pss);
 	if (pss->body_too_big) {
 		server_reply_detail(wsi, 413, "body: larger than the limit", 0);
 		return 0;
@@ -335,11 +411,14 @@ static enum method method_of(struct lws *wsi)
 		return M_GET;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
 		return M_POST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+		return M_HEAD;
 	return M_OTHER;
 }
 
 static void http_reset(struct pss *pss)
 {
+	body_release(pss);
 	buf_free(&pss->body);
 	free(pss->reply);
 	pss->reply = NULL;
@@ -347,6 +426,7 @@ static void http_reset(struct pss *pss)
 	pss->reply_close = false;
 	pss->is_chat = false;
 	pss->body_too_big = false;
+	pss->head = false;
 	pss->retry_after = 0;
 	pss->allow = NULL;
 }
@@ -362,6 +442,11 @@ static int on_http(struct router *r, struct lws *wsi, struct pss *pss, const cha
 	clientip_get(wsi, r->trusted, pss->ip, sizeof(pss->ip));
 	if (method != M_GET)
 		pss->reply_close = true;	/* an unread body must not be parsed as a request */
+	if (method == M_HEAD) {
+		/* lws would wait for the body its Content-Length announces */
+		pss->head = true;
+		method = M_GET;
+	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(path, routes[i].path) == 0)
 			rt = &routes[i];
@@ -399,7 +484,8 @@ static int on_http_writeable(struct lws *wsi, struct pss *pss)
 	if (!pss->reply_pending)
 		return 0;
 	pss->reply_pending = false;
-	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow);
+	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow,
+			 pss->head);
 	free(pss->reply);
 	pss->reply = NULL;
 	if (rc < 0 || pss->reply_close || pss->chat)

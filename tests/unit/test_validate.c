@@ -389,6 +389,293 @@ START_TEST(test_tool_name_limit)
 }
 END_TEST
 
+/*
+ * An assistant message whose tool_calls serialize to exactly chars code
+ * points (arguments padded with "é": a byte count would refuse it).
+ */
+static json_object *tool_call_msg_new(size_t chars)
+{
+	static const char pre[] = "[{\"function\":{\"name\":\"f\",\"arguments\":{\"q\":\"";
+	static const char post[] = "\"}}}]";
+	size_t fixed = strlen(pre) + strlen(post);
+	char *pad = repeat_new("\xC3\xA9", chars - fixed);
+	char *text = xasprintf("%s%s%s", pre, pad, post);
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "role", json_object_new_string("assistant"));
+	json_object_object_add(m, "tool_calls", json_tokener_parse(text));
+	ck_assert_int_eq(strlen(json_object_to_json_string_ext(
+		json_object_object_get(m, "tool_calls"),
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
+		strlen(text));
+	free(pad);
+	free(text);
+	return m;
+}
+
+/* Serialized tool_calls count like content: per message and in the total. */
+START_TEST(test_tool_calls_limit)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+	size_t full = IC_TOTAL_CHARS_MAX / IC_MESSAGE_CHARS_MAX;
+	char *n = repeat_new("a", IC_MESSAGE_CHARS_MAX);
+	json_object *m;
+
+	m = json_object_new_array();
+	json_object_array_add(m, tool_call_msg_new(IC_MESSAGE_CHARS_MAX));
+	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), 0);
+	m = json_object_new_array();
+	json_object_array_add(m, tool_call_msg_new(IC_MESSAGE_CHARS_MAX + 1));
+	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), -1);
+	snprintf(want, sizeof(want), "messages[0].tool_calls: longer than %d "
+		 "characters serialized", IC_MESSAGE_CHARS_MAX);
+	ck_assert_str_eq(err, want);
+
+	/* the total: 9 full contents + 10,000 of tool_calls, then 1 more */
+	m = msgs_new(full - 1, n);
+	json_object_array_add(m, tool_call_msg_new(IC_MESSAGE_CHARS_MAX));
+	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), 0);
+	m = msgs_new(full - 1, n);
+	json_object_array_add(m, tool_call_msg_new(IC_MESSAGE_CHARS_MAX));
+	add_msg(m, "x");
+	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), -1);
+	snprintf(want, sizeof(want), "messages: longer than %d characters in all",
+		 IC_TOTAL_CHARS_MAX);
+	ck_assert_str_eq(err, want);
+	free(n);
+}
+END_TEST
+
+/* --- tools, format, options --- */
+
+/* Run fn on JSON text; err gets the message.  Returns the rc. */
+static int vextra(int (*fn)(json_object *, char *, size_t), const char *json, char *err)
+{
+	json_object *v = json_tokener_parse(json);
+	int rc;
+
+	ck_assert_msg(v != NULL || strcmp(json, "null") == 0,
+		      "test JSON does not parse: %s", json);
+	err[0] = '\0';
+	rc = fn(v, err, IC_ERRBUF_MAX);
+	json_object_put(v);
+	return rc;
+}
+
+/* An array of count tools, serialized to exactly bytes when bytes > 0. */
+static char *tools_new(size_t count, size_t bytes)
+{
+	json_object *a = json_object_new_array();
+	size_t i, len;
+	char *s, *pad;
+	json_object *desc;
+
+	for (i = 0; i < count; i++)
+		json_object_array_add(a, json_tokener_parse(
+			"{\"type\":\"function\",\"function\":{\"name\":\"f\","
+			"\"description\":\"\"}}"));
+	len = strlen(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	if (bytes > len) {
+		pad = repeat_new("d", bytes - len);
+		desc = json_object_object_get(json_object_object_get(
+			json_object_array_get_idx(a, 0), "function"), "description");
+		json_object_set_string(desc, pad);
+		free(pad);
+	}
+	s = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return s;
+}
+
+START_TEST(test_tools_limits)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+	char *t;
+
+	ck_assert_int_eq(vextra(ic_validate_tools, "null", err), 0);
+	ck_assert_int_eq(vextra(ic_validate_tools, "[]", err), 0);
+	t = tools_new(IC_TOOLS_MAX, 0);
+	ck_assert_int_eq(vextra(ic_validate_tools, t, err), 0);
+	free(t);
+	t = tools_new(IC_TOOLS_MAX + 1, 0);
+	ck_assert_int_eq(vextra(ic_validate_tools, t, err), -1);
+	snprintf(want, sizeof(want), "tools: at most %d tools, not %d", IC_TOOLS_MAX,
+		 IC_TOOLS_MAX + 1);
+	ck_assert_str_eq(err, want);
+	free(t);
+	t = tools_new(2, IC_TOOLS_BYTES_MAX);
+	ck_assert_int_eq(strlen(t), IC_TOOLS_BYTES_MAX);
+	ck_assert_int_eq(vextra(ic_validate_tools, t, err), 0);
+	free(t);
+	t = tools_new(2, IC_TOOLS_BYTES_MAX + 1);
+	ck_assert_int_eq(vextra(ic_validate_tools, t, err), -1);
+	snprintf(want, sizeof(want), "tools: longer than %d bytes serialized",
+		 IC_TOOLS_BYTES_MAX);
+	ck_assert_str_eq(err, want);
+	free(t);
+	ck_assert_int_eq(vextra(ic_validate_tools, "{}", err), -1);
+	ck_assert_str_eq(err, "tools: must be an array");
+	ck_assert_int_eq(vextra(ic_validate_tools, "[{},\"x\"]", err), -1);
+	ck_assert_str_eq(err, "tools[1]: must be an object");
+}
+END_TEST
+
+/* A schema {"description":"ddd..."} of exactly bytes bytes. */
+static char *schema_new(size_t bytes)
+{
+	static const char pre[] = "{\"description\":\"", post[] = "\"}";
+	char *pad = repeat_new("d", bytes - strlen(pre) - strlen(post));
+	char *s = xasprintf("%s%s%s", pre, pad, post);
+
+	free(pad);
+	return s;
+}
+
+START_TEST(test_format_limits)
+{
+	char err[IC_ERRBUF_MAX];
+	char want[IC_ERRBUF_MAX];
+	char *f;
+
+	ck_assert_int_eq(vextra(ic_validate_format, "null", err), 0);
+	ck_assert_int_eq(vextra(ic_validate_format, "\"json\"", err), 0);
+	ck_assert_int_eq(vextra(ic_validate_format, "{\"type\":\"object\"}", err), 0);
+	f = schema_new(IC_FORMAT_BYTES_MAX);
+	ck_assert_int_eq(vextra(ic_validate_format, f, err), 0);
+	free(f);
+	f = schema_new(IC_FORMAT_BYTES_MAX + 1);
+	ck_assert_int_eq(vextra(ic_validate_format, f, err), -1);
+	snprintf(want, sizeof(want), "format: longer than %d bytes serialized",
+		 IC_FORMAT_BYTES_MAX);
+	ck_assert_str_eq(err, want);
+	free(f);
+	ck_assert_int_eq(vextra(ic_validate_format, "\"yaml\"", err), -1);
+	ck_assert_str_eq(err, "format: must be \"json\" or a JSON schema object");
+	ck_assert_int_eq(vextra(ic_validate_format, "[1]", err), -1);
+	ck_assert_int_eq(vextra(ic_validate_format, "1", err), -1);
+}
+END_TEST
+
+/* options {"key": value} from a key and a JSON value text. */
+static int vopt(const char *key, const char *value, char *err)
+{
+	char *text = xasprintf("{\"%s\":%s}", key, value);
+	int rc = vextra(ic_validate_options, text, err);
+
+	free(text);
+	return rc;
+}
+
+START_TEST(test_options_ranges)
+{
+	static const struct {
+		const char *key, *ok, *bad;
+	} cases[] = {
+		/* at the limit, one past it */
+		{ "num_ctx", "131072", "131073" },
+		{ "num_ctx", "1", "0" },
+		{ "num_predict", "16384", "16385" },
+		{ "num_predict", "-1", "-2" },
+		{ "num_keep", "-1", "-2" },
+		{ "repeat_last_n", "131072", "131073" },
+		{ "seed", "2147483647", "2147483648" },
+		{ "seed", "-2147483648", "-2147483649" },
+		{ "top_k", "1000", "1001" },
+		{ "mirostat", "2", "3" },
+		{ "temperature", "2", "2.0001" },
+		{ "temperature", "0", "-0.0001" },
+		{ "top_p", "1.0", "1.5" },
+		{ "min_p", "0", "-1" },
+		{ "typical_p", "0.5", "2" },
+		{ "repeat_penalty", "1.1", "2.5" },
+		{ "presence_penalty", "-2", "-2.5" },
+		{ "frequency_penalty", "2", "3" },
+		{ "mirostat_tau", "10", "11" },
+		{ "mirostat_eta", "0.1", "1.1" },
+		{ "penalize_newline", "true", "1" },
+		/* types: whole numbers must be whole numbers */
+		{ "num_ctx", "4096", "4096.0" },
+		{ "num_ctx", "2048", "\"2048\"" },
+		{ "temperature", "1", "\"1\"" },
+		{ "temperature", "0.7", "null" },
+		{ "num_ctx", "8", "999999999" },
+		{ "num_ctx", "8", "18446744073709551615" },
+	};
+	char err[IC_ERRBUF_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(vopt(cases[i].key, cases[i].ok, err) == 0, "%s=%s: %s",
+			      cases[i].key, cases[i].ok, err);
+		ck_assert_msg(vopt(cases[i].key, cases[i].bad, err) == -1, "%s=%s passed",
+			      cases[i].key, cases[i].bad);
+		ck_assert_msg(strncmp(err, "options.", 8) == 0 &&
+			      strstr(err, cases[i].key), "%s", err);
+	}
+	ck_assert_int_eq(vopt("num_ctx", "131073", err), -1);
+	ck_assert_str_eq(err, "options.num_ctx: must be a whole number from 1 to 131072");
+	ck_assert_int_eq(vopt("temperature", "3", err), -1);
+	ck_assert_str_eq(err, "options.temperature: must be a number from 0 to 2");
+}
+END_TEST
+
+START_TEST(test_options_keys)
+{
+	char err[IC_ERRBUF_MAX];
+	char *stop, *s;
+	size_t i;
+
+	ck_assert_int_eq(vextra(ic_validate_options, "null", err), 0);
+	ck_assert_int_eq(vextra(ic_validate_options, "{}", err), 0);
+	ck_assert_int_eq(vextra(ic_validate_options,
+				"{\"temperature\":0.2,\"num_ctx\":8192,\"num_predict\":256,"
+				"\"top_k\":40,\"top_p\":0.9,\"seed\":42,\"stop\":[\"\\n\"]}",
+				err), 0);
+	/* the machine's settings are the contributor's, not the router's */
+	ck_assert_int_eq(vopt("num_gpu", "99", err), -1);
+	ck_assert_str_eq(err, "options.num_gpu: not allowed");
+	ck_assert_int_eq(vopt("num_thread", "64", err), -1);
+	ck_assert_int_eq(vopt("main_gpu", "0", err), -1);
+	ck_assert_int_eq(vopt("num_batch", "512", err), -1);
+	ck_assert_int_eq(vopt("use_mmap", "false", err), -1);
+	ck_assert_int_eq(vopt("numa", "true", err), -1);
+	ck_assert_int_eq(vopt("NUM_CTX", "1", err), -1);
+	ck_assert_int_eq(vopt("a\\nb", "1", err), -1);
+	ck_assert_str_eq(err, "options: has a key that is not allowed");
+	ck_assert_int_eq(vextra(ic_validate_options, "[]", err), -1);
+	ck_assert_str_eq(err, "options: must be an object");
+
+	/* stop: IC_OPT_STOP_MAX strings of up to IC_OPT_STOP_BYTES_MAX bytes */
+	stop = xstrdup("[\"s\"");
+	for (i = 1; i < IC_OPT_STOP_MAX; i++) {
+		s = xasprintf("%s,\"s\"", stop);
+		free(stop);
+		stop = s;
+	}
+	s = xasprintf("%s]", stop);
+	ck_assert_int_eq(vopt("stop", s, err), 0);
+	free(s);
+	s = xasprintf("%s,\"s\"]", stop);
+	ck_assert_int_eq(vopt("stop", s, err), -1);
+	free(s);
+	free(stop);
+	stop = repeat_new("z", IC_OPT_STOP_BYTES_MAX);
+	s = xasprintf("[\"%s\"]", stop);
+	ck_assert_int_eq(vopt("stop", s, err), 0);
+	free(s);
+	s = xasprintf("[\"%sz\"]", stop);
+	ck_assert_int_eq(vopt("stop", s, err), -1);
+	ck_assert_str_eq(err, "options.stop[0]: must be 1 to 256 bytes of UTF-8");
+	free(s);
+	free(stop);
+	ck_assert_int_eq(vopt("stop", "[\"\"]", err), -1);
+	ck_assert_int_eq(vopt("stop", "\"x\"", err), -1);
+	ck_assert_int_eq(vopt("stop", "[1]", err), -1);
+}
+END_TEST
+
 /* --- URLs --- */
 
 struct url_case {
@@ -579,6 +866,11 @@ int main(void)
 	tcase_add_test(tc, test_messages_chars_limit);
 	tcase_add_test(tc, test_messages_total_limit);
 	tcase_add_test(tc, test_tool_name_limit);
+	tcase_add_test(tc, test_tool_calls_limit);
+	tcase_add_test(tc, test_tools_limits);
+	tcase_add_test(tc, test_format_limits);
+	tcase_add_test(tc, test_options_ranges);
+	tcase_add_test(tc, test_options_keys);
 	tcase_add_test(tc, test_url_host_limit);
 	tcase_add_test(tc, test_url_good);
 	tcase_add_test(tc, test_url_bad);

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""A router that drips its /health and /api/models cannot pin the daemon's
+reads (docs/SECURITY.md, "The daemon's reads from the router").
+
+A stand-in router answers GET /health and /api/models with headers and then
+one body byte at a time; `status` calls, many of them abandoned by their
+clients, must share one fetch per path, end within CONSUME_GET_TIMEOUT_S in
+all, be cancelled once nobody waits, and leave chats (POST /api/chat,
+answered at once) working with the daemon's fd count flat.
+"""
+import http.server
+import json
+import os
+import threading
+import time
+
+import daemonlib as dl
+from daemonlib import iclib
+
+MODEL = "llama3.2:latest"
+GET_TIMEOUT_S = 5       # CONSUME_GET_TIMEOUT_S (daemon/consume.h)
+REUSE_S = 1.5           # CONSUME_GET_REUSE_MS
+
+
+class DripRouter:
+    """GET /health and /api/models: 200, then `size` body bytes one every
+    `drip_s` seconds.  POST /api/chat: a short SSE reply at once.
+    /ws/node: 404, so the daemon's node link stays down."""
+
+    def __init__(self, drip_s=0.5, size=200):
+        outer = self
+        self.drip_s, self.size = drip_s, size
+        self.lock = threading.Lock()
+        self.active = {}        # path -> GETs in progress
+        self.most = {}          # path -> most GETs in progress at once
+        self.gets = {}          # path -> GETs received
+        self.stop_ev = threading.Event()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                path = self.path
+                if path not in ("/health", "/api/models"):
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                outer._count(path, +1)
+                try:
+                    body = (json.dumps({"status": "healthy", "models": [MODEL]})
+                            .ljust(outer.size).encode())
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.flush()
+                    for i in range(len(body)):
+                        if outer.stop_ev.wait(outer.drip_s):
+                            break
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                finally:
+                    outer._count(path, -1)
+                self.close_connection = True
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                ev = {"choices": [{"delta": {"content": "still here"},
+                                   "finish_reason": "stop"}]}
+                self.wfile.write(b"data: %s\n\ndata: [DONE]\n\n" % json.dumps(ev).encode())
+                self.close_connection = True
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _count(self, path, delta):
+        with self.lock:
+            self.active[path] = self.active.get(path, 0) + delta
+            self.most[path] = max(self.most.get(path, 0), self.active[path])
+            if delta > 0:
+                self.gets[path] = self.gets.get(path, 0) + 1
+
+    def in_progress(self):
+        with self.lock:
+            return sum(self.active.values())
+
+    def stop(self):
+        self.stop_ev.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Env:
+    def __init__(self, **kw):
+        self.r = DripRouter(**kw)
+        self.fo = dl.FakeOllama("--echo")
+        self.d = dl.Daemon(self.r.url, self.fo.url).wait_ready()
+
+    def fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.d.pid))
+
+    def close(self):
+        try:
+            self.d.assert_clean_exit()
+        finally:
+            self.d.close()
+            self.fo.proc.stop()
+            self.r.stop()
+
+
+def with_env(**kw):
+    def deco(f):
+        def run():
+            e = Env(**kw)
+            try:
+                f(e)
+            except Exception:
+                print(e.d.log()[-4000:])
+                raise
+            finally:
+                e.close()
+        run.__name__ = f.__name__
+        return run
+    return deco
+
+
+def ctl_retry(d):
+    """A control connection; the listen backlog (16) may be full for a moment."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return d.ctl()
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def timed_status(d):
+    c = d.ctl()
+    try:
+        t0 = time.monotonic()
+        rep = c.call("status")
+        return rep, time.monotonic() - t0
+    finally:
+        c.close()
+
+
+@with_env(drip_s=0.01, size=150)
+def test_fetch_within_the_deadline_is_read(e):
+    """At the limit: a body dripped over ~1.5 s arrives whole."""
+    rep, took = timed_status(e.d)
+    assert rep["status"] == "ok", rep
+    assert rep["network"]["health"]["status"] == "healthy", rep
+    assert took < GET_TIMEOUT_S, took
+
+
+@with_env(drip_s=0.2, size=200)
+def test_fetch_has_a_total_deadline(e):
+    """Past it: a body that would take 40 s is cut after 5 s, however
+    steadily its bytes arrive."""
+    rep, took = timed_status(e.d)
+    assert rep["status"] == "ok", rep
+    assert "health" not in rep.get("network", {}), rep
+    assert GET_TIMEOUT_S - 1 < took < GET_TIMEOUT_S + 3, took
+    assert "no complete answer from the router in 5 s" in e.d.log()
+
+
+@with_env(drip_s=0.01, size=100)
+def test_one_fetch_shared_and_reused(e):
+    """Two clients at once share one fetch per path; one asking just after
+    reuses its result; one asking after the reuse window fetches again."""
+    a, b = e.d.ctl(), e.d.ctl()
+    ra, rb = a.send("status"), b.send("status")
+    assert a.until_reply(ra)[1]["status"] == "ok"
+    assert b.until_reply(rb)[1]["status"] == "ok"
+    assert e.r.gets == {"/health": 1, "/api/models": 1}, e.r.gets
+    rep = a.call("status")
+    assert rep["network"]["health"]["status"] == "healthy", rep
+    assert e.r.gets == {"/health": 1, "/api/models": 1}, e.r.gets
+    time.sleep(REUSE_S + 0.5)
+    a.call("status")
+    assert e.r.gets == {"/health": 2, "/api/models": 2}, e.r.gets
+    a.close()
+    b.close()
+
+
+@with_env(drip_s=0.5, size=1000)
+def test_abandoned_status_calls(e):
+    """80 status calls whose clients leave at once: at most one fetch per
+    path ever runs, it is cancelled when the last asker leaves, a chat then
+    succeeds, and the daemon holds no more fds than before."""
+    before = e.fds()
+    for _ in range(2):
+        clients = []
+        for _ in range(40):
+            c = ctl_retry(e.d)
+            c.send("status")
+            # a connection's lines are handled in order: once this reply
+            # is here, the daemon has the status request too
+            assert c.call("cancel", {"target": "none"})["status"] == "not_found"
+            clients.append(c)
+        iclib.wait_for(lambda: e.r.in_progress() >= 1, 5, what="a fetch at the router")
+        for c in clients:
+            c.close()
+        # nobody waits any more: the fetches are cancelled, not left to drip
+        iclib.wait_for(lambda: e.r.in_progress() == 0, 5, what="fetches cancelled")
+    assert e.r.most == {"/health": 1, "/api/models": 1}, e.r.most
+    assert e.r.gets["/health"] <= 2, e.r.gets
+    c = e.d.ctl()
+    events, rep = c.until_reply(c.send("chat", {
+        "model": MODEL, "messages": [{"role": "user", "content": "x"}]}))
+    assert rep["status"] == "ok", rep
+    assert "".join(ev["text"] for ev in events if ev["event"] == "content") == "still here", \
+        events
+    c.close()
+    iclib.wait_for(lambda: e.fds() <= before, 5, what="fd count back to %d" % before)
+
+
+if __name__ == "__main__":
+    iclib.run_tests([test_fetch_within_the_deadline_is_read, test_fetch_has_a_total_deadline,
+                     test_one_fetch_shared_and_reused, test_abandoned_status_calls])
