@@ -43,10 +43,11 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py
+	tests/integration/test_router_caddy.py tests/integration/test_router_trust.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
-	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py
+	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py \
+	tests/integration/test_router_trust.py
 
 dist_man_MANS += man/idleclaw-routerd.8
 EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md
