@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "router_fake.h"
 #include "router/admin.h"
 #include "router/policy.h"
+#include "common/xmalloc.h"
 #include "router/probe-questions.h"
 
 static struct policy *defaults(void)
@@ -208,6 +210,35 @@ START_TEST(test_metrics_allow_list)
 }
 END_TEST
 
+/* A node that never reads: what the router queues for it is bounded
+ * (ROUTER_NODE_OUTBUF_MAX), then it is closed 1013. */
+START_TEST(test_node_send_queue_bound)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock s;
+	struct node *n = fake_node(r, &s, "10.0.0.1", "slow-reader", "m1", 2);
+	size_t chunk = 1024 * 1024, sent = 0;
+
+	ck_assert_ptr_nonnull(n);
+	while (sent + chunk <= ROUTER_NODE_OUTBUF_MAX) {
+		char *text = xmalloc(chunk + 1);
+
+		memset(text, 'x', chunk);
+		text[chunk] = '\0';
+		node_send(n, text);
+		sent += chunk;
+		ck_assert(!n->closing);
+	}
+	ck_assert_uint_eq(n->out_bytes, ROUTER_NODE_OUTBUF_MAX);
+	node_send(n, xstrdup("x"));	/* one byte more */
+	ck_assert(n->closing);
+	ck_assert_ptr_null(fake_flush(n));
+	ck_assert_int_eq(s.close_code, 1013);
+	ck_assert_str_eq(s.close_reason, "send queue full");
+	fake_router_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("router_trust");
@@ -222,6 +253,7 @@ int main(void)
 	tcase_add_test(tc, test_number_is_whole);
 	tcase_add_test(tc, test_admin_token);
 	tcase_add_test(tc, test_metrics_allow_list);
+	tcase_add_test(tc, test_node_send_queue_bound);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
