@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import statistics
 import tempfile
 import time
@@ -490,7 +491,64 @@ def test_metrics_public_by_default():
     go(r, run())
 
 
-TESTS = [test_refuse_patterns, test_refuse_patterns_configured, test_admin_off_without_token,
+def test_reload_patterns_token_allow():
+    """SIGHUP compiles refuse_patterns afresh, rereads the admin token and
+    metrics_allow; a pattern that does not compile is a warning."""
+    d = tempfile.mkdtemp(prefix="ic-trust-conf-")
+    conf = os.path.join(d, "idleclaw.conf")
+    tok = os.path.join(d, "token")
+    with open(tok, "w") as f:
+        f.write(TOKEN + "\n")
+
+    def write(patterns, allow):
+        with open(conf, "w") as f:
+            f.write("[router]\ntrusted_proxies = 127.0.0.1\nrate_other = 1000\n"
+                    "metrics = yes\nrefuse_patterns = %s\nadmin_token_file = %s\n"
+                    "metrics_allow = %s\n[trust]\nprobe_interval = 0\n"
+                    % (patterns, tok, allow))
+    write("apple", "10.1.0.0/16")
+    notify = iclib.NotifySocket()
+    port = iclib.free_port()
+    p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config", conf,
+                               "--listen", "127.0.0.1:%d" % port],
+                   env={"NOTIFY_SOCKET": notify.path})
+
+    async def status(path, text="x", ip="10.1.2.3", auth=TOKEN):
+        h = {"X-Forwarded-For": ip, "Authorization": "Bearer " + auth}
+        if path == "/api/chat":
+            st, _, _ = await http(port, "POST", path, chat_body("m1", text), headers=h)
+        else:
+            st, _, _ = await http(port, "GET", path, headers=h)
+        return st
+    try:
+        notify.wait_for("READY=1")
+        assert asyncio.run(status("/api/chat", "an apple")) == 400
+        assert asyncio.run(status("/api/chat", "a pear")) == 503   # allowed; no node
+        assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 403
+        assert asyncio.run(status("/admin/nodes")) == 200
+        with open(tok, "w") as f:
+            f.write("another-token-0123456789\n")
+        write("pear (( ", "10.2.0.0/16")
+        notify.messages.clear()
+        p.signal(signal.SIGHUP)
+        notify.wait_for("READY=1")
+        assert "refuse_patterns: 1 patterns are not extended regular" in p.log()
+        assert asyncio.run(status("/api/chat", "an apple")) == 503
+        assert asyncio.run(status("/api/chat", "a PEAR")) == 400
+        assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 200
+        assert asyncio.run(status("/metrics", ip="10.1.2.3")) == 403
+        assert asyncio.run(status("/admin/nodes")) == 401
+        assert asyncio.run(status("/admin/nodes", auth="another-token-0123456789")) == 200
+        p.assert_clean_exit()
+    except Exception:
+        print(p.log())
+        raise
+    finally:
+        p.close()
+        notify.close()
+
+
+TESTS = [test_reload_patterns_token_allow, test_refuse_patterns, test_refuse_patterns_configured, test_admin_off_without_token,
          test_admin_nodes, test_admin_rate_limited, test_metrics_trust_members_and_allow,
          test_metrics_public_by_default, test_errors_and_flagged_output_cost_reputation,
          test_slow_probe_is_a_timeout, test_probe_prefix_cheat_loses,
