@@ -138,7 +138,12 @@ bool admin_ip_in_list(const char *list, const char *ip, size_t *bad)
 		long bits;
 		int noff;
 
-		snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : 0), p);
+		if (len >= sizeof(item)) {	/* no address is that long */
+			(*bad)++;
+			p += len + (p[len] == ',');
+			continue;
+		}
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
 		p += len + (p[len] == ',');
 		{
 			char *s = item, *e;

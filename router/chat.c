@@ -309,7 +309,7 @@ static void chat_check_flagged(struct chat *c)
 	if (!c->node || c->filter_in == c->filter_out)
 		return;
 	if (json_object_object_get_ex(c->params, "tools", &tools) &&
-	    json_object_array_length(tools) > 0)
+	    json_object_is_type(tools, json_type_array) && json_object_array_length(tools) > 0)
 		return;
 	c->r->stats.flagged++;
 	log_info("chat %s: node %s sent output the filter had to strip", c->request_id,

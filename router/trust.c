@@ -162,8 +162,8 @@ void trust_histogram(const struct router *r, uint64_t *buckets, int n_buckets)
 	memset(buckets, 0, (size_t)n_buckets * sizeof(*buckets));
 	lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head) {
 		const struct node *n = lws_container_of(d, struct node, link);
-		int b = trust_rep(n) * n_buckets / (TRUST_POINTS_MAX + 1);
+		int b = trust_rep(n) * n_buckets / TRUST_POINTS_MAX;
 
-		buckets[b]++;
+		buckets[b < n_buckets ? b : n_buckets - 1]++;
 	} lws_end_foreach_dll(d);
 }

@@ -69,7 +69,8 @@ void trust_flagged(struct node *n);
 void trust_probe_result(struct node *n, const char *model, enum probe_outcome o);
 
 const char *trust_outcome_name(enum probe_outcome o);
-/* Count connected nodes' reputations in buckets of width 100/n_buckets. */
+/* Count registered nodes' reputations in n_buckets buckets of equal width
+ * from 0 to 100: [lo, hi), the last one [lo, 100]. */
 void trust_histogram(const struct router *r, uint64_t *buckets, int n_buckets);
 
 #endif

@@ -470,7 +470,7 @@ def test_metrics_trust_members_and_allow():
                                                                      "10.9.3.4"})
         assert st == 200, (st, body)
         assert sum(body["reputation_buckets"].values()) == 1, body
-        assert body["reputation_buckets"]["0.4-0.5"] == 1, body
+        assert body["reputation_buckets"]["0.5-0.6"] == 1, body
         assert set(body["probes"]) >= {"pass", "fail", "timeout", "error", "in_flight"}
         assert "met-1" not in json.dumps(body), "per-node data in /metrics"
         for ip in ("10.8.0.1", None):

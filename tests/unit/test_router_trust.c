@@ -206,6 +206,10 @@ START_TEST(test_metrics_allow_list)
 	ck_assert(!admin_ip_in_list("nonsense, 10.0.0.0/33, 1.2.3.4/x", "1.2.3.4", &bad));
 	ck_assert_uint_eq(bad, 3);
 	ck_assert(!admin_ip_in_list("", "1.2.3.4", &bad));
+	ck_assert(admin_ip_in_list("1111:2222:3333:4444:5555:6666:7777:8888/128888888888888888888"
+				   "8888888888888888888888888888888888888888888888888888888888, "
+				   "1.2.3.4", "1.2.3.4", &bad));
+	ck_assert_uint_eq(bad, 1);
 	ck_assert(!admin_ip_in_list("1.2.3.4", "garbage", &bad));
 }
 END_TEST
