@@ -23,7 +23,7 @@ struct admin {
 /* The first line of path, or NULL (reason logged). */
 static char *read_token(const char *path)
 {
-	char buf[ADMIN_TOKEN_MAX + 2];
+	char buf[ROUTER_ADMIN_TOKEN_MAX + 2];
 	FILE *f = fopen(path, "r");
 	size_t len;
 
@@ -37,9 +37,9 @@ static char *read_token(const char *path)
 	fclose(f);
 	len = strcspn(buf, "\r\n");
 	buf[len] = '\0';
-	if (len < 16 || len > ADMIN_TOKEN_MAX) {
+	if (len < 16 || len > ROUTER_ADMIN_TOKEN_MAX) {
 		log_err("router.admin_token_file: %s must hold a token of 16 to %d bytes on "
-			"its first line; /admin/nodes is off", path, ADMIN_TOKEN_MAX);
+			"its first line; /admin/nodes is off", path, ROUTER_ADMIN_TOKEN_MAX);
 		return NULL;
 	}
 	return xstrdup(buf);
@@ -72,6 +72,11 @@ void admin_free(struct admin *a)
 	}
 	free(a->metrics_allow);
 	free(a);
+}
+
+bool admin_enabled(const struct admin *a)
+{
+	return a && a->token;
 }
 
 bool admin_token_matches(const char *token, const char *header)
@@ -255,12 +260,12 @@ static json_object *node_json_new(const struct node *n, int64_t now)
 
 int admin_route_nodes(struct router *r, struct lws *wsi, struct pss *pss)
 {
-	char auth[ADMIN_TOKEN_MAX + 64];
+	char auth[ROUTER_ADMIN_TOKEN_MAX + 64];
 	json_object *o, *arr;
 	int64_t now = router_now_us();
 
 	(void)pss;
-	if (!r->admin || !r->admin->token) {
+	if (!admin_enabled(r->admin)) {
 		server_reply_detail(wsi, 404, "Not Found", 0);
 		return 0;
 	}

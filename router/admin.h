@@ -17,14 +17,14 @@
 
 #include "router.h"
 
-#define ADMIN_TOKEN_MAX 256	/* bytes of a token */
-
 struct admin;
 
 /* What admin needs of cfg: the token, the metrics networks.  Problems are
  * logged (never the token); the endpoint is then off. */
 struct admin *admin_new(const struct router_config *cfg);
 void admin_free(struct admin *a);
+/* Is /admin/nodes on (a token was read)? */
+bool admin_enabled(const struct admin *a);
 
 /* Constant-time: does header (an Authorization value, or NULL) carry
  * token?  Public for the unit test. */

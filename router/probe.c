@@ -17,7 +17,6 @@
 #include "sched.h"
 #include "trust.h"
 
-#define PROBE_CONTENT_MAX	4096	/* bytes of an answer kept for judging */
 #define PROBE_MIN_DELAY_US	100000	/* shortest gap between two draws */
 #define PROBE_RETRY_S		60	/* probe_interval 0: look again after */
 
@@ -36,7 +35,7 @@ struct probe {
 	char request_id[40];
 	char model[72];
 	struct probe_question q;
-	char content[PROBE_CONTENT_MAX];
+	char content[ROUTER_PROBE_ANSWER_MAX];
 	size_t content_len;
 	int64_t last_chunk_us;
 };

@@ -34,6 +34,9 @@
 #define ROUTER_WRITE_CHUNK	(16 * 1024)	/* SSE bytes per writeable */
 #define ROUTER_STATUS_INTERVAL_S 5	/* sd_notify STATUS= refresh */
 #define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
+#define ROUTER_TRUST_RECORDS_MAX 100000	/* node ids whose reputation is kept */
+#define ROUTER_ADMIN_TOKEN_MAX	256	/* bytes of the /admin/nodes token */
+#define ROUTER_PROBE_ANSWER_MAX	4096	/* bytes of a probe's answer judged */
 
 struct admin;
 struct chat;

@@ -54,7 +54,7 @@ struct trust_rec *trust_get(struct router *r, const char *node_id)
 
 	if (rec)
 		return rec;
-	if (strmap_count(r->trust->recs) >= TRUST_RECORDS_MAX) {
+	if (strmap_count(r->trust->recs) >= ROUTER_TRUST_RECORDS_MAX) {
 		log_notice("trust: %zu node ids known, forgetting those not connected",
 			   strmap_count(r->trust->recs));
 		strmap_foreach(r->trust->recs, forget_one, r->trust);

@@ -9,7 +9,7 @@
  * [trust] steps, clamped to 0..100.  A change refiles the node's models
  * (models_node_update()), so the scheduler sees it on the next chat.
  *
- * Records are bounded (TRUST_RECORDS_MAX): when the table is full, the
+ * Records are bounded (ROUTER_TRUST_RECORDS_MAX): when the table is full, the
  * records of ids with no connected node are forgotten, and such an id
  * starts afresh, as any new id does.
  */
@@ -20,7 +20,6 @@
 
 #include "router.h"
 
-#define TRUST_RECORDS_MAX	100000
 #define TRUST_POINTS_MAX	100
 #define TRUST_RESULTS		5	/* last probe results kept per id */
 

@@ -7,12 +7,14 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "router_fake.h"
 #include "router/admin.h"
 #include "router/policy.h"
 #include "common/xmalloc.h"
 #include "router/probe-questions.h"
+#include "router/trust.h"
 
 static struct policy *defaults(void)
 {
@@ -243,6 +245,74 @@ START_TEST(test_node_send_queue_bound)
 }
 END_TEST
 
+/* A token of 16 to ROUTER_ADMIN_TOKEN_MAX bytes turns /admin/nodes on. */
+START_TEST(test_admin_token_file_bounds)
+{
+	static const size_t lens[] = { 15, 16, ROUTER_ADMIN_TOKEN_MAX, ROUTER_ADMIN_TOKEN_MAX + 1 };
+	static const bool on[] = { false, true, true, false };
+	char path[] = "/tmp/ic-admin-token-XXXXXX";
+	int fd = mkstemp(path);
+	struct router_config cfg;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.admin_token_file = path;
+	for (size_t i = 0; i < 4; i++) {
+		FILE *f = fopen(path, "w");
+		struct admin *a;
+
+		for (size_t k = 0; k < lens[i]; k++)
+			fputc('a' + (int)(k % 26), f);
+		fputs("\nsecond line ignored\n", f);
+		fclose(f);
+		a = admin_new(&cfg);
+		ck_assert_msg(admin_enabled(a) == on[i], "token of %zu bytes", lens[i]);
+		admin_free(a);
+	}
+	unlink(path);
+	{
+		struct admin *a = admin_new(&cfg);	/* no such file: off */
+
+		ck_assert(!admin_enabled(a));
+		admin_free(a);
+	}
+	cfg.admin_token_file = NULL;
+	{
+		struct admin *a = admin_new(&cfg);
+
+		ck_assert(!admin_enabled(a));
+		admin_free(a);
+	}
+}
+END_TEST
+
+/* ROUTER_TRUST_RECORDS_MAX ids are kept; one more forgets those with no
+ * connected node, and a connected one keeps its score. */
+START_TEST(test_trust_records_bound)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock s;
+	struct node *n = fake_node(r, &s, "10.0.0.1", "kept", "m1", 2);
+	char id[32];
+
+	trust_adjust(n, 20);
+	for (int i = 1; i < ROUTER_TRUST_RECORDS_MAX; i++) {
+		snprintf(id, sizeof(id), "gone-%d", i);
+		ck_assert_int_eq(trust_get(r, id)->rep, 50);
+	}
+	ck_assert_uint_eq(trust_count(r->trust), ROUTER_TRUST_RECORDS_MAX);
+	trust_get(r, "gone-1")->rep = 0;	/* an existing id: no eviction */
+	ck_assert_uint_eq(trust_count(r->trust), ROUTER_TRUST_RECORDS_MAX);
+	ck_assert_int_eq(trust_get(r, "new")->rep, 50);
+	ck_assert_uint_eq(trust_count(r->trust), 2);
+	ck_assert_int_eq(trust_rep(n), 70);
+	ck_assert_int_eq(trust_get(r, "gone-1")->rep, 50);	/* forgotten: starts afresh */
+	node_closed(n);
+	fake_router_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("router_trust");
@@ -258,6 +328,8 @@ int main(void)
 	tcase_add_test(tc, test_admin_token);
 	tcase_add_test(tc, test_metrics_allow_list);
 	tcase_add_test(tc, test_node_send_queue_bound);
+	tcase_add_test(tc, test_admin_token_file_bounds);
+	tcase_add_test(tc, test_trust_records_bound);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
