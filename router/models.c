@@ -15,7 +15,7 @@ struct models {
 	/* load class of active/max: equal fractions share one, in increasing order */
 	int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
 	int n_load_classes;
-	/* class -> its fraction a/m (models_load_of()) */
+	/* class -> its fraction a/m (models_key_split()) */
 	int class_a[(IC_CONCURRENCY_MAX + 1) * (IC_CONCURRENCY_MAX + 1)];
 	int class_m[(IC_CONCURRENCY_MAX + 1) * (IC_CONCURRENCY_MAX + 1)];
 };
