@@ -392,6 +392,55 @@ def test_errors_and_flagged_output_cost_reputation():
     go(r, run())
 
 
+def test_reputation_steers_chats():
+    """Two idle nodes: after one error of a's every chat goes to b (equal
+    load, higher reputation); after one of b's they are equal again and
+    both get chats, at random."""
+    r = Router(**{"admin_token_file": token_file()})
+
+    async def run():
+        a = await TestNode.registered(r, "st-a", models=("m1",))
+        b = await TestNode.registered(r, "st-b", models=("m1",))
+        nodes = {"st-a": a, "st-b": b}
+
+        async def one(fail=None):
+            resp = await chat(r.port, chat_body("m1", "x"))
+            got = []
+
+            async def take(name):
+                req = await nodes[name].recv_type("inference_request", 10)
+                got.append((name, req))
+            tasks = [asyncio.ensure_future(take(k)) for k in nodes]
+            await until(lambda: got, what="a request")
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            name, req = got[0]
+            if fail == name:
+                await nodes[name].chunk(req["request_id"], "part")
+                await nodes[name].error(req["request_id"])
+            else:
+                await nodes[name].chunk(req["request_id"], "ok", done=True)
+            await resp.events()
+            resp.close()
+            return name
+        # make a fail once, whichever gets the first chat
+        first = await one(fail="st-a")
+        while first != "st-a":
+            first = await one(fail="st-a")
+        assert (await node_info(r.port, "st-a"))["reputation"] == 0.45
+        seen = [await one() for _ in range(12)]
+        assert set(seen) == {"st-b"}, seen
+        # b fails once too: equal again, ties at random
+        while await one(fail="st-b") != "st-b":
+            pass
+        seen = [await one() for _ in range(24)]
+        assert set(seen) == {"st-a", "st-b"}, seen
+        await a.close()
+        await b.close()
+    go(r, run())
+
+
 # --- admin endpoint and metrics ---
 
 def test_admin_off_without_token():
@@ -551,7 +600,8 @@ def test_reload_patterns_token_allow():
 TESTS = [test_reload_patterns_token_allow, test_refuse_patterns, test_refuse_patterns_configured, test_admin_off_without_token,
          test_admin_nodes, test_admin_rate_limited, test_metrics_trust_members_and_allow,
          test_metrics_public_by_default, test_errors_and_flagged_output_cost_reputation,
-         test_slow_probe_is_a_timeout, test_probe_prefix_cheat_loses,
+         test_slow_probe_is_a_timeout, test_reputation_steers_chats,
+         test_probe_prefix_cheat_loses,
          test_probes_spread_over_models, test_probe_slots,
          test_broken_node_excluded_then_recovers]
 
