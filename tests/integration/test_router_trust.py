@@ -3,9 +3,11 @@
 cannot tell from chats, reputation that steers scheduling, /admin/nodes and
 who may read /metrics."""
 import asyncio
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import tempfile
@@ -98,6 +100,7 @@ class Answerer:
 
 def token_file():
     d = tempfile.mkdtemp(prefix="ic-trust-")
+    atexit.register(shutil.rmtree, d, True)
     path = os.path.join(d, "admin-token")
     with open(path, "w") as f:
         f.write(TOKEN + "\n")
@@ -544,6 +547,7 @@ def test_reload_patterns_token_allow():
     """SIGHUP compiles refuse_patterns afresh, rereads the admin token and
     metrics_allow; a pattern that does not compile is a warning."""
     d = tempfile.mkdtemp(prefix="ic-trust-conf-")
+    atexit.register(shutil.rmtree, d, True)
     conf = os.path.join(d, "idleclaw.conf")
     tok = os.path.join(d, "token")
     with open(tok, "w") as f:
