@@ -11,11 +11,13 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "nodes.h"
+#include "policy.h"
 #include "common/outfilter.h"
 #include "common/proto.h"
 #include "sched.h"
 #include "server.h"
 #include "common/sse.h"
+#include "trust.h"
 #include "sseout.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
@@ -110,6 +112,8 @@ static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text
 	size_t n;
 	char *safe = ic_outfilter_feed_new(f, text, len, &n);
 
+	c->filter_in += len;
+	c->filter_out += n;
 	emit_text(c, safe, n, reasoning);
 	free(safe);
 }
@@ -121,6 +125,7 @@ static void filters_finish(struct chat *c)
 
 	if (c->filter_thinking) {
 		rest = ic_outfilter_finish_new(c->filter_thinking, &n);
+		c->filter_out += n;
 		emit_text(c, rest, n, true);
 		free(rest);
 		ic_outfilter_free(c->filter_thinking);
@@ -128,6 +133,7 @@ static void filters_finish(struct chat *c)
 	}
 	if (c->filter_content) {
 		rest = ic_outfilter_finish_new(c->filter_content, &n);
+		c->filter_out += n;
 		emit_text(c, rest, n, false);
 		free(rest);
 		ic_outfilter_free(c->filter_content);
@@ -275,6 +281,8 @@ void chat_unavailable(struct chat *c)
 
 void chat_node_failed(struct chat *c, const char *reason)
 {
+	if (c->node && !c->r->draining)
+		trust_error(c->node);
 	tq_cancel(&c->chunk_timer);
 	sched_detach(c);
 	if (c->finished || c->dead)
@@ -292,6 +300,23 @@ void chat_node_failed(struct chat *c, const char *reason)
 	end_error(c, "node_failed", reason);
 }
 
+/* The filter changed the node's output (markup or tool-call text) in a
+ * chat that offered no tools: the node's reputation pays for it. */
+static void chat_check_flagged(struct chat *c)
+{
+	json_object *tools;
+
+	if (!c->node || c->filter_in == c->filter_out)
+		return;
+	if (json_object_object_get_ex(c->params, "tools", &tools) &&
+	    json_object_is_type(tools, json_type_array) && json_object_array_length(tools) > 0)
+		return;
+	c->r->stats.flagged++;
+	log_info("chat %s: node %s sent output the filter had to strip", c->request_id,
+		 c->node->node_id);
+	trust_flagged(c->node);
+}
+
 static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
 	c->r->stats.chunks++;
@@ -304,6 +329,7 @@ static void on_chunk(struct chat *c, const struct chunk_view *v)
 	if (c->dead || !v->done)
 		return;
 	filters_finish(c);
+	chat_check_flagged(c);
 	emit(c, NULL, v->done_reason && strcmp(v->done_reason, "length") == 0 ? "length" : "stop",
 	     NULL);
 	finish(c);
@@ -462,6 +488,13 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 		json_object_put(body);
 		return status;
 	}
+	if (policy_refuses_messages(r->policy, messages)) {
+		json_object_put(body);
+		r->stats.refused_input++;
+		log_info("chat from %s: refused by refuse_patterns", pss->ip);
+		server_reply_detail(wsi, 400, "Message content not allowed", 0);
+		return 400;
+	}
 	if (ipcount_get(r->ipcount, pss->ip, IPC_STREAMS) >= r->cfg->streams_per_ip) {
 		json_object_put(body);
 		server_reply_detail(wsi, 429, "Too many concurrent requests", 0);
@@ -519,4 +552,9 @@ void chat_free(struct chat *c)
 	free(c->model);
 	free(c->prefix);
 	free(c);
+}
+
+json_object *chat_params_for(const char *model, json_object *messages, bool think)
+{
+	return params_new(model, messages, think);
 }

@@ -52,6 +52,7 @@ struct chat {
 	bool dead;			/* consumer dropped; waiting for close */
 	struct ic_outfilter *filter_content;
 	struct ic_outfilter *filter_thinking;
+	size_t filter_in, filter_out;	/* bytes into and out of the filters */
 	struct buf out;			/* SSE bytes not yet written */
 	struct tq_timer wait_timer;	/* queue_wait (sched.c) */
 	struct tq_timer chunk_timer;	/* chunk_timeout */
@@ -64,6 +65,9 @@ struct chat {
  * status of an immediate reply, or 0 when the chat went to the scheduler.
  */
 int chat_begin(struct router *r, struct lws *wsi, struct pss *pss);
+/* The ollama_params a consumer's chat of model with messages gets (probe.c
+ * sends its questions with the very same). */
+json_object *chat_params_for(const char *model, json_object *messages, bool think);
 /* The scheduler put c on c->node. */
 void chat_assigned(struct chat *c);
 /* No node will serve c (none has the model, queue full, wait over). */

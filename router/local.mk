@@ -22,14 +22,20 @@ router_idleclaw_routerd_SOURCES = \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
 	router/chunkparse.c router/chunkparse.h \
-	router/rconfig.c router/rconfig.h
+	router/rconfig.c router/rconfig.h \
+	router/policy.c router/policy.h \
+	router/trust.c router/trust.h \
+	router/probe.c router/probe.h \
+	router/probe-questions.c router/probe-questions.h \
+	router/admin.c router/admin.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) -lm
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig
 TESTS += tests/unit/test_router_rconfig
-tests_unit_test_router_rconfig_SOURCES = tests/unit/test_router_rconfig.c router/rconfig.c
+tests_unit_test_router_rconfig_SOURCES = tests/unit/test_router_rconfig.c router/rconfig.c \
+	router/policy.c
 tests_unit_test_router_rconfig_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_rconfig_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
@@ -60,15 +66,16 @@ tests_unit_test_router_tq_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
 ROUTER_STATE_SOURCES = router/router.c router/nodes.c router/sched.c router/models.c \
 	router/ipcount.c router/ratelimit.c router/clientip.c router/strmap.c \
 	router/siphash.c router/tq.c router/buf.c router/chunkparse.c router/rconfig.c \
+	router/policy.c router/trust.c router/probe.c router/probe-questions.c router/admin.c \
 	tests/unit/router_fake.c tests/unit/router_fake.h
 tests_unit_test_router_nodes_SOURCES = tests/unit/test_router_nodes.c $(ROUTER_STATE_SOURCES)
 tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_nodes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_router_nodes_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_nodes_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm
 tests_unit_test_router_sched_SOURCES = tests/unit/test_router_sched.c $(ROUTER_STATE_SOURCES)
 tests_unit_test_router_sched_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_sched_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_router_sched_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS)
+tests_unit_test_router_sched_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm
 tests_unit_test_router_strmap_SOURCES = tests/unit/test_router_strmap.c \
 	router/strmap.c router/siphash.c
 tests_unit_test_router_strmap_CPPFLAGS = $(ROUTER_CPPFLAGS)
@@ -93,3 +100,11 @@ tests_unit_test_router_chunkparse_SOURCES = tests/unit/test_router_chunkparse.c 
 tests_unit_test_router_chunkparse_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_chunkparse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_chunkparse_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# The consumer input policy and the probe questions.
+check_PROGRAMS += tests/unit/test_router_trust
+TESTS += tests/unit/test_router_trust
+tests_unit_test_router_trust_SOURCES = tests/unit/test_router_trust.c $(ROUTER_STATE_SOURCES)
+tests_unit_test_router_trust_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_trust_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_trust_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm

@@ -7,6 +7,7 @@
 #include "models.h"
 #include "nodes.h"
 #include "strmap.h"
+#include "trust.h"
 #include "common/xmalloc.h"
 
 struct models {
@@ -14,6 +15,9 @@ struct models {
 	/* load class of active/max: equal fractions share one, in increasing order */
 	int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
 	int n_load_classes;
+	/* class -> its fraction a/m (models_key_split()) */
+	int class_a[(IC_CONCURRENCY_MAX + 1) * (IC_CONCURRENCY_MAX + 1)];
+	int class_m[(IC_CONCURRENCY_MAX + 1) * (IC_CONCURRENCY_MAX + 1)];
 };
 
 /* The fractions a/m (0 <= a < m <= IC_CONCURRENCY_MAX) numbered in order. */
@@ -39,6 +43,8 @@ static void load_classes_init(struct models *ms)
 			for (int a = 0; a < m; a++)
 				if ((long)a * best_m == (long)best_a * m)
 					load_class[m][a] = n_load_classes;
+		ms->class_a[n_load_classes] = best_a;
+		ms->class_m[n_load_classes] = best_m;
 		n_load_classes++;
 	}
 	ms->n_load_classes = n_load_classes;
@@ -122,7 +128,8 @@ void models_nm_update(struct node_model *nm)
 	struct nm_vec *v;
 
 	if (node_has_capacity(n) && n->active >= 0 && n->max_concurrent <= IC_CONCURRENCY_MAX)
-		k = n->r->models->load_class[n->max_concurrent][n->active];
+		k = models_filing_key(n->r->models->load_class[n->max_concurrent][n->active],
+				      trust_rep(n), n->r->cfg->trust_min_reputation);
 	if (k == nm->load_class)
 		return;
 	models_nm_unfile(nm);
@@ -136,6 +143,22 @@ void models_nm_update(struct node_model *nm)
 	nm->load_class = k;
 	nm->load_idx = v->n;
 	v->v[v->n++] = nm;
+}
+
+int models_filing_key(int load_class, int rep, int min_rep)
+{
+	if (rep < min_rep)
+		return -1;	/* no consumer chats (probe.c finds it by itself) */
+	return load_class * (TRUST_POINTS_MAX + 1) + (TRUST_POINTS_MAX - rep);
+}
+
+void models_key_split(const struct models *ms, int key, int *a, int *m, int *rep)
+{
+	int lc = key / (TRUST_POINTS_MAX + 1);
+
+	*a = ms->class_a[lc];
+	*m = ms->class_m[lc];
+	*rep = TRUST_POINTS_MAX - key % (TRUST_POINTS_MAX + 1);
 }
 
 void models_node_update(struct node *n)

@@ -11,6 +11,14 @@
  * of them: with 10,000 nodes that walk, once per chat, was half of the
  * router's CPU.  Whatever changes a node's capacity or load calls
  * models_node_update().
+ *
+ * A class is in fact (load, reputation): the key is load class * 101 +
+ * (100 - reputation points), so a model's classes are in order of load,
+ * then of reputation, highest first.  The scheduler weighs load against
+ * reputation by looking at the first class of each load only: the cost of
+ * a choice grows with the distinct loads and reputations in use, never
+ * with the number of nodes.  A node below [trust] min_reputation is not
+ * filed (no consumer chats).
  */
 #ifndef IC_ROUTER_MODELS_H
 #define IC_ROUTER_MODELS_H
@@ -26,8 +34,8 @@ struct nm_vec {
 	size_t n, cap;
 };
 
-/* The nodes of one load class (a fraction active/max_concurrent; classes
- * are numbered in increasing load, equal fractions sharing one). */
+/* The nodes of one class (a fraction active/max_concurrent and a
+ * reputation; see above). */
 struct load_class {
 	int cls;
 	struct nm_vec nodes;		/* never empty */
@@ -71,6 +79,10 @@ size_t models_count(const struct models *ms);
 void models_nm_update(struct node_model *nm);
 /* Take nm out of its load class (before it is freed). */
 void models_nm_unfile(struct node_model *nm);
+/* The class key of a node at load class load_class with rep points, or -1
+ * below min_rep; and back: the load a/m and the reputation of a key. */
+int models_filing_key(int load_class, int rep, int min_rep);
+void models_key_split(const struct models *ms, int key, int *a, int *m, int *rep);
 /* models_nm_update() for each model of n. */
 void models_node_update(struct node *n);
 

@@ -9,9 +9,11 @@
 #include "common/log.h"
 #include "models.h"
 #include "nodes.h"
+#include "probe.h"
 #include "common/proto.h"
 #include "sched.h"
 #include "strmap.h"
+#include "trust.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
@@ -238,12 +240,14 @@ static void unregister(struct node *n, const char *reason)
 	if (!n->registered)
 		return;
 	n->registered = false;
+	probe_node_down(n);
 	lws_dll2_remove(&n->link);
 	if (strmap_get(n->r->nodes_by_id, n->node_id) == n)
 		strmap_remove(n->r->nodes_by_id, n->node_id);
 	ipcount_add(n->r->ipcount, n->ip, IPC_NODES, -1);
 	models_detach(n);
 	sched_node_lost(n, reason);
+	trust_detach(n);
 }
 
 static int clamp_concurrency(int v)
@@ -277,6 +281,8 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	n->max_concurrent = clamp_concurrency(m->max_concurrent ? m->max_concurrent : 1);
 	n->available = true;
 	n->registered = true;
+	n->registered_us = router_now_us();
+	trust_attach(n);
 	models_attach(n, m->models, m->n_models);
 	lws_dll2_add_tail(&n->link, &n->r->nodes);
 	strmap_put(n->r->nodes_by_id, n->node_id, n);
@@ -295,6 +301,7 @@ static int handle_register(struct node *n, struct ic_msg *m)
 		node_close(old, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
 	}
 	sched_node_ready(n);
+	probe_node_up(n);
 	return 0;
 }
 
@@ -335,6 +342,8 @@ static void handle_request_message(struct node *n, struct ic_msg *m)
 {
 	struct chat *c = find_request(n, m->request_id);
 
+	if (!c && probe_node_message(n, m))
+		return;
 	if (!c) {
 		/* late chunks of a cancelled request, or another node's id */
 		log_info("node %s (%s): %s for a request not assigned to it: dropped",
@@ -349,6 +358,8 @@ static void handle_chunk(struct node *n, const struct chunk_view *v)
 {
 	struct chat *c = find_request(n, v->request_id);
 
+	if (!c && probe_node_chunk(n, v))
+		return;
 	if (!c) {
 		log_info("node %s (%s): %s for a request not assigned to it: dropped",
 			 n->node_id, n->ip, ic_msg_type_name(IC_MSG_INFERENCE_CHUNK));

@@ -20,6 +20,8 @@
 #include "tq.h"
 
 struct node_model;
+struct probe;
+struct trust_rec;
 
 struct node {
 	lws_dll2_t link;		/* in r->nodes once registered */
@@ -47,6 +49,9 @@ struct node {
 	struct tq_timer reg_timer;	/* registration deadline */
 	struct tq_timer hb_timer;	/* heartbeat deadline */
 	int64_t last_rx_us;		/* last frame, for the deadline */
+	int64_t registered_us;		/* when it registered */
+	struct trust_rec *trust;	/* its id's reputation, once registered */
+	struct probe *probe;		/* probe.c's state, once registered */
 };
 
 /* A new node socket (LWS_CALLBACK_ESTABLISHED); owned by its pss. */

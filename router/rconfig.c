@@ -3,6 +3,7 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "policy.h"
 #include "rconfig.h"
 #include "router.h"
 
@@ -85,6 +86,42 @@ static const struct ic_config_key router_keys[] = {
 	  .offset = OFF(failover_attempts), .min = 1, .max = 100,
 	  .def_int = IC_FAILOVER_ATTEMPTS,
 	  .help = "nodes tried for one chat before its first token" },
+	{ .section = "router", .key = "refuse_patterns", .type = IC_CONFIG_STRING,
+	  .offset = OFF(refuse_patterns), .def_str = policy_default_patterns,
+	  .help = "extended regular expressions (whitespace-separated) refused in messages" },
+	{ .section = "router", .key = "admin_token_file", .type = IC_CONFIG_STRING,
+	  .offset = OFF(admin_token_file),
+	  .help = "file holding the bearer token of GET /admin/nodes (unset: no endpoint)" },
+	{ .section = "router", .key = "metrics_allow", .type = IC_CONFIG_STRING,
+	  .offset = OFF(metrics_allow),
+	  .help = "comma-separated addresses or networks that may read /metrics (unset: all)" },
+	{ .section = "trust", .key = "start", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_start), .min = 0, .max = 100, .def_int = 50,
+	  .help = "reputation of a node id the router has not seen (points of 100)" },
+	{ .section = "trust", .key = "error_penalty", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_error_penalty), .min = 0, .max = 100, .def_int = 5,
+	  .help = "points lost per error or timeout" },
+	{ .section = "trust", .key = "probe_reward", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_probe_reward), .min = 0, .max = 100, .def_int = 5,
+	  .help = "points gained per probe answered right" },
+	{ .section = "trust", .key = "probe_penalty", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_probe_penalty), .min = 0, .max = 100, .def_int = 15,
+	  .help = "points lost per probe answered wrong" },
+	{ .section = "trust", .key = "flag_penalty", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_flag_penalty), .min = 0, .max = 100, .def_int = 10,
+	  .help = "points lost per answer whose markup the router had to strip" },
+	{ .section = "trust", .key = "min_reputation", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_min_reputation), .min = 0, .max = 100, .def_int = 5,
+	  .help = "below this a node gets no consumer chats (it is still probed)" },
+	{ .section = "trust", .key = "weight_load", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_weight_load), .min = 0, .max = 1000, .def_int = 50,
+	  .help = "weight of 1 - load in a node's score" },
+	{ .section = "trust", .key = "weight_reputation", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_weight_reputation), .min = 0, .max = 1000, .def_int = 30,
+	  .help = "weight of reputation in a node's score" },
+	{ .section = "trust", .key = "probe_interval", .type = IC_CONFIG_INT,
+	  .offset = OFF(trust_probe_interval), .min = 0, .max = 86400, .def_int = 300,
+	  .help = "mean seconds between probes of one node (random; 0: no probes)" },
 };
 
 const struct ic_config_schema router_config_schema = {

@@ -34,6 +34,19 @@ struct router_config {
 	int max_nodes;
 	int stream_buffer;		/* bytes of SSE held per stream */
 	int failover_attempts;
+	char *refuse_patterns;		/* policy.h; NULL = refuse nothing */
+	char *admin_token_file;		/* NULL = no /admin/nodes */
+	char *metrics_allow;		/* NULL = /metrics for everyone */
+	/* [trust]: reputation in points of 0..100 (trust.h) */
+	int trust_start;
+	int trust_error_penalty;
+	int trust_probe_reward;
+	int trust_probe_penalty;
+	int trust_flag_penalty;
+	int trust_min_reputation;
+	int trust_weight_load;
+	int trust_weight_reputation;
+	int trust_probe_interval;	/* seconds, mean per node; 0 = no probes */
 };
 
 extern const struct ic_config_schema router_config_schema;

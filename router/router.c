@@ -1,13 +1,18 @@
 /* router.c - making, reconfiguring and freeing the state (see router.h). */
 #include <stdlib.h>
 
+#include "admin.h"
 #include "clientip.h"
 #include "common/log.h"
 #include "ipcount.h"
 #include "models.h"
+#include "nodes.h"
+#include "policy.h"
+#include "probe.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "strmap.h"
+#include "trust.h"
 
 /* cfg's trusted_proxies, parsed once here rather than per request. */
 static struct clientip_trusted *trusted_new(const struct router_config *cfg)
@@ -21,6 +26,19 @@ static struct clientip_trusted *trusted_new(const struct router_config *cfg)
 	return t;
 }
 
+/* cfg's refuse_patterns, compiled once here rather than per chat. */
+static struct policy *policy_of(const struct router_config *cfg)
+{
+	char first[128] = "";
+	size_t bad = 0;
+	struct policy *p = policy_new(cfg->refuse_patterns, &bad, first, sizeof(first));
+
+	if (bad)
+		log_warn("router.refuse_patterns: %zu patterns are not extended regular "
+			 "expressions and are ignored (the first: %s)", bad, first);
+	return p;
+}
+
 void router_init(struct router *r, struct lws_context *ctx)
 {
 	r->ctx = ctx;
@@ -29,6 +47,10 @@ void router_init(struct router *r, struct lws_context *ctx)
 	r->ipcount = ipcount_new();
 	r->models = models_new();
 	r->nodes_by_id = strmap_new();
+	r->policy = policy_of(r->cfg);
+	r->admin = admin_new(r->cfg);
+	r->trust = trust_new();
+	r->probes = probes_new(r);
 	tq_init(&r->reg_q, ctx);
 	tq_init(&r->hb_q, ctx);
 	tq_init(&r->wait_q, ctx);
@@ -44,12 +66,30 @@ struct router_config *router_set_config(struct router *r, struct router_config *
 
 	clientip_trusted_free(r->trusted);
 	r->trusted = trusted_new(cfg);
+	policy_free(r->policy);
+	r->policy = policy_of(cfg);
+	admin_free(r->admin);
+	r->admin = admin_new(cfg);
 	r->cfg = cfg;
+	if (old && old->trust_min_reputation != cfg->trust_min_reputation) {
+		/* who may have consumer chats changed: refile every node */
+		lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head) {
+			models_node_update(lws_container_of(d, struct node, link));
+		} lws_end_foreach_dll(d);
+	}
 	return old;
 }
 
 void router_fini(struct router *r)
 {
+	probes_free(r->probes);
+	trust_free(r->trust);
+	policy_free(r->policy);
+	admin_free(r->admin);
+	r->admin = NULL;
+	r->probes = NULL;
+	r->trust = NULL;
+	r->policy = NULL;
 	strmap_free(r->nodes_by_id, NULL);
 	models_free(r->models);
 	ipcount_free(r->ipcount);

@@ -34,14 +34,21 @@
 #define ROUTER_WRITE_CHUNK	(16 * 1024)	/* SSE bytes per writeable */
 #define ROUTER_STATUS_INTERVAL_S 5	/* sd_notify STATUS= refresh */
 #define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
+#define ROUTER_TRUST_RECORDS_MAX 100000	/* node ids whose reputation is kept */
+#define ROUTER_ADMIN_TOKEN_MAX	256	/* bytes of the /admin/nodes token */
+#define ROUTER_PROBE_ANSWER_MAX	4096	/* bytes of a probe's answer judged */
 
+struct admin;
 struct chat;
 struct clientip_trusted;
 struct ipcount;
 struct models;
 struct node;
+struct policy;
+struct probes;
 struct ratelimit;
 struct strmap;
+struct trust;
 
 enum pss_kind {
 	PSS_HTTP = 0,
@@ -78,6 +85,9 @@ struct router_stats {
 	uint64_t failovers;
 	uint64_t chunks;
 	uint64_t rejected_rate;
+	uint64_t refused_input;		/* refuse_patterns matched */
+	uint64_t probes[4];		/* by enum probe_outcome (trust.h) */
+	uint64_t flagged;		/* outputs the filter had to strip */
 };
 
 struct router {
@@ -87,6 +97,10 @@ struct router {
 	struct ratelimit *rl;
 	struct ipcount *ipcount;	/* streams and nodes per client IP */
 	struct models *models;		/* model name -> nodes, waiting chats */
+	struct policy *policy;		/* cfg->refuse_patterns, compiled */
+	struct admin *admin;		/* admin token, metrics_allow (admin.h) */
+	struct trust *trust;		/* node_id -> reputation (trust.h) */
+	struct probes *probes;		/* probe.h */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;		/* registered struct node, via link */
 	struct strmap *nodes_by_id;	/* node_id -> registered node */

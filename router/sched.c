@@ -7,6 +7,11 @@
 #include "models.h"
 #include "nodes.h"
 #include "sched.h"
+#include "trust.h"
+
+/* The common multiple of every max_concurrent (1..IC_CONCURRENCY_MAX), so
+ * that a load a/m is the whole number (LOAD_SCALE / m) * a. */
+#define LOAD_SCALE 2520
 
 static uint32_t rnd(struct router *r)
 {
@@ -51,18 +56,50 @@ static struct node *pick_in(struct router *r, const struct nm_vec *v, const stru
 	return best;
 }
 
-/* Least loaded node of m that can take c (lowest active/max_concurrent);
- * random among equals.  m->by_load holds exactly the nodes with a free
- * slot, by load (models.h). */
+/* A class's score, weight_load * (1 - load) + weight_reputation * rep,
+ * scaled to a whole number so that equal scores compare equal. */
+static int64_t score_of(const struct router *r, int key)
+{
+	int a, mc, rep;
+
+	models_key_split(r->models, key, &a, &mc, &rep);
+	return (int64_t)r->cfg->trust_weight_load * (mc - a) * (LOAD_SCALE / mc) *
+		TRUST_POINTS_MAX + (int64_t)r->cfg->trust_weight_reputation * rep * LOAD_SCALE;
+}
+
+/* The node of m with the best score that can take c; random among equal
+ * classes and within one.  m->by_load holds exactly the nodes with a free
+ * slot and a reputation not below min_reputation, by load and then by
+ * reputation (models.h): of each load only the first class with a node
+ * that c has not tried can win. */
 static struct node *pick(struct router *r, struct model *m, const struct chat *c)
 {
-	for (size_t i = 0; i < m->n_by_load; i++) {
-		struct node *n = pick_in(r, &m->by_load[i].nodes, c);
+	struct node *best = NULL;
+	int64_t best_score = -1;
+	int done_load = -1;
+	unsigned ties = 0;
 
-		if (n)
-			return n;
+	for (size_t i = 0; i < m->n_by_load; i++) {
+		int key = m->by_load[i].cls, load = key / (TRUST_POINTS_MAX + 1);
+		int64_t s;
+		struct node *n;
+
+		if (load == done_load)
+			continue;
+		n = pick_in(r, &m->by_load[i].nodes, c);
+		if (!n)
+			continue;
+		done_load = load;
+		s = score_of(r, key);
+		if (s > best_score) {
+			best = n;
+			best_score = s;
+			ties = 1;
+		} else if (s == best_score && rnd(r) % ++ties == 0) {
+			best = n;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 static void assign(struct chat *c, struct node *n)
@@ -140,6 +177,8 @@ void sched_node_ready(struct node *n)
 {
 	bool progress = true;
 
+	if (trust_rep(n) < n->r->cfg->trust_min_reputation)
+		return;	/* consumers wait for a node they may have */
 	while (progress && node_has_capacity(n)) {
 		progress = false;
 		for (size_t i = 0; i < n->n_models && node_has_capacity(n); i++) {

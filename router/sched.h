@@ -1,9 +1,10 @@
 /*
  * sched.h - which node serves a chat, and what happens when none can.
  *
- * Among registered, available nodes that list the model and have a free
- * slot (active < max_concurrent), the least loaded (active/max) wins, ties
- * broken at random.  With none free a chat waits in its model's FIFO queue
+ * Among registered, available nodes that list the model, have a free slot
+ * (active < max_concurrent) and a reputation not below min_reputation, the
+ * best score weight_load * (1 - active/max) + weight_reputation * reputation
+ * wins, ties broken at random (trust.h, models.h).  With none free a chat waits in its model's FIFO queue
  * (bounded by queue_max) for up to queue_wait seconds.  A chat never goes
  * back to a node that already failed it.
  */

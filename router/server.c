@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "chat.h"
 #include "clientip.h"
 #include "ipcount.h"
@@ -49,6 +50,7 @@ static const struct route routes[] = {
 	{ "/metrics", M_GET, route_metrics },
 	{ "/api/chat", M_POST, route_chat },
 	{ NODE_PATH, M_GET, route_node_plain },
+	{ "/admin/nodes", M_GET, admin_route_nodes },
 };
 
 
@@ -236,9 +238,12 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object *o, *arr;
 	struct model_list l;
 
-	(void)pss;
 	if (!r->cfg->metrics) {
 		server_reply_detail(wsi, 404, "Not Found", 0);
+		return 0;
+	}
+	if (!admin_metrics_allowed(r, pss->ip)) {
+		server_reply_detail(wsi, 403, "Forbidden", 0);
 		return 0;
 	}
 	o = json_object_new_object();
@@ -264,6 +269,7 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
+	admin_metrics_add(r, o);
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }

@@ -25,6 +25,8 @@ FAST = {
     "rate_other": 100000,
     "rate_upgrade": 100000,
     "log_level": "debug",
+    # probes would answer at random moments: tests that want them set it
+    "trust.probe_interval": 0,
 }
 
 
@@ -40,7 +42,8 @@ class Router(iclib.Proc):
                 "--config", "/nonexistent/idleclaw.conf",
                 "--listen", "127.0.0.1:%d" % self.port]
         for k, v in cfg.items():
-            argv += ["-o", "router.%s=%s" % (k, v)]
+            # "section.key" for keys outside [router] (trust.start ...)
+            argv += ["-o", "%s=%s" % (k if "." in k else "router." + k, v)]
         super().__init__("routerd", argv, env=env)
         iclib.wait_port(self.port, proc=self)
 

@@ -6,6 +6,7 @@
 
 #include "router_fake.h"
 #include "router/sched.h"
+#include "router/server.h"
 #include "common/config.h"
 #include "common/xmalloc.h"
 
@@ -194,4 +195,32 @@ void fake_chat_free(struct chat *c)
 	free(c->tried);
 	free(c->model);
 	free(c);
+}
+
+/* chat.c's params for a consumer chat, as probe.c asks for them. */
+json_object *chat_params_for(const char *model, json_object *messages, bool think)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "model", json_object_new_string(model));
+	json_object_object_add(p, "messages", json_object_get(messages));
+	json_object_object_add(p, "stream", json_object_new_boolean(1));
+	json_object_object_add(p, "keep_alive", json_object_new_int(-1));
+	json_object_object_add(p, "think", json_object_new_boolean(think));
+	return p;
+}
+
+/* server.c's replies: admin.c's routes are not run here, only linked. */
+void server_reply_text(struct lws *wsi, int status, char *json, int retry_after)
+{
+	(void)wsi;
+	(void)status;
+	(void)retry_after;
+	free(json);
+}
+
+void server_reply_detail(struct lws *wsi, int status, const char *detail, int retry_after)
+{
+	(void)detail;
+	server_reply_text(wsi, status, NULL, retry_after);
 }

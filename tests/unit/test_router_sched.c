@@ -1,7 +1,7 @@
 /*
  * Unit tests for router/sched.c: the least loaded node wins, a chat never
  * goes back to a node that failed it, bounded FIFO waiting with a deadline,
- * failover when a node is lost.  Nodes register through nodes.c; the clock,
+ * failover when a node is lost, reputation weighed against load.  Nodes register through nodes.c; the clock,
  * the sockets and chat.c are stand-ins (router_fake.h).
  */
 #include <check.h>
@@ -11,6 +11,7 @@
 #include "router_fake.h"
 #include "router/models.h"
 #include "router/sched.h"
+#include "router/trust.h"
 
 #define S 1000000LL
 
@@ -248,6 +249,138 @@ START_TEST(test_new_node_serves_the_queue)
 }
 END_TEST
 
+/* One chat for model submitted and freed at once; the node it went to. */
+static struct node *one_chat(struct router *r, const char *model)
+{
+	struct chat *c = fake_chat_new(r, model);
+	struct node *got;
+
+	sched_submit(c);
+	got = c->node;
+	fake_chat_free(c);
+	return got;
+}
+
+START_TEST(test_reputation_wins_at_equal_load)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock sa, sb;
+	struct node *a = fake_node(r, &sa, "10.0.0.1", "rep-a", "m1", 2);
+	struct node *b = fake_node(r, &sb, "10.0.0.2", "rep-b", "m1", 2);
+
+	ck_assert_int_eq(trust_rep(a), 50);
+	trust_adjust(b, 5);	/* one probe passed */
+	for (int i = 0; i < 50; i++)
+		ck_assert_ptr_eq(one_chat(r, "m1"), b);
+	trust_adjust(a, 10);
+	for (int i = 0; i < 50; i++)
+		ck_assert_ptr_eq(one_chat(r, "m1"), a);
+	node_closed(a);
+	node_closed(b);
+	fake_router_free(r);
+}
+END_TEST
+
+START_TEST(test_equal_scores_are_random)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock sa, sb;
+	struct node *a = fake_node(r, &sa, "10.0.0.1", "tie-a", "m1", 2);
+	struct node *b = fake_node(r, &sb, "10.0.0.2", "tie-b", "m1", 2);
+	int to_a = 0;
+
+	for (int i = 0; i < 200; i++)
+		to_a += one_chat(r, "m1") == a;
+	/* 200 fair coins: fewer than 60 or more than 140 heads is < 1e-8 */
+	ck_assert_int_gt(to_a, 60);
+	ck_assert_int_lt(to_a, 140);
+	node_closed(a);
+	node_closed(b);
+	fake_router_free(r);
+}
+END_TEST
+
+/* Scores 0.5 (1 - load) + 0.3 rep: a half-busy node of reputation 1.0
+ * (0.55) loses to an idle one of 0.5 (0.65), of 0.2 (0.56) too, and wins
+ * against an idle one of 0.15 (0.545). */
+START_TEST(test_load_weighs_against_reputation)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock sa, sb;
+	struct node *a = fake_node(r, &sa, "10.0.0.1", "w-a", "m1", 2);
+	struct node *b = fake_node(r, &sb, "10.0.0.2", "w-b", "m1", 2);
+	struct chat *busy = fake_chat_new(r, "m1");
+
+	trust_adjust(a, 50);	/* 100 */
+	sched_submit(busy);
+	ck_assert_ptr_eq(busy->node, a);	/* 0.8 against 0.65 */
+	for (int i = 0; i < 20; i++)
+		ck_assert_ptr_eq(one_chat(r, "m1"), b);	/* 0.65 against 0.55 */
+	trust_adjust(b, -20);	/* 30: 0.59 */
+	for (int i = 0; i < 20; i++)
+		ck_assert_ptr_eq(one_chat(r, "m1"), b);
+	trust_adjust(b, -10);	/* 20: 0.56 */
+	ck_assert_ptr_eq(one_chat(r, "m1"), b);
+	trust_adjust(b, -5);	/* 15: 0.545 */
+	ck_assert_ptr_eq(one_chat(r, "m1"), a);
+	fake_chat_free(busy);
+	node_closed(a);
+	node_closed(b);
+	fake_router_free(r);
+}
+END_TEST
+
+START_TEST(test_below_min_reputation_gets_no_chats)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock sa, sb;
+	struct node *a = fake_node(r, &sa, "10.0.0.1", "low-a", "m1", 1);
+	struct node *b = fake_node(r, &sb, "10.0.0.2", "low-b", "m1", 1);
+	struct chat *c1, *c2;
+
+	trust_adjust(a, -46);	/* 4 < 5 */
+	c1 = fake_chat_new(r, "m1");
+	sched_submit(c1);
+	ck_assert_ptr_eq(c1->node, b);
+	c2 = fake_chat_new(r, "m1");
+	sched_submit(c2);
+	ck_assert_ptr_null(c2->node);	/* waits rather than go to a */
+	ck_assert_ptr_nonnull(c2->waiting_on);
+	trust_adjust(a, 1);	/* 5: at the minimum, routed again */
+	ck_assert_ptr_eq(c2->node, a);
+	fake_chat_free(c1);
+	fake_chat_free(c2);
+	node_closed(a);
+	node_closed(b);
+	fake_router_free(r);
+}
+END_TEST
+
+START_TEST(test_reputation_survives_reconnect)
+{
+	struct router *r = fake_router_new(NULL);
+	struct fake_sock sa, sb;
+	struct node *a = fake_node(r, &sa, "10.0.0.1", "keep-a", "m1", 1);
+
+	trust_adjust(a, 30);
+	trust_adjust(a, 30);
+	ck_assert_int_eq(trust_rep(a), 100);	/* clamped */
+	node_closed(a);
+	a = fake_node(r, &sa, "10.0.0.1", "keep-a", "m1", 1);
+	ck_assert_int_eq(trust_rep(a), 100);
+	trust_adjust(a, -150);
+	ck_assert_int_eq(trust_rep(a), 0);
+	{
+		struct node *b = fake_node(r, &sb, "10.0.0.1", "keep-b", "m1", 1);
+
+		ck_assert_int_eq(trust_rep(b), 50);
+		node_closed(b);
+	}
+	node_closed(a);
+	fake_router_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("router_sched");
@@ -262,6 +395,11 @@ int main(void)
 	tcase_add_test(tc, test_wait_deadline);
 	tcase_add_test(tc, test_waiting_keeps_the_model_until_it_leaves);
 	tcase_add_test(tc, test_new_node_serves_the_queue);
+	tcase_add_test(tc, test_reputation_wins_at_equal_load);
+	tcase_add_test(tc, test_equal_scores_are_random);
+	tcase_add_test(tc, test_load_weighs_against_reputation);
+	tcase_add_test(tc, test_below_min_reputation_gets_no_chats);
+	tcase_add_test(tc, test_reputation_survives_reconnect);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
