@@ -15,9 +15,6 @@ import websockets
 import iclib
 from limits import LIMITS  # noqa: F401  (re-exported)
 
-RELEASE_GRACE = 15.0
-
-
 # Fast settings for tests; a test that checks a default passes it explicitly.
 FAST = {
     "trusted_proxies": "127.0.0.1",
