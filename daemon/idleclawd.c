@@ -262,6 +262,8 @@ reload_swap(void *daemon, void *cfg)
 	free(d->node_id);
 	d->node_id = reload_pending.node_id;
 	d->cfg = cfg;
+	if (d->ctl)
+		control_resolve_group(d->ctl);	/* the socket's group, perhaps new since */
 	idle_watch_reconfigure(d->idle);
 	apply_log_level(d->cfg);
 	return old_cfg;
