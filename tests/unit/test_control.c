@@ -971,6 +971,8 @@ START_TEST(test_control_group_members)
 	const char *status = "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n";
 	const gid_t many[] = { 24, 25, 29, 30, 44, 46, 100 };
 	const gid_t others[] = { 24, 25, 29, 30, 44, 46 };
+	gid_t lots[100];
+	int i;
 	char err[IC_ERRBUF_MAX];
 	struct group *gr = getgrnam("users");
 
@@ -987,6 +989,12 @@ START_TEST(test_control_group_members)
 	/* a supplementary group, alone or last of several */
 	ck_assert_str_eq(child_request_groups(65534, 65534, many + 6, 1, pause), "ok");
 	ck_assert_str_eq(child_request_groups(65534, 65534, many, 7, pause), "ok");
+	/* more groups than the first SO_PEERGROUPS buffer holds (64) */
+	for (i = 0; i < 99; i++)
+		lots[i] = 20000 + (gid_t)i;
+	lots[99] = 100;
+	ck_assert_str_eq(child_request_groups(65534, 65534, lots, 100, pause), "ok");
+	ck_assert_str_eq(child_request_groups(65534, 65534, lots, 99, pause), "permission");
 	/* the primary group */
 	ck_assert_str_eq(child_request_groups(65534, 100, NULL, 0, pause), "ok");
 	/* in other groups only: refused, status still served */
