@@ -36,7 +36,7 @@ static const struct status_row status_table[CTL_ST_COUNT] = {
 	[CTL_ST_TOO_LONG] = { "too_long",
 		"The request is longer than the control socket accepts.", CTL_EXIT_PROTOCOL },
 	[CTL_ST_PERMISSION] = { "permission",
-		"Permission denied: this command needs root or the idleclaw user.",
+		"Permission denied: this command needs root, the idleclaw user or its group.",
 		CTL_EXIT_PERMISSION },
 	[CTL_ST_BUSY] = { "busy",
 		"idleclawd is busy; try again later.", CTL_EXIT_BUSY },

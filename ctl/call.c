@@ -82,7 +82,7 @@ int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
 	if (reply->detail != NULL)
 		fprintf(stderr, "  %s\n", reply->detail);
 	if (st == CTL_ST_PERMISSION)
-		fprintf(stderr, "Hint: '%s' changes the daemon; run it with sudo.\n",
+		fprintf(stderr, "Hint: '%s' changes the daemon; run it with sudo, or join the idleclaw group.\n",
 			cmd != NULL ? cmd->name : "this command");
 	return ctl_status_exit_code(st);
 }

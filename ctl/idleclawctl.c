@@ -45,7 +45,7 @@ void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e
 	printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, e->name, e->usage[0] ? " " : "",
 	       e->usage, e->summary);
 	if (ctl_cmd_privileged(e))
-		printf("  Needs root or the daemon's user.\n");
+		printf("  Needs root, the daemon's user or its control group.\n");
 }
 
 static void print_exit_codes(FILE *f)
@@ -77,7 +77,7 @@ static void print_help(FILE *f, const char *progname)
 	for (e = ctl_cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-8s %s%s\n", (*e)->name, (*e)->summary,
 			ctl_cmd_privileged(*e) ? " [root]" : "");
-	fprintf(f, "\n[root]: needs root or the daemon's user.  "
+	fprintf(f, "\n[root]: needs root, the daemon's user or its control group.  "
 		"'%s help COMMAND' shows a command's usage.\n", progname);
 	print_exit_codes(f);
 }

@@ -69,7 +69,7 @@ struct consume {
 	const struct consume_sink *sink;	/* NULL: for control client "client" */
 	void *sink_ctx;
 	uid_t uid;		/* of the client that asked */
-	bool privileged;
+	bool owner;		/* root's or the daemon's user's: see control_peer */
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -90,7 +90,7 @@ struct consume {
 	bool dead;		/* chat whose client went away; see the top */
 };
 
-/* Chats running for unprivileged clients, and for uid. */
+/* Chats running for clients other than the owner's, and for uid. */
 static void
 count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
 {
@@ -100,7 +100,7 @@ count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
 	LIST_FOREACH(c, &d->consumes, next) {
 		if (c->is_get || c->dead)
 			continue;
-		if (!c->privileged)
+		if (!c->owner)
 			(*unpriv)++;
 		if (c->uid == uid)
 			(*of_uid)++;
@@ -115,7 +115,7 @@ chat_refusal(const struct daemon *d, const struct control_peer *peer)
 
 	if (consume_count(d) >= CONSUME_CHATS_MAX)
 		return "too many chats running";
-	if (peer->privileged)
+	if (peer->owner)
 		return NULL;
 	count_chats(d, peer->uid, &unpriv, &of_uid);
 	if (of_uid >= CONSUME_CHATS_PER_USER_MAX)
@@ -475,7 +475,7 @@ consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_
 	c = chat_start(d, args, &len);
 	c->client = peer->client_id;
 	c->uid = peer->uid;
-	c->privileged = peer->privileged;
+	c->owner = peer->owner;
 	c->req_id = xstrdup(req_id);
 	chat_started(c, args, len);
 }

@@ -17,8 +17,9 @@
  *     connection and one client cannot start unbounded work;
  *   - an idle timeout: with no request running, sending nothing for
  *     idle_timeout_s closes it (so idle connections cannot fill the table).
- * The last IC_CONTROL_CLIENTS_RESERVED connections are for privileged
- * peers only.
+ * The last IC_CONTROL_CLIENTS_RESERVED connections are for the owner (root
+ * and the daemon's user) only: members of the control group may run the
+ * privileged commands, but cannot lock root out either.
  * A client that shuts down its sending side keeps its connection until
  * its running requests have replied (so `... | socat - UNIX:...` works);
  * one that goes away is dropped and on_disconnect cancels its work.
@@ -28,6 +29,7 @@
  * callback runs and freed when that callback returns.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,14 +84,28 @@ struct control {
 	size_t n_clients;
 	uint64_t next_id;
 	uid_t self_uid;
+	char *group;			/* control group's name (owned), or NULL */
+	gid_t group_gid;		/* its gid, or CONTROL_NO_GID */
 	bool refusing;			/* at the client limit (logged once) */
 };
 
 /* --- pure checks (unit tested) --- */
 
-bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid)
+bool control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+			     uid_t daemon_uid, gid_t group)
 {
-	return peer_uid == 0 || peer_uid == daemon_uid;
+	size_t i;
+
+	if (uid == 0 || uid == daemon_uid)
+		return true;
+	if (group == CONTROL_NO_GID)
+		return false;
+	if (gid == group)
+		return true;
+	for (i = 0; i < n_groups; i++)
+		if (groups[i] == group)
+			return true;
+	return false;
 }
 
 enum ctl_status control_check_request(const struct control_peer *peer, const char *line,
@@ -465,17 +481,51 @@ static void refuse_client(evutil_socket_t fd, const char *why)
 	evutil_closesocket(fd);
 }
 
-static int peer_credentials(evutil_socket_t fd, struct control_peer *peer, uid_t self)
+/*
+ * The peer's supplementary groups as the kernel recorded them at connect()
+ * (SO_PEERGROUPS, Linux >= 4.13), never looked up by name: *out (owned by
+ * the caller) and their number; 0 and NULL when the kernel cannot say, so
+ * that only the peer's uid and gid count.
+ */
+static size_t peer_groups(evutil_socket_t fd, gid_t **out)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	gid_t *g = xmalloc(len);
+	int r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len);
+
+	if (r < 0 && errno == ERANGE) {	/* len is now the size needed */
+		g = xrealloc(g, len);
+		r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len);
+	}
+	if (r < 0) {
+		log_debug("control: no supplementary groups of the peer: %s", strerror(errno));
+		free(g);
+		*out = NULL;
+		return 0;
+	}
+	*out = g;
+	return len / sizeof(gid_t);
+}
+
+static int peer_credentials(evutil_socket_t fd, struct control_peer *peer,
+			    const struct control *ctl)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	gid_t *groups = NULL;
+	size_t n_groups = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return -1;
 	peer->pid = cred.pid;
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
-	peer->privileged = control_peer_privileged(cred.uid, self);
+	if (ctl->group_gid != CONTROL_NO_GID)
+		n_groups = peer_groups(fd, &groups);
+	peer->owner = cred.uid == 0 || cred.uid == ctl->self_uid;
+	peer->privileged = control_peer_privileged(cred.uid, cred.gid, groups, n_groups,
+						   ctl->self_uid, ctl->group_gid);
+	free(groups);
 	return 0;
 }
 
@@ -497,20 +547,20 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct client *c = xcalloc(1, sizeof(*c));
 	size_t limit;
 
-	if (peer_credentials(fd, &c->peer, ctl->self_uid) < 0) {
+	if (peer_credentials(fd, &c->peer, ctl) < 0) {
 		log_warn("control: cannot read peer credentials: %s", strerror(errno));
 		evutil_closesocket(fd);
 		free(c);
 		return;
 	}
 	/* the last IC_CONTROL_CLIENTS_RESERVED are kept for root and us */
-	limit = c->peer.privileged ? IC_CONTROL_CLIENTS_MAX :
+	limit = c->peer.owner ? IC_CONTROL_CLIENTS_MAX :
 		IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED;
 	if (ctl->n_clients >= limit) {
 		/* once per burst, not once per connection attempt */
 		if (!ctl->refusing)
 			log_warn("control: %zu clients connected; refusing more%s",
-				 ctl->n_clients, c->peer.privileged ? "" :
+				 ctl->n_clients, c->peer.owner ? "" :
 				 " (the rest are kept for root)");
 		ctl->refusing = true;
 		refuse_client(fd, "too many control clients");
@@ -519,7 +569,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	}
 	ctl->refusing = false;
 	/* One user cannot fill every slot: root can always get in to pause. */
-	if (!c->peer.privileged && clients_of_uid(ctl, c->peer.uid) >=
+	if (!c->peer.owner && clients_of_uid(ctl, c->peer.uid) >=
 	    CONTROL_CLIENTS_PER_UID_MAX) {
 		log_debug("control: uid %ld has %d connections; refusing another",
 			  (long)c->peer.uid, CONTROL_CLIENTS_PER_UID_MAX);
@@ -568,6 +618,44 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 	event_add(ctl->rearm, &one);
 }
 
+/* The gid of the group named name, or CONTROL_NO_GID (no name, no such
+ * group, or the group database failed). */
+static gid_t group_gid(const char *name)
+{
+	struct group gr, *res = NULL;
+	size_t size = 16384;
+	char *buf = NULL;
+	gid_t gid = CONTROL_NO_GID;
+	int r;
+
+	if (name == NULL || name[0] == '\0')
+		return CONTROL_NO_GID;
+	do {	/* a group with many members needs a larger buffer */
+		buf = xrealloc(buf, size);
+		r = getgrnam_r(name, &gr, buf, size, &res);
+		size *= 2;
+	} while (r == ERANGE && size <= CONTROL_GROUP_BUF_MAX);
+	if (r == 0 && res != NULL)
+		gid = gr.gr_gid;
+	else if (r != 0)
+		log_warn("control: cannot look up group %s: %s", name, strerror(r));
+	free(buf);
+	return gid;
+}
+
+void control_resolve_group(struct control *ctl)
+{
+	gid_t gid = group_gid(ctl->group);
+
+	if (gid != ctl->group_gid && gid != CONTROL_NO_GID)
+		log_info("control: members of group %s (gid %ld) may pause, resume and reload",
+			 ctl->group, (long)gid);
+	else if (gid != ctl->group_gid)
+		log_info("control: no group %s; only root and the daemon's user may pause, "
+			 "resume and reload", ctl->group ? ctl->group : "");
+	ctl->group_gid = gid;
+}
+
 struct control *control_new(struct event_base *base, const struct control_config *cfg,
 			    char *err, size_t errlen)
 {
@@ -578,6 +666,8 @@ struct control *control_new(struct event_base *base, const struct control_config
 	ctl->daemon = cfg->daemon;
 	ctl->on_disconnect = cfg->on_disconnect;
 	ctl->self_uid = geteuid();
+	ctl->group = cfg->group != NULL && cfg->group[0] != '\0' ? xstrdup(cfg->group) : NULL;
+	ctl->group_gid = CONTROL_NO_GID;
 	ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : CONTROL_WRITE_TIMEOUT_MS;
 	ctl->write_timeout.tv_sec = ms / 1000;
 	ctl->write_timeout.tv_usec = (ms % 1000) * 1000;
@@ -588,6 +678,7 @@ struct control *control_new(struct event_base *base, const struct control_config
 	    control_listen_open(&ctl->sock, cfg->path, cfg->listen_fd, cfg->group,
 				err, errlen) < 0) {
 		free(ctl->bound);
+		free(ctl->group);
 		free(ctl);
 		return NULL;
 	}
@@ -604,6 +695,7 @@ struct control *control_new(struct event_base *base, const struct control_config
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->listener, accept_error_cb);
+	control_resolve_group(ctl);
 	return ctl;
 }
 
@@ -621,6 +713,7 @@ void control_free(struct control *ctl)
 		event_free(ctl->rearm);
 	control_listen_remove(&ctl->sock);
 	free(ctl->bound);
+	free(ctl->group);
 	free(ctl);
 }
 

@@ -36,7 +36,10 @@ struct control_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	bool privileged;	/* root or the daemon's own uid */
+	bool privileged;	/* root, the daemon's uid, or in the control group */
+	/* root or the daemon's uid: may take the connections and chats kept
+	 * free so that nobody else, group members included, can lock them out */
+	bool owner;
 };
 
 /*
@@ -57,7 +60,9 @@ struct control_handler {
 struct control_config {
 	const char *path;		/* socket path; ignored when listen_fd >= 0 */
 	int listen_fd;			/* from sd_listen_fds(), or -1 */
-	const char *group;		/* chgrp the socket to this group if it exists */
+	/* chgrp the socket to this group if it exists; its members may run
+	 * privileged commands.  NULL or "": none. */
+	const char *group;
 	/* One handler for every row of ctl_commands[], no other names:
 	 * control_new() refuses anything else. */
 	const struct control_handler *handlers;
@@ -124,8 +129,23 @@ int control_reply_detail(struct control *ctl, uint64_t client_id, const char *re
 bool control_request_pending(const struct control *ctl, uint64_t client_id,
 			     const char *req_id);
 
-/* A peer may run privileged commands if it is root or the daemon's user. */
-bool control_peer_privileged(uid_t peer_uid, uid_t daemon_uid);
+/* control_config.group names no group (or none that exists). */
+#define CONTROL_NO_GID			((gid_t)-1)
+/* The largest buffer getgrnam_r() gets for the control group's entry. */
+#define CONTROL_GROUP_BUF_MAX		(1024 * 1024)
+
+/*
+ * A peer may run privileged commands if it is root, the daemon's user, or
+ * a member of the control group (group, CONTROL_NO_GID for none): its
+ * primary gid or one of its n_groups supplementary groups, all as the
+ * kernel gave them for the socket (SO_PEERCRED, SO_PEERGROUPS).
+ */
+bool control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+			     uid_t daemon_uid, gid_t group);
+
+/* Look the control group's name up again (at start, and on reload: a
+ * group created or renumbered since), logging a change. */
+void control_resolve_group(struct control *ctl);
 
 /*
  * The one place a request line is validated before dispatch (pure; used by

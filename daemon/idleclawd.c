@@ -264,6 +264,8 @@ reload_swap(void *daemon, void *cfg)
 	d->node_id = reload_pending.node_id;
 	d->cfg = cfg;
 	control_set_idle_timeout(d->ctl, d->cfg->control_idle_timeout);
+	if (d->ctl)
+		control_resolve_group(d->ctl);	/* the socket's group, perhaps new since */
 	idle_watch_reconfigure(d->idle);
 	apply_log_level(d->cfg);
 	return old_cfg;

@@ -417,6 +417,7 @@ class FakeMachine:
         self._advance()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+        iclib.track(self)
 
     def _write(self, path, text):
         tmp = path + ".tmp"
@@ -533,6 +534,7 @@ class PrivateLogind:
         line = self.logind.p.stdout.readline().decode()
         if not line.startswith("READY"):
             raise AssertionError("fakelogind did not start: %s" % self.logind.log())
+        iclib.track(self)
 
     def set(self, idle, since_us):
         tmp = self.state + ".tmp"

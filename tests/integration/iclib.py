@@ -22,11 +22,6 @@ SRCDIR = os.environ.get("IC_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILDDIR = os.environ.get("IC_BUILDDIR") or os.path.join(SRCDIR, "build")
 
-# automake's exit code for a skipped test, and for a hard error
-SKIP = 77
-HARD_ERROR = 99
-
-
 # What the current test started: [(object, stop function)], oldest first,
 # and its programs (for their logs).  Outside pytest nobody clears them.
 _tracked = []
@@ -261,21 +256,3 @@ class NotifySocket:
         except OSError:
             pass
 
-
-def run_tests(tests):
-    """Run test functions in order, outside pytest (by hand: a file's
-    `if __name__ == "__main__"`); pytest itself finds test_* functions."""
-    import sys
-    import traceback
-    failed = 0
-    for t in tests:
-        try:
-            t()
-            print("PASS: %s" % t.__name__, flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure, keep going
-            failed += 1
-            traceback.print_exc()
-            print("FAIL: %s: %s" % (t.__name__, e), flush=True)
-        finally:
-            cleanup()
-    sys.exit(1 if failed else 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "limits.h"
+#include "ctlproto.h"
 #include "daemon/node.h"
 #include "tests/fake-ollama/fake-ollama.h"
 
@@ -28,6 +29,7 @@ int main(void)
 {
 #include "limits-list.h"
 	LIMIT(NODE_REGISTER_WAIT_S)
+	LIMIT(CTL_PAUSE_MAX_S)
 	LIMIT(FO_BODY_MAX)
 	LIMIT(FO_TOKENS_MAX)
 	LIMIT(FO_DELAY_MS_MAX)

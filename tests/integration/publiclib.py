@@ -13,6 +13,9 @@ No nodes available".  Its registered reply has no features.
 TcpRelay sits between the daemon and a server and can cut the daemon's
 side only (a NAT timeout, a Wi-Fi change): the daemon's connection is
 reset, the server's stays open and silent.
+
+Both register with iclib.track(): the harness stops them at the end of the
+test that started them.
 """
 import asyncio
 import json
@@ -71,6 +74,7 @@ class PublicServer:
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
         self.thread.start()
         started.wait(5)
+        iclib.track(self, self.stop)
 
     # --- the server (its own thread) ---
 
@@ -254,6 +258,7 @@ class TcpRelay:
         self.pairs = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
+        iclib.track(self, self.stop)
 
     def _accept(self):
         while True:

@@ -15,9 +15,6 @@ import websockets
 import iclib
 from limits import LIMITS  # noqa: F401  (re-exported)
 
-RELEASE_GRACE = 15.0
-
-
 # Fast settings for tests; a test that checks a default passes it explicitly.
 FAST = {
     "trusted_proxies": "127.0.0.1",
@@ -358,19 +355,6 @@ class TestNode:
 TestNode.__test__ = False       # a helper, not a class of tests for pytest
 
 
-def run(coro_fn):
-    """Turn an async test into a plain function for iclib.run_tests."""
-    def wrapper():
-        asyncio.run(asyncio.wait_for(coro_fn(), 60))
-    wrapper.__name__ = coro_fn.__name__
-    return wrapper
-
-
-def stop_clean(router, timeout=15.0):
-    router.assert_clean_exit(timeout=timeout)
-
-
 __all__ = ["Router", "TestNode", "Closed", "LIMITS", "request", "http", "chat",
            "until", "model_info", "until_model",
-           "chat_body", "data_events", "text_of", "xff", "run", "stop_clean",
-           "signal"]
+           "chat_body", "data_events", "text_of", "xff", "signal"]

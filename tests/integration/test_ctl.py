@@ -14,7 +14,7 @@ from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report, eve
                     run_ctl, start_ctl, wait_until)
 from limits import LIMITS
 
-PAUSE_MAX_S = 30 * 24 * 3600     # CTL_PAUSE_MAX_S in common/ctlproto.h
+PAUSE_MAX_S = LIMITS["CTL_PAUSE_MAX_S"]
 
 
 def with_daemon(behaviour):

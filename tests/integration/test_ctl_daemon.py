@@ -3,6 +3,7 @@
 fake-ollama on loopback: every command end to end, the status table's exit
 codes, SO_PEERCRED refusal of privileged commands, Ctrl-C cancelling a chat
 all the way to Ollama."""
+import grp
 import json
 import os
 import signal
@@ -24,11 +25,11 @@ NOBODY = 65534
 class Net:
     """routerd + fake-ollama (fo_args) + idleclawd, the model listed."""
 
-    def __init__(self, *fo_args):
+    def __init__(self, *fo_args, **opts):
         self.router = routerlib.Router()
         self.fo = dl.FakeOllama(*fo_args)
         self.d = dl.Daemon("http://127.0.0.1:%d" % self.router.port,
-                           self.fo.url).wait_ready()
+                           self.fo.url, **opts).wait_ready()
         self.sock = self.d.sock
         iclib.wait_for(lambda: MODEL in self.ctl("models").stdout.split(), timeout=15,
                        what="model listed by the router")
@@ -43,9 +44,10 @@ class Net:
         self.router.close()
 
 
-def run(fn, *fo_args):
-    """fn(net) on a fresh Net; then everything must exit cleanly."""
-    n = Net(*fo_args)
+def run(fn, *fo_args, **opts):
+    """fn(net) on a fresh Net ([daemon] opts); then everything must exit
+    cleanly."""
+    n = Net(*fo_args, **opts)
     fn(n)
     n.close()
 
@@ -120,6 +122,64 @@ def test_privilege_by_peer_credentials():
                            text=True, env=env, preexec_fn=as_nobody, timeout=10)
         assert r.returncode == 5 and "idleclaw group" in r.stderr, r
     run(t, "--echo")
+
+
+def setpriv(gid, groups):
+    """The argv prefix that runs a program as nobody with primary group gid
+    and exactly the supplementary groups given (util-linux's setpriv)."""
+    return (["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % gid] +
+            (["--groups=" + ",".join("%d" % g for g in groups)] if groups
+             else ["--clear-groups"]) + ["--"])
+
+
+def test_control_group_members_are_privileged():
+    """Members of [daemon] control_group may pause, resume and reload, by a
+    supplementary group (as `adduser USER idleclaw` makes them) or their
+    primary one; a user in other groups only may not, but may read the
+    status.  Debian's group "users" stands in for idleclaw."""
+    if os.geteuid() != 0:
+        pytest.skip("not root: cannot run a client as another user")
+    try:
+        users = grp.getgrnam("users").gr_gid
+    except KeyError:
+        pytest.skip("no group \"users\"")
+    others = [g for g in (24, 25, 29, 44, 46) if g != users]
+
+    def t(n):
+        # strangers may connect too, so that only the credentials decide
+        os.chmod(os.path.dirname(n.sock), 0o711)
+        os.chmod(n.sock, 0o666)
+        assert os.stat(n.sock).st_gid == users
+        env = dict(os.environ, NO_COLOR="1")
+
+        def ctl(prefix, *args):
+            r = subprocess.run(prefix + [CTL, "--socket", n.sock] + list(args),
+                               capture_output=True, text=True, env=env, timeout=10)
+            assert_no_sanitizer_report(r.stderr)
+            return r
+
+        def paused():
+            return json.loads(n.ctl("--json", "status").stdout).get("paused_until", 0) != 0
+
+        for member in (setpriv(NOBODY, others + [users]), setpriv(NOBODY, [users]),
+                       setpriv(users, [])):
+            r = ctl(member, "pause", "60")
+            assert r.returncode == 0, (member, r)
+            assert paused()
+            r = ctl(member, "resume")
+            assert r.returncode == 0, (member, r)
+            assert not paused()
+            r = ctl(member, "reload")
+            assert r.returncode == 0, (member, r)
+        for stranger in (setpriv(NOBODY, others), setpriv(NOBODY, [])):
+            for cmd in (["pause", "60"], ["resume"], ["reload"]):
+                r = ctl(stranger, *cmd)
+                assert r.returncode == 5, (stranger, cmd, r)
+                assert "Permission denied" in r.stderr and "idleclaw group" in r.stderr, r
+            assert not paused()
+            r = ctl(stranger, "status")
+            assert r.returncode == 0 and "test-node" in r.stdout, (stranger, r)
+    run(t, "--echo", control_group="users")
 
 
 def test_ctrl_c_cancels_upstream():

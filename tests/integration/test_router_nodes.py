@@ -180,7 +180,8 @@ async def test_available_false_and_models_update(router):
 
 
 async def test_concurrency_clamp(router):
-    for mc, want in ((0, 1), (1, 1), (10, 10), (11, 10), (1000, 10)):
+    lo, hi = LIMITS["IC_CONCURRENCY_MIN"], LIMITS["IC_CONCURRENCY_MAX"]
+    for mc, want in ((lo - 1, lo), (lo, lo), (hi, hi), (hi + 1, hi), (1000, hi)):
         n = await TestNode.connect(router, "clamp", ip="10.8.0.1")
         r = await n.register(models=("mc%d" % want,), max_concurrent=mc)
         assert r["type"] == "registered", r

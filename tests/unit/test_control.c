@@ -809,11 +809,26 @@ START_TEST(test_privilege_logic)
 	const char *pause = "{\"v\":1,\"id\":\"p\",\"cmd\":\"pause\",\"args\":{\"seconds\":5}}";
 	const char *status = "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}";
 
-	ck_assert(control_peer_privileged(0, 1000));
-	ck_assert(control_peer_privileged(1000, 1000));
-	ck_assert(!control_peer_privileged(1001, 1000));
-	ck_assert(control_peer_privileged(0, 0));
-	ck_assert(!control_peer_privileged(65534, 0));
+	ck_assert(control_peer_privileged(0, 0, NULL, 0, 1000, CONTROL_NO_GID));
+	ck_assert(control_peer_privileged(1000, 1000, NULL, 0, 1000, CONTROL_NO_GID));
+	ck_assert(!control_peer_privileged(1001, 1001, NULL, 0, 1000, CONTROL_NO_GID));
+	ck_assert(control_peer_privileged(0, 0, NULL, 0, 0, CONTROL_NO_GID));
+	ck_assert(!control_peer_privileged(65534, 65534, NULL, 0, 0, CONTROL_NO_GID));
+	/* the control group: as primary gid or among the supplementary ones */
+	{
+		const gid_t member[] = { 24, 100, 998 }, other[] = { 24, 100, 997 };
+
+		ck_assert(control_peer_privileged(1001, 998, NULL, 0, 0, 998));
+		ck_assert(control_peer_privileged(1001, 1001, member, 3, 0, 998));
+		ck_assert(control_peer_privileged(1001, 1001, member + 2, 1, 0, 998));
+		ck_assert(!control_peer_privileged(1001, 1001, other, 3, 0, 998));
+		ck_assert(!control_peer_privileged(1001, 1001, member, 2, 0, 998));
+		ck_assert(!control_peer_privileged(1001, 1001, NULL, 0, 0, 998));
+		/* no control group: membership of anything grants nothing */
+		ck_assert(!control_peer_privileged(1001, 1001, member, 3, 0, CONTROL_NO_GID));
+		ck_assert(!control_peer_privileged(1001, CONTROL_NO_GID, NULL, 0, 0,
+						   CONTROL_NO_GID));
+	}
 
 	ck_assert_int_eq(control_check_request(&peer, pause, strlen(pause), &req, &cmd,
 					       err, sizeof(err)), CTL_ST_PERMISSION);
@@ -865,9 +880,11 @@ START_TEST(test_privilege_logic)
 }
 END_TEST
 
-/* In a child running as uid, send line and return the reply's status name
- * (static buffer), or "" on failure. */
-static const char *child_request(uid_t uid, gid_t gid, const char *line)
+/* In a child running as uid, gid and the n_groups supplementary groups,
+ * send line and return the reply's status name (static buffer), or "" on
+ * failure. */
+static const char *child_request_groups(uid_t uid, gid_t gid, const gid_t *groups,
+					size_t n_groups, const char *line)
 {
 	static char status[64];
 	int pfd[2];
@@ -887,7 +904,7 @@ static const char *child_request(uid_t uid, gid_t gid, const char *line)
 		int fd;
 
 		close(pfd[0]);
-		if (setgid(gid) < 0 || setuid(uid) < 0)
+		if (setgroups(n_groups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			_exit(2);
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		fill_sun(&sun);
@@ -916,6 +933,11 @@ static const char *child_request(uid_t uid, gid_t gid, const char *line)
 	return status;
 }
 
+static const char *child_request(uid_t uid, gid_t gid, const char *line)
+{
+	return child_request_groups(uid, gid, NULL, 0, line);
+}
+
 START_TEST(test_peer_credentials)
 {
 	struct tc *c;
@@ -941,6 +963,47 @@ START_TEST(test_peer_credentials)
 				       "{\"v\":1,\"id\":\"r\",\"cmd\":\"reload\"}\n"), "permission");
 	ck_assert_str_eq(child_request(65534, 65534,
 				       "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n"), "ok");
+}
+END_TEST
+
+/* Members of the control group may run privileged commands: by their
+ * primary or a supplementary group, as the kernel says (SO_PEERGROUPS). */
+START_TEST(test_control_group_members)
+{
+	const char *pause = "{\"v\":1,\"id\":\"p\",\"cmd\":\"pause\"}\n";
+	const char *status = "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n";
+	const gid_t many[] = { 24, 25, 29, 30, 44, 46, 100 };
+	const gid_t others[] = { 24, 25, 29, 30, 44, 46 };
+	gid_t lots[100];
+	int i;
+	char err[IC_ERRBUF_MAX];
+	struct group *gr = getgrnam("users");
+
+	if (geteuid() != 0 || gr == NULL)
+		return;	/* needs another user, and Debian's "users" (gid 100) */
+	ck_assert_uint_eq(gr->gr_gid, 100);
+	control_free(ctl);
+	sock_group = "users";
+	ctl = start(-1, 0, err, sizeof(err));
+	sock_group = "idleclaw-test-no-such-group";
+	ck_assert_msg(ctl != NULL, "%s", err);
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	ck_assert_int_eq(chmod(sock_path, 0666), 0);
+	/* a supplementary group, alone or last of several */
+	ck_assert_str_eq(child_request_groups(65534, 65534, many + 6, 1, pause), "ok");
+	ck_assert_str_eq(child_request_groups(65534, 65534, many, 7, pause), "ok");
+	/* more groups than the first SO_PEERGROUPS buffer holds (64) */
+	for (i = 0; i < 99; i++)
+		lots[i] = 20000 + (gid_t)i;
+	lots[99] = 100;
+	ck_assert_str_eq(child_request_groups(65534, 65534, lots, 100, pause), "ok");
+	ck_assert_str_eq(child_request_groups(65534, 65534, lots, 99, pause), "permission");
+	/* the primary group */
+	ck_assert_str_eq(child_request_groups(65534, 100, NULL, 0, pause), "ok");
+	/* in other groups only: refused, status still served */
+	ck_assert_str_eq(child_request_groups(65534, 65534, others, 6, pause), "permission");
+	ck_assert_str_eq(child_request_groups(65534, 65534, NULL, 0, pause), "permission");
+	ck_assert_str_eq(child_request_groups(65534, 65534, others, 6, status), "ok");
 }
 END_TEST
 
@@ -1141,6 +1204,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_handlers_bound_to_table);
 	tcase_add_test(tc, test_privilege_logic);
 	tcase_add_test(tc, test_peer_credentials);
+	tcase_add_test(tc, test_control_group_members);
 	tcase_add_test(tc, test_per_user_limit);
 	tcase_add_test(tc, test_privileged_not_bound_per_user);
 	tcase_add_test(tc, test_stale_and_live_socket);
