@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "chat.h"
 #include "chunkparse.h"
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "nodes.h"
 #include "common/outfilter.h"
+#include "prompt.h"
 #include "common/proto.h"
 #include "sched.h"
 #include "server.h"
@@ -19,6 +21,7 @@
 #include "sseout.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
+#include "tools.h"
 
 static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
 
@@ -240,6 +243,34 @@ static void chunk_timer_touch(struct chat *c)
 
 /* --- scheduler callbacks --- */
 
+/* c->params for c's node under the prompt policy (prompt.h): what the
+ * model can do depends on the node that serves it. */
+static void params_build(struct chat *c)
+{
+	const struct router_config *cfg = c->r->cfg;
+	bool offer = chat_tools_offered(c);
+	struct prompt_in in = {
+		.model = c->model,
+		.messages = c->history,
+		.think = c->think,
+		.caps = prompt_model_caps(cfg, c->node, c->model),
+		.tools = offer ? tools_ollama_new(cfg) : NULL,
+		.tool_text = offer ? tools_instructions_new(cfg) : NULL,
+		.now = time(NULL),
+	};
+
+	json_object_put(c->params);
+	c->params = prompt_params_new(cfg, &in);
+	c->offered_native = offer && (in.caps & IC_CAP_TOOLS);
+	json_object_put(in.tools);
+	free((char *)in.tool_text);
+}
+
+bool chat_tools_offered(const struct chat *c)
+{
+	return tools_enabled(c->r->cfg) && c->tool_rounds < IC_TOOL_ROUNDS_MAX;
+}
+
 void chat_assigned(struct chat *c)
 {
 	char *msg;
@@ -247,6 +278,7 @@ void chat_assigned(struct chat *c)
 	c->tried[c->attempts++] = c->node->serial;
 	log_debug("chat %s: to node %s (attempt %d)", c->request_id, c->node->node_id,
 		  c->attempts);
+	params_build(c);
 	msg = ic_msg_request_new(c->request_id, c->params);
 	node_send(c->node, msg);
 	chunk_timer_arm(c);
@@ -428,18 +460,6 @@ static int validate_body(struct lws *wsi, json_object *body, const char **model,
 	return 0;
 }
 
-static json_object *params_new(const char *model, json_object *messages, bool think)
-{
-	json_object *p = json_object_new_object();
-
-	json_object_object_add(p, "model", json_object_new_string(model));
-	json_object_object_add(p, "messages", json_object_get(messages));
-	json_object_object_add(p, "stream", json_object_new_boolean(1));
-	json_object_object_add(p, "keep_alive", json_object_new_int(-1));
-	json_object_object_add(p, "think", json_object_new_boolean(think));
-	return p;
-}
-
 int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *body, *messages = NULL;
@@ -477,7 +497,8 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 	memcpy(c->id, "chatcmpl-", 9);
 	random_hex(c->id + 9, 6);
 	c->prefix = sseout_prefix_new(c->id, c->model, &c->prefix_len);
-	c->params = params_new(model, messages, think);
+	c->history = prompt_history_new(messages);
+	c->think = think;
 	json_object_put(body);
 	/* fixed per chat: a reload may change failover_attempts meanwhile */
 	c->max_attempts = r->cfg->failover_attempts;
@@ -514,6 +535,7 @@ void chat_free(struct chat *c)
 	if (c->filter_thinking)
 		ic_outfilter_free(c->filter_thinking);
 	json_object_put(c->params);
+	json_object_put(c->history);
 	buf_free(&c->out);
 	free(c->tried);
 	free(c->model);

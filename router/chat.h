@@ -40,6 +40,10 @@ struct chat {
 	char *prefix;			/* of its text events (sseout.h) */
 	size_t prefix_len;
 	json_object *params;		/* ollama_params for the node */
+	json_object *history;		/* the conversation (prompt.h), tool turns added */
+	bool think;			/* asked by the consumer */
+	int tool_rounds;		/* tool results fed back so far */
+	bool offered_native;		/* this request's params carry "tools" */
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;
 	int max_attempts;		/* size of tried[] */
@@ -76,6 +80,8 @@ void chat_node_message(struct chat *c, const struct ic_msg *m);
 void chat_node_chunk(struct chat *c, const struct chunk_view *v);
 /* LWS_CALLBACK_HTTP_WRITEABLE for a chat.  -1: close the connection. */
 int chat_writeable(struct chat *c);
+/* Whether c's next request offers tools (configured, rounds left). */
+bool chat_tools_offered(const struct chat *c);
 /* The consumer connection is closing: cancel at the node, free. */
 void chat_free(struct chat *c);
 

@@ -22,7 +22,9 @@ router_idleclaw_routerd_SOURCES = \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
 	router/chunkparse.c router/chunkparse.h \
-	router/rconfig.c router/rconfig.h
+	router/rconfig.c router/rconfig.h \
+	router/prompt.c router/prompt.h \
+	router/tools.c router/tools.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
 
@@ -37,7 +39,8 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py
+	tests/integration/test_router_caddy.py tests/integration/test_router_prompt.py
+EXTRA_DIST += tests/integration/toolslib.py tests/integration/test_router_prompt.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py

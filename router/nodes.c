@@ -227,6 +227,7 @@ static void models_attach(struct node *n, const struct ic_model_info *models, si
 		n->models[n->n_models].node = n;
 		n->models[n->n_models].model = m;
 		n->models[n->n_models].size = models[i].size;
+		n->models[n->n_models].caps = models[i].caps;
 		n->models[n->n_models].load_class = -1;
 		lws_dll2_add_tail(&n->models[n->n_models].link, &m->nodes);
 		n->n_models++;
