@@ -53,7 +53,8 @@ DAEMON_TESTS = \
 	tests/integration/test_daemon_control.py \
 	tests/integration/test_daemon_e2e.py \
 	tests/integration/test_daemon_tls.py \
-	tests/integration/test_daemon_reconnect.py
+	tests/integration/test_daemon_reconnect.py \
+	tests/integration/test_daemon_capabilities.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += tests/integration/daemonlib.py tests/integration/publiclib.py $(DAEMON_TESTS)
 
