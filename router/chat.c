@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "chat.h"
+#include "chat-tools.h"
 #include "chunkparse.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -262,6 +263,7 @@ static void params_build(struct chat *c)
 	json_object_put(c->params);
 	c->params = prompt_params_new(cfg, &in);
 	c->offered_native = offer && (in.caps & IC_CAP_TOOLS);
+	c->round_offered = offer;
 	json_object_put(in.tools);
 	free((char *)in.tool_text);
 }
@@ -311,6 +313,11 @@ void chat_node_failed(struct chat *c, const char *reason)
 	sched_detach(c);
 	if (c->finished || c->dead)
 		return;
+	if (chat_tools_busy(c)) {
+		/* chat_next_round() finds another node when the results are in */
+		log_info("chat %s: %s during tool calls", c->request_id, reason);
+		return;
+	}
 	if (!c->started && c->attempts < c->max_attempts && !c->r->draining) {
 		log_info("chat %s: %s before the first token, trying another node",
 			 c->request_id, reason);
@@ -331,11 +338,19 @@ static void on_chunk(struct chat *c, const struct chunk_view *v)
 	chunk_timer_touch(c);
 	if (v->thinking && v->thinking_len)
 		filter_feed(c, c->filter_thinking, v->thinking, v->thinking_len, true);
-	if (v->content && v->content_len)
+	if (v->content && v->content_len) {
+		chat_tools_content(c, v->content, v->content_len);
 		filter_feed(c, c->filter_content, v->content, v->content_len, false);
+	}
 	if (c->dead || !v->done)
 		return;
 	filters_finish(c);
+	if (chat_tools_done(c)) {
+		/* the next round's text starts outside any span */
+		c->filter_content = ic_outfilter_new();
+		c->filter_thinking = ic_outfilter_new();
+		return;
+	}
 	emit(c, NULL, v->done_reason && strcmp(v->done_reason, "length") == 0 ? "length" : "stop",
 	     NULL);
 	finish(c);
@@ -355,7 +370,12 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 	if (c->finished || c->dead)
 		return;
 	if (m->type == IC_MSG_INFERENCE_CHUNK) {
+		json_object *msg, *calls;
+
 		chunk_view_of_json(m->chunk, &v);
+		if (json_object_object_get_ex(m->chunk, "message", &msg) &&
+		    json_object_object_get_ex(msg, "tool_calls", &calls))
+			chat_tools_native(c, calls);
 		on_chunk(c, &v);
 		return;
 	}
@@ -367,6 +387,41 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		return;
 	}
 	chat_node_failed(c, m->error ? m->error : "node error");
+}
+
+void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason)
+{
+	json_object *delta = json_object_new_object(), *tc = json_object_new_object();
+
+	json_object_object_add(tc, "name", json_object_new_string(name));
+	json_object_object_add(tc, "status", json_object_new_string(status));
+	if (reason)
+		json_object_object_add(tc, "reason", json_object_new_string(reason));
+	json_object_object_add(delta, "tool_call", tc);
+	emit(c, delta, NULL, NULL);
+}
+
+void chat_next_round(struct chat *c)
+{
+	char *msg;
+
+	if (c->finished || c->dead)
+		return;
+	memcpy(c->request_id, "req-", 4);
+	random_hex(c->request_id + 4, 12);
+	c->started = false;	/* a node may fail this round before its first token */
+	if (!c->node) {
+		c->attempts = 0;
+		memset(c->tried, 0, (size_t)c->max_attempts * sizeof(*c->tried));
+		c->wait_deadline_us = router_now_us() + (int64_t)c->r->cfg->queue_wait * 1000000;
+		sched_submit(c);
+		return;
+	}
+	log_debug("chat %s: next round to node %s", c->request_id, c->node->node_id);
+	params_build(c);
+	msg = ic_msg_request_new(c->request_id, c->params);
+	node_send(c->node, msg);
+	chunk_timer_arm(c);
 }
 
 /* --- the HTTP side --- */
@@ -520,6 +575,7 @@ void chat_free(struct chat *c)
 {
 	if (!c)
 		return;
+	chat_tools_free(c);
 	if (!c->finished && !c->dead && c->node) {
 		log_info("chat %s: consumer went away, cancelled", c->request_id);
 		cancel_at_node(c);

@@ -19,6 +19,7 @@
 #include "router.h"
 #include "tq.h"
 
+struct chat_tools;
 struct chunk_view;
 struct ic_msg;
 struct ic_outfilter;
@@ -44,6 +45,8 @@ struct chat {
 	bool think;			/* asked by the consumer */
 	int tool_rounds;		/* tool results fed back so far */
 	bool offered_native;		/* this request's params carry "tools" */
+	bool round_offered;		/* this request offered tools: calls are parsed */
+	struct chat_tools *tools;	/* chat-tools.c's state, owned, or NULL */
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;
 	int max_attempts;		/* size of tried[] */
@@ -82,6 +85,12 @@ void chat_node_chunk(struct chat *c, const struct chunk_view *v);
 int chat_writeable(struct chat *c);
 /* Whether c's next request offers tools (configured, rounds left). */
 bool chat_tools_offered(const struct chat *c);
+/* A tool call's progress to the consumer: status "executing", "done" or
+ * "error" (with reason, else NULL). */
+void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason);
+/* The tool results are in c->history: the next request, to c's node if it
+ * is still there, else through the scheduler. */
+void chat_next_round(struct chat *c);
 /* The consumer connection is closing: cancel at the node, free. */
 void chat_free(struct chat *c);
 

@@ -24,9 +24,11 @@ router_idleclaw_routerd_SOURCES = \
 	router/chunkparse.c router/chunkparse.h \
 	router/rconfig.c router/rconfig.h \
 	router/prompt.c router/prompt.h \
-	router/tools.c router/tools.h
-router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
+	router/tools.c router/tools.h \
+	router/chat-tools.c router/chat-tools.h \
+	router/tools-searxng.c router/tools-searxng.h
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS)
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig
@@ -39,8 +41,10 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py tests/integration/test_router_prompt.py
-EXTRA_DIST += tests/integration/toolslib.py tests/integration/test_router_prompt.py
+	tests/integration/test_router_caddy.py tests/integration/test_router_prompt.py \
+	tests/integration/test_router_tools.py
+EXTRA_DIST += tests/integration/toolslib.py tests/integration/test_router_prompt.py \
+	tests/integration/test_router_tools.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py

@@ -42,6 +42,7 @@ struct models;
 struct node;
 struct ratelimit;
 struct strmap;
+struct toolrun;
 
 enum pss_kind {
 	PSS_HTTP = 0,
@@ -82,6 +83,7 @@ struct router {
 	struct ratelimit *rl;
 	struct ipcount *ipcount;	/* streams and nodes per client IP */
 	struct models *models;		/* model name -> nodes, waiting chats */
+	struct toolrun *tools;		/* chat-tools.h: searches, windows */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;		/* registered struct node, via link */
 	struct strmap *nodes_by_id;	/* node_id -> registered node */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "chat-tools.h"
 #include "clientip.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -256,6 +257,7 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 			       json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
 	json_object_object_add(o, "client_addresses",
 			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
+	toolrun_metrics(r, o);
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
@@ -513,8 +515,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (r)
+		if (r) {
+			toolrun_poll(r);	/* a search finished (chat-tools.h) */
 			router_wakeup(r);	/* a signal arrived (lws_cancel_service) */
+		}
 		return 0;
 	default:
 		break;

@@ -5,7 +5,10 @@ test picks: normal results, slow, malformed JSON, a huge body, HTTP 500.
 import datetime
 import http.server
 import json
+import select
+import socket
 import threading
+import time
 import urllib.parse
 
 import iclib
@@ -40,17 +43,18 @@ def date_lines():
 
 
 class SearxStandIn:
-    """GET /search?q=...&format=json.  mode: 'normal', 'slow', 'badjson',
-    'huge', 'error500'.  Records each query; `started`/`closed` count
-    requests begun and connections the client dropped."""
+    """GET /search?q=...&format=json in a thread.  mode: 'normal', 'slow'
+    (holds the request until release() or `delay` seconds), 'badjson',
+    'huge' (3 MiB), 'error500'.  Records each query; `aborted` counts
+    requests whose client hung up while held."""
 
-    def __init__(self, mode="normal", delay=0.0):
+    def __init__(self, mode="normal", delay=30.0):
         self.mode = mode
         self.delay = delay
         self.queries = []
         self.aborted = 0
         self.lock = threading.Lock()
-        self.release = threading.Event()
+        self.released = threading.Event()
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -69,6 +73,29 @@ class SearxStandIn:
         self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.t.start()
 
+    def count(self):
+        with self.lock:
+            return len(self.queries)
+
+    def release(self):
+        self.released.set()
+
+    def _hold(self, h):
+        """Wait for release() or the delay; False if the client hung up."""
+        deadline = time.monotonic() + self.delay
+        while time.monotonic() < deadline and not self.released.is_set():
+            r, _, _ = select.select([h.connection], [], [], 0.05)
+            if r:
+                try:
+                    data = h.connection.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    data = b""
+                if not data:
+                    with self.lock:
+                        self.aborted += 1
+                    return False
+        return True
+
     def _handle(self, h):
         u = urllib.parse.urlparse(h.path)
         qs = urllib.parse.parse_qs(u.query)
@@ -76,29 +103,14 @@ class SearxStandIn:
             self.queries.append(dict(path=u.path, q=qs.get("q", [""])[0],
                                      format=qs.get("format", [""])[0],
                                      categories=qs.get("categories", [""])[0]))
-        if self.mode == "slow":
-            # hold the request until released or the client gives up
-            h.connection.settimeout(0.1)
-            for _ in range(int(self.delay * 10)):
-                if self.release.is_set():
-                    break
-                try:
-                    if h.connection.recv(1, 0x40) == b"":  # MSG_DONTWAIT peek-ish
-                        with self.lock:
-                            self.aborted += 1
-                        return
-                except (BlockingIOError, OSError):
-                    pass
-            if not self.release.is_set():
-                pass
+        if self.mode == "slow" and not self._hold(h):
+            return
         if self.mode == "error500":
-            body = b'{"error":"boom"}'
-            code = 500
+            body, code = b'{"error":"boom"}', 500
         elif self.mode == "badjson":
-            body = b'{"results": [ {"title": "x", '
-            code = 200
+            body, code = b'{"results": [ {"title": "x", ', 200
         elif self.mode == "huge":
-            body = b'{"results":[' + b'{"title":"t","url":"u","content":"' + \
+            body = b'{"results":[{"title":"t","url":"u","content":"' + \
                 b"x" * (3 * 1024 * 1024) + b'"}]}'
             code = 200
         else:
@@ -116,10 +128,21 @@ class SearxStandIn:
             h.end_headers()
             h.wfile.write(body)
         except OSError:
-            with self.lock:
-                self.aborted += 1
+            pass
 
     def close(self):
-        self.release.set()
+        self.released.set()
         self.srv.shutdown()
         self.srv.server_close()
+
+
+def expected_results(q):
+    """What the router makes of the stand-in's normal answer for q."""
+    out = []
+    for i in range(3):
+        title = "Result %d for %s" % (i, q)
+        title = title if len(title) <= 200 else title[:200] + "..."
+        snippet = ("snippet %d " % i) * 40
+        out.append("%d. %s\n   URL: https://example.org/%d\n   %s...\n"
+                   % (i + 1, title, i, snippet[:200]))
+    return "\n".join(out)
