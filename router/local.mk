@@ -38,6 +38,16 @@ tests_unit_test_router_rconfig_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_rconfig_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
+# The tool registry's checks, the prompt policy's pure parts, SearXNG replies.
+check_PROGRAMS += tests/unit/test_router_tools
+TESTS += tests/unit/test_router_tools
+tests_unit_test_router_tools_SOURCES = tests/unit/test_router_tools.c router/tools.c \
+	router/prompt.c router/rconfig.c router/tools-searxng.c
+tests_unit_test_router_tools_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
+tests_unit_test_router_tools_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) \
+	$(PTHREAD_LIBS) $(CHECK_LIBS)
+
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
