@@ -53,7 +53,7 @@ TESTS += tests/integration/test_router_basic.py tests/integration/test_router_no
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
 	tests/integration/test_router_caddy.py tests/integration/test_router_prompt.py \
 	tests/integration/test_router_tools.py
-EXTRA_DIST += tests/integration/toolslib.py tests/integration/test_router_prompt.py \
+EXTRA_DIST += docs/tools.md tests/integration/toolslib.py tests/integration/test_router_prompt.py \
 	tests/integration/test_router_tools.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
