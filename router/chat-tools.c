@@ -8,6 +8,7 @@
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "nodes.h"
 #include "strmap.h"
@@ -41,6 +42,7 @@ struct call {
 	struct chat *c;
 	char *name;			/* as asked (may be NULL: not even a name) */
 	bool native;			/* from message.tool_calls */
+	json_object *entry;		/* native: the call as the history keeps it */
 	uint64_t job;			/* search id, 0 once answered */
 	bool done;
 	char *result;			/* what the model will read */
@@ -223,6 +225,7 @@ static void calls_clear(struct chat *c)
 		}
 		free(k->name);
 		free(k->result);
+		json_object_put(k->entry);
 	}
 	free(ct->calls);
 	ct->calls = NULL;
@@ -269,6 +272,14 @@ static void native_parts(json_object *e, const char **name, json_object **args)
 
 /* The next of the calls allocated by chat_tools_done() (never moved: a
  * running call is linked in toolrun->running). */
+/* A name the node's validation takes back as tool_name (validate.c). */
+static bool name_ok(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	return len > 0 && len <= CHAT_TOOLS_NAME_MAX && ic_utf8_count(name, len) >= 0;
+}
+
 static struct call *call_add(struct chat *c, const char *name, bool native)
 {
 	struct chat_tools *ct = c->tools;
@@ -276,7 +287,7 @@ static struct call *call_add(struct chat *c, const char *name, bool native)
 
 	memset(k, 0, sizeof(*k));
 	k->c = c;
-	k->name = name ? xstrdup(name) : NULL;
+	k->name = xstrdup(name_ok(name) ? name : CHAT_TOOLS_BAD_NAME);
 	k->native = native;
 	return k;
 }
@@ -288,9 +299,8 @@ static void call_refuse(struct call *k, enum outcome o, const char *why)
 	c->r->tools->outcomes[o]++;
 	k->done = true;
 	k->result = xasprintf("Error: %s", why);
-	log_info("chat %s: tool call %s refused: %s", c->request_id,
-		 k->name ? k->name : "(no name)", why);
-	chat_emit_tool(c, k->name ? k->name : "?", "error", why);
+	log_info("chat %s: tool call %s refused: %s", c->request_id, k->name, why);
+	chat_emit_tool(c, k->name, "error", why);
 }
 
 /* Check, count and start one call. */
@@ -336,7 +346,7 @@ static void text_calls(struct chat *c, const char *s, size_t len)
 {
 	const char *p = s, *end = s + len;
 
-	while (p < end) {
+	while (p < end && c->tools->n_calls < CHAT_TOOLS_PARSED_MAX) {
 		const char *open = memmem(p, (size_t)(end - p), TAG_OPEN, strlen(TAG_OPEN));
 		const char *body, *close;
 		json_object *o, *v, *args = NULL;
@@ -368,6 +378,32 @@ static void text_calls(struct chat *c, const char *s, size_t len)
 
 static void round_feed_back(struct chat *c);
 
+/* Bytes of the first max characters of s (stops at invalid UTF-8). */
+static size_t prefix_chars(const char *s, size_t len, size_t max)
+{
+	size_t off = 0, n = 0, l;
+
+	while (off < len && n < max && (l = ic_utf8_seq_len(s + off, len - off)) > 0) {
+		off += l;
+		n++;
+	}
+	return off;
+}
+
+/* A native call as the assistant turn keeps it: the shape the node's
+ * validation takes back, whatever the model sent. */
+static json_object *entry_new(const char *name, json_object *args)
+{
+	json_object *e = json_object_new_object(), *fn = json_object_new_object();
+
+	json_object_object_add(fn, "name", json_object_new_string(name));
+	json_object_object_add(fn, "arguments",
+			       json_object_is_type(args, json_type_object) ?
+			       json_object_get(args) : json_object_new_object());
+	json_object_object_add(e, "function", fn);
+	return e;
+}
+
 static size_t count_spans(const char *s, size_t len)
 {
 	const char *p = s, *end = s + len;
@@ -376,7 +412,8 @@ static size_t count_spans(const char *s, size_t len)
 	if (len == 0)
 		return 0;
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), TAG_OPEN, strlen(TAG_OPEN)))) {
+	while (p < end && n < CHAT_TOOLS_PARSED_MAX &&
+	       (p = memmem(p, (size_t)(end - p), TAG_OPEN, strlen(TAG_OPEN)))) {
 		const char *close;
 
 		n++;
@@ -395,8 +432,12 @@ bool chat_tools_done(struct chat *c)
 	if (!c->round_offered || !ct)
 		return false;
 	n = ct->native ? json_object_array_length(ct->native) : 0;
-	total = n + (ct->content_overflow ? 0 : count_spans(buf_head(&ct->content),
-							     buf_used(&ct->content)));
+	if (n > CHAT_TOOLS_PARSED_MAX)
+		n = CHAT_TOOLS_PARSED_MAX;	/* the rest are not calls at all */
+	total = n + (ct->content_overflow || !buf_used(&ct->content) ? 0 :
+		     count_spans(buf_head(&ct->content), buf_used(&ct->content)));
+	if (total > CHAT_TOOLS_PARSED_MAX)
+		total = CHAT_TOOLS_PARSED_MAX;
 	if (total == 0)
 		return false;
 	ct->calls = xcalloc(total, sizeof(*ct->calls));
@@ -407,6 +448,7 @@ bool chat_tools_done(struct chat *c)
 
 		native_parts(json_object_array_get_idx(ct->native, i), &name, &args);
 		k = call_add(c, name, true);
+		k->entry = entry_new(k->name, args);
 		call_start(k, args);
 	}
 	if (!ct->content_overflow && buf_used(&ct->content))
@@ -424,15 +466,25 @@ bool chat_tools_done(struct chat *c)
 static void round_feed_back(struct chat *c)
 {
 	struct chat_tools *ct = c->tools;
-	json_object *asst = json_object_new_object();
-	char *content = buf_used(&ct->content) ?
-		xstrndup(buf_head(&ct->content), buf_used(&ct->content)) : xstrdup("");
+	json_object *asst = json_object_new_object(), *entries = NULL;
+	/* a node takes back at most IC_MESSAGE_CHARS_MAX characters a message */
+	size_t keep = buf_used(&ct->content) ?
+		prefix_chars(buf_head(&ct->content), buf_used(&ct->content),
+			     IC_MESSAGE_CHARS_MAX) : 0;
 
 	json_object_object_add(asst, "role", json_object_new_string("assistant"));
-	json_object_object_add(asst, "content", json_object_new_string(content));
-	free(content);
-	if (ct->native)
-		json_object_object_add(asst, "tool_calls", json_object_get(ct->native));
+	json_object_object_add(asst, "content",
+			       json_object_new_string_len(keep ? buf_head(&ct->content) : "",
+							  (int)keep));
+	for (size_t i = 0; i < ct->n_calls; i++) {
+		if (!ct->calls[i].native)
+			continue;
+		if (!entries)
+			entries = json_object_new_array();
+		json_object_array_add(entries, json_object_get(ct->calls[i].entry));
+	}
+	if (entries)
+		json_object_object_add(asst, "tool_calls", entries);
 	json_object_array_add(c->history, asst);
 	for (size_t i = 0; i < ct->n_calls; i++) {
 		struct call *k = &ct->calls[i];
@@ -441,12 +493,9 @@ static void round_feed_back(struct chat *c)
 		if (k->native) {
 			json_object_object_add(m, "role", json_object_new_string("tool"));
 			json_object_object_add(m, "content", json_object_new_string(k->result));
-			if (k->name)
-				json_object_object_add(m, "tool_name",
-						       json_object_new_string(k->name));
+			json_object_object_add(m, "tool_name", json_object_new_string(k->name));
 		} else {
-			char *text = xasprintf("[Tool Result for %s]:\n%s",
-					       k->name ? k->name : "?", k->result);
+			char *text = xasprintf("[Tool Result for %s]:\n%s", k->name, k->result);
 
 			json_object_object_add(m, "role", json_object_new_string("user"));
 			json_object_object_add(m, "content", json_object_new_string(text));

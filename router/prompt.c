@@ -4,7 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/limits.h"
 #include "common/proto.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "models.h"
 #include "nodes.h"
@@ -120,6 +122,48 @@ static char *system_text_new(const struct router_config *cfg, const struct promp
 	return text ? text : xstrdup("");
 }
 
+static size_t content_chars(json_object *msg)
+{
+	json_object *c;
+	ssize_t n;
+
+	if (!json_object_object_get_ex(msg, "content", &c) || !json_object_is_type(c, json_type_string))
+		return 0;
+	n = ic_utf8_count(json_object_get_string(c), (size_t)json_object_get_string_len(c));
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * The first message of in->messages to send: a node takes at most
+ * IC_MESSAGES_MAX messages and IC_TOTAL_CHARS_MAX characters in all (what
+ * tool rounds add can pass both), so the oldest go first, and a tool
+ * result never leads without its call.
+ */
+static size_t first_kept(json_object *messages, size_t system_chars)
+{
+	size_t n = json_object_array_length(messages), count = 0, chars = system_chars;
+	size_t first = n;
+
+	while (first > 0) {
+		json_object *msg = json_object_array_get_idx(messages, first - 1);
+		size_t c = content_chars(msg);
+
+		if (strcmp(role_of(msg), "system") == 0) {
+			first--;
+			continue;
+		}
+		if (count + 2 > IC_MESSAGES_MAX || chars + c > IC_TOTAL_CHARS_MAX)
+			break;
+		count++;
+		chars += c;
+		first--;
+	}
+	while (first < n && strcmp(role_of(json_object_array_get_idx(messages, first)),
+				   "tool") == 0)
+		first++;
+	return first;
+}
+
 json_object *prompt_params_new(const struct router_config *cfg, const struct prompt_in *in)
 {
 	json_object *p = json_object_new_object();
@@ -127,12 +171,14 @@ json_object *prompt_params_new(const struct router_config *cfg, const struct pro
 	json_object *sys = json_object_new_object();
 	char *text = system_text_new(cfg, in);
 	size_t n = json_object_array_length(in->messages);
+	ssize_t sys_chars = ic_utf8_count(text, strlen(text));
+	size_t first = first_kept(in->messages, sys_chars > 0 ? (size_t)sys_chars : 0);
 
 	json_object_object_add(sys, "role", json_object_new_string("system"));
 	json_object_object_add(sys, "content", json_object_new_string(text));
 	free(text);
 	json_object_array_add(msgs, sys);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < n; i++) {
 		json_object *msg = json_object_array_get_idx(in->messages, i);
 
 		if (strcmp(role_of(msg), "system") != 0)

@@ -208,6 +208,46 @@ def test_validation_results_paired():
         sx.close()
 
 
+def test_calls_per_reply():
+    """5 calls from one reply run, the 6th is refused; a call without a
+    usable name is answered as invalid_tool; results stay in order."""
+    sx = SearxStandIn()
+
+    async def go(r):
+        node = await TestNode.registered(r, "cr1", models=(NATIVE,))
+        resp = await chat(r.port, chat_body(NATIVE, "q"), ip="10.12.0.1")
+        q = await node.recv_type("inference_request")
+        calls = [ws_call("p%d" % i) for i in range(1, 7)]
+        await send_calls(node, q["request_id"], calls)
+        q2 = await node.recv_type("inference_request")
+        msgs = q2["ollama_params"]["messages"]
+        res = [m["content"] for m in msgs if m["role"] == "tool"]
+        assert res[:5] == [expected_results("p%d" % i) for i in range(1, 6)], res
+        assert res[5] == "Error: too many tool calls in one reply", res
+        assert msgs[2]["tool_calls"] == calls, msgs[2]
+        await send_calls(node, q2["request_id"], [
+            {"function": {"name": "x" * 65, "arguments": {"query": "y"}}},
+            {"function": {"arguments": "not an object"}}])
+        q3 = await node.recv_type("inference_request")
+        msgs = q3["ollama_params"]["messages"]
+        assert msgs[-3]["tool_calls"] == [
+            {"function": {"name": "invalid_tool", "arguments": {"query": "y"}}},
+            {"function": {"name": "invalid_tool", "arguments": {}}}], msgs[-3]
+        assert msgs[-2:] == [{"role": "tool", "tool_name": "invalid_tool",
+                              "content": "Error: unknown tool 'invalid_tool'"}] * 2, msgs
+        await send_text(node, q3["request_id"], ["ok"])
+        text, _ = await rest_of(resp)
+        assert text == "ok", text
+        resp.close()
+        assert len(sx.queries) == 5
+        await node.close()
+
+    try:
+        run_with({"searxng_url": sx.url}, go)
+    finally:
+        sx.close()
+
+
 def test_not_offered_not_run():
     """No searxng_url: tool calls and tool-call text do nothing."""
     async def go(r):
@@ -450,7 +490,8 @@ def test_node_lost_between_rounds():
 
 if __name__ == "__main__":
     iclib.run_tests([test_native_round_trip, test_text_form_split_and_unclosed,
-                     test_validation_results_paired, test_not_offered_not_run,
+                     test_validation_results_paired, test_calls_per_reply,
+                     test_not_offered_not_run,
                      test_rounds_limit, test_calls_per_node_limit, test_search_failures,
                      test_search_timeout, test_consumer_disconnect_cancels_search,
                      test_node_lost_between_rounds])

@@ -128,6 +128,77 @@ START_TEST(test_format)
 }
 END_TEST
 
+static json_object *msg(const char *role, size_t chars)
+{
+	json_object *m = json_object_new_object();
+	char *text = malloc(chars + 1);
+
+	memset(text, 'a', chars);
+	text[chars] = '\0';
+	json_object_object_add(m, "role", json_object_new_string(role));
+	json_object_object_add(m, "content", json_object_new_string(text));
+	free(text);
+	return m;
+}
+
+static json_object *params(struct router_config *cfg, json_object *history)
+{
+	struct prompt_in in = { .model = "m", .messages = history, .now = 0 };
+
+	return prompt_params_new(cfg, &in);
+}
+
+/* What tool rounds add is trimmed from the oldest end to what a node
+ * accepts: IC_MESSAGES_MAX messages, IC_TOTAL_CHARS_MAX characters. */
+START_TEST(test_trim)
+{
+	struct router_config *cfg = cfg_with(NULL);
+	json_object *h = json_object_new_array(), *p, *msgs;
+	size_t sys;
+
+	cfg->system_prompt = strdup("S");
+	for (int i = 0; i < IC_MESSAGES_MAX - 1; i++)
+		json_object_array_add(h, msg(i % 2 ? "assistant" : "user", 1));
+	p = params(cfg, h);
+	json_object_object_get_ex(p, "messages", &msgs);
+	ck_assert_uint_eq(json_object_array_length(msgs), IC_MESSAGES_MAX);	/* N */
+	json_object_put(p);
+	/* N+1: the oldest goes; a tool result left in front goes with it */
+	json_object_array_put_idx(h, 1, msg("tool", 1));
+	json_object_array_add(h, msg("user", 1));
+	p = params(cfg, h);
+	json_object_object_get_ex(p, "messages", &msgs);
+	ck_assert_uint_eq(json_object_array_length(msgs), IC_MESSAGES_MAX - 1);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(msgs, 1), "role")), "user");	/* the 3rd */
+	json_object_put(p);
+	json_object_put(h);
+	/* characters: the system text plus two messages filling the rest */
+	h = json_object_new_array();
+	p = params(cfg, h);
+	json_object_object_get_ex(p, "messages", &msgs);
+	sys = strlen(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(msgs, 0), "content")));
+	json_object_put(p);
+	json_object_array_add(h, msg("user", 10));
+	json_object_array_add(h, msg("user", IC_TOTAL_CHARS_MAX - sys - 10));
+	p = params(cfg, h);
+	json_object_object_get_ex(p, "messages", &msgs);
+	ck_assert_uint_eq(json_object_array_length(msgs), 3);
+	json_object_put(p);
+	json_object_put(h);
+	h = json_object_new_array();
+	json_object_array_add(h, msg("user", 11));
+	json_object_array_add(h, msg("user", IC_TOTAL_CHARS_MAX - sys - 10));
+	p = params(cfg, h);
+	json_object_object_get_ex(p, "messages", &msgs);
+	ck_assert_uint_eq(json_object_array_length(msgs), 2);
+	json_object_put(p);
+	json_object_put(h);
+	ic_config_free(&router_config_schema, cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("router_tools");
@@ -139,6 +210,7 @@ int main(void)
 	tcase_add_test(tc, test_no_tools_without_url);
 	tcase_add_test(tc, test_patterns_and_date);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_trim);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
