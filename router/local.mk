@@ -52,7 +52,8 @@ tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) 
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
 	tests/integration/test_router_caddy.py tests/integration/test_router_prompt.py \
-	tests/integration/test_router_tools.py
+	tests/integration/test_router_tools.py tests/integration/test_tools_e2e.py
+EXTRA_DIST += tests/integration/test_tools_e2e.py
 EXTRA_DIST += docs/tools.md tests/integration/toolslib.py tests/integration/test_router_prompt.py \
 	tests/integration/test_router_tools.py
 EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
