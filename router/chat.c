@@ -333,6 +333,8 @@ void chat_node_failed(struct chat *c, const char *reason)
 
 static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
+	if (chat_tools_busy(c))
+		return;	/* the reply is over: a late chunk is not a new one */
 	c->r->stats.chunks++;
 	c->started = true;
 	chunk_timer_touch(c);
@@ -373,7 +375,8 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		json_object *msg, *calls;
 
 		chunk_view_of_json(m->chunk, &v);
-		if (json_object_object_get_ex(m->chunk, "message", &msg) &&
+		if (!chat_tools_busy(c) &&
+		    json_object_object_get_ex(m->chunk, "message", &msg) &&
 		    json_object_object_get_ex(msg, "tool_calls", &calls))
 			chat_tools_native(c, calls);
 		on_chunk(c, &v);

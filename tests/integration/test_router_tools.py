@@ -467,6 +467,9 @@ def test_node_lost_between_rounds():
         q = await a.recv_type("inference_request")
         await send_calls(a, q["request_id"], [ws_call("lost")])
         await until_tool(resp, "executing")
+        # the reply is over: more of it, calls included, is not a new reply
+        await a.chunk(q["request_id"], "stray")
+        await send_calls(a, q["request_id"], [ws_call("stray")])
         b = await TestNode.registered(r, "lb", models=(NATIVE,))
         await a.close()
         await asyncio.sleep(0.3)
@@ -477,8 +480,9 @@ def test_node_lost_between_rounds():
         assert msgs[-1] == {"role": "tool", "tool_name": "web_search",
                             "content": expected_results("lost")}, msgs[-1]
         await send_text(b, q2["request_id"], ["from b"])
-        text, _ = await rest_of(resp)
-        assert text == "from b", text
+        text, tools = await rest_of(resp)
+        assert text == "from b" and tools == [], (text, tools)
+        assert [x["q"] for x in sx.queries] == ["lost"], sx.queries
         resp.close()
         await b.close()
 
