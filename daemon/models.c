@@ -25,6 +25,9 @@
 
 /* Seconds between reads while Ollama is down: doubles up to model_refresh. */
 #define MODELS_RETRY_MIN_S 1
+/* Seconds /api/show may stay silent: it reads metadata and loads nothing,
+ * and the list waits for it before it is shared. */
+#define MODELS_SHOW_TIMEOUT_S 5
 
 struct models {
 	struct daemon *d;
@@ -277,6 +280,7 @@ show_done(struct models *m)
 
 		if (!c)
 			continue;
+		m->pending[i].caps = c->caps;	/* also those not reached this time */
 		keep[n].name = xstrdup(c->name);
 		keep[n].digest = xstrdup(c->digest);
 		keep[n].caps = c->caps;
@@ -315,6 +319,12 @@ show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 		mi->caps = json_object_object_get_ex(body, "capabilities", &arr) &&
 			json_object_is_type(arr, json_type_array) ? ic_caps_of_json(arr) : 0;
 		cache_put(m, mi->name, m->digests[m->show_i], mi->caps);
+	} else if (err == OLLAMA_TIMEOUT || err == OLLAMA_UNAVAILABLE) {
+		/* do not make the list wait for every model in turn: the rest
+		 * are asked at the next refresh */
+		log_info("capabilities unknown: /api/show for %s: %s", mi->name, msg);
+		show_done(m);
+		return;
 	} else {
 		log_info("capabilities of %s unknown: %s", mi->name, msg);
 	}
@@ -342,7 +352,8 @@ show_next(struct models *m)
 		json_object_object_add(req, "model", json_object_new_string(mi->name));
 		body = ic_json_to_string_new(req, &len);
 		json_object_put(req);
-		m->req = ollama_post_json(m->d->ollama, "/api/show", body, len, show_cb, m);
+		m->req = ollama_post_json(m->d->ollama, "/api/show", body, len,
+					  MODELS_SHOW_TIMEOUT_S, show_cb, m);
 		free(body);
 		return;
 	}

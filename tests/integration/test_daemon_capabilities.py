@@ -2,6 +2,8 @@
 """idleclawd learns each shared model's capabilities from Ollama's
 POST /api/show, asks once per model and digest, and adds them to its
 register and models_update entries as "capabilities"."""
+import time
+
 import daemonlib as dl
 from daemonlib import iclib
 
@@ -85,5 +87,32 @@ def test_old_ollama_without_capabilities():
             d.close()
 
 
+def test_show_hangs():
+    """An /api/show that never answers delays sharing by its timeout (5 s),
+    not by Ollama's; the models go without capabilities meanwhile."""
+    r = dl.StandInRouter(features=["models_update"])
+    fo = dl.FakeOllama("--models", "a:1=10,b:2=20", "--fault", "hang",
+                       "--fault-path", "/api/show")
+    t0 = time.monotonic()
+    d = dl.Daemon(r.url, fo.url, ollama_timeout=300).wait_ready()
+    try:
+        reg = r.wait_type("register", timeout=20)[0]
+        assert time.monotonic() - t0 < 15, time.monotonic() - t0
+        assert reg["models"] == [{"name": "a:1", "size": 10},
+                                 {"name": "b:2", "size": 20}], reg
+        # one try a pass, not one a model (b:2 is not asked after a:1)
+        log = d.log()
+        assert "capabilities unknown: /api/show for a:1" in log, log
+        assert "/api/show for b:2" not in log, log
+    finally:
+        try:
+            d.assert_clean_exit()
+        finally:
+            fo.proc.stop()
+            r.stop()
+            d.close()
+
+
 if __name__ == "__main__":
-    iclib.run_tests([test_register_carries_capabilities, test_old_ollama_without_capabilities])
+    iclib.run_tests([test_register_carries_capabilities, test_old_ollama_without_capabilities,
+                     test_show_hangs])
