@@ -77,6 +77,11 @@ START_TEST(test_no_tools_without_url)
 	struct router_config *cfg = cfg_with(NULL);
 	char err[160];
 
+	/* the network's numbers are the defaults */
+	ck_assert_int_eq(cfg->tool_timeout, IC_TOOL_TIMEOUT_S);
+	ck_assert_int_eq(cfg->tool_timeout, 15);
+	ck_assert_int_eq(cfg->tool_calls_max, IC_TOOL_CALLS_PER_MIN);
+	ck_assert_int_eq(cfg->tool_calls_window, 60);
 	ck_assert(!tools_enabled(cfg));
 	ck_assert_ptr_null(tools_ollama_new(cfg));
 	ck_assert_ptr_null(tools_instructions_new(cfg));
