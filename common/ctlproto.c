@@ -407,8 +407,10 @@ json_object *ctl_reply_new(const char *id, enum ctl_status st, const char *detai
 
 json_object *ctl_event_new(const char *id, const char *event_type, json_object *body)
 {
-	static const char *const reserved[] = { CTL_F_VERSION, CTL_F_ID, CTL_F_STATUS,
-						CTL_F_MESSAGE, CTL_F_EVENT, NULL };
+	/* not "status": a line with "event" is an event whatever else it
+	 * holds (ctl_message_parse()), and the tool event's status is its own */
+	static const char *const reserved[] = { CTL_F_VERSION, CTL_F_ID, CTL_F_MESSAGE,
+						CTL_F_EVENT, NULL };
 	json_object *o = envelope_new(id);
 
 	json_object_object_add(o, CTL_F_EVENT, json_object_new_string(event_type));

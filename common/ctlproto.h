@@ -27,7 +27,7 @@
  * request (chat):
  *   {"v":1,"id":"<id>","event":"content","text":"Hel"}
  *   {"v":1,"id":"<id>","event":"thinking","text":"..."}
- *   {"v":1,"id":"<id>","event":"tool","name":"web_search","status":"executing"|"done"}
+ *   {"v":1,"id":"<id>","event":"tool","name":"web_search","status":"executing"|"done"|"error"[,"reason":".."]}
  *   {"v":1,"id":"<id>","event":"error","detail":"<what went wrong upstream>"}
  *   {"v":1,"id":"<id>","event":"done","finish_reason":"stop"|"length"|...}
  *   A chat that ends normally sends "done" and then an "ok" reply; one that
@@ -163,7 +163,8 @@ const struct ctl_command *ctl_command_find(const char *name);
 enum ctl_event {
 	CTL_EV_CONTENT,		/* "text": string */
 	CTL_EV_THINKING,	/* "text": string */
-	CTL_EV_TOOL,		/* "name": string, "status": "executing"|"done" */
+	CTL_EV_TOOL,		/* "name", "status": "executing"|"done"|"error",
+				 * "reason" (with "error", optional) */
 	CTL_EV_ERROR,		/* "detail": string */
 	CTL_EV_DONE,		/* "finish_reason": string, optional stats */
 	CTL_EV_COUNT
@@ -171,6 +172,7 @@ enum ctl_event {
 #define CTL_E_TEXT		"text"
 #define CTL_E_NAME		"name"
 #define CTL_E_TOOL_STATUS	"status"
+#define CTL_E_TOOL_REASON	"reason"
 #define CTL_E_FINISH_REASON	"finish_reason"
 
 /* "content", ...; NULL if out of range. */

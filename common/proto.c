@@ -161,6 +161,50 @@ static int get_object(json_object *o, const char *key, json_object **out, char *
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	unsigned bit;
+} cap_names[] = {
+	{ "completion", IC_CAP_COMPLETION },
+	{ "tools", IC_CAP_TOOLS },
+	{ "thinking", IC_CAP_THINKING },
+	{ "vision", IC_CAP_VISION },
+	{ "insert", IC_CAP_INSERT },
+	{ "embedding", IC_CAP_EMBEDDING },
+};
+
+unsigned ic_cap_of_name(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (strcmp(name, cap_names[i].name) == 0)
+			return cap_names[i].bit;
+	return 0;
+}
+
+unsigned ic_caps_of_json(json_object *arr)
+{
+	unsigned caps = IC_CAP_KNOWN;
+	size_t n = json_object_array_length(arr);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		if (json_object_is_type(v, json_type_string))
+			caps |= ic_cap_of_name(json_object_get_string(v));
+	}
+	return caps;
+}
+
+static json_object *caps_array_new(unsigned caps)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (caps & cap_names[i].bit)
+			json_object_array_add(arr, json_object_new_string(cap_names[i].name));
+	return arr;
+}
+
 /*
  * One entry of "models".  A malformed entry is kept with name NULL so that
  * ic_register_check() answers "invalid model name" for it.
@@ -169,9 +213,11 @@ static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char 
 		       size_t errlen)
 {
 	const char *name = ic_json_get_string(e, "name");
+	json_object *caps;
 	int64_t size;
 
 	mi->name = NULL;
+	mi->caps = 0;
 	mi->size = -1;
 	if (name == NULL) {
 		seterr(err, errlen, "models[%zu].name: missing or not a string", i);
@@ -183,6 +229,9 @@ static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char 
 	}
 	mi->name = xstrdup(name);
 	mi->size = size;
+	if (json_object_object_get_ex(e, "capabilities", &caps) &&
+	    json_object_is_type(caps, json_type_array))
+		mi->caps = ic_caps_of_json(caps);
 	return 0;
 }
 
@@ -409,6 +458,8 @@ static json_object *models_array_new(const struct ic_model_info *models, size_t 
 		/* the public server requires size: always send it */
 		json_object_object_add(e, "size",
 				       json_object_new_int64(models[i].size > 0 ? models[i].size : 0));
+		if (models[i].caps & IC_CAP_KNOWN)
+			json_object_object_add(e, "capabilities", caps_array_new(models[i].caps));
 		json_object_array_add(arr, e);
 	}
 	return arr;

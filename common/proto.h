@@ -52,10 +52,29 @@ enum ic_msg_type {
 #define IC_CLOSE_REREGISTERED	   "re-registered"	/* code 1000 */
 #define IC_CLOSE_HEARTBEAT_TIMEOUT "heartbeat timeout"	/* code 1000 */
 
+/* Capabilities of a model as Ollama's /api/show names them (a bit set). */
+enum ic_model_cap {
+	IC_CAP_KNOWN = 1 << 0,		/* "capabilities" was sent (maybe empty) */
+	IC_CAP_COMPLETION = 1 << 1,
+	IC_CAP_TOOLS = 1 << 2,
+	IC_CAP_THINKING = 1 << 3,
+	IC_CAP_VISION = 1 << 4,
+	IC_CAP_INSERT = 1 << 5,
+	IC_CAP_EMBEDDING = 1 << 6,
+};
+
 struct ic_model_info {
 	char *name;
 	int64_t size;		/* bytes; the public server requires it */
+	/* extension: IC_CAP_* bits; without IC_CAP_KNOWN no
+	 * "capabilities" member is sent and the router guesses from the name */
+	unsigned caps;
 };
+
+/* The IC_CAP_* bit of an /api/show capability name, or 0 if unknown. */
+unsigned ic_cap_of_name(const char *name);
+/* IC_CAP_KNOWN plus the bits of a JSON array of names (others skipped). */
+unsigned ic_caps_of_json(json_object *arr);
 
 /*
  * One parsed message.  Which members are set depends on type; all strings
@@ -91,7 +110,7 @@ struct ic_msg {
  *
  * Members (R required, O optional; JSON null counts as absent for O):
  * register: node_id R string, models R array of {name string, size integer
- *   >= 0}, max_concurrent O integer >= 0 (absent: 0), ollama_version O string.
+ *   >= 0, capabilities O array of strings}, max_concurrent O integer >= 0 (absent: 0), ollama_version O string.
  * heartbeat: node_id R, active_requests R integer >= 0, available O bool
  *   (absent: true).
  * inference_chunk: request_id R, chunk R object.

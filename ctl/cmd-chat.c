@@ -178,9 +178,11 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 	case CTL_EV_TOOL:
 		end_thinking(ch);
 		s = ic_json_get_string(m->root, CTL_E_NAME);
-		fprintf(stderr, "[tool %s: ", s != NULL ? s : "?");
+		fprintf(stderr, "[%s: ", s != NULL ? s : "?");
 		s = ic_json_get_string(m->root, CTL_E_TOOL_STATUS);
-		fprintf(stderr, "%s]\n", s != NULL ? s : "?");
+		fprintf(stderr, "%s", s != NULL ? s : "?");
+		s = ic_json_get_string(m->root, CTL_E_TOOL_REASON);
+		fprintf(stderr, s != NULL ? ": %s]\n" : "]\n", s != NULL ? s : "");
 		break;
 	case CTL_EV_ERROR:
 		end_thinking(ch);

@@ -247,6 +247,9 @@ on_delta(struct consume *c, json_object *delta)
 					       json_object_new_string(name ? name : ""));
 			json_object_object_add(b, CTL_E_TOOL_STATUS,
 					       json_object_new_string(st ? st : ""));
+			if (ic_json_get_string(tc, "reason"))
+				json_object_object_add(b, CTL_E_TOOL_REASON,
+					json_object_new_string(ic_json_get_string(tc, "reason")));
 			control_event(c->d->ctl, c->client, c->req_id,
 				      ctl_event_name(CTL_EV_TOOL), b);
 			json_object_put(b);

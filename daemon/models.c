@@ -2,6 +2,10 @@
  * models.c - Ollama's model list, filtered for sharing (see models.h).
  * Whether Ollama answers is daemon/ollama_health.c's; this file reports
  * each read's outcome there.
+ *
+ * Each model's capabilities come from POST /api/show, asked once per model
+ * and digest: a model pulled anew (new digest) is asked again.  The list
+ * goes to the node session only when every model's answer is in.
  */
 
 #include <fnmatch.h>
@@ -21,6 +25,9 @@
 
 /* Seconds between reads while Ollama is down: doubles up to model_refresh. */
 #define MODELS_RETRY_MIN_S 1
+/* Seconds /api/show may stay silent: it reads metadata and loads nothing,
+ * and the list waits for it before it is shared. */
+#define MODELS_SHOW_TIMEOUT_S 5
 
 struct models {
 	struct daemon *d;
@@ -30,6 +37,16 @@ struct models {
 	struct ic_model_info *list;
 	size_t n;
 	int retry_s;			/* next delay while Ollama is down; 0 while up */
+	/* a list read from /api/tags, its capabilities being asked for */
+	struct ic_model_info *pending;
+	char **digests;			/* of pending's models ("" if none) */
+	size_t n_pending, show_i;
+	/* capabilities by name and digest, for the models last shared */
+	struct cap_entry {
+		char *name, *digest;
+		unsigned caps;
+	} *cache;
+	size_t n_cache;
 };
 
 static void read_version(struct models *m);
@@ -74,7 +91,8 @@ list_equal(const struct ic_model_info *a, size_t na, const struct ic_model_info 
 	if (na != nb)
 		return false;
 	for (i = 0; i < na; i++)
-		if (strcmp(a[i].name, b[i].name) || a[i].size != b[i].size)
+		if (strcmp(a[i].name, b[i].name) || a[i].size != b[i].size ||
+		    a[i].caps != b[i].caps)
 			return false;
 	return true;
 }
@@ -175,6 +193,174 @@ set_list(struct models *m, struct ic_model_info *v, size_t n)
 }
 
 static void
+pending_free(struct models *m)
+{
+	for (size_t i = 0; i < m->n_pending; i++)
+		free(m->digests[i]);
+	free(m->digests);
+	list_free(m->pending, m->n_pending);
+	m->pending = NULL;
+	m->digests = NULL;
+	m->n_pending = m->show_i = 0;
+}
+
+static void
+cache_free(struct models *m)
+{
+	for (size_t i = 0; i < m->n_cache; i++) {
+		free(m->cache[i].name);
+		free(m->cache[i].digest);
+	}
+	free(m->cache);
+	m->cache = NULL;
+	m->n_cache = 0;
+}
+
+/* The digest of each of v's models in a /api/tags reply (NEW strings). */
+static char **
+digests_of(json_object *body, const struct ic_model_info *v, size_t n)
+{
+	json_object *arr = NULL;
+	char **d = xcalloc(n ? n : 1, sizeof(*d));
+	size_t len;
+
+	json_object_object_get_ex(body, "models", &arr);
+	len = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		const char *digest = "";
+
+		for (size_t k = 0; k < len; k++) {
+			json_object *e = json_object_array_get_idx(arr, k);
+			const char *name = ic_json_get_string(e, "model");
+
+			if (!name)
+				name = ic_json_get_string(e, "name");
+			if (name && strcmp(name, v[i].name) == 0) {
+				const char *dg = ic_json_get_string(e, "digest");
+
+				digest = dg ? dg : "";
+				break;
+			}
+		}
+		d[i] = xstrdup(digest);
+	}
+	return d;
+}
+
+static const struct cap_entry *
+cache_find(const struct models *m, const char *name, const char *digest)
+{
+	for (size_t i = 0; i < m->n_cache; i++)
+		if (strcmp(m->cache[i].name, name) == 0 && strcmp(m->cache[i].digest, digest) == 0)
+			return &m->cache[i];
+	return NULL;
+}
+
+static void
+cache_put(struct models *m, const char *name, const char *digest, unsigned caps)
+{
+	/* bounded: entries of models no longer shared are dropped in show_done() */
+	m->cache = xrealloc(m->cache, (m->n_cache + 1) * sizeof(*m->cache));
+	m->cache[m->n_cache].name = xstrdup(name);
+	m->cache[m->n_cache].digest = xstrdup(digest);
+	m->cache[m->n_cache].caps = caps;
+	m->n_cache++;
+}
+
+/* Every pending model's capabilities are in: keep the cache to the list,
+ * and share the list. */
+static void
+show_done(struct models *m)
+{
+	struct cap_entry *keep = xcalloc(m->n_pending ? m->n_pending : 1, sizeof(*keep));
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_pending; i++) {
+		const struct cap_entry *c = cache_find(m, m->pending[i].name, m->digests[i]);
+
+		if (!c)
+			continue;
+		m->pending[i].caps = c->caps;	/* also those not reached this time */
+		keep[n].name = xstrdup(c->name);
+		keep[n].digest = xstrdup(c->digest);
+		keep[n].caps = c->caps;
+		n++;
+	}
+	cache_free(m);
+	m->cache = keep;
+	m->n_cache = n;
+	for (size_t i = 0; i < m->n_pending; i++)
+		free(m->digests[i]);
+	free(m->digests);
+	m->digests = NULL;
+	{
+		struct ic_model_info *v = m->pending;
+		size_t nv = m->n_pending;
+
+		m->pending = NULL;
+		m->n_pending = m->show_i = 0;
+		set_list(m, v, nv);
+	}
+}
+
+static void show_next(struct models *m);
+
+static void
+show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+{
+	struct models *m = ctx;
+	struct ic_model_info *mi = &m->pending[m->show_i];
+	json_object *arr;
+
+	m->req = NULL;
+	if (err == OLLAMA_OK) {
+		/* an Ollama too old to say gets no capabilities: the router
+		 * then goes by the model's name */
+		mi->caps = json_object_object_get_ex(body, "capabilities", &arr) &&
+			json_object_is_type(arr, json_type_array) ? ic_caps_of_json(arr) : 0;
+		cache_put(m, mi->name, m->digests[m->show_i], mi->caps);
+	} else if (err == OLLAMA_TIMEOUT || err == OLLAMA_UNAVAILABLE) {
+		/* do not make the list wait for every model in turn: the rest
+		 * are asked at the next refresh */
+		log_info("capabilities unknown: /api/show for %s: %s", mi->name, msg);
+		show_done(m);
+		return;
+	} else {
+		log_info("capabilities of %s unknown: %s", mi->name, msg);
+	}
+	m->show_i++;
+	show_next(m);
+}
+
+/* Ask /api/show for the next pending model not in the cache. */
+static void
+show_next(struct models *m)
+{
+	while (m->show_i < m->n_pending) {
+		struct ic_model_info *mi = &m->pending[m->show_i];
+		const struct cap_entry *c = cache_find(m, mi->name, m->digests[m->show_i]);
+		json_object *req;
+		char *body;
+		size_t len;
+
+		if (c) {
+			mi->caps = c->caps;
+			m->show_i++;
+			continue;
+		}
+		req = json_object_new_object();
+		json_object_object_add(req, "model", json_object_new_string(mi->name));
+		body = ic_json_to_string_new(req, &len);
+		json_object_put(req);
+		m->req = ollama_post_json(m->d->ollama, "/api/show", body, len,
+					  MODELS_SHOW_TIMEOUT_S, show_cb, m);
+		free(body);
+		return;
+	}
+	show_done(m);
+}
+
+static void
 tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 {
 	struct models *m = ctx;
@@ -191,7 +377,12 @@ tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 		set_down(m, "/api/tags reply has no \"models\" array");
 		return;
 	}
-	set_list(m, v, n);
+	pending_free(m);
+	m->pending = v;
+	m->n_pending = n;
+	m->digests = digests_of(body, v, n);
+	m->show_i = 0;
+	show_next(m);
 }
 
 static void
@@ -243,6 +434,8 @@ models_free(struct models *m)
 	ollama_cancel(m->req);
 	event_free(m->timer);
 	list_free(m->list, m->n);
+	pending_free(m);
+	cache_free(m);
 	free(m);
 }
 
@@ -253,6 +446,7 @@ models_refresh(struct models *m)
 		ollama_cancel(m->req);
 		m->req = NULL;
 	}
+	pending_free(m);
 	evtimer_del(m->timer);
 	read_version(m);
 }

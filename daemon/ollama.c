@@ -506,6 +506,21 @@ ollama_get(struct ollama *o, const char *path, ollama_json_cb cb, void *ctx)
 }
 
 struct ollama_req *
+ollama_post_json(struct ollama *o, const char *path, const char *body, size_t len,
+		 int timeout_s, ollama_json_cb cb, void *ctx)
+{
+	struct ollama_req *r = start(o, EVHTTP_REQ_POST, path, body, len);
+
+	r->json_cb = cb;
+	r->ctx = ctx;
+	if (r->conn) {
+		evhttp_connection_set_max_body_size(r->conn, OLLAMA_BODY_MAX);
+		evhttp_connection_set_timeout(r->conn, timeout_s);
+	}
+	return launch(r, EVHTTP_REQ_POST, path);
+}
+
+struct ollama_req *
 ollama_chat(struct ollama *o, const char *body, size_t len, const struct ollama_chat_cb *cb,
 	    void *ctx)
 {

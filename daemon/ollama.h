@@ -43,6 +43,11 @@ typedef void (*ollama_json_cb)(void *ctx, enum ollama_err err, const char *msg,
 struct ollama_req *ollama_get(struct ollama *o, const char *path, ollama_json_cb cb,
 			      void *ctx);
 
+/* POST path with a JSON body (copied), a whole JSON reply (e.g. /api/show),
+ * with its own timeout (seconds of silence). */
+struct ollama_req *ollama_post_json(struct ollama *o, const char *path, const char *body,
+				    size_t len, int timeout_s, ollama_json_cb cb, void *ctx);
+
 struct ollama_chat_cb {
 	/* One NDJSON object of the stream (borrowed).  May call
 	 * ollama_cancel() on its own request. */

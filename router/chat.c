@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "chat.h"
+#include "chat-tools.h"
 #include "chunkparse.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -13,6 +15,7 @@
 #include "nodes.h"
 #include "policy.h"
 #include "common/outfilter.h"
+#include "prompt.h"
 #include "common/proto.h"
 #include "sched.h"
 #include "server.h"
@@ -21,6 +24,7 @@
 #include "sseout.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
+#include "tools.h"
 
 static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
 
@@ -246,6 +250,35 @@ static void chunk_timer_touch(struct chat *c)
 
 /* --- scheduler callbacks --- */
 
+/* c->params for c's node under the prompt policy (prompt.h): what the
+ * model can do depends on the node that serves it. */
+static void params_build(struct chat *c)
+{
+	const struct router_config *cfg = c->r->cfg;
+	bool offer = chat_tools_offered(c);
+	struct prompt_in in = {
+		.model = c->model,
+		.messages = c->history,
+		.think = c->think,
+		.caps = prompt_model_caps(cfg, c->node, c->model),
+		.tools = offer ? tools_ollama_new(cfg) : NULL,
+		.tool_text = offer ? tools_instructions_new(cfg) : NULL,
+		.now = time(NULL),
+	};
+
+	json_object_put(c->params);
+	c->params = prompt_params_new(cfg, &in);
+	c->offered_native = offer && (in.caps & IC_CAP_TOOLS);
+	c->round_offered = offer;
+	json_object_put(in.tools);
+	free((char *)in.tool_text);
+}
+
+bool chat_tools_offered(const struct chat *c)
+{
+	return tools_enabled(c->r->cfg) && c->tool_rounds < IC_TOOL_ROUNDS_MAX;
+}
+
 void chat_assigned(struct chat *c)
 {
 	char *msg;
@@ -253,6 +286,7 @@ void chat_assigned(struct chat *c)
 	c->tried[c->attempts++] = c->node->serial;
 	log_debug("chat %s: to node %s (attempt %d)", c->request_id, c->node->node_id,
 		  c->attempts);
+	params_build(c);
 	msg = ic_msg_request_new(c->request_id, c->params);
 	node_send(c->node, msg);
 	chunk_timer_arm(c);
@@ -287,6 +321,11 @@ void chat_node_failed(struct chat *c, const char *reason)
 	sched_detach(c);
 	if (c->finished || c->dead)
 		return;
+	if (chat_tools_busy(c)) {
+		/* chat_next_round() finds another node when the results are in */
+		log_info("chat %s: %s during tool calls", c->request_id, reason);
+		return;
+	}
 	if (!c->started && c->attempts < c->max_attempts && !c->r->draining) {
 		log_info("chat %s: %s before the first token, trying another node",
 			 c->request_id, reason);
@@ -304,12 +343,7 @@ void chat_node_failed(struct chat *c, const char *reason)
  * chat that offered no tools: the node's reputation pays for it. */
 static void chat_check_flagged(struct chat *c)
 {
-	json_object *tools;
-
-	if (!c->node || c->filter_in == c->filter_out)
-		return;
-	if (json_object_object_get_ex(c->params, "tools", &tools) &&
-	    json_object_is_type(tools, json_type_array) && json_object_array_length(tools) > 0)
+	if (!c->node || c->filter_in == c->filter_out || c->round_offered)
 		return;
 	c->r->stats.flagged++;
 	log_info("chat %s: node %s sent output the filter had to strip", c->request_id,
@@ -319,16 +353,26 @@ static void chat_check_flagged(struct chat *c)
 
 static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
+	if (chat_tools_busy(c))
+		return;	/* the reply is over: a late chunk is not a new one */
 	c->r->stats.chunks++;
 	c->started = true;
 	chunk_timer_touch(c);
 	if (v->thinking && v->thinking_len)
 		filter_feed(c, c->filter_thinking, v->thinking, v->thinking_len, true);
-	if (v->content && v->content_len)
+	if (v->content && v->content_len) {
+		chat_tools_content(c, v->content, v->content_len);
 		filter_feed(c, c->filter_content, v->content, v->content_len, false);
+	}
 	if (c->dead || !v->done)
 		return;
 	filters_finish(c);
+	if (chat_tools_done(c)) {
+		/* the next round's text starts outside any span */
+		c->filter_content = ic_outfilter_new();
+		c->filter_thinking = ic_outfilter_new();
+		return;
+	}
 	chat_check_flagged(c);
 	emit(c, NULL, v->done_reason && strcmp(v->done_reason, "length") == 0 ? "length" : "stop",
 	     NULL);
@@ -349,7 +393,13 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 	if (c->finished || c->dead)
 		return;
 	if (m->type == IC_MSG_INFERENCE_CHUNK) {
+		json_object *msg, *calls;
+
 		chunk_view_of_json(m->chunk, &v);
+		if (!chat_tools_busy(c) &&
+		    json_object_object_get_ex(m->chunk, "message", &msg) &&
+		    json_object_object_get_ex(msg, "tool_calls", &calls))
+			chat_tools_native(c, calls);
 		on_chunk(c, &v);
 		return;
 	}
@@ -361,6 +411,41 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		return;
 	}
 	chat_node_failed(c, m->error ? m->error : "node error");
+}
+
+void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason)
+{
+	json_object *delta = json_object_new_object(), *tc = json_object_new_object();
+
+	json_object_object_add(tc, "name", json_object_new_string(name));
+	json_object_object_add(tc, "status", json_object_new_string(status));
+	if (reason)
+		json_object_object_add(tc, "reason", json_object_new_string(reason));
+	json_object_object_add(delta, "tool_call", tc);
+	emit(c, delta, NULL, NULL);
+}
+
+void chat_next_round(struct chat *c)
+{
+	char *msg;
+
+	if (c->finished || c->dead)
+		return;
+	memcpy(c->request_id, "req-", 4);
+	random_hex(c->request_id + 4, 12);
+	c->started = false;	/* a node may fail this round before its first token */
+	if (!c->node) {
+		c->attempts = 0;
+		memset(c->tried, 0, (size_t)c->max_attempts * sizeof(*c->tried));
+		c->wait_deadline_us = router_now_us() + (int64_t)c->r->cfg->queue_wait * 1000000;
+		sched_submit(c);
+		return;
+	}
+	log_debug("chat %s: next round to node %s", c->request_id, c->node->node_id);
+	params_build(c);
+	msg = ic_msg_request_new(c->request_id, c->params);
+	node_send(c->node, msg);
+	chunk_timer_arm(c);
 }
 
 /* --- the HTTP side --- */
@@ -454,18 +539,6 @@ static int validate_body(struct lws *wsi, json_object *body, const char **model,
 	return 0;
 }
 
-static json_object *params_new(const char *model, json_object *messages, bool think)
-{
-	json_object *p = json_object_new_object();
-
-	json_object_object_add(p, "model", json_object_new_string(model));
-	json_object_object_add(p, "messages", json_object_get(messages));
-	json_object_object_add(p, "stream", json_object_new_boolean(1));
-	json_object_object_add(p, "keep_alive", json_object_new_int(-1));
-	json_object_object_add(p, "think", json_object_new_boolean(think));
-	return p;
-}
-
 int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *body, *messages = NULL;
@@ -510,7 +583,8 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 	memcpy(c->id, "chatcmpl-", 9);
 	random_hex(c->id + 9, 6);
 	c->prefix = sseout_prefix_new(c->id, c->model, &c->prefix_len);
-	c->params = params_new(model, messages, think);
+	c->history = prompt_history_new(messages);
+	c->think = think;
 	json_object_put(body);
 	/* fixed per chat: a reload may change failover_attempts meanwhile */
 	c->max_attempts = r->cfg->failover_attempts;
@@ -532,6 +606,7 @@ void chat_free(struct chat *c)
 {
 	if (!c)
 		return;
+	chat_tools_free(c);
 	if (!c->finished && !c->dead && c->node) {
 		log_info("chat %s: consumer went away, cancelled", c->request_id);
 		cancel_at_node(c);
@@ -547,6 +622,7 @@ void chat_free(struct chat *c)
 	if (c->filter_thinking)
 		ic_outfilter_free(c->filter_thinking);
 	json_object_put(c->params);
+	json_object_put(c->history);
 	buf_free(&c->out);
 	free(c->tried);
 	free(c->model);
@@ -554,7 +630,21 @@ void chat_free(struct chat *c)
 	free(c);
 }
 
-json_object *chat_params_for(const char *model, json_object *messages, bool think)
+json_object *chat_params_for(const struct node *n, const char *model, json_object *messages)
 {
-	return params_new(model, messages, think);
+	const struct router_config *cfg = n->r->cfg;
+	bool offer = tools_enabled(cfg);
+	struct prompt_in in = {
+		.model = model,
+		.messages = messages,
+		.caps = prompt_model_caps(cfg, n, model),
+		.tools = offer ? tools_ollama_new(cfg) : NULL,
+		.tool_text = offer ? tools_instructions_new(cfg) : NULL,
+		.now = time(NULL),
+	};
+	json_object *params = prompt_params_new(cfg, &in);
+
+	json_object_put(in.tools);
+	free((char *)in.tool_text);
+	return params;
 }

@@ -19,6 +19,7 @@
 #include "router.h"
 #include "tq.h"
 
+struct chat_tools;
 struct chunk_view;
 struct ic_msg;
 struct ic_outfilter;
@@ -40,6 +41,12 @@ struct chat {
 	char *prefix;			/* of its text events (sseout.h) */
 	size_t prefix_len;
 	json_object *params;		/* ollama_params for the node */
+	json_object *history;		/* the conversation (prompt.h), tool turns added */
+	bool think;			/* asked by the consumer */
+	int tool_rounds;		/* tool results fed back so far */
+	bool offered_native;		/* this request's params carry "tools" */
+	bool round_offered;		/* this request offered tools: calls are parsed */
+	struct chat_tools *tools;	/* chat-tools.c's state, owned, or NULL */
 	uint64_t *tried;		/* serials of nodes that failed it */
 	int attempts;
 	int max_attempts;		/* size of tried[] */
@@ -65,9 +72,10 @@ struct chat {
  * status of an immediate reply, or 0 when the chat went to the scheduler.
  */
 int chat_begin(struct router *r, struct lws *wsi, struct pss *pss);
-/* The ollama_params a consumer's chat of model with messages gets (probe.c
+/* NEW ollama_params that a consumer's first round with messages for model
+ * on node n gets under the prompt policy, tools offered alike (probe.c
  * sends its questions with the very same). */
-json_object *chat_params_for(const char *model, json_object *messages, bool think);
+json_object *chat_params_for(const struct node *n, const char *model, json_object *messages);
 /* The scheduler put c on c->node. */
 void chat_assigned(struct chat *c);
 /* No node will serve c (none has the model, queue full, wait over). */
@@ -80,6 +88,14 @@ void chat_node_message(struct chat *c, const struct ic_msg *m);
 void chat_node_chunk(struct chat *c, const struct chunk_view *v);
 /* LWS_CALLBACK_HTTP_WRITEABLE for a chat.  -1: close the connection. */
 int chat_writeable(struct chat *c);
+/* Whether c's next request offers tools (configured, rounds left). */
+bool chat_tools_offered(const struct chat *c);
+/* A tool call's progress to the consumer: status "executing", "done" or
+ * "error" (with reason, else NULL). */
+void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason);
+/* The tool results are in c->history: the next request, to c's node if it
+ * is still there, else through the scheduler. */
+void chat_next_round(struct chat *c);
 /* The consumer connection is closing: cancel at the node, free. */
 void chat_free(struct chat *c);
 

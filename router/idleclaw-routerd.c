@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/startup.h"
 #include "nodes.h"
+#include "chat-tools.h"
 #include "router.h"
 #include "server.h"
 #include "common/xmalloc.h"
@@ -253,6 +254,7 @@ static int serve(void)
 		return 1;
 	}
 	router_init(&router, router.ctx);
+	router.tools = toolrun_new(&router);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -271,6 +273,8 @@ static int serve(void)
 	lws_sul_cancel(&drain_sul);
 	lws_context_destroy(router.ctx);
 	router.ctx = NULL;
+	toolrun_free(router.tools);	/* after the chats, which cancel their searches */
+	router.tools = NULL;
 	router_fini(&router);
 	log_notice("stopped");
 	return 0;

@@ -27,9 +27,13 @@ router_idleclaw_routerd_SOURCES = \
 	router/trust.c router/trust.h \
 	router/probe.c router/probe.h \
 	router/probe-questions.c router/probe-questions.h \
-	router/admin.c router/admin.h
-router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) -lm
+	router/admin.c router/admin.h \
+	router/prompt.c router/prompt.h \
+	router/tools.c router/tools.h \
+	router/chat-tools.c router/chat-tools.h \
+	router/tools-searxng.c router/tools-searxng.h
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -lm
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig
@@ -39,6 +43,18 @@ tests_unit_test_router_rconfig_SOURCES = tests/unit/test_router_rconfig.c router
 tests_unit_test_router_rconfig_CPPFLAGS = $(ROUTER_CPPFLAGS)
 tests_unit_test_router_rconfig_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# The tool registry's checks, the prompt policy's pure parts, SearXNG replies.
+check_PROGRAMS += tests/unit/test_router_tools
+TESTS += tests/unit/test_router_tools
+tests_unit_test_router_tools_SOURCES = tests/unit/test_router_tools.c router/tools.c \
+	router/prompt.c router/rconfig.c router/tools-searxng.c
+tests_unit_test_router_tools_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
+tests_unit_test_router_tools_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) \
+	$(PTHREAD_LIBS) $(CHECK_LIBS)
+
+EXTRA_DIST += docs/tools.md tests/integration/toolslib.py
 
 dist_man_MANS += man/idleclaw-routerd.8
 EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md

@@ -57,6 +57,7 @@ struct node_model {
 	struct node *node;
 	struct model *model;
 	long long size;			/* bytes, as the node reported */
+	unsigned caps;			/* IC_CAP_* as the node reported, or 0 */
 	int load_class;			/* its class in model->by_load, or -1 */
 	size_t load_idx;		/* its index in that class's nodes */
 };

@@ -229,6 +229,7 @@ static void models_attach(struct node *n, const struct ic_model_info *models, si
 		n->models[n->n_models].node = n;
 		n->models[n->n_models].model = m;
 		n->models[n->n_models].size = models[i].size;
+		n->models[n->n_models].caps = models[i].caps;
 		n->models[n->n_models].load_class = -1;
 		lws_dll2_add_tail(&n->models[n->n_models].link, &m->nodes);
 		n->n_models++;
@@ -449,7 +450,9 @@ int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
 		buf_free(&n->rx);
 		return close_now(n, CLOSE_TOO_BIG, "message too big");
 	}
+	/* chunk_parse() does not read tool_calls: such frames take the full parser */
 	if (n->registered && buf_used(&n->rx) > 0 &&
+	    !memmem(buf_head(&n->rx), buf_used(&n->rx), "\"tool_calls\"", 12) &&
 	    chunk_parse(n->rx.data + n->rx.off, buf_used(&n->rx), &chunk)) {
 		/* the common frame, without json-c (chunkparse.h) */
 		hb_touch(n);

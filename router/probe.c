@@ -37,6 +37,7 @@ struct probe {
 	struct probe_question q;
 	char content[ROUTER_PROBE_ANSWER_MAX];
 	size_t content_len;
+	bool tool_called;	/* answered with a tool call: no verdict */
 	int64_t last_chunk_us;
 };
 
@@ -130,6 +131,17 @@ static void conclude(struct probe *pr, enum probe_outcome o)
 	schedule_next(pr);
 }
 
+/* A probe offers tools as a consumer's chat does (so it looks the same);
+ * a node that answers with a tool call has done nothing wrong, and its
+ * answer cannot be judged: the probe ends without a verdict. */
+static void conclude_without_verdict(struct probe *pr)
+{
+	log_info("node %s: probe on %s: answered with a tool call; no verdict", pr->n->node_id,
+		 pr->model);
+	release(pr, true);
+	schedule_next(pr);
+}
+
 static void silence_over(struct tq_timer *t)
 {
 	struct probe *pr = lws_container_of(t, struct probe, silence_timer);
@@ -168,9 +180,10 @@ static void send_probe(struct probe *pr)
 	json_object_object_add(msg, "role", json_object_new_string("user"));
 	json_object_object_add(msg, "content", json_object_new_string(pr->q.prompt));
 	json_object_array_add(messages, msg);
-	params = chat_params_for(pr->model, messages, false);
+	params = chat_params_for(n, pr->model, messages);
 	json_object_put(messages);
 	pr->content_len = 0;
+	pr->tool_called = false;
 	pr->in_flight = true;
 	r->probes->in_flight++;
 	n->active++;
@@ -245,7 +258,11 @@ bool probe_node_chunk(struct node *n, const struct chunk_view *v)
 		memcpy(pr->content + pr->content_len, v->content, k);
 		pr->content_len += k;
 	}
-	if (v->done)
+	if (!v->done)
+		return true;
+	if (pr->tool_called || memmem(pr->content, pr->content_len, "<tool_call>", 11))
+		conclude_without_verdict(pr);
+	else
 		conclude(pr, probe_question_check(&pr->q, pr->content, pr->content_len)
 			 ? PROBE_PASS : PROBE_FAIL);
 	return true;
@@ -259,6 +276,11 @@ bool probe_node_message(struct node *n, const struct ic_msg *m)
 	if (!pr)
 		return false;
 	if (m->type == IC_MSG_INFERENCE_CHUNK) {
+		json_object *msg, *calls;
+
+		if (json_object_object_get_ex(m->chunk, "message", &msg) &&
+		    json_object_object_get_ex(msg, "tool_calls", &calls))
+			pr->tool_called = true;
 		chunk_view_of_json(m->chunk, &v);
 		v.request_id = m->request_id;
 		return probe_node_chunk(n, &v);

@@ -95,6 +95,18 @@ static const struct ic_config_key router_keys[] = {
 	{ .section = "router", .key = "metrics_allow", .type = IC_CONFIG_STRING,
 	  .offset = OFF(metrics_allow),
 	  .help = "comma-separated addresses or networks that may read /metrics (unset: all)" },
+	{ .section = "router", .key = "system_prompt", .type = IC_CONFIG_STRING,
+	  .offset = OFF(system_prompt),
+	  .help = "the operator's text at the start of every chat's system message "
+		  "(unset: a short identity text)" },
+	{ .section = "router", .key = "thinking_models", .type = IC_CONFIG_STRING,
+	  .offset = OFF(thinking_models), .def_str = ROUTER_THINKING_MODELS_DEFAULT,
+	  .help = "comma-separated name parts of models that think, for nodes that do "
+		  "not report capabilities" },
+	{ .section = "router", .key = "tool_models", .type = IC_CONFIG_STRING,
+	  .offset = OFF(tool_models),
+	  .help = "comma-separated name parts of models with native tool calls, for nodes "
+		  "that do not report capabilities (unset: the public server's list)" },
 	{ .section = "trust", .key = "start", .type = IC_CONFIG_INT,
 	  .offset = OFF(trust_start), .min = 0, .max = 100, .def_int = 50,
 	  .help = "reputation of a node id the router has not seen (points of 100)" },
@@ -122,6 +134,20 @@ static const struct ic_config_key router_keys[] = {
 	{ .section = "trust", .key = "probe_interval", .type = IC_CONFIG_INT,
 	  .offset = OFF(trust_probe_interval), .min = 0, .max = 86400, .def_int = 300,
 	  .help = "mean seconds between probes of one node (random; 0: no probes)" },
+	{ .section = "tools", .key = "searxng_url", .type = IC_CONFIG_URL,
+	  .offset = OFF(searxng_url),
+	  .help = "SearXNG instance for web_search; unset: no tools are offered" },
+	{ .section = "tools", .key = "timeout", .type = IC_CONFIG_INT,
+	  .offset = OFF(tool_timeout), .min = 1, .max = 300, .def_int = IC_TOOL_TIMEOUT_S,
+	  .help = "seconds one tool call may take" },
+	{ .section = "tools", .key = "calls_per_window", .type = IC_CONFIG_INT,
+	  .offset = OFF(tool_calls_max), .min = 1, .max = 100000,
+	  .def_int = IC_TOOL_CALLS_PER_MIN,
+	  .help = "tool calls one node may cause in calls_window seconds" },
+	{ .section = "tools", .key = "calls_window", .type = IC_CONFIG_INT,
+	  .offset = OFF(tool_calls_window), .min = 1, .max = 3600,
+	  .def_int = ROUTER_TOOL_WINDOW_S,
+	  .help = "seconds of the sliding window of calls_per_window" },
 };
 
 const struct ic_config_schema router_config_schema = {

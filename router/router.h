@@ -49,6 +49,7 @@ struct probes;
 struct ratelimit;
 struct strmap;
 struct trust;
+struct toolrun;
 
 enum pss_kind {
 	PSS_HTTP = 0,
@@ -101,6 +102,7 @@ struct router {
 	struct admin *admin;		/* admin token, metrics_allow (admin.h) */
 	struct trust *trust;		/* node_id -> reputation (trust.h) */
 	struct probes *probes;		/* probe.h */
+	struct toolrun *tools;		/* chat-tools.h: searches, windows */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;		/* registered struct node, via link */
 	struct strmap *nodes_by_id;	/* node_id -> registered node */

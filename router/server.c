@@ -12,6 +12,7 @@
 
 #include "admin.h"
 #include "chat.h"
+#include "chat-tools.h"
 #include "clientip.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -267,6 +268,7 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "client_addresses",
 			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
 	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
+	toolrun_metrics(r, o);
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	admin_metrics_add(r, o);
@@ -605,8 +607,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (r)
+		if (r) {
+			toolrun_poll(r);	/* a search finished (chat-tools.h) */
 			router_wakeup(r);	/* a signal arrived (lws_cancel_service) */
+		}
 		return 0;
 	default:
 		break;

@@ -375,11 +375,77 @@ path_fault(struct fo_server *srv, struct evhttp_request *req, handler_fn fn)
 	}
 }
 
+/* /api/show's "capabilities", or NULL for "none" (an older Ollama). */
+static json_object *
+capabilities_new(const struct fo_config *cfg)
+{
+	json_object *arr;
+	char *copy, *tok, *save = NULL;
+
+	if (cfg->capabilities == NULL) {
+		arr = json_object_new_array();
+		json_object_array_add(arr, json_object_new_string("completion"));
+		json_object_array_add(arr, json_object_new_string("tools"));
+		if (cfg->think != NULL)
+			json_object_array_add(arr, json_object_new_string("thinking"));
+		return arr;
+	}
+	if (strcmp(cfg->capabilities, "none") == 0)
+		return NULL;
+	arr = json_object_new_array();
+	copy = xstrdup(cfg->capabilities);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		json_object_array_add(arr, json_object_new_string(tok));
+	free(copy);
+	return arr;
+}
+
+static void
+handle_show(struct fo_server *srv, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = (const char *)evbuffer_pullup(in, -1);
+	json_object *obj, *v, *reply, *caps;
+	const char *name = NULL;
+	struct fo_model *m;
+
+	fo_record_request("/api/show", body != NULL ? body : "", len);
+	if ((obj = parse_body(req, body, len)) == NULL)
+		return;
+	if ((json_object_object_get_ex(obj, "model", &v) ||
+	     json_object_object_get_ex(obj, "name", &v)) &&
+	    json_object_is_type(v, json_type_string))
+		name = json_object_get_string(v);
+	if (name == NULL) {
+		fo_api_error(req, 400, "model is required");
+		json_object_put(obj);
+		return;
+	}
+	if ((m = fo_model_find(srv, name)) == NULL) {
+		not_found(req, name);
+		json_object_put(obj);
+		return;
+	}
+	reply = json_object_new_object();
+	json_object_object_add(reply, "modelfile", json_object_new_string(""));
+	json_object_object_add(reply, "template", json_object_new_string("{{ .Prompt }}"));
+	json_object_object_add(reply, "details", model_details(m));
+	json_object_object_add(reply, "model_info", json_object_new_object());
+	if ((caps = capabilities_new(srv->cfg)) != NULL)
+		json_object_object_add(reply, "capabilities", caps);
+	json_object_object_add(reply, "modified_at", json_object_new_string(MODIFIED_AT));
+	send_json(req, 200, reply);
+	json_object_put(reply);
+	json_object_put(obj);
+}
+
 static const struct route routes[] = {
 	{ "/",		  EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, handle_root },
 	{ "/api/version", EVHTTP_REQ_GET, handle_version },
 	{ "/api/tags",	  EVHTTP_REQ_GET, handle_tags },
 	{ "/api/ps",	  EVHTTP_REQ_GET, handle_ps },
+	{ "/api/show",	  EVHTTP_REQ_POST, handle_show },
 	{ "/api/chat",	  EVHTTP_REQ_POST, handle_chat },
 };
 

@@ -66,6 +66,7 @@ struct fo_config {
 	long long delay_ns;	/* between pieces */
 	long	 chunk_bytes;	/* cut the stream into HTTP chunks this big, or 0 */
 	char	*think;		/* thinking text, or NULL */
+	char	*capabilities;	/* --capabilities, or NULL for the default */
 	json_object *tool_calls; /* array of {"function":{...}}, or NULL */
 	bool	 tool_call_always;
 	enum fo_fault fault;

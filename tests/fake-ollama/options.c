@@ -19,7 +19,7 @@
 static const char usage_text[] =
 "usage: fake-ollama [options]\n"
 "A stand-in for Ollama's HTTP API (GET /, /api/version, /api/tags, /api/ps;\n"
-"POST /api/chat streaming and not) for tests and benchmarks.\n"
+"POST /api/show, /api/chat streaming and not) for tests and benchmarks.\n"
 "\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:11434);\n"
 "                         the chosen port is printed as PORT=<n> on stdout\n"
@@ -53,6 +53,9 @@ static const char usage_text[] =
 "  --record FILE          append each request body as a JSON line\n"
 "                         {\"path\":..,\"body\":..} and each chat the client\n"
 "                         abandoned as {\"event\":\"cancelled\",\"model\":..}\n"
+"  --capabilities LIST    what POST /api/show reports in \"capabilities\"\n"
+"                         (comma-separated; default completion,tools, and\n"
+"                         thinking with --think; \"none\": no such member)\n"
 "  --ollama-version V     what /api/version reports (default " DEFAULT_VERSION ")\n"
 "  --verbose              log each request (never its content)\n"
 "  --help                 this text\n";
@@ -62,7 +65,7 @@ enum {
 	OPT_DELAY_MS, OPT_DELAY_US, OPT_CHUNK_BYTES, OPT_THINK, OPT_TOOL_CALL,
 	OPT_TOOL_CALL_ALWAYS, OPT_FAULT, OPT_FAULT_PATH, OPT_FAULT_MODEL, OPT_FAULT_REQUEST,
 	OPT_FAULT_AFTER, OPT_FAULT_DELAY_MS, OPT_RECORD, OPT_OLLAMA_VERSION,
-	OPT_VERBOSE, OPT_HELP,
+	OPT_VERBOSE, OPT_HELP, OPT_CAPABILITIES,
 };
 
 static const struct option long_options[] = {
@@ -86,6 +89,7 @@ static const struct option long_options[] = {
 	{ "record",		required_argument, NULL, OPT_RECORD },
 	{ "ollama-version",	required_argument, NULL, OPT_OLLAMA_VERSION },
 	{ "verbose",		no_argument,	   NULL, OPT_VERBOSE },
+	{ "capabilities",	required_argument, NULL, OPT_CAPABILITIES },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -158,9 +162,10 @@ parse_listen(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* A deterministic, realistic-looking sha256 hex digest for a name. */
+/* A deterministic, realistic-looking sha256 hex digest for a name and
+ * size: a model given another size stands for a model pulled anew. */
 static void
-fake_digest(const char *name, char out[65])
+fake_digest(const char *name, long long size, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint64_t h = 1469598103934665603ULL;
@@ -168,6 +173,7 @@ fake_digest(const char *name, char out[65])
 
 	for (const char *p = name; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ (uint64_t)size) * 1099511628211ULL;
 	for (i = 0; i < 64; i++) {
 		h = h * 6364136223846793005ULL + 1442695040888963407ULL;
 		out[i] = hex[(h >> 59) & 0xf];
@@ -214,7 +220,7 @@ add_model(struct fo_config *cfg, const char *item, char *err, size_t errlen)
 	memset(m, 0, sizeof(*m));
 	m->name = fo_model_canonical_new(name);
 	m->size = size;
-	fake_digest(m->name, m->digest);
+	fake_digest(m->name, m->size, m->digest);
 	free(name);
 	return 0;
 }
@@ -326,6 +332,9 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 	case OPT_TOOL_CALL_ALWAYS:
 		cfg->tool_call_always = true;
 		return 0;
+	case OPT_CAPABILITIES:
+		replace_str(&cfg->capabilities, arg);
+		return 0;
 	case OPT_FAULT:
 		return parse_fault(cfg, arg, err, errlen);
 	case OPT_FAULT_PATH:
@@ -422,6 +431,7 @@ fo_config_free(struct fo_config *cfg)
 	free(cfg->host);
 	free(cfg->reply);
 	free(cfg->think);
+	free(cfg->capabilities);
 	json_object_put(cfg->tool_calls);
 	free(cfg->fault_model);
 	free(cfg->fault_path);

@@ -283,7 +283,7 @@ def test_chat_streams(d):
     assert r.returncode == 0, r
     assert r.stdout == "Hello: be brief\n\nhi there\n", r.stdout
     assert "hmm, a greeting" in r.stderr
-    assert "[tool web_search: executing]" in r.stderr
+    assert "[web_search: executing]" in r.stderr
     assert "[finished: length]" in r.stderr
     assert "sparkle" not in r.stderr + r.stdout
     req = d.requests_of("chat")[0]

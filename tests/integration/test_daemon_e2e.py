@@ -69,7 +69,9 @@ def test_consumer_chat_through_router():
         assert "data: [DONE]" in raw
         body = n.fo.bodies()[0]
         assert body["model"] == MODEL
-        assert body["messages"] == [{"role": "user", "content": "hello through the network"}]
+        # the router's prompt policy puts its system message first
+        assert body["messages"][0]["role"] == "system", body
+        assert body["messages"][1:] == [{"role": "user", "content": "hello through the network"}]
         # a model no node has: 503 from the router, nothing reaches Ollama
         raw = http_chat(n.router.port, {"model": "mistral:latest", "messages": [
             {"role": "user", "content": "x"}]})

@@ -286,7 +286,8 @@ def test_models_update_and_reregister():
         # a host name, resolved by the daemon (IPv4 first)
         d = dl.Daemon(r.url, "localhost:%d" % port, models_deny="b:*").wait_ready()
         reg = r.wait_type("register")[0]
-        assert reg["models"] == [{"name": "a:1", "size": 10}], reg
+        assert reg["models"] == [{"name": "a:1", "size": 10,
+                                 "capabilities": ["completion", "tools"]}], reg
         fo.proc.stop()
         fo = fake_on(port, "--models", "a:1=10,c:3=30,b:2=20")
         if features:

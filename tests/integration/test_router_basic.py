@@ -106,8 +106,10 @@ async def test_chat_end_to_end(router):
     assert resp.status == 200, resp.status
     assert resp.headers["content-type"].startswith("text/event-stream"), resp.headers
     p = req["ollama_params"]
-    assert p["model"] == "m1" and p["stream"] is True and p["think"] is True, p
-    assert p["messages"] == [{"role": "user", "content": "hello there"}], p
+    # the prompt policy (test_router_prompt.py): m1 does not think
+    assert p["model"] == "m1" and p["stream"] is True and p["think"] is False, p
+    assert p["messages"][0]["role"] == "system", p
+    assert p["messages"][1:] == [{"role": "user", "content": "hello there"}], p
     rid = req["request_id"]
     await node.chunk(rid, "", thinking="hmm <scr")
     await node.chunk(rid, "", thinking="ipt>")

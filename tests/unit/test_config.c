@@ -507,6 +507,8 @@ START_TEST(test_other_programs_sections_silent)
 
 	write_main("[idle]\n"
 		   "cpu_threshold = 50\n"
+		   "[tools]\n"
+		   "searxng_url = http://127.0.0.1:8888\n"
 		   "[daemon]\n"
 		   "server = http://127.0.0.1:9000\n"
 		   "[node]\n"

@@ -501,6 +501,19 @@ START_TEST(test_reply_and_event)
 	ck_assert_str_eq(line, "{\"v\":1,\"id\":\"c1\",\"event\":\"content\",\"text\":\"Hel\"}\n");
 	free(line);
 	json_object_put(o);
+
+	/* the tool event keeps its own "status" */
+	body = json_object_new_object();
+	json_object_object_add(body, "name", json_object_new_string("web_search"));
+	json_object_object_add(body, "status", json_object_new_string("executing"));
+	json_object_object_add(body, "v", json_object_new_int(9));
+	o = ctl_event_new("c1", "tool", body);
+	json_object_put(body);
+	line = ctl_line_new(o, NULL);
+	ck_assert_str_eq(line, "{\"v\":1,\"id\":\"c1\",\"event\":\"tool\",\"name\":\"web_search\","
+			 "\"status\":\"executing\"}\n");
+	free(line);
+	json_object_put(o);
 }
 END_TEST
 

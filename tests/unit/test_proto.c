@@ -206,7 +206,7 @@ END_TEST
 START_TEST(test_register_roundtrip)
 {
 	char n1[] = "llama3.2:3b", n2[] = "hf.co/user/model:Q4_K_M";
-	struct ic_model_info models[] = { { n1, 2019393189LL }, { n2, 0 } };
+	struct ic_model_info models[] = { { n1, 2019393189LL, 0 }, { n2, 0, 0 } };
 	struct ic_msg m;
 	char err[IC_ERRBUF_MAX];
 	char *s = ic_msg_register_new("node-1", models, 2, 4, "0.6.2");
@@ -241,7 +241,7 @@ START_TEST(test_other_roundtrips)
 {
 	static const char *const feats[] = { IC_FEATURE_AVAILABLE, IC_FEATURE_MODELS_UPDATE };
 	char n1[] = "qwen3:8b";
-	struct ic_model_info models[] = { { n1, 5000 } };
+	struct ic_model_info models[] = { { n1, 5000, 0 } };
 	struct ic_msg m;
 	char err[IC_ERRBUF_MAX];
 	static const char params_text[] = "{\"model\":\"a/b\",\"stream\":true}";
@@ -685,9 +685,9 @@ END_TEST
 START_TEST(test_models_check)
 {
 	char a[] = "a";
-	struct ic_model_info ok[] = { { a, 1 } };
-	struct ic_model_info nosize[] = { { a, -1 } };
-	struct ic_model_info noname[] = { { NULL, 1 } };
+	struct ic_model_info ok[] = { { a, 1, 0 } };
+	struct ic_model_info nosize[] = { { a, -1, 0 } };
+	struct ic_model_info noname[] = { { NULL, 1, 0 } };
 
 	ck_assert_ptr_null(ic_models_check(ok, 1));
 	ck_assert_str_eq(ic_models_check(ok, 0), IC_CLOSE_NO_MODELS);
