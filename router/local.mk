@@ -48,7 +48,7 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/test_router_tools
 TESTS += tests/unit/test_router_tools
 tests_unit_test_router_tools_SOURCES = tests/unit/test_router_tools.c router/tools.c \
-	router/prompt.c router/rconfig.c router/tools-searxng.c
+	router/prompt.c router/rconfig.c router/policy.c router/tools-searxng.c
 tests_unit_test_router_tools_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
 tests_unit_test_router_tools_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) \
