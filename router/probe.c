@@ -15,6 +15,7 @@
 #include "probe-questions.h"
 #include "probe.h"
 #include "sched.h"
+#include "tools.h"
 #include "trust.h"
 
 #define PROBE_MIN_DELAY_US	100000	/* shortest gap between two draws */
@@ -37,6 +38,7 @@ struct probe {
 	struct probe_question q;
 	char content[ROUTER_PROBE_ANSWER_MAX];
 	size_t content_len;
+	bool tools_offered;	/* as a consumer's chat would be offered them */
 	bool tool_called;	/* answered with a tool call: no verdict */
 	int64_t last_chunk_us;
 };
@@ -184,6 +186,7 @@ static void send_probe(struct probe *pr)
 	json_object_put(messages);
 	pr->content_len = 0;
 	pr->tool_called = false;
+	pr->tools_offered = tools_enabled(r->cfg);
 	pr->in_flight = true;
 	r->probes->in_flight++;
 	n->active++;
@@ -260,7 +263,8 @@ bool probe_node_chunk(struct node *n, const struct chunk_view *v)
 	}
 	if (!v->done)
 		return true;
-	if (pr->tool_called || memmem(pr->content, pr->content_len, "<tool_call>", 11))
+	if (pr->tools_offered &&
+	    (pr->tool_called || memmem(pr->content, pr->content_len, "<tool_call>", 11)))
 		conclude_without_verdict(pr);
 	else
 		conclude(pr, probe_question_check(&pr->q, pr->content, pr->content_len)
