@@ -787,14 +787,14 @@ on_request(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	char *path = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
 	bool openai = path && strncmp(path, "/v1/", 4) == 0;
 	const char *why;
 	size_t i;
 
 	why = gw_request_refused(g->d->cfg->gateway_cors_origins, g->allow_remote,
-				 evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"),
-				 evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
+				 evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"));
 	if (why) {
 		log_info("gateway: a request refused for its Origin or Host header");
 		send_error(g, req, openai, 403, why);
