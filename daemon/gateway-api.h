@@ -73,6 +73,23 @@ int gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t ho
  * space-separated list, compared exactly). */
 bool gw_cors_allowed(const char *origins, const char *origin);
 
+/* host (a Host header: name or address, optional ":PORT") names this
+ * machine's loopback: "localhost" (any case, or "localhost."), a dotted
+ * IPv4 address in 127/8 or "[IPv6]" loopback, with a port 1..65535 if any. */
+bool gw_host_loopback(const char *host);
+
+/*
+ * Whether a request may use the gateway at all, from its Origin and Host
+ * headers (NULL when absent).  A browser sends Origin with every
+ * cross-origin POST, and a "simple" one needs no preflight, so an origin
+ * not in origins is refused for every method; clients that are not
+ * browsers send none.  Unless allow_remote, Host must be loopback, so a
+ * page that rebinds its own name to 127.0.0.1 is refused too.  NULL if
+ * allowed, else the sentence for a 403.
+ */
+const char *gw_request_refused(const char *origins, bool allow_remote, const char *origin,
+			       const char *host);
+
 /* ---- Ollama ---- */
 
 /* RFC 3339 UTC with nanoseconds, as Ollama writes created_at.  NEW. */

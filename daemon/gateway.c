@@ -90,6 +90,7 @@ struct gateway {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	char *address;
+	bool allow_remote;		/* as at start, like the address */
 	LIST_HEAD(, gw_req) reqs;
 	size_t streams;
 	uint64_t serial;
@@ -786,11 +787,20 @@ on_request(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	char *path = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
 	bool openai = path && strncmp(path, "/v1/", 4) == 0;
 	const char *why;
 	size_t i;
 
+	why = gw_request_refused(g->d->cfg->gateway_cors_origins, g->allow_remote,
+				 evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"));
+	if (why) {
+		log_info("gateway: a request refused for its Origin or Host header");
+		send_error(g, req, openai, 403, why);
+		free(path);
+		return;
+	}
 	if (!path || !*path) {
 		send_error(g, req, false, 400, "the request has no path");
 		free(path);
@@ -861,6 +871,7 @@ gateway_start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	g->address = xstrdup(cfg->gateway_listen);
+	g->allow_remote = cfg->gateway_allow_remote;
 	d->gateway = g;
 	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 &&
 	    strncmp(host, "127.", 4) != 0)

@@ -2,9 +2,11 @@
  * libFuzzer harness for the gateway's dialects (daemon/gateway-chat.c,
  * gateway-ollama.c, gateway-openai.c): the input is a request body read as
  * Ollama's /api/chat and /api/generate and as OpenAI's
- * /v1/chat/completions, and as the network's /api/models answer.  Nothing
- * may crash or leak; what is accepted must be chat arguments that
- * ctl_args_check() accepts, or Ollama's "load" request.
+ * /v1/chat/completions, as the network's /api/models answer, and as a
+ * Host and an Origin header (gateway-addr.c).  Nothing may crash or leak;
+ * what is accepted must be chat arguments that ctl_args_check() accepts,
+ * or Ollama's "load" request; a Host is refused exactly when it is not
+ * loopback, and never with allow_remote.
  *
  * make check runs it through standalone.c; for libFuzzer see
  * docs/fuzzing.md.
@@ -43,6 +45,25 @@ check(int rc, struct gw_chat *c, const char *err)
 	gw_chat_clear(c);
 }
 
+static void
+check_headers(const char *text, size_t size)
+{
+	char *h = malloc(size + 1);
+	bool loop, listed;
+
+	if (!h)
+		return;
+	memcpy(h, text, size);
+	h[size] = '\0';
+	loop = gw_host_loopback(h);
+	listed = strcmp(h, "http://a") == 0;
+	if ((gw_request_refused(NULL, false, NULL, h) == NULL) != loop ||
+	    gw_request_refused(NULL, true, NULL, h) != NULL ||
+	    (gw_request_refused("http://a", true, h, NULL) == NULL) != listed)
+		abort();
+	free(h);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -66,5 +87,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_object_put(names);
 	}
 	json_object_put(j);
+	check_headers(text, size);
 	return 0;
 }

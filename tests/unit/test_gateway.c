@@ -353,6 +353,67 @@ START_TEST(test_cors)
 }
 END_TEST
 
+START_TEST(test_host_loopback)
+{
+	static const char *const yes[] = {
+		"localhost", "LocalHost", "LOCALHOST:11435", "localhost.", "localhost.:1",
+		"127.0.0.1", "127.0.0.1:65535", "127.255.255.254:80", "[::1]", "[::1]:1",
+		"[0:0:0:0:0:0:0:1]:11435",
+	};
+	static const char *const no[] = {
+		"", "evil.example", "evil.example:11435", "localhost..", "localhost.evil",
+		"xlocalhost", "localhostx", "sub.localhost", "localhost:0", "localhost:65536",
+		"localhost:", "localhost:80x", "localhost:1:2", "localhost:+80",
+		"localhost:123456", "128.0.0.1", "126.255.255.255", "127.1", "127.0.0.1.evil",
+		"0.0.0.0", "[::2]", "[::]", "[::1", "::1", "[::1]:", "[::1]x",
+		"[::ffff:127.0.0.1]", "[::1%lo]", "[localhost]", " localhost",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(gw_host_loopback(yes[i]), "%s refused", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!gw_host_loopback(no[i]), "%s allowed", no[i]);
+	ck_assert(!gw_host_loopback(NULL));
+}
+END_TEST
+
+START_TEST(test_request_refused)
+{
+	const char *origins = "http://webui:8080, http://localhost:3000";
+
+	/* no Origin (curl, SDKs, the ollama CLI): only Host counts */
+	ck_assert_ptr_null(gw_request_refused(NULL, false, NULL, NULL));
+	ck_assert_ptr_null(gw_request_refused("", false, NULL, "127.0.0.1:11435"));
+	/* Origin: allowed exactly as listed, or by "*" */
+	ck_assert_ptr_null(gw_request_refused(origins, false, "http://webui:8080", "localhost"));
+	ck_assert_ptr_nonnull(gw_request_refused(origins, false, "http://webui:8081",
+						 "localhost"));
+	ck_assert_ptr_nonnull(gw_request_refused(origins, false, "http://webui", "localhost"));
+	ck_assert_ptr_nonnull(gw_request_refused(origins, false, "HTTP://WEBUI:8080",
+						 "localhost"));
+	ck_assert_ptr_nonnull(gw_request_refused(NULL, false, "http://webui:8080", NULL));
+	ck_assert_ptr_nonnull(gw_request_refused("", true, "http://webui:8080", NULL));
+	ck_assert_ptr_null(gw_request_refused("*", false, "http://anything", NULL));
+	/* a sandboxed page or file:// says "null"; an empty Origin is not an absent one */
+	ck_assert_ptr_nonnull(gw_request_refused(origins, false, "null", NULL));
+	ck_assert_ptr_nonnull(gw_request_refused(origins, false, "", NULL));
+	ck_assert_ptr_null(gw_request_refused("null", false, "null", NULL));
+	/* Host: loopback unless allow_remote, then anything */
+	ck_assert_ptr_nonnull(gw_request_refused(NULL, false, NULL, "evil.example"));
+	ck_assert_ptr_nonnull(gw_request_refused(NULL, false, NULL, ""));
+	ck_assert_ptr_null(gw_request_refused(NULL, true, NULL, "evil.example"));
+	ck_assert_ptr_null(gw_request_refused(NULL, true, NULL, "192.0.2.1:11435"));
+	/* an allowed origin does not excuse a foreign Host, nor allow_remote a foreign Origin */
+	ck_assert_ptr_nonnull(gw_request_refused("*", false, "http://a", "evil.example"));
+	ck_assert_ptr_nonnull(gw_request_refused(origins, true, "http://evil", "192.0.2.1"));
+	ck_assert_ptr_nonnull(strstr(gw_request_refused(origins, false, "http://x", NULL),
+				     "cors_origins"));
+	ck_assert_ptr_nonnull(strstr(gw_request_refused(origins, false, NULL, "x"),
+				     "allow_remote"));
+}
+END_TEST
+
 START_TEST(test_http_status)
 {
 	ck_assert_int_eq(gw_http_status(CTL_ST_OK), 200);
@@ -384,6 +445,8 @@ main(void)
 	tcase_add_test(tc, test_model_names);
 	tcase_add_test(tc, test_listen);
 	tcase_add_test(tc, test_cors);
+	tcase_add_test(tc, test_host_loopback);
+	tcase_add_test(tc, test_request_refused);
 	tcase_add_test(tc, test_http_status);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
