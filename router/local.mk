@@ -23,8 +23,8 @@ router_idleclaw_routerd_SOURCES = \
 	router/sseout.c router/sseout.h \
 	router/chunkparse.c router/chunkparse.h \
 	router/rconfig.c router/rconfig.h
-router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS)
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS)
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig

@@ -158,15 +158,32 @@ void node_close(struct node *n, int code, const char *reason)
 	lws_set_timeout(n->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
+/* The close frame is written here, not left to lws (lws_close_reason() and
+ * return -1): on the libuv loop a debug build of lws (Debian's) closes twice
+ * on that path and the second close drops the frame.  The socket closes
+ * right after it; the peer's ack is not awaited. */
+#define WRITE_CLOSE ((enum lws_write_protocol)4)	/* lws's own, kept private */
+static int send_close(struct node *n)
+{
+	unsigned char frame[LWS_PRE + 2 + sizeof(n->close_reason)];
+	unsigned char *p = frame + LWS_PRE;
+	size_t len = strlen(n->close_reason);
+
+	if (len > 123)
+		len = 123;	/* a control frame's payload is at most 125 bytes */
+	p[0] = (unsigned char)(n->close_code >> 8);
+	p[1] = (unsigned char)(n->close_code & 0xff);
+	memcpy(p + 2, n->close_reason, len);
+	lws_write(n->wsi, p, 2 + len, WRITE_CLOSE);
+	return -1;
+}
+
 int node_writeable(struct node *n)
 {
 	struct outmsg *o;
 
-	if (n->closing) {
-		lws_close_reason(n->wsi, (enum lws_close_status)n->close_code,
-				 (unsigned char *)n->close_reason, strlen(n->close_reason));
-		return -1;
-	}
+	if (n->closing)
+		return send_close(n);
 	if (!n->outq.head)
 		return 0;
 	o = lws_container_of(n->outq.head, struct outmsg, link);
