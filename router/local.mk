@@ -37,8 +37,8 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py
-EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_basic.py \
+	tests/integration/test_router_caddy.py tests/integration/test_router_uv.py
+EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_uv.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py
 

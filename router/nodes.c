@@ -158,10 +158,12 @@ void node_close(struct node *n, int code, const char *reason)
 	lws_set_timeout(n->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
-/* The close frame is written here, not left to lws (lws_close_reason() and
- * return -1): on the libuv loop a debug build of lws (Debian's) closes twice
- * on that path and the second close drops the frame.  The socket closes
- * right after it; the peer's ack is not awaited. */
+/* The close frame is written here and the peer's close awaited (lws
+ * answers it and closes; node_close()'s timeout bounds the wait), instead
+ * of lws_close_reason() and return -1: on the libuv loop a debug build of
+ * lws (Debian's) closes twice on that path, and the second close drops the
+ * frame.  Closing with the peer's frames unread would also reset the
+ * connection, losing the frame at the peer. */
 #define WRITE_CLOSE ((enum lws_write_protocol)4)	/* lws's own, kept private */
 static int send_close(struct node *n)
 {
@@ -169,13 +171,17 @@ static int send_close(struct node *n)
 	unsigned char *p = frame + LWS_PRE;
 	size_t len = strlen(n->close_reason);
 
+	if (n->close_sent)
+		return 0;
+	n->close_sent = true;
 	if (len > 123)
 		len = 123;	/* a control frame's payload is at most 125 bytes */
 	p[0] = (unsigned char)(n->close_code >> 8);
 	p[1] = (unsigned char)(n->close_code & 0xff);
 	memcpy(p + 2, n->close_reason, len);
-	lws_write(n->wsi, p, 2 + len, WRITE_CLOSE);
-	return -1;
+	if (lws_write(n->wsi, p, 2 + len, WRITE_CLOSE) < (int)(2 + len))
+		return -1;
+	return 0;
 }
 
 int node_writeable(struct node *n)

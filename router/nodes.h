@@ -42,6 +42,7 @@ struct node {
 	struct buf rx;			/* fragments of the current message */
 	bool rx_overflow;
 	bool closing;			/* close frame pending */
+	bool close_sent;		/* waiting for the peer's close */
 	int close_code;
 	char close_reason[96];
 	struct tq_timer reg_timer;	/* registration deadline */
