@@ -47,6 +47,27 @@ static void random_hex(char *out, size_t nbytes)
 
 static void consumer_drop(struct chat *c, const char *why);
 
+/* The bytes of one write (written from the chat's buffer). */
+static unsigned char wbuf[LWS_PRE + ROUTER_WRITE_CHUNK];
+
+/* Write all of c->out now if the socket takes it: true if done (or the
+ * consumer dropped).  On the epoll loop a writeable request costs
+ * epoll_ctl() calls both ways, more than the write itself; one poll() of
+ * this socket (lws_send_pipe_choked(), which also says whether lws holds
+ * unsent bytes of an earlier write) is cheaper. */
+static bool write_now(struct chat *c)
+{
+	size_t n = buf_used(&c->out);
+
+	if (!c->headers_sent || n == 0 || n > ROUTER_WRITE_CHUNK || lws_send_pipe_choked(c->wsi))
+		return false;
+	memcpy(wbuf + LWS_PRE, buf_head(&c->out), n);
+	buf_consume(&c->out, n);
+	if (lws_write(c->wsi, wbuf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
+		consumer_drop(c, "write failed");
+	return true;
+}
+
 /* Bytes were added to c->out: bound it, or have them written. */
 static void out_added(struct chat *c)
 {
@@ -54,6 +75,8 @@ static void out_added(struct chat *c)
 		consumer_drop(c, "consumer too slow");
 		return;
 	}
+	if (write_now(c) && (c->dead || (!buf_used(&c->out) && !c->finished)))
+		return;
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -138,8 +161,8 @@ static void filters_finish(struct chat *c)
 /* The stream's end: [DONE], timers off, node slot freed. */
 static void finish(struct chat *c)
 {
+	c->finished = true;	/* first: out_added() then asks for the close */
 	out_append(c, sse_done, sizeof(sse_done) - 1);
-	c->finished = true;
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);
 	sched_detach(c);
@@ -359,7 +382,6 @@ static int write_headers(struct chat *c)
 
 int chat_writeable(struct chat *c)
 {
-	static unsigned char wbuf[LWS_PRE + ROUTER_WRITE_CHUNK];
 	size_t n;
 
 	if (c->dead)
