@@ -30,6 +30,7 @@ struct chat {
 	struct router *r;
 	lws_dll2_t node_link;		/* in node->requests */
 	lws_dll2_t queue_link;		/* in model->waiting */
+	lws_dll2_t flush_link;		/* in r->out_pending */
 	struct lws *wsi;		/* the consumer */
 	struct node *node;		/* serving it, or NULL */
 	struct model *waiting_on;	/* queued for it, or NULL */
@@ -47,6 +48,7 @@ struct chat {
 	int64_t last_chunk_us;		/* for the chunk timeout */
 	bool streaming;			/* 200 + SSE committed */
 	bool headers_sent;
+	bool body_direct;		/* body bytes go to the socket (body_send()) */
 	bool started;			/* a chunk arrived: no more failover */
 	bool finished;			/* [DONE] queued */
 	bool dead;			/* consumer dropped; waiting for close */
@@ -76,6 +78,8 @@ void chat_node_message(struct chat *c, const struct ic_msg *m);
 void chat_node_chunk(struct chat *c, const struct chunk_view *v);
 /* LWS_CALLBACK_HTTP_WRITEABLE for a chat.  -1: close the connection. */
 int chat_writeable(struct chat *c);
+/* Write the output of the chats in r->out_pending (once a loop turn). */
+void chat_flush_pending(struct router *r);
 /* The consumer connection is closing: cancel at the node, free. */
 void chat_free(struct chat *c);
 

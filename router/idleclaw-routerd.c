@@ -29,11 +29,16 @@
 #include "router.h"
 #include "server.h"
 #include "common/xmalloc.h"
+#include "chat.h"
 
 /* The one router of this process (a file-level variable for the signal
  * handler; the rest of the router gets it passed). */
 static struct router router;
 static uv_loop_t loop;
+/* Chat output is written once a loop turn: before the loop waits (what
+ * timers emitted) and after it handled the sockets (what nodes sent). */
+static uv_prepare_t flush_before;
+static uv_check_t flush_after;
 
 static volatile sig_atomic_t got_term, got_hup;
 static struct ic_cmdline cmdline;	/* also what SIGHUP reloads from */
@@ -231,6 +236,34 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	return lws_create_context(&info);
 }
 
+static void flush_prepare_cb(uv_prepare_t *h)
+{
+	(void)h;
+	chat_flush_pending(&router);
+}
+
+static void flush_check_cb(uv_check_t *h)
+{
+	(void)h;
+	chat_flush_pending(&router);
+}
+
+static void flush_start(void)
+{
+	uv_prepare_init(&loop, &flush_before);
+	uv_prepare_start(&flush_before, flush_prepare_cb);
+	uv_check_init(&loop, &flush_after);
+	uv_check_start(&flush_after, flush_check_cb);
+}
+
+/* Before the context goes: its chats go with it, and active handles would
+ * keep the loop running for ever. */
+static void flush_stop(void)
+{
+	uv_close((uv_handle_t *)&flush_before, NULL);
+	uv_close((uv_handle_t *)&flush_after, NULL);
+}
+
 static void close_handle(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -292,6 +325,7 @@ static int serve(void)
 		return 1;
 	}
 	router_init(&router, router.ctx);
+	flush_start();
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -303,6 +337,7 @@ static int serve(void)
 	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup();
 	 * the drain's end stops the loop */
 	uv_run(&loop, UV_RUN_DEFAULT);
+	flush_stop();
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);
 	lws_sul_cancel(&drain_sul);

@@ -91,6 +91,7 @@ struct router {
 	struct tq reg_q, hb_q;		/* nodes.c: registration, heartbeat */
 	struct tq wait_q;		/* sched.c: queue_wait */
 	struct tq chunk_q, ping_q;	/* chat.c: chunk_timeout, ping_interval */
+	lws_dll2_owner_t out_pending;	/* chat.c: chats with output to write */
 	int64_t start_us;
 	bool draining;		/* SIGTERM: no new work */
 	bool quit;		/* leave the service loop */
