@@ -30,6 +30,7 @@
 #include "server.h"
 #include "common/xmalloc.h"
 #include "chat.h"
+#include "cluster.h"
 
 /* The one router of this process (a file-level variable for the signal
  * handler; the rest of the router gets it passed). */
@@ -164,6 +165,7 @@ static void reload(void)
 void router_wakeup(struct router *r)
 {
 	(void)r;	/* the one in this file */
+	cluster_service(router.cluster);
 	if (got_term)
 		begin_drain();
 	if (got_hup) {
@@ -326,6 +328,24 @@ static int serve(void)
 	}
 	router_init(&router, router.ctx);
 	flush_start();
+	if (router.cfg->cluster_url && router.cfg->cluster_url[0]) {
+		char *err = NULL;
+
+		router.cluster = cluster_new(&router, router.cfg->cluster_url,
+					     router.cfg->cluster_instance, port, &err);
+		if (!router.cluster) {
+			log_err("%s", err);
+			free(err);
+			flush_stop();
+			lws_context_destroy(router.ctx);
+			loop_close();
+			router.ctx = NULL;
+			router_fini(&router);
+			return 1;
+		}
+		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
+			   router.cfg->cluster_url);
+	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -338,6 +358,8 @@ static int serve(void)
 	 * the drain's end stops the loop */
 	uv_run(&loop, UV_RUN_DEFAULT);
 	flush_stop();
+	cluster_free(router.cluster);	/* its threads wake the context */
+	router.cluster = NULL;
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);
 	lws_sul_cancel(&drain_sul);

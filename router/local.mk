@@ -22,9 +22,10 @@ router_idleclaw_routerd_SOURCES = \
 	router/tq.c router/tq.h \
 	router/sseout.c router/sseout.h \
 	router/chunkparse.c router/chunkparse.h \
-	router/rconfig.c router/rconfig.h
-router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS)
+	router/rconfig.c router/rconfig.h \
+	router/cluster.c router/cluster.h
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS) $(NATS_CFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS) $(NATS_LIBS) -lpthread
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig
@@ -37,8 +38,10 @@ tests_unit_test_router_rconfig_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 # Integration tests: the real binary on loopback, Python test nodes.
 TESTS += tests/integration/test_router_basic.py tests/integration/test_router_nodes.py \
 	tests/integration/test_router_limits.py tests/integration/test_router_sched.py \
-	tests/integration/test_router_caddy.py tests/integration/test_router_uv.py
-EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_uv.py tests/integration/test_router_basic.py \
+	tests/integration/test_router_caddy.py tests/integration/test_router_uv.py \
+	tests/integration/test_router_cluster.py
+EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_uv.py \
+	tests/integration/test_router_cluster.py tests/integration/test_router_basic.py \
 	tests/integration/test_router_nodes.py tests/integration/test_router_limits.py \
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py
 

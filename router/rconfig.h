@@ -31,6 +31,8 @@ struct router_config {
 	int max_nodes;
 	int stream_buffer;		/* bytes of SSE held per stream */
 	int failover_attempts;
+	char *cluster_url;		/* [cluster] url: "" = a single router */
+	char *cluster_instance;		/* [cluster] instance: "" = HOST:PORT */
 };
 
 extern const struct ic_config_schema router_config_schema;

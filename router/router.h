@@ -37,6 +37,7 @@
 
 struct chat;
 struct clientip_trusted;
+struct cluster;
 struct ipcount;
 struct models;
 struct node;
@@ -82,6 +83,7 @@ struct router {
 	struct ratelimit *rl;
 	struct ipcount *ipcount;	/* streams and nodes per client IP */
 	struct models *models;		/* model name -> nodes, waiting chats */
+	struct cluster *cluster;	/* the other instances, or NULL (cluster.h) */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;		/* registered struct node, via link */
 	struct strmap *nodes_by_id;	/* node_id -> registered node */
