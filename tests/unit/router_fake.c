@@ -28,7 +28,14 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 {
 	struct fake_sock *s = (struct fake_sock *)wsi;
 
-	(void)wp;
+	if (wp == (enum lws_write_protocol)4 && len >= 2) {
+		/* a close frame (nodes.c writes it itself): code, reason */
+		s->close_code = buf[0] << 8 | buf[1];
+		snprintf(s->close_reason, sizeof(s->close_reason), "%.*s", (int)len - 2,
+			 (char *)buf + 2);
+		s->close_sent = true;
+		return (int)len;
+	}
 	if (s->n_sent == 8) {
 		memmove(s->sent[0], s->sent[1], sizeof(s->sent) - sizeof(s->sent[0]));
 		s->n_sent--;
@@ -129,7 +136,8 @@ struct node *fake_flush(struct node *n)
 
 	while (s->writable) {
 		s->writable = false;
-		if (node_writeable(n) < 0) {
+		/* -1, or a close frame the peer answers: lws closes */
+		if (node_writeable(n) < 0 || s->close_sent) {
 			s->closed = true;
 			node_closed(n);
 			return NULL;
