@@ -64,6 +64,10 @@ static void out_added(struct chat *c)
 	if (c->body_direct) {
 		if (lws_dll2_is_detached(&c->flush_link))
 			lws_dll2_add_tail(&c->flush_link, &c->r->out_pending);
+		/* libuv handles up to 48 x 1024 socket events before the loop's
+		 * check phase: do not hold output for all of them */
+		if (c->r->out_pending.count >= ROUTER_FLUSH_BATCH)
+			chat_flush_pending(c->r);
 		return;
 	}
 	lws_callback_on_writable(c->wsi);

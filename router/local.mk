@@ -46,7 +46,8 @@ EXTRA_DIST += tests/integration/routerlib.py tests/integration/test_router_uv.py
 	tests/integration/test_router_sched.py tests/integration/test_router_caddy.py
 
 dist_man_MANS += man/idleclaw-routerd.8
-EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md
+EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md \
+	conf/Caddyfile.cluster.example
 
 # bench/router: load generator (see bench/README.md); built, not installed.
 noinst_PROGRAMS += bench/router/bench-router

@@ -31,7 +31,7 @@
 #define ROUTER_RATE_ENTRIES_MAX	100000	/* token buckets kept; LRU evicted */
 #define ROUTER_IP_MAX		64	/* text of one client address */
 #define ROUTER_NODE_OUTBUF_MAX	(16 * 1024 * 1024) /* queued to one node */
-#define ROUTER_WRITE_CHUNK	(16 * 1024)	/* SSE bytes per writeable */
+#define ROUTER_FLUSH_BATCH	64	/* chats with output written at once */
 #define ROUTER_STATUS_INTERVAL_S 5	/* sd_notify STATUS= refresh */
 #define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
 
