@@ -315,6 +315,10 @@ static int serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0),
 			  lws_log_emit);
+	/* before the port opens: a SIGTERM from then on drains */
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	if (uv_loop_init(&loop) != 0) {
 		log_err("cannot start the event loop");
 		return 1;
@@ -346,16 +350,16 @@ static int serve(void)
 		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
 			   router.cfg->cluster_url);
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
 	log_notice("listening on %s", router.cfg->listen);
 	sd_notify(0, "READY=1");
 	status_tick(&status_sul);
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
 		watchdog_tick(&watchdog_sul);
 	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup();
-	 * the drain's end stops the loop */
+	 * the drain's end stops the loop.  One that came during the start
+	 * found no context to wake: */
+	if (got_term || got_hup)
+		lws_cancel_service(router.ctx);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	flush_stop();
 	cluster_free(router.cluster);	/* its threads wake the context */
