@@ -11,8 +11,9 @@
 #include "common/xmalloc.h"
 #include "models.h"
 #include "nodes.h"
+#include "strmap.h"
 
-enum qkind { Q_MSG, Q_CONNECTED, Q_DISCONNECTED };
+enum qkind { Q_MSG, Q_CLAIM, Q_CONNECTED, Q_DISCONNECTED };
 
 struct qitem {
 	struct qitem *next;
@@ -42,6 +43,7 @@ struct cluster {
 	natsOptions *opts;
 	natsConnection *nc;
 	natsSubscription *sub;
+	natsSubscription *sub_node;
 	/* the queue from the client's threads; the lock guards these four */
 	pthread_mutex_t lock;
 	struct qitem *head, *tail;
@@ -100,6 +102,18 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 	(void)sub;
 	if (len > 0 && len <= CLUSTER_SUMMARY_MAX)
 		enqueue(c, Q_MSG, natsMsg_GetData(msg), (size_t)len);
+	natsMsg_Destroy(msg);
+}
+
+static void on_claim(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct cluster *c = closure;
+	int len = natsMsg_GetDataLength(msg);
+
+	(void)nc;
+	(void)sub;
+	if (len > 0 && len <= 4096)
+		enqueue(c, Q_CLAIM, natsMsg_GetData(msg), (size_t)len);
 	natsMsg_Destroy(msg);
 }
 
@@ -230,6 +244,43 @@ out:
 	json_object_put(o);
 }
 
+/* --- node ids (lws thread) --- */
+
+void cluster_node_claim(struct cluster *c, const char *node_id)
+{
+	json_object *o = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "node_id", json_object_new_string(node_id));
+	json_object_object_add(o, "instance", json_object_new_string(c->instance));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	natsConnection_Publish(c->nc, CLUSTER_SUBJECT_NODE, text, (int)strlen(text));
+	json_object_put(o);
+}
+
+static void claim_received(struct cluster *c, const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len), *id, *inst;
+	struct node *n;
+
+	json_tokener_free(tok);
+	if (!o || !json_object_object_get_ex(o, "node_id", &id) ||
+	    !json_object_is_type(id, json_type_string) ||
+	    !json_object_object_get_ex(o, "instance", &inst) ||
+	    !json_object_is_type(inst, json_type_string)) {
+		c->dropped++;
+		goto out;
+	}
+	if (strcmp(json_object_get_string(inst), c->instance) == 0)
+		goto out;	/* ours */
+	n = strmap_get(c->r->nodes_by_id, json_object_get_string(id));
+	if (n)
+		node_registered_elsewhere(n, json_object_get_string(inst));
+out:
+	json_object_put(o);
+}
+
 /* --- our summary (lws thread) --- */
 
 struct local_acc {
@@ -324,6 +375,9 @@ void cluster_service(struct cluster *c)
 		switch (q->kind) {
 		case Q_MSG:
 			summary_received(c, q->data, q->len);
+			break;
+		case Q_CLAIM:
+			claim_received(c, q->data, q->len);
 			break;
 		case Q_CONNECTED:
 			if (!c->connected)
@@ -428,6 +482,9 @@ struct cluster *cluster_new(struct router *r, const char *url, const char *insta
 	}
 	if (s == NATS_OK)
 		s = natsConnection_Subscribe(&c->sub, c->nc, CLUSTER_SUBJECT_SUMMARY, on_msg, c);
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim,
+					     c);
 	if (s != NATS_OK) {
 		*err = xasprintf("cluster.url '%s': %s", url, natsStatus_GetText(s));
 		cluster_free(c);
@@ -446,9 +503,12 @@ void cluster_free(struct cluster *c)
 	lws_sul_cancel(&c->tick);
 	if (c->sub)
 		natsSubscription_Unsubscribe(c->sub);
+	if (c->sub_node)
+		natsSubscription_Unsubscribe(c->sub_node);
 	if (c->nc)
 		natsConnection_Close(c->nc);
 	natsSubscription_Destroy(c->sub);
+	natsSubscription_Destroy(c->sub_node);
 	natsConnection_Destroy(c->nc);
 	natsOptions_Destroy(c->opts);
 	/* the client's threads are gone after this: nothing wakes lws */

@@ -31,6 +31,7 @@
 #define CLUSTER_PEERS_MAX	64
 #define CLUSTER_SUMMARY_MAX	(256 * 1024)	/* bytes of one summary */
 #define CLUSTER_SUBJECT_SUMMARY	"idleclaw.cluster.summary"
+#define CLUSTER_SUBJECT_NODE	"idleclaw.cluster.node"
 
 struct cluster;
 
@@ -44,6 +45,8 @@ struct cluster *cluster_new(struct router *r, const char *url, const char *insta
 void cluster_free(struct cluster *c);
 /* On the lws thread after lws_cancel_service(): take the queued messages. */
 void cluster_service(struct cluster *c);
+/* A node registered here: the instance that had it closes its socket. */
+void cluster_node_claim(struct cluster *c, const char *node_id);
 
 const char *cluster_instance(const struct cluster *c);
 /* Instances heard from in the last CLUSTER_FORGET_PERIODS periods. */

@@ -8,6 +8,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "models.h"
+#include "cluster.h"
 #include "nodes.h"
 #include "common/proto.h"
 #include "sched.h"
@@ -310,6 +311,8 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	node_send(n, ic_msg_registered_new(n->node_id, features,
 					  sizeof(features) / sizeof(features[0])));
 	hb_arm(n);
+	if (n->r->cluster)
+		cluster_node_claim(n->r->cluster, n->node_id);
 	if (old) {
 		/* after the new socket is in, so old's chats can move to it */
 		log_notice("node %s: re-registered from %s, replacing the socket from %s",
@@ -319,6 +322,15 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	}
 	sched_node_ready(n);
 	return 0;
+}
+
+void node_registered_elsewhere(struct node *n, const char *instance)
+{
+	if (n->closing)
+		return;
+	log_notice("node %s: registered on instance %s, closing its socket from %s",
+		   n->node_id, instance, n->ip);
+	node_close(n, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
 }
 
 /* Extension: a fresh model list, checked like a registration's. */

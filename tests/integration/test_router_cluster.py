@@ -231,6 +231,49 @@ def test_drain_is_published():
         nats.close()
 
 
+def test_node_id_claimed_cluster_wide():
+    """A node that registers on another instance (its old socket still open
+    on the first) has the old socket closed there, as a re-registration on
+    one router would; a different id stays."""
+    if not have_nats():
+        return
+    nats = Nats()
+    a = cluster_router(nats, "a")
+    b = cluster_router(nats, "b")
+
+    async def go():
+        old = await TestNode.registered(a, "moving", models=("mm",), ip="10.83.0.1")
+        other = await TestNode.registered(a, "staying", models=("mm",), ip="10.83.0.2")
+        await until_health(b, "a seen", lambda h: h["peers"] == 1 and h["nodes"] == 2)
+        new = await TestNode.registered(b, "moving", models=("mm",), ip="10.83.0.3")
+        t0 = time.monotonic()
+        code, reason = await old.expect_close(5)
+        assert (code, reason) == (1000, "re-registered"), (code, reason)
+        assert time.monotonic() - t0 < 3, time.monotonic() - t0
+        await until_health(a, "one node left", lambda h: h["nodes_local"] == 1)
+        await until_health(b, "2 nodes in all", lambda h: h["nodes"] == 2)
+        # the new socket works, the other node was left alone
+        await new.heartbeat()
+        await other.heartbeat()
+        await new.expect_nothing(0.5)
+        await other.expect_nothing(0.1)
+        await new.close()
+        await other.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(go(), 60))
+        for r in (a, b):
+            r.assert_clean_exit(timeout=10)
+    except Exception:
+        for r in (a, b):
+            print(r.log()[-3000:])
+        raise
+    finally:
+        for r in (a, b):
+            r.close()
+        nats.close()
+
+
 def test_bad_url():
     """A url that is not nats://HOST[:PORT]: a clear error and exit status 1
     (the client would retry it for ever)."""
@@ -254,4 +297,5 @@ def test_bad_url():
 
 if __name__ == "__main__":
     iclib.run_tests([test_summaries_and_forgetting, test_nats_down_and_back,
-                     test_drain_is_published, test_bad_url])
+                     test_drain_is_published, test_node_id_claimed_cluster_wide,
+                     test_bad_url])

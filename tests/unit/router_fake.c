@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/cluster.h"
 #include "router_fake.h"
 #include "router/sched.h"
 #include "common/config.h"
@@ -20,6 +21,13 @@ int64_t router_now_us(void)
 void router_wakeup(struct router *r)
 {
 	(void)r;
+}
+
+/* cluster.c (libnats) is not linked: these routers have no cluster. */
+void cluster_node_claim(struct cluster *c, const char *node_id)
+{
+	(void)c;
+	(void)node_id;
 }
 
 /* --- sockets --- */
