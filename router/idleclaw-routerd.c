@@ -216,11 +216,6 @@ static void raise_fd_limit(void)
 static struct lws_context *context_new(char *host, int port, struct router *r)
 {
 	static void *loops[1] = { &loop };
-	/* No lws validity (idle ping) timers: the router has its own
-	 * heartbeat deadlines, and lws files each socket's timer afresh in one
-	 * sorted list on every frame received, a walk over all the sockets
-	 * (12% of the CPU with 10,000 nodes). */
-	static const lws_retry_bo_t no_validity = { 0 };
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -232,7 +227,6 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |
 		       LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
 	info.foreign_loops = loops;
-	info.retry_and_idle_policy = &no_validity;
 	if (host[0] && !strchr(host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.max_http_header_data = 4096;
