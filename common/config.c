@@ -223,7 +223,7 @@ static void apply(struct loader *ld, const struct ic_config_key *k, const char *
  * One /etc/idleclaw.conf serves every IdleClaw program: a section that
  * belongs to another of them is not a mistake worth a warning.
  */
-static const char *const shared_sections[] = { "daemon", "gateway", "router", "trust", "tools", "idle", "ctl",
+static const char *const shared_sections[] = { "daemon", "gateway", "router", "trust", "tools", "cluster", "idle", "ctl",
 						 NULL };
 
 static bool section_shared(const char *section)

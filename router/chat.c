@@ -1,9 +1,11 @@
 /* chat.c - one consumer request from validation to [DONE] (see chat.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "chat.h"
 #include "chat-tools.h"
@@ -53,14 +55,69 @@ static void random_hex(char *out, size_t nbytes)
 
 static void consumer_drop(struct chat *c, const char *why);
 
-/* Bytes were added to c->out: bound it, or have them written. */
+/* Bytes were added to c->out: bound it, or have them written.  Once the
+ * body may go straight to the socket (c->body_direct), the chat joins
+ * r->out_pending and chat_flush_pending() writes it at the loop's turn:
+ * all the chunks a consumer got in one turn in one send(), and no
+ * writeable request, which on the epoll loop costs epoll_ctl() calls both
+ * ways, more than the write itself. */
 static void out_added(struct chat *c)
 {
 	if (buf_used(&c->out) > (size_t)c->r->cfg->stream_buffer) {
 		consumer_drop(c, "consumer too slow");
 		return;
 	}
+	if (c->body_direct) {
+		if (lws_dll2_is_detached(&c->flush_link))
+			lws_dll2_add_tail(&c->flush_link, &c->r->out_pending);
+		/* libuv handles up to 48 x 1024 socket events before the loop's
+		 * check phase: do not hold output for all of them */
+		if (c->r->out_pending.count >= ROUTER_FLUSH_BATCH)
+			chat_flush_pending(c->r);
+		return;
+	}
 	lws_callback_on_writable(c->wsi);
+}
+
+/* Send what the socket takes of c->out; the rest, and the close after
+ * [DONE], wait for chat_writeable().  The body bypasses lws_write(): lws
+ * would copy what the socket does not take into a buffer of its own, which
+ * only a poll() per write (lws_send_pipe_choked()) could tell.  Safe
+ * because lws holds no bytes of this connection once it has called the
+ * writeable callback after the headers (c->body_direct), and an SSE body
+ * has no framing of lws's.  0, or -1 if the connection failed. */
+static int body_send(struct chat *c)
+{
+	size_t n = buf_used(&c->out);
+	ssize_t w = 0;
+
+	if (n) {
+		w = send(lws_get_socket_fd(c->wsi), buf_head(&c->out), n,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (w > 0)
+			buf_consume(&c->out, (size_t)w);
+	}
+	if (buf_used(&c->out) || c->finished)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void flush_one(struct chat *c)
+{
+	if (!c->dead && body_send(c) < 0)
+		consumer_drop(c, "write failed");
+}
+
+void chat_flush_pending(struct router *r)
+{
+	while (r->out_pending.head) {
+		struct chat *c = lws_container_of(r->out_pending.head, struct chat, flush_link);
+
+		lws_dll2_remove(&c->flush_link);
+		flush_one(c);
+	}
 }
 
 static void out_append(struct chat *c, const char *data, size_t len)
@@ -470,9 +527,6 @@ static int write_headers(struct chat *c)
 
 int chat_writeable(struct chat *c)
 {
-	static unsigned char wbuf[LWS_PRE + ROUTER_WRITE_CHUNK];
-	size_t n;
-
 	if (c->dead)
 		return -1;
 	if (!c->streaming)
@@ -485,18 +539,10 @@ int chat_writeable(struct chat *c)
 			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	n = buf_used(&c->out);
-	if (n == 0)
-		return c->finished ? -1 : 0;
-	if (n > ROUTER_WRITE_CHUNK)
-		n = ROUTER_WRITE_CHUNK;
-	memcpy(wbuf + LWS_PRE, buf_head(&c->out), n);
-	buf_consume(&c->out, n);
-	if (lws_write(c->wsi, wbuf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
+	c->body_direct = true;	/* lws has sent all of the headers */
+	if (!buf_used(&c->out) && c->finished)
 		return -1;
-	if (buf_used(&c->out) || c->finished)
-		lws_callback_on_writable(c->wsi);
-	return 0;
+	return body_send(c);
 }
 
 /* 0 and *messages/model/think set, or an HTTP status with pss->reply set. */
@@ -612,6 +658,7 @@ void chat_free(struct chat *c)
 		cancel_at_node(c);
 	}
 	sched_detach(c);
+	lws_dll2_remove(&c->flush_link);
 	tq_cancel(&c->wait_timer);
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);

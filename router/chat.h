@@ -31,6 +31,7 @@ struct chat {
 	struct router *r;
 	lws_dll2_t node_link;		/* in node->requests */
 	lws_dll2_t queue_link;		/* in model->waiting */
+	lws_dll2_t flush_link;		/* in r->out_pending */
 	struct lws *wsi;		/* the consumer */
 	struct node *node;		/* serving it, or NULL */
 	struct model *waiting_on;	/* queued for it, or NULL */
@@ -54,6 +55,7 @@ struct chat {
 	int64_t last_chunk_us;		/* for the chunk timeout */
 	bool streaming;			/* 200 + SSE committed */
 	bool headers_sent;
+	bool body_direct;		/* body bytes go to the socket (body_send()) */
 	bool started;			/* a chunk arrived: no more failover */
 	bool finished;			/* [DONE] queued */
 	bool dead;			/* consumer dropped; waiting for close */
@@ -96,6 +98,8 @@ void chat_emit_tool(struct chat *c, const char *name, const char *status, const 
 /* The tool results are in c->history: the next request, to c's node if it
  * is still there, else through the scheduler. */
 void chat_next_round(struct chat *c);
+/* Write the output of the chats in r->out_pending (once a loop turn). */
+void chat_flush_pending(struct router *r);
 /* The consumer connection is closing: cancel at the node, free. */
 void chat_free(struct chat *c);
 

@@ -2,9 +2,15 @@
  * idleclaw-routerd - the IdleClaw routing server.
  *
  * main(): the command line (common/cmdline.h), configuration and its reload
- * (common/startup.h), the lws context, signals, sd_notify, and the drain on
- * SIGTERM.  Everything else runs in lws callbacks on this one
- * thread (see router.h).
+ * (common/startup.h), the libuv loop and the lws context on it, signals,
+ * sd_notify, and the drain on SIGTERM.  Everything else runs in lws
+ * callbacks on this one thread (see router.h).
+ *
+ * The loop is libuv's (epoll), owned here and lent to lws as a "foreign"
+ * loop: lws's own poll() loop walks every socket on every wake-up, which
+ * costs more than the traffic itself with thousands of nodes connected.
+ * Signals keep the flag + lws_cancel_service() pattern, so they reach
+ * router_wakeup() on the loop thread whatever the loop is.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +20,7 @@
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <uv.h>
 
 #include "common/cmdline.h"
 #include "common/log.h"
@@ -23,10 +30,17 @@
 #include "router.h"
 #include "server.h"
 #include "common/xmalloc.h"
+#include "chat.h"
+#include "cluster.h"
 
 /* The one router of this process (a file-level variable for the signal
  * handler; the rest of the router gets it passed). */
 static struct router router;
+static uv_loop_t loop;
+/* Chat output is written once a loop turn: before the loop waits (what
+ * timers emitted) and after it handled the sockets (what nodes sent). */
+static uv_prepare_t flush_before;
+static uv_check_t flush_after;
 
 static volatile sig_atomic_t got_term, got_hup;
 static struct ic_cmdline cmdline;	/* also what SIGHUP reloads from */
@@ -99,7 +113,7 @@ static void drain_tick(lws_sorted_usec_list_t *sul)
 		router.quit = true;
 		lws_sul_cancel(&status_sul);
 		lws_sul_cancel(&watchdog_sul);
-		lws_cancel_service(router.ctx);
+		uv_stop(&loop);
 		return;
 	}
 	lws_sul_schedule(router.ctx, 0, sul, drain_tick, 50 * 1000);
@@ -152,6 +166,7 @@ static void reload(void)
 void router_wakeup(struct router *r)
 {
 	(void)r;	/* the one in this file */
+	cluster_service(router.cluster);
 	if (got_term)
 		begin_drain();
 	if (got_hup) {
@@ -201,6 +216,7 @@ static void raise_fd_limit(void)
 
 static struct lws_context *context_new(char *host, int port, struct router *r)
 {
+	static void *loops[1] = { &loop };
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -208,7 +224,10 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	info.iface = host[0] ? host : NULL;
 	info.protocols = server_protocols;
 	info.vhost_name = "idleclaw-routerd";
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* lws would otherwise spin on SIGSEGV waiting for a debugger */
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |
+		       LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+	info.foreign_loops = loops;
 	if (host[0] && !strchr(host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.max_http_header_data = 4096;
@@ -218,6 +237,56 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	info.server_string = "idleclaw-routerd";
 	info.user = r;
 	return lws_create_context(&info);
+}
+
+static void flush_prepare_cb(uv_prepare_t *h)
+{
+	(void)h;
+	chat_flush_pending(&router);
+}
+
+static void flush_check_cb(uv_check_t *h)
+{
+	(void)h;
+	chat_flush_pending(&router);
+}
+
+static void flush_start(void)
+{
+	uv_prepare_init(&loop, &flush_before);
+	uv_prepare_start(&flush_before, flush_prepare_cb);
+	uv_check_init(&loop, &flush_after);
+	uv_check_start(&flush_after, flush_check_cb);
+}
+
+/* Before the context goes: its chats go with it, and active handles would
+ * keep the loop running for ever. */
+static void flush_stop(void)
+{
+	uv_close((uv_handle_t *)&flush_before, NULL);
+	uv_close((uv_handle_t *)&flush_after, NULL);
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* After lws_context_destroy(): lws closes its libuv handles (sockets, the
+ * timer, the cancel pipe) asynchronously, so run the loop until they are
+ * closed.  A handle left open would be a bug in lws or here: say so, close
+ * it, and still free the loop. */
+static void loop_close(void)
+{
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&loop) == 0)
+		return;
+	log_warn("event loop: handles still open after the context closed");
+	uv_walk(&loop, close_handle, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
 }
 
 static const struct ic_cmdline_option routerd_options[] = {
@@ -247,31 +316,61 @@ static int serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0),
 			  lws_log_emit);
-	router.ctx = context_new(host, port, &router);
-	if (!router.ctx) {
-		log_err("cannot listen on %s (in use, or not an address of this host?)",
-			router.cfg->listen);
-		return 1;
-	}
-	router_init(&router, router.ctx);
-	router.tools = toolrun_new(&router);
+	/* before the port opens: a SIGTERM from then on drains */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+	if (uv_loop_init(&loop) != 0) {
+		log_err("cannot start the event loop");
+		return 1;
+	}
+	router.ctx = context_new(host, port, &router);
+	if (!router.ctx) {
+		log_err("cannot listen on %s (in use, not an address of this host, or the "
+			"libwebsockets-evlib-uv plugin missing?)", router.cfg->listen);
+		loop_close();
+		return 1;
+	}
+	router_init(&router, router.ctx);
+	flush_start();
+	if (router.cfg->cluster_url && router.cfg->cluster_url[0]) {
+		char *err = NULL;
+
+		router.cluster = cluster_new(&router, router.cfg->cluster_url,
+					     router.cfg->cluster_instance, port, &err);
+		if (!router.cluster) {
+			log_err("%s", err);
+			free(err);
+			flush_stop();
+			lws_context_destroy(router.ctx);
+			loop_close();
+			router.ctx = NULL;
+			router_fini(&router);
+			return 1;
+		}
+		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
+			   router.cfg->cluster_url);
+	}
+	router.tools = toolrun_new(&router);
 	log_notice("listening on %s", router.cfg->listen);
 	sd_notify(0, "READY=1");
 	status_tick(&status_sul);
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
 		watchdog_tick(&watchdog_sul);
-	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup() */
-	while (!router.quit) {
-		if (lws_service(router.ctx, 0) < 0)
-			break;
-	}
+	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup();
+	 * the drain's end stops the loop.  One that came during the start
+	 * found no context to wake: */
+	if (got_term || got_hup)
+		lws_cancel_service(router.ctx);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	flush_stop();
+	cluster_free(router.cluster);	/* its threads wake the context */
+	router.cluster = NULL;
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);
 	lws_sul_cancel(&drain_sul);
 	lws_context_destroy(router.ctx);
+	loop_close();	/* lws finishes destroying the context in here */
 	router.ctx = NULL;
 	toolrun_free(router.tools);	/* after the chats, which cancel their searches */
 	router.tools = NULL;

@@ -31,9 +31,11 @@ router_idleclaw_routerd_SOURCES = \
 	router/prompt.c router/prompt.h \
 	router/tools.c router/tools.h \
 	router/chat-tools.c router/chat-tools.h \
-	router/tools-searxng.c router/tools-searxng.h
-router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
-router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -lm
+	router/tools-searxng.c router/tools-searxng.h \
+	router/cluster.c router/cluster.h
+router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS) $(UV_CFLAGS) $(NATS_CFLAGS)
+router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(UV_LIBS) $(NATS_LIBS) \
+	$(PTHREAD_LIBS) -lm
 
 # The [router] key table: typed defaults, and the man page's key list.
 check_PROGRAMS += tests/unit/test_router_rconfig
@@ -57,7 +59,8 @@ tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) 
 EXTRA_DIST += docs/tools.md tests/integration/toolslib.py
 
 dist_man_MANS += man/idleclaw-routerd.8
-EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md
+EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md \
+	conf/Caddyfile.cluster.example
 
 # bench/router: load generator (see bench/README.md); built, not installed.
 noinst_PROGRAMS += bench/router/bench-router

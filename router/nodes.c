@@ -8,6 +8,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "models.h"
+#include "cluster.h"
 #include "nodes.h"
 #include "probe.h"
 #include "common/proto.h"
@@ -160,15 +161,38 @@ void node_close(struct node *n, int code, const char *reason)
 	lws_set_timeout(n->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
+/* The close frame is written here and the peer's close awaited (lws
+ * answers it and closes; node_close()'s timeout bounds the wait), instead
+ * of lws_close_reason() and return -1: on the libuv loop a debug build of
+ * lws (Debian's) closes twice on that path, and the second close drops the
+ * frame.  Closing with the peer's frames unread would also reset the
+ * connection, losing the frame at the peer. */
+#define WRITE_CLOSE ((enum lws_write_protocol)4)	/* lws's own, kept private */
+static int send_close(struct node *n)
+{
+	unsigned char frame[LWS_PRE + 2 + sizeof(n->close_reason)];
+	unsigned char *p = frame + LWS_PRE;
+	size_t len = strlen(n->close_reason);
+
+	if (n->close_sent)
+		return 0;
+	n->close_sent = true;
+	if (len > 123)
+		len = 123;	/* a control frame's payload is at most 125 bytes */
+	p[0] = (unsigned char)(n->close_code >> 8);
+	p[1] = (unsigned char)(n->close_code & 0xff);
+	memcpy(p + 2, n->close_reason, len);
+	if (lws_write(n->wsi, p, 2 + len, WRITE_CLOSE) < (int)(2 + len))
+		return -1;
+	return 0;
+}
+
 int node_writeable(struct node *n)
 {
 	struct outmsg *o;
 
-	if (n->closing) {
-		lws_close_reason(n->wsi, (enum lws_close_status)n->close_code,
-				 (unsigned char *)n->close_reason, strlen(n->close_reason));
-		return -1;
-	}
+	if (n->closing)
+		return send_close(n);
 	if (!n->outq.head)
 		return 0;
 	o = lws_container_of(n->outq.head, struct outmsg, link);
@@ -294,6 +318,8 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	node_send(n, ic_msg_registered_new(n->node_id, features,
 					  sizeof(features) / sizeof(features[0])));
 	hb_arm(n);
+	if (n->r->cluster)
+		cluster_node_claim(n->r->cluster, n->node_id);
 	if (old) {
 		/* after the new socket is in, so old's chats can move to it */
 		log_notice("node %s: re-registered from %s, replacing the socket from %s",
@@ -304,6 +330,15 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	sched_node_ready(n);
 	probe_node_up(n);
 	return 0;
+}
+
+void node_registered_elsewhere(struct node *n, const char *instance)
+{
+	if (n->closing)
+		return;
+	log_notice("node %s: registered on instance %s, closing its socket from %s",
+		   n->node_id, instance, n->ip);
+	node_close(n, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
 }
 
 /* Extension: a fresh model list, checked like a registration's. */

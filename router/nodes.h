@@ -44,6 +44,7 @@ struct node {
 	struct buf rx;			/* fragments of the current message */
 	bool rx_overflow;
 	bool closing;			/* close frame pending */
+	bool close_sent;		/* waiting for the peer's close */
 	int close_code;
 	char close_reason[96];
 	struct tq_timer reg_timer;	/* registration deadline */
@@ -60,6 +61,9 @@ struct node *node_new(struct router *r, struct lws *wsi, const char *ip);
 int node_rx(struct node *n, const void *in, size_t len, bool first, bool final);
 /* LWS_CALLBACK_SERVER_WRITEABLE.  -1: close now. */
 int node_writeable(struct node *n);
+/* The node registered on another instance of the cluster: close this
+ * socket as a re-registration would. */
+void node_registered_elsewhere(struct node *n, const char *instance);
 /* The socket is gone: fail its requests over, unregister, free. */
 void node_closed(struct node *n);
 

@@ -148,6 +148,14 @@ static const struct ic_config_key router_keys[] = {
 	  .offset = OFF(tool_calls_window), .min = 1, .max = 3600,
 	  .def_int = ROUTER_TOOL_WINDOW_S,
 	  .help = "seconds of the sliding window of calls_per_window" },
+	{ .section = "cluster", .key = "url", .type = IC_CONFIG_STRING,
+	  .offset = OFF(cluster_url), .def_str = "",
+	  .help = "NATS server of a cluster of routers (nats://HOST:PORT); empty: one router",
+	  .restart = true },
+	{ .section = "cluster", .key = "instance", .type = IC_CONFIG_STRING,
+	  .offset = OFF(cluster_instance), .def_str = "",
+	  .help = "this router's name in the cluster; empty: host name and listen port",
+	  .restart = true },
 };
 
 const struct ic_config_schema router_config_schema = {

@@ -56,6 +56,8 @@ struct router_config {
 	int tool_timeout;		/* seconds per call */
 	int tool_calls_max;		/* per node per tool_calls_window */
 	int tool_calls_window;		/* seconds */
+	char *cluster_url;		/* [cluster] url: "" = a single router */
+	char *cluster_instance;		/* [cluster] instance: "" = HOST:PORT */
 };
 
 /* The built-in defaults of unset keys (their texts hold commas, which the

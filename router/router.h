@@ -31,7 +31,7 @@
 #define ROUTER_RATE_ENTRIES_MAX	100000	/* token buckets kept; LRU evicted */
 #define ROUTER_IP_MAX		64	/* text of one client address */
 #define ROUTER_NODE_OUTBUF_MAX	(16 * 1024 * 1024) /* queued to one node */
-#define ROUTER_WRITE_CHUNK	(16 * 1024)	/* SSE bytes per writeable */
+#define ROUTER_FLUSH_BATCH	64	/* chats with output written at once */
 #define ROUTER_STATUS_INTERVAL_S 5	/* sd_notify STATUS= refresh */
 #define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
 #define ROUTER_TRUST_RECORDS_MAX 100000	/* node ids whose reputation is kept */
@@ -41,6 +41,7 @@
 struct admin;
 struct chat;
 struct clientip_trusted;
+struct cluster;
 struct ipcount;
 struct models;
 struct node;
@@ -103,6 +104,7 @@ struct router {
 	struct trust *trust;		/* node_id -> reputation (trust.h) */
 	struct probes *probes;		/* probe.h */
 	struct toolrun *tools;		/* chat-tools.h: searches, windows */
+	struct cluster *cluster;	/* the other instances, or NULL (cluster.h) */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;		/* registered struct node, via link */
 	struct strmap *nodes_by_id;	/* node_id -> registered node */
@@ -114,6 +116,7 @@ struct router {
 	struct tq chunk_q, ping_q;	/* chat.c: chunk_timeout, ping_interval */
 	struct tq body_q;		/* server.c: body_timeout */
 	int bodies_active;		/* server.c: request bodies still arriving */
+	lws_dll2_owner_t out_pending;	/* chat.c: chats with output to write */
 	int64_t start_us;
 	bool draining;		/* SIGTERM: no new work */
 	bool quit;		/* leave the service loop */

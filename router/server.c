@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "chat.h"
 #include "chat-tools.h"
+#include "cluster.h"
 #include "clientip.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -140,6 +141,26 @@ static int64_t uptime_s(const struct router *r)
 	return (router_now_us() - r->start_us) / 1000000;
 }
 
+/* What /health and /metrics add in a cluster: the instance, its peers,
+ * and the nodes and models of all of them. */
+static void cluster_health(struct router *r, json_object *o)
+{
+	json_object *models = cluster_models_new(r->cluster, false, false);
+	long local = (long)nodes_count(r);
+
+	json_object_object_add(o, "instance",
+			       json_object_new_string(cluster_instance(r->cluster)));
+	json_object_object_add(o, "peers", json_object_new_int(cluster_peers(r->cluster)));
+	json_object_object_add(o, "nodes_local", json_object_new_int64(local));
+	json_object_object_add(o, "nodes_cluster",
+			       json_object_new_int64(local + cluster_peer_nodes(r->cluster)));
+	json_object_object_add(o, "models_cluster",
+			       json_object_new_int64((int64_t)json_object_array_length(models)));
+	json_object_object_add(o, "cluster_messages_dropped",
+			       json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
+	json_object_put(models);
+}
+
 static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o = json_object_new_object();
@@ -154,6 +175,14 @@ static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "requests_active",
 			       json_object_new_int(r->requests_active));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	if (r->cluster) {
+		/* "nodes" and "models" count the whole cluster */
+		cluster_health(r, o);
+		json_object_object_add(o, "nodes", json_object_new_int64(json_object_get_int64(
+			json_object_object_get(o, "nodes_cluster"))));
+		json_object_object_add(o, "models", json_object_new_int64(json_object_get_int64(
+			json_object_object_get(o, "models_cluster"))));
+	}
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }
@@ -224,11 +253,16 @@ static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 	struct model_list l;
 
 	(void)pss;
-	sorted_models(r, &l);
-	for (size_t i = 0; i < l.n; i++)
-		json_object_array_add(arr, verbose ? model_detail_new(l.v[i], true)
-					  : json_object_new_string(l.v[i]->name));
-	free(l.v);
+	if (r->cluster) {
+		json_object_put(arr);
+		arr = cluster_models_new(r->cluster, verbose, true);
+	} else {
+		sorted_models(r, &l);
+		for (size_t i = 0; i < l.n; i++)
+			json_object_array_add(arr, verbose ? model_detail_new(l.v[i], true)
+						  : json_object_new_string(l.v[i]->name));
+		free(l.v);
+	}
 	json_object_object_add(o, "models", arr);
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
@@ -269,6 +303,11 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
 	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
 	toolrun_metrics(r, o);
+	if (r->cluster) {
+		json_object_put(arr);
+		arr = cluster_models_new(r->cluster, true, false);
+		cluster_health(r, o);
+	}
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	admin_metrics_add(r, o);

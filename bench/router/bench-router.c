@@ -4,7 +4,8 @@
  * Starts the router on a loopback port, connects N simulated nodes (raw
  * WebSocket clients speaking the node protocol) and keeps M consumers
  * streaming chats through it for D seconds.  Each node answers a request
- * with one chunk per tick per active request, every chunk stamped with the
+ * with one chunk per tick per active request (all of a node's chunks of a
+ * tick in one write(), or with -1 one write() each), every chunk stamped with the
  * send time, so a consumer can measure the latency the router adds.
  * Reports streams held, chunks/s, p50/p99 latency per chunk, and the
  * router's CPU and RSS.  One thread, epoll, no libraries.
@@ -63,7 +64,8 @@ static struct {
 	int tick_ms;
 	int concurrency;	/* per node */
 	const char *routerd;
-} opt = { 0, 100, 200, 10, 50, 20, 10, "router/idleclaw-routerd" };
+	bool one_write;		/* -1: one write() per chunk, as real nodes send */
+} opt = { 0, 100, 200, 10, 50, 20, 10, "router/idleclaw-routerd", false };
 
 static int ep;
 static pid_t router_pid;
@@ -326,6 +328,8 @@ static void nodes_tick(struct conn **nodes)
 				"\"done\":%s}}", q->id, (long long)now_us(), done ? "true" : "false");
 
 			ws_send(c, buf, (size_t)len);
+			if (opt.one_write)
+				flush(c);
 			if (done)
 				c->reqs[r] = c->reqs[--c->nreqs];
 			else
@@ -561,7 +565,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench-router [-r ROUTERD] [-n NODES] [-m STREAMS] [-s SECONDS]\n"
-		"                    [-k CHUNKS_PER_CHAT] [-t TICK_MS] [-c PER_NODE]\n");
+		"                    [-k CHUNKS_PER_CHAT] [-t TICK_MS] [-c PER_NODE] [-1]\n"
+		"  -1  every chunk its own frame and write() (as a real node sends)\n");
 	exit(2);
 }
 
@@ -575,7 +580,7 @@ int main(int argc, char **argv)
 	uint64_t seen;
 	int o;
 
-	while ((o = getopt(argc, argv, "r:n:m:s:k:t:c:p:")) != -1) {
+	while ((o = getopt(argc, argv, "r:n:m:s:k:t:c:p:1")) != -1) {
 		switch (o) {
 		case 'r': opt.routerd = optarg; break;
 		case 'n': opt.nodes = atoi(optarg); break;
@@ -585,6 +590,7 @@ int main(int argc, char **argv)
 		case 't': opt.tick_ms = atoi(optarg); break;
 		case 'c': opt.concurrency = atoi(optarg); break;
 		case 'p': opt.port = atoi(optarg); break;
+		case '1': opt.one_write = true; break;
 		default: usage();
 		}
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/cluster.h"
 #include "router_fake.h"
 #include "router/sched.h"
 #include "router/server.h"
@@ -23,13 +24,27 @@ void router_wakeup(struct router *r)
 	(void)r;
 }
 
+/* cluster.c (libnats) is not linked: these routers have no cluster. */
+void cluster_node_claim(struct cluster *c, const char *node_id)
+{
+	(void)c;
+	(void)node_id;
+}
+
 /* --- sockets --- */
 
 int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_protocol wp)
 {
 	struct fake_sock *s = (struct fake_sock *)wsi;
 
-	(void)wp;
+	if (wp == (enum lws_write_protocol)4 && len >= 2) {
+		/* a close frame (nodes.c writes it itself): code, reason */
+		s->close_code = buf[0] << 8 | buf[1];
+		snprintf(s->close_reason, sizeof(s->close_reason), "%.*s", (int)len - 2,
+			 (char *)buf + 2);
+		s->close_sent = true;
+		return (int)len;
+	}
 	if (s->n_sent == 8) {
 		memmove(s->sent[0], s->sent[1], sizeof(s->sent) - sizeof(s->sent[0]));
 		s->n_sent--;
@@ -130,7 +145,8 @@ struct node *fake_flush(struct node *n)
 
 	while (s->writable) {
 		s->writable = false;
-		if (node_writeable(n) < 0) {
+		/* -1, or a close frame the peer answers: lws closes */
+		if (node_writeable(n) < 0 || s->close_sent) {
 			s->closed = true;
 			node_closed(n);
 			return NULL;

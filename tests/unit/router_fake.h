@@ -32,7 +32,9 @@ struct fake_sock {
 	bool writable;		/* a writeable callback was asked for */
 	int close_code;		/* from lws_close_reason, 0 if none */
 	char close_reason[128];
-	bool closed;		/* fake_flush() saw node_writeable() return -1 */
+	bool close_sent;	/* a close frame was written */
+	bool closed;		/* fake_flush() saw node_writeable() return -1
+				 * or write a close frame */
 };
 
 /* A router with the defaults and "section.key=value" overrides (NULL-ended

@@ -1,0 +1,632 @@
+/* cluster.c - summaries of every router instance over NATS (see cluster.h). */
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "models.h"
+#include "nodes.h"
+#include "strmap.h"
+
+enum qkind { Q_MSG, Q_CLAIM, Q_CONNECTED, Q_DISCONNECTED };
+
+struct qitem {
+	struct qitem *next;
+	enum qkind kind;
+	size_t len;
+	char data[];
+};
+
+struct peer_model {
+	char *name;
+	int nodes;
+	int free_slots;
+};
+
+struct peer {
+	char *instance;
+	int64_t last_us;
+	bool draining;
+	long nodes;
+	struct peer_model *models;
+	size_t n_models;
+};
+
+struct cluster {
+	struct router *r;
+	char *instance;
+	natsOptions *opts;
+	natsConnection *nc;
+	natsSubscription *sub;
+	natsSubscription *sub_node;
+	/* the queue from the client's threads; the lock guards these four */
+	pthread_mutex_t lock;
+	struct qitem *head, *tail;
+	size_t qlen;
+	unsigned long dropped;
+	/* the lws thread's */
+	struct peer peers[CLUSTER_PEERS_MAX];
+	size_t n_peers;
+	lws_sorted_usec_list_t tick;
+	char *last;			/* the last summary sent, without its seq */
+	int64_t last_pub_us;
+	uint64_t seq;
+	bool connected;
+};
+
+/* --- the client's threads --- */
+
+static void enqueue(struct cluster *c, enum qkind kind, const char *data, size_t len)
+{
+	struct qitem *q;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->qlen >= CLUSTER_QUEUE_MAX) {
+		c->dropped++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	q = malloc(sizeof(*q) + len + 1);
+	if (!q) {
+		c->dropped++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	q->next = NULL;
+	q->kind = kind;
+	q->len = len;
+	if (len)
+		memcpy(q->data, data, len);
+	q->data[len] = '\0';
+	if (c->tail)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+	c->qlen++;
+	pthread_mutex_unlock(&c->lock);
+	lws_cancel_service(c->r->ctx);
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct cluster *c = closure;
+	int len = natsMsg_GetDataLength(msg);
+
+	(void)nc;
+	(void)sub;
+	if (len > 0 && len <= CLUSTER_SUMMARY_MAX)
+		enqueue(c, Q_MSG, natsMsg_GetData(msg), (size_t)len);
+	natsMsg_Destroy(msg);
+}
+
+static void on_claim(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct cluster *c = closure;
+	int len = natsMsg_GetDataLength(msg);
+
+	(void)nc;
+	(void)sub;
+	if (len > 0 && len <= 4096)
+		enqueue(c, Q_CLAIM, natsMsg_GetData(msg), (size_t)len);
+	natsMsg_Destroy(msg);
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	enqueue(closure, Q_CONNECTED, NULL, 0);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	enqueue(closure, Q_DISCONNECTED, NULL, 0);
+}
+
+/* --- peers (lws thread) --- */
+
+static void peer_clear(struct peer *p)
+{
+	for (size_t i = 0; i < p->n_models; i++)
+		free(p->models[i].name);
+	free(p->models);
+	free(p->instance);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct peer *peer_find(struct cluster *c, const char *instance)
+{
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (strcmp(c->peers[i].instance, instance) == 0)
+			return &c->peers[i];
+	return NULL;
+}
+
+static void peer_forget(struct cluster *c, size_t i)
+{
+	log_notice("cluster: instance %s forgotten (silent for %d s)", c->peers[i].instance,
+		   CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS / 1000);
+	peer_clear(&c->peers[i]);
+	c->peers[i] = c->peers[--c->n_peers];
+	memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
+}
+
+static bool get_int(json_object *o, const char *key, int64_t max, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return *out >= 0 && *out <= max;
+}
+
+/* Read models[] of a summary into p (replacing what it had): false if bad. */
+static bool peer_models_read(struct peer *p, json_object *arr)
+{
+	size_t n = json_object_array_length(arr);
+	struct peer_model *v;
+
+	if (n > 100000)
+		return false;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(arr, i), *name;
+		int64_t nodes, free_slots;
+
+		if (!json_object_is_type(m, json_type_object) ||
+		    !json_object_object_get_ex(m, "name", &name) ||
+		    !json_object_is_type(name, json_type_string) ||
+		    !get_int(m, "nodes", 1000000, &nodes) ||
+		    !get_int(m, "free", 100000000, &free_slots)) {
+			for (size_t j = 0; j < i; j++)
+				free(v[j].name);
+			free(v);
+			return false;
+		}
+		v[i].name = xstrdup(json_object_get_string(name));
+		v[i].nodes = (int)nodes;
+		v[i].free_slots = (int)free_slots;
+	}
+	for (size_t i = 0; i < p->n_models; i++)
+		free(p->models[i].name);
+	free(p->models);
+	p->models = v;
+	p->n_models = n;
+	return true;
+}
+
+static void summary_received(struct cluster *c, const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len), *inst, *models, *dr;
+	const char *name;
+	struct peer *p;
+	int64_t nodes;
+
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "instance", &inst) ||
+	    !json_object_is_type(inst, json_type_string) ||
+	    !json_object_object_get_ex(o, "models", &models) ||
+	    !json_object_is_type(models, json_type_array) ||
+	    !get_int(o, "nodes", 100000000, &nodes)) {
+		c->dropped++;
+		goto out;
+	}
+	name = json_object_get_string(inst);
+	if (strcmp(name, c->instance) == 0 || name[0] == '\0')
+		goto out;	/* our own, or nameless */
+	p = peer_find(c, name);
+	if (!p) {
+		if (c->n_peers == CLUSTER_PEERS_MAX) {
+			c->dropped++;
+			goto out;
+		}
+		p = &c->peers[c->n_peers++];
+		p->instance = xstrdup(name);
+		log_notice("cluster: instance %s joined", name);
+	}
+	if (!peer_models_read(p, models)) {
+		c->dropped++;
+		goto out;
+	}
+	p->nodes = (long)nodes;
+	p->draining = json_object_object_get_ex(o, "draining", &dr) && json_object_get_boolean(dr);
+	p->last_us = router_now_us();
+out:
+	json_object_put(o);
+}
+
+/* --- node ids (lws thread) --- */
+
+void cluster_node_claim(struct cluster *c, const char *node_id)
+{
+	json_object *o = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "node_id", json_object_new_string(node_id));
+	json_object_object_add(o, "instance", json_object_new_string(c->instance));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	natsConnection_Publish(c->nc, CLUSTER_SUBJECT_NODE, text, (int)strlen(text));
+	json_object_put(o);
+}
+
+static void claim_received(struct cluster *c, const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len), *id, *inst;
+	struct node *n;
+
+	json_tokener_free(tok);
+	if (!o || !json_object_object_get_ex(o, "node_id", &id) ||
+	    !json_object_is_type(id, json_type_string) ||
+	    !json_object_object_get_ex(o, "instance", &inst) ||
+	    !json_object_is_type(inst, json_type_string)) {
+		c->dropped++;
+		goto out;
+	}
+	if (strcmp(json_object_get_string(inst), c->instance) == 0)
+		goto out;	/* ours */
+	n = strmap_get(c->r->nodes_by_id, json_object_get_string(id));
+	if (n)
+		node_registered_elsewhere(n, json_object_get_string(inst));
+out:
+	json_object_put(o);
+}
+
+/* --- our summary (lws thread) --- */
+
+struct local_acc {
+	json_object *arr;
+};
+
+static void local_model(struct model *m, void *ctx)
+{
+	struct local_acc *a = ctx;
+	json_object *o = json_object_new_object();
+	int free_slots = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
+		struct node_model *nm = lws_container_of(d, struct node_model, link);
+
+		if (node_has_capacity(nm->node))
+			free_slots += nm->node->max_concurrent - nm->node->active;
+	} lws_end_foreach_dll(d);
+	json_object_object_add(o, "name", json_object_new_string(m->name));
+	json_object_object_add(o, "nodes", json_object_new_int((int)m->nodes.count));
+	json_object_object_add(o, "free", json_object_new_int(free_slots));
+	json_object_array_add(a->arr, o);
+}
+
+/* The summary's body without instance and seq (to see a change). */
+static json_object *summary_new(struct cluster *c)
+{
+	json_object *o = json_object_new_object();
+	struct local_acc a = { json_object_new_array() };
+
+	models_foreach(c->r->models, local_model, &a);
+	json_object_object_add(o, "v", json_object_new_int(1));
+	json_object_object_add(o, "draining", json_object_new_boolean(c->r->draining));
+	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(c->r)));
+	json_object_object_add(o, "models", a.arr);
+	return o;
+}
+
+static void publish(struct cluster *c)
+{
+	json_object *o = summary_new(c);
+	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	int64_t now = router_now_us();
+	bool changed = !c->last || strcmp(c->last, body) != 0;
+
+	if (changed || now - c->last_pub_us >= (int64_t)CLUSTER_PERIOD_MS * 1000) {
+		const char *text;
+
+		free(c->last);
+		c->last = xstrdup(body);
+		json_object_object_add(o, "instance", json_object_new_string(c->instance));
+		json_object_object_add(o, "seq", json_object_new_int64((int64_t)++c->seq));
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		/* while disconnected the client buffers a few; the next one is
+		 * a full summary anyway */
+		natsConnection_Publish(c->nc, CLUSTER_SUBJECT_SUMMARY, text, (int)strlen(text));
+		c->last_pub_us = now;
+	}
+	json_object_put(o);
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+	struct cluster *c = lws_container_of(sul, struct cluster, tick);
+	int64_t now = router_now_us();
+
+	for (size_t i = 0; i < c->n_peers;) {
+		if (now - c->peers[i].last_us >
+		    (int64_t)CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS * 1000)
+			peer_forget(c, i);
+		else
+			i++;
+	}
+	publish(c);
+	lws_sul_schedule(c->r->ctx, 0, &c->tick, tick, (lws_usec_t)CLUSTER_TICK_MS * 1000);
+}
+
+void cluster_service(struct cluster *c)
+{
+	struct qitem *q;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	q = c->head;
+	c->head = c->tail = NULL;
+	c->qlen = 0;
+	pthread_mutex_unlock(&c->lock);
+	while (q) {
+		struct qitem *next = q->next;
+
+		switch (q->kind) {
+		case Q_MSG:
+			summary_received(c, q->data, q->len);
+			break;
+		case Q_CLAIM:
+			claim_received(c, q->data, q->len);
+			break;
+		case Q_CONNECTED:
+			if (!c->connected)
+				log_notice("cluster: connected to NATS as %s", c->instance);
+			c->connected = true;
+			break;
+		case Q_DISCONNECTED:
+			if (c->connected)
+				log_warn("cluster: NATS connection lost; serving local nodes, "
+					 "reconnecting");
+			c->connected = false;
+			break;
+		}
+		free(q);
+		q = next;
+	}
+}
+
+/* --- making and freeing --- */
+
+static char *default_instance(int port)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "router");
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("%s:%d", host, port);
+}
+
+/* "nats://HOST[:PORT]" with HOST a name, an IPv4 address or "[V6]": the
+ * client would take anything and retry it for ever. */
+static bool url_ok(const char *url)
+{
+	const char *h, *end, *colon;
+
+	if (strncmp(url, "nats://", 7) != 0)
+		return false;
+	h = url + 7;
+	end = h + strlen(h);
+	if (h == end || strpbrk(h, " \t,/@"))
+		return false;
+	if (*h == '[') {
+		const char *rb = strchr(h, ']');
+
+		if (!rb || rb == h + 1)
+			return false;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		if (!colon && rb + 1 != end)
+			return false;
+	} else {
+		colon = strchr(h, ':');
+		if (colon == h || strchr(h, '[') || strchr(h, ']'))
+			return false;
+	}
+	if (colon) {
+		char *e;
+		long port = strtol(colon + 1, &e, 10);
+
+		if (colon[1] == '\0' || *e || port < 1 || port > 65535)
+			return false;
+	}
+	return true;
+}
+
+struct cluster *cluster_new(struct router *r, const char *url, const char *instance,
+			    int listen_port, char **err)
+{
+	struct cluster *c;
+	natsStatus s;
+
+	if (!url_ok(url)) {
+		*err = xasprintf("cluster.url '%s' is not nats://HOST[:PORT]", url);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+
+	c->r = r;
+	c->instance = instance && instance[0] ? xstrdup(instance) : default_instance(listen_port);
+	pthread_mutex_init(&c->lock, NULL);
+	s = natsOptions_Create(&c->opts);
+	if (s == NATS_OK)
+		s = natsOptions_SetURL(c->opts, url);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(c->opts, c->instance);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(c->opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(c->opts, 500);
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(c->opts, true, on_connected, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(c->opts, on_connected, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(c->opts, on_disconnected, c);
+	if (s == NATS_OK) {
+		s = natsConnection_Connect(&c->nc, c->opts);
+		if (s == NATS_OK)
+			enqueue(c, Q_CONNECTED, NULL, 0);
+		else if (s == NATS_NOT_YET_CONNECTED)
+			s = NATS_OK;	/* retried in the background */
+	}
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&c->sub, c->nc, CLUSTER_SUBJECT_SUMMARY, on_msg, c);
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim,
+					     c);
+	if (s != NATS_OK) {
+		*err = xasprintf("cluster.url '%s': %s", url, natsStatus_GetText(s));
+		cluster_free(c);
+		return NULL;
+	}
+	tick(&c->tick);
+	return c;
+}
+
+void cluster_free(struct cluster *c)
+{
+	struct qitem *q;
+
+	if (!c)
+		return;
+	lws_sul_cancel(&c->tick);
+	if (c->sub)
+		natsSubscription_Unsubscribe(c->sub);
+	if (c->sub_node)
+		natsSubscription_Unsubscribe(c->sub_node);
+	if (c->nc)
+		natsConnection_Close(c->nc);
+	natsSubscription_Destroy(c->sub);
+	natsSubscription_Destroy(c->sub_node);
+	natsConnection_Destroy(c->nc);
+	natsOptions_Destroy(c->opts);
+	/* the client's threads are gone after this: nothing wakes lws */
+	nats_CloseAndWait(2000);
+	for (q = c->head; q;) {
+		struct qitem *next = q->next;
+
+		free(q);
+		q = next;
+	}
+	for (size_t i = 0; i < c->n_peers; i++)
+		peer_clear(&c->peers[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c->last);
+	free(c->instance);
+	free(c);
+}
+
+/* --- answers --- */
+
+const char *cluster_instance(const struct cluster *c)
+{
+	return c->instance;
+}
+
+int cluster_peers(const struct cluster *c)
+{
+	return (int)c->n_peers;
+}
+
+long cluster_peer_nodes(const struct cluster *c)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < c->n_peers; i++)
+		n += c->peers[i].nodes;
+	return n;
+}
+
+unsigned long cluster_dropped(const struct cluster *c)
+{
+	unsigned long n;
+
+	pthread_mutex_lock((pthread_mutex_t *)&c->lock);
+	n = c->dropped;
+	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
+	return n;
+}
+
+struct merged {
+	struct peer_model *v;
+	size_t n, cap;
+};
+
+static void merge(struct merged *m, const char *name, int nodes, int free_slots)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (strcmp(m->v[i].name, name) == 0) {
+			m->v[i].nodes += nodes;
+			m->v[i].free_slots += free_slots;
+			return;
+		}
+	}
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+	}
+	m->v[m->n].name = (char *)name;	/* borrowed for the call */
+	m->v[m->n].nodes = nodes;
+	m->v[m->n].free_slots = free_slots;
+	m->n++;
+}
+
+static void merge_local(struct model *mo, void *ctx)
+{
+	int free_slots = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, mo->nodes.head) {
+		struct node_model *nm = lws_container_of(d, struct node_model, link);
+
+		if (node_has_capacity(nm->node))
+			free_slots += nm->node->max_concurrent - nm->node->active;
+	} lws_end_foreach_dll(d);
+	merge(ctx, mo->name, (int)mo->nodes.count, free_slots);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct peer_model *)a)->name, ((const struct peer_model *)b)->name);
+}
+
+json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots)
+{
+	struct merged m = { 0 };
+	json_object *arr = json_object_new_array();
+
+	models_foreach(c->r->models, merge_local, &m);
+	for (size_t i = 0; i < c->n_peers; i++)
+		for (size_t j = 0; j < c->peers[i].n_models; j++)
+			merge(&m, c->peers[i].models[j].name, c->peers[i].models[j].nodes,
+			      c->peers[i].models[j].free_slots);
+	if (m.n > 1)
+		qsort(m.v, m.n, sizeof(*m.v), cmp_name);
+	for (size_t i = 0; i < m.n; i++) {
+		json_object *o;
+
+		if (!detail) {
+			json_object_array_add(arr, json_object_new_string(m.v[i].name));
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(m.v[i].name));
+		json_object_object_add(o, "node_count", json_object_new_int(m.v[i].nodes));
+		if (slots)
+			json_object_object_add(o, "free_slots",
+					       json_object_new_int(m.v[i].free_slots));
+		json_object_array_add(arr, o);
+	}
+	free(m.v);
+	return arr;
+}

@@ -1,0 +1,64 @@
+/*
+ * cluster.h - several routers as one network: what each instance can serve,
+ * exchanged over NATS ([cluster] url; docs/cluster.md).
+ *
+ * Every instance publishes a summary (its nodes, and per model the nodes and
+ * free slots; draining or not) about once a second and within a quarter
+ * second of a change, and keeps the last summary of every other instance it
+ * heard from in the last three periods.  /health, /api/models and /metrics
+ * answer from the local state and these summaries.
+ *
+ * This is the only file that touches libnats.  The client runs in its
+ * default threaded mode: its threads only copy a message into a bounded,
+ * locked queue and wake the lws loop with lws_cancel_service();
+ * cluster_service() (on the lws thread) takes them from there.  Without a
+ * url there is no struct cluster (r->cluster is NULL) and the router is
+ * exactly a single one.
+ */
+#ifndef IC_ROUTER_CLUSTER_H
+#define IC_ROUTER_CLUSTER_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "router.h"
+
+#define CLUSTER_PERIOD_MS	1000	/* summary at least this often */
+#define CLUSTER_TICK_MS		250	/* a change is published within this */
+#define CLUSTER_FORGET_PERIODS	3	/* silent this long: forgotten */
+#define CLUSTER_QUEUE_MAX	1024	/* messages waiting for the lws thread */
+#define CLUSTER_PEERS_MAX	64
+#define CLUSTER_SUMMARY_MAX	(256 * 1024)	/* bytes of one summary */
+#define CLUSTER_SUBJECT_SUMMARY	"idleclaw.cluster.summary"
+#define CLUSTER_SUBJECT_NODE	"idleclaw.cluster.node"
+
+struct cluster;
+
+/* Start connecting to url (in the background: an unreachable server is
+ * retried for ever) as instance (NULL or empty: HOSTNAME:PORT, port being
+ * listen_port).  NULL with *err set (a NEW string) on bad arguments. */
+struct cluster *cluster_new(struct router *r, const char *url, const char *instance,
+			    int listen_port, char **err);
+/* Stop publishing, close the connection and wait for the client's threads
+ * (before the lws context goes: they wake it). */
+void cluster_free(struct cluster *c);
+/* On the lws thread after lws_cancel_service(): take the queued messages. */
+void cluster_service(struct cluster *c);
+/* A node registered here: the instance that had it closes its socket. */
+void cluster_node_claim(struct cluster *c, const char *node_id);
+
+const char *cluster_instance(const struct cluster *c);
+/* Instances heard from in the last CLUSTER_FORGET_PERIODS periods. */
+int cluster_peers(const struct cluster *c);
+/* Nodes registered on the peers, as their summaries say. */
+long cluster_peer_nodes(const struct cluster *c);
+/* Messages dropped because the queue was full, summaries rejected. */
+unsigned long cluster_dropped(const struct cluster *c);
+
+/* The models of the local router and of every peer, by name, with nodes
+ * and free slots summed: a NEW array of {"name","node_count","free_slots"}
+ * (slots) or of names. */
+json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots);
+
+#endif
