@@ -7,8 +7,7 @@
 #include "jsonutil.h"
 #include "xmalloc.h"
 
-json_object *
-ic_messages_with_system_new(json_object *messages, const char *system)
+json_object *ic_messages_with_system_new(json_object *messages, const char *system)
 {
 	json_object *out = json_object_new_array(), *m, *first;
 	size_t i, n = json_object_array_length(messages);

@@ -16,7 +16,7 @@
 
 /* The five options every server takes, in --help order. */
 static const struct ic_cmdline_option shared_head[] = {
-	{ "config", 'c', "PATH", NULL, NULL },	/* help: built with the default path */
+	{ "config", 'c', "PATH", NULL, NULL }, /* help: built with the default path */
 	{ "set", 'o', "SECTION.KEY=VALUE", NULL, "override one configuration key (repeatable)" },
 	{ "check-config", 't', NULL, NULL, "print the effective configuration and exit" },
 };
@@ -30,8 +30,8 @@ static const struct ic_cmdline_option shared_tail[] = {
 
 static void usage_line(const struct ic_cmdline_option *o, const char *help, FILE *out)
 {
-	int n = fprintf(out, "  -%c, --%s%s%s", o->short_name, o->long_name,
-			o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+	int n = fprintf(out, "  -%c, --%s%s%s", o->short_name, o->long_name, o->arg_name ? " " : "",
+		o->arg_name ? o->arg_name : "");
 
 	fprintf(out, "%*s%s\n", n < HELP_COLUMN ? HELP_COLUMN - n : 1, "", help);
 }
@@ -84,8 +84,8 @@ struct parser {
 	const struct ic_cmdline_spec *spec;
 	struct ic_cmdline *cl;
 	FILE *err;
-	struct option *longopts;	/* NEW, for getopt_long() */
-	char *optstring;		/* NEW */
+	struct option *longopts; /* NEW, for getopt_long() */
+	char *optstring;	 /* NEW */
 };
 
 static int usage_error(const struct parser *p, const char *fmt, ...)
@@ -222,7 +222,7 @@ static int one_option(struct parser *p, int c, const char *cur, FILE *out)
 }
 
 int ic_cmdline_parse(const struct ic_cmdline_spec *spec, int argc, char **argv,
-		     struct ic_cmdline *cl, FILE *out, FILE *err)
+	struct ic_cmdline *cl, FILE *out, FILE *err)
 {
 	struct parser p = { .spec = spec, .cl = cl, .err = err };
 	int rc = IC_CMDLINE_RUN, c, before;
@@ -230,8 +230,8 @@ int ic_cmdline_parse(const struct ic_cmdline_spec *spec, int argc, char **argv,
 	memset(cl, 0, sizeof(*cl));
 	cl->config_path = spec->default_config;
 	build_getopt_tables(&p);
-	optind = 0;	/* glibc: start over (the unit tests parse many times) */
-	opterr = 0;	/* the messages are ours */
+	optind = 0; /* glibc: start over (the unit tests parse many times) */
+	opterr = 0; /* the messages are ours */
 	for (;;) {
 		before = optind ? optind : 1;
 		c = getopt_long(argc, argv, p.optstring, p.longopts, NULL);

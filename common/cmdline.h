@@ -26,30 +26,30 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define IC_EXIT_USAGE		2	/* bad options or operands */
-#define IC_EXIT_START		1	/* configuration not valid, or start-up failed */
-#define IC_CMDLINE_OVERRIDES_MAX 64	/* --set options (and key-setting extras) */
+#define IC_EXIT_USAGE 2		    /* bad options or operands */
+#define IC_EXIT_START 1		    /* configuration not valid, or start-up failed */
+#define IC_CMDLINE_OVERRIDES_MAX 64 /* --set options (and key-setting extras) */
 
 /* An option one program adds to the five shared ones. */
 struct ic_cmdline_option {
-	const char *long_name;	/* "listen" */
-	char short_name;	/* 'l' */
-	const char *arg_name;	/* "ADDR:PORT" in the usage text; NULL: takes no argument */
-	const char *sets;	/* "router.listen": the argument's key; NULL: no effect */
-	const char *help;	/* one line */
+	const char *long_name; /* "listen" */
+	char short_name;       /* 'l' */
+	const char *arg_name;  /* "ADDR:PORT" in the usage text; NULL: takes no argument */
+	const char *sets;      /* "router.listen": the argument's key; NULL: no effect */
+	const char *help;      /* one line */
 };
 
 struct ic_cmdline_spec {
-	const char *program;		/* "idleclawd" */
-	const char *summary;		/* one line under the usage line */
-	const char *default_config;	/* path used without --config */
-	const struct ic_cmdline_option *extra;	/* the program's own options, or NULL */
+	const char *program;		       /* "idleclawd" */
+	const char *summary;		       /* one line under the usage line */
+	const char *default_config;	       /* path used without --config */
+	const struct ic_cmdline_option *extra; /* the program's own options, or NULL */
 	size_t n_extra;
 };
 
 struct ic_cmdline {
-	const char *config_path;	/* --config, else spec->default_config */
-	bool check_config;		/* -t */
+	const char *config_path; /* --config, else spec->default_config */
+	bool check_config;	 /* -t */
 	/* "section.key=value" from --set and key-setting extras, in order;
 	 * NULL-terminated; owned (ic_cmdline_clear()). */
 	char *overrides[IC_CMDLINE_OVERRIDES_MAX + 1];
@@ -66,7 +66,7 @@ struct ic_cmdline {
  * ic_cmdline_clear() in every case.  Uses getopt_long(), which it resets.
  */
 int ic_cmdline_parse(const struct ic_cmdline_spec *spec, int argc, char **argv,
-		     struct ic_cmdline *cl, FILE *out, FILE *err);
+	struct ic_cmdline *cl, FILE *out, FILE *err);
 void ic_cmdline_clear(struct ic_cmdline *cl);
 
 /* The --help text. */

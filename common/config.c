@@ -27,14 +27,14 @@
 struct loader {
 	const struct ic_config_schema *schema;
 	void *cfg;
-	char *errors;		/* newline-separated, or NULL */
+	char *errors; /* newline-separated, or NULL */
 	size_t errors_len;
 	unsigned n_errors;
 	/* the file being read */
 	const char *path;
 	FILE *f;
 	int lineno;
-	char *line;		/* getline() buffer */
+	char *line; /* getline() buffer */
 	size_t line_cap;
 };
 
@@ -84,8 +84,8 @@ static bool is_string_type(enum ic_config_type t)
 	return t == IC_CONFIG_STRING || t == IC_CONFIG_URL || t == IC_CONFIG_OLLAMA_HOST;
 }
 
-static int parse_int(const struct ic_config_key *k, const char *v, int *out, char *why,
-		     size_t whylen)
+static int parse_int(
+	const struct ic_config_key *k, const char *v, int *out, char *why, size_t whylen)
 {
 	char *end;
 	long n;
@@ -93,8 +93,8 @@ static int parse_int(const struct ic_config_key *k, const char *v, int *out, cha
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || errno == ERANGE || n < k->min || n > k->max) {
-		snprintf(why, whylen, "\"%s\" is not an integer from %ld to %ld", v, k->min,
-			 k->max);
+		snprintf(
+			why, whylen, "\"%s\" is not an integer from %ld to %ld", v, k->min, k->max);
 		return -1;
 	}
 	*out = (int)n;
@@ -135,8 +135,9 @@ static int check_url(enum ic_config_type t, const char *v, char *why, size_t why
 		rc = ic_ollama_host_parse(v, &u, err, sizeof(err));
 	ic_url_clear(&u);
 	/* A reason cut short at whylen is still a reason: ignore truncation. */
-	if (rc < 0 && snprintf(why, whylen, "\"%s\": %s", v,
-			       err[0] ? err : "not a valid URL") >= (int)whylen)
+	if (rc < 0 &&
+		snprintf(why, whylen, "\"%s\": %s", v, err[0] ? err : "not a valid URL") >=
+			(int)whylen)
 		why[whylen - 1] = '\0';
 	return rc;
 }
@@ -145,8 +146,8 @@ static int check_url(enum ic_config_type t, const char *v, char *why, size_t why
  * Store text v into key k of cfg.  An empty value of a string type means
  * unset (NULL).  0 ok; -1 with the reason in why.
  */
-static int set_value(void *cfg, const struct ic_config_key *k, const char *v, char *why,
-		     size_t whylen)
+static int set_value(
+	void *cfg, const struct ic_config_key *k, const char *v, char *why, size_t whylen)
 {
 	int n;
 	bool b;
@@ -156,7 +157,7 @@ static int set_value(void *cfg, const struct ic_config_key *k, const char *v, ch
 	case IC_CONFIG_URL:
 	case IC_CONFIG_OLLAMA_HOST:
 		if (*v != '\0' && k->type != IC_CONFIG_STRING &&
-		    check_url(k->type, v, why, whylen) < 0)
+			check_url(k->type, v, why, whylen) < 0)
 			return -1;
 		free(*(char **)field(cfg, k));
 		*(char **)field(cfg, k) = *v != '\0' ? xstrdup(v) : NULL;
@@ -174,8 +175,10 @@ static int set_value(void *cfg, const struct ic_config_key *k, const char *v, ch
 	case IC_CONFIG_LOGLEVEL:
 		n = ic_log_level_parse(v);
 		if (n < 0) {
-			snprintf(why, whylen, "\"%s\" is not a log level "
-				 "(err, warning, notice, info, debug)", v);
+			snprintf(why, whylen,
+				"\"%s\" is not a log level "
+				"(err, warning, notice, info, debug)",
+				v);
 			return -1;
 		}
 		*(int *)field(cfg, k) = n;
@@ -185,14 +188,14 @@ static int set_value(void *cfg, const struct ic_config_key *k, const char *v, ch
 	return -1;
 }
 
-static const struct ic_config_key *find_key(const struct ic_config_schema *s,
-					    const char *section, const char *key)
+static const struct ic_config_key *find_key(
+	const struct ic_config_schema *s, const char *section, const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < s->n_keys; i++)
 		if (strcasecmp(s->keys[i].section, section) == 0 &&
-		    strcasecmp(s->keys[i].key, key) == 0)
+			strcasecmp(s->keys[i].key, key) == 0)
 			return &s->keys[i];
 	return NULL;
 }
@@ -208,8 +211,8 @@ static bool section_known(const struct ic_config_schema *s, const char *section)
 }
 
 /* Set a value from source "where"; errors read "WHERE: section.key: why". */
-static void apply(struct loader *ld, const struct ic_config_key *k, const char *v,
-		  const char *where)
+static void apply(
+	struct loader *ld, const struct ic_config_key *k, const char *v, const char *where)
 {
 	char why[IC_CONFIG_ERROR_MAX / 2];
 
@@ -223,8 +226,8 @@ static void apply(struct loader *ld, const struct ic_config_key *k, const char *
  * One /etc/idleclaw.conf serves every IdleClaw program: a section that
  * belongs to another of them is not a mistake worth a warning.
  */
-static const char *const shared_sections[] = { "daemon", "gateway", "router", "trust", "tools", "cluster", "idle", "ctl",
-						 NULL };
+static const char *const shared_sections[] = { "daemon", "gateway", "router", "trust", "tools",
+	"cluster", "idle", "ctl", NULL };
 
 static bool section_shared(const char *section)
 {
@@ -472,7 +475,7 @@ static void apply_default(struct loader *ld, const struct ic_config_key *k)
 	case IC_CONFIG_INT:
 		if (k->def_int < k->min || k->def_int > k->max)
 			add_error(ld, "%s: %s.%s: %ld is not an integer from %ld to %ld", where,
-				  k->section, k->key, k->def_int, k->min, k->max);
+				k->section, k->key, k->def_int, k->min, k->max);
 		else
 			*(int *)field(ld->cfg, k) = (int)k->def_int;
 		return;
@@ -482,7 +485,7 @@ static void apply_default(struct loader *ld, const struct ic_config_key *k)
 	case IC_CONFIG_LOGLEVEL:
 		if (k->def_int < IC_LOG_ERR || k->def_int > IC_LOG_DEBUG)
 			add_error(ld, "%s: %s.%s: %ld is not a log level", where, k->section,
-				  k->key, k->def_int);
+				k->key, k->def_int);
 		else
 			*(int *)field(ld->cfg, k) = (int)k->def_int;
 		return;
@@ -498,7 +501,7 @@ static void load_defaults(struct loader *ld)
 }
 
 void *ic_config_load_new(const struct ic_config_schema *schema, const char *main_path,
-			 const char *const *overrides, char **errors)
+	const char *const *overrides, char **errors)
 {
 	struct loader ld;
 	size_t i;
@@ -541,8 +544,8 @@ void ic_config_free(const struct ic_config_schema *schema, void *cfg)
 
 /* --- --check-config --- */
 
-const char *ic_config_value_text(const struct ic_config_key *k, const void *cfg, char *buf,
-				 size_t len)
+const char *ic_config_value_text(
+	const struct ic_config_key *k, const void *cfg, char *buf, size_t len)
 {
 	const void *p = (const char *)cfg + k->offset;
 	const char *s;
@@ -569,7 +572,7 @@ bool ic_config_key_equal(const struct ic_config_key *k, const void *a, const voi
 	char abuf[32], bbuf[32];
 
 	return strcmp(ic_config_value_text(k, a, abuf, sizeof(abuf)),
-		      ic_config_value_text(k, b, bbuf, sizeof(bbuf))) == 0;
+		       ic_config_value_text(k, b, bbuf, sizeof(bbuf))) == 0;
 }
 
 /*

@@ -25,12 +25,12 @@
 #include <stdio.h>
 
 enum ic_config_type {
-	IC_CONFIG_STRING,	/* char *  (owned by the struct) */
-	IC_CONFIG_INT,		/* int, within [min, max] */
-	IC_CONFIG_BOOL,		/* bool: yes/no, true/false, on/off, 1/0 */
-	IC_CONFIG_LOGLEVEL,	/* int: see ic_log_level_parse() */
-	IC_CONFIG_URL,		/* char *: http(s) URL, checked by ic_url_parse() */
-	IC_CONFIG_OLLAMA_HOST,	/* char *: checked by ic_ollama_host_parse() */
+	IC_CONFIG_STRING,      /* char *  (owned by the struct) */
+	IC_CONFIG_INT,	       /* int, within [min, max] */
+	IC_CONFIG_BOOL,	       /* bool: yes/no, true/false, on/off, 1/0 */
+	IC_CONFIG_LOGLEVEL,    /* int: see ic_log_level_parse() */
+	IC_CONFIG_URL,	       /* char *: http(s) URL, checked by ic_url_parse() */
+	IC_CONFIG_OLLAMA_HOST, /* char *: checked by ic_ollama_host_parse() */
 };
 
 /*
@@ -42,14 +42,14 @@ struct ic_config_key {
 	const char *section;
 	const char *key;
 	enum ic_config_type type;
-	size_t offset;		/* offsetof(struct program_config, field) */
-	long min, max;		/* IC_CONFIG_INT only */
-	const char *def_str;	/* STRING, URL, OLLAMA_HOST default; NULL = unset */
-	long def_int;		/* INT default; LOGLEVEL default (enum ic_log_level) */
-	bool def_bool;		/* BOOL default */
-	const char *env;	/* environment variable that overrides, or NULL */
-	const char *help;	/* one line, for --check-config and the man page */
-	bool restart;		/* a change takes effect at the next start, not on reload */
+	size_t offset;	     /* offsetof(struct program_config, field) */
+	long min, max;	     /* IC_CONFIG_INT only */
+	const char *def_str; /* STRING, URL, OLLAMA_HOST default; NULL = unset */
+	long def_int;	     /* INT default; LOGLEVEL default (enum ic_log_level) */
+	bool def_bool;	     /* BOOL default */
+	const char *env;     /* environment variable that overrides, or NULL */
+	const char *help;    /* one line, for --check-config and the man page */
+	bool restart;	     /* a change takes effect at the next start, not on reload */
 };
 
 struct ic_config_schema {
@@ -68,7 +68,7 @@ struct ic_config_schema {
  * failure NULL and *errors gets a NEW newline-separated text of every error.
  */
 void *ic_config_load_new(const struct ic_config_schema *schema, const char *main_path,
-			 const char *const *overrides, char **errors);
+	const char *const *overrides, char **errors);
 void ic_config_free(const struct ic_config_schema *schema, void *cfg);
 
 /*
@@ -84,9 +84,9 @@ void ic_config_free(const struct ic_config_schema *schema, void *cfg);
  * - at most IC_CONFIG_ERRORS_MAX errors are listed, then one line saying
  *   the rest were left out.
  */
-#define IC_CONFIG_LINE_MAX	196	/* bytes in one line: inih 55's buffer less 4 */
-#define IC_CONFIG_ERRORS_MAX	50	/* errors listed in *errors */
-#define IC_CONFIG_ERROR_MAX	512	/* bytes in one error line */
+#define IC_CONFIG_LINE_MAX 196	/* bytes in one line: inih 55's buffer less 4 */
+#define IC_CONFIG_ERRORS_MAX 50 /* errors listed in *errors */
+#define IC_CONFIG_ERROR_MAX 512 /* bytes in one error line */
 
 /* Print the effective configuration as INI text, one key a line, with help. */
 void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FILE *out);
@@ -94,7 +94,7 @@ void ic_config_print(const struct ic_config_schema *schema, const void *cfg, FIL
 /* Whether key k has the same value in configs a and b (reload compares). */
 bool ic_config_key_equal(const struct ic_config_key *k, const void *a, const void *b);
 /* The value of key k in cfg as text, into buf (for messages). */
-const char *ic_config_value_text(const struct ic_config_key *k, const void *cfg, char *buf,
-				 size_t len);
+const char *ic_config_value_text(
+	const struct ic_config_key *k, const void *cfg, char *buf, size_t len);
 
 #endif

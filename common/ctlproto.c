@@ -22,34 +22,34 @@ struct status_row {
 /* The one table of statuses: index = enum ctl_status. */
 static const struct status_row status_table[CTL_ST_COUNT] = {
 	[CTL_ST_OK] = { "ok", "Done.", CTL_EXIT_OK },
-	[CTL_ST_BAD_JSON] = { "bad_json",
-		"The request is not a JSON object on one line.", CTL_EXIT_PROTOCOL },
+	[CTL_ST_BAD_JSON] = { "bad_json", "The request is not a JSON object on one line.",
+		CTL_EXIT_PROTOCOL },
 	[CTL_ST_BAD_VERSION] = { "bad_version",
 		"The request's protocol version is not supported by this idleclawd; "
-		"use the idleclawctl of the same release.", CTL_EXIT_INCOMPATIBLE },
-	[CTL_ST_BAD_REQUEST] = { "bad_request",
-		"The request lacks a valid \"id\" or \"cmd\".", CTL_EXIT_PROTOCOL },
+		"use the idleclawctl of the same release.",
+		CTL_EXIT_INCOMPATIBLE },
+	[CTL_ST_BAD_REQUEST] = { "bad_request", "The request lacks a valid \"id\" or \"cmd\".",
+		CTL_EXIT_PROTOCOL },
 	[CTL_ST_UNKNOWN_COMMAND] = { "unknown_command",
 		"This idleclawd does not know that command.", CTL_EXIT_INCOMPATIBLE },
-	[CTL_ST_BAD_ARGS] = { "bad_args",
-		"The command's arguments are missing or invalid.", CTL_EXIT_USAGE },
-	[CTL_ST_TOO_LONG] = { "too_long",
-		"The request is longer than the control socket accepts.", CTL_EXIT_PROTOCOL },
+	[CTL_ST_BAD_ARGS] = { "bad_args", "The command's arguments are missing or invalid.",
+		CTL_EXIT_USAGE },
+	[CTL_ST_TOO_LONG] = { "too_long", "The request is longer than the control socket accepts.",
+		CTL_EXIT_PROTOCOL },
 	[CTL_ST_PERMISSION] = { "permission",
 		"Permission denied: this command needs root, the idleclaw user or its group.",
 		CTL_EXIT_PERMISSION },
-	[CTL_ST_BUSY] = { "busy",
-		"idleclawd is busy; try again later.", CTL_EXIT_BUSY },
-	[CTL_ST_NOT_FOUND] = { "not_found",
-		"No such model or request.", CTL_EXIT_NOT_FOUND },
+	[CTL_ST_BUSY] = { "busy", "idleclawd is busy; try again later.", CTL_EXIT_BUSY },
+	[CTL_ST_NOT_FOUND] = { "not_found", "No such model or request.", CTL_EXIT_NOT_FOUND },
 	[CTL_ST_UNAVAILABLE] = { "unavailable",
 		"The IdleClaw network cannot serve this now (router unreachable or "
-		"no node has the model).", CTL_EXIT_UNAVAILABLE },
+		"no node has the model).",
+		CTL_EXIT_UNAVAILABLE },
 	[CTL_ST_FAILED] = { "failed", "The command failed.", CTL_EXIT_FAILED },
 	[CTL_ST_CANCELLED] = { "cancelled", "The request was cancelled.", CTL_EXIT_CANCELLED },
 	[CTL_ST_TIMEOUT] = { "timeout", "The network did not answer in time.", CTL_EXIT_TIMEOUT },
-	[CTL_ST_SHUTTING_DOWN] = { "shutting_down",
-		"idleclawd is shutting down.", CTL_EXIT_UNAVAILABLE },
+	[CTL_ST_SHUTTING_DOWN] = { "shutting_down", "idleclawd is shutting down.",
+		CTL_EXIT_UNAVAILABLE },
 };
 
 static const char *const event_names[CTL_EV_COUNT] = {
@@ -124,8 +124,8 @@ bool ctl_valid_id(const char *id)
 	for (i = 0; i < n; i++) {
 		char c = id[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    c == '.' || c == '_' || c == ':' || c == '-'))
 			return false;
 	}
 	return true;
@@ -275,8 +275,8 @@ static const struct ctl_arg *arg_find(const struct ctl_command *cmd, const char 
  * still be null).  An absent id or model name reads as an invalid one, so
  * the message says what it must be.
  */
-static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, bool present,
-				 char *err, size_t errlen)
+static enum ctl_status check_arg(
+	const struct ctl_arg *a, json_object *args, bool present, char *err, size_t errlen)
 {
 	json_object *v = NULL;
 	int64_t n;
@@ -288,8 +288,8 @@ static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, boo
 		if (!present)
 			return bad(err, errlen, "%s: missing", a->name);
 		if (!ic_json_get_int64(args, a->name, &n) || n < a->min || n > a->max)
-			return bad(err, errlen, "%s: must be an integer from %lld to %lld",
-				   a->name, (long long)a->min, (long long)a->max);
+			return bad(err, errlen, "%s: must be an integer from %lld to %lld", a->name,
+				(long long)a->min, (long long)a->max);
 		return CTL_ST_OK;
 	case CTL_ARG_BOOL:
 		if (!present || !ic_json_get_bool(args, a->name, &b))
@@ -306,7 +306,7 @@ static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, boo
 	case CTL_ARG_MODEL:
 		if (!ic_valid_model_name(ic_json_get_string(args, a->name)))
 			return bad(err, errlen, "%s: must be a model name of 1 to %d characters",
-				   a->name, IC_MODEL_NAME_MAX);
+				a->name, IC_MODEL_NAME_MAX);
 		return CTL_ST_OK;
 	case CTL_ARG_MESSAGES:
 		if (!present)
@@ -320,8 +320,8 @@ static enum ctl_status check_arg(const struct ctl_arg *a, json_object *args, boo
 	return bad(err, errlen, "%s: cannot be checked", a->name);
 }
 
-enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_object *args,
-				       char *err, size_t errlen)
+enum ctl_status ctl_command_check_args(
+	const struct ctl_command *cmd, json_object *args, char *err, size_t errlen)
 {
 	enum ctl_status st;
 	size_t i;
@@ -330,7 +330,8 @@ enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_objec
 		err[0] = '\0';
 	if (args == NULL || !json_object_is_type(args, json_type_object))
 		return bad(err, errlen, "%s must be an object", CTL_F_ARGS);
-	json_object_object_foreach(args, key, val) {
+	json_object_object_foreach(args, key, val)
+	{
 		(void)val;
 		if (arg_find(cmd, key) == NULL)
 			return bad(err, errlen, "unknown argument \"%s\"", key);
@@ -367,7 +368,8 @@ static void add_members(json_object *o, json_object *body, const char *const *re
 {
 	if (body == NULL || !json_object_is_type(body, json_type_object))
 		return;
-	json_object_object_foreach(body, key, val) {
+	json_object_object_foreach(body, key, val)
+	{
 		const char *const *r;
 
 		for (r = reserved; *r != NULL; r++)
@@ -388,11 +390,11 @@ static json_object *envelope_new(const char *id)
 	return o;
 }
 
-json_object *ctl_reply_new(const char *id, enum ctl_status st, const char *detail,
-			   json_object *body)
+json_object *ctl_reply_new(
+	const char *id, enum ctl_status st, const char *detail, json_object *body)
 {
 	static const char *const reserved[] = { CTL_F_VERSION, CTL_F_ID, CTL_F_STATUS,
-						CTL_F_MESSAGE, CTL_F_DETAIL, CTL_F_EVENT, NULL };
+		CTL_F_MESSAGE, CTL_F_DETAIL, CTL_F_EVENT, NULL };
 	json_object *o = envelope_new(id);
 
 	if ((unsigned)st >= CTL_ST_COUNT)
@@ -409,8 +411,8 @@ json_object *ctl_event_new(const char *id, const char *event_type, json_object *
 {
 	/* not "status": a line with "event" is an event whatever else it
 	 * holds (ctl_message_parse()), and the tool event's status is its own */
-	static const char *const reserved[] = { CTL_F_VERSION, CTL_F_ID, CTL_F_MESSAGE,
-						CTL_F_EVENT, NULL };
+	static const char *const reserved[] = { CTL_F_VERSION, CTL_F_ID, CTL_F_MESSAGE, CTL_F_EVENT,
+		NULL };
 	json_object *o = envelope_new(id);
 
 	json_object_object_add(o, CTL_F_EVENT, json_object_new_string(event_type));

@@ -43,22 +43,22 @@
 
 #include "limits.h"
 
-#define CTL_PROTO_VERSION	1
+#define CTL_PROTO_VERSION 1
 
 /* Bytes in a request id (client-chosen, [A-Za-z0-9._:-]). */
-#define CTL_ID_MAX		64
+#define CTL_ID_MAX 64
 /* Longest pause a client may ask for (seconds): 30 days. */
-#define CTL_PAUSE_MAX_S		(30 * 24 * 3600)
+#define CTL_PAUSE_MAX_S (30 * 24 * 3600)
 
 /* --- envelope members --- */
-#define CTL_F_VERSION		"v"
-#define CTL_F_ID		"id"
-#define CTL_F_CMD		"cmd"
-#define CTL_F_ARGS		"args"
-#define CTL_F_STATUS		"status"
-#define CTL_F_MESSAGE		"message"
-#define CTL_F_DETAIL		"detail"
-#define CTL_F_EVENT		"event"
+#define CTL_F_VERSION "v"
+#define CTL_F_ID "id"
+#define CTL_F_CMD "cmd"
+#define CTL_F_ARGS "args"
+#define CTL_F_STATUS "status"
+#define CTL_F_MESSAGE "message"
+#define CTL_F_DETAIL "detail"
+#define CTL_F_EVENT "event"
 
 /* --- commands and their arguments ---
  *
@@ -68,54 +68,54 @@
  * (daemon/commands.c) and decides privilege from the row; idleclawctl
  * shows what the row says.  docs/control.md lists the same for people.
  */
-#define CTL_CMD_STATUS		"status"
-#define CTL_CMD_MODELS		"models"
-#define CTL_CMD_PAUSE		"pause"
-#define CTL_CMD_RESUME		"resume"
-#define CTL_CMD_RELOAD		"reload"
-#define CTL_CMD_CHAT		"chat"
-#define CTL_CMD_CANCEL		"cancel"
+#define CTL_CMD_STATUS "status"
+#define CTL_CMD_MODELS "models"
+#define CTL_CMD_PAUSE "pause"
+#define CTL_CMD_RESUME "resume"
+#define CTL_CMD_RELOAD "reload"
+#define CTL_CMD_CHAT "chat"
+#define CTL_CMD_CANCEL "cancel"
 
 /* pause: seconds, 1..CTL_PAUSE_MAX_S; absent = until resume. */
-#define CTL_A_SECONDS		"seconds"
+#define CTL_A_SECONDS "seconds"
 /* chat: model name (validate.h rules); messages [{"role","content"}] with
  * roles user/assistant (the network's consumer rules, ic_consumer_msg_rules),
  * 1..IC_MESSAGES_MAX, content limits as the network's; think bool
  * (optional); options object (optional, passed on). */
-#define CTL_A_MODEL		"model"
-#define CTL_A_MESSAGES		"messages"
-#define CTL_A_THINK		"think"
-#define CTL_A_OPTIONS		"options"
+#define CTL_A_MODEL "model"
+#define CTL_A_MESSAGES "messages"
+#define CTL_A_THINK "think"
+#define CTL_A_OPTIONS "options"
 /* cancel: the id of a running request of the same connection. */
-#define CTL_A_TARGET		"target"
+#define CTL_A_TARGET "target"
 
 /* What an argument must be; each type has one check in ctlproto.c. */
 enum ctl_arg_type {
-	CTL_ARG_INT,		/* an integer from min to max */
-	CTL_ARG_BOOL,		/* true or false */
-	CTL_ARG_OBJECT,		/* any object, passed on as it is */
-	CTL_ARG_ID,		/* a request id (ctl_valid_id) */
-	CTL_ARG_MODEL,		/* a model name (ic_valid_model_name) */
-	CTL_ARG_MESSAGES,	/* chat messages under the network's consumer rules */
+	CTL_ARG_INT,	  /* an integer from min to max */
+	CTL_ARG_BOOL,	  /* true or false */
+	CTL_ARG_OBJECT,	  /* any object, passed on as it is */
+	CTL_ARG_ID,	  /* a request id (ctl_valid_id) */
+	CTL_ARG_MODEL,	  /* a model name (ic_valid_model_name) */
+	CTL_ARG_MESSAGES, /* chat messages under the network's consumer rules */
 };
 
 struct ctl_arg {
-	const char *name;	/* CTL_A_*; NULL ends a shorter list */
+	const char *name; /* CTL_A_*; NULL ends a shorter list */
 	enum ctl_arg_type type;
 	bool required;
-	int64_t min, max;	/* CTL_ARG_INT only */
+	int64_t min, max; /* CTL_ARG_INT only */
 };
 
 /* Arguments one command may take (a row's fixed-size list). */
-#define CTL_ARGS_MAX		6
+#define CTL_ARGS_MAX 6
 
 /* One row of the command table. */
 struct ctl_command {
-	const char *name;	/* CTL_CMD_* */
-	bool privileged;	/* only for root or the daemon's own user;
+	const char *name; /* CTL_CMD_* */
+	bool privileged;  /* only for root or the daemon's own user;
 				 * anyone else gets CTL_ST_PERMISSION */
-	bool streams;		/* sends events before its reply */
-	bool spare_slot;	/* may run when all of a connection's
+	bool streams;	  /* sends events before its reply */
+	bool spare_slot;  /* may run when all of a connection's
 				 * CONTROL_REQUESTS_PER_CLIENT_MAX requests are
 				 * running, so it can end one (cancel); its
 				 * handler must reply at once */
@@ -135,45 +135,46 @@ const struct ctl_command *ctl_command_find(const char *name);
  * Result members of the "status" reply.  Every member is optional for the
  * client (it prints what it gets); the daemon sends what it knows.
  */
-#define CTL_R_VERSION		"version"	/* string, daemon version */
-#define CTL_R_UPTIME		"uptime_s"	/* int, seconds */
-#define CTL_R_NODE_ID		"node_id"	/* string */
-#define CTL_R_ROUTER		"router"	/* object: url, state, last_error */
-#define CTL_R_URL		"url"
-#define CTL_R_STATE		"state"		/* string, e.g. "connected" */
-#define CTL_R_LAST_ERROR	"last_error"	/* string or absent */
-#define CTL_R_AVAILABLE		"available"	/* bool */
-#define CTL_R_REASON		"reason"	/* string: why (un)available */
-#define CTL_R_PAUSED_UNTIL	"paused_until"	/* int, Unix time; 0 = until resume */
-#define CTL_R_MODELS		"models"	/* array of strings */
-#define CTL_R_IN_FLIGHT		"in_flight"	/* int */
-#define CTL_R_SERVED		"served"	/* int */
-#define CTL_R_MAX_CONCURRENT	"max_concurrent" /* int */
-#define CTL_R_OLLAMA		"ollama"	/* object: url, state, version, last_error */
-#define CTL_R_NETWORK		"network"	/* object: health (object), models (array) */
-#define CTL_R_HEALTH		"health"
-#define CTL_R_CLIENTS		"clients"	/* int, control clients connected */
-#define CTL_R_GATEWAY		"gateway"	/* object: listen, streams, max_streams;
+#define CTL_R_VERSION "version" /* string, daemon version */
+#define CTL_R_UPTIME "uptime_s" /* int, seconds */
+#define CTL_R_NODE_ID "node_id" /* string */
+#define CTL_R_ROUTER "router"	/* object: url, state, last_error */
+#define CTL_R_URL "url"
+#define CTL_R_STATE "state"		      /* string, e.g. "connected" */
+#define CTL_R_LAST_ERROR "last_error"	      /* string or absent */
+#define CTL_R_AVAILABLE "available"	      /* bool */
+#define CTL_R_REASON "reason"		      /* string: why (un)available */
+#define CTL_R_PAUSED_UNTIL "paused_until"     /* int, Unix time; 0 = until resume */
+#define CTL_R_MODELS "models"		      /* array of strings */
+#define CTL_R_IN_FLIGHT "in_flight"	      /* int */
+#define CTL_R_SERVED "served"		      /* int */
+#define CTL_R_MAX_CONCURRENT "max_concurrent" /* int */
+#define CTL_R_OLLAMA "ollama"		      /* object: url, state, version, last_error */
+#define CTL_R_NETWORK "network"		      /* object: health (object), models (array) */
+#define CTL_R_HEALTH "health"
+#define CTL_R_CLIENTS "clients" /* int, control clients connected */
+#define CTL_R_GATEWAY \
+	"gateway"			/* object: listen, streams, max_streams;
 						 * absent when the gateway is off */
-#define CTL_R_LISTEN		"listen"	/* string, HOST:PORT */
-#define CTL_R_STREAMS		"streams"	/* int, chats open through the gateway */
-#define CTL_R_MAX_STREAMS	"max_streams"	/* int */
+#define CTL_R_LISTEN "listen"		/* string, HOST:PORT */
+#define CTL_R_STREAMS "streams"		/* int, chats open through the gateway */
+#define CTL_R_MAX_STREAMS "max_streams" /* int */
 
 /* --- events --- */
 enum ctl_event {
-	CTL_EV_CONTENT,		/* "text": string */
-	CTL_EV_THINKING,	/* "text": string */
-	CTL_EV_TOOL,		/* "name", "status": "executing"|"done"|"error",
+	CTL_EV_CONTENT,	 /* "text": string */
+	CTL_EV_THINKING, /* "text": string */
+	CTL_EV_TOOL,	 /* "name", "status": "executing"|"done"|"error",
 				 * "reason" (with "error", optional) */
-	CTL_EV_ERROR,		/* "detail": string */
-	CTL_EV_DONE,		/* "finish_reason": string, optional stats */
+	CTL_EV_ERROR,	 /* "detail": string */
+	CTL_EV_DONE,	 /* "finish_reason": string, optional stats */
 	CTL_EV_COUNT
 };
-#define CTL_E_TEXT		"text"
-#define CTL_E_NAME		"name"
-#define CTL_E_TOOL_STATUS	"status"
-#define CTL_E_TOOL_REASON	"reason"
-#define CTL_E_FINISH_REASON	"finish_reason"
+#define CTL_E_TEXT "text"
+#define CTL_E_NAME "name"
+#define CTL_E_TOOL_STATUS "status"
+#define CTL_E_TOOL_REASON "reason"
+#define CTL_E_FINISH_REASON "finish_reason"
 
 /* "content", ...; NULL if out of range. */
 const char *ctl_event_name(enum ctl_event ev);
@@ -183,20 +184,20 @@ int ctl_event_from_name(const char *name);
 /* --- reply statuses: a closed list, each with one sentence and exit code --- */
 enum ctl_status {
 	CTL_ST_OK,
-	CTL_ST_BAD_JSON,	/* the line is not one JSON object */
-	CTL_ST_BAD_VERSION,	/* "v" absent or not CTL_PROTO_VERSION */
-	CTL_ST_BAD_REQUEST,	/* envelope wrong: id or cmd missing/mistyped */
+	CTL_ST_BAD_JSON,    /* the line is not one JSON object */
+	CTL_ST_BAD_VERSION, /* "v" absent or not CTL_PROTO_VERSION */
+	CTL_ST_BAD_REQUEST, /* envelope wrong: id or cmd missing/mistyped */
 	CTL_ST_UNKNOWN_COMMAND,
-	CTL_ST_BAD_ARGS,	/* arguments missing, mistyped or out of range */
-	CTL_ST_TOO_LONG,	/* line over IC_CONTROL_LINE_MAX; connection closes */
-	CTL_ST_PERMISSION,	/* privileged command from an unprivileged peer */
-	CTL_ST_BUSY,		/* too many clients or requests */
-	CTL_ST_NOT_FOUND,	/* model or cancel target not found */
-	CTL_ST_UNAVAILABLE,	/* router unreachable / no node for the model */
-	CTL_ST_FAILED,		/* the command ran and failed */
-	CTL_ST_CANCELLED,	/* the request was cancelled */
-	CTL_ST_TIMEOUT,		/* upstream did not answer in time */
-	CTL_ST_SHUTTING_DOWN,	/* the daemon is stopping */
+	CTL_ST_BAD_ARGS,      /* arguments missing, mistyped or out of range */
+	CTL_ST_TOO_LONG,      /* line over IC_CONTROL_LINE_MAX; connection closes */
+	CTL_ST_PERMISSION,    /* privileged command from an unprivileged peer */
+	CTL_ST_BUSY,	      /* too many clients or requests */
+	CTL_ST_NOT_FOUND,     /* model or cancel target not found */
+	CTL_ST_UNAVAILABLE,   /* router unreachable / no node for the model */
+	CTL_ST_FAILED,	      /* the command ran and failed */
+	CTL_ST_CANCELLED,     /* the request was cancelled */
+	CTL_ST_TIMEOUT,	      /* upstream did not answer in time */
+	CTL_ST_SHUTTING_DOWN, /* the daemon is stopping */
 	CTL_ST_COUNT
 };
 
@@ -214,19 +215,19 @@ int ctl_status_from_name(const char *name);
  * Replies map through ctl_status_exit_code(); docs/control.md and
  * man/idleclawctl.1 list both.
  */
-#define CTL_EXIT_OK		0
-#define CTL_EXIT_FAILED		1	/* CTL_ST_FAILED, also generic */
-#define CTL_EXIT_USAGE		2	/* bad flags or arguments */
-#define CTL_EXIT_PROTOCOL	3	/* a malformed message either way */
-#define CTL_EXIT_INCOMPATIBLE	4	/* version mismatch, unknown command */
-#define CTL_EXIT_PERMISSION	5
-#define CTL_EXIT_BUSY		6
-#define CTL_EXIT_NOT_FOUND	7
-#define CTL_EXIT_UNAVAILABLE	8	/* router or node unavailable */
-#define CTL_EXIT_CANCELLED	9
-#define CTL_EXIT_TIMEOUT	10	/* upstream or idleclawctl's own timeout */
-#define CTL_EXIT_NO_DAEMON	11	/* cannot connect to the socket */
-#define CTL_EXIT_INTERRUPTED	130	/* Ctrl-C */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAILED 1	/* CTL_ST_FAILED, also generic */
+#define CTL_EXIT_USAGE 2	/* bad flags or arguments */
+#define CTL_EXIT_PROTOCOL 3	/* a malformed message either way */
+#define CTL_EXIT_INCOMPATIBLE 4 /* version mismatch, unknown command */
+#define CTL_EXIT_PERMISSION 5
+#define CTL_EXIT_BUSY 6
+#define CTL_EXIT_NOT_FOUND 7
+#define CTL_EXIT_UNAVAILABLE 8 /* router or node unavailable */
+#define CTL_EXIT_CANCELLED 9
+#define CTL_EXIT_TIMEOUT 10	 /* upstream or idleclawctl's own timeout */
+#define CTL_EXIT_NO_DAEMON 11	 /* cannot connect to the socket */
+#define CTL_EXIT_INTERRUPTED 130 /* Ctrl-C */
 
 /* --- requests --- */
 
@@ -234,9 +235,9 @@ int ctl_status_from_name(const char *name);
  * args point into it.  Free with ctl_request_clear(). */
 struct ctl_request {
 	json_object *root;
-	const char *id;		/* NULL when absent or invalid */
+	const char *id; /* NULL when absent or invalid */
 	const char *cmd;
-	json_object *args;	/* never NULL after CTL_ST_OK (empty object) */
+	json_object *args; /* never NULL after CTL_ST_OK (empty object) */
 };
 
 /* true if id is 1..CTL_ID_MAX bytes of [A-Za-z0-9._:-]. */
@@ -257,8 +258,8 @@ void ctl_request_clear(struct ctl_request *req);
  * Check args against the row's argument list: CTL_ST_OK or CTL_ST_BAD_ARGS
  * (err says which argument and why).
  */
-enum ctl_status ctl_command_check_args(const struct ctl_command *cmd, json_object *args,
-				       char *err, size_t errlen);
+enum ctl_status ctl_command_check_args(
+	const struct ctl_command *cmd, json_object *args, char *err, size_t errlen);
 
 /* ctl_command_check_args() for the row named cmd; CTL_ST_UNKNOWN_COMMAND
  * for a name the table does not have. */
@@ -280,8 +281,8 @@ json_object *ctl_request_new(const char *id, const char *cmd, json_object *args)
  * may be NULL) are added after the envelope; body cannot override the
  * envelope's members.  detail (may be NULL) becomes "detail".
  */
-json_object *ctl_reply_new(const char *id, enum ctl_status st, const char *detail,
-			   json_object *body);
+json_object *ctl_reply_new(
+	const char *id, enum ctl_status st, const char *detail, json_object *body);
 
 /* A NEW event object; members of body (borrowed, may be NULL) are copied in. */
 json_object *ctl_event_new(const char *id, const char *event_type, json_object *body);
@@ -300,7 +301,7 @@ struct ctl_message {
 	json_object *root;
 	enum ctl_msg_kind kind;
 	const char *id;		/* NULL for "id":null */
-	enum ctl_status status;	/* replies; a status name this version does not
+	enum ctl_status status; /* replies; a status name this version does not
 				 * know reads as CTL_ST_FAILED */
 	const char *message;	/* replies: the daemon's sentence (use it for a
 				 * status we do not know); may be NULL */

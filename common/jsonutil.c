@@ -43,8 +43,7 @@ static bool only_whitespace(const char *s, size_t len)
  * input: after a "continue" with all bytes consumed, feed the terminating
  * NUL it treats as end of data.
  */
-static json_object *finish_parse(json_tokener *tok, json_object *obj, const char *text,
-				 size_t len)
+static json_object *finish_parse(json_tokener *tok, json_object *obj, const char *text, size_t len)
 {
 	size_t end;
 
@@ -86,7 +85,8 @@ static bool not_wire_json(json_object *o, int max)
 	case json_type_object:
 		if (max == 0)
 			return true;
-		json_object_object_foreach(o, key, v) {
+		json_object_object_foreach(o, key, v)
+		{
 			(void)key;
 			if (not_wire_json(v, max - 1))
 				return true;
@@ -119,12 +119,14 @@ json_object *ic_json_parse_new(const char *text, size_t len)
 	tok = json_tokener_new_ex(IC_JSON_DEPTH_MAX + 1);
 	if (tok == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-				    JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok,
+		JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+			JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	obj = finish_parse(tok, obj, text, len);
-	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-			    not_wire_json(obj, IC_JSON_DEPTH_MAX))) {
+	if (obj != NULL &&
+		(json_tokener_get_error(tok) != json_tokener_success ||
+			not_wire_json(obj, IC_JSON_DEPTH_MAX))) {
 		json_object_put(obj);
 		obj = NULL;
 	}

@@ -34,8 +34,7 @@ static bool stderr_is_journal(void)
 		return false;
 	if (fstat(STDERR_FILENO, &st) < 0)
 		return false;
-	return (unsigned long long)st.st_dev == dev &&
-	       (unsigned long long)st.st_ino == ino;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 void ic_log_init(const char *progname)
@@ -98,7 +97,7 @@ void ic_log(enum ic_log_level level, const char *fmt, ...)
 		r = snprintf(line, sizeof(line), "<%d>", (int)level);
 	else if (level <= IC_LOG_WARNING)
 		r = snprintf(line, sizeof(line), "%s: %s: ", log_progname,
-			     level == IC_LOG_ERR ? "error" : "warning");
+			level == IC_LOG_ERR ? "error" : "warning");
 	else
 		r = snprintf(line, sizeof(line), "%s: ", log_progname);
 	if (r > 0)

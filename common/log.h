@@ -32,13 +32,12 @@ enum ic_log_level ic_log_get_level(void);
 int ic_log_level_parse(const char *name);
 const char *ic_log_level_name(enum ic_log_level level);
 
-void ic_log(enum ic_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void ic_log(enum ic_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_err(...)	ic_log(IC_LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	ic_log(IC_LOG_WARNING, __VA_ARGS__)
-#define log_notice(...)	ic_log(IC_LOG_NOTICE, __VA_ARGS__)
-#define log_info(...)	ic_log(IC_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	ic_log(IC_LOG_DEBUG, __VA_ARGS__)
+#define log_err(...) ic_log(IC_LOG_ERR, __VA_ARGS__)
+#define log_warn(...) ic_log(IC_LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) ic_log(IC_LOG_NOTICE, __VA_ARGS__)
+#define log_info(...) ic_log(IC_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) ic_log(IC_LOG_DEBUG, __VA_ARGS__)
 
 #endif

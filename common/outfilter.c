@@ -34,11 +34,14 @@
 #include "xmalloc.h"
 
 struct pattern {
-	const char *text;	/* lower case ASCII */
+	const char *text; /* lower case ASCII */
 	size_t len;
 };
 
-#define PAT(s) { s, sizeof(s) - 1 }
+#define PAT(s)                   \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
 
 static const struct pattern span_open = PAT("<tool_call>");
 static const struct pattern span_close = PAT("</tool_call>");
@@ -56,7 +59,7 @@ static const struct pattern patterns[] = {
 #define NPATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
 static const char replacement[] = IC_OUTFILTER_REPLACEMENT;
-static const char replacement_char[] = "\xEF\xBF\xBD";	/* U+FFFD */
+static const char replacement_char[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 /* Could a pattern of the markup stage start with byte c (lower case)? */
 static bool may_start(char c)
@@ -99,9 +102,9 @@ static void buf_consume(struct buf *b, size_t n)
 }
 
 struct ic_outfilter {
-	struct buf spans;	/* window of stage 1 */
-	struct buf markup;	/* window of stage 2: fed by stage 1 */
-	bool in_span;		/* inside <tool_call> ... </tool_call> */
+	struct buf spans;  /* window of stage 1 */
+	struct buf markup; /* window of stage 2: fed by stage 1 */
+	bool in_span;	   /* inside <tool_call> ... </tool_call> */
 	bool finished;
 };
 
@@ -187,8 +190,7 @@ static size_t scan_spans(struct ic_outfilter *f, bool final)
  * (FULL, *pat set), PARTIAL when one might once more bytes come, or
  * NO_MATCH.
  */
-static enum match markup_at(const char *s, size_t n, size_t i,
-			    const struct pattern **pat)
+static enum match markup_at(const char *s, size_t n, size_t i, const struct pattern **pat)
 {
 	enum match best = NO_MATCH;
 	size_t k;
@@ -229,7 +231,7 @@ static void add_text(struct buf *out, const char *s, size_t n)
 {
 	size_t i = 0, from = 0;
 
-	if (ic_utf8_count(s, n) >= 0) {	/* the usual case: one pass */
+	if (ic_utf8_count(s, n) >= 0) { /* the usual case: one pass */
 		buf_add(out, s, n);
 		return;
 	}
@@ -266,7 +268,7 @@ static size_t scan_markup(struct ic_outfilter *f, struct buf *out, bool final)
 
 		if (m == PARTIAL && !final) {
 			add_text(out, s + from, i - from);
-			return i;	/* hold the possible start */
+			return i; /* hold the possible start */
 		}
 		if (m != FULL) {
 			i++;
@@ -296,8 +298,7 @@ static void run(struct ic_outfilter *f, struct buf *out, bool final)
 	out->p[out->len] = '\0';
 }
 
-char *ic_outfilter_feed_new(struct ic_outfilter *f, const char *text, size_t len,
-			    size_t *outlen)
+char *ic_outfilter_feed_new(struct ic_outfilter *f, const char *text, size_t len, size_t *outlen)
 {
 	struct buf out;
 

@@ -26,8 +26,7 @@ void ic_outfilter_free(struct ic_outfilter *f);
  * Feed len bytes; returns a NEW NUL-terminated string (caller frees) with
  * the text that is safe to emit now, possibly empty; *outlen gets its length.
  */
-char *ic_outfilter_feed_new(struct ic_outfilter *f, const char *text, size_t len,
-			    size_t *outlen);
+char *ic_outfilter_feed_new(struct ic_outfilter *f, const char *text, size_t len, size_t *outlen);
 
 /* End of stream: the held-back tail (an unclosed tool_call span is dropped).
  * Returns a NEW string; the filter may then only be freed. */

@@ -100,8 +100,7 @@ static int get_string(json_object *o, const char *key, char **out, char *err, si
 }
 
 /* An optional string member: absent or null leaves *out NULL. */
-static int get_opt_string(json_object *o, const char *key, char **out, char *err,
-			  size_t errlen)
+static int get_opt_string(json_object *o, const char *key, char **out, char *err, size_t errlen)
 {
 	json_object *v;
 
@@ -111,8 +110,7 @@ static int get_opt_string(json_object *o, const char *key, char **out, char *err
 }
 
 /* An integer member in [0, __INT_MAX__]; absent or null gives def (-1: required). */
-static int get_count(json_object *o, const char *key, int def, int *out, char *err,
-		     size_t errlen)
+static int get_count(json_object *o, const char *key, int def, int *out, char *err, size_t errlen)
 {
 	json_object *v;
 	int64_t n;
@@ -139,7 +137,7 @@ static int get_request_id(json_object *o, struct ic_msg *m, char *err, size_t er
 		return -1;
 	if (!ic_valid_request_id(m->request_id)) {
 		seterr(err, errlen, "request_id: not 1-%d characters of [A-Za-z0-9._:-]",
-		       IC_REQUEST_ID_MAX);
+			IC_REQUEST_ID_MAX);
 		free(m->request_id);
 		m->request_id = NULL;
 		return -1;
@@ -148,8 +146,7 @@ static int get_request_id(json_object *o, struct ic_msg *m, char *err, size_t er
 }
 
 /* A JSON object member, referenced into *out. */
-static int get_object(json_object *o, const char *key, json_object **out, char *err,
-		      size_t errlen)
+static int get_object(json_object *o, const char *key, json_object **out, char *err, size_t errlen)
 {
 	json_object *v;
 
@@ -209,8 +206,7 @@ static json_object *caps_array_new(unsigned caps)
  * One entry of "models".  A malformed entry is kept with name NULL so that
  * ic_register_check() answers "invalid model name" for it.
  */
-static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char *err,
-		       size_t errlen)
+static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char *err, size_t errlen)
 {
 	const char *name = ic_json_get_string(e, "name");
 	json_object *caps;
@@ -230,7 +226,7 @@ static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char 
 	mi->name = xstrdup(name);
 	mi->size = size;
 	if (json_object_object_get_ex(e, "capabilities", &caps) &&
-	    json_object_is_type(caps, json_type_array))
+		json_object_is_type(caps, json_type_array))
 		mi->caps = ic_caps_of_json(caps);
 	return 0;
 }
@@ -243,7 +239,7 @@ static int parse_models(json_object *o, struct ic_msg *m, char *err, size_t errl
 	int rc = 0;
 
 	if (!json_object_object_get_ex(o, "models", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
+		!json_object_is_type(arr, json_type_array)) {
 		seterr(err, errlen, "models: missing or not an array");
 		return -1;
 	}
@@ -255,7 +251,7 @@ static int parse_models(json_object *o, struct ic_msg *m, char *err, size_t errl
 	for (i = 0; i < n; i++) {
 		/* keep the first error's text */
 		if (parse_model(json_object_array_get_idx(arr, i), i, &m->models[i],
-				rc < 0 ? NULL : err, errlen) < 0)
+			    rc < 0 ? NULL : err, errlen) < 0)
 			rc = -1;
 	}
 	return rc;
@@ -304,7 +300,7 @@ static int parse_register(json_object *o, struct ic_msg *m, char *err, size_t er
 	rc_models = parse_models(o, m, rc_id < 0 ? NULL : err, errlen);
 	if (rc_id == 0 && rc_models == 0) {
 		if (get_count(o, "max_concurrent", 0, &m->max_concurrent, err, errlen) < 0 ||
-		    get_opt_string(o, "ollama_version", &m->ollama_version, err, errlen) < 0)
+			get_opt_string(o, "ollama_version", &m->ollama_version, err, errlen) < 0)
 			rc_rest = -1;
 	}
 	if (rc_rest < 0)
@@ -317,11 +313,11 @@ static int parse_heartbeat(json_object *o, struct ic_msg *m, char *err, size_t e
 	json_object *v;
 
 	if (get_string(o, "node_id", &m->node_id, err, errlen) < 0 ||
-	    get_count(o, "active_requests", -1, &m->active_requests, err, errlen) < 0)
+		get_count(o, "active_requests", -1, &m->active_requests, err, errlen) < 0)
 		return -1;
 	m->available = true;
 	if (json_object_object_get_ex(o, "available", &v) && v != NULL &&
-	    !ic_json_get_bool(o, "available", &m->available)) {
+		!ic_json_get_bool(o, "available", &m->available)) {
 		seterr(err, errlen, "available: not a boolean");
 		return -1;
 	}
@@ -456,8 +452,8 @@ static json_object *models_array_new(const struct ic_model_info *models, size_t 
 
 		add_string(e, "name", models[i].name);
 		/* the public server requires size: always send it */
-		json_object_object_add(e, "size",
-				       json_object_new_int64(models[i].size > 0 ? models[i].size : 0));
+		json_object_object_add(
+			e, "size", json_object_new_int64(models[i].size > 0 ? models[i].size : 0));
 		if (models[i].caps & IC_CAP_KNOWN)
 			json_object_object_add(e, "capabilities", caps_array_new(models[i].caps));
 		json_object_array_add(arr, e);
@@ -465,8 +461,8 @@ static json_object *models_array_new(const struct ic_model_info *models, size_t 
 	return arr;
 }
 
-char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models,
-			  size_t n_models, int max_concurrent, const char *ollama_version)
+char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models, size_t n_models,
+	int max_concurrent, const char *ollama_version)
 {
 	json_object *o = envelope_new(IC_MSG_REGISTER);
 
@@ -478,8 +474,7 @@ char *ic_msg_register_new(const char *node_id, const struct ic_model_info *model
 	return finish_new(o);
 }
 
-char *ic_msg_registered_new(const char *node_id, const char *const *features,
-			    size_t n_features)
+char *ic_msg_registered_new(const char *node_id, const char *const *features, size_t n_features)
 {
 	json_object *o = envelope_new(IC_MSG_REGISTERED);
 	size_t i;
@@ -506,8 +501,8 @@ char *ic_msg_heartbeat_new(const char *node_id, int active_requests, bool availa
 }
 
 /* type, request_id and one more member; the caller keeps its reference to v */
-static char *with_request_new(enum ic_msg_type type, const char *request_id,
-			      const char *key, json_object *v)
+static char *with_request_new(
+	enum ic_msg_type type, const char *request_id, const char *key, json_object *v)
 {
 	json_object *o = envelope_new(type);
 
@@ -527,13 +522,13 @@ char *ic_msg_chunk_new(const char *request_id, json_object *chunk)
 char *ic_msg_error_new(const char *request_id, const char *error)
 {
 	return with_request_new(IC_MSG_INFERENCE_ERROR, request_id, "error",
-				json_object_new_string(error != NULL ? error : ""));
+		json_object_new_string(error != NULL ? error : ""));
 }
 
 char *ic_msg_request_new(const char *request_id, json_object *ollama_params)
 {
-	json_object *p = ollama_params != NULL ? json_object_get(ollama_params)
-					       : json_object_new_object();
+	json_object *p =
+		ollama_params != NULL ? json_object_get(ollama_params) : json_object_new_object();
 
 	return with_request_new(IC_MSG_INFERENCE_REQUEST, request_id, "ollama_params", p);
 }

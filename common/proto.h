@@ -16,13 +16,13 @@
 #include <json-c/json.h>
 
 enum ic_msg_type {
-	IC_MSG_UNKNOWN = 0,		/* a type we do not know: ignore it */
+	IC_MSG_UNKNOWN = 0, /* a type we do not know: ignore it */
 	/* node -> server */
 	IC_MSG_REGISTER,
 	IC_MSG_HEARTBEAT,
 	IC_MSG_INFERENCE_CHUNK,
 	IC_MSG_INFERENCE_ERROR,
-	IC_MSG_MODELS_UPDATE,		/* extension: replaces the model list */
+	IC_MSG_MODELS_UPDATE, /* extension: replaces the model list */
 	/* server -> node */
 	IC_MSG_REGISTERED,
 	IC_MSG_INFERENCE_REQUEST,
@@ -30,31 +30,31 @@ enum ic_msg_type {
 };
 
 /* Extension names a router lists in registered.features. */
-#define IC_FEATURE_AVAILABLE	 "available"	 /* heartbeat.available honoured */
+#define IC_FEATURE_AVAILABLE "available"	 /* heartbeat.available honoured */
 #define IC_FEATURE_MODELS_UPDATE "models_update" /* models_update understood */
 /* A second registration of a node_id replaces the first without harm to
  * the new one: a node may keep its stable id across any reconnect. */
 #define IC_FEATURE_STABLE_NODE_ID "stable_node_id"
 
 /* inference_error strings of the public protocol */
-#define IC_ERR_INVALID_REQUEST	  "invalid_request"
+#define IC_ERR_INVALID_REQUEST "invalid_request"
 #define IC_ERR_OLLAMA_UNAVAILABLE "ollama_unavailable"
-#define IC_ERR_OLLAMA_ERROR	  "ollama_error"
+#define IC_ERR_OLLAMA_ERROR "ollama_error"
 
 /* WebSocket close reasons (code 1008 unless noted) */
 #define IC_CLOSE_EXPECTED_REGISTER "expected register message"
-#define IC_CLOSE_INVALID_NODE_ID   "invalid node_id"
-#define IC_CLOSE_NO_MODELS	   "no models provided"
-#define IC_CLOSE_TOO_MANY_MODELS   "too many models"
-#define IC_CLOSE_INVALID_MODEL	   "invalid model name"
-#define IC_CLOSE_TOO_MANY_NODES	   "too many nodes from this IP"
-#define IC_CLOSE_REG_TIMEOUT	   "registration timeout"
-#define IC_CLOSE_REREGISTERED	   "re-registered"	/* code 1000 */
-#define IC_CLOSE_HEARTBEAT_TIMEOUT "heartbeat timeout"	/* code 1000 */
+#define IC_CLOSE_INVALID_NODE_ID "invalid node_id"
+#define IC_CLOSE_NO_MODELS "no models provided"
+#define IC_CLOSE_TOO_MANY_MODELS "too many models"
+#define IC_CLOSE_INVALID_MODEL "invalid model name"
+#define IC_CLOSE_TOO_MANY_NODES "too many nodes from this IP"
+#define IC_CLOSE_REG_TIMEOUT "registration timeout"
+#define IC_CLOSE_REREGISTERED "re-registered"	       /* code 1000 */
+#define IC_CLOSE_HEARTBEAT_TIMEOUT "heartbeat timeout" /* code 1000 */
 
 /* Capabilities of a model as Ollama's /api/show names them (a bit set). */
 enum ic_model_cap {
-	IC_CAP_KNOWN = 1 << 0,		/* "capabilities" was sent (maybe empty) */
+	IC_CAP_KNOWN = 1 << 0, /* "capabilities" was sent (maybe empty) */
 	IC_CAP_COMPLETION = 1 << 1,
 	IC_CAP_TOOLS = 1 << 2,
 	IC_CAP_THINKING = 1 << 3,
@@ -65,7 +65,7 @@ enum ic_model_cap {
 
 struct ic_model_info {
 	char *name;
-	int64_t size;		/* bytes; the public server requires it */
+	int64_t size; /* bytes; the public server requires it */
 	/* extension: IC_CAP_* bits; without IC_CAP_KNOWN no
 	 * "capabilities" member is sent and the router guesses from the name */
 	unsigned caps;
@@ -82,17 +82,17 @@ unsigned ic_caps_of_json(json_object *arr);
  */
 struct ic_msg {
 	enum ic_msg_type type;
-	char *type_name;		/* as received (useful for UNKNOWN) */
-	char *node_id;			/* register, heartbeat, registered */
-	char *request_id;		/* chunk, error, request, cancel */
+	char *type_name;  /* as received (useful for UNKNOWN) */
+	char *node_id;	  /* register, heartbeat, registered */
+	char *request_id; /* chunk, error, request, cancel */
 	/* register, models_update */
 	struct ic_model_info *models;
 	size_t n_models;
-	int max_concurrent;		/* register; 0 when absent */
-	char *ollama_version;		/* register; may be NULL */
+	int max_concurrent;   /* register; 0 when absent */
+	char *ollama_version; /* register; may be NULL */
 	/* heartbeat */
 	int active_requests;
-	bool available;			/* true when absent (public agent) */
+	bool available; /* true when absent (public agent) */
 	/* registered */
 	char **features;
 	size_t n_features;
@@ -124,8 +124,7 @@ struct ic_msg {
  * A frame longer than IC_WS_MESSAGE_MAX bytes is refused unparsed, and
  * JSON nesting is bounded by IC_JSON_DEPTH_MAX (jsonutil.h).
  */
-int ic_msg_parse(const char *text, size_t len, struct ic_msg *out,
-		 char *err, size_t errlen);
+int ic_msg_parse(const char *text, size_t len, struct ic_msg *out, char *err, size_t errlen);
 void ic_msg_clear(struct ic_msg *m);
 
 /*
@@ -157,11 +156,9 @@ const char *ic_register_check(const struct ic_msg *msg);
 const char *ic_models_check(const struct ic_model_info *models, size_t n_models);
 
 /* Builders: each returns a NEW string (caller frees) ready to send. */
-char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models,
-			  size_t n_models, int max_concurrent,
-			  const char *ollama_version);
-char *ic_msg_registered_new(const char *node_id, const char *const *features,
-			    size_t n_features);
+char *ic_msg_register_new(const char *node_id, const struct ic_model_info *models, size_t n_models,
+	int max_concurrent, const char *ollama_version);
+char *ic_msg_registered_new(const char *node_id, const char *const *features, size_t n_features);
 char *ic_msg_heartbeat_new(const char *node_id, int active_requests, bool available);
 char *ic_msg_chunk_new(const char *request_id, json_object *chunk);
 char *ic_msg_error_new(const char *request_id, const char *error);

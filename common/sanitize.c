@@ -9,16 +9,12 @@
 
 #include <stddef.h>
 
-static const char *const request_keys[] = {
-	"model", "messages", "stream", "think", "keep_alive", "options",
-	"tools", "format", NULL
-};
+static const char *const request_keys[] = { "model", "messages", "stream", "think", "keep_alive",
+	"options", "tools", "format", NULL };
 
 static const char *const chunk_keys[] = { "done", "done_reason", NULL };
 
-static const char *const message_keys[] = {
-	"role", "content", "thinking", "tool_calls", NULL
-};
+static const char *const message_keys[] = { "role", "content", "thinking", "tool_calls", NULL };
 
 /* Add to dst the members of src named in keys (values shared). */
 static void copy_keys(json_object *dst, json_object *src, const char *const *keys)
@@ -56,7 +52,7 @@ json_object *ic_sanitize_chunk_new(json_object *ollama_line)
 	out = json_object_new_object();
 	/* message first, so the wire order matches Ollama's */
 	if (json_object_object_get_ex(ollama_line, "message", &msg) &&
-	    json_object_is_type(msg, json_type_object))
+		json_object_is_type(msg, json_type_object))
 		json_object_object_add(out, "message", pick_new(msg, message_keys));
 	copy_keys(out, ollama_line, chunk_keys);
 	return out;

@@ -23,16 +23,15 @@ static size_t newline_len(const char *s, size_t len, size_t i)
 }
 
 /* "<prefix>" + payload with every line break turned into "\n<prefix>", then "\n\n" */
-static char *lines_new(const char *prefix, const char *payload, size_t payload_len,
-		       size_t *len)
+static char *lines_new(const char *prefix, const char *payload, size_t payload_len, size_t *len)
 {
 	size_t plen = strlen(prefix);
 	size_t i, lines = 1, o = 0;
 	char *out;
 
 	for (i = 0; i < payload_len; i++)
-		if (payload[i] == '\n' || (payload[i] == '\r' &&
-					  (i + 1 >= payload_len || payload[i + 1] != '\n')))
+		if (payload[i] == '\n' ||
+			(payload[i] == '\r' && (i + 1 >= payload_len || payload[i + 1] != '\n')))
 			lines++;
 	out = xmalloc(payload_len + lines * (plen + 1) + 2);
 	memcpy(out, prefix, plen);
@@ -59,8 +58,8 @@ static char *lines_new(const char *prefix, const char *payload, size_t payload_l
 
 char *ic_sse_data_new(const char *payload, size_t payload_len, size_t *len)
 {
-	return lines_new("data: ", payload != NULL ? payload : "",
-			 payload != NULL ? payload_len : 0, len);
+	return lines_new(
+		"data: ", payload != NULL ? payload : "", payload != NULL ? payload_len : 0, len);
 }
 
 char *ic_sse_comment_new(const char *text, size_t *len)
@@ -72,14 +71,14 @@ char *ic_sse_comment_new(const char *text, size_t *len)
 
 struct ic_sse_parser {
 	size_t max_event;
-	char *line;		/* the line being received, without its break */
+	char *line; /* the line being received, without its break */
 	size_t line_len, line_cap;
-	char *data;		/* data of the event so far, lines joined by "\n" */
+	char *data; /* data of the event so far, lines joined by "\n" */
 	size_t data_len, data_cap;
-	bool has_data;		/* a data field was seen in this event */
-	bool after_cr;		/* last byte was CR: a following LF is part of it */
-	bool started;		/* past a possible byte-order mark */
-	bool failed;		/* an event exceeded the bound: stays failed */
+	bool has_data; /* a data field was seen in this event */
+	bool after_cr; /* last byte was CR: a following LF is part of it */
+	bool started;  /* past a possible byte-order mark */
+	bool failed;   /* an event exceeded the bound: stays failed */
 };
 
 struct ic_sse_parser *ic_sse_parser_new(size_t max_event)
@@ -156,7 +155,7 @@ static int end_line(struct ic_sse_parser *p, ic_sse_event_cb cb, void *ctx)
 	colon = memchr(line, ':', n);
 	name_len = colon != NULL ? (size_t)(colon - line) : n;
 	if (name_len != 4 || memcmp(line, "data", 4) != 0)
-		return 0;	/* event, id, retry and unknown fields: not used */
+		return 0; /* event, id, retry and unknown fields: not used */
 	if (colon == NULL)
 		return add_data(p, "", 0);
 	colon++;
@@ -164,7 +163,6 @@ static int end_line(struct ic_sse_parser *p, ic_sse_event_cb cb, void *ctx)
 		colon++;
 	return add_data(p, colon, (size_t)(line + n - colon));
 }
-
 
 static int feed_byte(struct ic_sse_parser *p, char c, ic_sse_event_cb cb, void *ctx)
 {
@@ -211,8 +209,8 @@ static size_t skip_bom(struct ic_sse_parser *p, const char *buf, size_t len)
 	return i;
 }
 
-int ic_sse_parser_feed(struct ic_sse_parser *p, const char *buf, size_t len,
-		       ic_sse_event_cb cb, void *ctx)
+int ic_sse_parser_feed(
+	struct ic_sse_parser *p, const char *buf, size_t len, ic_sse_event_cb cb, void *ctx)
 {
 	size_t i;
 

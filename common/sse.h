@@ -13,7 +13,7 @@
  * with newlines is split over several data: lines as the spec says. */
 char *ic_sse_data_new(const char *payload, size_t payload_len, size_t *len);
 
-#define IC_SSE_PING "ping"		/* comment line ": ping\n\n" */
+#define IC_SSE_PING "ping" /* comment line ": ping\n\n" */
 #define IC_SSE_DONE "[DONE]"
 
 struct ic_sse_parser;
@@ -28,8 +28,8 @@ typedef int (*ic_sse_event_cb)(void *ctx, const char *data, size_t len);
 
 /* Feed bytes.  0 ok, -1 if an event exceeded max_event, or the callback's
  * nonzero value if it stopped. */
-int ic_sse_parser_feed(struct ic_sse_parser *p, const char *buf, size_t len,
-		       ic_sse_event_cb cb, void *ctx);
+int ic_sse_parser_feed(
+	struct ic_sse_parser *p, const char *buf, size_t len, ic_sse_event_cb cb, void *ctx);
 
 /*
  * Details of the parser (additions):
@@ -43,7 +43,7 @@ int ic_sse_parser_feed(struct ic_sse_parser *p, const char *buf, size_t len,
  *   that feed returns -1 and every later feed returns -1 too.
  * - when the callback stops parsing, the rest of buf is not consumed.
  */
-#define IC_SSE_LINE_SLACK 16	/* room for "data: " on a max_event line */
+#define IC_SSE_LINE_SLACK 16 /* room for "data: " on a max_event line */
 
 /* ": <text>\n\n" (e.g. IC_SSE_PING) as a NEW string; *len gets its length. */
 char *ic_sse_comment_new(const char *text, size_t *len);

@@ -6,11 +6,11 @@
 #include "startup.h"
 
 void *ic_startup_config_new(const char *program, const struct ic_config_schema *schema,
-			    const struct ic_cmdline *cl, FILE *err)
+	const struct ic_cmdline *cl, FILE *err)
 {
 	char *errors = NULL;
-	void *cfg = ic_config_load_new(schema, cl->config_path,
-				       (const char *const *)cl->overrides, &errors);
+	void *cfg = ic_config_load_new(
+		schema, cl->config_path, (const char *const *)cl->overrides, &errors);
 
 	if (cfg == NULL)
 		fprintf(err, "%s: configuration not valid:\n%s\n", program,
@@ -20,8 +20,8 @@ void *ic_startup_config_new(const char *program, const struct ic_config_schema *
 }
 
 /* The new value is in the config now, but the old one still runs. */
-static void log_restart_keys(const struct ic_config_schema *schema, const void *old,
-			     const void *cfg)
+static void log_restart_keys(
+	const struct ic_config_schema *schema, const void *old, const void *cfg)
 {
 	char buf[32];
 	size_t i;
@@ -31,12 +31,12 @@ static void log_restart_keys(const struct ic_config_schema *schema, const void *
 
 		if (k->restart && !ic_config_key_equal(k, old, cfg))
 			log_warn("reload: %s.%s changes at the next start (running with \"%s\")",
-				 k->section, k->key, ic_config_value_text(k, old, buf, sizeof(buf)));
+				k->section, k->key, ic_config_value_text(k, old, buf, sizeof(buf)));
 	}
 }
 
 int ic_reload(const struct ic_reload_ops *ops, void *program, const char *path,
-	      const char *const *overrides, char **errors)
+	const char *const *overrides, char **errors)
 {
 	void *cfg, *old;
 

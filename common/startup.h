@@ -22,7 +22,7 @@
  * after writing "PROGRAM: configuration not valid:" and every error to err.
  */
 void *ic_startup_config_new(const char *program, const struct ic_config_schema *schema,
-			    const struct ic_cmdline *cl, FILE *err);
+	const struct ic_cmdline *cl, FILE *err);
 
 /* What a program does at each step of a reload; program is its state. */
 struct ic_reload_ops {
@@ -44,6 +44,6 @@ struct ic_reload_ops {
  * NEW text of what was wrong (also logged), the running config kept.
  */
 int ic_reload(const struct ic_reload_ops *ops, void *program, const char *path,
-	      const char *const *overrides, char **errors);
+	const char *const *overrides, char **errors);
 
 #endif

@@ -95,7 +95,7 @@ ssize_t ic_utf8_count(const char *s, size_t len)
 	while (i < len) {
 		size_t n;
 
-		if (p[i] < 0x80) {	/* fast path for ASCII */
+		if (p[i] < 0x80) { /* fast path for ASCII */
 			i++;
 			count++;
 			continue;

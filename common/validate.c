@@ -43,8 +43,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 static bool is_alnum(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 bool ic_valid_model_name(const char *name)
@@ -96,12 +95,9 @@ bool ic_valid_request_id(const char *id)
 
 static const char *const consumer_roles[] = { "user", "assistant", NULL };
 static const char *const consumer_members[] = { "role", "content", NULL };
-static const char *const node_roles[] = {
-	"system", "user", "assistant", "tool", NULL
-};
-static const char *const node_members[] = {
-	"role", "content", "thinking", "tool_calls", "tool_name", NULL
-};
+static const char *const node_roles[] = { "system", "user", "assistant", "tool", NULL };
+static const char *const node_members[] = { "role", "content", "thinking", "tool_calls",
+	"tool_name", NULL };
 
 const struct ic_msg_rules ic_consumer_msg_rules = {
 	.roles = consumer_roles,
@@ -146,8 +142,8 @@ static void join_list(const char *const *list, char *buf, size_t buflen)
  * A text member of message i: valid UTF-8, no NUL, at most
  * IC_MESSAGE_CHARS_MAX code points.  Adds its length to *total.
  */
-static int check_text(json_object *val, size_t i, const char *field,
-		      bool nonempty, size_t *total, char *err, size_t errlen)
+static int check_text(json_object *val, size_t i, const char *field, bool nonempty, size_t *total,
+	char *err, size_t errlen)
 {
 	const char *s;
 	size_t bytes;
@@ -175,16 +171,16 @@ static int check_text(json_object *val, size_t i, const char *field,
 		return -1;
 	}
 	if (chars > IC_MESSAGE_CHARS_MAX) {
-		seterr(err, errlen, "messages[%zu].%s: longer than %d characters",
-		       i, field, IC_MESSAGE_CHARS_MAX);
+		seterr(err, errlen, "messages[%zu].%s: longer than %d characters", i, field,
+			IC_MESSAGE_CHARS_MAX);
 		return -1;
 	}
 	*total += (size_t)chars;
 	return 0;
 }
 
-static int check_role(json_object *msg, size_t i, const struct ic_msg_rules *rules,
-		      char *err, size_t errlen)
+static int check_role(
+	json_object *msg, size_t i, const struct ic_msg_rules *rules, char *err, size_t errlen)
 {
 	json_object *role;
 	char allowed[128];
@@ -194,8 +190,8 @@ static int check_role(json_object *msg, size_t i, const struct ic_msg_rules *rul
 		return -1;
 	}
 	if (json_object_is_type(role, json_type_string) &&
-	    strlen(json_object_get_string(role)) == (size_t)json_object_get_string_len(role) &&
-	    in_list(rules->roles, json_object_get_string(role)))
+		strlen(json_object_get_string(role)) == (size_t)json_object_get_string_len(role) &&
+		in_list(rules->roles, json_object_get_string(role)))
 		return 0;
 	join_list(rules->roles, allowed, sizeof(allowed));
 	seterr(err, errlen, "messages[%zu].role: must be %s", i, allowed);
@@ -207,8 +203,7 @@ static int check_role(json_object *msg, size_t i, const struct ic_msg_rules *rul
  * counts like a text member (at most IC_MESSAGE_CHARS_MAX code points,
  * added to *total).
  */
-static int count_tool_calls(json_object *val, size_t i, size_t *total,
-			    char *err, size_t errlen)
+static int count_tool_calls(json_object *val, size_t i, size_t *total, char *err, size_t errlen)
 {
 	const char *s = json_object_to_json_string_ext(val, SERIAL_FLAGS);
 	ssize_t chars = ic_utf8_count(s, strlen(s));
@@ -218,8 +213,10 @@ static int count_tool_calls(json_object *val, size_t i, size_t *total,
 		return -1;
 	}
 	if (chars > IC_MESSAGE_CHARS_MAX) {
-		seterr(err, errlen, "messages[%zu].tool_calls: longer than %d characters "
-		       "serialized", i, IC_MESSAGE_CHARS_MAX);
+		seterr(err, errlen,
+			"messages[%zu].tool_calls: longer than %d characters "
+			"serialized",
+			i, IC_MESSAGE_CHARS_MAX);
 		return -1;
 	}
 	*total += (size_t)chars;
@@ -227,8 +224,7 @@ static int count_tool_calls(json_object *val, size_t i, size_t *total,
 }
 
 /* tool_calls: [{"function":{"name":"f","arguments":{...}}}, ...] */
-static int check_tool_calls(json_object *val, size_t i, size_t *total,
-			    char *err, size_t errlen)
+static int check_tool_calls(json_object *val, size_t i, size_t *total, char *err, size_t errlen)
 {
 	size_t k, n;
 
@@ -242,12 +238,14 @@ static int check_tool_calls(json_object *val, size_t i, size_t *total,
 		json_object *fn, *name;
 
 		if (!json_object_is_type(call, json_type_object) ||
-		    !json_object_object_get_ex(call, "function", &fn) ||
-		    !json_object_is_type(fn, json_type_object) ||
-		    !json_object_object_get_ex(fn, "name", &name) ||
-		    !json_object_is_type(name, json_type_string)) {
-			seterr(err, errlen, "messages[%zu].tool_calls[%zu]: must be "
-			       "{\"function\":{\"name\":...}}", i, k);
+			!json_object_object_get_ex(call, "function", &fn) ||
+			!json_object_is_type(fn, json_type_object) ||
+			!json_object_object_get_ex(fn, "name", &name) ||
+			!json_object_is_type(name, json_type_string)) {
+			seterr(err, errlen,
+				"messages[%zu].tool_calls[%zu]: must be "
+				"{\"function\":{\"name\":...}}",
+				i, k);
 			return -1;
 		}
 	}
@@ -266,9 +264,11 @@ static int check_tool_name(json_object *val, size_t i, char *err, size_t errlen)
 	s = json_object_get_string(val);
 	len = (size_t)json_object_get_string_len(val);
 	if (len == 0 || len > IC_TOOL_NAME_MAX || memchr(s, '\0', len) ||
-	    ic_utf8_count(s, len) < 0) {
-		seterr(err, errlen, "messages[%zu].tool_name: must be 1 to %d bytes "
-		       "of UTF-8", i, IC_TOOL_NAME_MAX);
+		ic_utf8_count(s, len) < 0) {
+		seterr(err, errlen,
+			"messages[%zu].tool_name: must be 1 to %d bytes "
+			"of UTF-8",
+			i, IC_TOOL_NAME_MAX);
 		return -1;
 	}
 	return 0;
@@ -287,19 +287,22 @@ static bool plain_key(const char *key)
 
 /* The members of message i, other than role. */
 static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *rules,
-			 size_t *total, char *err, size_t errlen)
+	size_t *total, char *err, size_t errlen)
 {
 	bool has_content = false;
 
-	json_object_object_foreach(msg, key, val) {
+	json_object_object_foreach(msg, key, val)
+	{
 		int rc = 0;
 
 		if (!in_list(rules->members, key)) {
 			if (plain_key(key))
 				seterr(err, errlen, "messages[%zu].%s: not allowed", i, key);
 			else
-				seterr(err, errlen, "messages[%zu]: has a member that is "
-				       "not allowed", i);
+				seterr(err, errlen,
+					"messages[%zu]: has a member that is "
+					"not allowed",
+					i);
 			return -1;
 		}
 		if (strcmp(key, "content") == 0) {
@@ -307,8 +310,7 @@ static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *
 			if (val == NULL)
 				continue;
 			has_content = true;
-			rc = check_text(val, i, key, rules->content_nonempty, total,
-					err, errlen);
+			rc = check_text(val, i, key, rules->content_nonempty, total, err, errlen);
 		} else if (strcmp(key, "thinking") == 0) {
 			rc = check_text(val, i, key, false, total, err, errlen);
 		} else if (strcmp(key, "tool_calls") == 0) {
@@ -326,13 +328,13 @@ static int check_members(json_object *msg, size_t i, const struct ic_msg_rules *
 	return 0;
 }
 
-int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules,
-			 char *err, size_t errlen)
+int ic_validate_messages(
+	json_object *messages, const struct ic_msg_rules *rules, char *err, size_t errlen)
 {
 	size_t i, n, total = 0;
 
 	if (!rules)
-		rules = &ic_consumer_msg_rules;	/* the strictest */
+		rules = &ic_consumer_msg_rules; /* the strictest */
 	if (!json_object_is_type(messages, json_type_array)) {
 		seterr(err, errlen, "messages: must be an array");
 		return -1;
@@ -340,7 +342,7 @@ int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules
 	n = json_object_array_length(messages);
 	if (n < 1 || n > IC_MESSAGES_MAX) {
 		seterr(err, errlen, "messages: must hold 1 to %d messages, not %zu",
-		       IC_MESSAGES_MAX, n);
+			IC_MESSAGES_MAX, n);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -351,11 +353,11 @@ int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules
 			return -1;
 		}
 		if (check_role(msg, i, rules, err, errlen) < 0 ||
-		    check_members(msg, i, rules, &total, err, errlen) < 0)
+			check_members(msg, i, rules, &total, err, errlen) < 0)
 			return -1;
 		if (total > IC_TOTAL_CHARS_MAX) {
 			seterr(err, errlen, "messages: longer than %d characters in all",
-			       IC_TOTAL_CHARS_MAX);
+				IC_TOTAL_CHARS_MAX);
 			return -1;
 		}
 	}
@@ -386,15 +388,13 @@ int ic_validate_tools(json_object *tools, char *err, size_t errlen)
 		return -1;
 	}
 	for (k = 0; k < n; k++) {
-		if (!json_object_is_type(json_object_array_get_idx(tools, k),
-					 json_type_object)) {
+		if (!json_object_is_type(json_object_array_get_idx(tools, k), json_type_object)) {
 			seterr(err, errlen, "tools[%zu]: must be an object", k);
 			return -1;
 		}
 	}
 	if (serial_bytes(tools) > IC_TOOLS_BYTES_MAX) {
-		seterr(err, errlen, "tools: longer than %d bytes serialized",
-		       IC_TOOLS_BYTES_MAX);
+		seterr(err, errlen, "tools: longer than %d bytes serialized", IC_TOOLS_BYTES_MAX);
 		return -1;
 	}
 	return 0;
@@ -405,16 +405,15 @@ int ic_validate_format(json_object *format, char *err, size_t errlen)
 	if (format == NULL)
 		return 0;
 	if (json_object_is_type(format, json_type_string) &&
-	    strcmp(json_object_get_string(format), "json") == 0 &&
-	    json_object_get_string_len(format) == 4)
+		strcmp(json_object_get_string(format), "json") == 0 &&
+		json_object_get_string_len(format) == 4)
 		return 0;
 	if (!json_object_is_type(format, json_type_object)) {
 		seterr(err, errlen, "format: must be \"json\" or a JSON schema object");
 		return -1;
 	}
 	if (serial_bytes(format) > IC_FORMAT_BYTES_MAX) {
-		seterr(err, errlen, "format: longer than %d bytes serialized",
-		       IC_FORMAT_BYTES_MAX);
+		seterr(err, errlen, "format: longer than %d bytes serialized", IC_FORMAT_BYTES_MAX);
 		return -1;
 	}
 	return 0;
@@ -435,28 +434,18 @@ struct opt_rule {
  * num_batch, numa, use_mmap) are the contributor's to choose, not the
  * router's: they are refused like unknown keys.
  */
-static const struct opt_rule opt_rules[] = {
-	{ "num_ctx", OPT_INT, 1, IC_OPT_NUM_CTX_MAX },
+static const struct opt_rule opt_rules[] = { { "num_ctx", OPT_INT, 1, IC_OPT_NUM_CTX_MAX },
 	/* -1 is Ollama's default: the same as leaving it out */
 	{ "num_predict", OPT_INT, -1, IC_OPT_NUM_PREDICT_MAX },
 	{ "num_keep", OPT_INT, -1, IC_OPT_NUM_CTX_MAX },
 	{ "repeat_last_n", OPT_INT, -1, IC_OPT_NUM_CTX_MAX },
-	{ "seed", OPT_INT, INT32_MIN, INT32_MAX },
-	{ "top_k", OPT_INT, 0, 1000 },
-	{ "mirostat", OPT_INT, 0, 2 },
-	{ "temperature", OPT_NUM, 0, 2 },
-	{ "top_p", OPT_NUM, 0, 1 },
-	{ "min_p", OPT_NUM, 0, 1 },
-	{ "typical_p", OPT_NUM, 0, 1 },
-	{ "repeat_penalty", OPT_NUM, 0, 2 },
-	{ "presence_penalty", OPT_NUM, -2, 2 },
-	{ "frequency_penalty", OPT_NUM, -2, 2 },
-	{ "mirostat_tau", OPT_NUM, 0, 10 },
-	{ "mirostat_eta", OPT_NUM, 0, 1 },
-	{ "penalize_newline", OPT_BOOL, 0, 0 },
-	{ "stop", OPT_STOP, 0, IC_OPT_STOP_MAX },
-	{ NULL, OPT_BOOL, 0, 0 }
-};
+	{ "seed", OPT_INT, INT32_MIN, INT32_MAX }, { "top_k", OPT_INT, 0, 1000 },
+	{ "mirostat", OPT_INT, 0, 2 }, { "temperature", OPT_NUM, 0, 2 }, { "top_p", OPT_NUM, 0, 1 },
+	{ "min_p", OPT_NUM, 0, 1 }, { "typical_p", OPT_NUM, 0, 1 },
+	{ "repeat_penalty", OPT_NUM, 0, 2 }, { "presence_penalty", OPT_NUM, -2, 2 },
+	{ "frequency_penalty", OPT_NUM, -2, 2 }, { "mirostat_tau", OPT_NUM, 0, 10 },
+	{ "mirostat_eta", OPT_NUM, 0, 1 }, { "penalize_newline", OPT_BOOL, 0, 0 },
+	{ "stop", OPT_STOP, 0, IC_OPT_STOP_MAX }, { NULL, OPT_BOOL, 0, 0 } };
 
 static const struct opt_rule *opt_rule_of(const char *key)
 {
@@ -474,9 +463,9 @@ static int check_opt_stop(json_object *val, char *err, size_t errlen)
 	size_t k, n;
 
 	if (!json_object_is_type(val, json_type_array) ||
-	    (n = json_object_array_length(val)) > IC_OPT_STOP_MAX) {
+		(n = json_object_array_length(val)) > IC_OPT_STOP_MAX) {
 		seterr(err, errlen, "options.stop: must be an array of at most %d strings",
-		       IC_OPT_STOP_MAX);
+			IC_OPT_STOP_MAX);
 		return -1;
 	}
 	for (k = 0; k < n; k++) {
@@ -484,20 +473,19 @@ static int check_opt_stop(json_object *val, char *err, size_t errlen)
 		size_t len;
 
 		if (json_object_is_type(s, json_type_string) &&
-		    (len = (size_t)json_object_get_string_len(s)) >= 1 &&
-		    len <= IC_OPT_STOP_BYTES_MAX &&
-		    !memchr(json_object_get_string(s), '\0', len) &&
-		    ic_utf8_count(json_object_get_string(s), len) >= 0)
+			(len = (size_t)json_object_get_string_len(s)) >= 1 &&
+			len <= IC_OPT_STOP_BYTES_MAX &&
+			!memchr(json_object_get_string(s), '\0', len) &&
+			ic_utf8_count(json_object_get_string(s), len) >= 0)
 			continue;
-		seterr(err, errlen, "options.stop[%zu]: must be 1 to %d bytes of UTF-8",
-		       k, IC_OPT_STOP_BYTES_MAX);
+		seterr(err, errlen, "options.stop[%zu]: must be 1 to %d bytes of UTF-8", k,
+			IC_OPT_STOP_BYTES_MAX);
 		return -1;
 	}
 	return 0;
 }
 
-static int check_option(const struct opt_rule *r, json_object *val,
-			char *err, size_t errlen)
+static int check_option(const struct opt_rule *r, json_object *val, char *err, size_t errlen)
 {
 	double v;
 
@@ -516,18 +504,18 @@ static int check_option(const struct opt_rule *r, json_object *val,
 			if (iv >= (int64_t)r->min && iv <= (int64_t)r->max)
 				return 0;
 		}
-		seterr(err, errlen, "options.%s: must be a whole number from %.0f to %.0f",
-		       r->key, r->min, r->max);
+		seterr(err, errlen, "options.%s: must be a whole number from %.0f to %.0f", r->key,
+			r->min, r->max);
 		return -1;
 	case OPT_NUM:
 		if (json_object_is_type(val, json_type_int) ||
-		    json_object_is_type(val, json_type_double)) {
+			json_object_is_type(val, json_type_double)) {
 			v = json_object_get_double(val);
 			if (isfinite(v) && v >= r->min && v <= r->max)
 				return 0;
 		}
-		seterr(err, errlen, "options.%s: must be a number from %g to %g",
-		       r->key, r->min, r->max);
+		seterr(err, errlen, "options.%s: must be a number from %g to %g", r->key, r->min,
+			r->max);
 		return -1;
 	}
 	return -1;
@@ -541,7 +529,8 @@ int ic_validate_options(json_object *options, char *err, size_t errlen)
 		seterr(err, errlen, "options: must be an object");
 		return -1;
 	}
-	json_object_object_foreach(options, key, val) {
+	json_object_object_foreach(options, key, val)
+	{
 		const struct opt_rule *r = opt_rule_of(key);
 
 		if (!r) {
@@ -560,7 +549,7 @@ int ic_validate_options(json_object *options, char *err, size_t errlen)
 /* --- URLs and OLLAMA_HOST --- */
 
 #define OLLAMA_DEFAULT_PORT 11434
-#define HOSTNAME_MAX 253	/* bytes in a DNS name (RFC 1035) */
+#define HOSTNAME_MAX 253 /* bytes in a DNS name (RFC 1035) */
 
 void ic_url_clear(struct ic_url *u)
 {
@@ -583,8 +572,9 @@ static int check_url_chars(const char *s, char *err, size_t errlen)
 			return -1;
 		}
 		if (c >= 0x80) {
-			seterr(err, errlen, "URL contains a non-ASCII character "
-			       "(write international names in punycode)");
+			seterr(err, errlen,
+				"URL contains a non-ASCII character "
+				"(write international names in punycode)");
 			return -1;
 		}
 	}
@@ -644,8 +634,8 @@ static bool valid_ipv6(const char *h, size_t len)
  * "host", "host:port", "[v6]" or "[v6]:port" in hp[0..len).  *host gets a
  * new string (IPv6 without brackets); *port is left alone when none is given.
  */
-static int parse_hostport(const char *hp, size_t len, char **host, int *port,
-			  char *err, size_t errlen)
+static int parse_hostport(
+	const char *hp, size_t len, char **host, int *port, char *err, size_t errlen)
 {
 	const char *hend, *rest;
 
@@ -666,8 +656,10 @@ static int parse_hostport(const char *hp, size_t len, char **host, int *port,
 		if (!hend)
 			hend = hp + len;
 		if (!valid_hostname(hp, (size_t)(hend - hp))) {
-			seterr(err, errlen, hend == hp ? "URL has no host" :
-			       "URL host may only hold letters, digits, '.', '-' and '_'");
+			seterr(err, errlen,
+				hend == hp ? "URL has no host"
+					   : "URL host may only hold letters, digits, '.', '-' and "
+					     "'_'");
 			return -1;
 		}
 		rest = hend;
@@ -675,8 +667,8 @@ static int parse_hostport(const char *hp, size_t len, char **host, int *port,
 	}
 	if (rest == hp + len)
 		return 0;
-	if (*rest == ':' && parse_port(rest + 1, (size_t)(hp + len - rest - 1), port,
-				       err, errlen) == 0)
+	if (*rest == ':' &&
+		parse_port(rest + 1, (size_t)(hp + len - rest - 1), port, err, errlen) == 0)
 		return 0;
 	if (*rest != ':')
 		seterr(err, errlen, "URL has junk after the host");
@@ -726,8 +718,7 @@ int ic_url_parse(const char *s, struct ic_url *out, char *err, size_t errlen)
 	alen = strcspn(rest, "/?");
 	if (parse_hostport(rest, alen, &out->host, &out->port, err, errlen) < 0)
 		goto fail;
-	out->path = rest[alen] == '?' ? xasprintf("/%s", rest + alen) :
-		    xstrdup(rest + alen);
+	out->path = rest[alen] == '?' ? xasprintf("/%s", rest + alen) : xstrdup(rest + alen);
 	return 0;
 fail:
 	ic_url_clear(out);
@@ -753,15 +744,13 @@ static char *ollama_trim_new(const char *s)
 
 /* host[:port] of OLLAMA_HOST, with Ollama's extras: "" and ":port" mean
  * 127.0.0.1, and a bare IPv6 address needs no brackets. */
-static int ollama_hostport(const char *hp, size_t len, struct ic_url *out,
-			   char *err, size_t errlen)
+static int ollama_hostport(const char *hp, size_t len, struct ic_url *out, char *err, size_t errlen)
 {
 	const char *colon = memchr(hp, ':', len);
 
 	if (len == 0 || (colon == hp && memchr(hp + 1, ':', len - 1) == NULL)) {
 		out->host = xstrdup("127.0.0.1");
-		return len == 0 ? 0 : parse_port(hp + 1, len - 1, &out->port,
-						  err, errlen);
+		return len == 0 ? 0 : parse_port(hp + 1, len - 1, &out->port, err, errlen);
 	}
 	if (hp[0] != '[' && colon && memchr(colon + 1, ':', (size_t)(hp + len - colon - 1))) {
 		if (!valid_ipv6(hp, len)) {

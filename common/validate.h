@@ -27,10 +27,10 @@ bool ic_valid_request_id(const char *id);
 
 /* Which messages a side accepts. */
 struct ic_msg_rules {
-	const char *const *roles;	/* NULL-terminated */
-	const char *const *members;	/* allowed keys in a message, NULL-terminated */
-	bool content_nonempty;		/* content must have >= 1 character */
-	bool content_required;		/* a message without content is refused */
+	const char *const *roles;   /* NULL-terminated */
+	const char *const *members; /* allowed keys in a message, NULL-terminated */
+	bool content_nonempty;	    /* content must have >= 1 character */
+	bool content_required;	    /* a message without content is refused */
 };
 /* Router (consumers): roles user/assistant; members role, content; 1..10,000. */
 extern const struct ic_msg_rules ic_consumer_msg_rules;
@@ -43,8 +43,8 @@ extern const struct ic_msg_rules ic_node_msg_rules;
  * rules, each content valid UTF-8 of at most IC_MESSAGE_CHARS_MAX code
  * points and all together at most IC_TOTAL_CHARS_MAX.  0 ok, -1 bad.
  */
-int ic_validate_messages(json_object *messages, const struct ic_msg_rules *rules,
-			 char *err, size_t errlen);
+int ic_validate_messages(
+	json_object *messages, const struct ic_msg_rules *rules, char *err, size_t errlen);
 
 /*
  * What a router may add to a chat for Ollama; NULL (JSON null or absent)
@@ -62,11 +62,11 @@ int ic_validate_options(json_object *options, char *err, size_t errlen);
 
 /* A parsed URL.  Strings are owned by the struct: free with ic_url_clear(). */
 struct ic_url {
-	char *scheme;	/* "http" or "https" (lower case) */
-	char *host;	/* name, IPv4, or IPv6 without brackets */
-	int port;	/* explicit, or 80/443 by scheme */
-	char *path;	/* "" or starting with '/' (query kept) */
-	bool tls;	/* https */
+	char *scheme; /* "http" or "https" (lower case) */
+	char *host;   /* name, IPv4, or IPv6 without brackets */
+	int port;     /* explicit, or 80/443 by scheme */
+	char *path;   /* "" or starting with '/' (query kept) */
+	bool tls;     /* https */
 };
 
 /*

@@ -9,8 +9,8 @@
 static void __attribute__((noreturn)) out_of_memory(size_t size)
 {
 	char line[96];
-	int n = snprintf(line, sizeof(line),
-			 "idleclaw: out of memory allocating %zu bytes\n", size);
+	int n = snprintf(
+		line, sizeof(line), "idleclaw: out of memory allocating %zu bytes\n", size);
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* nothing more we can do */
 	}

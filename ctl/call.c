@@ -47,15 +47,18 @@ struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code)
 	switch (e) {
 	case ENOENT:
 	case ECONNREFUSED:
-		ctl_errorf(ctx, "cannot connect to idleclawd at %s: %s.\n"
-			   "Is idleclawd running?  (--socket PATH or IDLECLAW_SOCKET "
-			   "choose another socket.)", ctx->socket_path, err);
+		ctl_errorf(ctx,
+			"cannot connect to idleclawd at %s: %s.\n"
+			"Is idleclawd running?  (--socket PATH or IDLECLAW_SOCKET "
+			"choose another socket.)",
+			ctx->socket_path, err);
 		*exit_code = CTL_EXIT_NO_DAEMON;
 		break;
 	case EACCES:
-		ctl_errorf(ctx, "cannot connect to idleclawd at %s: %s.\n"
-			   "Run idleclawctl as root or as a member of the idleclaw group.",
-			   ctx->socket_path, err);
+		ctl_errorf(ctx,
+			"cannot connect to idleclawd at %s: %s.\n"
+			"Run idleclawctl as root or as a member of the idleclaw group.",
+			ctx->socket_path, err);
 		*exit_code = CTL_EXIT_PERMISSION;
 		break;
 	default:
@@ -66,8 +69,8 @@ struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code)
 	return NULL;
 }
 
-int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
-	       const struct ctl_message *reply)
+int ctl_report(
+	const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd, const struct ctl_message *reply)
 {
 	int st = reply->status;
 	const char *name = ic_json_get_string(reply->root, CTL_F_STATUS);
@@ -82,7 +85,9 @@ int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
 	if (reply->detail != NULL)
 		fprintf(stderr, "  %s\n", reply->detail);
 	if (st == CTL_ST_PERMISSION)
-		fprintf(stderr, "Hint: '%s' changes the daemon; run it with sudo, or join the idleclaw group.\n",
+		fprintf(stderr,
+			"Hint: '%s' changes the daemon; run it with sudo, or join the idleclaw "
+			"group.\n",
 			cmd != NULL ? cmd->name : "this command");
 	return ctl_status_exit_code(st);
 }
@@ -103,8 +108,8 @@ int ctl_report_recv(const struct ctl_ctx *ctx, enum ctl_recv r, const char *err)
 	}
 }
 
-int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
-	     struct ctl_message *reply)
+int ctl_call(
+	const struct ctl_ctx *ctx, const char *cmd, json_object *args, struct ctl_message *reply)
 {
 	char err[IC_ERRBUF_MAX];
 	struct ctl_client *c;
@@ -127,8 +132,8 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 	}
 	json_object_put(req);
 	for (;;) {
-		enum ctl_recv r = ctl_client_recv(c, reply, ctx->timeout_ms, NULL, NULL,
-						  err, sizeof(err));
+		enum ctl_recv r =
+			ctl_client_recv(c, reply, ctx->timeout_ms, NULL, NULL, err, sizeof(err));
 
 		if (r != CTL_RECV_OK) {
 			ctl_client_free(c);
@@ -136,7 +141,7 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 		}
 		/* a reply to no request: the daemon refused the line itself */
 		if (reply->kind == CTL_MSG_REPLY &&
-		    (reply->id == NULL || strcmp(reply->id, id) == 0))
+			(reply->id == NULL || strcmp(reply->id, id) == 0))
 			break;
 		ctl_message_clear(reply);
 	}
@@ -147,7 +152,7 @@ int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
 /* Call self's protocol command; on success print the reply as JSON
  * (--json), with print(), or as the sentence done. */
 static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
-			 json_object *args, const char *done, void (*print)(json_object *root))
+	json_object *args, const char *done, void (*print)(json_object *root))
 {
 	struct ctl_message reply;
 	int code = ctl_call(ctx, self->proto, args, &reply);
@@ -167,27 +172,27 @@ static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *
 	return code;
 }
 
-int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
-		   json_object *args, const char *done)
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, json_object *args,
+	const char *done)
 {
 	return run_and_print(ctx, self, args, done, NULL);
 }
 
-int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
-		  json_object *args, void (*print)(json_object *root))
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, json_object *args,
+	void (*print)(json_object *root))
 {
 	return run_and_print(ctx, self, args, NULL, print);
 }
 
 void ctl_print_json(const struct ctl_message *reply)
 {
-	puts(json_object_to_json_string_ext(reply->root, JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_SPACED |
-					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(reply->root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		       char **argv, int max_operands, int *first)
+int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
+	int max_operands, int *first)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -211,7 +216,8 @@ int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, in
 		}
 	}
 	if (argc - optind > max_operands) {
-		ctl_errorf(ctx, "%s: unexpected argument '%s'.", self->name, argv[optind + max_operands]);
+		ctl_errorf(ctx, "%s: unexpected argument '%s'.", self->name,
+			argv[optind + max_operands]);
 		return ctl_usage(ctx, self);
 	}
 	*first = optind;

@@ -16,7 +16,7 @@
 
 struct ctl_client {
 	int fd;
-	char *buf;		/* received bytes not yet a whole line */
+	char *buf; /* received bytes not yet a whole line */
 	size_t len;
 	size_t cap;
 	unsigned next_id;
@@ -42,8 +42,8 @@ static int left_ms(long long deadline)
 	return left < 0 ? 0 : (int)left;
 }
 
-struct ctl_client *ctl_client_connect(const char *path, int timeout_ms, int *errnum,
-				      char *err, size_t errlen)
+struct ctl_client *ctl_client_connect(
+	const char *path, int timeout_ms, int *errnum, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	long long deadline = now_ms() + timeout_ms;
@@ -55,7 +55,7 @@ struct ctl_client *ctl_client_connect(const char *path, int timeout_ms, int *err
 	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
 		*errnum = ENAMETOOLONG;
 		snprintf(err, errlen, "socket path must have 1 to %zu bytes",
-			 sizeof(sun.sun_path) - 1);
+			sizeof(sun.sun_path) - 1);
 		return NULL;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -99,8 +99,8 @@ const char *ctl_client_next_id(struct ctl_client *c)
 	return c->id;
 }
 
-int ctl_client_send(struct ctl_client *c, json_object *req, int timeout_ms,
-		    char *err, size_t errlen)
+int ctl_client_send(
+	struct ctl_client *c, json_object *req, int timeout_ms, char *err, size_t errlen)
 {
 	long long deadline = now_ms() + timeout_ms;
 	size_t len, off = 0;
@@ -128,8 +128,8 @@ int ctl_client_send(struct ctl_client *c, json_object *req, int timeout_ms,
 }
 
 /* A whole line in the buffer: parse it into msg and remove it. */
-static enum ctl_recv take_line(struct ctl_client *c, char *nl, struct ctl_message *msg,
-			       char *err, size_t errlen)
+static enum ctl_recv take_line(
+	struct ctl_client *c, char *nl, struct ctl_message *msg, char *err, size_t errlen)
 {
 	size_t n = (size_t)(nl - c->buf);
 	size_t linelen = n > 0 && c->buf[n - 1] == '\r' ? n - 1 : n;
@@ -138,8 +138,10 @@ static enum ctl_recv take_line(struct ctl_client *c, char *nl, struct ctl_messag
 	memmove(c->buf, nl + 1, c->len - n - 1);
 	c->len -= n + 1;
 	if (r < 0) {
-		snprintf(err, errlen, "idleclawd sent a message this idleclawctl does not "
-			 "understand (protocol version %d)", CTL_PROTO_VERSION);
+		snprintf(err, errlen,
+			"idleclawd sent a message this idleclawctl does not "
+			"understand (protocol version %d)",
+			CTL_PROTO_VERSION);
 		return CTL_RECV_BAD;
 	}
 	return CTL_RECV_OK;
@@ -153,7 +155,7 @@ static enum ctl_recv fill(struct ctl_client *c, char *err, size_t errlen)
 	if (c->len == c->cap) {
 		if (c->cap > (size_t)IC_CONTROL_LINE_MAX + 2) {
 			snprintf(err, errlen, "idleclawd sent a line longer than %d bytes",
-				 IC_CONTROL_LINE_MAX);
+				IC_CONTROL_LINE_MAX);
 			return CTL_RECV_BAD;
 		}
 		c->cap *= 2;
@@ -173,8 +175,7 @@ static enum ctl_recv fill(struct ctl_client *c, char *err, size_t errlen)
 }
 
 enum ctl_recv ctl_client_recv(struct ctl_client *c, struct ctl_message *msg, int timeout_ms,
-			      const sigset_t *sigmask, volatile sig_atomic_t *interrupted,
-			      char *err, size_t errlen)
+	const sigset_t *sigmask, volatile sig_atomic_t *interrupted, char *err, size_t errlen)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 
@@ -192,7 +193,7 @@ enum ctl_recv ctl_client_recv(struct ctl_client *c, struct ctl_message *msg, int
 		left = left_ms(deadline);
 		if (left == 0) {
 			snprintf(err, errlen, "no answer from idleclawd within %.1f s",
-				 timeout_ms / 1000.0);
+				timeout_ms / 1000.0);
 			return CTL_RECV_TIMEOUT;
 		}
 		if (left > 0) {

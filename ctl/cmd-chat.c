@@ -42,17 +42,17 @@ struct chat {
 	const char *model;
 	const char *system;
 	bool think;
-	bool dim;		/* stderr is a terminal: dim the thinking */
-	bool conn_lost;		/* the connection broke: no more turns */
-	bool output_failed;	/* stdout cannot be written (closed pipe) */
-	json_object *history;	/* the conversation so far, user and assistant
+	bool dim;	      /* stderr is a terminal: dim the thinking */
+	bool conn_lost;	      /* the connection broke: no more turns */
+	bool output_failed;   /* stdout cannot be written (closed pipe) */
+	json_object *history; /* the conversation so far, user and assistant
 				 * messages (owned); --system is added on sending */
 	/* the answer being streamed */
 	char *answer;
 	size_t answer_len;
 	size_t answer_cap;
-	int last_out;		/* last byte written to stdout, or -1 */
-	bool in_thinking;	/* stderr has an unfinished line of thinking */
+	int last_out;	  /* last byte written to stdout, or -1 */
+	bool in_thinking; /* stderr has an unfinished line of thinking */
 	char finish_reason[32];
 };
 
@@ -87,12 +87,12 @@ static size_t history_bytes(json_object *h)
 static void history_trim(json_object *h, size_t incoming)
 {
 	while (json_object_array_length(h) > 0 &&
-	       (json_object_array_length(h) + 1 > IC_MESSAGES_MAX ||
-		history_bytes(h) + incoming > IC_TOTAL_CHARS_MAX))
+		(json_object_array_length(h) + 1 > IC_MESSAGES_MAX ||
+			history_bytes(h) + incoming > IC_TOTAL_CHARS_MAX))
 		json_object_array_del_idx(h, 0, 1);
 	/* a conversation starts with a question */
 	while (json_object_array_length(h) > 0 &&
-	       strcmp(ic_json_get_string(json_object_array_get_idx(h, 0), "role"), "user") != 0)
+		strcmp(ic_json_get_string(json_object_array_get_idx(h, 0), "role"), "user") != 0)
 		json_object_array_del_idx(h, 0, 1);
 }
 
@@ -187,14 +187,14 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 	case CTL_EV_ERROR:
 		end_thinking(ch);
 		ctl_errorf(ch->ctx, "error from the network: %s",
-			   m->detail != NULL ? m->detail : "(no detail)");
+			m->detail != NULL ? m->detail : "(no detail)");
 		break;
 	case CTL_EV_DONE:
 		s = ic_json_get_string(m->root, CTL_E_FINISH_REASON);
 		snprintf(ch->finish_reason, sizeof(ch->finish_reason), "%s", s ? s : "");
 		break;
 	default:
-		break;	/* an event of a newer daemon */
+		break; /* an event of a newer daemon */
 	}
 }
 
@@ -242,10 +242,10 @@ static void cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *wa
 	snprintf(cancel_id, sizeof(cancel_id), "%s", ctl_client_next_id(ch->client));
 	json_object_object_add(args, CTL_A_TARGET, json_object_new_string(chat_id));
 	req = ctl_request_new(cancel_id, CTL_CMD_CANCEL, args);
-	interrupted = 0;	/* a second Ctrl-C stops the waiting below */
+	interrupted = 0; /* a second Ctrl-C stops the waiting below */
 	if (ctl_client_send(ch->client, req, CTL_CANCEL_WAIT_MS, err, sizeof(err)) == 0) {
 		while (ctl_client_recv(ch->client, &m, CTL_CANCEL_WAIT_MS, waitmask, &interrupted,
-				       err, sizeof(err)) == CTL_RECV_OK) {
+			       err, sizeof(err)) == CTL_RECV_OK) {
 			bool end = m.kind == CTL_MSG_REPLY && m.id != NULL &&
 				strcmp(m.id, chat_id) == 0;
 
@@ -267,8 +267,8 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 	int code;
 
 	for (;;) {
-		enum ctl_recv r = ctl_client_recv(ch->client, &m, timeout, waitmask, &interrupted,
-						  err, sizeof(err));
+		enum ctl_recv r = ctl_client_recv(
+			ch->client, &m, timeout, waitmask, &interrupted, err, sizeof(err));
 
 		if (r == CTL_RECV_INTERRUPTED) {
 			cancel_turn(ch, chat_id, waitmask);
@@ -287,8 +287,9 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 			ctl_message_clear(&m);
 			if (ch->output_failed) {
 				cancel_turn(ch, chat_id, waitmask);
-				ctl_errorf(ch->ctx, "cannot write the answer to standard "
-					   "output; chat cancelled.");
+				ctl_errorf(ch->ctx,
+					"cannot write the answer to standard "
+					"output; chat cancelled.");
 				return CTL_EXIT_FAILED;
 			}
 			continue;
@@ -310,8 +311,9 @@ static int run_turn(struct chat *ch, const char *text)
 	json_object *req;
 	int code;
 
-	history_trim(ch->history, strlen(text) +
-		     (ch->system != NULL ? strlen(ch->system) + strlen(IC_SYSTEM_SEP) : 0));
+	history_trim(ch->history,
+		strlen(text) +
+			(ch->system != NULL ? strlen(ch->system) + strlen(IC_SYSTEM_SEP) : 0));
 	json_object_array_add(ch->history, message_new("user", text));
 	ch->answer_len = 0;
 	ch->last_out = -1;
@@ -341,7 +343,8 @@ static int run_turn(struct chat *ch, const char *text)
 		json_object_array_add(ch->history, message_new("assistant", ch->answer));
 	} else if (code != 0) {
 		/* the question was not answered: do not keep it */
-		json_object_array_del_idx(ch->history, json_object_array_length(ch->history) - 1, 1);
+		json_object_array_del_idx(
+			ch->history, json_object_array_length(ch->history) - 1, 1);
 	}
 	return code;
 }
@@ -358,9 +361,10 @@ static char *read_stdin_new(struct chat *ch)
 	while ((n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
 		len += n;
 		if (len > (size_t)CTL_STDIN_MAX) {
-			ctl_errorf(ch->ctx, "chat: the message on stdin is longer than %d bytes "
-				   "(a message may have %d characters).", CTL_STDIN_MAX,
-				   IC_MESSAGE_CHARS_MAX);
+			ctl_errorf(ch->ctx,
+				"chat: the message on stdin is longer than %d bytes "
+				"(a message may have %d characters).",
+				CTL_STDIN_MAX, IC_MESSAGE_CHARS_MAX);
 			free(buf);
 			return NULL;
 		}
@@ -424,8 +428,10 @@ static int repl(struct chat *ch)
 
 	/* Unbuffered: a line stdio read ahead would be invisible to ppoll(). */
 	setvbuf(stdin, NULL, _IONBF, 0);
-	fprintf(stderr, "Chatting with %s through idleclawd.  Ctrl-D or /bye ends; "
-		"Ctrl-C stops an answer and quits.\n", ch->model);
+	fprintf(stderr,
+		"Chatting with %s through idleclawd.  Ctrl-D or /bye ends; "
+		"Ctrl-C stops an answer and quits.\n",
+		ch->model);
 	for (;;) {
 		fputs(">>> ", stdout);
 		fflush(stdout);
@@ -450,7 +456,7 @@ static int repl(struct chat *ch)
 		code = run_turn(ch, line);
 		if (code == CTL_EXIT_INTERRUPTED || ch->conn_lost)
 			break;
-		code = 0;	/* a refused turn does not end the conversation */
+		code = 0; /* a refused turn does not end the conversation */
 	}
 	free(line);
 	return code;
@@ -490,13 +496,13 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 			return CTL_EXIT_OK;
 		default:
 			ctl_errorf(ch->ctx, "chat: unknown option or missing value: '%s'.",
-				   argv[optind - 1]);
+				argv[optind - 1]);
 			return ctl_usage(ch->ctx, ch->self);
 		}
 	}
 	if (ch->model == NULL || ch->model[0] == '\0') {
 		ctl_errorf(ch->ctx, "chat: which model?  Give -m MODEL ('%s models' lists them).",
-			   ch->ctx->progname);
+			ch->ctx->progname);
 		return ctl_usage(ch->ctx, ch->self);
 	}
 	if (ch->system != NULL && ch->system[0] == '\0') {
@@ -507,8 +513,7 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 	return -1;
 }
 
-static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		     char **argv)
+static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
 {
 	struct chat ch = { .ctx = ctx, .self = self, .last_out = -1 };
 	struct sigaction sa;

@@ -12,7 +12,7 @@ static void print_models(json_object *root)
 	size_t i, n;
 
 	if (!json_object_object_get_ex(root, CTL_R_MODELS, &arr) ||
-	    !json_object_is_type(arr, json_type_array))
+		!json_object_is_type(arr, json_type_array))
 		return;
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
@@ -23,8 +23,7 @@ static void print_models(json_object *root)
 	}
 }
 
-static int models_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		       char **argv)
+static int models_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
 {
 	int first = 0, code;
 

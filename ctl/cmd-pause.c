@@ -37,8 +37,7 @@ static long long parse_duration(const char *s)
 	return v * unit;
 }
 
-static int pause_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		      char **argv)
+static int pause_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
 {
 	json_object *args = NULL;
 	char done[128];
@@ -51,14 +50,16 @@ static int pause_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int
 		long long s = parse_duration(argv[first]);
 
 		if (s < 0) {
-			ctl_errorf(ctx, "pause: '%s' is not a duration from 1 second to %d days "
-				   "(90, 90s, 10m, 2h, 1d).", argv[first], CTL_PAUSE_MAX_S / 86400);
+			ctl_errorf(ctx,
+				"pause: '%s' is not a duration from 1 second to %d days "
+				"(90, 90s, 10m, 2h, 1d).",
+				argv[first], CTL_PAUSE_MAX_S / 86400);
 			return ctl_usage(ctx, self);
 		}
 		args = json_object_new_object();
 		json_object_object_add(args, CTL_A_SECONDS, json_object_new_int64(s));
 		snprintf(done, sizeof(done), "Paused for %lld s (or until 'idleclawctl resume').",
-			 s);
+			s);
 	}
 	return ctl_run_simple(ctx, self, args, done);
 }

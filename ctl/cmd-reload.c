@@ -4,8 +4,7 @@
  */
 #include "ctl.h"
 
-static int reload_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		       char **argv)
+static int reload_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
 {
 	int first = 0, code = ctl_simple_options(ctx, self, argc, argv, 0, &first);
 

@@ -17,7 +17,7 @@ static json_object *member(json_object *o, const char *key)
 	json_object *v = NULL;
 
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
+		!json_object_object_get_ex(o, key, &v))
 		return NULL;
 	return v;
 }
@@ -46,8 +46,9 @@ static void print_list(json_object *arr)
 	}
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
-		const char *s = json_object_is_type(v, json_type_string) ?
-			json_object_get_string(v) : ic_json_get_string(v, "name");
+		const char *s = json_object_is_type(v, json_type_string)
+			? json_object_get_string(v)
+			: ic_json_get_string(v, "name");
 
 		printf("%s%s", i > 0 ? ", " : "", s != NULL ? s : json_object_to_json_string(v));
 	}
@@ -86,8 +87,8 @@ static void print_endpoint(const char *label, json_object *o)
 	if (o == NULL)
 		return;
 	printf("%-12s %s%s%s%s%s\n", label, url != NULL ? url : "", url != NULL ? " " : "",
-	       state != NULL ? state : "", version != NULL ? " " : "",
-	       version != NULL ? version : "");
+		state != NULL ? state : "", version != NULL ? " " : "",
+		version != NULL ? version : "");
 	if (err != NULL && err[0] != '\0')
 		printf("%-12s last error: %s\n", "", err);
 }
@@ -109,7 +110,7 @@ static void print_availability(json_object *r)
 		char buf[64];
 
 		if (localtime_r(&t, &tm) != NULL &&
-		    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) > 0)
+			strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) > 0)
 			printf(", paused until %s", buf);
 	}
 	printf("\n");
@@ -164,7 +165,7 @@ static void print_gateway(json_object *gw)
 		return;
 	ic_json_get_int64(gw, CTL_R_STREAMS, &streams);
 	printf("%-12s http://%s, %" PRId64 " open stream%s", "gateway:", listen, streams,
-	       streams == 1 ? "" : "s");
+		streams == 1 ? "" : "s");
 	if (ic_json_get_int64(gw, CTL_R_MAX_STREAMS, &max))
 		printf(" (at most %" PRId64 ")", max);
 	printf("\n");
@@ -192,8 +193,7 @@ static void print_status(json_object *r)
 		printf("%-12s %" PRId64 "\n", "clients:", clients);
 }
 
-static int status_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		       char **argv)
+static int status_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
 {
 	int first = 0, code;
 

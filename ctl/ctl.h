@@ -14,25 +14,25 @@
 #include "limits.h"
 
 /* Seconds idleclawctl waits for a reply (--timeout). */
-#define CTL_TIMEOUT_DEFAULT_S	10
+#define CTL_TIMEOUT_DEFAULT_S 10
 /* A chat may wait for a free node and for slow tokens: without --timeout
  * it gives up after this long without any message from the daemon. */
-#define CTL_CHAT_IDLE_TIMEOUT_S	300
+#define CTL_CHAT_IDLE_TIMEOUT_S 300
 /* After Ctrl-C, how long to wait for the cancelled chat's reply. */
-#define CTL_CANCEL_WAIT_MS	2000
+#define CTL_CANCEL_WAIT_MS 2000
 /* Bytes read from stdin for one chat message: the most that 10,000
  * characters can take in UTF-8 (the daemon then checks the characters). */
-#define CTL_STDIN_MAX		(IC_MESSAGE_CHARS_MAX * 4)
+#define CTL_STDIN_MAX (IC_MESSAGE_CHARS_MAX * 4)
 /* --timeout accepts 0 < SECONDS <= this. */
-#define CTL_TIMEOUT_MAX_S	86400
+#define CTL_TIMEOUT_MAX_S 86400
 
 /* Global options, parsed before the command. */
 struct ctl_ctx {
 	const char *progname;
-	const char *socket_path;	/* --socket, $IDLECLAW_SOCKET, or default */
-	int timeout_ms;			/* --timeout, or the default */
-	bool timeout_set;		/* --timeout was given */
-	bool json;			/* --json: print replies as JSON */
+	const char *socket_path; /* --socket, $IDLECLAW_SOCKET, or default */
+	int timeout_ms;		 /* --timeout, or the default */
+	bool timeout_set;	 /* --timeout was given */
+	bool json;		 /* --json: print replies as JSON */
 };
 
 /*
@@ -44,13 +44,12 @@ struct ctl_ctx {
  */
 struct ctl_cmd_entry {
 	const char *name;
-	const char *proto;		/* the ctl_commands[] row it sends, or NULL */
-	const char *usage;		/* after the name, "" if none */
-	const char *options;		/* long options for completion, space-separated */
-	const char *summary;		/* one line for help, no final full stop */
+	const char *proto;   /* the ctl_commands[] row it sends, or NULL */
+	const char *usage;   /* after the name, "" if none */
+	const char *options; /* long options for completion, space-separated */
+	const char *summary; /* one line for help, no final full stop */
 	/* Returns idleclawctl's exit code; argv[0] is the command's name. */
-	int (*exec)(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		    char **argv);
+	int (*exec)(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv);
 };
 
 /*
@@ -84,7 +83,7 @@ struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code);
  * return its exit code; for CTL_ST_OK print nothing and return 0.
  */
 int ctl_report(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd,
-	       const struct ctl_message *reply);
+	const struct ctl_message *reply);
 
 /* Report a failed ctl_client_recv(); returns the exit code. */
 int ctl_report_recv(const struct ctl_ctx *ctx, enum ctl_recv r, const char *err);
@@ -94,26 +93,26 @@ int ctl_report_recv(const struct ctl_ctx *ctx, enum ctl_recv r, const char *err)
  * skipping events.  0 with *reply filled (any status: the caller
  * ctl_message_clear()s it), or an exit code after printing why.
  */
-int ctl_call(const struct ctl_ctx *ctx, const char *cmd, json_object *args,
-	     struct ctl_message *reply);
+int ctl_call(
+	const struct ctl_ctx *ctx, const char *cmd, json_object *args, struct ctl_message *reply);
 
 /* ctl_call() of self->proto for commands whose success prints `done`
  * (may be NULL). */
-int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
-		   json_object *args, const char *done);
+int ctl_run_simple(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, json_object *args,
+	const char *done);
 
 /* ctl_call() of self->proto for commands whose success prints the reply
  * with print() (or as JSON with --json). */
-int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self,
-		  json_object *args, void (*print)(json_object *root));
+int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, json_object *args,
+	void (*print)(json_object *root));
 
 /*
  * Parse a command's options when they are only --json and --help, and
  * check it has at most max_operands operands (argv[*first]...).  -1 to go
  * on; otherwise the exit code (usage printed, or help shown).
  */
-int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc,
-		       char **argv, int max_operands, int *first);
+int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
+	int max_operands, int *first);
 
 /* Print a reply as JSON (for --json): the whole message, pretty. */
 void ctl_print_json(const struct ctl_message *reply);

@@ -20,8 +20,8 @@
 #define RUNSTATEDIR "/run"
 #endif
 
-#define CTL_SOCKET_DEFAULT	RUNSTATEDIR "/idleclaw/idleclawd.sock"
-#define CTL_SOCKET_ENV		"IDLECLAW_SOCKET"
+#define CTL_SOCKET_DEFAULT RUNSTATEDIR "/idleclaw/idleclawd.sock"
+#define CTL_SOCKET_ENV "IDLECLAW_SOCKET"
 
 static const struct ctl_cmd_entry *find_command(const char *name)
 {
@@ -43,17 +43,19 @@ bool ctl_cmd_privileged(const struct ctl_cmd_entry *e)
 void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e)
 {
 	printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, e->name, e->usage[0] ? " " : "",
-	       e->usage, e->summary);
+		e->usage, e->summary);
 	if (ctl_cmd_privileged(e))
 		printf("  Needs root, the daemon's user or its control group.\n");
 }
 
 static void print_exit_codes(FILE *f)
 {
-	fprintf(f, "Exit status:\n"
+	fprintf(f,
+		"Exit status:\n"
 		"  %d ok, %d failed, %d usage or bad arguments, %d protocol error,\n"
 		"  %d version mismatch, %d permission denied, %d busy, %d not found,\n"
-		"  %d network unavailable, %d cancelled, %d timeout, %d no daemon, %d interrupted.\n",
+		"  %d network unavailable, %d cancelled, %d timeout, %d no daemon, %d "
+		"interrupted.\n",
 		CTL_EXIT_OK, CTL_EXIT_FAILED, CTL_EXIT_USAGE, CTL_EXIT_PROTOCOL,
 		CTL_EXIT_INCOMPATIBLE, CTL_EXIT_PERMISSION, CTL_EXIT_BUSY, CTL_EXIT_NOT_FOUND,
 		CTL_EXIT_UNAVAILABLE, CTL_EXIT_CANCELLED, CTL_EXIT_TIMEOUT, CTL_EXIT_NO_DAEMON,
@@ -64,7 +66,8 @@ static void print_help(FILE *f, const char *progname)
 {
 	const struct ctl_cmd_entry *const *e;
 
-	fprintf(f, "usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n\n"
+	fprintf(f,
+		"usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n\n"
 		"Control idleclawd, the IdleClaw node daemon, through its control socket.\n\n"
 		"Options:\n"
 		"  -s, --socket PATH     control socket (default %s,\n"
@@ -72,13 +75,15 @@ static void print_help(FILE *f, const char *progname)
 		"  -t, --timeout SECONDS how long to wait for idleclawd (default %d)\n"
 		"  -j, --json            print replies as JSON\n"
 		"  -h, --help            this help;  -V, --version  the version\n\n"
-		"Commands:\n", progname, CTL_SOCKET_DEFAULT, CTL_SOCKET_ENV,
-		CTL_TIMEOUT_DEFAULT_S);
+		"Commands:\n",
+		progname, CTL_SOCKET_DEFAULT, CTL_SOCKET_ENV, CTL_TIMEOUT_DEFAULT_S);
 	for (e = ctl_cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-8s %s%s\n", (*e)->name, (*e)->summary,
 			ctl_cmd_privileged(*e) ? " [root]" : "");
-	fprintf(f, "\n[root]: needs root, the daemon's user or its control group.  "
-		"'%s help COMMAND' shows a command's usage.\n", progname);
+	fprintf(f,
+		"\n[root]: needs root, the daemon's user or its control group.  "
+		"'%s help COMMAND' shows a command's usage.\n",
+		progname);
 	print_exit_codes(f);
 }
 
@@ -94,14 +99,13 @@ static int help_command(const struct ctl_ctx *ctx, int argc, char **argv)
 	/* For the bash completion: one line per command, its options after it. */
 	if (strcmp(argv[1], "--list") == 0) {
 		for (e = ctl_cmd_table; *e != NULL; e++)
-			printf("%s%s%s\n", (*e)->name, (*e)->options[0] ? " " : "",
-			       (*e)->options);
+			printf("%s%s%s\n", (*e)->name, (*e)->options[0] ? " " : "", (*e)->options);
 		return CTL_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
 	if (cmd == NULL) {
 		ctl_errorf(ctx, "unknown command '%s'; run '%s help' for the list.", argv[1],
-			   ctx->progname);
+			ctx->progname);
 		return CTL_EXIT_USAGE;
 	}
 	ctl_print_cmd_help(ctx, cmd);
@@ -126,8 +130,10 @@ static int parse_timeout(const char *s, int *ms)
 
 static int global_usage(const struct ctl_ctx *ctx)
 {
-	fprintf(stderr, "usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n"
-		"Run '%s help' for the commands.\n", ctx->progname, ctx->progname);
+	fprintf(stderr,
+		"usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n"
+		"Run '%s help' for the commands.\n",
+		ctx->progname, ctx->progname);
 	return CTL_EXIT_USAGE;
 }
 
@@ -163,8 +169,10 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_timeout(optarg, &ctx.timeout_ms) < 0) {
-				ctl_errorf(&ctx, "--timeout: '%s' is not a number of seconds "
-					   "from 0.001 to %d.", optarg, CTL_TIMEOUT_MAX_S);
+				ctl_errorf(&ctx,
+					"--timeout: '%s' is not a number of seconds "
+					"from 0.001 to %d.",
+					optarg, CTL_TIMEOUT_MAX_S);
 				return CTL_EXIT_USAGE;
 			}
 			ctx.timeout_set = true;
@@ -177,7 +185,7 @@ int main(int argc, char **argv)
 			return CTL_EXIT_OK;
 		case 'V':
 			printf("idleclawctl %s (control protocol %d)\n", PACKAGE_VERSION,
-			       CTL_PROTO_VERSION);
+				CTL_PROTO_VERSION);
 			return CTL_EXIT_OK;
 		default:
 			if (optopt != 0)
@@ -196,11 +204,11 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[optind]);
 	if (cmd == NULL) {
 		ctl_errorf(&ctx, "unknown command '%s'; run '%s help' for the list.", argv[optind],
-			   ctx.progname);
+			ctx.progname);
 		return CTL_EXIT_USAGE;
 	}
 	argc -= optind;
 	argv += optind;
-	optind = 0;	/* let the command parse its own options (GNU: reinitialize) */
+	optind = 0; /* let the command parse its own options (GNU: reinitialize) */
 	return cmd->exec(&ctx, cmd, argc, argv);
 }

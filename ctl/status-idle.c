@@ -11,19 +11,17 @@
 
 #define INDENT "             "
 
-static json_object *
-member(json_object *o, const char *key)
+static json_object *member(json_object *o, const char *key)
 {
 	json_object *v = NULL;
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
+		!json_object_object_get_ex(o, key, &v))
 		return NULL;
 	return v;
 }
 
-static bool
-as_string(const char *label, json_object *v)
+static bool as_string(const char *label, json_object *v)
 {
 	if (!v || !json_object_is_type(v, json_type_string))
 		return false;
@@ -31,16 +29,14 @@ as_string(const char *label, json_object *v)
 	return true;
 }
 
-static double
-num(json_object *o, const char *key)
+static double num(json_object *o, const char *key)
 {
 	json_object *v = member(o, key);
 
 	return v ? json_object_get_double(v) : -1;
 }
 
-static void
-print_cpu(json_object *cpu)
+static void print_cpu(json_object *cpu)
 {
 	if (!cpu || as_string("cpu", cpu))
 		return;
@@ -52,8 +48,7 @@ print_cpu(json_object *cpu)
 	printf("\n");
 }
 
-static void
-print_gpus(json_object *gpu)
+static void print_gpus(json_object *gpu)
 {
 	size_t i, n;
 
@@ -67,15 +62,14 @@ print_gpus(json_object *gpu)
 		int64_t pid;
 
 		printf(INDENT "gpu%zu (%s): %.1f%% used, %.1f%% ours", i, src ? src : "?",
-		       num(g, "used_percent"), num(g, "own_percent"));
+			num(g, "used_percent"), num(g, "own_percent"));
 		if (ic_json_get_int64(g, "top_pid", &pid))
 			printf(", most by %s (pid %" PRId64 ")", top ? top : "?", pid);
 		printf("\n");
 	}
 }
 
-static void
-print_input(const char *label, json_object *in)
+static void print_input(const char *label, json_object *in)
 {
 	const char *where = ic_json_get_string(in, "where");
 	int64_t ago;
@@ -83,11 +77,10 @@ print_input(const char *label, json_object *in)
 	if (!in || as_string(label, in) || !ic_json_get_int64(in, "seconds_ago", &ago))
 		return;
 	printf(INDENT "%s: input %" PRId64 " s ago%s%s\n", label, ago, where ? " on " : "",
-	       where ? where : "");
+		where ? where : "");
 }
 
-static void
-print_exclusive(json_object *ex)
+static void print_exclusive(json_object *ex)
 {
 	const char *p = ic_json_get_string(ex, "process");
 	int64_t pid = 0;
@@ -98,8 +91,7 @@ print_exclusive(json_object *ex)
 	printf(INDENT "exclusive: %s (pid %" PRId64 ") running\n", p ? p : "?", pid);
 }
 
-void
-ctl_print_idle(json_object *idle)
+void ctl_print_idle(json_object *idle)
 {
 	const char *state = ic_json_get_string(idle, "state");
 	const char *reason = ic_json_get_string(idle, "reason");

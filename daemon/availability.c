@@ -12,20 +12,17 @@ static const char *const names[AVAIL_REASON_COUNT] = {
 	[AVAIL_NOT_IDLE] = "machine busy",
 };
 
-bool
-avail_is(const struct availability *a)
+bool avail_is(const struct availability *a)
 {
 	return a->reasons == 0;
 }
 
-bool
-avail_has(const struct availability *a, enum avail_reason r)
+bool avail_has(const struct availability *a, enum avail_reason r)
 {
 	return (a->reasons & (1u << r)) != 0;
 }
 
-bool
-avail_set(struct availability *a, enum avail_reason r, bool on)
+bool avail_set(struct availability *a, enum avail_reason r, bool on)
 {
 	bool before = avail_is(a);
 
@@ -36,30 +33,26 @@ avail_set(struct availability *a, enum avail_reason r, bool on)
 	return before != avail_is(a);
 }
 
-bool
-avail_pause(struct availability *a, time_t now, long seconds)
+bool avail_pause(struct availability *a, time_t now, long seconds)
 {
 	a->paused_until = seconds > 0 ? now + seconds : 0;
 	return avail_set(a, AVAIL_PAUSED, true);
 }
 
-bool
-avail_resume(struct availability *a)
+bool avail_resume(struct availability *a)
 {
 	a->paused_until = 0;
 	return avail_set(a, AVAIL_PAUSED, false);
 }
 
-bool
-avail_tick(struct availability *a, time_t now)
+bool avail_tick(struct availability *a, time_t now)
 {
 	if (avail_has(a, AVAIL_PAUSED) && a->paused_until && now >= a->paused_until)
 		return avail_resume(a);
 	return false;
 }
 
-const char *
-avail_reason_text(const struct availability *a)
+const char *avail_reason_text(const struct availability *a)
 {
 	int i;
 

@@ -13,17 +13,17 @@
 #include <time.h>
 
 enum avail_reason {
-	AVAIL_DRAINING,		/* shutting down */
-	AVAIL_PAUSED,		/* pause from the control socket */
-	AVAIL_OLLAMA_DOWN,	/* Ollama unreachable */
-	AVAIL_NO_MODELS,	/* nothing to share */
-	AVAIL_NOT_IDLE,		/* the machine is busy (idle policy, later) */
+	AVAIL_DRAINING,	   /* shutting down */
+	AVAIL_PAUSED,	   /* pause from the control socket */
+	AVAIL_OLLAMA_DOWN, /* Ollama unreachable */
+	AVAIL_NO_MODELS,   /* nothing to share */
+	AVAIL_NOT_IDLE,	   /* the machine is busy (idle policy, later) */
 	AVAIL_REASON_COUNT
 };
 
 struct availability {
-	unsigned reasons;	/* bit (1 << enum avail_reason) */
-	time_t paused_until;	/* 0: until resume (when paused) */
+	unsigned reasons;    /* bit (1 << enum avail_reason) */
+	time_t paused_until; /* 0: until resume (when paused) */
 };
 
 /* Set or clear one reason; true if the available state changed. */

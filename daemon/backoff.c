@@ -3,8 +3,7 @@
  */
 #include "daemon/backoff.h"
 
-double
-backoff_delay_s(int attempt, int min_s, int max_s, double r)
+double backoff_delay_s(int attempt, int min_s, int max_s, double r)
 {
 	double cap = min_s;
 	int i;
@@ -18,8 +17,7 @@ backoff_delay_s(int attempt, int min_s, int max_s, double r)
 	return min_s + r * (cap - min_s);
 }
 
-enum backoff_kind
-backoff_classify(int code, bool registered)
+enum backoff_kind backoff_classify(int code, bool registered)
 {
 	if (code == BACKOFF_CLOSE_POLICY)
 		return BACKOFF_POLICY;

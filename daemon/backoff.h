@@ -9,20 +9,20 @@
 
 /* Close codes (RFC 6455, 7.4.1) that say the router is going away or
  * restarting rather than that something is wrong with this node. */
-#define BACKOFF_CLOSE_GOING_AWAY	1001
-#define BACKOFF_CLOSE_PROTOCOL		1002
-#define BACKOFF_CLOSE_POLICY		1008
-#define BACKOFF_CLOSE_RESTART		1012	/* service restart */
-#define BACKOFF_CLOSE_TRY_LATER		1013
-#define BACKOFF_CLOSE_BAD_GATEWAY	1014
+#define BACKOFF_CLOSE_GOING_AWAY 1001
+#define BACKOFF_CLOSE_PROTOCOL 1002
+#define BACKOFF_CLOSE_POLICY 1008
+#define BACKOFF_CLOSE_RESTART 1012 /* service restart */
+#define BACKOFF_CLOSE_TRY_LATER 1013
+#define BACKOFF_CLOSE_BAD_GATEWAY 1014
 
 /* How a closed session counts for the next delay. */
 enum backoff_kind {
-	BACKOFF_FAILURE,	/* the ceiling doubles with each one */
-	BACKOFF_RESTART,	/* the router ended a registered session because it is
+	BACKOFF_FAILURE, /* the ceiling doubles with each one */
+	BACKOFF_RESTART, /* the router ended a registered session because it is
 				 * going away or restarting: retry at the shortest
 				 * delay, the count starts over */
-	BACKOFF_POLICY,		/* the router refused us (1008): the longest delay */
+	BACKOFF_POLICY,	 /* the router refused us (1008): the longest delay */
 };
 
 /*

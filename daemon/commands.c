@@ -31,15 +31,14 @@ struct netwait {
 	uint64_t client;
 	char *req_id;
 	bool is_status;
-	json_object *body;		/* the reply being built */
+	json_object *body; /* the reply being built */
 	struct consume *health, *models;
 	int waiting;
 };
 
 static LIST_HEAD(, netwait) netwaits = LIST_HEAD_INITIALIZER(netwaits);
 
-static void
-netwait_free(struct netwait *w)
+static void netwait_free(struct netwait *w)
 {
 	LIST_REMOVE(w, next);
 	json_object_put(w->body);
@@ -47,8 +46,7 @@ netwait_free(struct netwait *w)
 	free(w);
 }
 
-static void
-netwait_finish(struct netwait *w)
+static void netwait_finish(struct netwait *w)
 {
 	struct daemon *d = w->d;
 
@@ -62,14 +60,13 @@ netwait_finish(struct netwait *w)
 			control_reply(d->ctl, w->client, w->req_id, CTL_ST_OK, w->body);
 		else
 			control_reply_detail(d->ctl, w->client, w->req_id, CTL_ST_UNAVAILABLE,
-					     "cannot read the network's models", NULL);
+				"cannot read the network's models", NULL);
 	}
 	netwait_free(w);
 }
 
 /* Where a network answer goes: status -> body.network.X, models -> body.models */
-static void
-net_store(struct netwait *w, const char *key, json_object *val)
+static void net_store(struct netwait *w, const char *key, json_object *val)
 {
 	json_object *net;
 
@@ -84,8 +81,7 @@ net_store(struct netwait *w, const char *key, json_object *val)
 	json_object_object_add(net, key, json_object_get(val));
 }
 
-static void
-health_cb(void *ctx, int status, json_object *body, const char *err)
+static void health_cb(void *ctx, int status, json_object *body, const char *err)
 {
 	struct netwait *w = ctx;
 
@@ -96,23 +92,21 @@ health_cb(void *ctx, int status, json_object *body, const char *err)
 		netwait_finish(w);
 }
 
-static void
-models_cb(void *ctx, int status, json_object *body, const char *err)
+static void models_cb(void *ctx, int status, json_object *body, const char *err)
 {
 	struct netwait *w = ctx;
 	json_object *m;
 
 	w->models = NULL;
 	if (status == 200 && body && json_object_object_get_ex(body, "models", &m) &&
-	    json_object_is_type(m, json_type_array))
+		json_object_is_type(m, json_type_array))
 		net_store(w, CTL_R_MODELS, m);
 	if (--w->waiting == 0)
 		netwait_finish(w);
 }
 
-static struct netwait *
-netwait_new(struct daemon *d, uint64_t client, const char *req_id, bool is_status,
-	    json_object *body)
+static struct netwait *netwait_new(
+	struct daemon *d, uint64_t client, const char *req_id, bool is_status, json_object *body)
 {
 	struct netwait *w = xcalloc(1, sizeof(*w));
 
@@ -125,8 +119,7 @@ netwait_new(struct daemon *d, uint64_t client, const char *req_id, bool is_statu
 	return w;
 }
 
-void
-commands_stop(void *daemon)
+void commands_stop(void *daemon)
 {
 	struct daemon *d = daemon;
 	struct netwait *w;
@@ -139,15 +132,13 @@ commands_stop(void *daemon)
 	}
 }
 
-static void
-add_str(json_object *o, const char *key, const char *val)
+static void add_str(json_object *o, const char *key, const char *val)
 {
 	if (val)
 		json_object_object_add(o, key, json_object_new_string(val));
 }
 
-static json_object *
-status_body_new(struct daemon *d)
+static json_object *status_body_new(struct daemon *d)
 {
 	json_object *b = json_object_new_object(), *router, *ollama, *arr;
 	size_t i, n;
@@ -166,17 +157,17 @@ status_body_new(struct daemon *d)
 	json_object_object_add(b, CTL_R_AVAILABLE, json_object_new_boolean(avail_is(&d->avail)));
 	add_str(b, CTL_R_REASON, avail_reason_text(&d->avail));
 	if (avail_has(&d->avail, AVAIL_PAUSED))
-		json_object_object_add(b, CTL_R_PAUSED_UNTIL,
-				       json_object_new_int64(d->avail.paused_until));
+		json_object_object_add(
+			b, CTL_R_PAUSED_UNTIL, json_object_new_int64(d->avail.paused_until));
 	arr = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, json_object_new_string(v[i].name));
 	json_object_object_add(b, CTL_R_MODELS, arr);
-	json_object_object_add(b, CTL_R_IN_FLIGHT,
-			       json_object_new_int64((int64_t)daemon_in_flight(d)));
+	json_object_object_add(
+		b, CTL_R_IN_FLIGHT, json_object_new_int64((int64_t)daemon_in_flight(d)));
 	json_object_object_add(b, CTL_R_SERVED, json_object_new_int64((int64_t)d->served));
-	json_object_object_add(b, CTL_R_MAX_CONCURRENT,
-			       json_object_new_int(d->cfg->max_concurrent));
+	json_object_object_add(
+		b, CTL_R_MAX_CONCURRENT, json_object_new_int(d->cfg->max_concurrent));
 
 	ollama = json_object_new_object();
 	add_str(ollama, CTL_R_URL, ollama_url(d->ollama));
@@ -185,24 +176,23 @@ status_body_new(struct daemon *d)
 	add_str(ollama, CTL_R_LAST_ERROR, ollama_health_last_error(&d->ollama_health));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
 	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
-	json_object_object_add(b, CTL_R_CLIENTS,
-			       json_object_new_int64((int64_t)control_client_count(d->ctl)));
+	json_object_object_add(
+		b, CTL_R_CLIENTS, json_object_new_int64((int64_t)control_client_count(d->ctl)));
 	if (d->gateway) {
 		json_object *gw = json_object_new_object();
 
 		add_str(gw, CTL_R_LISTEN, gateway_address(d->gateway));
-		json_object_object_add(gw, CTL_R_STREAMS, json_object_new_int64(
-			(int64_t)gateway_streams(d->gateway)));
-		json_object_object_add(gw, CTL_R_MAX_STREAMS,
-				       json_object_new_int(d->cfg->gateway_max_streams));
+		json_object_object_add(gw, CTL_R_STREAMS,
+			json_object_new_int64((int64_t)gateway_streams(d->gateway)));
+		json_object_object_add(
+			gw, CTL_R_MAX_STREAMS, json_object_new_int(d->cfg->gateway_max_streams));
 		json_object_object_add(b, CTL_R_GATEWAY, gw);
 	}
 	return b;
 }
 
-static void
-cmd_status(void *daemon, const struct control_peer *peer, const char *req_id,
-	   json_object *args)
+static void cmd_status(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 	struct netwait *w = netwait_new(d, peer->client_id, req_id, true, status_body_new(d));
@@ -212,21 +202,19 @@ cmd_status(void *daemon, const struct control_peer *peer, const char *req_id,
 	w->models = consume_get_for(d, peer->client_id, "/api/models", models_cb, w);
 }
 
-static void
-cmd_models(void *daemon, const struct control_peer *peer, const char *req_id,
-	   json_object *args)
+static void cmd_models(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
-	struct netwait *w = netwait_new(d, peer->client_id, req_id, false,
-					json_object_new_object());
+	struct netwait *w =
+		netwait_new(d, peer->client_id, req_id, false, json_object_new_object());
 
 	w->waiting = 1;
 	w->models = consume_get_for(d, peer->client_id, "/api/models", models_cb, w);
 }
 
-static void
-cmd_pause(void *daemon, const struct control_peer *peer, const char *req_id,
-	  json_object *args)
+static void cmd_pause(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 	int64_t secs = 0;
@@ -246,9 +234,8 @@ cmd_pause(void *daemon, const struct control_peer *peer, const char *req_id,
 	json_object_put(b);
 }
 
-static void
-cmd_resume(void *daemon, const struct control_peer *peer, const char *req_id,
-	   json_object *args)
+static void cmd_resume(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 	bool changed = avail_resume(&d->avail);
@@ -262,9 +249,8 @@ cmd_resume(void *daemon, const struct control_peer *peer, const char *req_id,
 	json_object_put(b);
 }
 
-static void
-cmd_reload(void *daemon, const struct control_peer *peer, const char *req_id,
-	   json_object *args)
+static void cmd_reload(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 	char *errors = NULL;
@@ -276,16 +262,15 @@ cmd_reload(void *daemon, const struct control_peer *peer, const char *req_id,
 		if (errors && (nl = strchr(errors, '\n')) != NULL)
 			*nl = '\0';
 		control_reply_detail(d->ctl, peer->client_id, req_id, CTL_ST_FAILED,
-				     errors ? errors : "configuration not valid", NULL);
+			errors ? errors : "configuration not valid", NULL);
 		free(errors);
 		return;
 	}
 	control_reply(d->ctl, peer->client_id, req_id, CTL_ST_OK, NULL);
 }
 
-static void
-cmd_chat(void *daemon, const struct control_peer *peer, const char *req_id,
-	 json_object *args)
+static void cmd_chat(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 
@@ -296,16 +281,15 @@ cmd_chat(void *daemon, const struct control_peer *peer, const char *req_id,
 	consume_chat(d, peer, req_id, args);
 }
 
-static void
-cmd_cancel(void *daemon, const struct control_peer *peer, const char *req_id,
-	   json_object *args)
+static void cmd_cancel(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	struct daemon *d = daemon;
 	const char *target = ic_json_get_string(args, CTL_A_TARGET);
 
 	if (!target || consume_cancel(d, peer->client_id, target) < 0) {
 		control_reply_detail(d->ctl, peer->client_id, req_id, CTL_ST_NOT_FOUND,
-				     "no running chat with that id on this connection", NULL);
+			"no running chat with that id on this connection", NULL);
 		return;
 	}
 	control_reply(d->ctl, peer->client_id, req_id, CTL_ST_OK, NULL);

@@ -46,15 +46,15 @@ struct fetch {
 	LIST_ENTRY(fetch) next;
 	struct daemon *d;
 	char *path;
-	uint64_t http_id;	/* while in flight; 0 once done */
+	uint64_t http_id; /* while in flight; 0 once done */
 	int status;
 	char *body;
 	size_t len;
 	bool done;
-	json_object *json;	/* the parsed body once done, or NULL */
-	char *err;		/* once done without a status */
-	struct event *timer;	/* the total deadline; once done, the end of reuse */
-	int askers;		/* consumes attached to it */
+	json_object *json;   /* the parsed body once done, or NULL */
+	char *err;	     /* once done without a status */
+	struct event *timer; /* the total deadline; once done, the end of reuse */
+	int askers;	     /* consumes attached to it */
 };
 
 static LIST_HEAD(, fetch) fetches = LIST_HEAD_INITIALIZER(fetches);
@@ -62,14 +62,14 @@ static LIST_HEAD(, fetch) fetches = LIST_HEAD_INITIALIZER(fetches);
 struct consume {
 	LIST_ENTRY(consume) next;
 	struct daemon *d;
-	uint64_t http_id;	/* chat only: a get's HTTP is its fetch's */
+	uint64_t http_id; /* chat only: a get's HTTP is its fetch's */
 	bool is_get;
-	uint64_t client;	/* who asked (0 for a get nobody owns) */
+	uint64_t client; /* who asked (0 for a get nobody owns) */
 	/* chat */
-	const struct consume_sink *sink;	/* NULL: for control client "client" */
+	const struct consume_sink *sink; /* NULL: for control client "client" */
 	void *sink_ctx;
-	uid_t uid;		/* of the client that asked */
-	bool owner;		/* root's or the daemon's user's: see control_peer */
+	uid_t uid;  /* of the client that asked */
+	bool owner; /* root's or the daemon's user's: see control_peer */
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -78,26 +78,26 @@ struct consume {
 	/* get */
 	consume_get_cb cb;
 	void *ctx;
-	struct fetch *fetch;	/* attached while waiting */
+	struct fetch *fetch; /* attached while waiting */
 	/* both */
 	int status;
 	char *body;
 	size_t len;
-	struct event *timer;	/* timeout; for a dead chat, its deferred free */
+	struct event *timer; /* timeout; for a dead chat, its deferred free */
 	int timeout_s;
 	/* chat: chat_timeout in all, since ": ping" comments re-arm timer */
 	struct event *deadline;
-	bool dead;		/* chat whose client went away; see the top */
+	bool dead; /* chat whose client went away; see the top */
 };
 
 /* Chats running for clients other than the owner's, and for uid. */
-static void
-count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
+static void count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
 {
 	const struct consume *c;
 
 	*unpriv = *of_uid = 0;
-	LIST_FOREACH(c, &d->consumes, next) {
+	LIST_FOREACH(c, &d->consumes, next)
+	{
 		if (c->is_get || c->dead)
 			continue;
 		if (!c->owner)
@@ -108,8 +108,7 @@ count_chats(const struct daemon *d, uid_t uid, size_t *unpriv, size_t *of_uid)
 }
 
 /* Why peer may not start one more chat now, or NULL. */
-static const char *
-chat_refusal(const struct daemon *d, const struct control_peer *peer)
+static const char *chat_refusal(const struct daemon *d, const struct control_peer *peer)
 {
 	size_t unpriv, of_uid;
 
@@ -125,31 +124,28 @@ chat_refusal(const struct daemon *d, const struct control_peer *peer)
 	return NULL;
 }
 
-size_t
-consume_count(const struct daemon *d)
+size_t consume_count(const struct daemon *d)
 {
 	const struct consume *c;
 	size_t n = 0;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (!c->is_get && !c->dead)
-			n++;
+	if (!c->is_get && !c->dead)
+		n++;
 	return n;
 }
 
-static struct consume *
-find_http(struct daemon *d, uint64_t id)
+static struct consume *find_http(struct daemon *d, uint64_t id)
 {
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (!c->is_get && c->http_id == id && !c->dead)
-			return c;
+	if (!c->is_get && c->http_id == id && !c->dead)
+		return c;
 	return NULL;
 }
 
-static void
-detach(struct consume *c)
+static void detach(struct consume *c)
 {
 	if (c->fetch) {
 		c->fetch->askers--;
@@ -157,8 +153,7 @@ detach(struct consume *c)
 	}
 }
 
-static void
-consume_free(struct consume *c)
+static void consume_free(struct consume *c)
 {
 	detach(c);
 	LIST_REMOVE(c, next);
@@ -173,16 +168,14 @@ consume_free(struct consume *c)
 	free(c);
 }
 
-static void
-arm(struct consume *c)
+static void arm(struct consume *c)
 {
 	struct timeval tv = { c->timeout_s, 0 };
 
 	evtimer_add(c->timer, &tv);
 }
 
-static char *
-url_new(struct daemon *d, const char *path)
+static char *url_new(struct daemon *d, const char *path)
 {
 	const char *base = d->cfg->server;
 	size_t n = strlen(base);
@@ -195,13 +188,14 @@ url_new(struct daemon *d, const char *path)
 /* ---- chat: events and the final reply ---- */
 
 static const char *const event_keys[CTL_EV_COUNT] = {
-	[CTL_EV_CONTENT] = CTL_E_TEXT, [CTL_EV_THINKING] = CTL_E_TEXT,
-	[CTL_EV_TOOL] = CTL_E_NAME, [CTL_EV_ERROR] = CTL_F_DETAIL,
+	[CTL_EV_CONTENT] = CTL_E_TEXT,
+	[CTL_EV_THINKING] = CTL_E_TEXT,
+	[CTL_EV_TOOL] = CTL_E_NAME,
+	[CTL_EV_ERROR] = CTL_F_DETAIL,
 	[CTL_EV_DONE] = CTL_E_FINISH_REASON,
 };
 
-static void
-event_text(struct consume *c, enum ctl_event ev, const char *val)
+static void event_text(struct consume *c, enum ctl_event ev, const char *val)
 {
 	json_object *b;
 
@@ -216,8 +210,7 @@ event_text(struct consume *c, enum ctl_event ev, const char *val)
 	json_object_put(b);
 }
 
-static void
-chat_reply(struct consume *c, enum ctl_status st, const char *detail)
+static void chat_reply(struct consume *c, enum ctl_status st, const char *detail)
 {
 	if (c->sink) {
 		if (!c->dead)
@@ -226,8 +219,7 @@ chat_reply(struct consume *c, enum ctl_status st, const char *detail)
 		control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
 }
 
-static void
-on_delta(struct consume *c, json_object *delta)
+static void on_delta(struct consume *c, json_object *delta)
 {
 	json_object *tc;
 	const char *text = ic_json_get_string(delta, "content");
@@ -243,15 +235,15 @@ on_delta(struct consume *c, json_object *delta)
 				c->sink->event(c->sink_ctx, CTL_EV_TOOL, name ? name : "");
 		} else {
 			b = json_object_new_object();
-			json_object_object_add(b, CTL_E_NAME,
-					       json_object_new_string(name ? name : ""));
-			json_object_object_add(b, CTL_E_TOOL_STATUS,
-					       json_object_new_string(st ? st : ""));
+			json_object_object_add(
+				b, CTL_E_NAME, json_object_new_string(name ? name : ""));
+			json_object_object_add(
+				b, CTL_E_TOOL_STATUS, json_object_new_string(st ? st : ""));
 			if (ic_json_get_string(tc, "reason"))
 				json_object_object_add(b, CTL_E_TOOL_REASON,
 					json_object_new_string(ic_json_get_string(tc, "reason")));
-			control_event(c->d->ctl, c->client, c->req_id,
-				      ctl_event_name(CTL_EV_TOOL), b);
+			control_event(
+				c->d->ctl, c->client, c->req_id, ctl_event_name(CTL_EV_TOOL), b);
 			json_object_put(b);
 		}
 	}
@@ -261,7 +253,7 @@ on_delta(struct consume *c, json_object *delta)
 	if (!reasoning && strncmp(text, INBAND_ERROR, strlen(INBAND_ERROR)) == 0) {
 		size_t n = strlen(text);
 		char *detail = xstrndup(text + strlen(INBAND_ERROR),
-					n - strlen(INBAND_ERROR) - (text[n - 1] == ']'));
+			n - strlen(INBAND_ERROR) - (text[n - 1] == ']'));
 
 		c->saw_error = true;
 		event_text(c, CTL_EV_ERROR, detail);
@@ -273,25 +265,24 @@ on_delta(struct consume *c, json_object *delta)
 	event_text(c, reasoning ? CTL_EV_THINKING : CTL_EV_CONTENT, text);
 }
 
-static int
-on_sse(void *ctx, const char *data, size_t len)
+static int on_sse(void *ctx, const char *data, size_t len)
 {
 	struct consume *c = ctx;
 	json_object *j, *choices, *ch, *delta;
 	const char *fr;
 
 	if (c->dead)
-		return -1;	/* stop parsing: nobody to tell */
+		return -1; /* stop parsing: nobody to tell */
 	if (len == strlen(IC_SSE_DONE) && memcmp(data, IC_SSE_DONE, len) == 0) {
 		c->saw_done = true;
 		return 0;
 	}
 	j = ic_json_parse_new(data, len);
 	if (!j)
-		return 0;	/* not ours to judge: skip what we cannot read */
+		return 0; /* not ours to judge: skip what we cannot read */
 	if (json_object_object_get_ex(j, "choices", &choices) &&
-	    json_object_is_type(choices, json_type_array) &&
-	    (ch = json_object_array_get_idx(choices, 0)) != NULL) {
+		json_object_is_type(choices, json_type_array) &&
+		(ch = json_object_array_get_idx(choices, 0)) != NULL) {
 		if (json_object_object_get_ex(ch, "delta", &delta))
 			on_delta(c, delta);
 		fr = ic_json_get_string(ch, "finish_reason");
@@ -304,8 +295,7 @@ on_sse(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
-static enum ctl_status
-status_for_http(int status)
+static enum ctl_status status_for_http(int status)
 {
 	switch (status) {
 	case 0:
@@ -326,8 +316,7 @@ status_for_http(int status)
 }
 
 /* "detail" of a FastAPI-style error body, as one line (NEW). */
-static char *
-error_detail_new(const char *body, size_t len, int status)
+static char *error_detail_new(const char *body, size_t len, int status)
 {
 	json_object *j = body ? ic_json_parse_new(body, len) : NULL;
 	json_object *det = NULL;
@@ -338,7 +327,7 @@ error_detail_new(const char *body, size_t len, int status)
 			out = xasprintf("router: HTTP %d: %s", status, json_object_get_string(det));
 		else
 			out = xasprintf("router: HTTP %d: %s", status,
-					json_object_to_json_string_ext(det, IC_JSON_WIRE));
+				json_object_to_json_string_ext(det, IC_JSON_WIRE));
 	} else {
 		out = xasprintf("router: HTTP %d", status);
 	}
@@ -346,21 +335,19 @@ error_detail_new(const char *body, size_t len, int status)
 	return out;
 }
 
-static void
-chat_end(struct consume *c, const char *err)
+static void chat_end(struct consume *c, const char *err)
 {
 	char *detail;
 
 	if (c->status != 200) {
-		detail = c->status ? error_detail_new(c->body, c->len, c->status) :
-				     xasprintf("cannot reach the router: %s",
-					       err ? err : "no reply");
+		detail = c->status
+			? error_detail_new(c->body, c->len, c->status)
+			: xasprintf("cannot reach the router: %s", err ? err : "no reply");
 		log_info("chat %s: %s", c->req_id, detail);
 		chat_reply(c, status_for_http(c->status), detail);
 		free(detail);
 	} else if (!c->saw_done) {
-		detail = xasprintf("the router's stream ended early: %s",
-				   err ? err : "no [DONE]");
+		detail = xasprintf("the router's stream ended early: %s", err ? err : "no [DONE]");
 		event_text(c, CTL_EV_ERROR, detail);
 		chat_reply(c, CTL_ST_FAILED, detail);
 		free(detail);
@@ -373,13 +360,12 @@ chat_end(struct consume *c, const char *err)
 	consume_free(c);
 }
 
-static void
-timeout_cb(evutil_socket_t fd, short what, void *arg)
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct consume *c = arg;
 	struct daemon *d = c->d;
 
-	if (c->dead) {		/* the deferred free, see the top */
+	if (c->dead) { /* the deferred free, see the top */
 		consume_free(c);
 		return;
 	}
@@ -390,25 +376,22 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A chat past chat_timeout, however alive the router kept it. */
-static void
-deadline_cb(evutil_socket_t fd, short what, void *arg)
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct consume *c = arg;
 
 	(void)fd;
 	(void)what;
 	if (c->dead)
-		return;		/* its timer frees it */
+		return; /* its timer frees it */
 	link_http_cancel(c->d->link, c->http_id);
-	log_info("chat %s: not finished after %d s; stopped", c->req_id,
-		 c->d->cfg->chat_timeout);
+	log_info("chat %s: not finished after %d s; stopped", c->req_id, c->d->cfg->chat_timeout);
 	chat_reply(c, CTL_ST_TIMEOUT, "the chat did not finish within chat_timeout");
 	consume_free(c);
 }
 
-static struct consume *
-start(struct daemon *d, const char *method, const char *path, char *body, size_t len,
-      int timeout_s)
+static struct consume *start(struct daemon *d, const char *method, const char *path, char *body,
+	size_t len, int timeout_s)
 {
 	struct consume *c = xcalloc(1, sizeof(*c));
 	char *url = url_new(d, path);
@@ -423,8 +406,7 @@ start(struct daemon *d, const char *method, const char *path, char *body, size_t
 }
 
 /* Start a chat; the caller sets who it is for before anything can happen. */
-static struct consume *
-chat_start(struct daemon *d, json_object *args, size_t *lenp)
+static struct consume *chat_start(struct daemon *d, json_object *args, size_t *lenp)
 {
 	json_object *req = json_object_new_object(), *v;
 	const char *keys[] = { CTL_A_MODEL, CTL_A_MESSAGES, CTL_A_THINK, CTL_A_OPTIONS };
@@ -444,14 +426,13 @@ chat_start(struct daemon *d, json_object *args, size_t *lenp)
 }
 
 /* 0 if the chat is under way, -1 if it ended (and was freed) already. */
-static int
-chat_started(struct consume *c, json_object *args, size_t len)
+static int chat_started(struct consume *c, json_object *args, size_t len)
 {
 	struct timeval total = { c->d->cfg->chat_timeout, 0 };
 	const char *model = ic_json_get_string(args, CTL_A_MODEL);
 
 	log_info("chat %s: model %s, %zu bytes to %s", c->req_id, model ? model : "?", len,
-		 c->d->cfg->server);
+		c->d->cfg->server);
 	if (!c->http_id) {
 		chat_reply(c, CTL_ST_FAILED, "the server URL is not usable");
 		consume_free(c);
@@ -463,9 +444,8 @@ chat_started(struct consume *c, json_object *args, size_t len)
 	return 0;
 }
 
-void
-consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_id,
-	     json_object *args)
+void consume_chat(
+	struct daemon *d, const struct control_peer *peer, const char *req_id, json_object *args)
 {
 	const char *why = chat_refusal(d, peer);
 	struct consume *c;
@@ -486,8 +466,7 @@ consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_
 /* The gateway's chats come from whoever reaches its port: they count as
  * unprivileged, so the chats kept for root stay free, with no uid of their
  * own (the gateway bounds them itself with [gateway] max_streams). */
-static const char *
-sink_refusal(const struct daemon *d)
+static const char *sink_refusal(const struct daemon *d)
 {
 	size_t unpriv, of_uid;
 
@@ -499,9 +478,8 @@ sink_refusal(const struct daemon *d)
 	return NULL;
 }
 
-struct consume *
-consume_chat_sink(struct daemon *d, json_object *args, const struct consume_sink *sink,
-		  void *ctx)
+struct consume *consume_chat_sink(
+	struct daemon *d, json_object *args, const struct consume_sink *sink, void *ctx)
 {
 	static uint64_t serial;
 	const char *why = sink_refusal(d);
@@ -521,8 +499,7 @@ consume_chat_sink(struct daemon *d, json_object *args, const struct consume_sink
 }
 
 /* Like consume_client_gone(): may run inside a sink call, so no free here. */
-void
-consume_sink_stop(struct daemon *d, struct consume *c)
+void consume_sink_stop(struct daemon *d, struct consume *c)
 {
 	static const struct timeval now = { 0, 0 };
 
@@ -536,8 +513,7 @@ consume_sink_stop(struct daemon *d, struct consume *c)
 
 /* ---- reads: one fetch per path, shared (see the top) ---- */
 
-static void
-fetch_free(struct fetch *f)
+static void fetch_free(struct fetch *f)
 {
 	if (f->http_id)
 		link_http_cancel(f->d->link, f->http_id);
@@ -550,31 +526,28 @@ fetch_free(struct fetch *f)
 	free(f);
 }
 
-static struct fetch *
-fetch_by_path(const char *path)
+static struct fetch *fetch_by_path(const char *path)
 {
 	struct fetch *f;
 
 	LIST_FOREACH(f, &fetches, next)
-		if (strcmp(f->path, path) == 0)
-			return f;
+	if (strcmp(f->path, path) == 0)
+		return f;
 	return NULL;
 }
 
-static struct fetch *
-fetch_by_id(uint64_t id)
+static struct fetch *fetch_by_id(uint64_t id)
 {
 	struct fetch *f;
 
 	LIST_FOREACH(f, &fetches, next)
-		if (f->http_id == id && !f->done)
-			return f;
+	if (f->http_id == id && !f->done)
+		return f;
 	return NULL;
 }
 
 /* Give c its fetch's result, then free c. */
-static void
-deliver(struct consume *c, const char *err)
+static void deliver(struct consume *c, const char *err)
 {
 	struct fetch *f = c->fetch;
 	json_object *j = f ? json_object_get(f->json) : NULL;
@@ -587,14 +560,13 @@ deliver(struct consume *c, const char *err)
 	consume_free(c);
 }
 
-static struct consume *
-asker_of(struct daemon *d, struct fetch *f)
+static struct consume *asker_of(struct daemon *d, struct fetch *f)
 {
 	struct consume *c;
 
 	LIST_FOREACH(c, &d->consumes, next)
-		if (c->is_get && c->fetch == f)
-			return c;
+	if (c->is_get && c->fetch == f)
+		return c;
 	return NULL;
 }
 
@@ -602,14 +574,13 @@ static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /* The fetch is over (err: why, when there is no status): tell its askers,
  * and keep the result for the next ones for CONSUME_GET_REUSE_MS. */
-static void
-fetch_finish(struct fetch *f, const char *err)
+static void fetch_finish(struct fetch *f, const char *err)
 {
 	struct timeval reuse = { 0, CONSUME_GET_REUSE_MS * 1000 };
 	struct consume *c;
 
-	log_debug("GET %s: done (HTTP %d%s%s)", f->path, f->status, err ? ", " : "",
-		  err ? err : "");
+	log_debug(
+		"GET %s: done (HTTP %d%s%s)", f->path, f->status, err ? ", " : "", err ? err : "");
 	f->done = true;
 	f->http_id = 0;
 	if (f->status == 200 && f->body)
@@ -622,8 +593,7 @@ fetch_finish(struct fetch *f, const char *err)
 }
 
 /* A done fetch's reuse is over; askers not yet served get it now. */
-static void
-fetch_expire(struct fetch *f)
+static void fetch_expire(struct fetch *f)
 {
 	struct consume *c;
 
@@ -632,8 +602,7 @@ fetch_expire(struct fetch *f)
 	fetch_free(f);
 }
 
-static void
-fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fetch *f = arg;
 
@@ -644,14 +613,13 @@ fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	log_info("GET %s: no complete answer from the router in %d s", f->path,
-		 CONSUME_GET_TIMEOUT_S);
+		CONSUME_GET_TIMEOUT_S);
 	link_http_cancel(f->d->link, f->http_id);
 	f->status = 0;
 	fetch_finish(f, "the router did not answer in time");
 }
 
-static struct fetch *
-fetch_start(struct daemon *d, const char *path)
+static struct fetch *fetch_start(struct daemon *d, const char *path)
 {
 	struct timeval total = { CONSUME_GET_TIMEOUT_S, 0 };
 	struct fetch *f = xcalloc(1, sizeof(*f));
@@ -673,8 +641,7 @@ fetch_start(struct daemon *d, const char *path)
 
 /* A get's own timer: deliver a result that was there before it asked, or
  * tell it its client went away. */
-static void
-ask_cb(evutil_socket_t fd, short what, void *arg)
+static void ask_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct consume *c = arg;
 
@@ -683,9 +650,8 @@ ask_cb(evutil_socket_t fd, short what, void *arg)
 	deliver(c, c->dead ? "the control client went away" : NULL);
 }
 
-struct consume *
-consume_get_for(struct daemon *d, uint64_t client, const char *path, consume_get_cb cb,
-		void *ctx)
+struct consume *consume_get_for(
+	struct daemon *d, uint64_t client, const char *path, consume_get_cb cb, void *ctx)
 {
 	static const struct timeval now = { 0, 0 };
 	struct consume *c = xcalloc(1, sizeof(*c));
@@ -709,14 +675,12 @@ consume_get_for(struct daemon *d, uint64_t client, const char *path, consume_get
 	return c;
 }
 
-struct consume *
-consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx)
+struct consume *consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx)
 {
 	return consume_get_for(d, 0, path, cb, ctx);
 }
 
-void
-consume_link_changed(struct daemon *d)
+void consume_link_changed(struct daemon *d)
 {
 	struct fetch *f;
 
@@ -725,8 +689,8 @@ consume_link_changed(struct daemon *d)
 	 * may cancel another fetch */
 	for (;;) {
 		LIST_FOREACH(f, &fetches, next)
-			if (f->done)
-				break;
+		if (f->done)
+			break;
 		if (!f)
 			return;
 		fetch_expire(f);
@@ -734,8 +698,7 @@ consume_link_changed(struct daemon *d)
 }
 
 /* c no longer waits for f: nobody left waiting cancels it. */
-static void
-fetch_left(struct fetch *f)
+static void fetch_left(struct fetch *f)
 {
 	if (f && !f->done && f->askers == 0) {
 		log_debug("GET %s: nobody waits for it; cancelled", f->path);
@@ -743,8 +706,7 @@ fetch_left(struct fetch *f)
 	}
 }
 
-void
-consume_get_cancel(struct daemon *d, struct consume *c)
+void consume_get_cancel(struct daemon *d, struct consume *c)
 {
 	struct fetch *f;
 
@@ -756,14 +718,14 @@ consume_get_cancel(struct daemon *d, struct consume *c)
 	fetch_left(f);
 }
 
-int
-consume_cancel(struct daemon *d, uint64_t client, const char *target)
+int consume_cancel(struct daemon *d, uint64_t client, const char *target)
 {
 	struct consume *c;
 
-	LIST_FOREACH(c, &d->consumes, next) {
+	LIST_FOREACH(c, &d->consumes, next)
+	{
 		if (c->is_get || c->dead || c->sink || c->client != client ||
-		    strcmp(c->req_id, target) != 0)
+			strcmp(c->req_id, target) != 0)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s cancelled", c->req_id);
@@ -775,18 +737,18 @@ consume_cancel(struct daemon *d, uint64_t client, const char *target)
 }
 
 /* Runs inside control calls made by this file (see the top): no frees. */
-void
-consume_client_gone(struct daemon *d, uint64_t client)
+void consume_client_gone(struct daemon *d, uint64_t client)
 {
 	static const struct timeval now = { 0, 0 };
 	struct consume *c;
 
-	LIST_FOREACH(c, &d->consumes, next) {
+	LIST_FOREACH(c, &d->consumes, next)
+	{
 		if (c->dead || c->sink || c->client != client || (c->is_get && client == 0))
 			continue;
 		c->dead = true;
 		evtimer_add(c->timer, &now);
-		if (c->is_get) {	/* its asker hears of it from ask_cb */
+		if (c->is_get) { /* its asker hears of it from ask_cb */
 			struct fetch *f = c->fetch;
 
 			detach(c);
@@ -798,8 +760,7 @@ consume_client_gone(struct daemon *d, uint64_t client)
 	}
 }
 
-void
-consume_stop_all(struct daemon *d)
+void consume_stop_all(struct daemon *d)
 {
 	struct consume *c, *tmp;
 
@@ -819,8 +780,7 @@ consume_stop_all(struct daemon *d)
 
 /* ---- link events ---- */
 
-void
-consume_http_status(struct daemon *d, uint64_t id, int status)
+void consume_http_status(struct daemon *d, uint64_t id, int status)
 {
 	struct consume *c = find_http(d, id);
 	struct fetch *f;
@@ -829,13 +789,12 @@ consume_http_status(struct daemon *d, uint64_t id, int status)
 		c->status = status;
 		arm(c);
 	} else if ((f = fetch_by_id(id)) != NULL) {
-		f->status = status;	/* no re-arm: a fetch's deadline is total */
+		f->status = status; /* no re-arm: a fetch's deadline is total */
 	}
 }
 
 /* Keep at most CONSUME_BODY_MAX bytes of a reply. */
-static void
-body_add(char **body, size_t *blen, const char *data, size_t len)
+static void body_add(char **body, size_t *blen, const char *data, size_t len)
 {
 	if (*blen + len > CONSUME_BODY_MAX)
 		len = CONSUME_BODY_MAX - *blen;
@@ -845,8 +804,7 @@ body_add(char **body, size_t *blen, const char *data, size_t len)
 	(*body)[*blen] = '\0';
 }
 
-void
-consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
+void consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 {
 	struct consume *c = find_http(d, id);
 	struct fetch *f;
@@ -862,7 +820,7 @@ consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 		return;
 	}
 	if (ic_sse_parser_feed(c->sse, data, len, on_sse, c) < 0) {
-		if (c->dead) {		/* its client went away while we fed it */
+		if (c->dead) { /* its client went away while we fed it */
 			consume_free(c);
 			return;
 		}
@@ -872,8 +830,7 @@ consume_http_data(struct daemon *d, uint64_t id, const char *data, size_t len)
 	}
 }
 
-void
-consume_http_done(struct daemon *d, uint64_t id, const char *err)
+void consume_http_done(struct daemon *d, uint64_t id, const char *err)
 {
 	struct consume *c = find_http(d, id);
 	struct fetch *f;
@@ -884,7 +841,7 @@ consume_http_done(struct daemon *d, uint64_t id, const char *err)
 	}
 	f = fetch_by_id(id);
 	if (f) {
-		f->http_id = 0;		/* the link is done with it */
+		f->http_id = 0; /* the link is done with it */
 		fetch_finish(f, err);
 	}
 }

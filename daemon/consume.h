@@ -18,25 +18,25 @@
  * The last CONSUME_CHATS_RESERVED are for root and the daemon's user, and
  * an unprivileged user may run CONSUME_CHATS_PER_USER_MAX at most, so
  * others cannot make root's chat busy. */
-#define CONSUME_CHATS_MAX	16
-#define CONSUME_CHATS_RESERVED	4
+#define CONSUME_CHATS_MAX 16
+#define CONSUME_CHATS_RESERVED 4
 #define CONSUME_CHATS_PER_USER_MAX 4
 /* Bytes kept of a non-streamed reply (error bodies, /health, /api/models). */
-#define CONSUME_BODY_MAX	(256 * 1024)
+#define CONSUME_BODY_MAX (256 * 1024)
 /* Bytes of one SSE event from the router. */
-#define CONSUME_EVENT_MAX	(256 * 1024)
+#define CONSUME_EVENT_MAX (256 * 1024)
 /* Seconds a GET may take in all (data does not extend it). */
-#define CONSUME_GET_TIMEOUT_S	5
+#define CONSUME_GET_TIMEOUT_S 5
 /* Milliseconds a finished GET's result is given to whoever asks next. */
-#define CONSUME_GET_REUSE_MS	1500
+#define CONSUME_GET_REUSE_MS 1500
 
 struct daemon;
 struct consume;
 struct control_peer;
 
 /* The "chat" command of peer: args already checked by ctl_args_check(). */
-void consume_chat(struct daemon *d, const struct control_peer *peer, const char *req_id,
-		  json_object *args);
+void consume_chat(
+	struct daemon *d, const struct control_peer *peer, const char *req_id, json_object *args);
 /* The "cancel" command: 0 if target was a running chat of client (it then
  * ends with CTL_ST_CANCELLED), -1 if not found. */
 int consume_cancel(struct daemon *d, uint64_t client, const char *target);
@@ -60,8 +60,8 @@ struct consume_sink {
 };
 /* args as for "chat" (checked by ctl_args_check()).  Returns the chat, or
  * NULL after end() ran already (too many chats, unusable server URL). */
-struct consume *consume_chat_sink(struct daemon *d, json_object *args,
-				  const struct consume_sink *sink, void *ctx);
+struct consume *consume_chat_sink(
+	struct daemon *d, json_object *args, const struct consume_sink *sink, void *ctx);
 /* The sink's client went away: cancel upstream now, no more calls. */
 void consume_sink_stop(struct daemon *d, struct consume *c);
 
@@ -72,8 +72,8 @@ void consume_sink_stop(struct daemon *d, struct consume *c);
  * control client's going away ends the wait (cb with an error), and a
  * fetch nobody waits for is cancelled. */
 typedef void (*consume_get_cb)(void *ctx, int status, json_object *body, const char *err);
-struct consume *consume_get_for(struct daemon *d, uint64_t client, const char *path,
-				consume_get_cb cb, void *ctx);
+struct consume *consume_get_for(
+	struct daemon *d, uint64_t client, const char *path, consume_get_cb cb, void *ctx);
 struct consume *consume_get(struct daemon *d, const char *path, consume_get_cb cb, void *ctx);
 /* Forget a GET (no callback). */
 void consume_get_cancel(struct daemon *d, struct consume *c);

@@ -51,7 +51,7 @@
 /* A request of a client that has not had its reply yet. */
 struct pending {
 	LIST_ENTRY(pending) entry;
-	const struct ctl_command *cmd;	/* its row of ctl_commands[] */
+	const struct ctl_command *cmd; /* its row of ctl_commands[] */
 	char id[CTL_ID_MAX + 1];
 };
 
@@ -62,37 +62,37 @@ struct client {
 	struct control_peer peer;
 	LIST_HEAD(, pending) pending;
 	size_t n_pending;
-	size_t scanned;		/* input bytes already searched for a line end */
-	bool eof;		/* peer shut down its sending side */
-	bool closing;		/* close once output is flushed and nothing runs */
-	bool dead;		/* dropped inside its own read callback */
+	size_t scanned; /* input bytes already searched for a line end */
+	bool eof;	/* peer shut down its sending side */
+	bool closing;	/* close once output is flushed and nothing runs */
+	bool dead;	/* dropped inside its own read callback */
 	bool in_read;
 };
 
 struct control {
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct event *rearm;		/* re-enables accept after EMFILE and such */
+	struct event *rearm; /* re-enables accept after EMFILE and such */
 	struct control_listen sock;
 	/* handler of ctl_commands[i] (owned array of ctl_n_commands) */
 	control_handler_fn *bound;
 	void *daemon;
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
 	struct timeval write_timeout;
-	struct timeval idle_timeout;	/* read timeout; 0 s = none */
+	struct timeval idle_timeout; /* read timeout; 0 s = none */
 	TAILQ_HEAD(, client) clients;
 	size_t n_clients;
 	uint64_t next_id;
 	uid_t self_uid;
-	char *group;			/* control group's name (owned), or NULL */
-	gid_t group_gid;		/* its gid, or CONTROL_NO_GID */
-	bool refusing;			/* at the client limit (logged once) */
+	char *group;	 /* control group's name (owned), or NULL */
+	gid_t group_gid; /* its gid, or CONTROL_NO_GID */
+	bool refusing;	 /* at the client limit (logged once) */
 };
 
 /* --- pure checks (unit tested) --- */
 
-bool control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
-			     uid_t daemon_uid, gid_t group)
+bool control_peer_privileged(
+	uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, uid_t daemon_uid, gid_t group)
 {
 	size_t i;
 
@@ -108,10 +108,8 @@ bool control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n
 	return false;
 }
 
-enum ctl_status control_check_request(const struct control_peer *peer, const char *line,
-				      size_t len, struct ctl_request *req,
-				      const struct ctl_command **cmd_out,
-				      char *err, size_t errlen)
+enum ctl_status control_check_request(const struct control_peer *peer, const char *line, size_t len,
+	struct ctl_request *req, const struct ctl_command **cmd_out, char *err, size_t errlen)
 {
 	const struct ctl_command *cmd;
 	enum ctl_status st;
@@ -143,7 +141,7 @@ enum ctl_status control_check_request(const struct control_peer *peer, const cha
  * command answering unknown_command).  0, or -1 with err.
  */
 static int bind_handlers(control_handler_fn *bound, const struct control_handler *h, size_t n,
-			 char *err, size_t errlen)
+	char *err, size_t errlen)
 {
 	size_t i;
 
@@ -152,8 +150,10 @@ static int bind_handlers(control_handler_fn *bound, const struct control_handler
 		size_t row;
 
 		if (cmd == NULL) {
-			snprintf(err, errlen, "control handler \"%s\" is not for a command of "
-				 "the protocol", h[i].name != NULL ? h[i].name : "(null)");
+			snprintf(err, errlen,
+				"control handler \"%s\" is not for a command of "
+				"the protocol",
+				h[i].name != NULL ? h[i].name : "(null)");
 			return -1;
 		}
 		if (h[i].fn == NULL) {
@@ -170,7 +170,7 @@ static int bind_handlers(control_handler_fn *bound, const struct control_handler
 	for (i = 0; i < ctl_n_commands; i++) {
 		if (bound[i] == NULL) {
 			snprintf(err, errlen, "control command \"%s\" has no handler",
-				 ctl_commands[i].name);
+				ctl_commands[i].name);
 			return -1;
 		}
 	}
@@ -184,8 +184,8 @@ static struct client *client_find(const struct control *ctl, uint64_t client_id)
 	struct client *c;
 
 	TAILQ_FOREACH(c, &ctl->clients, entry)
-		if (c->peer.client_id == client_id && !c->dead)
-			return c;
+	if (c->peer.client_id == client_id && !c->dead)
+		return c;
 	return NULL;
 }
 
@@ -196,8 +196,8 @@ static struct pending *pending_find(struct client *c, const char *id)
 	if (id == NULL)
 		return NULL;
 	LIST_FOREACH(p, &c->pending, entry)
-		if (strcmp(p->id, id) == 0)
-			return p;
+	if (strcmp(p->id, id) == 0)
+		return p;
 	return NULL;
 }
 
@@ -224,8 +224,7 @@ static void client_drop(struct client *c, const char *why)
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->n_clients--;
 	log_debug("control: client %llu (pid %ld uid %ld) gone: %s",
-		  (unsigned long long)c->peer.client_id, (long)c->peer.pid,
-		  (long)c->peer.uid, why);
+		(unsigned long long)c->peer.client_id, (long)c->peer.pid, (long)c->peer.uid, why);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	if (ctl->on_disconnect != NULL)
 		ctl->on_disconnect(ctl->daemon, c->peer.client_id);
@@ -258,7 +257,7 @@ static int client_send(struct client *c, json_object *msg)
 	if (evbuffer_get_length(out) + len > IC_CONTROL_OUTBUF_MAX) {
 		free(line);
 		log_warn("control: client %llu (pid %ld) does not read its replies; disconnecting",
-			 (unsigned long long)c->peer.client_id, (long)c->peer.pid);
+			(unsigned long long)c->peer.client_id, (long)c->peer.pid);
 		client_drop(c, "output queue full");
 		return -1;
 	}
@@ -268,8 +267,8 @@ static int client_send(struct client *c, json_object *msg)
 	return 0;
 }
 
-static void client_reply_error(struct client *c, const char *id, enum ctl_status st,
-			       const char *detail)
+static void client_reply_error(
+	struct client *c, const char *id, enum ctl_status st, const char *detail)
 {
 	json_object *msg = ctl_reply_new(id, st, detail, NULL);
 
@@ -310,15 +309,15 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	if (st == CTL_ST_OK && pending_find(c, req.id) != NULL) {
 		st = CTL_ST_BAD_REQUEST;
 		snprintf(err, sizeof(err), "id \"%s\" is already in use by a running request",
-			 req.id);
+			req.id);
 	} else if (st == CTL_ST_OK && c->n_pending >= pending_limit(cmd)) {
 		st = CTL_ST_BUSY;
 		snprintf(err, sizeof(err), "at most %d requests may run at once on one connection",
-			 CONTROL_REQUESTS_PER_CLIENT_MAX);
+			CONTROL_REQUESTS_PER_CLIENT_MAX);
 	}
 	if (st != CTL_ST_OK) {
 		log_debug("control: client %llu: refused request: %s",
-			  (unsigned long long)c->peer.client_id, ctl_status_name(st));
+			(unsigned long long)c->peer.client_id, ctl_status_name(st));
 		client_reply_error(c, req.id, st, err);
 		ctl_request_clear(&req);
 		return;
@@ -333,8 +332,7 @@ static void refuse_too_long(struct client *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	char err[IC_ERRBUF_MAX];
 
-	snprintf(err, sizeof(err), "a request line may have at most %d bytes",
-		 IC_CONTROL_LINE_MAX);
+	snprintf(err, sizeof(err), "a request line may have at most %d bytes", IC_CONTROL_LINE_MAX);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	c->scanned = 0;
 	bufferevent_disable(c->bev, EV_READ);
@@ -394,7 +392,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			refuse_too_long(c);
 			break;
 		}
-		if (len > 0)	/* blank lines are ignored */
+		if (len > 0) /* blank lines are ignored */
 			handle_line(c, line, len);
 		free(line);
 	}
@@ -450,8 +448,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
 		/* silence is fine while a request runs (a long chat) */
 		if (c->n_pending > 0) {
-			bufferevent_set_timeouts(bev, idle_timeout_of(c->ctl),
-						 &c->ctl->write_timeout);
+			bufferevent_set_timeouts(
+				bev, idle_timeout_of(c->ctl), &c->ctl->write_timeout);
 			bufferevent_enable(bev, EV_READ);
 			return;
 		}
@@ -493,7 +491,7 @@ static size_t peer_groups(evutil_socket_t fd, gid_t **out)
 	gid_t *g = xmalloc(len);
 	int r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len);
 
-	if (r < 0 && errno == ERANGE) {	/* len is now the size needed */
+	if (r < 0 && errno == ERANGE) { /* len is now the size needed */
 		g = xrealloc(g, len);
 		r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len);
 	}
@@ -507,8 +505,8 @@ static size_t peer_groups(evutil_socket_t fd, gid_t **out)
 	return len / sizeof(gid_t);
 }
 
-static int peer_credentials(evutil_socket_t fd, struct control_peer *peer,
-			    const struct control *ctl)
+static int peer_credentials(
+	evutil_socket_t fd, struct control_peer *peer, const struct control *ctl)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -523,8 +521,8 @@ static int peer_credentials(evutil_socket_t fd, struct control_peer *peer,
 	if (ctl->group_gid != CONTROL_NO_GID)
 		n_groups = peer_groups(fd, &groups);
 	peer->owner = cred.uid == 0 || cred.uid == ctl->self_uid;
-	peer->privileged = control_peer_privileged(cred.uid, cred.gid, groups, n_groups,
-						   ctl->self_uid, ctl->group_gid);
+	peer->privileged = control_peer_privileged(
+		cred.uid, cred.gid, groups, n_groups, ctl->self_uid, ctl->group_gid);
 	free(groups);
 	return 0;
 }
@@ -535,13 +533,13 @@ static int clients_of_uid(const struct control *ctl, uid_t uid)
 	int n = 0;
 
 	TAILQ_FOREACH(c, &ctl->clients, entry)
-		if (c->peer.uid == uid)
-			n++;
+	if (c->peer.uid == uid)
+		n++;
 	return n;
 }
 
-static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-		      int socklen, void *arg)
+static void accept_cb(
+	struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	struct control *ctl = arg;
 	struct client *c = xcalloc(1, sizeof(*c));
@@ -554,14 +552,13 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		return;
 	}
 	/* the last IC_CONTROL_CLIENTS_RESERVED are kept for root and us */
-	limit = c->peer.owner ? IC_CONTROL_CLIENTS_MAX :
-		IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED;
+	limit = c->peer.owner ? IC_CONTROL_CLIENTS_MAX
+			      : IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED;
 	if (ctl->n_clients >= limit) {
 		/* once per burst, not once per connection attempt */
 		if (!ctl->refusing)
-			log_warn("control: %zu clients connected; refusing more%s",
-				 ctl->n_clients, c->peer.owner ? "" :
-				 " (the rest are kept for root)");
+			log_warn("control: %zu clients connected; refusing more%s", ctl->n_clients,
+				c->peer.owner ? "" : " (the rest are kept for root)");
 		ctl->refusing = true;
 		refuse_client(fd, "too many control clients");
 		free(c);
@@ -569,10 +566,9 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	}
 	ctl->refusing = false;
 	/* One user cannot fill every slot: root can always get in to pause. */
-	if (!c->peer.owner && clients_of_uid(ctl, c->peer.uid) >=
-	    CONTROL_CLIENTS_PER_UID_MAX) {
+	if (!c->peer.owner && clients_of_uid(ctl, c->peer.uid) >= CONTROL_CLIENTS_PER_UID_MAX) {
 		log_debug("control: uid %ld has %d connections; refusing another",
-			  (long)c->peer.uid, CONTROL_CLIENTS_PER_UID_MAX);
+			(long)c->peer.uid, CONTROL_CLIENTS_PER_UID_MAX);
 		refuse_client(fd, "too many connections from this user");
 		free(c);
 		return;
@@ -595,8 +591,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->n_clients++;
 	log_debug("control: client %llu connected (pid %ld uid %ld%s)",
-		  (unsigned long long)c->peer.client_id, (long)c->peer.pid, (long)c->peer.uid,
-		  c->peer.privileged ? ", privileged" : "");
+		(unsigned long long)c->peer.client_id, (long)c->peer.pid, (long)c->peer.uid,
+		c->peer.privileged ? ", privileged" : "");
 }
 
 static void rearm_cb(evutil_socket_t fd, short what, void *arg)
@@ -613,7 +609,7 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval one = { 1, 0 };
 
 	log_warn("control: accept failed: %s; pausing for a second",
-		 strerror(EVUTIL_SOCKET_ERROR()));
+		strerror(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_disable(lev);
 	event_add(ctl->rearm, &one);
 }
@@ -630,7 +626,7 @@ static gid_t group_gid(const char *name)
 
 	if (name == NULL || name[0] == '\0')
 		return CONTROL_NO_GID;
-	do {	/* a group with many members needs a larger buffer */
+	do { /* a group with many members needs a larger buffer */
 		buf = xrealloc(buf, size);
 		r = getgrnam_r(name, &gr, buf, size, &res);
 		size *= 2;
@@ -649,15 +645,16 @@ void control_resolve_group(struct control *ctl)
 
 	if (gid != ctl->group_gid && gid != CONTROL_NO_GID)
 		log_info("control: members of group %s (gid %ld) may pause, resume and reload",
-			 ctl->group, (long)gid);
+			ctl->group, (long)gid);
 	else if (gid != ctl->group_gid)
 		log_info("control: no group %s; only root and the daemon's user may pause, "
-			 "resume and reload", ctl->group ? ctl->group : "");
+			 "resume and reload",
+			ctl->group ? ctl->group : "");
 	ctl->group_gid = gid;
 }
 
-struct control *control_new(struct event_base *base, const struct control_config *cfg,
-			    char *err, size_t errlen)
+struct control *control_new(
+	struct event_base *base, const struct control_config *cfg, char *err, size_t errlen)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
 	int ms;
@@ -675,16 +672,15 @@ struct control *control_new(struct event_base *base, const struct control_config
 	TAILQ_INIT(&ctl->clients);
 	ctl->bound = xcalloc(ctl_n_commands, sizeof(*ctl->bound));
 	if (bind_handlers(ctl->bound, cfg->handlers, cfg->n_handlers, err, errlen) < 0 ||
-	    control_listen_open(&ctl->sock, cfg->path, cfg->listen_fd, cfg->group,
-				err, errlen) < 0) {
+		control_listen_open(
+			&ctl->sock, cfg->path, cfg->listen_fd, cfg->group, err, errlen) < 0) {
 		free(ctl->bound);
 		free(ctl->group);
 		free(ctl);
 		return NULL;
 	}
 	ctl->listener = evconnlistener_new(base, accept_cb, ctl,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-					   ctl->sock.fd);
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, ctl->sock.fd);
 	ctl->rearm = evtimer_new(base, rearm_cb, ctl);
 	if (ctl->listener == NULL || ctl->rearm == NULL) {
 		snprintf(err, errlen, "cannot watch the control socket");
@@ -720,13 +716,13 @@ void control_free(struct control *ctl)
 /* --- sending --- */
 
 int control_reply(struct control *ctl, uint64_t client_id, const char *req_id,
-		  enum ctl_status status, json_object *body)
+	enum ctl_status status, json_object *body)
 {
 	return control_reply_detail(ctl, client_id, req_id, status, NULL, body);
 }
 
 int control_reply_detail(struct control *ctl, uint64_t client_id, const char *req_id,
-			 enum ctl_status status, const char *detail, json_object *body)
+	enum ctl_status status, const char *detail, json_object *body)
 {
 	struct client *c = client_find(ctl, client_id);
 	struct pending *p;
@@ -737,11 +733,11 @@ int control_reply_detail(struct control *ctl, uint64_t client_id, const char *re
 		return -1;
 	p = pending_find(c, req_id);
 	if (p == NULL)
-		return -1;	/* answered already, or never asked */
+		return -1; /* answered already, or never asked */
 	LIST_REMOVE(p, entry);
 	free(p);
 	c->n_pending--;
-	if (c->n_pending == 0)	/* idle from now, not from the last line it sent */
+	if (c->n_pending == 0) /* idle from now, not from the last line it sent */
 		bufferevent_set_timeouts(c->bev, idle_timeout_of(ctl), &ctl->write_timeout);
 	msg = ctl_reply_new(req_id, status, detail, body);
 	r = client_send(c, msg);
@@ -752,7 +748,7 @@ int control_reply_detail(struct control *ctl, uint64_t client_id, const char *re
 }
 
 int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
-		  const char *event_type, json_object *body)
+	const char *event_type, json_object *body)
 {
 	struct client *c = client_find(ctl, client_id);
 	struct pending *p;
@@ -770,8 +766,7 @@ int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
 	return r;
 }
 
-bool control_request_pending(const struct control *ctl, uint64_t client_id,
-			     const char *req_id)
+bool control_request_pending(const struct control *ctl, uint64_t client_id, const char *req_id)
 {
 	struct client *c = client_find(ctl, client_id);
 

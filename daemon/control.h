@@ -36,7 +36,7 @@ struct control_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	bool privileged;	/* root, the daemon's uid, or in the control group */
+	bool privileged; /* root, the daemon's uid, or in the control group */
 	/* root or the daemon's uid: may take the connections and chats kept
 	 * free so that nobody else, group members included, can lock them out */
 	bool owner;
@@ -48,18 +48,18 @@ struct control_peer {
  * later, with control_reply() for req_id.  Handlers of a command whose row
  * streams send control_event()s first.
  */
-typedef void (*control_handler_fn)(void *daemon, const struct control_peer *peer,
-				   const char *req_id, json_object *args);
+typedef void (*control_handler_fn)(
+	void *daemon, const struct control_peer *peer, const char *req_id, json_object *args);
 
 /* The daemon's side of one command: the handler for the row named name. */
 struct control_handler {
-	const char *name;		/* a ctl_commands[] row's name */
+	const char *name; /* a ctl_commands[] row's name */
 	control_handler_fn fn;
 };
 
 struct control_config {
-	const char *path;		/* socket path; ignored when listen_fd >= 0 */
-	int listen_fd;			/* from sd_listen_fds(), or -1 */
+	const char *path; /* socket path; ignored when listen_fd >= 0 */
+	int listen_fd;	  /* from sd_listen_fds(), or -1 */
 	/* chgrp the socket to this group if it exists; its members may run
 	 * privileged commands.  NULL or "": none. */
 	const char *group;
@@ -67,7 +67,7 @@ struct control_config {
 	 * control_new() refuses anything else. */
 	const struct control_handler *handlers;
 	size_t n_handlers;
-	void *daemon;			/* passed to handlers */
+	void *daemon; /* passed to handlers */
 	/* A client went away: cancel what it started.  May be NULL. */
 	void (*on_disconnect)(void *daemon, uint64_t client_id);
 	/* A client whose queued output makes no progress this long is
@@ -81,14 +81,14 @@ struct control_config {
 /* Requests one connection may have running (waiting for their reply);
  * one more gets CTL_ST_BUSY.  A command whose row has spare_slot (cancel)
  * has one extra slot, so its handler must reply at once. */
-#define CONTROL_REQUESTS_PER_CLIENT_MAX	16
+#define CONTROL_REQUESTS_PER_CLIENT_MAX 16
 /* Connections one unprivileged user may have open; one more gets one
  * CTL_ST_BUSY reply and is closed.  Unprivileged peers together get
  * IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED connections;
  * privileged ones all IC_CONTROL_CLIENTS_MAX, so no user can lock root out. */
-#define CONTROL_CLIENTS_PER_UID_MAX	16
+#define CONTROL_CLIENTS_PER_UID_MAX 16
 /* Default of control_config.write_timeout_ms. */
-#define CONTROL_WRITE_TIMEOUT_MS	30000
+#define CONTROL_WRITE_TIMEOUT_MS 30000
 
 /* Change idle_timeout_s (on reload); clients connected before keep theirs
  * until they next send or their requests end. */
@@ -96,8 +96,8 @@ void control_set_idle_timeout(struct control *ctl, int seconds);
 
 /* Bind the handlers, listen and start accepting.  NULL with err filled on
  * failure (also when a row of ctl_commands[] has no handler). */
-struct control *control_new(struct event_base *base, const struct control_config *cfg,
-			    char *err, size_t errlen);
+struct control *control_new(
+	struct event_base *base, const struct control_config *cfg, char *err, size_t errlen);
 /* Close every client and the socket (unlinks a path we created). */
 void control_free(struct control *ctl);
 
@@ -108,13 +108,13 @@ void control_free(struct control *ctl);
  * is disconnected).
  */
 int control_reply(struct control *ctl, uint64_t client_id, const char *req_id,
-		  enum ctl_status status, json_object *body);
+	enum ctl_status status, json_object *body);
 
 /* An event for a running request of a command that streams:
  * {"v":..,"id":req_id,"event":"<type>",...}.  -1 as control_reply(), and
  * for a request that is not running or whose command does not stream. */
 int control_event(struct control *ctl, uint64_t client_id, const char *req_id,
-		  const char *event_type, json_object *body);
+	const char *event_type, json_object *body);
 
 /* Number of connected clients (status). */
 size_t control_client_count(const struct control *ctl);
@@ -122,17 +122,16 @@ size_t control_client_count(const struct control *ctl);
 /* control_reply() with a one-line "detail" (may be NULL) after the fixed
  * sentence, e.g. the router's error text.  Same return value. */
 int control_reply_detail(struct control *ctl, uint64_t client_id, const char *req_id,
-			 enum ctl_status status, const char *detail, json_object *body);
+	enum ctl_status status, const char *detail, json_object *body);
 
 /* true while req_id of that client still waits for its reply: a cancel
  * handler answers CTL_ST_NOT_FOUND when this is false. */
-bool control_request_pending(const struct control *ctl, uint64_t client_id,
-			     const char *req_id);
+bool control_request_pending(const struct control *ctl, uint64_t client_id, const char *req_id);
 
 /* control_config.group names no group (or none that exists). */
-#define CONTROL_NO_GID			((gid_t)-1)
+#define CONTROL_NO_GID ((gid_t)-1)
 /* The largest buffer getgrnam_r() gets for the control group's entry. */
-#define CONTROL_GROUP_BUF_MAX		(1024 * 1024)
+#define CONTROL_GROUP_BUF_MAX (1024 * 1024)
 
 /*
  * A peer may run privileged commands if it is root, the daemon's user, or
@@ -140,8 +139,8 @@ bool control_request_pending(const struct control *ctl, uint64_t client_id,
  * primary gid or one of its n_groups supplementary groups, all as the
  * kernel gave them for the socket (SO_PEERCRED, SO_PEERGROUPS).
  */
-bool control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
-			     uid_t daemon_uid, gid_t group);
+bool control_peer_privileged(
+	uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, uid_t daemon_uid, gid_t group);
 
 /* Look the control group's name up again (at start, and on reload: a
  * group created or renumbered since), logging a change. */
@@ -156,9 +155,7 @@ void control_resolve_group(struct control *ctl);
  * always ctl_request_clear()s req; req->id names the request in the error
  * reply when it had a valid id.
  */
-enum ctl_status control_check_request(const struct control_peer *peer, const char *line,
-				      size_t len, struct ctl_request *req,
-				      const struct ctl_command **cmd_out,
-				      char *err, size_t errlen);
+enum ctl_status control_check_request(const struct control_peer *peer, const char *line, size_t len,
+	struct ctl_request *req, const struct ctl_command **cmd_out, char *err, size_t errlen);
 
 #endif

@@ -22,18 +22,20 @@
  * path exists: remove it if it is a socket nobody listens on (left by a
  * crashed daemon); refuse if another daemon listens or it is not a socket.
  */
-static int remove_stale(const char *path, const struct sockaddr_un *sun,
-			char *err, size_t errlen)
+static int remove_stale(const char *path, const struct sockaddr_un *sun, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, r, e;
 
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path,
-						       strerror(errno)), -1);
+		return errno == ENOENT
+			? 0
+			: (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket; remove it or choose "
-			 "another control socket path", path);
+		snprintf(err, errlen,
+			"%s exists and is not a socket; remove it or choose "
+			"another control socket path",
+			path);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -72,13 +74,12 @@ static void set_group(const char *path, const char *group)
 		return;
 	}
 	if (chown(path, (uid_t)-1, gr.gr_gid) < 0)
-		log_warn("control: cannot give %s to group %s: %s", path, group,
-			 strerror(errno));
+		log_warn("control: cannot give %s to group %s: %s", path, group, strerror(errno));
 }
 
 /* Create, bind and listen on path with mode 0660. */
-static int listen_path(struct control_listen *l, const char *path, const char *group,
-		       char *err, size_t errlen)
+static int listen_path(
+	struct control_listen *l, const char *path, const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -89,7 +90,7 @@ static int listen_path(struct control_listen *l, const char *path, const char *g
 	sun.sun_family = AF_UNIX;
 	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path must have 1 to %zu bytes",
-			 sizeof(sun.sun_path) - 1);
+			sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -144,7 +145,7 @@ static int use_activated(struct control_listen *l, int fd, char *err, size_t err
 }
 
 int control_listen_open(struct control_listen *l, const char *path, int listen_fd,
-			const char *group, char *err, size_t errlen)
+	const char *group, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
@@ -158,7 +159,7 @@ void control_listen_remove(struct control_listen *l)
 	struct stat st;
 
 	if (l->path != NULL && lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
-	    st.st_ino == l->ino)
+		st.st_ino == l->ino)
 		unlink(l->path);
 	free(l->path);
 	l->path = NULL;

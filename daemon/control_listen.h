@@ -14,10 +14,10 @@
 #include <sys/types.h>
 
 struct control_listen {
-	int fd;			/* listening, non-blocking, close-on-exec */
-	char *path;		/* the socket file we created (owned), or NULL
+	int fd;	    /* listening, non-blocking, close-on-exec */
+	char *path; /* the socket file we created (owned), or NULL
 				 * for systemd's socket, which is not ours */
-	dev_t dev;		/* which file path was when we created it */
+	dev_t dev;  /* which file path was when we created it */
 	ino_t ino;
 };
 
@@ -28,7 +28,7 @@ struct control_listen {
  * nothing is left open or created).
  */
 int control_listen_open(struct control_listen *l, const char *path, int listen_fd,
-			const char *group, char *err, size_t errlen);
+	const char *group, char *err, size_t errlen);
 
 /*
  * Remove the socket file if it is still the one we created (not a newer

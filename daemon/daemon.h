@@ -29,24 +29,24 @@ struct gateway;
 
 struct daemon {
 	struct event_base *base;
-	struct daemon_config *cfg;	/* current; swapped whole on reload */
+	struct daemon_config *cfg; /* current; swapped whole on reload */
 	const char *config_path;
-	const char *const *overrides;	/* -o section.key=value, NULL-terminated */
-	char *node_id;			/* effective node id */
+	const char *const *overrides; /* -o section.key=value, NULL-terminated */
+	char *node_id;		      /* effective node id */
 	struct control *ctl;
-	struct gateway *gateway;	/* NULL: [gateway] listen is empty */
+	struct gateway *gateway; /* NULL: [gateway] listen is empty */
 	struct link *link;
 	struct ollama *ollama;
 	struct models *models;
 	struct ollama_health ollama_health;
 	struct node *node;
 	struct availability avail;
-	struct idle_watch *idle;	/* idle detection: AVAIL_NOT_IDLE */
+	struct idle_watch *idle; /* idle detection: AVAIL_NOT_IDLE */
 	LIST_HEAD(relay_list, relay) relays;
 	LIST_HEAD(consume_list, consume) consumes;
 	time_t started;
-	uint64_t served;		/* inference requests completed */
-	uint64_t failed;		/* inference requests that ended in an error */
+	uint64_t served; /* inference requests completed */
+	uint64_t failed; /* inference requests that ended in an error */
 	bool stopping;
 	struct event *drain_timer;
 };

@@ -15,55 +15,55 @@
 #include "daemon/idle.h"
 
 /* Bounds of keys that are ours (not network limits). */
-#define DCONFIG_REFRESH_MIN_S	1
-#define DCONFIG_REFRESH_MAX_S	86400
-#define DCONFIG_HEARTBEAT_MIN_S	1	/* tests use 1 s; the network expects 15 */
-#define DCONFIG_HEARTBEAT_MAX_S	30	/* the router drops nodes silent for 45 s */
-#define DCONFIG_DRAIN_MAX_S	3600
-#define DCONFIG_TIMEOUT_MAX_S	3600
-#define DCONFIG_IDLE_INTERVAL_MAX_S	3600
-#define DCONFIG_IDLE_TIME_MAX_S		86400
-#define DCONFIG_BUSY_GRACE_MAX_S	3600
+#define DCONFIG_REFRESH_MIN_S 1
+#define DCONFIG_REFRESH_MAX_S 86400
+#define DCONFIG_HEARTBEAT_MIN_S 1  /* tests use 1 s; the network expects 15 */
+#define DCONFIG_HEARTBEAT_MAX_S 30 /* the router drops nodes silent for 45 s */
+#define DCONFIG_DRAIN_MAX_S 3600
+#define DCONFIG_TIMEOUT_MAX_S 3600
+#define DCONFIG_IDLE_INTERVAL_MAX_S 3600
+#define DCONFIG_IDLE_TIME_MAX_S 86400
+#define DCONFIG_BUSY_GRACE_MAX_S 3600
 #define DCONFIG_GW_STREAMS_DEFAULT 4
-#define DCONFIG_GW_STREAMS_MAX	16	/* = CONSUME_CHATS_MAX: the consume path's own bound */
+#define DCONFIG_GW_STREAMS_MAX 16 /* = CONSUME_CHATS_MAX: the consume path's own bound */
 
 struct daemon_config {
-	char *server;		/* router base URL (http/https) */
-	char *ollama_host;	/* OLLAMA_HOST syntax */
-	char *node_id;		/* empty: derived from the machine id */
+	char *server;	   /* router base URL (http/https) */
+	char *ollama_host; /* OLLAMA_HOST syntax */
+	char *node_id;	   /* empty: derived from the machine id */
 	int max_concurrent;
-	int model_refresh;	/* seconds between /api/tags reads */
-	char *models_allow;	/* comma/space separated fnmatch patterns; empty = all */
+	int model_refresh;  /* seconds between /api/tags reads */
+	char *models_allow; /* comma/space separated fnmatch patterns; empty = all */
 	char *models_deny;
 	char *control_socket;
 	char *control_group;
-	int control_idle_timeout;	/* seconds; 0 = never */
+	int control_idle_timeout; /* seconds; 0 = never */
 	int log_level;
 	bool log_content;
-	int drain_timeout;	/* seconds SIGTERM waits for in-flight requests */
+	int drain_timeout; /* seconds SIGTERM waits for in-flight requests */
 	int heartbeat_interval;
-	int reconnect_min;	/* seconds, first backoff ceiling */
-	int reconnect_max;	/* seconds, backoff cap */
-	int ollama_timeout;	/* seconds of silence from Ollama before giving up */
-	int router_timeout;	/* seconds of silence on a consume request */
-	int chat_timeout;	/* seconds a consume chat may take in all */
-	char *ca_file;		/* extra CA bundle for https/wss; empty = system */
+	int reconnect_min;  /* seconds, first backoff ceiling */
+	int reconnect_max;  /* seconds, backoff cap */
+	int ollama_timeout; /* seconds of silence from Ollama before giving up */
+	int router_timeout; /* seconds of silence on a consume request */
+	int chat_timeout;   /* seconds a consume chat may take in all */
+	char *ca_file;	    /* extra CA bundle for https/wss; empty = system */
 	/* [idle]: see daemon/idle-watch.c and docs/idle.md */
-	char *idle_mode;	/* auto, always, never: parsed into idle.mode */
-	int idle_interval;	/* seconds between samples */
-	char *idle_on_battery;	/* pause, run: parsed into idle.run_on_battery */
-	char *idle_on_busy;	/* finish, cancel: parsed into idle.on_busy */
-	char *own_processes;	/* comm patterns whose load is ours */
-	char *exclusive_processes;	/* comm patterns that make the machine busy */
+	char *idle_mode;	   /* auto, always, never: parsed into idle.mode */
+	int idle_interval;	   /* seconds between samples */
+	char *idle_on_battery;	   /* pause, run: parsed into idle.run_on_battery */
+	char *idle_on_busy;	   /* finish, cancel: parsed into idle.on_busy */
+	char *own_processes;	   /* comm patterns whose load is ours */
+	char *exclusive_processes; /* comm patterns that make the machine busy */
 	char *proc_root, *sys_root, *dev_root;
 	char *nvml_library;
-	bool idle_logind;	/* ask logind for IdleHint */
-	struct idle_params idle;	/* the policy's parameters */
+	bool idle_logind;	 /* ask logind for IdleHint */
+	struct idle_params idle; /* the policy's parameters */
 	/* [gateway]: the local Ollama/OpenAI endpoint (daemon/gateway.h) */
-	char *gateway_listen;	/* host:port; empty = off */
-	bool gateway_allow_remote;	/* a non-loopback listen address is allowed */
-	int gateway_max_streams;	/* chats at once through the gateway */
-	char *gateway_cors_origins;	/* origins allowed cross-origin; empty = none */
+	char *gateway_listen;	    /* host:port; empty = off */
+	bool gateway_allow_remote;  /* a non-loopback listen address is allowed */
+	int gateway_max_streams;    /* chats at once through the gateway */
+	char *gateway_cors_origins; /* origins allowed cross-origin; empty = none */
 };
 
 extern const struct ic_config_schema dconfig_schema;
@@ -72,8 +72,8 @@ extern const struct ic_config_schema dconfig_schema;
 #define DCONFIG_DEFAULT_PATH SYSCONFDIR "/idleclaw.conf"
 
 /* Load a NEW config (see ic_config_load_new); errors as there. */
-struct daemon_config *dconfig_load_new(const char *path, const char *const *overrides,
-				       char **errors);
+struct daemon_config *dconfig_load_new(
+	const char *path, const char *const *overrides, char **errors);
 void dconfig_free(struct daemon_config *cfg);
 
 #endif

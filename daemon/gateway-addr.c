@@ -11,16 +11,14 @@
 
 #include "daemon/gateway-api.h"
 
-static int
-bad(char *err, size_t errlen, const char *listen, const char *why)
+static int bad(char *err, size_t errlen, const char *listen, const char *why)
 {
 	snprintf(err, errlen, "[gateway] listen \"%s\": %s", listen, why);
 	return -1;
 }
 
-int
-gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostlen, int *port,
-		char *err, size_t errlen)
+int gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostlen, int *port,
+	char *err, size_t errlen)
 {
 	const char *colon, *h = listen;
 	size_t hl;
@@ -61,14 +59,14 @@ gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostle
 	else
 		return bad(err, errlen, listen, "the host must be an IP address or localhost");
 	if (!loopback && !allow_remote)
-		return bad(err, errlen, listen, "not a loopback address; the gateway has no "
-			   "authentication, so other hosts may use it only with "
-			   "[gateway] allow_remote = yes");
+		return bad(err, errlen, listen,
+			"not a loopback address; the gateway has no "
+			"authentication, so other hosts may use it only with "
+			"[gateway] allow_remote = yes");
 	return 0;
 }
 
-bool
-gw_cors_allowed(const char *origins, const char *origin)
+bool gw_cors_allowed(const char *origins, const char *origin)
 {
 	const char *p = origins;
 	size_t n, ol;
@@ -89,8 +87,7 @@ gw_cors_allowed(const char *origins, const char *origin)
 }
 
 /* "[IPv6]" naming loopback; hl bytes of h, brackets included. */
-static bool
-ipv6_literal_loopback(const char *h, size_t hl)
+static bool ipv6_literal_loopback(const char *h, size_t hl)
 {
 	char buf[INET6_ADDRSTRLEN + 1];
 	struct in6_addr a6;
@@ -104,8 +101,7 @@ ipv6_literal_loopback(const char *h, size_t hl)
 
 /* "localhost" (any case, with or without the root's dot) or a dotted
  * IPv4 address in 127/8; hl bytes of h. */
-static bool
-name_loopback(const char *h, size_t hl)
+static bool name_loopback(const char *h, size_t hl)
 {
 	char buf[INET_ADDRSTRLEN + 1];
 	struct in_addr a4;
@@ -119,8 +115,7 @@ name_loopback(const char *h, size_t hl)
 	return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-bool
-gw_host_loopback(const char *host)
+bool gw_host_loopback(const char *host)
 {
 	const char *port;
 	size_t hl, pl;
@@ -140,7 +135,7 @@ gw_host_loopback(const char *host)
 		hl = colon ? (size_t)(colon - host) : strlen(host);
 		port = colon ? colon + 1 : NULL;
 	}
-	if (port) {		/* 1..65535, digits only */
+	if (port) { /* 1..65535, digits only */
 		pl = strspn(port, "0123456789");
 		if (pl == 0 || pl > 5 || port[pl] != '\0' || atol(port) < 1 || atol(port) > 65535)
 			return false;
@@ -148,8 +143,8 @@ gw_host_loopback(const char *host)
 	return *host == '[' ? ipv6_literal_loopback(host, hl) : name_loopback(host, hl);
 }
 
-const char *
-gw_request_refused(const char *origins, bool allow_remote, const char *origin, const char *host)
+const char *gw_request_refused(
+	const char *origins, bool allow_remote, const char *origin, const char *host)
 {
 	if (origin && !gw_cors_allowed(origins, origin))
 		return "this origin may not call the gateway: add it to [gateway] cors_origins";

@@ -18,17 +18,17 @@
 
 /* The Ollama API version /api/version reports: the release whose wire
  * format the gateway follows (not a version of IdleClaw). */
-#define GW_OLLAMA_API_VERSION	"0.12.0"
+#define GW_OLLAMA_API_VERSION "0.12.0"
 /* Who owns a model, for OpenAI's model objects. */
-#define GW_OPENAI_OWNER		"idleclaw"
+#define GW_OPENAI_OWNER "idleclaw"
 
 /* A chat request from either dialect. */
 struct gw_chat {
-	json_object *args;	/* owned: "chat" args (model, messages, think?, options?),
+	json_object *args; /* owned: "chat" args (model, messages, think?, options?),
 				 * checked as idleclawctl chat's are; NULL if load_only */
-	char *model;		/* owned */
+	char *model;	   /* owned */
 	bool stream;
-	bool load_only;		/* Ollama with no messages/prompt: "load the model" */
+	bool load_only; /* Ollama with no messages/prompt: "load the model" */
 };
 void gw_chat_clear(struct gw_chat *c);
 
@@ -38,10 +38,10 @@ void gw_chat_clear(struct gw_chat *c);
  *   gw_ollama_chat_parse: POST /api/chat (generate false) or /api/generate.
  *   gw_openai_chat_parse: POST /v1/chat/completions.
  */
-int gw_ollama_chat_parse(const char *body, size_t len, bool generate, struct gw_chat *out,
-			 char *err, size_t errlen);
-int gw_openai_chat_parse(const char *body, size_t len, struct gw_chat *out, char *err,
-			 size_t errlen);
+int gw_ollama_chat_parse(
+	const char *body, size_t len, bool generate, struct gw_chat *out, char *err, size_t errlen);
+int gw_openai_chat_parse(
+	const char *body, size_t len, struct gw_chat *out, char *err, size_t errlen);
 
 /*
  * The common part: model, the client's messages (roles system, developer,
@@ -50,7 +50,7 @@ int gw_openai_chat_parse(const char *body, size_t len, struct gw_chat *out, char
  * question (common/chatmsg.h).  0 or 400 with err.
  */
 int gw_chat_build(const char *model, json_object *messages, bool think, json_object *options,
-		  struct gw_chat *out, char *err, size_t errlen);
+	struct gw_chat *out, char *err, size_t errlen);
 
 /* The network's GET /api/models body as a NEW array of model names
  * (entries may be names or objects with "name"); NULL if not that shape. */
@@ -66,8 +66,8 @@ int gw_http_status(int ctl_status);
  * allow_remote.  0 and host (numeric, no brackets; hostlen bytes) and
  * *port filled, or -1 with err.
  */
-int gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostlen,
-		    int *port, char *err, size_t errlen);
+int gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostlen, int *port,
+	char *err, size_t errlen);
 
 /* [gateway] cors_origins allows origin ("*", or one of a comma- or
  * space-separated list, compared exactly). */
@@ -87,8 +87,8 @@ bool gw_host_loopback(const char *host);
  * page that rebinds its own name to 127.0.0.1 is refused too.  NULL if
  * allowed, else the sentence for a 403.
  */
-const char *gw_request_refused(const char *origins, bool allow_remote, const char *origin,
-			       const char *host);
+const char *gw_request_refused(
+	const char *origins, bool allow_remote, const char *origin, const char *host);
 
 /* ---- Ollama ---- */
 
@@ -98,12 +98,11 @@ char *gw_ollama_time_new(const struct timespec *ts);
  * content[, thinking]}, done:false}; generate {model, created_at,
  * response[, thinking], done:false}. */
 json_object *gw_ollama_delta_new(const char *model, const char *created_at, bool generate,
-				 const char *content, const char *thinking);
+	const char *content, const char *thinking);
 /* The last line (or the whole stream:false answer): as a delta with the
  * full texts given, done:true, done_reason and total_duration (ns). */
 json_object *gw_ollama_final_new(const char *model, const char *created_at, bool generate,
-				 const char *content, const char *thinking,
-				 const char *done_reason, int64_t total_ns);
+	const char *content, const char *thinking, const char *done_reason, int64_t total_ns);
 json_object *gw_ollama_error_new(const char *message);
 /*
  * GET /api/tags from names.  What the network does not know is a
@@ -111,9 +110,8 @@ json_object *gw_ollama_error_new(const char *message);
  * prints its first 12 characters and fails on a shorter one) and Go's zero
  * time for modified_at (the CLI shows "Never").
  */
-#define GW_OLLAMA_NO_DIGEST \
-	"0000000000000000000000000000000000000000000000000000000000000000"
-#define GW_OLLAMA_NO_TIME	"0001-01-01T00:00:00Z"
+#define GW_OLLAMA_NO_DIGEST "0000000000000000000000000000000000000000000000000000000000000000"
+#define GW_OLLAMA_NO_TIME "0001-01-01T00:00:00Z"
 json_object *gw_ollama_tags_new(json_object *names);
 /* POST /api/show for a network model (minimal). */
 json_object *gw_ollama_show_new(const char *model);
@@ -127,12 +125,10 @@ const char *gw_ollama_unsupported(const char *path);
 /* chat.completion.chunk: delta with role (if not NULL), content and
  * reasoning_content (each if not NULL); finish_reason null or the text. */
 json_object *gw_openai_chunk_new(const char *id, int64_t created, const char *model,
-				 const char *role, const char *content, const char *reasoning,
-				 const char *finish_reason);
+	const char *role, const char *content, const char *reasoning, const char *finish_reason);
 /* chat.completion (stream false). */
 json_object *gw_openai_completion_new(const char *id, int64_t created, const char *model,
-				      const char *content, const char *reasoning,
-				      const char *finish_reason);
+	const char *content, const char *reasoning, const char *finish_reason);
 /* {"error":{"message","type","code"}} for an HTTP status. */
 json_object *gw_openai_error_new(int status, const char *message);
 json_object *gw_openai_models_new(json_object *names);

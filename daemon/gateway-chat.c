@@ -20,11 +20,10 @@
 #include "jsonutil.h"
 #include "xmalloc.h"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,8 +33,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return 400;
 }
 
-void
-gw_chat_clear(struct gw_chat *c)
+void gw_chat_clear(struct gw_chat *c)
 {
 	json_object_put(c->args);
 	free(c->model);
@@ -44,8 +42,7 @@ gw_chat_clear(struct gw_chat *c)
 
 /* Content as one string: a string, or OpenAI's parts of type "text".
  * NEW string, or NULL with err filled. */
-static char *
-content_text_new(json_object *content, size_t i, char *err, size_t errlen)
+static char *content_text_new(json_object *content, size_t i, char *err, size_t errlen)
 {
 	size_t k, n, len = 0;
 	char *out;
@@ -66,8 +63,10 @@ content_text_new(json_object *content, size_t i, char *err, size_t errlen)
 		const char *text = ic_json_get_string(part, "text");
 
 		if (!type || strcmp(type, "text") != 0 || !text) {
-			fail(err, errlen, "messages[%zu].content[%zu]: only text parts are "
-			     "supported (the network takes no images or files)", i, k);
+			fail(err, errlen,
+				"messages[%zu].content[%zu]: only text parts are "
+				"supported (the network takes no images or files)",
+				i, k);
 			free(out);
 			return NULL;
 		}
@@ -79,22 +78,20 @@ content_text_new(json_object *content, size_t i, char *err, size_t errlen)
 }
 
 /* A member the network cannot carry, with its sentence; NULL if none. */
-static const char *
-unsupported_member(json_object *m)
+static const char *unsupported_member(json_object *m)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(m, "images", &v) && json_object_is_type(v, json_type_array) &&
-	    json_object_array_length(v) > 0)
+		json_object_array_length(v) > 0)
 		return "images are not supported by the IdleClaw network";
 	if (json_object_object_get_ex(m, "tool_calls", &v) &&
-	    json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
 		return "tool calls are not supported: the network's chat API has no client tools";
 	return NULL;
 }
 
-static void
-system_add(char **system, const char *text)
+static void system_add(char **system, const char *text)
 {
 	char *s;
 
@@ -111,9 +108,8 @@ system_add(char **system, const char *text)
 
 /* The client's messages as {role, content} with system texts taken out.
  * NEW array in *out; *system NEW or NULL.  0 or 400. */
-static int
-messages_read(json_object *messages, json_object **out, char **system, char *err,
-	      size_t errlen)
+static int messages_read(
+	json_object *messages, json_object **out, char **system, char *err, size_t errlen)
 {
 	size_t i, n;
 
@@ -137,13 +133,16 @@ messages_read(json_object *messages, json_object **out, char **system, char *err
 			goto bad;
 		}
 		if (strcmp(role, "tool") == 0 || strcmp(role, "function") == 0) {
-			fail(err, errlen, "messages[%zu]: role \"%s\" is not supported: the "
-			     "network's chat API has no client tools", i, role);
+			fail(err, errlen,
+				"messages[%zu]: role \"%s\" is not supported: the "
+				"network's chat API has no client tools",
+				i, role);
 			goto bad;
 		}
 		if (strcmp(role, "system") != 0 && strcmp(role, "developer") != 0 &&
-		    strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0) {
-			fail(err, errlen, "messages[%zu].role: must be system, user or assistant", i);
+			strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0) {
+			fail(err, errlen, "messages[%zu].role: must be system, user or assistant",
+				i);
 			goto bad;
 		}
 		json_object_object_get_ex(m, "content", &v);
@@ -174,9 +173,8 @@ bad:
 	return 400;
 }
 
-int
-gw_chat_build(const char *model, json_object *messages, bool think, json_object *options,
-	      struct gw_chat *out, char *err, size_t errlen)
+int gw_chat_build(const char *model, json_object *messages, bool think, json_object *options,
+	struct gw_chat *out, char *err, size_t errlen)
 {
 	json_object *msgs, *args;
 	char *system;
@@ -203,21 +201,21 @@ gw_chat_build(const char *model, json_object *messages, bool think, json_object 
 	return 0;
 }
 
-json_object *
-gw_model_names_new(json_object *body)
+json_object *gw_model_names_new(json_object *body)
 {
 	json_object *models, *out;
 	size_t i, n;
 
 	if (!body || !json_object_object_get_ex(body, "models", &models) ||
-	    !json_object_is_type(models, json_type_array))
+		!json_object_is_type(models, json_type_array))
 		return NULL;
 	out = json_object_new_array();
 	n = json_object_array_length(models);
 	for (i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(models, i);
-		const char *name = json_object_is_type(e, json_type_string) ?
-			json_object_get_string(e) : ic_json_get_string(e, "name");
+		const char *name = json_object_is_type(e, json_type_string)
+			? json_object_get_string(e)
+			: ic_json_get_string(e, "name");
 
 		if (name && *name)
 			json_object_array_add(out, json_object_new_string(name));
@@ -225,8 +223,7 @@ gw_model_names_new(json_object *body)
 	return out;
 }
 
-bool
-gw_names_has(json_object *names, const char *model)
+bool gw_names_has(json_object *names, const char *model)
 {
 	size_t i, n = names ? json_object_array_length(names) : 0;
 
@@ -236,8 +233,7 @@ gw_names_has(json_object *names, const char *model)
 	return false;
 }
 
-int
-gw_http_status(int st)
+int gw_http_status(int st)
 {
 	switch ((enum ctl_status)st) {
 	case CTL_ST_OK:

@@ -15,15 +15,13 @@
 #include "jsonutil.h"
 #include "xmalloc.h"
 
-static json_object *
-str(const char *s)
+static json_object *str(const char *s)
 {
 	return json_object_new_string(s ? s : "");
 }
 
 /* "think": true/false, or Ollama's effort levels (which mean true). */
-static int
-think_read(json_object *body, bool *think, char *err, size_t errlen)
+static int think_read(json_object *body, bool *think, char *err, size_t errlen)
 {
 	json_object *v;
 	const char *s;
@@ -45,27 +43,26 @@ think_read(json_object *body, bool *think, char *err, size_t errlen)
 }
 
 /* Members the network cannot honour: a sentence, or NULL. */
-static const char *
-refused_member(json_object *body)
+static const char *refused_member(json_object *body)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(body, "tools", &v) && json_object_is_type(v, json_type_array) &&
-	    json_object_array_length(v) > 0)
+	if (json_object_object_get_ex(body, "tools", &v) &&
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
 		return "tools are not supported: the IdleClaw network's chat API has no client "
 		       "tools; send the request without \"tools\"";
-	if (json_object_object_get_ex(body, "format", &v) && !json_object_is_type(v, json_type_null) &&
-	    !(json_object_is_type(v, json_type_string) && !*json_object_get_string(v)))
+	if (json_object_object_get_ex(body, "format", &v) &&
+		!json_object_is_type(v, json_type_null) &&
+		!(json_object_is_type(v, json_type_string) && !*json_object_get_string(v)))
 		return "format (structured output) is not supported by the IdleClaw network";
-	if (json_object_object_get_ex(body, "images", &v) && json_object_is_type(v, json_type_array) &&
-	    json_object_array_length(v) > 0)
+	if (json_object_object_get_ex(body, "images", &v) &&
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
 		return "images are not supported by the IdleClaw network";
 	return NULL;
 }
 
-int
-gw_ollama_chat_parse(const char *text, size_t len, bool generate, struct gw_chat *out,
-		     char *err, size_t errlen)
+int gw_ollama_chat_parse(
+	const char *text, size_t len, bool generate, struct gw_chat *out, char *err, size_t errlen)
 {
 	json_object *body = ic_json_parse_new(text, len), *v, *messages = NULL, *options = NULL;
 	const char *model, *why, *prompt, *system;
@@ -85,8 +82,9 @@ gw_ollama_chat_parse(const char *text, size_t len, bool generate, struct gw_chat
 		rc = 400;
 		goto out;
 	}
-	if (json_object_object_get_ex(body, "stream", &v) && !json_object_is_type(v, json_type_null) &&
-	    !ic_json_get_bool(body, "stream", &out->stream)) {
+	if (json_object_object_get_ex(body, "stream", &v) &&
+		!json_object_is_type(v, json_type_null) &&
+		!ic_json_get_bool(body, "stream", &out->stream)) {
 		snprintf(err, errlen, "stream: must be true or false");
 		rc = 400;
 		goto out;
@@ -102,8 +100,8 @@ gw_ollama_chat_parse(const char *text, size_t len, bool generate, struct gw_chat
 	if (!generate) {
 		json_object_object_get_ex(body, "messages", &messages);
 		if (!messages || json_object_is_type(messages, json_type_null) ||
-		    (json_object_is_type(messages, json_type_array) &&
-		     json_object_array_length(messages) == 0)) {
+			(json_object_is_type(messages, json_type_array) &&
+				json_object_array_length(messages) == 0)) {
 			out->load_only = true;
 			out->model = xstrdup(model);
 			rc = 0;
@@ -138,8 +136,7 @@ out:
 	return rc;
 }
 
-char *
-gw_ollama_time_new(const struct timespec *ts)
+char *gw_ollama_time_new(const struct timespec *ts)
 {
 	struct tm tm;
 	char buf[32];
@@ -149,9 +146,8 @@ gw_ollama_time_new(const struct timespec *ts)
 	return xasprintf("%s.%09ldZ", buf, (long)ts->tv_nsec);
 }
 
-json_object *
-gw_ollama_delta_new(const char *model, const char *created_at, bool generate,
-		    const char *content, const char *thinking)
+json_object *gw_ollama_delta_new(const char *model, const char *created_at, bool generate,
+	const char *content, const char *thinking)
 {
 	json_object *o = json_object_new_object(), *m;
 
@@ -173,10 +169,8 @@ gw_ollama_delta_new(const char *model, const char *created_at, bool generate,
 	return o;
 }
 
-json_object *
-gw_ollama_final_new(const char *model, const char *created_at, bool generate,
-		    const char *content, const char *thinking, const char *done_reason,
-		    int64_t total_ns)
+json_object *gw_ollama_final_new(const char *model, const char *created_at, bool generate,
+	const char *content, const char *thinking, const char *done_reason, int64_t total_ns)
 {
 	json_object *o = gw_ollama_delta_new(model, created_at, generate, content, thinking);
 
@@ -186,8 +180,7 @@ gw_ollama_final_new(const char *model, const char *created_at, bool generate,
 	return o;
 }
 
-json_object *
-gw_ollama_error_new(const char *message)
+json_object *gw_ollama_error_new(const char *message)
 {
 	json_object *o = json_object_new_object();
 
@@ -195,8 +188,7 @@ gw_ollama_error_new(const char *message)
 	return o;
 }
 
-static json_object *
-details_new(void)
+static json_object *details_new(void)
 {
 	json_object *d = json_object_new_object();
 
@@ -209,8 +201,7 @@ details_new(void)
 	return d;
 }
 
-json_object *
-gw_ollama_tags_new(json_object *names)
+json_object *gw_ollama_tags_new(json_object *names)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	size_t i, n = names ? json_object_array_length(names) : 0;
@@ -231,8 +222,7 @@ gw_ollama_tags_new(json_object *names)
 	return o;
 }
 
-json_object *
-gw_ollama_show_new(const char *model)
+json_object *gw_ollama_show_new(const char *model)
 {
 	json_object *o = json_object_new_object(), *caps = json_object_new_array();
 
@@ -247,8 +237,7 @@ gw_ollama_show_new(const char *model)
 	return o;
 }
 
-json_object *
-gw_ollama_version_new(void)
+json_object *gw_ollama_version_new(void)
 {
 	json_object *o = json_object_new_object();
 
@@ -256,23 +245,25 @@ gw_ollama_version_new(void)
 	return o;
 }
 
-const char *
-gw_ollama_unsupported(const char *path)
+const char *gw_ollama_unsupported(const char *path)
 {
 	static const struct {
 		const char *path, *why;
 	} rows[] = {
-		{ "/api/pull", "pulling models is not possible through the IdleClaw gateway: "
-			       "the network serves the models its nodes share (GET /api/tags)" },
+		{ "/api/pull",
+			"pulling models is not possible through the IdleClaw gateway: "
+			"the network serves the models its nodes share (GET /api/tags)" },
 		{ "/api/push", "pushing models is not possible through the IdleClaw gateway" },
 		{ "/api/create", "creating models is not possible through the IdleClaw gateway" },
-		{ "/api/delete", "deleting models is not possible through the IdleClaw gateway: "
-				 "the models belong to the network's nodes" },
+		{ "/api/delete",
+			"deleting models is not possible through the IdleClaw gateway: "
+			"the models belong to the network's nodes" },
 		{ "/api/copy", "copying models is not possible through the IdleClaw gateway" },
 		{ "/api/embed", "embeddings are not supported by the IdleClaw network" },
 		{ "/api/embeddings", "embeddings are not supported by the IdleClaw network" },
-		{ "/api/ps", "the IdleClaw gateway has no loaded models of its own: the network's "
-			     "nodes load them (GET /api/tags lists what they share)" },
+		{ "/api/ps",
+			"the IdleClaw gateway has no loaded models of its own: the network's "
+			"nodes load them (GET /api/tags lists what they share)" },
 		{ "/api/blobs", "blobs are not supported by the IdleClaw gateway" },
 	};
 	size_t i, n;

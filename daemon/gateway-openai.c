@@ -14,39 +14,36 @@
 #include "daemon/gateway-api.h"
 #include "jsonutil.h"
 
-static json_object *
-str(const char *s)
+static json_object *str(const char *s)
 {
 	return json_object_new_string(s ? s : "");
 }
 
 /* Members the network cannot honour: a sentence, or NULL. */
-static const char *
-refused_member(json_object *body)
+static const char *refused_member(json_object *body)
 {
 	json_object *v;
 	int64_t n;
 
-	if (json_object_object_get_ex(body, "tools", &v) && json_object_is_type(v, json_type_array) &&
-	    json_object_array_length(v) > 0)
+	if (json_object_object_get_ex(body, "tools", &v) &&
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
 		return "tools are not supported: the IdleClaw network's chat API has no client "
 		       "tools; send the request without \"tools\"";
 	if (json_object_object_get_ex(body, "functions", &v) &&
-	    json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
 		return "functions are not supported: the IdleClaw network's chat API has no client "
 		       "tools";
 	if (ic_json_get_int64(body, "n", &n) && n != 1)
 		return "n: only one choice per request is supported";
 	if (json_object_object_get_ex(body, "response_format", &v) &&
-	    strcmp(ic_json_get_string(v, "type") ? ic_json_get_string(v, "type") : "text",
-		   "text") != 0)
+		strcmp(ic_json_get_string(v, "type") ? ic_json_get_string(v, "type") : "text",
+			"text") != 0)
 		return "response_format: only \"text\" is supported by the IdleClaw network";
 	return NULL;
 }
 
-int
-gw_openai_chat_parse(const char *text, size_t len, struct gw_chat *out, char *err,
-		     size_t errlen)
+int gw_openai_chat_parse(
+	const char *text, size_t len, struct gw_chat *out, char *err, size_t errlen)
 {
 	json_object *body = ic_json_parse_new(text, len), *v, *messages = NULL;
 	const char *model, *why, *effort;
@@ -64,8 +61,9 @@ gw_openai_chat_parse(const char *text, size_t len, struct gw_chat *out, char *er
 		snprintf(err, errlen, "model: required (a model name from GET /v1/models)");
 		goto out;
 	}
-	if (json_object_object_get_ex(body, "stream", &v) && !json_object_is_type(v, json_type_null) &&
-	    !ic_json_get_bool(body, "stream", &out->stream)) {
+	if (json_object_object_get_ex(body, "stream", &v) &&
+		!json_object_is_type(v, json_type_null) &&
+		!ic_json_get_bool(body, "stream", &out->stream)) {
 		snprintf(err, errlen, "stream: must be true or false");
 		goto out;
 	}
@@ -77,7 +75,7 @@ gw_openai_chat_parse(const char *text, size_t len, struct gw_chat *out, char *er
 	if (effort && strcmp(effort, "none") != 0)
 		think = true;
 	if (json_object_object_get_ex(body, "think", &v) &&
-	    json_object_is_type(v, json_type_boolean))
+		json_object_is_type(v, json_type_boolean))
 		think = json_object_get_boolean(v);
 	json_object_object_get_ex(body, "messages", &messages);
 	rc = gw_chat_build(model, messages, think, NULL, out, err, errlen);
@@ -86,8 +84,7 @@ out:
 	return rc;
 }
 
-static json_object *
-head_new(const char *id, const char *object, int64_t created, const char *model)
+static json_object *head_new(const char *id, const char *object, int64_t created, const char *model)
 {
 	json_object *o = json_object_new_object();
 
@@ -98,8 +95,7 @@ head_new(const char *id, const char *object, int64_t created, const char *model)
 	return o;
 }
 
-static json_object *
-one_choice(json_object *choice)
+static json_object *one_choice(json_object *choice)
 {
 	json_object *arr = json_object_new_array();
 
@@ -108,9 +104,8 @@ one_choice(json_object *choice)
 	return arr;
 }
 
-json_object *
-gw_openai_chunk_new(const char *id, int64_t created, const char *model, const char *role,
-		    const char *content, const char *reasoning, const char *finish_reason)
+json_object *gw_openai_chunk_new(const char *id, int64_t created, const char *model,
+	const char *role, const char *content, const char *reasoning, const char *finish_reason)
 {
 	json_object *o = head_new(id, "chat.completion.chunk", created, model);
 	json_object *ch = json_object_new_object(), *delta = json_object_new_object();
@@ -127,9 +122,8 @@ gw_openai_chunk_new(const char *id, int64_t created, const char *model, const ch
 	return o;
 }
 
-json_object *
-gw_openai_completion_new(const char *id, int64_t created, const char *model,
-			 const char *content, const char *reasoning, const char *finish_reason)
+json_object *gw_openai_completion_new(const char *id, int64_t created, const char *model,
+	const char *content, const char *reasoning, const char *finish_reason)
 {
 	json_object *o = head_new(id, "chat.completion", created, model);
 	json_object *ch = json_object_new_object(), *msg = json_object_new_object();
@@ -144,8 +138,7 @@ gw_openai_completion_new(const char *id, int64_t created, const char *model,
 	return o;
 }
 
-json_object *
-gw_openai_error_new(int status, const char *message)
+json_object *gw_openai_error_new(int status, const char *message)
 {
 	json_object *o = json_object_new_object(), *e = json_object_new_object();
 	const char *type, *code;
@@ -181,8 +174,7 @@ gw_openai_error_new(int status, const char *message)
 	return o;
 }
 
-json_object *
-gw_openai_model_new(const char *id)
+json_object *gw_openai_model_new(const char *id)
 {
 	json_object *o = json_object_new_object();
 
@@ -193,15 +185,15 @@ gw_openai_model_new(const char *id)
 	return o;
 }
 
-json_object *
-gw_openai_models_new(json_object *names)
+json_object *gw_openai_models_new(json_object *names)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	size_t i, n = names ? json_object_array_length(names) : 0;
 
 	for (i = 0; i < n; i++)
-		json_object_array_add(arr, gw_openai_model_new(json_object_get_string(
-			json_object_array_get_idx(names, i))));
+		json_object_array_add(arr,
+			gw_openai_model_new(
+				json_object_get_string(json_object_array_get_idx(names, i))));
 	json_object_object_add(o, "object", str("list"));
 	json_object_object_add(o, "data", arr);
 	return o;

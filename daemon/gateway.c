@@ -47,13 +47,13 @@
 #include "xmalloc.h"
 
 enum gw_kind {
-	GW_CHAT,		/* Ollama /api/chat */
-	GW_GENERATE,		/* Ollama /api/generate */
-	GW_OPENAI_CHAT,		/* /v1/chat/completions */
-	GW_TAGS,		/* Ollama /api/tags */
-	GW_SHOW,		/* Ollama /api/show */
-	GW_OPENAI_MODELS,	/* /v1/models */
-	GW_OPENAI_MODEL,	/* /v1/models/{id} */
+	GW_CHAT,	  /* Ollama /api/chat */
+	GW_GENERATE,	  /* Ollama /api/generate */
+	GW_OPENAI_CHAT,	  /* /v1/chat/completions */
+	GW_TAGS,	  /* Ollama /api/tags */
+	GW_SHOW,	  /* Ollama /api/show */
+	GW_OPENAI_MODELS, /* /v1/models */
+	GW_OPENAI_MODEL,  /* /v1/models/{id} */
 };
 
 /* A growing text with a bound (stream:false answers); it doubles, so
@@ -68,19 +68,19 @@ struct gw_req {
 	struct gateway *gw;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	struct event *closed_ev;	/* EV_CLOSED on the client's socket */
+	struct event *closed_ev; /* EV_CLOSED on the client's socket */
 	enum gw_kind kind;
 	bool stream;
-	bool started;			/* the stream's headers are out */
-	bool role_sent;			/* OpenAI: the first delta had the role */
-	char *model;			/* chats; the model asked about for show/model */
-	struct consume *chat;		/* the chat on the consume path */
-	struct consume *get;		/* the read of /api/models */
-	struct timespec t0;		/* monotonic start, for total_duration */
-	int64_t created;		/* OpenAI "created" */
-	char id[40];			/* OpenAI completion id */
+	bool started;	      /* the stream's headers are out */
+	bool role_sent;	      /* OpenAI: the first delta had the role */
+	char *model;	      /* chats; the model asked about for show/model */
+	struct consume *chat; /* the chat on the consume path */
+	struct consume *get;  /* the read of /api/models */
+	struct timespec t0;   /* monotonic start, for total_duration */
+	int64_t created;      /* OpenAI "created" */
+	char id[40];	      /* OpenAI completion id */
 	char *finish_reason;
-	char *error;			/* the network's in-band error, if any */
+	char *error; /* the network's in-band error, if any */
 	struct gw_text content, thinking;
 	bool too_big;
 };
@@ -90,28 +90,25 @@ struct gateway {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	char *address;
-	bool allow_remote;		/* as at start, like the address */
+	bool allow_remote; /* as at start, like the address */
 	LIST_HEAD(, gw_req) reqs;
 	size_t streams;
 	uint64_t serial;
 };
 
-static bool
-is_openai(enum gw_kind k)
+static bool is_openai(enum gw_kind k)
 {
 	return k == GW_OPENAI_CHAT || k == GW_OPENAI_MODELS || k == GW_OPENAI_MODEL;
 }
 
-static bool
-is_chat(enum gw_kind k)
+static bool is_chat(enum gw_kind k)
 {
 	return k == GW_CHAT || k == GW_GENERATE || k == GW_OPENAI_CHAT;
 }
 
 /* ---- replies ---- */
 
-static void
-cors_headers(struct gateway *g, struct evhttp_request *req)
+static void cors_headers(struct gateway *g, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -124,8 +121,7 @@ cors_headers(struct gateway *g, struct evhttp_request *req)
 }
 
 /* evhttp 2.1 would send a HEAD reply's body: give only its length. */
-static void
-send_body(struct evhttp_request *req, int status, struct evbuffer *buf)
+static void send_body(struct evhttp_request *req, int status, struct evbuffer *buf)
 {
 	char cl[24];
 
@@ -138,8 +134,7 @@ send_body(struct evhttp_request *req, int status, struct evbuffer *buf)
 	evhttp_send_reply(req, status, NULL, NULL);
 }
 
-static void
-send_json(struct gateway *g, struct evhttp_request *req, int status, json_object *body)
+static void send_json(struct gateway *g, struct evhttp_request *req, int status, json_object *body)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -161,9 +156,8 @@ send_json(struct gateway *g, struct evhttp_request *req, int status, json_object
 }
 
 /* An error in the dialect of the path. */
-static void
-send_error(struct gateway *g, struct evhttp_request *req, bool openai, int status,
-	   const char *msg)
+static void send_error(
+	struct gateway *g, struct evhttp_request *req, bool openai, int status, const char *msg)
 {
 	json_object *b = openai ? gw_openai_error_new(status, msg) : gw_ollama_error_new(msg);
 
@@ -176,8 +170,7 @@ send_error(struct gateway *g, struct evhttp_request *req, bool openai, int statu
 static void on_conn_closed(struct evhttp_connection *evcon, void *arg);
 static void on_client_hangup(evutil_socket_t fd, short what, void *arg);
 
-static struct gw_req *
-req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
+static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 {
 	struct gw_req *r = xcalloc(1, sizeof(*r));
 	struct bufferevent *bev;
@@ -189,12 +182,12 @@ req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->created = time(NULL);
 	snprintf(r->id, sizeof(r->id), "chatcmpl-%08llx%04llx", (unsigned long long)r->created,
-		 (unsigned long long)(++g->serial & 0xffff));
+		(unsigned long long)(++g->serial & 0xffff));
 	evhttp_connection_set_closecb(r->evcon, on_conn_closed, r);
 	bev = evhttp_connection_get_bufferevent(r->evcon);
 	if (bev && (event_base_get_features(g->d->base) & EV_FEATURE_EARLY_CLOSE)) {
-		r->closed_ev = event_new(g->d->base, bufferevent_getfd(bev), EV_CLOSED,
-					 on_client_hangup, r);
+		r->closed_ev = event_new(
+			g->d->base, bufferevent_getfd(bev), EV_CLOSED, on_client_hangup, r);
 		event_add(r->closed_ev, NULL);
 	}
 	if (is_chat(kind))
@@ -204,8 +197,7 @@ req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 }
 
 /* Forget r on our side: no callback of evhttp or consume reaches it after. */
-static void
-req_free(struct gw_req *r)
+static void req_free(struct gw_req *r)
 {
 	LIST_REMOVE(r, next);
 	if (is_chat(r->kind))
@@ -223,8 +215,7 @@ req_free(struct gw_req *r)
 }
 
 /* Stop what r waits for upstream (safe inside consume's calls). */
-static void
-req_cancel_upstream(struct gw_req *r)
+static void req_cancel_upstream(struct gw_req *r)
 {
 	struct daemon *d = r->gw->d;
 
@@ -239,8 +230,7 @@ req_cancel_upstream(struct gw_req *r)
 }
 
 /* The client went away or cannot keep up: cancel, free, close. */
-static void
-drop(struct gw_req *r, const char *why)
+static void drop(struct gw_req *r, const char *why)
 {
 	struct evhttp_connection *evcon = r->evcon;
 
@@ -255,8 +245,7 @@ drop(struct gw_req *r, const char *why)
  * (a stream) has been detached from it first and is ours to free: evhttp
  * 2.1 leaves it for a final evhttp_send_reply_end() that will not come.
  */
-static void
-on_conn_closed(struct evhttp_connection *evcon, void *arg)
+static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct gw_req *r = arg;
 	struct evhttp_request *req = r->req;
@@ -270,8 +259,7 @@ on_conn_closed(struct evhttp_connection *evcon, void *arg)
 		evhttp_request_free(req);
 }
 
-static void
-on_client_hangup(evutil_socket_t fd, short what, void *arg)
+static void on_client_hangup(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -279,8 +267,7 @@ on_client_hangup(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The whole answer: free r, then reply (evhttp owns req from here). */
-static void
-finish_json(struct gw_req *r, int status, json_object *body)
+static void finish_json(struct gw_req *r, int status, json_object *body)
 {
 	struct gateway *g = r->gw;
 	struct evhttp_request *req = r->req;
@@ -289,11 +276,10 @@ finish_json(struct gw_req *r, int status, json_object *body)
 	send_json(g, req, status, body);
 }
 
-static void
-finish_error(struct gw_req *r, int status, const char *msg)
+static void finish_error(struct gw_req *r, int status, const char *msg)
 {
-	json_object *b = is_openai(r->kind) ? gw_openai_error_new(status, msg) :
-					      gw_ollama_error_new(msg);
+	json_object *b =
+		is_openai(r->kind) ? gw_openai_error_new(status, msg) : gw_ollama_error_new(msg);
 
 	finish_json(r, status, b);
 	json_object_put(b);
@@ -301,8 +287,7 @@ finish_error(struct gw_req *r, int status, const char *msg)
 
 /* ---- streaming ---- */
 
-static void
-stream_begin(struct gw_req *r)
+static void stream_begin(struct gw_req *r)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
 
@@ -321,8 +306,7 @@ stream_begin(struct gw_req *r)
 
 /* One NDJSON line or SSE event.  -1 if the client is too slow (then r is
  * dropped and freed). */
-static int
-stream_write(struct gw_req *r, json_object *obj)
+static int stream_write(struct gw_req *r, json_object *obj)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct bufferevent *bev;
@@ -348,8 +332,7 @@ stream_write(struct gw_req *r, json_object *obj)
 	return 0;
 }
 
-static void
-stream_end(struct gw_req *r)
+static void stream_end(struct gw_req *r)
 {
 	struct evhttp_request *req = r->req;
 
@@ -364,8 +347,7 @@ stream_end(struct gw_req *r)
 	evhttp_send_reply_end(req);
 }
 
-static char *
-now_text_new(void)
+static char *now_text_new(void)
 {
 	struct timespec ts;
 
@@ -373,8 +355,7 @@ now_text_new(void)
 	return gw_ollama_time_new(&ts);
 }
 
-static int64_t
-elapsed_ns(const struct gw_req *r)
+static int64_t elapsed_ns(const struct gw_req *r)
 {
 	struct timespec now;
 
@@ -382,37 +363,34 @@ elapsed_ns(const struct gw_req *r)
 	return (int64_t)(now.tv_sec - r->t0.tv_sec) * 1000000000 + (now.tv_nsec - r->t0.tv_nsec);
 }
 
-static json_object *
-delta_new(struct gw_req *r, const char *content, const char *thinking)
+static json_object *delta_new(struct gw_req *r, const char *content, const char *thinking)
 {
 	json_object *o;
 	char *at;
 
 	if (r->kind == GW_OPENAI_CHAT) {
 		o = gw_openai_chunk_new(r->id, r->created, r->model,
-					r->role_sent ? NULL : "assistant", content, thinking, NULL);
+			r->role_sent ? NULL : "assistant", content, thinking, NULL);
 		r->role_sent = true;
 		return o;
 	}
 	at = now_text_new();
-	o = gw_ollama_delta_new(r->model, at, r->kind == GW_GENERATE, content ? content : "",
-				thinking);
+	o = gw_ollama_delta_new(
+		r->model, at, r->kind == GW_GENERATE, content ? content : "", thinking);
 	free(at);
 	return o;
 }
 
 /* The in-band error of a stream that has begun. */
-static json_object *
-stream_error_new(struct gw_req *r, int status, const char *msg)
+static json_object *stream_error_new(struct gw_req *r, int status, const char *msg)
 {
-	return r->kind == GW_OPENAI_CHAT ? gw_openai_error_new(status, msg) :
-					   gw_ollama_error_new(msg);
+	return r->kind == GW_OPENAI_CHAT ? gw_openai_error_new(status, msg)
+					 : gw_ollama_error_new(msg);
 }
 
 /* ---- the chat's events (from consume.c) ---- */
 
-static void
-text_add(struct gw_req *r, struct gw_text *t, const char *s)
+static void text_add(struct gw_req *r, struct gw_text *t, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -430,8 +408,7 @@ text_add(struct gw_req *r, struct gw_text *t, const char *s)
 	t->len += n;
 }
 
-static void
-sink_event(void *ctx, enum ctl_event ev, const char *text)
+static void sink_event(void *ctx, enum ctl_event ev, const char *text)
 {
 	struct gw_req *r = ctx;
 	json_object *o;
@@ -445,7 +422,7 @@ sink_event(void *ctx, enum ctl_event ev, const char *text)
 			return;
 		}
 		o = delta_new(r, thinking ? NULL : text, thinking ? text : NULL);
-		stream_write(r, o);	/* may drop r */
+		stream_write(r, o); /* may drop r */
 		json_object_put(o);
 		return;
 	case CTL_EV_ERROR:
@@ -456,13 +433,12 @@ sink_event(void *ctx, enum ctl_event ev, const char *text)
 		free(r->finish_reason);
 		r->finish_reason = xstrdup(text);
 		return;
-	default:	/* the network's own tool progress: not these clients' tools */
+	default: /* the network's own tool progress: not these clients' tools */
 		return;
 	}
 }
 
-static void
-end_ok(struct gw_req *r)
+static void end_ok(struct gw_req *r)
 {
 	const char *fr = r->finish_reason ? r->finish_reason : "stop";
 	json_object *o;
@@ -471,21 +447,20 @@ end_ok(struct gw_req *r)
 	if (r->kind == GW_OPENAI_CHAT) {
 		if (r->stream) {
 			o = gw_openai_chunk_new(r->id, r->created, r->model,
-						r->role_sent ? NULL : "assistant", NULL, NULL, fr);
+				r->role_sent ? NULL : "assistant", NULL, NULL, fr);
 			if (stream_write(r, o) == 0)
 				stream_end(r);
 		} else {
-			o = gw_openai_completion_new(r->id, r->created, r->model, r->content.s,
-						     r->thinking.s, fr);
+			o = gw_openai_completion_new(
+				r->id, r->created, r->model, r->content.s, r->thinking.s, fr);
 			finish_json(r, 200, o);
 		}
 		json_object_put(o);
 		return;
 	}
 	at = now_text_new();
-	o = gw_ollama_final_new(r->model, at, r->kind == GW_GENERATE,
-				r->stream ? "" : r->content.s, r->stream ? NULL : r->thinking.s,
-				fr, elapsed_ns(r));
+	o = gw_ollama_final_new(r->model, at, r->kind == GW_GENERATE, r->stream ? "" : r->content.s,
+		r->stream ? NULL : r->thinking.s, fr, elapsed_ns(r));
 	free(at);
 	if (!r->stream)
 		finish_json(r, 200, o);
@@ -494,15 +469,14 @@ end_ok(struct gw_req *r)
 	json_object_put(o);
 }
 
-static void
-sink_end(void *ctx, enum ctl_status st, const char *detail)
+static void sink_end(void *ctx, enum ctl_status st, const char *detail)
 {
 	struct gw_req *r = ctx;
 	int status = gw_http_status(st);
 	const char *msg;
 	json_object *o;
 
-	r->chat = NULL;		/* consume frees it after this call */
+	r->chat = NULL; /* consume frees it after this call */
 	if (st == CTL_ST_OK && r->too_big) {
 		st = CTL_ST_FAILED;
 		status = 502;
@@ -530,8 +504,7 @@ static const struct consume_sink gw_sink = { sink_event, sink_end };
 /* ---- requests ---- */
 
 /* The request body as text, or NULL after answering 413. */
-static const char *
-body_of(struct gateway *g, struct evhttp_request *req, bool openai, size_t *len)
+static const char *body_of(struct gateway *g, struct evhttp_request *req, bool openai, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	char msg[128];
@@ -539,7 +512,7 @@ body_of(struct gateway *g, struct evhttp_request *req, bool openai, size_t *len)
 	*len = evbuffer_get_length(in);
 	if (*len > GATEWAY_BODY_MAX) {
 		snprintf(msg, sizeof(msg), "the request body is larger than %d bytes",
-			 GATEWAY_BODY_MAX);
+			GATEWAY_BODY_MAX);
 		send_error(g, req, openai, 413, msg);
 		return NULL;
 	}
@@ -547,9 +520,8 @@ body_of(struct gateway *g, struct evhttp_request *req, bool openai, size_t *len)
 }
 
 /* Ollama's answer to a chat with nothing to say: the model is "loaded". */
-static void
-reply_load(struct gateway *g, struct evhttp_request *req, const struct gw_chat *c,
-	   bool generate)
+static void reply_load(
+	struct gateway *g, struct evhttp_request *req, const struct gw_chat *c, bool generate)
 {
 	char *at = now_text_new();
 	json_object *o = gw_ollama_final_new(c->model, at, generate, "", NULL, "load", 0);
@@ -561,7 +533,7 @@ reply_load(struct gateway *g, struct evhttp_request *req, const struct gw_chat *
 		const char *text = json_object_to_json_string_length(o, IC_JSON_WIRE, &len);
 
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-				  "application/x-ndjson");
+			"application/x-ndjson");
 		cors_headers(g, req);
 		evbuffer_add(buf, text, len);
 		evbuffer_add(buf, "\n", 1);
@@ -573,8 +545,7 @@ reply_load(struct gateway *g, struct evhttp_request *req, const struct gw_chat *
 	json_object_put(o);
 }
 
-static void
-do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
+static void do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 {
 	bool openai = kind == GW_OPENAI_CHAT;
 	char err[IC_ERRBUF_MAX], msg[IC_ERRBUF_MAX];
@@ -588,8 +559,8 @@ do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 	body = body_of(g, req, openai, &len);
 	if (!body)
 		return;
-	rc = openai ? gw_openai_chat_parse(body, len, &c, err, sizeof(err)) :
-		      gw_ollama_chat_parse(body, len, kind == GW_GENERATE, &c, err, sizeof(err));
+	rc = openai ? gw_openai_chat_parse(body, len, &c, err, sizeof(err))
+		    : gw_ollama_chat_parse(body, len, kind == GW_GENERATE, &c, err, sizeof(err));
 	if (rc != 0) {
 		send_error(g, req, openai, rc, err);
 		return;
@@ -605,9 +576,10 @@ do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 		return;
 	}
 	if (g->streams >= (size_t)g->d->cfg->gateway_max_streams) {
-		snprintf(msg, sizeof(msg), "too many chats through the gateway at once "
-			 "([gateway] max_streams = %d); try again in a few seconds",
-			 g->d->cfg->gateway_max_streams);
+		snprintf(msg, sizeof(msg),
+			"too many chats through the gateway at once "
+			"([gateway] max_streams = %d); try again in a few seconds",
+			g->d->cfg->gateway_max_streams);
 		send_error(g, req, openai, 429, msg);
 		gw_chat_clear(&c);
 		return;
@@ -617,22 +589,23 @@ do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
 	r->model = c.model;
 	c.model = NULL;
 	cons = consume_chat_sink(g->d, c.args, &gw_sink, r);
-	if (cons)		/* else sink_end() ran and r is gone */
+	if (cons) /* else sink_end() ran and r is gone */
 		r->chat = cons;
 	gw_chat_clear(&c);
 }
 
-static void
-models_cb(void *ctx, int status, json_object *body, const char *err)
+static void models_cb(void *ctx, int status, json_object *body, const char *err)
 {
 	struct gw_req *r = ctx;
 	json_object *names = status == 200 ? gw_model_names_new(body) : NULL, *o = NULL;
 	char msg[IC_ERRBUF_MAX];
 
-	r->get = NULL;		/* consume frees it after this call */
+	r->get = NULL; /* consume frees it after this call */
 	if (!names) {
 		snprintf(msg, sizeof(msg), "cannot read the network's models: %s",
-			 err ? err : status ? "the router answered with an error" : "no answer");
+			err		 ? err
+				: status ? "the router answered with an error"
+					 : "no answer");
 		finish_error(r, 503, msg);
 		return;
 	}
@@ -646,14 +619,16 @@ models_cb(void *ctx, int status, json_object *body, const char *err)
 	case GW_SHOW:
 	case GW_OPENAI_MODEL:
 		if (!gw_names_has(names, r->model)) {
-			snprintf(msg, sizeof(msg), "model '%s' not found: no node of the IdleClaw "
-				 "network shares it now", r->model);
+			snprintf(msg, sizeof(msg),
+				"model '%s' not found: no node of the IdleClaw "
+				"network shares it now",
+				r->model);
 			json_object_put(names);
 			finish_error(r, 404, msg);
 			return;
 		}
-		o = r->kind == GW_SHOW ? gw_ollama_show_new(r->model) :
-					 gw_openai_model_new(r->model);
+		o = r->kind == GW_SHOW ? gw_ollama_show_new(r->model)
+				       : gw_openai_model_new(r->model);
 		break;
 	default:
 		break;
@@ -663,8 +638,8 @@ models_cb(void *ctx, int status, json_object *body, const char *err)
 	json_object_put(o);
 }
 
-static void
-do_models(struct gateway *g, struct evhttp_request *req, enum gw_kind kind, const char *model)
+static void do_models(
+	struct gateway *g, struct evhttp_request *req, enum gw_kind kind, const char *model)
 {
 	struct gw_req *r = req_new(g, req, kind);
 
@@ -672,8 +647,7 @@ do_models(struct gateway *g, struct evhttp_request *req, enum gw_kind kind, cons
 	r->get = consume_get(g->d, "/api/models", models_cb, r);
 }
 
-static void
-do_show(struct gateway *g, struct evhttp_request *req)
+static void do_show(struct gateway *g, struct evhttp_request *req)
 {
 	size_t len;
 	const char *body = body_of(g, req, false, &len);
@@ -693,21 +667,19 @@ do_show(struct gateway *g, struct evhttp_request *req)
 	json_object_put(j);
 }
 
-static void
-reply_text(struct gateway *g, struct evhttp_request *req, const char *text)
+static void reply_text(struct gateway *g, struct evhttp_request *req, const char *text)
 {
 	struct evbuffer *buf = evbuffer_new();
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; charset=utf-8");
+		"text/plain; charset=utf-8");
 	cors_headers(g, req);
 	evbuffer_add(buf, text, strlen(text));
 	send_body(req, 200, buf);
 	evbuffer_free(buf);
 }
 
-static void
-preflight(struct gateway *g, struct evhttp_request *req)
+static void preflight(struct gateway *g, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -715,23 +687,23 @@ preflight(struct gateway *g, struct evhttp_request *req)
 	const char *hdrs = evhttp_find_header(in, "Access-Control-Request-Headers");
 
 	if (!origin || !gw_cors_allowed(g->d->cfg->gateway_cors_origins, origin)) {
-		send_error(g, req, false, 403, "this origin may not call the gateway: add it to "
-			   "[gateway] cors_origins");
+		send_error(g, req, false, 403,
+			"this origin may not call the gateway: add it to "
+			"[gateway] cors_origins");
 		return;
 	}
 	cors_headers(g, req);
 	evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, HEAD, OPTIONS");
 	evhttp_add_header(out, "Access-Control-Allow-Headers",
-			  hdrs && strlen(hdrs) < 512 ? hdrs : "Authorization, Content-Type");
+		hdrs && strlen(hdrs) < 512 ? hdrs : "Authorization, Content-Type");
 	evhttp_add_header(out, "Access-Control-Max-Age", "600");
 	evhttp_send_reply(req, 204, "No Content", NULL);
 }
 
 struct route {
 	const char *path;
-	int methods;		/* EVHTTP_REQ_* */
-	enum { R_ROOT, R_VERSION, R_TAGS, R_CHAT, R_GENERATE, R_SHOW, R_V1_MODELS,
-	       R_V1_CHAT } what;
+	int methods; /* EVHTTP_REQ_* */
+	enum { R_ROOT, R_VERSION, R_TAGS, R_CHAT, R_GENERATE, R_SHOW, R_V1_MODELS, R_V1_CHAT } what;
 };
 
 static const struct route routes[] = {
@@ -745,8 +717,7 @@ static const struct route routes[] = {
 	{ "/v1/chat/completions", EVHTTP_REQ_POST, R_V1_CHAT },
 };
 
-static void
-route(struct gateway *g, struct evhttp_request *req, const struct route *rt)
+static void route(struct gateway *g, struct evhttp_request *req, const struct route *rt)
 {
 	json_object *o;
 
@@ -780,8 +751,7 @@ route(struct gateway *g, struct evhttp_request *req, const struct route *rt)
 	}
 }
 
-static void
-on_request(struct evhttp_request *req, void *arg)
+static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct gateway *g = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -794,7 +764,7 @@ on_request(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	why = gw_request_refused(g->d->cfg->gateway_cors_origins, g->allow_remote,
-				 evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"));
+		evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"));
 	if (why) {
 		log_info("gateway: a request refused for its Origin or Host header");
 		send_error(g, req, openai, 403, why);
@@ -816,8 +786,7 @@ on_request(struct evhttp_request *req, void *arg)
 			continue;
 		if (!(routes[i].methods & (int)method)) {
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-					  routes[i].methods & EVHTTP_REQ_POST ? "POST" :
-					  "GET, HEAD");
+				routes[i].methods & EVHTTP_REQ_POST ? "POST" : "GET, HEAD");
 			send_error(g, req, openai, 405, "method not allowed on this path");
 		} else {
 			route(g, req, &routes[i]);
@@ -830,16 +799,16 @@ on_request(struct evhttp_request *req, void *arg)
 	else if ((why = gw_ollama_unsupported(path)) != NULL)
 		send_error(g, req, false, 501, why);
 	else
-		send_error(g, req, openai, 404, openai ?
-			   "unknown path: the gateway serves /v1/chat/completions and /v1/models" :
-			   "unknown path: see docs/gateway.md for what the gateway serves");
+		send_error(g, req, openai, 404,
+			openai ? "unknown path: the gateway serves /v1/chat/completions and "
+				 "/v1/models"
+			       : "unknown path: see docs/gateway.md for what the gateway serves");
 	free(path);
 }
 
 /* ---- start and stop ---- */
 
-int
-gateway_start(struct daemon *d, char *err, size_t errlen)
+int gateway_start(struct daemon *d, char *err, size_t errlen)
 {
 	const struct daemon_config *cfg = d->cfg;
 	char host[64];
@@ -850,7 +819,7 @@ gateway_start(struct daemon *d, char *err, size_t errlen)
 	if (!cfg->gateway_listen || !*cfg->gateway_listen)
 		return 0;
 	if (gw_listen_parse(cfg->gateway_listen, cfg->gateway_allow_remote, host, sizeof(host),
-			    &port, err, errlen) < 0)
+		    &port, err, errlen) < 0)
 		return -1;
 	g = xcalloc(1, sizeof(*g));
 	g->d = d;
@@ -859,13 +828,13 @@ gateway_start(struct daemon *d, char *err, size_t errlen)
 	evhttp_set_max_body_size(g->http, 2 * GATEWAY_BODY_MAX);
 	evhttp_set_max_headers_size(g->http, GATEWAY_HEADERS_MAX);
 	evhttp_set_timeout(g->http, GATEWAY_IO_TIMEOUT_S);
-	evhttp_set_allowed_methods(g->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-				   EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(
+		g->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(g->http, on_request, g);
 	g->bound = evhttp_bind_socket_with_handle(g->http, host, (ev_uint16_t)port);
 	if (!g->bound) {
 		snprintf(err, errlen, "[gateway] listen %s: cannot listen there (in use?)",
-			 cfg->gateway_listen);
+			cfg->gateway_listen);
 		evhttp_free(g->http);
 		free(g);
 		return -1;
@@ -874,16 +843,16 @@ gateway_start(struct daemon *d, char *err, size_t errlen)
 	g->allow_remote = cfg->gateway_allow_remote;
 	d->gateway = g;
 	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 &&
-	    strncmp(host, "127.", 4) != 0)
+		strncmp(host, "127.", 4) != 0)
 		log_warn("gateway: listening on %s, reachable from other hosts and without "
-			 "authentication ([gateway] allow_remote)", g->address);
+			 "authentication ([gateway] allow_remote)",
+			g->address);
 	else
 		log_notice("gateway: Ollama and OpenAI API on http://%s", g->address);
 	return 0;
 }
 
-void
-gateway_stop_listening(struct gateway *g)
+void gateway_stop_listening(struct gateway *g)
 {
 	if (!g || !g->bound)
 		return;
@@ -891,8 +860,7 @@ gateway_stop_listening(struct gateway *g)
 	g->bound = NULL;
 }
 
-void
-gateway_free(struct gateway *g)
+void gateway_free(struct gateway *g)
 {
 	struct gw_req *r;
 
@@ -907,14 +875,12 @@ gateway_free(struct gateway *g)
 	free(g);
 }
 
-const char *
-gateway_address(const struct gateway *g)
+const char *gateway_address(const struct gateway *g)
 {
 	return g ? g->address : NULL;
 }
 
-size_t
-gateway_streams(const struct gateway *g)
+size_t gateway_streams(const struct gateway *g)
 {
 	return g ? g->streams : 0;
 }

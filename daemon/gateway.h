@@ -16,19 +16,19 @@
 #include "limits.h"
 
 /* Bytes of a request body; more get 413. */
-#define GATEWAY_BODY_MAX	IC_CHAT_BODY_MAX
+#define GATEWAY_BODY_MAX IC_CHAT_BODY_MAX
 /* Bytes of a request's headers. */
-#define GATEWAY_HEADERS_MAX	(16 * 1024)
+#define GATEWAY_HEADERS_MAX (16 * 1024)
 /* Seconds a client may take to send its request, or to take bytes we
  * have written, before its connection is closed. */
-#define GATEWAY_IO_TIMEOUT_S	30
+#define GATEWAY_IO_TIMEOUT_S 30
 /* Bytes written to a client and not yet taken: beyond this it is too slow
  * for the stream, is disconnected and its chat cancelled. */
-#define GATEWAY_OUTBUF_MAX	(1024 * 1024)
+#define GATEWAY_OUTBUF_MAX (1024 * 1024)
 /* Bytes of a stream:false answer held until it is complete. */
-#define GATEWAY_ANSWER_MAX	(4 * 1024 * 1024)
+#define GATEWAY_ANSWER_MAX (4 * 1024 * 1024)
 /* Retry-After (seconds) on 429 and 503. */
-#define GATEWAY_RETRY_AFTER_S	5
+#define GATEWAY_RETRY_AFTER_S 5
 
 struct daemon;
 struct gateway;

@@ -27,11 +27,11 @@
 #include "xmalloc.h"
 
 /* A sample above this share of others' CPU rescans before it reports. */
-#define RESCAN_OTHERS_PCT	10.0
+#define RESCAN_OTHERS_PCT 10.0
 
 struct own_proc {
 	pid_t pid;
-	uint64_t ticks;		/* utime+stime at the last read; 0 = new */
+	uint64_t ticks; /* utime+stime at the last read; 0 = new */
 };
 
 struct idle_cpu {
@@ -41,7 +41,7 @@ struct idle_cpu {
 	char *excl_patterns;
 	struct own_proc own[IDLE_CPU_OWN_MAX];
 	size_t n_own;
-	pid_t own_pids[IDLE_CPU_OWN_MAX];	/* for idle_cpu_own() */
+	pid_t own_pids[IDLE_CPU_OWN_MAX]; /* for idle_cpu_own() */
 	pid_t excl_pid;
 	char excl_comm[IDLE_COMM_MAX];
 	uint64_t prev_all, prev_busy;
@@ -51,8 +51,7 @@ struct idle_cpu {
 	double own_pct;
 };
 
-bool
-idle_comm_match(const char *patterns, const char *comm)
+bool idle_comm_match(const char *patterns, const char *comm)
 {
 	char *copy, *tok, *save = NULL;
 	bool hit = false;
@@ -66,8 +65,7 @@ idle_comm_match(const char *patterns, const char *comm)
 	return hit;
 }
 
-int
-idle_pathf(char *buf, size_t len, const char *fmt, ...)
+int idle_pathf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -79,8 +77,7 @@ idle_pathf(char *buf, size_t len, const char *fmt, ...)
 }
 
 /* Read a small file into buf (NUL-terminated); bytes read or -1. */
-static ssize_t
-read_small(const char *path, char *buf, size_t len)
+static ssize_t read_small(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -95,8 +92,7 @@ read_small(const char *path, char *buf, size_t len)
 	return n;
 }
 
-int
-idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len)
+int idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len)
 {
 	char path[512], tmp[64];
 	char *nl;
@@ -112,8 +108,7 @@ idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len)
 }
 
 /* First line of /proc/stat: all and busy (all - idle - iowait) ticks. */
-static int
-read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
+static int read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
 {
 	char path[512], buf[512];
 	unsigned long long v[8] = { 0 };
@@ -123,8 +118,8 @@ read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
 		return -1;
 	/* user nice system idle iowait irq softirq steal; guest time is
 	 * already in user and nice */
-	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		   &v[3], &v[4], &v[5], &v[6], &v[7]) < 4)
+	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		    &v[4], &v[5], &v[6], &v[7]) < 4)
 		return -1;
 	*all = 0;
 	for (int i = 0; i < 8; i++)
@@ -137,8 +132,8 @@ read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
  * /proc/PID/stat: comm (between the first '(' and the LAST ')', it may
  * hold both) and utime+stime (fields 14 and 15).  0 ok, -1 gone.
  */
-static int
-read_pid_stat(const char *proc_root, pid_t pid, char *comm, size_t commlen, uint64_t *ticks)
+static int read_pid_stat(
+	const char *proc_root, pid_t pid, char *comm, size_t commlen, uint64_t *ticks)
 {
 	char path[512], buf[1024];
 	char *open_p, *close_p, *p;
@@ -173,14 +168,12 @@ read_pid_stat(const char *proc_root, pid_t pid, char *comm, size_t commlen, uint
 	return 0;
 }
 
-static bool
-is_own_comm(const struct idle_cpu *c, pid_t pid, const char *comm)
+static bool is_own_comm(const struct idle_cpu *c, pid_t pid, const char *comm)
 {
 	return pid == c->self || idle_comm_match(c->own_patterns, comm);
 }
 
-static uint64_t
-known_ticks(const struct idle_cpu *c, pid_t pid)
+static uint64_t known_ticks(const struct idle_cpu *c, pid_t pid)
 {
 	for (size_t i = 0; i < c->n_own; i++)
 		if (c->own[i].pid == pid)
@@ -190,8 +183,7 @@ known_ticks(const struct idle_cpu *c, pid_t pid)
 
 /* Walk the process list: own processes (keeping their counters) and the
  * first exclusive one. */
-static void
-scan(struct idle_cpu *c)
+static void scan(struct idle_cpu *c)
 {
 	struct own_proc next[IDLE_CPU_OWN_MAX];
 	size_t n = 0;
@@ -235,8 +227,7 @@ scan(struct idle_cpu *c)
 
 /* Ticks own processes used since the last read; drops processes that
  * ended or whose pid now belongs to someone else. */
-static uint64_t
-own_delta(struct idle_cpu *c)
+static uint64_t own_delta(struct idle_cpu *c)
 {
 	uint64_t sum = 0, t;
 	char comm[IDLE_COMM_MAX];
@@ -246,7 +237,7 @@ own_delta(struct idle_cpu *c)
 		struct own_proc *o = &c->own[i];
 
 		if (read_pid_stat(c->proc_root, o->pid, comm, sizeof(comm), &t) < 0 ||
-		    !is_own_comm(c, o->pid, comm)) {
+			!is_own_comm(c, o->pid, comm)) {
 			*o = c->own[--c->n_own];
 			continue;
 		}
@@ -259,30 +250,27 @@ own_delta(struct idle_cpu *c)
 }
 
 /* Is the exclusive process of the last scan still there? */
-static void
-check_exclusive(struct idle_cpu *c)
+static void check_exclusive(struct idle_cpu *c)
 {
 	char comm[IDLE_COMM_MAX];
 	uint64_t t;
 
 	if (c->excl_pid &&
-	    (read_pid_stat(c->proc_root, c->excl_pid, comm, sizeof(comm), &t) < 0 ||
-	     strcmp(comm, c->excl_comm) != 0)) {
+		(read_pid_stat(c->proc_root, c->excl_pid, comm, sizeof(comm), &t) < 0 ||
+			strcmp(comm, c->excl_comm) != 0)) {
 		c->excl_pid = 0;
 		c->excl_comm[0] = '\0';
 	}
 }
 
-static double
-share(uint64_t part, uint64_t whole)
+static double share(uint64_t part, uint64_t whole)
 {
 	if (part > whole)
 		part = whole;
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
-void
-idle_cpu_sample(struct idle_cpu *c, struct idle_sample *s)
+void idle_cpu_sample(struct idle_cpu *c, struct idle_sample *s)
 {
 	uint64_t all, busy, d_all, d_busy, d_own;
 	bool fresh = false;
@@ -314,8 +302,8 @@ idle_cpu_sample(struct idle_cpu *c, struct idle_sample *s)
 	d_busy = busy - c->prev_busy;
 	c->prev_all = all;
 	c->prev_busy = busy;
-	if (!fresh && share(d_busy - (d_own < d_busy ? d_own : d_busy), d_all) >=
-	    RESCAN_OTHERS_PCT) {
+	if (!fresh &&
+		share(d_busy - (d_own < d_busy ? d_own : d_busy), d_all) >= RESCAN_OTHERS_PCT) {
 		scan(c);
 		d_own += own_delta(c);
 		if (c->excl_pid) {
@@ -329,9 +317,8 @@ idle_cpu_sample(struct idle_cpu *c, struct idle_sample *s)
 	c->own_pct = share(d_own, d_all);
 }
 
-struct idle_cpu *
-idle_cpu_new(const char *proc_root, pid_t self, const char *own_patterns,
-	     const char *exclusive_patterns)
+struct idle_cpu *idle_cpu_new(
+	const char *proc_root, pid_t self, const char *own_patterns, const char *exclusive_patterns)
 {
 	struct idle_cpu *c = xcalloc(1, sizeof(*c));
 
@@ -343,8 +330,7 @@ idle_cpu_new(const char *proc_root, pid_t self, const char *own_patterns,
 	return c;
 }
 
-void
-idle_cpu_free(struct idle_cpu *c)
+void idle_cpu_free(struct idle_cpu *c)
 {
 	if (!c)
 		return;
@@ -354,8 +340,7 @@ idle_cpu_free(struct idle_cpu *c)
 	free(c);
 }
 
-const pid_t *
-idle_cpu_own(struct idle_cpu *c, size_t *n)
+const pid_t *idle_cpu_own(struct idle_cpu *c, size_t *n)
 {
 	for (size_t i = 0; i < c->n_own; i++)
 		c->own_pids[i] = c->own[i].pid;
@@ -363,8 +348,7 @@ idle_cpu_own(struct idle_cpu *c, size_t *n)
 	return c->own_pids;
 }
 
-bool
-idle_cpu_is_own(const struct idle_cpu *c, pid_t pid)
+bool idle_cpu_is_own(const struct idle_cpu *c, pid_t pid)
 {
 	for (size_t i = 0; i < c->n_own; i++)
 		if (c->own[i].pid == pid)
@@ -372,14 +356,12 @@ idle_cpu_is_own(const struct idle_cpu *c, pid_t pid)
 	return pid == c->self;
 }
 
-double
-idle_cpu_own_percent(const struct idle_cpu *c)
+double idle_cpu_own_percent(const struct idle_cpu *c)
 {
 	return c->own_pct;
 }
 
-double
-idle_cpu_psi(const char *proc_root)
+double idle_cpu_psi(const char *proc_root)
 {
 	char path[512], buf[256];
 	double v;

@@ -21,13 +21,13 @@
 #include "daemon/idle-sources.h"
 #include "xmalloc.h"
 
-#define DRM_CLIENTS_MAX	64
-#define PDEV_MAX	32
+#define DRM_CLIENTS_MAX 64
+#define PDEV_MAX 32
 
 struct drm_client {
 	uint64_t id;
 	char pdev[PDEV_MAX];
-	uint64_t ns;		/* all engines, cumulative */
+	uint64_t ns; /* all engines, cumulative */
 };
 
 struct idle_drm {
@@ -37,8 +37,7 @@ struct idle_drm {
 	uint64_t prev_now_ns;
 };
 
-struct idle_drm *
-idle_drm_new(const char *proc_root, const char *sys_root)
+struct idle_drm *idle_drm_new(const char *proc_root, const char *sys_root)
 {
 	struct idle_drm *g = xcalloc(1, sizeof(*g));
 
@@ -47,8 +46,7 @@ idle_drm_new(const char *proc_root, const char *sys_root)
 	return g;
 }
 
-void
-idle_drm_free(struct idle_drm *g)
+void idle_drm_free(struct idle_drm *g)
 {
 	if (!g)
 		return;
@@ -58,8 +56,7 @@ idle_drm_free(struct idle_drm *g)
 }
 
 /* Parse one fdinfo file; 0 and *c filled when it is a DRM client. */
-static int
-read_fdinfo(const char *path, struct drm_client *c)
+static int read_fdinfo(const char *path, struct drm_client *c)
 {
 	char line[256];
 	bool have_id = false;
@@ -78,9 +75,9 @@ read_fdinfo(const char *path, struct drm_client *c)
 		} else if (strncmp(line, "drm-pdev:", 9) == 0) {
 			sscanf(line + 9, " %31s", c->pdev);
 		} else if (strncmp(line, "drm-engine-", 11) == 0 &&
-			   strncmp(line, "drm-engine-capacity-", 20) != 0 &&
-			   (colon = strchr(line, ':')) != NULL &&
-			   sscanf(colon + 1, " %llu ns", &v) == 1) {
+			strncmp(line, "drm-engine-capacity-", 20) != 0 &&
+			(colon = strchr(line, ':')) != NULL &&
+			sscanf(colon + 1, " %llu ns", &v) == 1) {
 			c->ns += v;
 		}
 	}
@@ -89,8 +86,7 @@ read_fdinfo(const char *path, struct drm_client *c)
 }
 
 /* Add the DRM clients of pid to out (deduplicated by client id). */
-static void
-clients_of(const struct idle_drm *g, pid_t pid, struct drm_client *out, size_t *n)
+static void clients_of(const struct idle_drm *g, pid_t pid, struct drm_client *out, size_t *n)
 {
 	char dir[512], path[600], link[256];
 	struct dirent *e;
@@ -116,7 +112,8 @@ clients_of(const struct idle_drm *g, pid_t pid, struct drm_client *out, size_t *
 		if (strncmp(link, "/dev/dri/", 9) != 0)
 			continue;
 		if (idle_pathf(path, sizeof(path), "%s/%ld/fdinfo/%s", g->proc_root, (long)pid,
-			       e->d_name) < 0 || read_fdinfo(path, &c) < 0)
+			    e->d_name) < 0 ||
+			read_fdinfo(path, &c) < 0)
 			continue;
 		for (i = 0; i < *n && out[i].id != c.id; i++)
 			;
@@ -126,8 +123,7 @@ clients_of(const struct idle_drm *g, pid_t pid, struct drm_client *out, size_t *
 	closedir(d);
 }
 
-static uint64_t
-prev_ns(const struct idle_drm *g, uint64_t id)
+static uint64_t prev_ns(const struct idle_drm *g, uint64_t id)
 {
 	for (size_t i = 0; i < g->n_clients; i++)
 		if (g->clients[i].id == id)
@@ -136,8 +132,7 @@ prev_ns(const struct idle_drm *g, uint64_t id)
 }
 
 /* The PCI address a card's device links to ("0000:03:00.0"), or "". */
-static void
-card_pdev(const char *cards, const char *name, char *buf, size_t len)
+static void card_pdev(const char *cards, const char *name, char *buf, size_t len)
 {
 	char path[600], link[512];
 	ssize_t n;
@@ -155,8 +150,7 @@ card_pdev(const char *cards, const char *name, char *buf, size_t len)
 		memcpy(buf, slash, strlen(slash) + 1);
 }
 
-static int
-read_busy(const char *cards, const char *name, double *out)
+static int read_busy(const char *cards, const char *name, double *out)
 {
 	char path[600], buf[32];
 	ssize_t n;
@@ -175,15 +169,13 @@ read_busy(const char *cards, const char *name, double *out)
 	return 0;
 }
 
-static int
-cmp_name(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b)
 {
 	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-size_t
-idle_drm_sample(struct idle_drm *g, const pid_t *own, size_t n_own, uint64_t now_ns,
-		struct idle_gpu_reading *out, size_t max)
+size_t idle_drm_sample(struct idle_drm *g, const pid_t *own, size_t n_own, uint64_t now_ns,
+	struct idle_gpu_reading *out, size_t max)
 {
 	struct drm_client now[DRM_CLIENTS_MAX];
 	uint64_t delta[DRM_CLIENTS_MAX];
@@ -204,13 +196,13 @@ idle_drm_sample(struct idle_drm *g, const pid_t *own, size_t n_own, uint64_t now
 	g->n_clients = n_now;
 	g->prev_now_ns = now_ns;
 	if (!wall)
-		return 0;	/* the first sample sets the baselines */
+		return 0; /* the first sample sets the baselines */
 	snprintf(cards, sizeof(cards), "%s/class/drm", g->sys_root);
 	if (!(d = opendir(cards)))
 		return 0;
 	while ((e = readdir(d)) != NULL && n_names < IDLE_GPU_MAX)
 		if (strncmp(e->d_name, "card", 4) == 0 && e->d_name[4] &&
-		    strspn(e->d_name + 4, "0123456789") == strlen(e->d_name + 4))
+			strspn(e->d_name + 4, "0123456789") == strlen(e->d_name + 4))
 			names[n_names++] = xstrdup(e->d_name);
 	closedir(d);
 	qsort(names, n_names, sizeof(names[0]), cmp_name);

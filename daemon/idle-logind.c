@@ -24,26 +24,25 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define LOGIND_DEST	"org.freedesktop.login1"
-#define LOGIND_PATH	"/org/freedesktop/login1"
-#define LOGIND_IFACE	"org.freedesktop.login1.Manager"
+#define LOGIND_DEST "org.freedesktop.login1"
+#define LOGIND_PATH "/org/freedesktop/login1"
+#define LOGIND_IFACE "org.freedesktop.login1.Manager"
 /* A query gets this long before its answer counts as missing. */
-#define LOGIND_CALL_USEC	(2 * 1000 * 1000)
+#define LOGIND_CALL_USEC (2 * 1000 * 1000)
 
 struct idle_logind {
 	struct event_base *base;
 	sd_bus *bus;
 	struct event *ev;
 	sd_bus_slot *hint_slot, *since_slot;
-	int hint;		/* -1 unknown, 0 active, 1 idle */
-	uint64_t since_us;	/* IdleSinceHint */
-	bool told;		/* "no system bus" was logged (once until it works) */
+	int hint;	   /* -1 unknown, 0 active, 1 idle */
+	uint64_t since_us; /* IdleSinceHint */
+	bool told;	   /* "no system bus" was logged (once until it works) */
 };
 
 static void arm(struct idle_logind *l);
 
-static void
-drop_bus(struct idle_logind *l)
+static void drop_bus(struct idle_logind *l)
 {
 	l->hint_slot = sd_bus_slot_unref(l->hint_slot);
 	l->since_slot = sd_bus_slot_unref(l->since_slot);
@@ -53,8 +52,7 @@ drop_bus(struct idle_logind *l)
 	l->hint = -1;
 }
 
-static int
-open_bus(struct idle_logind *l)
+static int open_bus(struct idle_logind *l)
 {
 	int r;
 
@@ -63,8 +61,9 @@ open_bus(struct idle_logind *l)
 	r = sd_bus_open_system(&l->bus);
 	if (r < 0) {
 		if (!l->told)
-			log_info("idle: no system bus for logind (%s): presence from terminals only",
-				 strerror(-r));
+			log_info(
+				"idle: no system bus for logind (%s): presence from terminals only",
+				strerror(-r));
 		l->told = true;
 		l->bus = NULL;
 		return -1;
@@ -73,8 +72,7 @@ open_bus(struct idle_logind *l)
 	return 0;
 }
 
-static void
-bus_cb(evutil_socket_t fd, short what, void *arg)
+static void bus_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct idle_logind *l = arg;
 	int r;
@@ -90,8 +88,7 @@ bus_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Wait for what sd-bus wants next: fd readiness and/or its timeout. */
-static void
-arm(struct idle_logind *l)
+static void arm(struct idle_logind *l)
 {
 	int fd = sd_bus_get_fd(l->bus), ev = sd_bus_get_events(l->bus);
 	uint64_t until = UINT64_MAX;
@@ -123,15 +120,13 @@ arm(struct idle_logind *l)
 	event_add(l->ev, tvp);
 }
 
-static int
-hint_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+static int hint_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct idle_logind *l = userdata;
 	int b;
 
 	l->hint_slot = sd_bus_slot_unref(l->hint_slot);
-	if (sd_bus_message_is_method_error(m, NULL) ||
-	    sd_bus_message_read(m, "v", "b", &b) < 0) {
+	if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "v", "b", &b) < 0) {
 		l->hint = -1;
 		return 0;
 	}
@@ -139,8 +134,7 @@ hint_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-static int
-since_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+static int since_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct idle_logind *l = userdata;
 	uint64_t t;
@@ -151,16 +145,16 @@ since_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-static int
-ask(struct idle_logind *l, sd_bus_slot **slot, const char *prop, sd_bus_message_handler_t cb)
+static int ask(
+	struct idle_logind *l, sd_bus_slot **slot, const char *prop, sd_bus_message_handler_t cb)
 {
 	sd_bus_message *m = NULL;
 	int r;
 
 	if (*slot)
-		return 0;	/* the last question is still open */
-	r = sd_bus_message_new_method_call(l->bus, &m, LOGIND_DEST, LOGIND_PATH,
-					   "org.freedesktop.DBus.Properties", "Get");
+		return 0; /* the last question is still open */
+	r = sd_bus_message_new_method_call(
+		l->bus, &m, LOGIND_DEST, LOGIND_PATH, "org.freedesktop.DBus.Properties", "Get");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "ss", LOGIND_IFACE, prop);
 	if (r >= 0)
@@ -169,21 +163,19 @@ ask(struct idle_logind *l, sd_bus_slot **slot, const char *prop, sd_bus_message_
 	return r;
 }
 
-void
-idle_logind_query(struct idle_logind *l)
+void idle_logind_query(struct idle_logind *l)
 {
 	if (open_bus(l) < 0)
 		return;
 	if (ask(l, &l->hint_slot, "IdleHint", hint_reply) < 0 ||
-	    ask(l, &l->since_slot, "IdleSinceHint", since_reply) < 0) {
+		ask(l, &l->since_slot, "IdleSinceHint", since_reply) < 0) {
 		drop_bus(l);
 		return;
 	}
 	arm(l);
 }
 
-struct idle_logind *
-idle_logind_new(struct event_base *base)
+struct idle_logind *idle_logind_new(struct event_base *base)
 {
 	struct idle_logind *l = xcalloc(1, sizeof(*l));
 
@@ -192,8 +184,7 @@ idle_logind_new(struct event_base *base)
 	return l;
 }
 
-void
-idle_logind_free(struct idle_logind *l)
+void idle_logind_free(struct idle_logind *l)
 {
 	if (!l)
 		return;
@@ -203,8 +194,7 @@ idle_logind_free(struct idle_logind *l)
 	free(l);
 }
 
-long
-idle_logind_input_age(const struct idle_logind *l, time_t now)
+long idle_logind_input_age(const struct idle_logind *l, time_t now)
 {
 	time_t since;
 

@@ -25,19 +25,19 @@ typedef struct {
 } nvmlUtilization_t;
 typedef struct {
 	unsigned int pid;
-	unsigned long long timeStamp;	/* µs */
+	unsigned long long timeStamp; /* µs */
 	unsigned int smUtil, memUtil, encUtil, decUtil;
 } nvmlProcessUtilizationSample_t;
 
-#define NVML_SUCCESS			0
-#define NVML_ERROR_INSUFFICIENT_SIZE	7
+#define NVML_SUCCESS 0
+#define NVML_ERROR_INSUFFICIENT_SIZE 7
 /* Samples read from one device at most. */
-#define NVML_SAMPLES_MAX		256
+#define NVML_SAMPLES_MAX 256
 
 struct nvml_dev {
 	nvmlDevice_t h;
 	unsigned long long last_seen;
-	double own;		/* last known share of own processes */
+	double own; /* last known share of own processes */
 	pid_t top_pid;
 	unsigned top_util;
 };
@@ -46,14 +46,13 @@ struct idle_nvml {
 	void *lib;
 	nvmlReturn_t (*shutdown)(void);
 	nvmlReturn_t (*util)(nvmlDevice_t, nvmlUtilization_t *);
-	nvmlReturn_t (*proc_util)(nvmlDevice_t, nvmlProcessUtilizationSample_t *, unsigned int *,
-				  unsigned long long);
+	nvmlReturn_t (*proc_util)(
+		nvmlDevice_t, nvmlProcessUtilizationSample_t *, unsigned int *, unsigned long long);
 	struct nvml_dev dev[IDLE_GPU_MAX];
 	unsigned n_dev;
 };
 
-static void *
-sym(void *lib, const char *name, char *why, size_t whylen)
+static void *sym(void *lib, const char *name, char *why, size_t whylen)
 {
 	void *p = dlsym(lib, name);
 
@@ -62,8 +61,7 @@ sym(void *lib, const char *name, char *why, size_t whylen)
 	return p;
 }
 
-struct idle_nvml *
-idle_nvml_new(const char *library, char *why, size_t whylen)
+struct idle_nvml *idle_nvml_new(const char *library, char *why, size_t whylen)
 {
 	nvmlReturn_t (*init)(void);
 	nvmlReturn_t (*count)(unsigned int *);
@@ -114,8 +112,7 @@ idle_nvml_new(const char *library, char *why, size_t whylen)
 	return n;
 }
 
-void
-idle_nvml_free(struct idle_nvml *n)
+void idle_nvml_free(struct idle_nvml *n)
 {
 	if (!n)
 		return;
@@ -126,9 +123,8 @@ idle_nvml_free(struct idle_nvml *n)
 
 /* Own share and biggest foreign user from the samples since last time;
  * a device without new samples keeps what it had. */
-static void
-read_processes(struct idle_nvml *n, struct nvml_dev *dv, bool (*is_own)(const void *, pid_t),
-	       const void *ctx)
+static void read_processes(struct idle_nvml *n, struct nvml_dev *dv,
+	bool (*is_own)(const void *, pid_t), const void *ctx)
 {
 	nvmlProcessUtilizationSample_t *s;
 	unsigned int count = 0, i;
@@ -163,10 +159,9 @@ read_processes(struct idle_nvml *n, struct nvml_dev *dv, bool (*is_own)(const vo
 	free(s);
 }
 
-size_t
-idle_nvml_sample(struct idle_nvml *n, const char *proc_root,
-		 bool (*is_own)(const void *ctx, pid_t pid), const void *ctx,
-		 struct idle_gpu_reading *out, size_t max)
+size_t idle_nvml_sample(struct idle_nvml *n, const char *proc_root,
+	bool (*is_own)(const void *ctx, pid_t pid), const void *ctx, struct idle_gpu_reading *out,
+	size_t max)
 {
 	size_t k = 0;
 
@@ -184,7 +179,8 @@ idle_nvml_sample(struct idle_nvml *n, const char *proc_root,
 		r->top_pid = dv->top_pid;
 		r->top_comm[0] = '\0';
 		if (dv->top_pid &&
-		    idle_read_comm(proc_root, dv->top_pid, r->top_comm, sizeof(r->top_comm)) < 0)
+			idle_read_comm(proc_root, dv->top_pid, r->top_comm, sizeof(r->top_comm)) <
+				0)
 			r->top_comm[0] = '\0';
 		k++;
 	}

@@ -13,8 +13,7 @@
 
 #include "daemon/idle-sources.h"
 
-static int
-read_word(const char *dir, const char *name, const char *file, char *buf, size_t len)
+static int read_word(const char *dir, const char *name, const char *file, char *buf, size_t len)
 {
 	char path[1024];
 	ssize_t n;
@@ -33,8 +32,7 @@ read_word(const char *dir, const char *name, const char *file, char *buf, size_t
 	return 0;
 }
 
-enum idle_power
-idle_power_read(const char *sys_root)
+enum idle_power idle_power_read(const char *sys_root)
 {
 	char dir[512], type[32], v[32];
 	bool external = false, external_online = false, battery = false, discharging = false;
@@ -46,16 +44,17 @@ idle_power_read(const char *sys_root)
 	if (!d)
 		return IDLE_POWER_UNKNOWN;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || read_word(dir, e->d_name, "type", type, sizeof(type)) < 0)
+		if (e->d_name[0] == '.' ||
+			read_word(dir, e->d_name, "type", type, sizeof(type)) < 0)
 			continue;
 		if (strcmp(type, "Battery") == 0) {
 			/* no "present" file means present */
 			if (read_word(dir, e->d_name, "present", v, sizeof(v)) == 0 &&
-			    strcmp(v, "0") == 0)
+				strcmp(v, "0") == 0)
 				continue;
 			battery = true;
 			if (read_word(dir, e->d_name, "status", v, sizeof(v)) == 0 &&
-			    strcmp(v, "Discharging") == 0)
+				strcmp(v, "Discharging") == 0)
 				discharging = true;
 			continue;
 		}
@@ -76,8 +75,7 @@ idle_power_read(const char *sys_root)
 	return IDLE_POWER_MAINS;
 }
 
-const char *
-idle_power_name(enum idle_power p)
+const char *idle_power_name(enum idle_power p)
 {
 	switch (p) {
 	case IDLE_POWER_MAINS:

@@ -25,23 +25,22 @@ struct event_base;
 /* True if comm matches one of the comma/space separated shell patterns. */
 bool idle_comm_match(const char *patterns, const char *comm);
 /* snprintf into a path buffer; -1 if it did not fit (nothing to read there). */
-int idle_pathf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int idle_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Read ROOT/PID/comm into buf (without the newline); 0 ok, -1 gone. */
 int idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len);
 
 /* ---- idle-cpu.c: CPU used by others, own processes, exclusive ones ---- */
 
 /* Samples between process-list scans (a scan reads every /proc/PID/comm). */
-#define IDLE_CPU_RESCAN_SAMPLES	3
+#define IDLE_CPU_RESCAN_SAMPLES 3
 /* Own processes counted at most (Ollama runs one runner per model). */
-#define IDLE_CPU_OWN_MAX	64
+#define IDLE_CPU_OWN_MAX 64
 
 struct idle_cpu;
 
 /* self: idleclawd's pid, always own.  Patterns as idle_comm_match(). */
 struct idle_cpu *idle_cpu_new(const char *proc_root, pid_t self, const char *own_patterns,
-			      const char *exclusive_patterns);
+	const char *exclusive_patterns);
 void idle_cpu_free(struct idle_cpu *c);
 /* One sample: fills s->cpu_others (unknown at the first one) and
  * s->exclusive / s->exclusive_pid. */
@@ -56,8 +55,12 @@ double idle_cpu_psi(const char *proc_root);
 
 /* ---- idle-power.c ---- */
 
-enum idle_power { IDLE_POWER_UNKNOWN = -1, IDLE_POWER_MAINS = 0, IDLE_POWER_BATTERY = 1,
-		  IDLE_POWER_NONE = 2 /* no supply listed: a desktop or server */ };
+enum idle_power {
+	IDLE_POWER_UNKNOWN = -1,
+	IDLE_POWER_MAINS = 0,
+	IDLE_POWER_BATTERY = 1,
+	IDLE_POWER_NONE = 2 /* no supply listed: a desktop or server */
+};
 enum idle_power idle_power_read(const char *sys_root);
 const char *idle_power_name(enum idle_power p);
 
@@ -69,13 +72,13 @@ long idle_tty_input_age(const char *dev_root, time_t now, char *where, size_t le
 
 /* ---- GPUs: one reading per device ---- */
 
-#define IDLE_GPU_MAX	8
+#define IDLE_GPU_MAX 8
 
 struct idle_gpu_reading {
-	int index;		/* GPU number as status shows it */
-	double total;		/* percent busy, everyone */
-	double own;		/* percent of it that is ours */
-	pid_t top_pid;		/* biggest foreign user, 0 unknown */
+	int index;     /* GPU number as status shows it */
+	double total;  /* percent busy, everyone */
+	double own;    /* percent of it that is ours */
+	pid_t top_pid; /* biggest foreign user, 0 unknown */
 	char top_comm[IDLE_COMM_MAX];
 };
 
@@ -88,7 +91,7 @@ void idle_drm_free(struct idle_drm *g);
 /* Read every card; own clients come from the own pids.  Returns readings
  * written (0: no such GPU). */
 size_t idle_drm_sample(struct idle_drm *g, const pid_t *own, size_t n_own, uint64_t now_ns,
-		       struct idle_gpu_reading *out, size_t max);
+	struct idle_gpu_reading *out, size_t max);
 
 /* ---- idle-nvml.c: NVIDIA through a dlopen()ed NVML ---- */
 
@@ -98,8 +101,8 @@ struct idle_nvml;
 struct idle_nvml *idle_nvml_new(const char *library, char *why, size_t whylen);
 void idle_nvml_free(struct idle_nvml *n);
 size_t idle_nvml_sample(struct idle_nvml *n, const char *proc_root,
-			bool (*is_own)(const void *ctx, pid_t pid), const void *ctx,
-			struct idle_gpu_reading *out, size_t max);
+	bool (*is_own)(const void *ctx, pid_t pid), const void *ctx, struct idle_gpu_reading *out,
+	size_t max);
 
 /* ---- idle-logind.c: IdleHint / IdleSinceHint on the system bus ---- */
 

@@ -16,9 +16,8 @@
 #include "daemon/idle-sources.h"
 
 /* Keep the newest atime of DIR/name in *best, naming it prefix+name. */
-static void
-consider(const char *dir, const char *name, const char *prefix, time_t *best, char *where,
-	 size_t len)
+static void consider(const char *dir, const char *name, const char *prefix, time_t *best,
+	char *where, size_t len)
 {
 	char path[1024];
 	struct stat st;
@@ -33,8 +32,7 @@ consider(const char *dir, const char *name, const char *prefix, time_t *best, ch
 	}
 }
 
-static bool
-all_digits(const char *s)
+static bool all_digits(const char *s)
 {
 	if (!*s)
 		return false;
@@ -44,8 +42,7 @@ all_digits(const char *s)
 	return true;
 }
 
-long
-idle_tty_input_age(const char *dev_root, time_t now, char *where, size_t len)
+long idle_tty_input_age(const char *dev_root, time_t now, char *where, size_t len)
 {
 	char dir[512];
 	time_t best = 0;

@@ -22,8 +22,8 @@
 
 struct idle_watch {
 	struct daemon *d;
-	struct event *sample_ev;	/* every interval */
-	struct event *cancel_ev;	/* busy_grace over: cancel what is in flight */
+	struct event *sample_ev; /* every interval */
+	struct event *cancel_ev; /* busy_grace over: cancel what is in flight */
 	struct idle_policy pol;
 	struct idle_sample last;
 	struct idle_cpu *cpu;
@@ -41,8 +41,7 @@ struct idle_watch {
 	bool sampled;
 };
 
-static uint64_t
-monotonic_ns(void)
+static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
 
@@ -50,15 +49,13 @@ monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool
-is_own(const void *ctx, pid_t pid)
+static bool is_own(const void *ctx, pid_t pid)
 {
 	return idle_cpu_is_own(ctx, pid);
 }
 
 /* The GPUs: DRM cards first, then NVIDIA devices; the busiest by others. */
-static void
-sample_gpus(struct idle_watch *w, struct idle_sample *s)
+static void sample_gpus(struct idle_watch *w, struct idle_sample *s)
 {
 	const struct daemon_config *c = w->d->cfg;
 	const pid_t *own;
@@ -69,8 +66,8 @@ sample_gpus(struct idle_watch *w, struct idle_sample *s)
 	for (i = 0; i < n; i++)
 		w->gpu_source[i] = "drm";
 	if (w->nvml) {
-		size_t k = idle_nvml_sample(w->nvml, c->proc_root, is_own, w->cpu, w->gpu + n,
-					    IDLE_GPU_MAX - n);
+		size_t k = idle_nvml_sample(
+			w->nvml, c->proc_root, is_own, w->cpu, w->gpu + n, IDLE_GPU_MAX - n);
 
 		for (i = n; i < n + k; i++)
 			w->gpu_source[i] = "nvml";
@@ -92,15 +89,14 @@ sample_gpus(struct idle_watch *w, struct idle_sample *s)
 }
 
 /* The newest input among terminals and logind. */
-static void
-sample_presence(struct idle_watch *w, struct idle_sample *s)
+static void sample_presence(struct idle_watch *w, struct idle_sample *s)
 {
 	const struct daemon_config *c = w->d->cfg;
 
 	w->tty_age = idle_tty_input_age(c->dev_root, s->now, w->tty_where, sizeof(w->tty_where));
 	w->logind_age = w->logind ? idle_logind_input_age(w->logind, s->now) : -1;
 	if (w->logind)
-		idle_logind_query(w->logind);	/* read at the next sample */
+		idle_logind_query(w->logind); /* read at the next sample */
 	if (w->tty_age >= 0) {
 		s->input_age = w->tty_age;
 		memcpy(s->input_where, w->tty_where, sizeof(s->input_where));
@@ -111,8 +107,7 @@ sample_presence(struct idle_watch *w, struct idle_sample *s)
 	}
 }
 
-static void
-cancel_requests(struct idle_watch *w)
+static void cancel_requests(struct idle_watch *w)
 {
 	char why[IDLE_REASON_MAX + 32];
 
@@ -120,8 +115,7 @@ cancel_requests(struct idle_watch *w)
 	relay_stop_all(w->d, why);
 }
 
-static void
-cancel_cb(evutil_socket_t fd, short what, void *arg)
+static void cancel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct idle_watch *w = arg;
 
@@ -130,8 +124,7 @@ cancel_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* on_busy: cancel now, or when busy_grace is over. */
-static void
-apply_on_busy(struct idle_watch *w, time_t now)
+static void apply_on_busy(struct idle_watch *w, time_t now)
 {
 	time_t at = idle_policy_cancel_at(&w->pol);
 	struct timeval tv = { 0, 0 };
@@ -151,8 +144,7 @@ apply_on_busy(struct idle_watch *w, time_t now)
 	evtimer_add(w->cancel_ev, &tv);
 }
 
-static void
-take_sample(struct idle_watch *w)
+static void take_sample(struct idle_watch *w)
 {
 	const struct daemon_config *c = w->d->cfg;
 	struct idle_sample s;
@@ -178,14 +170,12 @@ take_sample(struct idle_watch *w)
 	apply_on_busy(w, s.now);
 }
 
-static void
-sample_cb(evutil_socket_t fd, short what, void *arg)
+static void sample_cb(evutil_socket_t fd, short what, void *arg)
 {
 	take_sample(arg);
 }
 
-static void
-open_sources(struct idle_watch *w)
+static void open_sources(struct idle_watch *w)
 {
 	const struct daemon_config *c = w->d->cfg;
 
@@ -197,8 +187,7 @@ open_sources(struct idle_watch *w)
 	w->logind = c->idle_logind ? idle_logind_new(w->d->base) : NULL;
 }
 
-static void
-close_sources(struct idle_watch *w)
+static void close_sources(struct idle_watch *w)
 {
 	idle_cpu_free(w->cpu);
 	idle_drm_free(w->drm);
@@ -210,8 +199,7 @@ close_sources(struct idle_watch *w)
 	w->logind = NULL;
 }
 
-static void
-start_sampling(struct idle_watch *w)
+static void start_sampling(struct idle_watch *w)
 {
 	struct timeval tv = { w->d->cfg->idle_interval, 0 };
 
@@ -222,8 +210,7 @@ start_sampling(struct idle_watch *w)
 	take_sample(w);
 }
 
-struct idle_watch *
-idle_watch_new(struct daemon *d)
+struct idle_watch *idle_watch_new(struct daemon *d)
 {
 	struct idle_watch *w = xcalloc(1, sizeof(*w));
 
@@ -234,14 +221,13 @@ idle_watch_new(struct daemon *d)
 	idle_policy_init(&w->pol, &d->cfg->idle);
 	idle_sample_init(&w->last, time(NULL));
 	w->cancel_ev = evtimer_new(d->base, cancel_cb, w);
-	avail_set(&d->avail, AVAIL_NOT_IDLE, true);	/* until the policy says idle */
+	avail_set(&d->avail, AVAIL_NOT_IDLE, true); /* until the policy says idle */
 	open_sources(w);
 	start_sampling(w);
 	return w;
 }
 
-void
-idle_watch_reconfigure(struct idle_watch *w)
+void idle_watch_reconfigure(struct idle_watch *w)
 {
 	close_sources(w);
 	idle_policy_set_params(&w->pol, &w->d->cfg->idle);
@@ -250,8 +236,7 @@ idle_watch_reconfigure(struct idle_watch *w)
 	start_sampling(w);
 }
 
-void
-idle_watch_free(struct idle_watch *w)
+void idle_watch_free(struct idle_watch *w)
 {
 	if (!w)
 		return;
@@ -264,15 +249,13 @@ idle_watch_free(struct idle_watch *w)
 
 /* ---- status ---- */
 
-static json_object *
-unknown(void)
+static json_object *unknown(void)
 {
 	return json_object_new_string("unknown");
 }
 
 /* One decimal, printed as such (not 63.200000000000003). */
-static json_object *
-percent(double v)
+static json_object *percent(double v)
 {
 	char buf[32];
 
@@ -280,8 +263,7 @@ percent(double v)
 	return json_object_new_double_s(strtod(buf, NULL), buf);
 }
 
-static json_object *
-cpu_status(const struct idle_watch *w)
+static json_object *cpu_status(const struct idle_watch *w)
 {
 	json_object *o;
 	double own = idle_cpu_own_percent(w->cpu);
@@ -297,8 +279,7 @@ cpu_status(const struct idle_watch *w)
 	return o;
 }
 
-static json_object *
-gpu_status(const struct idle_watch *w)
+static json_object *gpu_status(const struct idle_watch *w)
 {
 	json_object *arr;
 	size_t i;
@@ -317,16 +298,15 @@ gpu_status(const struct idle_watch *w)
 		json_object_object_add(o, "own_percent", percent(g->own));
 		if (g->top_pid > 0) {
 			json_object_object_add(o, "top_pid", json_object_new_int(g->top_pid));
-			json_object_object_add(o, "top_process",
-					       json_object_new_string(g->top_comm));
+			json_object_object_add(
+				o, "top_process", json_object_new_string(g->top_comm));
 		}
 		json_object_array_add(arr, o);
 	}
 	return arr;
 }
 
-static json_object *
-input_status(long age, const char *where)
+static json_object *input_status(long age, const char *where)
 {
 	json_object *o;
 
@@ -339,8 +319,7 @@ input_status(long age, const char *where)
 	return o;
 }
 
-static json_object *
-exclusive_status(const struct idle_sample *s)
+static json_object *exclusive_status(const struct idle_sample *s)
 {
 	json_object *o;
 
@@ -352,8 +331,7 @@ exclusive_status(const struct idle_sample *s)
 	return o;
 }
 
-json_object *
-idle_watch_status_new(const struct idle_watch *w)
+json_object *idle_watch_status_new(const struct idle_watch *w)
 {
 	const struct idle_params *p = &w->pol.p;
 	json_object *o = json_object_new_object();
@@ -362,13 +340,12 @@ idle_watch_status_new(const struct idle_watch *w)
 	json_object_object_add(o, "state", json_object_new_string(idle_state_name(w->pol.state)));
 	json_object_object_add(o, "reason", json_object_new_string(w->pol.reason));
 	json_object_object_add(o, "since", json_object_new_int64(w->pol.since));
-	json_object_object_add(o, "on_busy",
-			       json_object_new_string(idle_on_busy_name(p->on_busy)));
+	json_object_object_add(o, "on_busy", json_object_new_string(idle_on_busy_name(p->on_busy)));
 	json_object_object_add(o, "cpu", cpu_status(w));
 	json_object_object_add(o, "gpu", gpu_status(w));
 	json_object_object_add(o, "terminal", input_status(w->tty_age, w->tty_where));
-	json_object_object_add(o, "logind", w->logind ? input_status(w->logind_age, NULL) :
-				json_object_new_string("off"));
+	json_object_object_add(o, "logind",
+		w->logind ? input_status(w->logind_age, NULL) : json_object_new_string("off"));
 	json_object_object_add(o, "power", json_object_new_string(idle_power_name(w->power)));
 	json_object_object_add(o, "exclusive", exclusive_status(&w->last));
 	return o;

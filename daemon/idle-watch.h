@@ -16,7 +16,7 @@ struct daemon;
 struct idle_watch;
 
 /* Member of the status reply that holds idle_watch_status_new(). */
-#define IDLE_STATUS_KEY	"idle"
+#define IDLE_STATUS_KEY "idle"
 
 /* Start sampling with d->cfg (the first sample is taken at once). */
 struct idle_watch *idle_watch_new(struct daemon *d);

@@ -9,35 +9,36 @@
 #include "daemon/idle.h"
 
 static const char *const mode_names[] = {
-	[IDLE_MODE_AUTO] = "auto", [IDLE_MODE_ALWAYS] = "always", [IDLE_MODE_NEVER] = "never",
+	[IDLE_MODE_AUTO] = "auto",
+	[IDLE_MODE_ALWAYS] = "always",
+	[IDLE_MODE_NEVER] = "never",
 };
 static const char *const state_names[] = {
-	[IDLE_STATE_UNKNOWN] = "unknown", [IDLE_STATE_IDLE] = "idle", [IDLE_STATE_BUSY] = "busy",
+	[IDLE_STATE_UNKNOWN] = "unknown",
+	[IDLE_STATE_IDLE] = "idle",
+	[IDLE_STATE_BUSY] = "busy",
 };
 static const char *const on_busy_names[] = {
-	[IDLE_ON_BUSY_FINISH] = "finish", [IDLE_ON_BUSY_CANCEL] = "cancel",
+	[IDLE_ON_BUSY_FINISH] = "finish",
+	[IDLE_ON_BUSY_CANCEL] = "cancel",
 };
 
-const char *
-idle_mode_name(enum idle_mode m)
+const char *idle_mode_name(enum idle_mode m)
 {
 	return mode_names[m];
 }
 
-const char *
-idle_state_name(enum idle_state s)
+const char *idle_state_name(enum idle_state s)
 {
 	return state_names[s];
 }
 
-const char *
-idle_on_busy_name(enum idle_on_busy b)
+const char *idle_on_busy_name(enum idle_on_busy b)
 {
 	return on_busy_names[b];
 }
 
-int
-idle_mode_parse(const char *s, enum idle_mode *out)
+int idle_mode_parse(const char *s, enum idle_mode *out)
 {
 	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
 		if (strcasecmp(s, mode_names[i]) == 0) {
@@ -47,8 +48,7 @@ idle_mode_parse(const char *s, enum idle_mode *out)
 	return -1;
 }
 
-int
-idle_on_busy_parse(const char *s, enum idle_on_busy *out)
+int idle_on_busy_parse(const char *s, enum idle_on_busy *out)
 {
 	for (size_t i = 0; i < sizeof(on_busy_names) / sizeof(on_busy_names[0]); i++)
 		if (strcasecmp(s, on_busy_names[i]) == 0) {
@@ -58,8 +58,7 @@ idle_on_busy_parse(const char *s, enum idle_on_busy *out)
 	return -1;
 }
 
-void
-idle_format_duration(long seconds, char *buf, size_t len)
+void idle_format_duration(long seconds, char *buf, size_t len)
 {
 	long h, m, s;
 
@@ -80,8 +79,7 @@ idle_format_duration(long seconds, char *buf, size_t len)
 		snprintf(buf, len, "%lds", s);
 }
 
-void
-idle_sample_init(struct idle_sample *s, time_t now)
+void idle_sample_init(struct idle_sample *s, time_t now)
 {
 	memset(s, 0, sizeof(*s));
 	s->now = now;
@@ -91,8 +89,7 @@ idle_sample_init(struct idle_sample *s, time_t now)
 	s->on_battery = -1;
 }
 
-void
-idle_policy_init(struct idle_policy *pol, const struct idle_params *p)
+void idle_policy_init(struct idle_policy *pol, const struct idle_params *p)
 {
 	memset(pol, 0, sizeof(*pol));
 	pol->p = *p;
@@ -100,15 +97,13 @@ idle_policy_init(struct idle_policy *pol, const struct idle_params *p)
 	snprintf(pol->reason, sizeof(pol->reason), "no sample yet");
 }
 
-void
-idle_policy_set_params(struct idle_policy *pol, const struct idle_params *p)
+void idle_policy_set_params(struct idle_policy *pol, const struct idle_params *p)
 {
 	pol->p = *p;
 }
 
 /* Hysteresis of one load signal: enter at >= busy, leave below idle. */
-static bool
-high_after(bool high, double value, int busy, int idle)
+static bool high_after(bool high, double value, int busy, int idle)
 {
 	if (value < 0)
 		return false;
@@ -120,8 +115,8 @@ high_after(bool high, double value, int busy, int idle)
 }
 
 /* The reason load makes the machine busy, or false when it does not. */
-static bool
-load_reason(const struct idle_policy *pol, const struct idle_sample *s, char *buf, size_t len)
+static bool load_reason(
+	const struct idle_policy *pol, const struct idle_sample *s, char *buf, size_t len)
 {
 	if (s->on_battery == 1 && !pol->p.run_on_battery) {
 		snprintf(buf, len, "on battery");
@@ -130,7 +125,7 @@ load_reason(const struct idle_policy *pol, const struct idle_sample *s, char *bu
 	if (s->exclusive[0]) {
 		if (s->exclusive_pid > 0)
 			snprintf(buf, len, "exclusive process %s running (pid %ld)", s->exclusive,
-				 (long)s->exclusive_pid);
+				(long)s->exclusive_pid);
 		else
 			snprintf(buf, len, "exclusive process %s running", s->exclusive);
 		return true;
@@ -138,11 +133,11 @@ load_reason(const struct idle_policy *pol, const struct idle_sample *s, char *bu
 	if (pol->gpu_high) {
 		if (s->gpu_pid > 0)
 			snprintf(buf, len, "GPU%d %.0f%% used by %s (pid %ld)", s->gpu_index,
-				 s->gpu_others, s->gpu_comm[0] ? s->gpu_comm : "?",
-				 (long)s->gpu_pid);
+				s->gpu_others, s->gpu_comm[0] ? s->gpu_comm : "?",
+				(long)s->gpu_pid);
 		else
 			snprintf(buf, len, "GPU%d %.0f%% used by others", s->gpu_index,
-				 s->gpu_others);
+				s->gpu_others);
 		return true;
 	}
 	if (pol->cpu_high) {
@@ -152,9 +147,8 @@ load_reason(const struct idle_policy *pol, const struct idle_sample *s, char *bu
 	return false;
 }
 
-static bool
-presence_reason(const struct idle_policy *pol, const struct idle_sample *s, char *buf,
-		size_t len)
+static bool presence_reason(
+	const struct idle_policy *pol, const struct idle_sample *s, char *buf, size_t len)
 {
 	if (s->input_age < 0 || s->input_age >= pol->p.idle_time)
 		return false;
@@ -162,12 +156,11 @@ presence_reason(const struct idle_policy *pol, const struct idle_sample *s, char
 		snprintf(buf, len, "user typed on %s %ld s ago", s->input_where, s->input_age);
 	else
 		snprintf(buf, len, "user input %ld s ago (%s)", s->input_age,
-			 s->input_where[0] ? s->input_where : "logind");
+			s->input_where[0] ? s->input_where : "logind");
 	return true;
 }
 
-static bool
-set_state(struct idle_policy *pol, enum idle_state st, time_t now)
+static bool set_state(struct idle_policy *pol, enum idle_state st, time_t now)
 {
 	if (pol->state == st)
 		return false;
@@ -176,8 +169,7 @@ set_state(struct idle_policy *pol, enum idle_state st, time_t now)
 	return true;
 }
 
-bool
-idle_policy_update(struct idle_policy *pol, const struct idle_sample *s)
+bool idle_policy_update(struct idle_policy *pol, const struct idle_sample *s)
 {
 	char d1[16], d2[16];
 	long quiet;
@@ -213,14 +205,12 @@ idle_policy_update(struct idle_policy *pol, const struct idle_sample *s)
 	return set_state(pol, IDLE_STATE_BUSY, s->now);
 }
 
-bool
-idle_policy_lend(const struct idle_policy *pol)
+bool idle_policy_lend(const struct idle_policy *pol)
 {
 	return pol->state == IDLE_STATE_IDLE;
 }
 
-time_t
-idle_policy_cancel_at(const struct idle_policy *pol)
+time_t idle_policy_cancel_at(const struct idle_policy *pol)
 {
 	if (pol->state != IDLE_STATE_BUSY)
 		return 0;

@@ -25,9 +25,9 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define IDLE_REASON_MAX	128	/* bytes of a reason, with the NUL */
-#define IDLE_COMM_MAX	16	/* /proc/PID/comm: 15 bytes and the NUL */
-#define IDLE_WHERE_MAX	32	/* "pts/3", "tty2", "logind" */
+#define IDLE_REASON_MAX 128 /* bytes of a reason, with the NUL */
+#define IDLE_COMM_MAX 16    /* /proc/PID/comm: 15 bytes and the NUL */
+#define IDLE_WHERE_MAX 32   /* "pts/3", "tty2", "logind" */
 
 enum idle_mode { IDLE_MODE_AUTO, IDLE_MODE_ALWAYS, IDLE_MODE_NEVER };
 enum idle_on_busy { IDLE_ON_BUSY_FINISH, IDLE_ON_BUSY_CANCEL };
@@ -35,26 +35,26 @@ enum idle_state { IDLE_STATE_UNKNOWN, IDLE_STATE_IDLE, IDLE_STATE_BUSY };
 
 struct idle_params {
 	enum idle_mode mode;
-	int cpu_busy, cpu_idle;	/* percent of the machine used by others */
-	int gpu_busy, gpu_idle;	/* percent of the busiest GPU used by others */
+	int cpu_busy, cpu_idle; /* percent of the machine used by others */
+	int gpu_busy, gpu_idle; /* percent of the busiest GPU used by others */
 	int idle_time;		/* seconds of quiet before lending again */
 	bool run_on_battery;
 	enum idle_on_busy on_busy;
-	int busy_grace;		/* seconds in-flight requests may finish (finish) */
+	int busy_grace; /* seconds in-flight requests may finish (finish) */
 };
 
 /* The latest reading of every signal.  Negative numbers mean unknown. */
 struct idle_sample {
 	time_t now;
-	double cpu_others;	/* percent of all CPU time used by others */
-	double gpu_others;	/* percent, the busiest GPU, own use taken out */
-	int gpu_index;		/* which GPU that is */
-	pid_t gpu_pid;		/* its biggest foreign user, 0 unknown */
+	double cpu_others; /* percent of all CPU time used by others */
+	double gpu_others; /* percent, the busiest GPU, own use taken out */
+	int gpu_index;	   /* which GPU that is */
+	pid_t gpu_pid;	   /* its biggest foreign user, 0 unknown */
 	char gpu_comm[IDLE_COMM_MAX];
-	long input_age;		/* seconds since the owner's last input */
-	char input_where[IDLE_WHERE_MAX];	/* where that input was */
-	int on_battery;		/* 1 yes, 0 no, -1 unknown */
-	char exclusive[IDLE_COMM_MAX];	/* an exclusive process running, "" none */
+	long input_age;			  /* seconds since the owner's last input */
+	char input_where[IDLE_WHERE_MAX]; /* where that input was */
+	int on_battery;			  /* 1 yes, 0 no, -1 unknown */
+	char exclusive[IDLE_COMM_MAX];	  /* an exclusive process running, "" none */
 	pid_t exclusive_pid;
 };
 
@@ -64,9 +64,9 @@ void idle_sample_init(struct idle_sample *s, time_t now);
 struct idle_policy {
 	struct idle_params p;
 	enum idle_state state;
-	time_t since;		/* time of the state's first sample */
-	time_t quiet_from;	/* first sample of the current quiet run, 0 none */
-	bool cpu_high, gpu_high;	/* hysteresis: above *_busy and not yet below *_idle */
+	time_t since;		 /* time of the state's first sample */
+	time_t quiet_from;	 /* first sample of the current quiet run, 0 none */
+	bool cpu_high, gpu_high; /* hysteresis: above *_busy and not yet below *_idle */
 	char reason[IDLE_REASON_MAX];
 };
 

@@ -40,32 +40,31 @@
 
 /* Application id for sd_id128_get_machine_app_specific(): node ids are
  * derived from the machine id without revealing it. */
-#define IDLECLAW_APP_ID SD_ID128_MAKE(5e,0b,9c,41,7d,2a,4f,63,a8,17,c2,90,3b,d4,e6,f1)
+#define IDLECLAW_APP_ID \
+	SD_ID128_MAKE(5e, 0b, 9c, 41, 7d, 2a, 4f, 63, a8, 17, c2, 90, 3b, d4, e6, f1)
 
-static char *status_line;		/* last STATUS= sent */
-static struct ollama *old_ollama[8];	/* replaced on reload; in-flight requests finish */
+static char *status_line;	     /* last STATUS= sent */
+static struct ollama *old_ollama[8]; /* replaced on reload; in-flight requests finish */
 static size_t n_old_ollama;
 /* ev_pause_end: armed for the end of a timed pause only (no fixed tick:
  * an idle daemon wakes for what is due) */
 static struct event *ev_term, *ev_int, *ev_hup, *ev_pause_end, *ev_watchdog;
 
-size_t
-daemon_in_flight(const struct daemon *d)
+size_t daemon_in_flight(const struct daemon *d)
 {
 	return relay_count(d);
 }
 
-static void
-notify_status(struct daemon *d)
+static void notify_status(struct daemon *d)
 {
 	size_t n;
 	char *line;
 
 	models_list(d->models, &n);
 	line = xasprintf("router %s; %s; %zu model%s shared; %zu in flight",
-			 node_state_name(node_get_state(d->node)),
-			 avail_is(&d->avail) ? "available" : avail_reason_text(&d->avail),
-			 n, n == 1 ? "" : "s", daemon_in_flight(d));
+		node_state_name(node_get_state(d->node)),
+		avail_is(&d->avail) ? "available" : avail_reason_text(&d->avail), n,
+		n == 1 ? "" : "s", daemon_in_flight(d));
 	if (status_line && strcmp(line, status_line) == 0) {
 		free(line);
 		return;
@@ -78,8 +77,7 @@ notify_status(struct daemon *d)
 static void finish_stop(struct daemon *d);
 
 /* Wake at the end of a timed pause, and not otherwise. */
-static void
-arm_pause_end(struct daemon *d)
+static void arm_pause_end(struct daemon *d)
 {
 	time_t now = time(NULL);
 	struct timeval tv = { 0, 0 };
@@ -94,8 +92,7 @@ arm_pause_end(struct daemon *d)
 	evtimer_add(ev_pause_end, &tv);
 }
 
-void
-daemon_changed(struct daemon *d, bool availability_changed)
+void daemon_changed(struct daemon *d, bool availability_changed)
 {
 	arm_pause_end(d);
 	if (availability_changed) {
@@ -103,7 +100,7 @@ daemon_changed(struct daemon *d, bool availability_changed)
 			log_notice("available for inference requests");
 		else
 			log_notice("unavailable for inference requests: %s",
-				   avail_reason_text(&d->avail));
+				avail_reason_text(&d->avail));
 		node_heartbeat_now(d->node);
 	}
 	notify_status(d);
@@ -113,8 +110,7 @@ daemon_changed(struct daemon *d, bool availability_changed)
 
 /* ---- node id ---- */
 
-static char *
-node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
+static char *node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 {
 	char hex[SD_ID128_STRING_MAX];
 	sd_id128_t id;
@@ -122,16 +118,19 @@ node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 
 	if (cfg->node_id && *cfg->node_id) {
 		if (!ic_valid_node_id(cfg->node_id)) {
-			snprintf(err, errlen, "node_id \"%s\" is not valid (1-%d printable characters)",
-				 cfg->node_id, IC_NODE_ID_MAX);
+			snprintf(err, errlen,
+				"node_id \"%s\" is not valid (1-%d printable characters)",
+				cfg->node_id, IC_NODE_ID_MAX);
 			return NULL;
 		}
 		return xstrdup(cfg->node_id);
 	}
 	r = sd_id128_get_machine_app_specific(IDLECLAW_APP_ID, &id);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot derive a node id from /etc/machine-id (%s); "
-			 "set node_id in the configuration", strerror(-r));
+		snprintf(err, errlen,
+			"cannot derive a node id from /etc/machine-id (%s); "
+			"set node_id in the configuration",
+			strerror(-r));
 		return NULL;
 	}
 	return xasprintf("ic-%s", sd_id128_to_string(id, hex));
@@ -140,19 +139,18 @@ node_id_new(const struct daemon_config *cfg, char *err, size_t errlen)
 /* ---- reload ---- */
 
 /* The link sets up TLS only for an https server (it costs RSS). */
-static bool
-needs_tls(const struct daemon_config *cfg)
+static bool needs_tls(const struct daemon_config *cfg)
 {
 	return strncmp(cfg->server, "https:", 6) == 0;
 }
 
 /* A new link for a server that needs (or no longer needs) TLS, or a
  * different CA file. */
-static int
-replace_link(struct daemon *d, const struct daemon_config *new_cfg, char *err, size_t errlen)
+static int replace_link(
+	struct daemon *d, const struct daemon_config *new_cfg, char *err, size_t errlen)
 {
-	struct link *new_link = link_new(d->base, &node_link_callbacks, d->node,
-					 needs_tls(new_cfg), new_cfg->ca_file, err, errlen);
+	struct link *new_link = link_new(d->base, &node_link_callbacks, d->node, needs_tls(new_cfg),
+		new_cfg->ca_file, err, errlen);
 
 	if (!new_link)
 		return -1;
@@ -164,21 +162,18 @@ replace_link(struct daemon *d, const struct daemon_config *new_cfg, char *err, s
 	return 0;
 }
 
-static void
-apply_log_level(const struct daemon_config *cfg)
+static void apply_log_level(const struct daemon_config *cfg)
 {
 	ic_log_set_level((enum ic_log_level)cfg->log_level);
 }
 
-static bool
-str_eq(const char *a, const char *b)
+static bool str_eq(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
 /* Free replaced Ollama clients whose requests have all ended. */
-static void
-retire_idle_ollamas(void)
+static void retire_idle_ollamas(void)
 {
 	size_t i = 0;
 
@@ -194,20 +189,18 @@ retire_idle_ollamas(void)
 
 /* What a reload builds from the new configuration before the swap. */
 static struct {
-	char *node_id;			/* the effective node id under the new config */
+	char *node_id; /* the effective node id under the new config */
 	bool node_id_changed;
-	struct ollama *ollama;		/* NULL: ollama_host and ollama_timeout unchanged */
-	bool link_replaced;		/* server's TLS need or ca_file changed */
+	struct ollama *ollama; /* NULL: ollama_host and ollama_timeout unchanged */
+	bool link_replaced;    /* server's TLS need or ca_file changed */
 } reload_pending;
 
-static void
-reload_notify(const char *state)
+static void reload_notify(const char *state)
 {
 	sd_notify(0, state);
 }
 
-static int
-reload_fail(char **errors, const char *why)
+static int reload_fail(char **errors, const char *why)
 {
 	*errors = xstrdup(why);
 	ollama_free(reload_pending.ollama);
@@ -217,8 +210,7 @@ reload_fail(char **errors, const char *why)
 }
 
 /* ic_reload_ops.prepare: the node id, a new Ollama client, a new link. */
-static int
-reload_prepare(void *daemon, void *cfg, char **errors)
+static int reload_prepare(void *daemon, void *cfg, char **errors)
 {
 	struct daemon *d = daemon;
 	const struct daemon_config *new_cfg = cfg, *old = d->cfg;
@@ -231,14 +223,15 @@ reload_prepare(void *daemon, void *cfg, char **errors)
 	reload_pending.node_id_changed = strcmp(reload_pending.node_id, d->node_id) != 0;
 	retire_idle_ollamas();
 	if (!str_eq(new_cfg->ollama_host, old->ollama_host) ||
-	    new_cfg->ollama_timeout != old->ollama_timeout) {
-		reload_pending.ollama = ollama_new(d->base, new_cfg->ollama_host,
-						   new_cfg->ollama_timeout, err, sizeof(err));
+		new_cfg->ollama_timeout != old->ollama_timeout) {
+		reload_pending.ollama = ollama_new(
+			d->base, new_cfg->ollama_host, new_cfg->ollama_timeout, err, sizeof(err));
 		if (!reload_pending.ollama)
 			return reload_fail(errors, err);
 		if (n_old_ollama == sizeof(old_ollama) / sizeof(old_ollama[0]))
-			return reload_fail(errors, "ollama_host changed too often while requests "
-					   "were running; try again later");
+			return reload_fail(errors,
+				"ollama_host changed too often while requests "
+				"were running; try again later");
 	}
 	/* last: replacing the link cancels what runs on it */
 	if (needs_tls(new_cfg) != needs_tls(old) || !str_eq(new_cfg->ca_file, old->ca_file)) {
@@ -250,8 +243,7 @@ reload_prepare(void *daemon, void *cfg, char **errors)
 }
 
 /* ic_reload_ops.swap */
-static void *
-reload_swap(void *daemon, void *cfg)
+static void *reload_swap(void *daemon, void *cfg)
 {
 	struct daemon *d = daemon;
 	struct daemon_config *old_cfg = d->cfg;
@@ -265,32 +257,30 @@ reload_swap(void *daemon, void *cfg)
 	d->cfg = cfg;
 	control_set_idle_timeout(d->ctl, d->cfg->control_idle_timeout);
 	if (d->ctl)
-		control_resolve_group(d->ctl);	/* the socket's group, perhaps new since */
+		control_resolve_group(d->ctl); /* the socket's group, perhaps new since */
 	idle_watch_reconfigure(d->idle);
 	apply_log_level(d->cfg);
 	return old_cfg;
 }
 
 /* ic_reload_ops.changed: tell the router and re-read the models. */
-static void
-reload_changed(void *daemon, const void *old, const void *cfg)
+static void reload_changed(void *daemon, const void *old, const void *cfg)
 {
 	struct daemon *d = daemon;
 	const struct daemon_config *old_cfg = old, *new_cfg = cfg;
 
 	if (!str_eq(new_cfg->server, old_cfg->server) || reload_pending.node_id_changed ||
-	    reload_pending.link_replaced)
+		reload_pending.link_replaced)
 		node_restart(d->node);
 	else if (new_cfg->max_concurrent != old_cfg->max_concurrent)
-		node_reregister(d->node);	/* the router learns it at registration */
+		node_reregister(d->node); /* the router learns it at registration */
 	if (!str_eq(new_cfg->models_allow, old_cfg->models_allow) ||
-	    !str_eq(new_cfg->models_deny, old_cfg->models_deny) || reload_pending.ollama)
+		!str_eq(new_cfg->models_deny, old_cfg->models_deny) || reload_pending.ollama)
 		models_refresh(d->models);
 	memset(&reload_pending, 0, sizeof(reload_pending));
 }
 
-int
-daemon_reload(struct daemon *d, char **errors)
+int daemon_reload(struct daemon *d, char **errors)
 {
 	static const struct ic_reload_ops ops = {
 		.schema = &dconfig_schema,
@@ -308,8 +298,7 @@ daemon_reload(struct daemon *d, char **errors)
 
 /* ---- signals, timers ---- */
 
-static void
-finish_stop(struct daemon *d)
+static void finish_stop(struct daemon *d)
 {
 	/* the link flushes queued frames and closes; node.c ends the loop
 	 * when the close is done, this is the bound */
@@ -329,24 +318,22 @@ finish_stop(struct daemon *d)
 	event_base_loopexit(d->base, &tv);
 }
 
-static void
-drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	log_warn("drain timeout: %zu request%s still in flight are dropped",
-		 daemon_in_flight(d), daemon_in_flight(d) == 1 ? "" : "s");
+	log_warn("drain timeout: %zu request%s still in flight are dropped", daemon_in_flight(d),
+		daemon_in_flight(d) == 1 ? "" : "s");
 	relay_fail_all(d);
 	finish_stop(d);
 }
 
-static void
-start_stop(struct daemon *d)
+static void start_stop(struct daemon *d)
 {
 	struct timeval tv = { d->cfg->drain_timeout, 0 };
 	bool changed;
 
-	if (d->stopping) {	/* a second signal: do not wait any longer */
+	if (d->stopping) { /* a second signal: do not wait any longer */
 		finish_stop(d);
 		return;
 	}
@@ -358,15 +345,14 @@ start_stop(struct daemon *d)
 	gateway_stop_listening(d->gateway);
 	if (daemon_in_flight(d)) {
 		log_notice("draining %zu request%s (up to %d s)", daemon_in_flight(d),
-			   daemon_in_flight(d) == 1 ? "" : "s", d->cfg->drain_timeout);
+			daemon_in_flight(d) == 1 ? "" : "s", d->cfg->drain_timeout);
 		d->drain_timer = evtimer_new(d->base, drain_timeout_cb, d);
 		evtimer_add(d->drain_timer, &tv);
 	}
 	daemon_changed(d, changed);
 }
 
-static void
-signal_cb(evutil_socket_t sig, short what, void *arg)
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	char *errors = NULL;
@@ -380,8 +366,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	start_stop(d);
 }
 
-static void
-pause_end_cb(evutil_socket_t fd, short what, void *arg)
+static void pause_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
@@ -389,18 +374,16 @@ pause_end_cb(evutil_socket_t fd, short what, void *arg)
 		log_notice("pause ended");
 		daemon_changed(d, true);
 	} else {
-		arm_pause_end(d);	/* woke early: wait for the rest */
+		arm_pause_end(d); /* woke early: wait for the rest */
 	}
 }
 
-static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	sd_notify(0, "WATCHDOG=1");
 }
 
-static void
-on_client_gone(void *daemon, uint64_t client_id)
+static void on_client_gone(void *daemon, uint64_t client_id)
 {
 	consume_client_gone(daemon, client_id);
 }
@@ -408,8 +391,9 @@ on_client_gone(void *daemon, uint64_t client_id)
 /* ---- start-up ---- */
 
 static const struct ic_cmdline_option idleclawd_options[] = {
-	{ .long_name = "foreground", .short_name = 'f',
-	  .help = "stay in the foreground (always; for scripts)" },
+	{ .long_name = "foreground",
+		.short_name = 'f',
+		.help = "stay in the foreground (always; for scripts)" },
 };
 
 static const struct ic_cmdline_spec idleclawd_cmdline = {
@@ -420,8 +404,7 @@ static const struct ic_cmdline_spec idleclawd_cmdline = {
 	.n_extra = sizeof(idleclawd_options) / sizeof(idleclawd_options[0]),
 };
 
-static int
-start_control(struct daemon *d, char *err, size_t errlen)
+static int start_control(struct daemon *d, char *err, size_t errlen)
 {
 	struct control_config cc;
 	int n = sd_listen_fds(0);
@@ -441,8 +424,7 @@ start_control(struct daemon *d, char *err, size_t errlen)
 	return d->ctl ? 0 : -1;
 }
 
-static void
-start_timers(struct daemon *d)
+static void start_timers(struct daemon *d)
 {
 	uint64_t usec = 0;
 
@@ -454,7 +436,8 @@ start_timers(struct daemon *d)
 	evsignal_add(ev_hup, NULL);
 	ev_pause_end = evtimer_new(d->base, pause_end_cb, d);
 	if (sd_watchdog_enabled(0, &usec) > 0) {
-		struct timeval tv = { (time_t)(usec / 2 / 1000000), (suseconds_t)(usec / 2 % 1000000) };
+		struct timeval tv = { (time_t)(usec / 2 / 1000000),
+			(suseconds_t)(usec / 2 % 1000000) };
 
 		ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		evtimer_add(ev_watchdog, &tv);
@@ -462,8 +445,7 @@ start_timers(struct daemon *d)
 	}
 }
 
-static void
-cleanup(struct daemon *d)
+static void cleanup(struct daemon *d)
 {
 	size_t i;
 
@@ -473,7 +455,7 @@ cleanup(struct daemon *d)
 	commands_stop(d);
 	consume_stop_all(d);
 	gateway_free(d->gateway);
-	link_free(d->link);	/* no link callback after this */
+	link_free(d->link); /* no link callback after this */
 	idle_watch_free(d->idle);
 	control_free(d->ctl);
 	models_free(d->models);
@@ -499,8 +481,7 @@ cleanup(struct daemon *d)
 }
 
 /* --check-config: the configuration, then the node id it gives. */
-static int
-check_config(const struct daemon_config *cfg)
+static int check_config(const struct daemon_config *cfg)
 {
 	char err[IC_ERRBUF_MAX];
 	char *node_id = node_id_new(cfg, err, sizeof(err));
@@ -515,8 +496,7 @@ check_config(const struct daemon_config *cfg)
 	return 0;
 }
 
-static int
-run(const struct ic_cmdline *cl)
+static int run(const struct ic_cmdline *cl)
 {
 	struct daemon d;
 	char err[IC_ERRBUF_MAX];
@@ -541,7 +521,7 @@ run(const struct ic_cmdline *cl)
 	}
 	apply_log_level(d.cfg);
 	signal(SIGPIPE, SIG_IGN);
-	evthread_use_pthreads();	/* before the base: the link thread wakes it */
+	evthread_use_pthreads(); /* before the base: the link thread wakes it */
 	d.base = event_base_new();
 	d.started = time(NULL);
 	LIST_INIT(&d.relays);
@@ -557,18 +537,18 @@ run(const struct ic_cmdline *cl)
 	d.node = node_new(&d);
 	d.models = models_new(&d);
 	d.link = link_new(d.base, &node_link_callbacks, d.node, needs_tls(d.cfg), d.cfg->ca_file,
-			  err, sizeof(err));
+		err, sizeof(err));
 	if (!d.link || start_control(&d, err, sizeof(err)) < 0 ||
-	    gateway_start(&d, err, sizeof(err)) < 0) {
+		gateway_start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		cleanup(&d);
 		return IC_EXIT_START;
 	}
 	start_timers(&d);
-	avail_set(&d.avail, AVAIL_NO_MODELS, true);	/* until Ollama answers */
+	avail_set(&d.avail, AVAIL_NO_MODELS, true); /* until Ollama answers */
 	d.idle = idle_watch_new(&d);
 	log_notice("idleclawd %s starting: node %s, router %s, Ollama %s", PACKAGE_VERSION,
-		   d.node_id, d.cfg->server, ollama_url(d.ollama));
+		d.node_id, d.cfg->server, ollama_url(d.ollama));
 	models_refresh(d.models);
 	sd_notify(0, "READY=1");
 	notify_status(&d);
@@ -578,8 +558,7 @@ run(const struct ic_cmdline *cl)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct ic_cmdline cl;
 	int rc;

@@ -50,10 +50,10 @@ enum cmd_type { CMD_WS_CONNECT, CMD_WS_SEND, CMD_WS_CLOSE, CMD_HTTP_START, CMD_H
 struct cmd {
 	STAILQ_ENTRY(cmd) next;
 	enum cmd_type type;
-	uint64_t id;		/* ws gen or http id */
-	struct ic_url url;	/* connect, http start */
+	uint64_t id;	   /* ws gen or http id */
+	struct ic_url url; /* connect, http start */
 	char *method;
-	char *data;		/* frame or body */
+	char *data; /* frame or body */
 	size_t len;
 };
 
@@ -72,13 +72,13 @@ struct link_event {
 	enum link_event_type type;
 	uint64_t id;
 	int code;
-	char *data;		/* text, reason, body bytes or error; may be NULL */
+	char *data; /* text, reason, body bytes or error; may be NULL */
 	size_t len;
 };
 
 struct frame {
 	STAILQ_ENTRY(frame) next;
-	char *buf;		/* LWS_PRE bytes, then the text */
+	char *buf; /* LWS_PRE bytes, then the text */
 	size_t len;
 };
 
@@ -88,10 +88,10 @@ struct conn {
 	bool is_ws;
 	uint64_t id;
 	struct lws *wsi;
-	bool ended;		/* final event emitted */
-	bool gone;		/* wsi destroyed (or never created): reap */
-	bool closing;		/* close at the next writeable */
-	bool open;		/* ws: the upgrade is done */
+	bool ended;   /* final event emitted */
+	bool gone;    /* wsi destroyed (or never created): reap */
+	bool closing; /* close at the next writeable */
+	bool open;    /* ws: the upgrade is done */
 	/* ws */
 	STAILQ_HEAD(, frame) out;
 	char *rx;
@@ -112,13 +112,13 @@ struct link {
 	struct event *wake;
 	struct link_callbacks cb;
 	void *ctx;
-	uint64_t next_gen;	/* last ws gen handed out */
+	uint64_t next_gen; /* last ws gen handed out */
 	uint64_t next_http;
 	uint64_t cur_gen;
 	/* link thread */
 	struct lws_context *lws;
 	LIST_HEAD(, conn) conns;
-	struct conn *ws;	/* current session, or NULL */
+	struct conn *ws; /* current session, or NULL */
 	pthread_t thread;
 	/* shared, under mu */
 	pthread_mutex_t mu;
@@ -133,9 +133,8 @@ struct link {
 
 /* Queue an event for the main thread; false if the queue is full (the
  * caller then drops its connection).  Final events are always queued. */
-static bool
-emit(struct link *l, enum link_event_type type, uint64_t id, int code, const char *data,
-     size_t len)
+static bool emit(struct link *l, enum link_event_type type, uint64_t id, int code, const char *data,
+	size_t len)
 {
 	struct link_event *e = xcalloc(1, sizeof(*e));
 	bool overflow, was_empty;
@@ -151,7 +150,7 @@ emit(struct link *l, enum link_event_type type, uint64_t id, int code, const cha
 	}
 	pthread_mutex_lock(&l->mu);
 	overflow = l->event_bytes + len > LINK_EVENTS_MAX && type != LINK_EVENT_WS_CLOSED &&
-		   type != LINK_EVENT_HTTP_DONE;
+		type != LINK_EVENT_HTTP_DONE;
 	was_empty = STAILQ_EMPTY(&l->events);
 	if (!overflow) {
 		STAILQ_INSERT_TAIL(&l->events, e, next);
@@ -171,8 +170,7 @@ emit(struct link *l, enum link_event_type type, uint64_t id, int code, const cha
 	return true;
 }
 
-static void
-conn_end(struct link *l, struct conn *c, int code, const char *reason)
+static void conn_end(struct link *l, struct conn *c, int code, const char *reason)
 {
 	if (c->ended)
 		return;
@@ -183,8 +181,7 @@ conn_end(struct link *l, struct conn *c, int code, const char *reason)
 		emit(l, LINK_EVENT_HTTP_DONE, c->id, 0, reason, reason ? strlen(reason) : 0);
 }
 
-static void
-conn_free(struct link *l, struct conn *c)
+static void conn_free(struct link *l, struct conn *c)
 {
 	struct frame *f;
 	size_t dropped = 0;
@@ -207,8 +204,7 @@ conn_free(struct link *l, struct conn *c)
 }
 
 /* Free connections whose wsi is gone; runs outside lws callbacks. */
-static void
-reap(struct link *l)
+static void reap(struct link *l)
 {
 	struct conn *c, *tmp;
 
@@ -223,21 +219,19 @@ reap(struct link *l)
 	}
 }
 
-static struct conn *
-find_http(struct link *l, uint64_t id)
+static struct conn *find_http(struct link *l, uint64_t id)
 {
 	struct conn *c;
 
 	LIST_FOREACH(c, &l->conns, next)
-		if (!c->is_ws && c->id == id)
-			return c;
+	if (!c->is_ws && c->id == id)
+		return c;
 	return NULL;
 }
 
 /* ---- link thread: starting connections ---- */
 
-static char *
-host_header_new(const struct ic_url *u)
+static char *host_header_new(const struct ic_url *u)
 {
 	bool v6 = strchr(u->host, ':') != NULL;
 	bool def = u->port == (u->tls ? 443 : 80);
@@ -249,8 +243,7 @@ host_header_new(const struct ic_url *u)
 
 /* Why lws could not even start a connection: usually the name does not
  * resolve (lws resolves in this thread, blocking, which is fine here). */
-static void
-connect_error(const struct ic_url *u, char *why, size_t len)
+static void connect_error(const struct ic_url *u, char *why, size_t len)
 {
 	struct addrinfo hints, *res;
 	int rc;
@@ -266,8 +259,7 @@ connect_error(const struct ic_url *u, char *why, size_t len)
 	snprintf(why, len, "cannot connect to %s port %d", u->host, u->port);
 }
 
-static void
-conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char *path)
+static void conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char *path)
 {
 	struct lws_client_connect_info ci;
 	char *hosthdr = host_header_new(u);
@@ -303,8 +295,7 @@ conn_connect(struct link *l, struct conn *c, const struct ic_url *u, const char 
 
 /* Close a session: after its queued frames if it is open, at once if it
  * is still connecting (no frame can be sent, nothing to flush). */
-static void
-ws_close(struct conn *c)
+static void ws_close(struct conn *c)
 {
 	c->closing = true;
 	if (!c->wsi || c->gone)
@@ -315,12 +306,11 @@ ws_close(struct conn *c)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
-static void
-do_ws_connect(struct link *l, struct cmd *cmd)
+static void do_ws_connect(struct link *l, struct cmd *cmd)
 {
 	struct conn *c;
 
-	if (l->ws)	/* the old session closes; its events are stale now */
+	if (l->ws) /* the old session closes; its events are stale now */
 		ws_close(l->ws);
 	c = xcalloc(1, sizeof(*c));
 	c->is_ws = true;
@@ -331,8 +321,7 @@ do_ws_connect(struct link *l, struct cmd *cmd)
 	conn_connect(l, c, &cmd->url, WS_PATH);
 }
 
-static void
-do_ws_send(struct link *l, struct cmd *cmd)
+static void do_ws_send(struct link *l, struct cmd *cmd)
 {
 	struct frame *f;
 
@@ -350,8 +339,7 @@ do_ws_send(struct link *l, struct cmd *cmd)
 	lws_callback_on_writable(l->ws->wsi);
 }
 
-static void
-do_http_start(struct link *l, struct cmd *cmd)
+static void do_http_start(struct link *l, struct cmd *cmd)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
@@ -366,8 +354,7 @@ do_http_start(struct link *l, struct cmd *cmd)
 	conn_connect(l, c, &cmd->url, "");
 }
 
-static void
-run_cmd(struct link *l, struct cmd *cmd)
+static void run_cmd(struct link *l, struct cmd *cmd)
 {
 	struct conn *c;
 
@@ -388,16 +375,16 @@ run_cmd(struct link *l, struct cmd *cmd)
 	case CMD_HTTP_CANCEL:
 		c = find_http(l, cmd->id);
 		if (c) {
-			c->ended = true;	/* the caller forgot it: say nothing */
+			c->ended = true; /* the caller forgot it: say nothing */
 			if (c->wsi && !c->gone)
-				lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+				lws_set_timeout(
+					c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 		}
 		break;
 	}
 }
 
-static void
-cmd_free(struct cmd *cmd)
+static void cmd_free(struct cmd *cmd)
 {
 	ic_url_clear(&cmd->url);
 	free(cmd->method);
@@ -405,8 +392,7 @@ cmd_free(struct cmd *cmd)
 	free(cmd);
 }
 
-static void
-run_cmds(struct link *l)
+static void run_cmds(struct link *l)
 {
 	struct cmd_q q = STAILQ_HEAD_INITIALIZER(q);
 	struct cmd *cmd;
@@ -423,8 +409,7 @@ run_cmds(struct link *l)
 
 /* ---- link thread: the lws callback ---- */
 
-static int
-ws_writeable(struct link *l, struct conn *c, struct lws *wsi)
+static int ws_writeable(struct link *l, struct conn *c, struct lws *wsi)
 {
 	struct frame *f;
 	int n;
@@ -452,12 +437,11 @@ ws_writeable(struct link *l, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
-static int
-ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size_t len)
+static int ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size_t len)
 {
 	if (c->rx_len + len > IC_WS_MESSAGE_MAX) {
 		log_warn("link: message from the router over %d bytes; reconnecting",
-			 IC_WS_MESSAGE_MAX);
+			IC_WS_MESSAGE_MAX);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
 	}
@@ -469,7 +453,7 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 		while (cap < c->rx_len + len + 1)
 			cap *= 2;
 		if (cap > (size_t)IC_WS_MESSAGE_MAX + 1)
-			cap = (size_t)IC_WS_MESSAGE_MAX + 1;	/* enough: checked above */
+			cap = (size_t)IC_WS_MESSAGE_MAX + 1; /* enough: checked above */
 		c->rx = xrealloc(c->rx, cap);
 		c->rx_cap = cap;
 	}
@@ -488,8 +472,7 @@ ws_receive(struct link *l, struct conn *c, struct lws *wsi, const void *in, size
 	return 0;
 }
 
-static void
-ws_peer_close(struct conn *c, const unsigned char *in, size_t len)
+static void ws_peer_close(struct conn *c, const unsigned char *in, size_t len)
 {
 	size_t n;
 
@@ -503,8 +486,7 @@ ws_peer_close(struct conn *c, const unsigned char *in, size_t len)
 	c->peer_reason[n] = '\0';
 }
 
-static int
-http_writeable(struct conn *c, struct lws *wsi)
+static int http_writeable(struct conn *c, struct lws *wsi)
 {
 	size_t n = c->body_len - c->body_sent;
 	unsigned char *buf;
@@ -516,7 +498,7 @@ http_writeable(struct conn *c, struct lws *wsi)
 	memcpy(buf + LWS_PRE, c->body + c->body_sent, n);
 	c->body_sent += n;
 	rc = lws_write(wsi, buf + LWS_PRE, n,
-		       c->body_sent == c->body_len ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+		c->body_sent == c->body_len ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
 	free(buf);
 	if (rc < 0)
 		return -1;
@@ -527,8 +509,7 @@ http_writeable(struct conn *c, struct lws *wsi)
 	return 0;
 }
 
-static int
-http_append_headers(struct conn *c, struct lws *wsi, void *in, size_t len)
+static int http_append_headers(struct conn *c, struct lws *wsi, void *in, size_t len)
 {
 	unsigned char **p = in, *end = (*p) + len;
 	char cl[32];
@@ -537,9 +518,9 @@ http_append_headers(struct conn *c, struct lws *wsi, void *in, size_t len)
 		return 0;
 	snprintf(cl, sizeof(cl), "%zu", c->body_len);
 	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-					 (unsigned char *)"application/json", 16, p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-					 (unsigned char *)cl, (int)strlen(cl), p, end))
+		    (unsigned char *)"application/json", 16, p, end) ||
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+			(unsigned char *)cl, (int)strlen(cl), p, end))
 		return -1;
 	if (c->body_len) {
 		lws_client_http_body_pending(wsi, 1);
@@ -548,9 +529,8 @@ http_append_headers(struct conn *c, struct lws *wsi, void *in, size_t len)
 	return 0;
 }
 
-static int
-cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reasons reason,
-	void *in, size_t len)
+static int cb_conn(struct link *l, struct conn *c, struct lws *wsi,
+	enum lws_callback_reasons reason, void *in, size_t len)
 {
 	char buf[4096 + LWS_PRE], *px;
 	int lenx;
@@ -584,8 +564,8 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
 		break;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		if (!c->is_ws && !c->ended)
-			emit(l, LINK_EVENT_HTTP_STATUS, c->id, (int)lws_http_client_http_response(wsi),
-			     NULL, 0);
+			emit(l, LINK_EVENT_HTTP_STATUS, c->id,
+				(int)lws_http_client_http_response(wsi), NULL, 0);
 		break;
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
 		px = buf + LWS_PRE;
@@ -621,8 +601,7 @@ cb_conn(struct link *l, struct conn *c, struct lws *wsi, enum lws_callback_reaso
  * of the whole bundle up front, which costs about 1 MiB of RSS.  lws's own
  * loading of the bundle is off (LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS).
  */
-static int
-load_system_cas(void *ssl_ctx)
+static int load_system_cas(void *ssl_ctx)
 {
 	const char *dir = getenv(X509_get_default_cert_dir_env());
 
@@ -633,8 +612,8 @@ load_system_cas(void *ssl_ctx)
 	return 0;
 }
 
-static int
-callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int callback(
+	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct link *l = lws_context_user(lws_get_context(wsi));
 	struct conn *c;
@@ -651,13 +630,10 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	return cb_conn(l, c, wsi, reason, in, len);
 }
 
-static const struct lws_protocols protocols[] = {
-	{ LINK_PROTOCOL, callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+static const struct lws_protocols protocols[] = { { LINK_PROTOCOL, callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 } };
 
-static void *
-thread_main(void *arg)
+static void *thread_main(void *arg)
 {
 	struct link *l = arg;
 	bool stop = false;
@@ -677,8 +653,7 @@ thread_main(void *arg)
 
 /* ---- main thread ---- */
 
-static void
-dispatch(struct link *l, struct link_event *e)
+static void dispatch(struct link *l, struct link_event *e)
 {
 	switch (e->type) {
 	case LINK_EVENT_WS_OPEN:
@@ -707,8 +682,7 @@ dispatch(struct link *l, struct link_event *e)
 	}
 }
 
-static void
-wake_cb(evutil_socket_t fd, short what, void *arg)
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
 	struct link_event_q q = STAILQ_HEAD_INITIALIZER(q);
@@ -726,8 +700,7 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-lws_log_emit(int level, const char *line)
+static void lws_log_emit(int level, const char *line)
 {
 	size_t n = strlen(line);
 
@@ -742,8 +715,7 @@ lws_log_emit(int level, const char *line)
  * no caller can read it afterwards (a use would be a NULL dereference in
  * every run, not a race that shows once in a thousand).
  */
-static void
-push_cmd(struct link *l, struct cmd **cmdp)
+static void push_cmd(struct link *l, struct cmd **cmdp)
 {
 	struct cmd *cmd = *cmdp;
 	bool was_empty;
@@ -758,9 +730,8 @@ push_cmd(struct link *l, struct cmd **cmdp)
 		lws_cancel_service(l->lws);
 }
 
-struct link *
-link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bool tls,
-	 const char *ca_file, char *err, size_t errlen)
+struct link *link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bool tls,
+	const char *ca_file, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
 	struct link *l = xcalloc(1, sizeof(*l));
@@ -773,18 +744,19 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bo
 	LIST_INIT(&l->conns);
 	l->wake = event_new(base, -1, 0, wake_cb, l);
 
-	lws_set_log_level(ic_log_get_level() >= IC_LOG_DEBUG ? (LLL_ERR | LLL_WARN) : 0,
-			  lws_log_emit);
+	lws_set_log_level(
+		ic_log_get_level() >= IC_LOG_DEBUG ? (LLL_ERR | LLL_WARN) : 0, lws_log_emit);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	/* OpenSSL's initialisation costs about 4 MiB of RSS: only for https */
-	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-			     LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS : 0;
+	info.options = tls
+		? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS
+		: 0;
 	info.user = l;
 	info.gid = -1;
 	info.uid = -1;
-	info.fd_limit_per_thread = 64;	/* a few connections; keeps RSS small */
+	info.fd_limit_per_thread = 64; /* a few connections; keeps RSS small */
 	info.timeout_secs = LINK_LWS_TIMEOUT_S;
 	info.connect_timeout_secs = LINK_CONNECT_TIMEOUT_S;
 	info.count_threads = 1;
@@ -809,8 +781,7 @@ link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bo
 	return l;
 }
 
-void
-link_free(struct link *l)
+void link_free(struct link *l)
 {
 	struct cmd *cmd;
 	struct link_event *e;
@@ -839,8 +810,7 @@ link_free(struct link *l)
 	free(l);
 }
 
-uint64_t
-link_ws_connect(struct link *l, const char *base_url)
+uint64_t link_ws_connect(struct link *l, const char *base_url)
 {
 	struct cmd *cmd = xcalloc(1, sizeof(*cmd));
 	char err[IC_ERRBUF_MAX];
@@ -862,8 +832,7 @@ link_ws_connect(struct link *l, const char *base_url)
 	return l->cur_gen;
 }
 
-void
-link_ws_close(struct link *l)
+void link_ws_close(struct link *l)
 {
 	struct cmd *cmd;
 
@@ -875,8 +844,7 @@ link_ws_close(struct link *l)
 	push_cmd(l, &cmd);
 }
 
-int
-link_ws_send(struct link *l, uint64_t gen, char *text, size_t len)
+int link_ws_send(struct link *l, uint64_t gen, char *text, size_t len)
 {
 	struct cmd *cmd;
 	bool full;
@@ -903,9 +871,8 @@ link_ws_send(struct link *l, uint64_t gen, char *text, size_t len)
 	return 0;
 }
 
-uint64_t
-link_http_start(struct link *l, const char *method, const char *url, char *body,
-		size_t body_len)
+uint64_t link_http_start(
+	struct link *l, const char *method, const char *url, char *body, size_t body_len)
 {
 	struct cmd *cmd = xcalloc(1, sizeof(*cmd));
 	char err[IC_ERRBUF_MAX];
@@ -929,8 +896,7 @@ link_http_start(struct link *l, const char *method, const char *url, char *body,
 	return id;
 }
 
-void
-link_http_cancel(struct link *l, uint64_t id)
+void link_http_cancel(struct link *l, uint64_t id)
 {
 	struct cmd *cmd = xcalloc(1, sizeof(*cmd));
 

@@ -26,22 +26,22 @@
 
 /* Bytes of WebSocket frames waiting to be written before link_ws_send()
  * refuses more (the relay then fails its request). */
-#define LINK_WS_PENDING_MAX	(16 * 1024 * 1024)
+#define LINK_WS_PENDING_MAX (16 * 1024 * 1024)
 /* Bytes of events waiting for the main thread; beyond this the connection
  * that produced them is dropped (the main loop never blocks, so reaching it
  * means something is badly wrong). */
-#define LINK_EVENTS_MAX		(32 * 1024 * 1024)
+#define LINK_EVENTS_MAX (32 * 1024 * 1024)
 /* Bytes written to an HTTP request body per writeable callback. */
-#define LINK_HTTP_WRITE_STEP	(16 * 1024)
+#define LINK_HTTP_WRITE_STEP (16 * 1024)
 /* lws's own limit on a reply that has not begun (and on TLS and upgrade
  * handshakes).  Its default, 5 s, cut off every chat the router held in
  * its queue (up to IC_QUEUE_WAIT_DEFAULT_S) with "connection closed before
  * the reply was complete".  Callers time their requests and connection
  * attempts themselves (router_timeout, node.c's waits), so this is only a
  * backstop beyond the longest of them (link.c checks). */
-#define LINK_LWS_TIMEOUT_S	(2 * 3600)
+#define LINK_LWS_TIMEOUT_S (2 * 3600)
 /* Seconds to connect (TCP) to one address of the router. */
-#define LINK_CONNECT_TIMEOUT_S	20
+#define LINK_CONNECT_TIMEOUT_S 20
 
 struct link;
 
@@ -62,8 +62,8 @@ struct link_callbacks {
 /* Start the link thread.  tls: set up TLS (needed for https/wss URLs;
  * without it the link speaks plain http/ws only).  ca_file: extra CA
  * file for TLS, or NULL. */
-struct link *link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx,
-		      bool tls, const char *ca_file, char *err, size_t errlen);
+struct link *link_new(struct event_base *base, const struct link_callbacks *cb, void *ctx, bool tls,
+	const char *ca_file, char *err, size_t errlen);
 /* Stop the thread, drop every connection, free everything.  No callback
  * runs after this returns. */
 void link_free(struct link *l);
@@ -86,8 +86,8 @@ int link_ws_send(struct link *l, uint64_t gen, char *text, size_t len);
  * taken over, may be NULL).  Returns its id (> 0), 0 if url is invalid.
  * Then http_status, http_data..., http_done follow, in that order.
  */
-uint64_t link_http_start(struct link *l, const char *method, const char *url,
-			 char *body, size_t body_len);
+uint64_t link_http_start(
+	struct link *l, const char *method, const char *url, char *body, size_t body_len);
 /* Abort request id: the connection is closed.  Events already on their
  * way may still arrive: callers ignore ids they no longer know. */
 void link_http_cancel(struct link *l, uint64_t id);

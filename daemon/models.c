@@ -32,27 +32,26 @@
 struct models {
 	struct daemon *d;
 	struct event *timer;
-	struct ollama_req *req;		/* version or tags read in progress */
+	struct ollama_req *req; /* version or tags read in progress */
 	bool reading_tags;
 	struct ic_model_info *list;
 	size_t n;
-	int retry_s;			/* next delay while Ollama is down; 0 while up */
+	int retry_s; /* next delay while Ollama is down; 0 while up */
 	/* a list read from /api/tags, its capabilities being asked for */
 	struct ic_model_info *pending;
-	char **digests;			/* of pending's models ("" if none) */
+	char **digests; /* of pending's models ("" if none) */
 	size_t n_pending, show_i;
 	/* capabilities by name and digest, for the models last shared */
 	struct cap_entry {
 		char *name, *digest;
 		unsigned caps;
-	} *cache;
+	} * cache;
 	size_t n_cache;
 };
 
 static void read_version(struct models *m);
 
-bool
-models_match_list(const char *patterns, const char *name)
+bool models_match_list(const char *patterns, const char *name)
 {
 	char *copy, *tok, *save = NULL;
 	bool hit = false;
@@ -66,8 +65,7 @@ models_match_list(const char *patterns, const char *name)
 	return hit;
 }
 
-static void
-list_free(struct ic_model_info *v, size_t n)
+static void list_free(struct ic_model_info *v, size_t n)
 {
 	size_t i;
 
@@ -76,15 +74,14 @@ list_free(struct ic_model_info *v, size_t n)
 	free(v);
 }
 
-static int
-cmp_model(const void *a, const void *b)
+static int cmp_model(const void *a, const void *b)
 {
-	return strcmp(((const struct ic_model_info *)a)->name,
-		      ((const struct ic_model_info *)b)->name);
+	return strcmp(
+		((const struct ic_model_info *)a)->name, ((const struct ic_model_info *)b)->name);
 }
 
-static bool
-list_equal(const struct ic_model_info *a, size_t na, const struct ic_model_info *b, size_t nb)
+static bool list_equal(
+	const struct ic_model_info *a, size_t na, const struct ic_model_info *b, size_t nb)
 {
 	size_t i;
 
@@ -92,13 +89,12 @@ list_equal(const struct ic_model_info *a, size_t na, const struct ic_model_info 
 		return false;
 	for (i = 0; i < na; i++)
 		if (strcmp(a[i].name, b[i].name) || a[i].size != b[i].size ||
-		    a[i].caps != b[i].caps)
+			a[i].caps != b[i].caps)
 			return false;
 	return true;
 }
 
-static bool
-wanted(const struct daemon_config *cfg, const char *name)
+static bool wanted(const struct daemon_config *cfg, const char *name)
 {
 	if (cfg->models_allow && *cfg->models_allow && !models_match_list(cfg->models_allow, name))
 		return false;
@@ -106,8 +102,8 @@ wanted(const struct daemon_config *cfg, const char *name)
 }
 
 /* The shared list from a /api/tags reply (a NEW array). */
-static struct ic_model_info *
-parse_tags(const struct daemon_config *cfg, json_object *body, size_t *n_out)
+static struct ic_model_info *parse_tags(
+	const struct daemon_config *cfg, json_object *body, size_t *n_out)
 {
 	json_object *arr;
 	struct ic_model_info *v;
@@ -115,7 +111,7 @@ parse_tags(const struct daemon_config *cfg, json_object *body, size_t *n_out)
 
 	*n_out = 0;
 	if (!json_object_object_get_ex(body, "models", &arr) ||
-	    !json_object_is_type(arr, json_type_array))
+		!json_object_is_type(arr, json_type_array))
 		return NULL;
 	len = json_object_array_length(arr);
 	v = xcalloc(len ? len : 1, sizeof(*v));
@@ -149,16 +145,14 @@ parse_tags(const struct daemon_config *cfg, json_object *body, size_t *n_out)
 	return v;
 }
 
-static void
-schedule(struct models *m, int seconds)
+static void schedule(struct models *m, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
 
 	evtimer_add(m->timer, &tv);
 }
 
-static void
-set_down(struct models *m, const char *why)
+static void set_down(struct models *m, const char *why)
 {
 	struct daemon *d = m->d;
 
@@ -169,8 +163,7 @@ set_down(struct models *m, const char *why)
 	schedule(m, m->retry_s);
 }
 
-static void
-set_list(struct models *m, struct ic_model_info *v, size_t n)
+static void set_list(struct models *m, struct ic_model_info *v, size_t n)
 {
 	struct daemon *d = m->d;
 	bool same = list_equal(m->list, m->n, v, n);
@@ -192,8 +185,7 @@ set_list(struct models *m, struct ic_model_info *v, size_t n)
 	schedule(m, d->cfg->model_refresh);
 }
 
-static void
-pending_free(struct models *m)
+static void pending_free(struct models *m)
 {
 	for (size_t i = 0; i < m->n_pending; i++)
 		free(m->digests[i]);
@@ -204,8 +196,7 @@ pending_free(struct models *m)
 	m->n_pending = m->show_i = 0;
 }
 
-static void
-cache_free(struct models *m)
+static void cache_free(struct models *m)
 {
 	for (size_t i = 0; i < m->n_cache; i++) {
 		free(m->cache[i].name);
@@ -217,8 +208,7 @@ cache_free(struct models *m)
 }
 
 /* The digest of each of v's models in a /api/tags reply (NEW strings). */
-static char **
-digests_of(json_object *body, const struct ic_model_info *v, size_t n)
+static char **digests_of(json_object *body, const struct ic_model_info *v, size_t n)
 {
 	json_object *arr = NULL;
 	char **d = xcalloc(n ? n : 1, sizeof(*d));
@@ -247,8 +237,8 @@ digests_of(json_object *body, const struct ic_model_info *v, size_t n)
 	return d;
 }
 
-static const struct cap_entry *
-cache_find(const struct models *m, const char *name, const char *digest)
+static const struct cap_entry *cache_find(
+	const struct models *m, const char *name, const char *digest)
 {
 	for (size_t i = 0; i < m->n_cache; i++)
 		if (strcmp(m->cache[i].name, name) == 0 && strcmp(m->cache[i].digest, digest) == 0)
@@ -256,8 +246,7 @@ cache_find(const struct models *m, const char *name, const char *digest)
 	return NULL;
 }
 
-static void
-cache_put(struct models *m, const char *name, const char *digest, unsigned caps)
+static void cache_put(struct models *m, const char *name, const char *digest, unsigned caps)
 {
 	/* bounded: entries of models no longer shared are dropped in show_done() */
 	m->cache = xrealloc(m->cache, (m->n_cache + 1) * sizeof(*m->cache));
@@ -269,8 +258,7 @@ cache_put(struct models *m, const char *name, const char *digest, unsigned caps)
 
 /* Every pending model's capabilities are in: keep the cache to the list,
  * and share the list. */
-static void
-show_done(struct models *m)
+static void show_done(struct models *m)
 {
 	struct cap_entry *keep = xcalloc(m->n_pending ? m->n_pending : 1, sizeof(*keep));
 	size_t n = 0;
@@ -280,7 +268,7 @@ show_done(struct models *m)
 
 		if (!c)
 			continue;
-		m->pending[i].caps = c->caps;	/* also those not reached this time */
+		m->pending[i].caps = c->caps; /* also those not reached this time */
 		keep[n].name = xstrdup(c->name);
 		keep[n].digest = xstrdup(c->digest);
 		keep[n].caps = c->caps;
@@ -305,8 +293,7 @@ show_done(struct models *m)
 
 static void show_next(struct models *m);
 
-static void
-show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+static void show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 {
 	struct models *m = ctx;
 	struct ic_model_info *mi = &m->pending[m->show_i];
@@ -317,7 +304,9 @@ show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 		/* an Ollama too old to say gets no capabilities: the router
 		 * then goes by the model's name */
 		mi->caps = json_object_object_get_ex(body, "capabilities", &arr) &&
-			json_object_is_type(arr, json_type_array) ? ic_caps_of_json(arr) : 0;
+				json_object_is_type(arr, json_type_array)
+			? ic_caps_of_json(arr)
+			: 0;
 		cache_put(m, mi->name, m->digests[m->show_i], mi->caps);
 	} else if (err == OLLAMA_TIMEOUT || err == OLLAMA_UNAVAILABLE) {
 		/* do not make the list wait for every model in turn: the rest
@@ -333,8 +322,7 @@ show_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 }
 
 /* Ask /api/show for the next pending model not in the cache. */
-static void
-show_next(struct models *m)
+static void show_next(struct models *m)
 {
 	while (m->show_i < m->n_pending) {
 		struct ic_model_info *mi = &m->pending[m->show_i];
@@ -352,16 +340,15 @@ show_next(struct models *m)
 		json_object_object_add(req, "model", json_object_new_string(mi->name));
 		body = ic_json_to_string_new(req, &len);
 		json_object_put(req);
-		m->req = ollama_post_json(m->d->ollama, "/api/show", body, len,
-					  MODELS_SHOW_TIMEOUT_S, show_cb, m);
+		m->req = ollama_post_json(
+			m->d->ollama, "/api/show", body, len, MODELS_SHOW_TIMEOUT_S, show_cb, m);
 		free(body);
 		return;
 	}
 	show_done(m);
 }
 
-static void
-tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+static void tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 {
 	struct models *m = ctx;
 	struct ic_model_info *v;
@@ -385,8 +372,7 @@ tags_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 	show_next(m);
 }
 
-static void
-version_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
+static void version_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 {
 	struct models *m = ctx;
 	const char *v;
@@ -402,22 +388,19 @@ version_cb(void *ctx, enum ollama_err err, const char *msg, json_object *body)
 	m->req = ollama_get(m->d->ollama, "/api/tags", tags_cb, m);
 }
 
-static void
-read_version(struct models *m)
+static void read_version(struct models *m)
 {
 	if (m->req)
 		return;
 	m->req = ollama_get(m->d->ollama, "/api/version", version_cb, m);
 }
 
-static void
-timer_cb(evutil_socket_t fd, short what, void *arg)
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	read_version(arg);
 }
 
-struct models *
-models_new(struct daemon *d)
+struct models *models_new(struct daemon *d)
 {
 	struct models *m = xcalloc(1, sizeof(*m));
 
@@ -426,8 +409,7 @@ models_new(struct daemon *d)
 	return m;
 }
 
-void
-models_free(struct models *m)
+void models_free(struct models *m)
 {
 	if (!m)
 		return;
@@ -439,10 +421,9 @@ models_free(struct models *m)
 	free(m);
 }
 
-void
-models_refresh(struct models *m)
+void models_refresh(struct models *m)
 {
-	if (m->req) {	/* the Ollama client may have changed: start over */
+	if (m->req) { /* the Ollama client may have changed: start over */
 		ollama_cancel(m->req);
 		m->req = NULL;
 	}
@@ -451,15 +432,13 @@ models_refresh(struct models *m)
 	read_version(m);
 }
 
-const struct ic_model_info *
-models_list(const struct models *m, size_t *n)
+const struct ic_model_info *models_list(const struct models *m, size_t *n)
 {
 	*n = m->n;
 	return m->list;
 }
 
-bool
-models_has(const struct models *m, const char *name)
+bool models_has(const struct models *m, const char *name)
 {
 	size_t i;
 

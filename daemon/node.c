@@ -25,24 +25,24 @@
 struct node {
 	struct daemon *d;
 	enum node_state state;
-	uint64_t gen;			/* current link session, 0 if none */
+	uint64_t gen; /* current link session, 0 if none */
 	int attempt;
 	time_t registered_at;
 	char **features;
 	size_t n_features;
-	char *sent_models;		/* the list the router knows, as text */
+	char *sent_models; /* the list the router knows, as text */
 	bool reregister_pending;
 	char last_error[IC_ERRBUF_MAX];
-	char close_why[IC_ERRBUF_MAX];	/* why we closed the session, or "" */
+	char close_why[IC_ERRBUF_MAX]; /* why we closed the session, or "" */
 	/* The id the current session registers with (nodeid.h): d->node_id,
 	 * or a per-connection variant while the router may still hold a
 	 * session registered with d->node_id. */
 	char session_id[IC_NODE_ID_MAX + 1];
-	bool session_stable;		/* session_id is d->node_id */
-	bool register_sent;		/* on the current session */
-	char *memo_server;		/* the router the next two are about */
-	bool memo_replaces;		/* it listed IC_FEATURE_STABLE_NODE_ID */
-	int64_t stable_held_until;	/* it may hold d->node_id until then (boot_s()) */
+	bool session_stable;	   /* session_id is d->node_id */
+	bool register_sent;	   /* on the current session */
+	char *memo_server;	   /* the router the next two are about */
+	bool memo_replaces;	   /* it listed IC_FEATURE_STABLE_NODE_ID */
+	int64_t stable_held_until; /* it may hold d->node_id until then (boot_s()) */
 	/* reg_ev: from the connect to the upgrade, then from the upgrade to
 	 * "registered", NODE_REGISTER_WAIT_S each (lws's own timeouts are
 	 * only a distant backstop, see link.h) */
@@ -51,16 +51,14 @@ struct node {
 
 static void connect_now(struct node *n);
 
-static double
-unit_random(void)
+static double unit_random(void)
 {
 	return (double)arc4random() / 4294967296.0;
 }
 
 /* Seconds on a clock that counts suspend: the router's timers run on
  * while this machine sleeps. */
-static int64_t
-boot_s(void)
+static int64_t boot_s(void)
 {
 	struct timespec ts;
 
@@ -70,16 +68,14 @@ boot_s(void)
 
 /* The current session ends without the router saying so: it may hold on
  * to it, and to its id, for a while. */
-static void
-mark_stable_held(struct node *n)
+static void mark_stable_held(struct node *n)
 {
 	if (n->register_sent && n->session_stable)
 		n->stable_held_until = boot_s() + NODEID_HOLD_S;
 }
 
 /* What is known about the router applies to its URL only. */
-static void
-memo_for_server(struct node *n)
+static void memo_for_server(struct node *n)
 {
 	const char *url = n->d->cfg->server;
 
@@ -91,8 +87,7 @@ memo_for_server(struct node *n)
 	n->stable_held_until = 0;
 }
 
-static void
-choose_session_id(struct node *n)
+static void choose_session_id(struct node *n)
 {
 	const char *stable = n->d->node_id;
 
@@ -104,11 +99,11 @@ choose_session_id(struct node *n)
 	}
 	nodeid_variant(stable, arc4random(), n->session_id, sizeof(n->session_id));
 	log_info("registering as %s: %s may still hold the last session registered as %s, "
-		 "which ended without a close handshake", n->session_id, n->d->cfg->server, stable);
+		 "which ended without a close handshake",
+		n->session_id, n->d->cfg->server, stable);
 }
 
-static void
-set_state(struct node *n, enum node_state s)
+static void set_state(struct node *n, enum node_state s)
 {
 	if (n->state == s)
 		return;
@@ -116,8 +111,7 @@ set_state(struct node *n, enum node_state s)
 	daemon_changed(n->d, false);
 }
 
-static void
-features_clear(struct node *n)
+static void features_clear(struct node *n)
 {
 	size_t i;
 
@@ -128,8 +122,7 @@ features_clear(struct node *n)
 	n->n_features = 0;
 }
 
-bool
-node_has_feature(const struct node *n, const char *feature)
+bool node_has_feature(const struct node *n, const char *feature)
 {
 	size_t i;
 
@@ -140,8 +133,7 @@ node_has_feature(const struct node *n, const char *feature)
 }
 
 /* The shared list as one comparable string (NEW). */
-static char *
-models_text_new(struct daemon *d)
+static char *models_text_new(struct daemon *d)
 {
 	size_t i, cnt;
 	const struct ic_model_info *v = models_list(d->models, &cnt);
@@ -155,21 +147,19 @@ models_text_new(struct daemon *d)
 	return s;
 }
 
-int
-node_send(struct node *n, uint64_t gen, char *text)
+int node_send(struct node *n, uint64_t gen, char *text)
 {
 	if (!text)
 		return -1;
 	if (gen == 0 || gen != n->gen ||
-	    (n->state != NODE_REGISTERED && n->state != NODE_REGISTERING)) {
+		(n->state != NODE_REGISTERED && n->state != NODE_REGISTERING)) {
 		free(text);
 		return -1;
 	}
 	return link_ws_send(n->d->link, gen, text, strlen(text));
 }
 
-static void
-send_heartbeat(struct node *n)
+static void send_heartbeat(struct node *n)
 {
 	struct daemon *d = n->d;
 	bool avail = avail_is(&d->avail);
@@ -180,8 +170,7 @@ send_heartbeat(struct node *n)
 	node_send(n, n->gen, ic_msg_heartbeat_new(n->session_id, active, avail));
 }
 
-static void
-hb_cb(evutil_socket_t fd, short what, void *arg)
+static void hb_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 	struct timeval tv = { n->d->cfg->heartbeat_interval, 0 };
@@ -190,14 +179,12 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(n->hb_ev, &tv);
 }
 
-void
-node_heartbeat_now(struct node *n)
+void node_heartbeat_now(struct node *n)
 {
 	send_heartbeat(n);
 }
 
-static void
-send_register(struct node *n)
+static void send_register(struct node *n)
 {
 	struct daemon *d = n->d;
 	size_t cnt;
@@ -208,13 +195,13 @@ send_register(struct node *n)
 	n->reregister_pending = false;
 	choose_session_id(n);
 	n->register_sent = true;
-	node_send(n, n->gen, ic_msg_register_new(n->session_id, v, cnt, d->cfg->max_concurrent,
-						 d->ollama_health.version));
+	node_send(n, n->gen,
+		ic_msg_register_new(
+			n->session_id, v, cnt, d->cfg->max_concurrent, d->ollama_health.version));
 }
 
 /* Tell the router the current list, if it differs from what it knows. */
-static void
-sync_models(struct node *n)
+static void sync_models(struct node *n)
 {
 	struct daemon *d = n->d;
 	char *now = models_text_new(d);
@@ -226,7 +213,7 @@ sync_models(struct node *n)
 		return;
 	}
 	v = models_list(d->models, &cnt);
-	if (cnt == 0) {		/* "no models" availability covers it */
+	if (cnt == 0) { /* "no models" availability covers it */
 		free(now);
 		return;
 	}
@@ -247,17 +234,15 @@ sync_models(struct node *n)
 	}
 }
 
-void
-node_reregister(struct node *n)
+void node_reregister(struct node *n)
 {
 	if (n->state != NODE_REGISTERED)
-		return;		/* the next registration carries it anyway */
+		return; /* the next registration carries it anyway */
 	n->reregister_pending = true;
 	node_relay_done(n);
 }
 
-void
-node_relay_done(struct node *n)
+void node_relay_done(struct node *n)
 {
 	if (n->reregister_pending && n->state == NODE_REGISTERED && daemon_in_flight(n->d) == 0) {
 		log_info("registering again");
@@ -265,8 +250,7 @@ node_relay_done(struct node *n)
 	}
 }
 
-void
-node_models_changed(struct node *n)
+void node_models_changed(struct node *n)
 {
 	size_t cnt;
 
@@ -277,8 +261,7 @@ node_models_changed(struct node *n)
 		sync_models(n);
 }
 
-static void
-connect_now(struct node *n)
+static void connect_now(struct node *n)
 {
 	struct daemon *d = n->d;
 	size_t cnt;
@@ -301,7 +284,7 @@ connect_now(struct node *n)
 	n->register_sent = false;
 	features_clear(n);
 	models_list(d->models, &cnt);
-	if (cnt == 0) {		/* the router refuses a registration without models */
+	if (cnt == 0) { /* the router refuses a registration without models */
 		if (!was_waiting)
 			link_ws_close(d->link);
 		set_state(n, NODE_WAITING);
@@ -317,30 +300,27 @@ connect_now(struct node *n)
 	daemon_changed(d, false);
 }
 
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	connect_now(arg);
 }
 
-static void
-reg_timeout_cb(evutil_socket_t fd, short what, void *arg)
+static void reg_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 
 	if (n->state == NODE_CONNECTING)
-		snprintf(n->close_why, sizeof(n->close_why),
-			 "no WebSocket session after %d s", NODE_REGISTER_WAIT_S);
+		snprintf(n->close_why, sizeof(n->close_why), "no WebSocket session after %d s",
+			NODE_REGISTER_WAIT_S);
 	else
 		snprintf(n->close_why, sizeof(n->close_why),
-			 "the router did not confirm the registration in %d s",
-			 NODE_REGISTER_WAIT_S);
-	log_info("%s: closing it", n->close_why);	/* on_closed() warns */
+			"the router did not confirm the registration in %d s",
+			NODE_REGISTER_WAIT_S);
+	log_info("%s: closing it", n->close_why); /* on_closed() warns */
 	link_ws_close(n->d->link);
 }
 
-static void
-on_open(void *ctx, uint64_t gen)
+static void on_open(void *ctx, uint64_t gen)
 {
 	struct node *n = ctx;
 	struct timeval tv = { NODE_REGISTER_WAIT_S, 0 };
@@ -352,8 +332,7 @@ on_open(void *ctx, uint64_t gen)
 	evtimer_add(n->reg_ev, &tv);
 }
 
-static void
-on_registered(struct node *n, struct ic_msg *m)
+static void on_registered(struct node *n, struct ic_msg *m)
 {
 	struct timeval tv = { n->d->cfg->heartbeat_interval, 0 };
 	size_t cnt;
@@ -372,9 +351,9 @@ on_registered(struct node *n, struct ic_msg *m)
 	set_state(n, NODE_REGISTERED);
 	consume_link_changed(n->d);
 	models_list(n->d->models, &cnt);
-	log_notice("registered with %s as %s%s%s (%zu model%s)", n->d->cfg->server,
-		   n->session_id, n->session_stable ? "" : ", a per-connection variant of ",
-		   n->session_stable ? "" : n->d->node_id, cnt, cnt == 1 ? "" : "s");
+	log_notice("registered with %s as %s%s%s (%zu model%s)", n->d->cfg->server, n->session_id,
+		n->session_stable ? "" : ", a per-connection variant of ",
+		n->session_stable ? "" : n->d->node_id, cnt, cnt == 1 ? "" : "s");
 	send_heartbeat(n);
 	evtimer_add(n->hb_ev, &tv);
 	sync_models(n);
@@ -382,8 +361,8 @@ on_registered(struct node *n, struct ic_msg *m)
 
 /* A malformed inference_request still gets an answer if it names its
  * request: the router would otherwise wait for it. */
-static void
-refuse_malformed(struct node *n, uint64_t gen, const char *text, size_t len, const char *err)
+static void refuse_malformed(
+	struct node *n, uint64_t gen, const char *text, size_t len, const char *err)
 {
 	json_object *j = ic_json_parse_new(text, len);
 	const char *type = j ? ic_json_get_string(j, "type") : NULL;
@@ -399,8 +378,7 @@ refuse_malformed(struct node *n, uint64_t gen, const char *text, size_t len, con
 	json_object_put(j);
 }
 
-static void
-on_text(void *ctx, uint64_t gen, const char *text, size_t len)
+static void on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 {
 	struct node *n = ctx;
 	struct ic_msg m;
@@ -427,29 +405,32 @@ on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 		break;
 	default:
 		log_debug("ignoring a \"%s\" message from the router",
-			  m.type_name ? m.type_name : "?");
+			m.type_name ? m.type_name : "?");
 		break;
 	}
 	ic_msg_clear(&m);
 }
 
 /* A router going away or restarting, in words (reason: the router's). */
-static void
-restart_why(char *buf, size_t len, int code, const char *reason)
+static void restart_why(char *buf, size_t len, int code, const char *reason)
 {
-	const char *note = code == BACKOFF_CLOSE_PROTOCOL ?
-		", which is how libwebsockets reports 1012-1015" : "";
+	const char *note = code == BACKOFF_CLOSE_PROTOCOL
+		? ", which is how libwebsockets reports 1012-1015"
+		: "";
 
 	if (*reason)
-		snprintf(buf, len, "the router closed the connection (\"%s\"); it may be "
-			 "restarting (close code %d%s)", reason, code, note);
+		snprintf(buf, len,
+			"the router closed the connection (\"%s\"); it may be "
+			"restarting (close code %d%s)",
+			reason, code, note);
 	else
-		snprintf(buf, len, "the router closed the connection; it may be restarting "
-			 "(close code %d%s)", code, note);
+		snprintf(buf, len,
+			"the router closed the connection; it may be restarting "
+			"(close code %d%s)",
+			code, note);
 }
 
-static void
-on_closed(void *ctx, uint64_t gen, int code, const char *reason)
+static void on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 {
 	struct node *n = ctx;
 	struct daemon *d = n->d;
@@ -472,26 +453,27 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (was_registered)
 		consume_link_changed(d);
 	features_clear(n);
-	if (code == 0)		/* no close frame from the router */
+	if (code == 0) /* no close frame from the router */
 		mark_stable_held(n);
 	n->register_sent = false;
-	if (n->close_why[0]) {	/* we closed it, for this reason */
+	if (n->close_why[0]) { /* we closed it, for this reason */
 		snprintf(why, sizeof(why), "%s", n->close_why);
 		n->close_why[0] = '\0';
-		if (kind == BACKOFF_RESTART)	/* our close, not the router's restart */
+		if (kind == BACKOFF_RESTART) /* our close, not the router's restart */
 			kind = BACKOFF_FAILURE;
-	}
-	else if (kind == BACKOFF_RESTART)
+	} else if (kind == BACKOFF_RESTART)
 		restart_why(why, sizeof(why), code, reason);
 	else if (code)
 		snprintf(why, sizeof(why), "closed by the router (%d): %s", code,
-			 *reason ? reason : "no reason given");
+			*reason ? reason : "no reason given");
 	else if (strstr(reason, "SSL") || strstr(reason, "certificate"))
-		snprintf(why, sizeof(why), "TLS failed (%s); is the router's certificate "
-			 "trusted? see ca_file", reason);
+		snprintf(why, sizeof(why),
+			"TLS failed (%s); is the router's certificate "
+			"trusted? see ca_file",
+			reason);
 	else
 		snprintf(why, sizeof(why), "%s", *reason ? reason : "connection failed");
-	if (stopped) {		/* the close is done: main() may finish */
+	if (stopped) { /* the close is done: main() may finish */
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
@@ -499,14 +481,14 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 		n->attempt = 0;
 	if (kind == BACKOFF_POLICY)
 		delay = d->cfg->reconnect_max;
-	else if (kind == BACKOFF_RESTART)	/* not a failure: no step up */
+	else if (kind == BACKOFF_RESTART) /* not a failure: no step up */
 		delay = backoff_delay_s(0, d->cfg->reconnect_min, d->cfg->reconnect_max, 0.0);
 	else
-		delay = backoff_delay_s(n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max,
-				       unit_random());
+		delay = backoff_delay_s(
+			n->attempt++, d->cfg->reconnect_min, d->cfg->reconnect_max, unit_random());
 	if (kind == BACKOFF_RESTART)
 		log_notice("lost the connection to %s: %s; reconnecting in %.0f s", d->cfg->server,
-			   why, delay);
+			why, delay);
 	else if (was_registered)
 		log_warn("lost the connection to %s: %s", d->cfg->server, why);
 	else if (strcmp(why, n->last_error) != 0)
@@ -521,24 +503,21 @@ on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 }
 
 /* HTTP events belong to the consume path. */
-static void
-on_http_status(void *ctx, uint64_t id, int status)
+static void on_http_status(void *ctx, uint64_t id, int status)
 {
 	struct node *n = ctx;
 
 	consume_http_status(n->d, id, status);
 }
 
-static void
-on_http_data(void *ctx, uint64_t id, const char *data, size_t len)
+static void on_http_data(void *ctx, uint64_t id, const char *data, size_t len)
 {
 	struct node *n = ctx;
 
 	consume_http_data(n->d, id, data, len);
 }
 
-static void
-on_http_done(void *ctx, uint64_t id, const char *err)
+static void on_http_done(void *ctx, uint64_t id, const char *err)
 {
 	struct node *n = ctx;
 
@@ -546,11 +525,15 @@ on_http_done(void *ctx, uint64_t id, const char *err)
 }
 
 const struct link_callbacks node_link_callbacks = {
-	on_open, on_text, on_closed, on_http_status, on_http_data, on_http_done,
+	on_open,
+	on_text,
+	on_closed,
+	on_http_status,
+	on_http_data,
+	on_http_done,
 };
 
-struct node *
-node_new(struct daemon *d)
+struct node *node_new(struct daemon *d)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
 
@@ -562,8 +545,7 @@ node_new(struct daemon *d)
 	return n;
 }
 
-void
-node_free(struct node *n)
+void node_free(struct node *n)
 {
 	if (!n)
 		return;
@@ -576,8 +558,7 @@ node_free(struct node *n)
 	free(n);
 }
 
-void
-node_restart(struct node *n)
+void node_restart(struct node *n)
 {
 	if (n->state == NODE_STOPPED)
 		return;
@@ -591,8 +572,7 @@ node_restart(struct node *n)
 	connect_now(n);
 }
 
-void
-node_stop(struct node *n)
+void node_stop(struct node *n)
 {
 	evtimer_del(n->retry_ev);
 	evtimer_del(n->hb_ev);
@@ -602,14 +582,12 @@ node_stop(struct node *n)
 	n->state = NODE_STOPPED;
 }
 
-enum node_state
-node_get_state(const struct node *n)
+enum node_state node_get_state(const struct node *n)
 {
 	return n->state;
 }
 
-const char *
-node_state_name(enum node_state s)
+const char *node_state_name(enum node_state s)
 {
 	switch (s) {
 	case NODE_WAITING:
@@ -628,8 +606,7 @@ node_state_name(enum node_state s)
 	return "?";
 }
 
-const char *
-node_last_error(const struct node *n)
+const char *node_last_error(const struct node *n)
 {
 	return n->last_error[0] ? n->last_error : NULL;
 }

@@ -19,20 +19,20 @@
 
 /* A session registered at least this long counts as healthy: the backoff
  * starts again from the bottom after it ends. */
-#define NODE_HEALTHY_S		30
+#define NODE_HEALTHY_S 30
 /* From connecting to "registered": TCP, TLS, the upgrade and the answer
  * to register together; past it the attempt is closed and retried. */
-#define NODE_REGISTER_WAIT_S	(2 * IC_REGISTER_TIMEOUT_S)
+#define NODE_REGISTER_WAIT_S (2 * IC_REGISTER_TIMEOUT_S)
 
 struct daemon;
 struct node;
 
 enum node_state {
-	NODE_WAITING,		/* no models to register yet */
+	NODE_WAITING, /* no models to register yet */
 	NODE_CONNECTING,
 	NODE_REGISTERING,
 	NODE_REGISTERED,
-	NODE_BACKOFF,		/* waiting to reconnect */
+	NODE_BACKOFF, /* waiting to reconnect */
 	NODE_STOPPED,
 };
 

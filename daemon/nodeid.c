@@ -6,8 +6,7 @@
 
 #include "daemon/nodeid.h"
 
-void
-nodeid_variant(const char *stable, uint32_t nonce, char *out, size_t outlen)
+void nodeid_variant(const char *stable, uint32_t nonce, char *out, size_t outlen)
 {
 	int keep = (int)strlen(stable);
 
@@ -16,8 +15,7 @@ nodeid_variant(const char *stable, uint32_t nonce, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s-%0*x", keep, stable, NODEID_NONCE_HEX, (unsigned)nonce);
 }
 
-bool
-nodeid_stable_ok(bool replaces, int64_t held_until, int64_t now)
+bool nodeid_stable_ok(bool replaces, int64_t held_until, int64_t now)
 {
 	return replaces || now >= held_until;
 }

@@ -28,9 +28,9 @@
  * sweeps every heartbeat interval), then a close to a silent peer
  * (20-30 s), rounded up.
  */
-#define NODEID_HOLD_S	(2 * IC_HEARTBEAT_TIMEOUT_S)
+#define NODEID_HOLD_S (2 * IC_HEARTBEAT_TIMEOUT_S)
 /* Hex digits of the per-connection part. */
-#define NODEID_NONCE_HEX	8
+#define NODEID_NONCE_HEX 8
 
 /*
  * The per-connection variant of `stable`: "<stable>-<nonce as 8 hex

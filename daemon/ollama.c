@@ -28,7 +28,7 @@
 struct ollama {
 	struct event_base *base;
 	struct ic_url url;
-	char *addr;		/* numeric address evhttp connects to */
+	char *addr; /* numeric address evhttp connects to */
 	char *url_text;
 	int timeout_s;
 	LIST_HEAD(, ollama_req) reqs;
@@ -38,18 +38,18 @@ struct ollama_req {
 	LIST_ENTRY(ollama_req) next;
 	struct ollama *o;
 	struct evhttp_connection *conn;
-	struct evhttp_request *req;	/* NULL once evhttp is done with it */
+	struct evhttp_request *req; /* NULL once evhttp is done with it */
 	bool chat;
 	ollama_json_cb json_cb;
 	struct ollama_chat_cb chat_cb;
 	void *ctx;
-	int status;			/* HTTP status once headers arrived */
+	int status; /* HTTP status once headers arrived */
 	bool got_headers;
 	bool timed_out;
-	bool finished;			/* final callback ran or cancelled */
-	bool in_cb;			/* inside chunk processing */
+	bool finished; /* final callback ran or cancelled */
+	bool in_cb;    /* inside chunk processing */
 	bool cancel_pending;
-	bool start_failed;		/* report at the next loop turn */
+	bool start_failed; /* report at the next loop turn */
 	/* NDJSON line buffer (chat) or body (non-200 / GET) */
 	char *buf;
 	size_t len, cap, scanned;
@@ -57,8 +57,7 @@ struct ollama_req {
 	struct event *reaper;
 };
 
-const char *
-ollama_err_name(enum ollama_err err)
+const char *ollama_err_name(enum ollama_err err)
 {
 	switch (err) {
 	case OLLAMA_OK:
@@ -79,8 +78,7 @@ ollama_err_name(enum ollama_err err)
  * default, and "localhost" may list ::1 first.  A name that does not
  * resolve is kept: connecting then fails and says so.  NEW string.
  */
-static char *
-resolve_new(const char *host)
+static char *resolve_new(const char *host)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct addrinfo hints, *res;
@@ -94,7 +92,7 @@ resolve_new(const char *host)
 		if (getaddrinfo(host, NULL, &hints, &res) != 0)
 			continue;
 		if (getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof(buf), NULL, 0,
-				NI_NUMERICHOST) == 0) {
+			    NI_NUMERICHOST) == 0) {
 			freeaddrinfo(res);
 			return xstrdup(buf);
 		}
@@ -103,8 +101,8 @@ resolve_new(const char *host)
 	return xstrdup(host);
 }
 
-struct ollama *
-ollama_new(struct event_base *base, const char *host, int timeout_s, char *err, size_t errlen)
+struct ollama *ollama_new(
+	struct event_base *base, const char *host, int timeout_s, char *err, size_t errlen)
 {
 	struct ollama *o = xcalloc(1, sizeof(*o));
 
@@ -121,27 +119,24 @@ ollama_new(struct event_base *base, const char *host, int timeout_s, char *err, 
 	o->base = base;
 	o->timeout_s = timeout_s;
 	o->addr = resolve_new(o->url.host);
-	o->url_text = strchr(o->url.host, ':') ?
-		xasprintf("http://[%s]:%d", o->url.host, o->url.port) :
-		xasprintf("http://%s:%d", o->url.host, o->url.port);
+	o->url_text = strchr(o->url.host, ':')
+		? xasprintf("http://[%s]:%d", o->url.host, o->url.port)
+		: xasprintf("http://%s:%d", o->url.host, o->url.port);
 	LIST_INIT(&o->reqs);
 	return o;
 }
 
-bool
-ollama_busy(const struct ollama *o)
+bool ollama_busy(const struct ollama *o)
 {
 	return !LIST_EMPTY(&o->reqs);
 }
 
-const char *
-ollama_url(const struct ollama *o)
+const char *ollama_url(const struct ollama *o)
 {
 	return o->url_text;
 }
 
-static void
-req_free(struct ollama_req *r)
+static void req_free(struct ollama_req *r)
 {
 	LIST_REMOVE(r, next);
 	if (r->conn)
@@ -152,11 +147,9 @@ req_free(struct ollama_req *r)
 	free(r);
 }
 
-static void finish(struct ollama_req *r, enum ollama_err err, const char *msg,
-		   json_object *body);
+static void finish(struct ollama_req *r, enum ollama_err err, const char *msg, json_object *body);
 
-static void
-reap_cb(evutil_socket_t fd, short what, void *arg)
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ollama_req *r = arg;
 
@@ -166,8 +159,7 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Free r once evhttp has returned from its callbacks. */
-static void
-req_retire(struct ollama_req *r)
+static void req_retire(struct ollama_req *r)
 {
 	struct timeval zero = { 0, 0 };
 
@@ -178,8 +170,7 @@ req_retire(struct ollama_req *r)
 	}
 }
 
-void
-ollama_free(struct ollama *o)
+void ollama_free(struct ollama *o)
 {
 	struct ollama_req *r;
 
@@ -193,8 +184,7 @@ ollama_free(struct ollama *o)
 	free(o);
 }
 
-void
-ollama_cancel(struct ollama_req *r)
+void ollama_cancel(struct ollama_req *r)
 {
 	if (!r || r->finished)
 		return;
@@ -209,8 +199,7 @@ ollama_cancel(struct ollama_req *r)
 }
 
 /* Append to the buffer; false when it would exceed max. */
-static bool
-buf_add(struct ollama_req *r, const char *data, size_t n, size_t max)
+static bool buf_add(struct ollama_req *r, const char *data, size_t n, size_t max)
 {
 	if (r->len + n > max) {
 		r->overflow = true;
@@ -228,8 +217,7 @@ buf_add(struct ollama_req *r, const char *data, size_t n, size_t max)
 	return true;
 }
 
-static void
-finish(struct ollama_req *r, enum ollama_err err, const char *msg, json_object *body)
+static void finish(struct ollama_req *r, enum ollama_err err, const char *msg, json_object *body)
 {
 	if (r->finished)
 		return;
@@ -241,8 +229,7 @@ finish(struct ollama_req *r, enum ollama_err err, const char *msg, json_object *
 }
 
 /* The text of an {"error": "..."} body, or a generic sentence. */
-static void
-error_text(const char *buf, size_t len, int status, char *out, size_t outlen)
+static void error_text(const char *buf, size_t len, int status, char *out, size_t outlen)
 {
 	json_object *j = buf ? ic_json_parse_new(buf, len) : NULL;
 	const char *e = j ? ic_json_get_string(j, "error") : NULL;
@@ -255,8 +242,7 @@ error_text(const char *buf, size_t len, int status, char *out, size_t outlen)
 }
 
 /* One NDJSON line; false if the stream must stop. */
-static bool
-chat_line(struct ollama_req *r, const char *line, size_t len)
+static bool chat_line(struct ollama_req *r, const char *line, size_t len)
 {
 	json_object *j;
 	const char *e;
@@ -286,8 +272,7 @@ chat_line(struct ollama_req *r, const char *line, size_t len)
 }
 
 /* Process complete lines in the buffer; keep the partial tail. */
-static bool
-chat_lines(struct ollama_req *r)
+static bool chat_lines(struct ollama_req *r)
 {
 	size_t start = 0;
 	char *nl;
@@ -317,8 +302,7 @@ chat_lines(struct ollama_req *r)
 	return true;
 }
 
-static void
-chunk_cb(struct evhttp_request *req, void *arg)
+static void chunk_cb(struct evhttp_request *req, void *arg)
 {
 	struct ollama_req *r = arg;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -335,10 +319,13 @@ chunk_cb(struct evhttp_request *req, void *arg)
 
 		if (got <= 0)
 			break;
-		if (r->status != HTTP_OK) {	/* an error body: keep a bounded copy */
+		if (r->status != HTTP_OK) { /* an error body: keep a bounded copy */
 			if (r->len < OLLAMA_BODY_MAX)
-				buf_add(r, tmp, (size_t)got > OLLAMA_BODY_MAX - r->len ?
-					OLLAMA_BODY_MAX - r->len : (size_t)got, OLLAMA_BODY_MAX);
+				buf_add(r, tmp,
+					(size_t)got > OLLAMA_BODY_MAX - r->len
+						? OLLAMA_BODY_MAX - r->len
+						: (size_t)got,
+					OLLAMA_BODY_MAX);
 			continue;
 		}
 		/* a line of IC_NDJSON_LINE_MAX bytes, its "\n" and one read */
@@ -350,7 +337,7 @@ chunk_cb(struct evhttp_request *req, void *arg)
 			break;
 	}
 	r->in_cb = false;
-	if (r->finished) {	/* error line, overflow, or cancelled by the callback */
+	if (r->finished) { /* error line, overflow, or cancelled by the callback */
 		evbuffer_drain(in, evbuffer_get_length(in));
 		evhttp_cancel_request(req);
 		r->req = NULL;
@@ -358,8 +345,7 @@ chunk_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
-static int
-header_cb(struct evhttp_request *req, void *arg)
+static int header_cb(struct evhttp_request *req, void *arg)
 {
 	struct ollama_req *r = arg;
 
@@ -368,8 +354,7 @@ header_cb(struct evhttp_request *req, void *arg)
 	return 0;
 }
 
-static void
-error_cb(enum evhttp_request_error err, void *arg)
+static void error_cb(enum evhttp_request_error err, void *arg)
 {
 	struct ollama_req *r = arg;
 
@@ -377,8 +362,7 @@ error_cb(enum evhttp_request_error err, void *arg)
 		r->timed_out = true;
 }
 
-static void
-done_chat(struct ollama_req *r, struct evhttp_request *req)
+static void done_chat(struct ollama_req *r, struct evhttp_request *req)
 {
 	char msg[IC_ERRBUF_MAX];
 
@@ -395,8 +379,7 @@ done_chat(struct ollama_req *r, struct evhttp_request *req)
 	finish(r, OLLAMA_OK, NULL, NULL);
 }
 
-static void
-done_get(struct ollama_req *r, struct evhttp_request *req)
+static void done_get(struct ollama_req *r, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t n = evbuffer_get_length(in);
@@ -425,8 +408,7 @@ done_get(struct ollama_req *r, struct evhttp_request *req)
 	json_object_put(j);
 }
 
-static void
-done_cb(struct evhttp_request *req, void *arg)
+static void done_cb(struct evhttp_request *req, void *arg)
 {
 	struct ollama_req *r = arg;
 
@@ -439,7 +421,7 @@ done_cb(struct evhttp_request *req, void *arg)
 				finish(r, OLLAMA_UNAVAILABLE, "cannot connect to Ollama", NULL);
 			else
 				finish(r, OLLAMA_ERROR, "Ollama closed the connection mid-reply",
-				       NULL);
+					NULL);
 		} else {
 			r->status = evhttp_request_get_response_code(req);
 			if (r->chat)
@@ -451,9 +433,8 @@ done_cb(struct evhttp_request *req, void *arg)
 	req_retire(r);
 }
 
-static struct ollama_req *
-start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const char *body,
-      size_t len)
+static struct ollama_req *start(struct ollama *o, enum evhttp_cmd_type method, const char *path,
+	const char *body, size_t len)
 {
 	struct ollama_req *r = xcalloc(1, sizeof(*r));
 	struct evkeyvalq *h;
@@ -463,7 +444,7 @@ start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const cha
 	LIST_INSERT_HEAD(&o->reqs, r, next);
 	r->conn = evhttp_connection_base_new(o->base, NULL, o->addr, (unsigned short)o->url.port);
 	if (!r->conn)
-		return r;	/* caller reports */
+		return r; /* caller reports */
 	evhttp_connection_set_timeout(r->conn, o->timeout_s);
 	evhttp_connection_set_retries(r->conn, 0);
 	r->req = evhttp_request_new(done_cb, r);
@@ -471,7 +452,7 @@ start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const cha
 	evhttp_request_set_error_cb(r->req, error_cb);
 	h = evhttp_request_get_output_headers(r->req);
 	snprintf(hosthdr, sizeof(hosthdr), strchr(o->url.host, ':') ? "[%s]:%d" : "%s:%d",
-		 o->url.host, o->url.port);
+		o->url.host, o->url.port);
 	evhttp_add_header(h, "Host", hosthdr);
 	if (body) {
 		evhttp_add_header(h, "Content-Type", "application/json");
@@ -480,8 +461,8 @@ start(struct ollama *o, enum evhttp_cmd_type method, const char *path, const cha
 	return r;
 }
 
-static struct ollama_req *
-launch(struct ollama_req *r, enum evhttp_cmd_type method, const char *path)
+static struct ollama_req *launch(
+	struct ollama_req *r, enum evhttp_cmd_type method, const char *path)
 {
 	if (r->conn && r->req && evhttp_make_request(r->conn, r->req, method, path) == 0)
 		return r;
@@ -493,8 +474,7 @@ launch(struct ollama_req *r, enum evhttp_cmd_type method, const char *path)
 	return r;
 }
 
-struct ollama_req *
-ollama_get(struct ollama *o, const char *path, ollama_json_cb cb, void *ctx)
+struct ollama_req *ollama_get(struct ollama *o, const char *path, ollama_json_cb cb, void *ctx)
 {
 	struct ollama_req *r = start(o, EVHTTP_REQ_GET, path, NULL, 0);
 
@@ -505,9 +485,8 @@ ollama_get(struct ollama *o, const char *path, ollama_json_cb cb, void *ctx)
 	return launch(r, EVHTTP_REQ_GET, path);
 }
 
-struct ollama_req *
-ollama_post_json(struct ollama *o, const char *path, const char *body, size_t len,
-		 int timeout_s, ollama_json_cb cb, void *ctx)
+struct ollama_req *ollama_post_json(struct ollama *o, const char *path, const char *body,
+	size_t len, int timeout_s, ollama_json_cb cb, void *ctx)
 {
 	struct ollama_req *r = start(o, EVHTTP_REQ_POST, path, body, len);
 
@@ -520,9 +499,8 @@ ollama_post_json(struct ollama *o, const char *path, const char *body, size_t le
 	return launch(r, EVHTTP_REQ_POST, path);
 }
 
-struct ollama_req *
-ollama_chat(struct ollama *o, const char *body, size_t len, const struct ollama_chat_cb *cb,
-	    void *ctx)
+struct ollama_req *ollama_chat(
+	struct ollama *o, const char *body, size_t len, const struct ollama_chat_cb *cb, void *ctx)
 {
 	struct ollama_req *r = start(o, EVHTTP_REQ_POST, "/api/chat", body, len);
 

@@ -13,21 +13,21 @@
 #include <json-c/json.h>
 
 /* Bytes of a non-streamed reply (/api/tags, an HTTP error body). */
-#define OLLAMA_BODY_MAX		(4 * 1024 * 1024)
+#define OLLAMA_BODY_MAX (4 * 1024 * 1024)
 
 enum ollama_err {
 	OLLAMA_OK,
-	OLLAMA_UNAVAILABLE,	/* no connection, or no reply at all */
-	OLLAMA_ERROR,		/* HTTP error, {"error":..} line, bad data */
-	OLLAMA_TIMEOUT,		/* silence longer than the timeout */
+	OLLAMA_UNAVAILABLE, /* no connection, or no reply at all */
+	OLLAMA_ERROR,	    /* HTTP error, {"error":..} line, bad data */
+	OLLAMA_TIMEOUT,	    /* silence longer than the timeout */
 };
 
 struct ollama;
 struct ollama_req;
 
 /* host: OLLAMA_HOST syntax.  NULL with err filled if it cannot be used. */
-struct ollama *ollama_new(struct event_base *base, const char *host, int timeout_s,
-			  char *err, size_t errlen);
+struct ollama *ollama_new(
+	struct event_base *base, const char *host, int timeout_s, char *err, size_t errlen);
 /* Aborts every request without calling back. */
 void ollama_free(struct ollama *o);
 /* true while a request (or its cleanup) is pending */
@@ -37,16 +37,14 @@ const char *ollama_url(const struct ollama *o);
 
 /* A whole JSON reply: body is borrowed (NULL unless OLLAMA_OK); msg says
  * what went wrong otherwise.  The request is freed after this returns. */
-typedef void (*ollama_json_cb)(void *ctx, enum ollama_err err, const char *msg,
-			       json_object *body);
+typedef void (*ollama_json_cb)(void *ctx, enum ollama_err err, const char *msg, json_object *body);
 /* GET path (e.g. "/api/tags"). */
-struct ollama_req *ollama_get(struct ollama *o, const char *path, ollama_json_cb cb,
-			      void *ctx);
+struct ollama_req *ollama_get(struct ollama *o, const char *path, ollama_json_cb cb, void *ctx);
 
 /* POST path with a JSON body (copied), a whole JSON reply (e.g. /api/show),
  * with its own timeout (seconds of silence). */
 struct ollama_req *ollama_post_json(struct ollama *o, const char *path, const char *body,
-				    size_t len, int timeout_s, ollama_json_cb cb, void *ctx);
+	size_t len, int timeout_s, ollama_json_cb cb, void *ctx);
 
 struct ollama_chat_cb {
 	/* One NDJSON object of the stream (borrowed).  May call
@@ -58,8 +56,8 @@ struct ollama_chat_cb {
 };
 
 /* POST /api/chat with body (copied); NDJSON lines stream to cb. */
-struct ollama_req *ollama_chat(struct ollama *o, const char *body, size_t len,
-			       const struct ollama_chat_cb *cb, void *ctx);
+struct ollama_req *ollama_chat(
+	struct ollama *o, const char *body, size_t len, const struct ollama_chat_cb *cb, void *ctx);
 
 /* Abort: closes the connection; no callback follows.  Safe inside the
  * request's own line callback. */

@@ -21,7 +21,7 @@ enum ollama_state { OLLAMA_STATE_UNKNOWN, OLLAMA_STATE_UP, OLLAMA_STATE_DOWN };
 struct ollama_health {
 	enum ollama_state state;
 	char *version;			/* from /api/version, or NULL (owned) */
-	char last_error[IC_ERRBUF_MAX];	/* empty while up */
+	char last_error[IC_ERRBUF_MAX]; /* empty while up */
 };
 
 /* Free what h holds; it is then as new (zeroed). */

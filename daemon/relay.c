@@ -35,8 +35,7 @@ struct relay {
 	bool first;
 };
 
-static double
-since_ms(const struct timespec *t0)
+static double since_ms(const struct timespec *t0)
 {
 	struct timespec now;
 
@@ -44,30 +43,27 @@ since_ms(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-size_t
-relay_count(const struct daemon *d)
+size_t relay_count(const struct daemon *d)
 {
 	const struct relay *r;
 	size_t n = 0;
 
 	LIST_FOREACH(r, &d->relays, next)
-		n++;
+	n++;
 	return n;
 }
 
-static struct relay *
-find(struct daemon *d, const char *rid)
+static struct relay *find(struct daemon *d, const char *rid)
 {
 	struct relay *r;
 
 	LIST_FOREACH(r, &d->relays, next)
-		if (strcmp(r->rid, rid) == 0)
-			return r;
+	if (strcmp(r->rid, rid) == 0)
+		return r;
 	return NULL;
 }
 
-static void
-relay_free(struct relay *r)
+static void relay_free(struct relay *r)
 {
 	LIST_REMOVE(r, next);
 	ollama_cancel(r->req);
@@ -77,8 +73,7 @@ relay_free(struct relay *r)
 }
 
 /* The request is over (ok or not): free it and tell the others. */
-static void
-relay_end(struct relay *r, bool ok)
+static void relay_end(struct relay *r, bool ok)
 {
 	struct daemon *d = r->d;
 
@@ -91,22 +86,20 @@ relay_end(struct relay *r, bool ok)
 	node_relay_done(d->node);
 }
 
-static void
-send_error(struct daemon *d, uint64_t gen, const char *rid, const char *error)
+static void send_error(struct daemon *d, uint64_t gen, const char *rid, const char *error)
 {
 	node_send(d->node, gen, ic_msg_error_new(rid, error));
 }
 
-static void
-refuse(struct daemon *d, uint64_t gen, const char *rid, const char *error, const char *why)
+static void refuse(
+	struct daemon *d, uint64_t gen, const char *rid, const char *error, const char *why)
 {
 	log_info("request %s refused (%s): %s", rid, error, why);
 	send_error(d, gen, rid, error);
 	d->failed++;
 }
 
-static int
-send_frame(struct relay *r, json_object *chunk)
+static int send_frame(struct relay *r, json_object *chunk)
 {
 	char *text = ic_msg_chunk_new(r->rid, chunk);
 	size_t len = strlen(text);
@@ -117,8 +110,7 @@ send_frame(struct relay *r, json_object *chunk)
 }
 
 /* A chunk object {message:{role, field: text}, done:false}. */
-static json_object *
-piece_new(const char *role, const char *field, const char *text, size_t len)
+static json_object *piece_new(const char *role, const char *field, const char *text, size_t len)
 {
 	json_object *c = json_object_new_object(), *m = json_object_new_object();
 
@@ -129,8 +121,7 @@ piece_new(const char *role, const char *field, const char *text, size_t len)
 	return c;
 }
 
-static int
-send_text_pieces(struct relay *r, const char *role, const char *field, const char *text)
+static int send_text_pieces(struct relay *r, const char *role, const char *field, const char *text)
 {
 	size_t len = strlen(text), off = 0;
 
@@ -157,8 +148,7 @@ send_text_pieces(struct relay *r, const char *role, const char *field, const cha
  * with a warning, if even that is too large), and a final chunk carries
  * done and done_reason, so the end of a reply is never lost.
  */
-static int
-send_split(struct relay *r, json_object *chunk)
+static int send_split(struct relay *r, json_object *chunk)
 {
 	json_object *msg = NULL, *tools = NULL, *c, *m, *v;
 	const char *role = "assistant", *s;
@@ -187,7 +177,7 @@ send_split(struct relay *r, json_object *chunk)
 			rc |= node_send(r->d->node, r->gen, text);
 		} else {
 			log_warn("request %s: tool calls of %zu bytes do not fit a frame; dropped",
-				 r->rid, strlen(text));
+				r->rid, strlen(text));
 			free(text);
 		}
 		json_object_put(c);
@@ -203,8 +193,7 @@ send_split(struct relay *r, json_object *chunk)
 	return rc ? -1 : 0;
 }
 
-static int
-send_chunk(struct relay *r, json_object *chunk)
+static int send_chunk(struct relay *r, json_object *chunk)
 {
 	char *text = ic_msg_chunk_new(r->rid, chunk);
 	size_t len = strlen(text);
@@ -218,8 +207,7 @@ send_chunk(struct relay *r, json_object *chunk)
 	return send_split(r, chunk);
 }
 
-static void
-on_line(void *ctx, json_object *line)
+static void on_line(void *ctx, json_object *line)
 {
 	struct relay *r = ctx;
 	json_object *chunk = ic_sanitize_chunk_new(line);
@@ -235,7 +223,7 @@ on_line(void *ctx, json_object *line)
 	}
 	if (r->d->cfg->log_content)
 		log_debug("request %s chunk: %s", r->rid,
-			  json_object_to_json_string_ext(chunk, IC_JSON_WIRE));
+			json_object_to_json_string_ext(chunk, IC_JSON_WIRE));
 	rc = send_chunk(r, chunk);
 	json_object_put(chunk);
 	if (rc < 0) {
@@ -245,18 +233,17 @@ on_line(void *ctx, json_object *line)
 	}
 	if (done) {
 		log_info("request %s done: model %s, %zu chunks, %zu bytes, %.0f ms", r->rid,
-			 r->model, r->chunks, r->bytes, since_ms(&r->t0));
+			r->model, r->chunks, r->bytes, since_ms(&r->t0));
 		relay_end(r, true);
 	}
 }
 
-static void
-on_end(void *ctx, enum ollama_err err, const char *msg)
+static void on_end(void *ctx, enum ollama_err err, const char *msg)
 {
 	struct relay *r = ctx;
 	const char *error = IC_ERR_OLLAMA_ERROR;
 
-	r->req = NULL;	/* ollama frees it */
+	r->req = NULL; /* ollama frees it */
 	if (err == OLLAMA_OK)
 		msg = "Ollama's reply ended without \"done\"";
 	if (err == OLLAMA_UNAVAILABLE) {
@@ -264,7 +251,7 @@ on_end(void *ctx, enum ollama_err err, const char *msg)
 		models_refresh(r->d->models);
 	}
 	log_warn("request %s (model %s) failed after %.0f ms: %s", r->rid, r->model,
-		 since_ms(&r->t0), msg ? msg : ollama_err_name(err));
+		since_ms(&r->t0), msg ? msg : ollama_err_name(err));
 	send_error(r->d, r->gen, r->rid, error);
 	relay_end(r, false);
 }
@@ -272,8 +259,7 @@ on_end(void *ctx, enum ollama_err err, const char *msg)
 static const struct ollama_chat_cb chat_cb = { on_line, on_end };
 
 /* obj's member key, or NULL when absent (or JSON null). */
-static json_object *
-member_of(json_object *obj, const char *key)
+static json_object *member_of(json_object *obj, const char *key)
 {
 	json_object *v = NULL;
 
@@ -286,8 +272,7 @@ member_of(json_object *obj, const char *key)
  * is refused here never reaches Ollama: everything the sanitizer lets
  * through (messages, tools, format, options) is bounded first.
  */
-static const char *
-check_params(struct daemon *d, json_object *params, char *err, size_t errlen)
+static const char *check_params(struct daemon *d, json_object *params, char *err, size_t errlen)
 {
 	const char *model;
 	json_object *messages;
@@ -302,15 +287,14 @@ check_params(struct daemon *d, json_object *params, char *err, size_t errlen)
 	if (!json_object_object_get_ex(params, "messages", &messages))
 		return "messages missing";
 	if (ic_validate_messages(messages, &ic_node_msg_rules, err, errlen) < 0 ||
-	    ic_validate_tools(member_of(params, "tools"), err, errlen) < 0 ||
-	    ic_validate_format(member_of(params, "format"), err, errlen) < 0 ||
-	    ic_validate_options(member_of(params, "options"), err, errlen) < 0)
+		ic_validate_tools(member_of(params, "tools"), err, errlen) < 0 ||
+		ic_validate_format(member_of(params, "format"), err, errlen) < 0 ||
+		ic_validate_options(member_of(params, "options"), err, errlen) < 0)
 		return err;
 	return NULL;
 }
 
-void
-relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *params)
+void relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *params)
 {
 	char err[IC_ERRBUF_MAX];
 	const char *why;
@@ -359,8 +343,7 @@ relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *params
 	daemon_changed(d, false);
 }
 
-void
-relay_cancel(struct daemon *d, const char *rid)
+void relay_cancel(struct daemon *d, const char *rid)
 {
 	struct relay *r = rid ? find(d, rid) : NULL;
 
@@ -370,8 +353,7 @@ relay_cancel(struct daemon *d, const char *rid)
 	relay_end(r, false);
 }
 
-void
-relay_cancel_session(struct daemon *d, uint64_t gen)
+void relay_cancel_session(struct daemon *d, uint64_t gen)
 {
 	struct relay *r, *tmp;
 
@@ -384,8 +366,7 @@ relay_cancel_session(struct daemon *d, uint64_t gen)
 	}
 }
 
-void
-relay_cancel_all(struct daemon *d)
+void relay_cancel_all(struct daemon *d)
 {
 	struct relay *r;
 
@@ -395,14 +376,12 @@ relay_cancel_all(struct daemon *d)
 	}
 }
 
-void
-relay_fail_all(struct daemon *d)
+void relay_fail_all(struct daemon *d)
 {
 	relay_stop_all(d, "the node is shutting down");
 }
 
-void
-relay_stop_all(struct daemon *d, const char *why)
+void relay_stop_all(struct daemon *d, const char *why)
 {
 	struct relay *r;
 

@@ -22,13 +22,13 @@
  * to be split: JSON escaping grows text at most 6 times (\u00XX), so
  * pieces of an eighth of IC_CHUNK_FRAME_MAX always fit one frame.
  */
-#define RELAY_PIECE_BYTES	(IC_CHUNK_FRAME_MAX / 8)
+#define RELAY_PIECE_BYTES (IC_CHUNK_FRAME_MAX / 8)
 
 struct daemon;
 
 /* An inference_request on link session gen.  Replies go to that session. */
-void relay_start(struct daemon *d, uint64_t gen, const char *request_id,
-		 json_object *ollama_params);
+void relay_start(
+	struct daemon *d, uint64_t gen, const char *request_id, json_object *ollama_params);
 /* cancel_request: a no-op for an id that is not in flight. */
 void relay_cancel(struct daemon *d, const char *request_id);
 /* The session ended: drop its requests (Ollama connections closed). */

@@ -16,8 +16,8 @@
 #include "trust.h"
 
 struct admin {
-	char *token;		/* NULL: /admin/nodes is off */
-	char *metrics_allow;	/* copy of the list, NULL: everyone */
+	char *token;	     /* NULL: /admin/nodes is off */
+	char *metrics_allow; /* copy of the list, NULL: everyone */
 };
 
 /* The first line of path, or NULL (reason logged). */
@@ -28,8 +28,8 @@ static char *read_token(const char *path)
 	size_t len;
 
 	if (!f) {
-		log_err("router.admin_token_file: cannot open %s: %s; /admin/nodes is off",
-			path, strerror(errno));
+		log_err("router.admin_token_file: cannot open %s: %s; /admin/nodes is off", path,
+			strerror(errno));
 		return NULL;
 	}
 	if (!fgets(buf, sizeof(buf), f))
@@ -39,7 +39,8 @@ static char *read_token(const char *path)
 	buf[len] = '\0';
 	if (len < 16 || len > ROUTER_ADMIN_TOKEN_MAX) {
 		log_err("router.admin_token_file: %s must hold a token of 16 to %d bytes on "
-			"its first line; /admin/nodes is off", path, ROUTER_ADMIN_TOKEN_MAX);
+			"its first line; /admin/nodes is off",
+			path, ROUTER_ADMIN_TOKEN_MAX);
 		return NULL;
 	}
 	return xstrdup(buf);
@@ -57,7 +58,8 @@ struct admin *admin_new(const struct router_config *cfg)
 		admin_ip_in_list(a->metrics_allow, "", &bad);
 		if (bad)
 			log_warn("router.metrics_allow: %zu entries are not addresses or "
-				 "networks and are ignored", bad);
+				 "networks and are ignored",
+				bad);
 	}
 	return a;
 }
@@ -143,7 +145,7 @@ bool admin_ip_in_list(const char *list, const char *ip, size_t *bad)
 		long bits;
 		int noff;
 
-		if (len >= sizeof(item)) {	/* no address is that long */
+		if (len >= sizeof(item)) { /* no address is that long */
 			(*bad)++;
 			p += len + (p[len] == ',');
 			continue;
@@ -206,15 +208,14 @@ void admin_metrics_add(const struct router *r, json_object *o)
 	}
 	for (int i = 0; i < PROBE_OUTCOMES; i++)
 		json_object_object_add(pr, trust_outcome_name((enum probe_outcome)i),
-				       json_object_new_int64((int64_t)r->stats.probes[i]));
-	json_object_object_add(pr, "in_flight",
-			       json_object_new_int(probes_in_flight(r->probes)));
+			json_object_new_int64((int64_t)r->stats.probes[i]));
+	json_object_object_add(pr, "in_flight", json_object_new_int(probes_in_flight(r->probes)));
 	json_object_object_add(o, "reputation_buckets", rb);
 	json_object_object_add(o, "probes", pr);
-	json_object_object_add(o, "refused_input",
-			       json_object_new_int64((int64_t)r->stats.refused_input));
-	json_object_object_add(o, "flagged_output",
-			       json_object_new_int64((int64_t)r->stats.flagged));
+	json_object_object_add(
+		o, "refused_input", json_object_new_int64((int64_t)r->stats.refused_input));
+	json_object_object_add(
+		o, "flagged_output", json_object_new_int64((int64_t)r->stats.flagged));
 }
 
 static json_object *probe_results_new(const struct trust_rec *rec)
@@ -229,8 +230,8 @@ static json_object *probe_results_new(const struct trust_rec *rec)
 
 		json_object_object_add(o, "at", json_object_new_int64(pr->at));
 		json_object_object_add(o, "model", json_object_new_string(pr->model));
-		json_object_object_add(o, "result",
-				       json_object_new_string(trust_outcome_name(pr->outcome)));
+		json_object_object_add(
+			o, "result", json_object_new_string(trust_outcome_name(pr->outcome)));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -245,15 +246,15 @@ static json_object *node_json_new(const struct node *n, int64_t now)
 	json_object_object_add(o, "node_id", json_object_new_string(n->node_id));
 	json_object_object_add(o, "ip", json_object_new_string(n->ip));
 	json_object_object_add(o, "models", models);
-	json_object_object_add(o, "connected_seconds",
-			       json_object_new_int64((now - n->registered_us) / 1000000));
+	json_object_object_add(
+		o, "connected_seconds", json_object_new_int64((now - n->registered_us) / 1000000));
 	json_object_object_add(o, "active_requests", json_object_new_int(n->active));
 	json_object_object_add(o, "max_concurrent", json_object_new_int(n->max_concurrent));
 	json_object_object_add(o, "available", json_object_new_boolean(n->available));
-	json_object_object_add(o, "ollama_version", n->ollama_version ?
-			       json_object_new_string(n->ollama_version) : NULL);
-	json_object_object_add(o, "reputation",
-			       json_object_new_double(trust_rep(n) / (double)TRUST_POINTS_MAX));
+	json_object_object_add(o, "ollama_version",
+		n->ollama_version ? json_object_new_string(n->ollama_version) : NULL);
+	json_object_object_add(
+		o, "reputation", json_object_new_double(trust_rep(n) / (double)TRUST_POINTS_MAX));
 	json_object_object_add(o, "probes", probe_results_new(n->trust));
 	return o;
 }
@@ -270,7 +271,7 @@ int admin_route_nodes(struct router *r, struct lws *wsi, struct pss *pss)
 		return 0;
 	}
 	if (lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
-	    !admin_token_matches(r->admin->token, auth)) {
+		!admin_token_matches(r->admin->token, auth)) {
 		explicit_bzero(auth, sizeof(auth));
 		server_reply_detail(wsi, 401, "Unauthorized", 0);
 		return 0;
@@ -278,10 +279,12 @@ int admin_route_nodes(struct router *r, struct lws *wsi, struct pss *pss)
 	explicit_bzero(auth, sizeof(auth));
 	o = json_object_new_object();
 	arr = json_object_new_array();
-	lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head) {
-		json_object_array_add(arr, node_json_new(lws_container_of(d, struct node, link),
-							 now));
-	} lws_end_foreach_dll(d);
+	lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head)
+	{
+		json_object_array_add(
+			arr, node_json_new(lws_container_of(d, struct node, link), now));
+	}
+	lws_end_foreach_dll(d);
 	json_object_object_add(o, "nodes", arr);
 	server_reply_text(wsi, 200, ic_json_to_string_new(o, NULL), 0);
 	json_object_put(o);

@@ -12,8 +12,8 @@
 
 struct buf {
 	char *data;
-	size_t off;	/* first unconsumed byte */
-	size_t len;	/* end of data */
+	size_t off; /* first unconsumed byte */
+	size_t len; /* end of data */
 	size_t cap;
 };
 
@@ -22,7 +22,7 @@ void buf_append(struct buf *b, const void *p, size_t n);
 size_t buf_used(const struct buf *b);
 const char *buf_head(const struct buf *b);
 void buf_consume(struct buf *b, size_t n);
-void buf_reset(struct buf *b);	/* empty, keep memory */
-void buf_free(struct buf *b);	/* empty, release memory */
+void buf_reset(struct buf *b); /* empty, keep memory */
+void buf_free(struct buf *b);  /* empty, release memory */
 
 #endif

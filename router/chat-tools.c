@@ -20,7 +20,11 @@
 
 enum outcome { OUT_OK, OUT_FAILED, OUT_REFUSED, OUT_LIMITED, OUT_CANCELLED, OUT_N };
 static const char *const outcome_names[OUT_N] = {
-	"ok", "failed", "refused", "limited", "cancelled",
+	"ok",
+	"failed",
+	"refused",
+	"limited",
+	"cancelled",
 };
 
 /* Calls one node caused in the sliding window (ring of times). */
@@ -32,29 +36,29 @@ struct window {
 struct toolrun {
 	struct router *r;
 	struct searx *searx;
-	struct strmap *windows;		/* node_id -> struct window */
-	lws_dll2_owner_t running;	/* struct call waiting for a search */
+	struct strmap *windows;	  /* node_id -> struct window */
+	lws_dll2_owner_t running; /* struct call waiting for a search */
 	uint64_t outcomes[OUT_N];
 };
 
 struct call {
-	lws_dll2_t link;		/* in toolrun->running while searching */
+	lws_dll2_t link; /* in toolrun->running while searching */
 	struct chat *c;
-	char *name;			/* as asked (may be NULL: not even a name) */
-	bool native;			/* from message.tool_calls */
-	json_object *entry;		/* native: the call as the history keeps it */
-	uint64_t job;			/* search id, 0 once answered */
+	char *name;	    /* as asked (may be NULL: not even a name) */
+	bool native;	    /* from message.tool_calls */
+	json_object *entry; /* native: the call as the history keeps it */
+	uint64_t job;	    /* search id, 0 once answered */
 	bool done;
-	char *result;			/* what the model will read */
+	char *result; /* what the model will read */
 };
 
 struct chat_tools {
-	struct buf content;		/* this round's reply text */
+	struct buf content; /* this round's reply text */
 	bool content_overflow;
-	json_object *native;		/* this round's tool_calls, in order */
+	json_object *native; /* this round's tool_calls, in order */
 	struct call *calls;
 	size_t n_calls;
-	size_t pending;			/* calls still searching */
+	size_t pending; /* calls still searching */
 };
 
 /* --- the router-wide part --- */
@@ -92,8 +96,7 @@ void toolrun_metrics(struct router *r, json_object *o)
 
 	for (int i = 0; i < OUT_N; i++)
 		json_object_object_add(m, outcome_names[i],
-				       json_object_new_int64(r->tools ?
-							     (int64_t)r->tools->outcomes[i] : 0));
+			json_object_new_int64(r->tools ? (int64_t)r->tools->outcomes[i] : 0));
 	json_object_object_add(o, "tool_calls", m);
 }
 
@@ -153,7 +156,7 @@ static bool window_take(struct toolrun *t, const char *node_id)
 		w = xcalloc(1, sizeof(*w));
 		strmap_put(t->windows, node_id, w);
 	}
-	if (w->cap != cfg->tool_calls_max) {	/* first use, or a reload */
+	if (w->cap != cfg->tool_calls_max) { /* first use, or a reload */
 		free(w->t);
 		w->cap = cfg->tool_calls_max;
 		w->t = xcalloc((size_t)w->cap, sizeof(*w->t));
@@ -202,8 +205,8 @@ void chat_tools_native(struct chat *c, json_object *tool_calls)
 		ct->native = json_object_new_array();
 	n = json_object_array_length(tool_calls);
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(ct->native,
-				      json_object_get(json_object_array_get_idx(tool_calls, i)));
+		json_object_array_add(
+			ct->native, json_object_get(json_object_array_get_idx(tool_calls, i)));
 }
 
 bool chat_tools_busy(const struct chat *c)
@@ -262,7 +265,7 @@ static void native_parts(json_object *e, const char **name, json_object **args)
 	*name = NULL;
 	*args = NULL;
 	if (!json_object_object_get_ex(e, "function", &fn) ||
-	    !json_object_is_type(fn, json_type_object))
+		!json_object_is_type(fn, json_type_object))
 		return;
 	if (json_object_object_get_ex(fn, "name", &v) && json_object_is_type(v, json_type_string))
 		*name = json_object_get_string(v);
@@ -312,7 +315,7 @@ static void call_start(struct call *k, json_object *args)
 	const char *query = NULL;
 	json_object *none = NULL;
 
-	if (!args)	/* no arguments at all: as {} (the required ones are missing) */
+	if (!args) /* no arguments at all: as {} (the required ones are missing) */
 		args = none = json_object_new_object();
 	if (c->tools->n_calls > CHAT_TOOLS_CALLS_MAX) {
 		json_object_put(none);
@@ -324,10 +327,10 @@ static void call_start(struct call *k, json_object *args)
 		call_refuse(k, OUT_REFUSED, err);
 		return;
 	}
-	json_object_put(none);	/* {} never passes: query is not from it */
+	json_object_put(none); /* {} never passes: query is not from it */
 	if (!c->node || !window_take(t, c->node->node_id)) {
 		snprintf(err, sizeof(err), "tool call limit reached (%d per %d s for this node)",
-			 c->r->cfg->tool_calls_max, c->r->cfg->tool_calls_window);
+			c->r->cfg->tool_calls_max, c->r->cfg->tool_calls_window);
 		call_refuse(k, OUT_LIMITED, err);
 		return;
 	}
@@ -362,7 +365,7 @@ static void text_calls(struct chat *c, const char *s, size_t len)
 		o = ic_json_parse_new(body, (size_t)(close - body));
 		if (o && json_object_is_type(o, json_type_object)) {
 			if (json_object_object_get_ex(o, "name", &v) &&
-			    json_object_is_type(v, json_type_string))
+				json_object_is_type(v, json_type_string))
 				name = json_object_get_string(v);
 			json_object_object_get_ex(o, "arguments", &args);
 		}
@@ -398,8 +401,8 @@ static json_object *entry_new(const char *name, json_object *args)
 
 	json_object_object_add(fn, "name", json_object_new_string(name));
 	json_object_object_add(fn, "arguments",
-			       json_object_is_type(args, json_type_object) ?
-			       json_object_get(args) : json_object_new_object());
+		json_object_is_type(args, json_type_object) ? json_object_get(args)
+							    : json_object_new_object());
 	json_object_object_add(e, "function", fn);
 	return e;
 }
@@ -413,7 +416,7 @@ static size_t count_spans(const char *s, size_t len)
 		return 0;
 
 	while (p < end && n < CHAT_TOOLS_PARSED_MAX &&
-	       (p = memmem(p, (size_t)(end - p), TAG_OPEN, strlen(TAG_OPEN)))) {
+		(p = memmem(p, (size_t)(end - p), TAG_OPEN, strlen(TAG_OPEN)))) {
 		const char *close;
 
 		n++;
@@ -433,9 +436,11 @@ bool chat_tools_done(struct chat *c)
 		return false;
 	n = ct->native ? json_object_array_length(ct->native) : 0;
 	if (n > CHAT_TOOLS_PARSED_MAX)
-		n = CHAT_TOOLS_PARSED_MAX;	/* the rest are not calls at all */
-	total = n + (ct->content_overflow || !buf_used(&ct->content) ? 0 :
-		     count_spans(buf_head(&ct->content), buf_used(&ct->content)));
+		n = CHAT_TOOLS_PARSED_MAX; /* the rest are not calls at all */
+	total = n +
+		(ct->content_overflow || !buf_used(&ct->content)
+				? 0
+				: count_spans(buf_head(&ct->content), buf_used(&ct->content)));
 	if (total > CHAT_TOOLS_PARSED_MAX)
 		total = CHAT_TOOLS_PARSED_MAX;
 	if (total == 0)
@@ -455,7 +460,7 @@ bool chat_tools_done(struct chat *c)
 		text_calls(c, buf_head(&ct->content), buf_used(&ct->content));
 	if (ct->n_calls == 0)
 		return false;
-	tq_cancel(&c->chunk_timer);	/* the node is not expected to speak now */
+	tq_cancel(&c->chunk_timer); /* the node is not expected to speak now */
 	if (ct->pending == 0)
 		round_feed_back(c);
 	return true;
@@ -468,14 +473,13 @@ static void round_feed_back(struct chat *c)
 	struct chat_tools *ct = c->tools;
 	json_object *asst = json_object_new_object(), *entries = NULL;
 	/* a node takes back at most IC_MESSAGE_CHARS_MAX characters a message */
-	size_t keep = buf_used(&ct->content) ?
-		prefix_chars(buf_head(&ct->content), buf_used(&ct->content),
-			     IC_MESSAGE_CHARS_MAX) : 0;
+	size_t keep = buf_used(&ct->content)
+		? prefix_chars(buf_head(&ct->content), buf_used(&ct->content), IC_MESSAGE_CHARS_MAX)
+		: 0;
 
 	json_object_object_add(asst, "role", json_object_new_string("assistant"));
 	json_object_object_add(asst, "content",
-			       json_object_new_string_len(keep ? buf_head(&ct->content) : "",
-							  (int)keep));
+		json_object_new_string_len(keep ? buf_head(&ct->content) : "", (int)keep));
 	for (size_t i = 0; i < ct->n_calls; i++) {
 		if (!ct->calls[i].native)
 			continue;
@@ -515,16 +519,18 @@ static void on_result(void *ctx, const struct searx_result *res)
 	struct call *k = NULL;
 	struct chat *c;
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, t->running.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, t->running.head)
+	{
 		struct call *x = lws_container_of(d, struct call, link);
 
 		if (x->job == res->id) {
 			k = x;
 			break;
 		}
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	if (!k)
-		return;	/* its chat is gone */
+		return; /* its chat is gone */
 	lws_dll2_remove(&k->link);
 	c = k->c;
 	k->job = 0;

@@ -18,12 +18,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CHAT_TOOLS_CONTENT_MAX	(256 * 1024)	/* reply text kept for parsing */
-#define CHAT_TOOLS_CALLS_MAX	5		/* calls run from one reply */
-#define CHAT_TOOLS_PARSED_MAX	16		/* calls answered (refused beyond 5) */
-#define CHAT_TOOLS_BAD_NAME	"invalid_tool"	/* for a missing or unusable name */
-#define CHAT_TOOLS_NAME_MAX	64		/* bytes: validate.c's tool_name bound */
-#define TOOLRUN_WINDOWS_MAX	4096		/* node windows kept before pruning */
+#define CHAT_TOOLS_CONTENT_MAX (256 * 1024) /* reply text kept for parsing */
+#define CHAT_TOOLS_CALLS_MAX 5		    /* calls run from one reply */
+#define CHAT_TOOLS_PARSED_MAX 16	    /* calls answered (refused beyond 5) */
+#define CHAT_TOOLS_BAD_NAME "invalid_tool"  /* for a missing or unusable name */
+#define CHAT_TOOLS_NAME_MAX 64		    /* bytes: validate.c's tool_name bound */
+#define TOOLRUN_WINDOWS_MAX 4096	    /* node windows kept before pruning */
 
 struct chat;
 struct router;

@@ -93,7 +93,7 @@ static int body_send(struct chat *c)
 
 	if (n) {
 		w = send(lws_get_socket_fd(c->wsi), buf_head(&c->out), n,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+			MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
 		if (w > 0)
@@ -167,8 +167,8 @@ static void emit_text(struct chat *c, const char *text, size_t len, bool reasoni
 	out_added(c);
 }
 
-static void filter_feed(struct chat *c, struct ic_outfilter *f, const char *text, size_t len,
-			bool reasoning)
+static void filter_feed(
+	struct chat *c, struct ic_outfilter *f, const char *text, size_t len, bool reasoning)
 {
 	size_t n;
 	char *safe = ic_outfilter_feed_new(f, text, len, &n);
@@ -266,7 +266,7 @@ static void ping_due(struct tq_timer *t)
 	free(ping);
 	if (!c->dead)
 		tq_schedule(&c->r->ping_q, &c->ping_timer,
-			    (int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
+			(int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
 }
 
 static void chunk_overdue(struct tq_timer *t)
@@ -277,12 +277,12 @@ static void chunk_overdue(struct tq_timer *t)
 
 	if (!c->node)
 		return;
-	if (now < due) {	/* a chunk came meanwhile: wait for the rest */
+	if (now < due) { /* a chunk came meanwhile: wait for the rest */
 		tq_schedule(&c->r->chunk_q, &c->chunk_timer, due - now, chunk_overdue);
 		return;
 	}
-	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
-		   c->node->node_id, c->r->cfg->chunk_timeout);
+	log_notice("chat %s: node %s sent nothing for %d s", c->request_id, c->node->node_id,
+		c->r->cfg->chunk_timeout);
 	cancel_at_node(c);
 	chat_node_failed(c, "node timed out");
 }
@@ -297,7 +297,7 @@ static void chunk_timer_arm(struct chat *c)
 {
 	c->last_chunk_us = router_now_us();
 	tq_schedule(&c->r->chunk_q, &c->chunk_timer, (int64_t)c->r->cfg->chunk_timeout * 1000000,
-		    chunk_overdue);
+		chunk_overdue);
 }
 
 static void chunk_timer_touch(struct chat *c)
@@ -341,8 +341,7 @@ void chat_assigned(struct chat *c)
 	char *msg;
 
 	c->tried[c->attempts++] = c->node->serial;
-	log_debug("chat %s: to node %s (attempt %d)", c->request_id, c->node->node_id,
-		  c->attempts);
+	log_debug("chat %s: to node %s (attempt %d)", c->request_id, c->node->node_id, c->attempts);
 	params_build(c);
 	msg = ic_msg_request_new(c->request_id, c->params);
 	node_send(c->node, msg);
@@ -351,14 +350,14 @@ void chat_assigned(struct chat *c)
 		c->streaming = true;
 		lws_callback_on_writable(c->wsi);
 		tq_schedule(&c->r->ping_q, &c->ping_timer,
-			    (int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
+			(int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
 	}
 }
 
 void chat_unavailable(struct chat *c)
 {
 	char *detail = c->r->draining ? xstrdup("Server shutting down")
-		: xasprintf("No nodes available with model %s", c->model);
+				      : xasprintf("No nodes available with model %s", c->model);
 
 	if (c->streaming) {
 		end_error(c, "no_nodes", detail);
@@ -384,11 +383,10 @@ void chat_node_failed(struct chat *c, const char *reason)
 		return;
 	}
 	if (!c->started && c->attempts < c->max_attempts && !c->r->draining) {
-		log_info("chat %s: %s before the first token, trying another node",
-			 c->request_id, reason);
+		log_info("chat %s: %s before the first token, trying another node", c->request_id,
+			reason);
 		c->r->stats.failovers++;
-		c->wait_deadline_us = router_now_us() +
-			(int64_t)c->r->cfg->queue_wait * 1000000;
+		c->wait_deadline_us = router_now_us() + (int64_t)c->r->cfg->queue_wait * 1000000;
 		sched_submit(c);
 		return;
 	}
@@ -404,14 +402,14 @@ static void chat_check_flagged(struct chat *c)
 		return;
 	c->r->stats.flagged++;
 	log_info("chat %s: node %s sent output the filter had to strip", c->request_id,
-		 c->node->node_id);
+		c->node->node_id);
 	trust_flagged(c->node);
 }
 
 static void on_chunk(struct chat *c, const struct chunk_view *v)
 {
 	if (chat_tools_busy(c))
-		return;	/* the reply is over: a late chunk is not a new one */
+		return; /* the reply is over: a late chunk is not a new one */
 	c->r->stats.chunks++;
 	c->started = true;
 	chunk_timer_touch(c);
@@ -432,7 +430,7 @@ static void on_chunk(struct chat *c, const struct chunk_view *v)
 	}
 	chat_check_flagged(c);
 	emit(c, NULL, v->done_reason && strcmp(v->done_reason, "length") == 0 ? "length" : "stop",
-	     NULL);
+		NULL);
 	finish(c);
 }
 
@@ -453,9 +451,8 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		json_object *msg, *calls;
 
 		chunk_view_of_json(m->chunk, &v);
-		if (!chat_tools_busy(c) &&
-		    json_object_object_get_ex(m->chunk, "message", &msg) &&
-		    json_object_object_get_ex(msg, "tool_calls", &calls))
+		if (!chat_tools_busy(c) && json_object_object_get_ex(m->chunk, "message", &msg) &&
+			json_object_object_get_ex(msg, "tool_calls", &calls))
 			chat_tools_native(c, calls);
 		on_chunk(c, &v);
 		return;
@@ -490,7 +487,7 @@ void chat_next_round(struct chat *c)
 		return;
 	memcpy(c->request_id, "req-", 4);
 	random_hex(c->request_id + 4, 12);
-	c->started = false;	/* a node may fail this round before its first token */
+	c->started = false; /* a node may fail this round before its first token */
 	if (!c->node) {
 		c->attempts = 0;
 		memset(c->tried, 0, (size_t)c->max_attempts * sizeof(*c->tried));
@@ -513,14 +510,14 @@ static int write_headers(struct chat *c)
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 
 	if (lws_add_http_common_headers(c->wsi, HTTP_STATUS_OK, "text/event-stream",
-					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
-	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					 (const unsigned char *)"no-cache", 8, &p, end) ||
-	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
-					 (const unsigned char *)"close", 5, &p, end) ||
-	    lws_add_http_header_by_name(c->wsi, (const unsigned char *)"x-accel-buffering:",
-					(const unsigned char *)"no", 2, &p, end) ||
-	    lws_finalize_write_http_header(c->wsi, start, &p, end))
+		    LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+		lws_add_http_header_by_token(c->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+			(const unsigned char *)"no-cache", 8, &p, end) ||
+		lws_add_http_header_by_token(
+			c->wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
+		lws_add_http_header_by_name(c->wsi, (const unsigned char *)"x-accel-buffering:",
+			(const unsigned char *)"no", 2, &p, end) ||
+		lws_finalize_write_http_header(c->wsi, start, &p, end))
 		return -1;
 	return 0;
 }
@@ -539,15 +536,15 @@ int chat_writeable(struct chat *c)
 			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	c->body_direct = true;	/* lws has sent all of the headers */
+	c->body_direct = true; /* lws has sent all of the headers */
 	if (!buf_used(&c->out) && c->finished)
 		return -1;
 	return body_send(c);
 }
 
 /* 0 and *messages/model/think set, or an HTTP status with pss->reply set. */
-static int validate_body(struct lws *wsi, json_object *body, const char **model,
-			 json_object **messages, bool *think)
+static int validate_body(
+	struct lws *wsi, json_object *body, const char **model, json_object **messages, bool *think)
 {
 	char err[IC_ERRBUF_MAX];
 	json_object *v;
@@ -562,8 +559,10 @@ static int validate_body(struct lws *wsi, json_object *body, const char **model,
 	}
 	*model = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 	if (!*model || !ic_valid_model_name(*model)) {
-		server_reply_detail(wsi, 422, "model: not a valid model name (1-64 characters: "
-				    "letters, digits, '.', ':', '-', '_', '/')", 0);
+		server_reply_detail(wsi, 422,
+			"model: not a valid model name (1-64 characters: "
+			"letters, digits, '.', ':', '-', '_', '/')",
+			0);
 		return 422;
 	}
 	if (!json_object_object_get_ex(body, "messages", messages)) {
@@ -575,7 +574,8 @@ static int validate_body(struct lws *wsi, json_object *body, const char **model,
 		return 422;
 	}
 	*think = false;
-	if (json_object_object_get_ex(body, "think", &v) && !json_object_is_type(v, json_type_null)) {
+	if (json_object_object_get_ex(body, "think", &v) &&
+		!json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_boolean)) {
 			server_reply_detail(wsi, 422, "think: must be true or false", 0);
 			return 422;

@@ -29,43 +29,43 @@ struct pss;
 
 struct chat {
 	struct router *r;
-	lws_dll2_t node_link;		/* in node->requests */
-	lws_dll2_t queue_link;		/* in model->waiting */
-	lws_dll2_t flush_link;		/* in r->out_pending */
-	struct lws *wsi;		/* the consumer */
-	struct node *node;		/* serving it, or NULL */
-	struct model *waiting_on;	/* queued for it, or NULL */
+	lws_dll2_t node_link;	  /* in node->requests */
+	lws_dll2_t queue_link;	  /* in model->waiting */
+	lws_dll2_t flush_link;	  /* in r->out_pending */
+	struct lws *wsi;	  /* the consumer */
+	struct node *node;	  /* serving it, or NULL */
+	struct model *waiting_on; /* queued for it, or NULL */
 	char *model;
 	char ip[ROUTER_IP_MAX];
 	char request_id[40];
-	char id[32];			/* "chatcmpl-..." */
-	char *prefix;			/* of its text events (sseout.h) */
+	char id[32];  /* "chatcmpl-..." */
+	char *prefix; /* of its text events (sseout.h) */
 	size_t prefix_len;
-	json_object *params;		/* ollama_params for the node */
-	json_object *history;		/* the conversation (prompt.h), tool turns added */
-	bool think;			/* asked by the consumer */
-	int tool_rounds;		/* tool results fed back so far */
-	bool offered_native;		/* this request's params carry "tools" */
-	bool round_offered;		/* this request offered tools: calls are parsed */
-	struct chat_tools *tools;	/* chat-tools.c's state, owned, or NULL */
-	uint64_t *tried;		/* serials of nodes that failed it */
+	json_object *params;	  /* ollama_params for the node */
+	json_object *history;	  /* the conversation (prompt.h), tool turns added */
+	bool think;		  /* asked by the consumer */
+	int tool_rounds;	  /* tool results fed back so far */
+	bool offered_native;	  /* this request's params carry "tools" */
+	bool round_offered;	  /* this request offered tools: calls are parsed */
+	struct chat_tools *tools; /* chat-tools.c's state, owned, or NULL */
+	uint64_t *tried;	  /* serials of nodes that failed it */
 	int attempts;
-	int max_attempts;		/* size of tried[] */
+	int max_attempts; /* size of tried[] */
 	int64_t wait_deadline_us;
-	int64_t last_chunk_us;		/* for the chunk timeout */
-	bool streaming;			/* 200 + SSE committed */
+	int64_t last_chunk_us; /* for the chunk timeout */
+	bool streaming;	       /* 200 + SSE committed */
 	bool headers_sent;
-	bool body_direct;		/* body bytes go to the socket (body_send()) */
-	bool started;			/* a chunk arrived: no more failover */
-	bool finished;			/* [DONE] queued */
-	bool dead;			/* consumer dropped; waiting for close */
+	bool body_direct; /* body bytes go to the socket (body_send()) */
+	bool started;	  /* a chunk arrived: no more failover */
+	bool finished;	  /* [DONE] queued */
+	bool dead;	  /* consumer dropped; waiting for close */
 	struct ic_outfilter *filter_content;
 	struct ic_outfilter *filter_thinking;
-	size_t filter_in, filter_out;	/* bytes into and out of the filters */
-	struct buf out;			/* SSE bytes not yet written */
-	struct tq_timer wait_timer;	/* queue_wait (sched.c) */
-	struct tq_timer chunk_timer;	/* chunk_timeout */
-	struct tq_timer ping_timer;	/* ping_interval */
+	size_t filter_in, filter_out; /* bytes into and out of the filters */
+	struct buf out;		      /* SSE bytes not yet written */
+	struct tq_timer wait_timer;   /* queue_wait (sched.c) */
+	struct tq_timer chunk_timer;  /* chunk_timeout */
+	struct tq_timer ping_timer;   /* ping_interval */
 };
 
 /*

@@ -19,7 +19,7 @@
 struct span {
 	char *start;
 	size_t len;
-	bool escaped;		/* holds a backslash */
+	bool escaped; /* holds a backslash */
 	bool set;
 };
 
@@ -27,9 +27,14 @@ enum level { L_ROOT, L_CHUNK, L_MESSAGE };
 
 /* Members read at each level; the bits also catch a repeated member. */
 enum {
-	F_TYPE = 1 << 0, F_REQUEST_ID = 1 << 1, F_CHUNK = 1 << 2,
-	F_MESSAGE = 1 << 3, F_DONE = 1 << 4, F_DONE_REASON = 1 << 5,
-	F_CONTENT = 1 << 6, F_THINKING = 1 << 7,
+	F_TYPE = 1 << 0,
+	F_REQUEST_ID = 1 << 1,
+	F_CHUNK = 1 << 2,
+	F_MESSAGE = 1 << 3,
+	F_DONE = 1 << 4,
+	F_DONE_REASON = 1 << 5,
+	F_CONTENT = 1 << 6,
+	F_THINKING = 1 << 7,
 };
 
 struct scan {
@@ -89,7 +94,7 @@ static bool string(struct scan *s, struct span *sp)
 			return true;
 		}
 		if (ch < 0x20)
-			return false;	/* raw control characters (and NUL) */
+			return false; /* raw control characters (and NUL) */
 		if (ch == '\\') {
 			escaped = true;
 			if (s->end - s->p < 2)
@@ -245,17 +250,24 @@ static bool member_string(struct scan *s, struct span *sp, int depth)
 /* The value of member k at level; false: let ic_msg_parse() decide. */
 static bool member(struct scan *s, enum level level, const struct span *k, int depth)
 {
-#define M(level, name, flag) { level, name, sizeof(name) - 1, flag }
+#define M(level, name, flag)                        \
+	{                                           \
+		level, name, sizeof(name) - 1, flag \
+	}
 	static const struct {
 		enum level level;
 		const char *name;
 		size_t len;
 		unsigned flag;
 	} read[] = {
-		M(L_ROOT, "type", F_TYPE), M(L_ROOT, "request_id", F_REQUEST_ID),
-		M(L_ROOT, "chunk", F_CHUNK), M(L_CHUNK, "message", F_MESSAGE),
-		M(L_CHUNK, "done", F_DONE), M(L_CHUNK, "done_reason", F_DONE_REASON),
-		M(L_MESSAGE, "content", F_CONTENT), M(L_MESSAGE, "thinking", F_THINKING),
+		M(L_ROOT, "type", F_TYPE),
+		M(L_ROOT, "request_id", F_REQUEST_ID),
+		M(L_ROOT, "chunk", F_CHUNK),
+		M(L_CHUNK, "message", F_MESSAGE),
+		M(L_CHUNK, "done", F_DONE),
+		M(L_CHUNK, "done_reason", F_DONE_REASON),
+		M(L_MESSAGE, "content", F_CONTENT),
+		M(L_MESSAGE, "thinking", F_THINKING),
 	};
 #undef M
 	unsigned flag = 0;
@@ -266,13 +278,13 @@ static bool member(struct scan *s, enum level level, const struct span *k, int d
 	if (flag == 0)
 		return value(s, depth);
 	if (s->seen & flag)
-		return false;	/* json-c keeps the last: not worth following */
+		return false; /* json-c keeps the last: not worth following */
 	s->seen |= flag;
 	switch (flag) {
 	case F_TYPE:
 		/* not a string, or not a chunk: for ic_msg_parse() */
 		return string(s, &s->type) && !s->type.escaped &&
-		       key_is(&s->type, "inference_chunk", sizeof("inference_chunk") - 1);
+			key_is(&s->type, "inference_chunk", sizeof("inference_chunk") - 1);
 	case F_REQUEST_ID:
 		return string(s, &s->request_id);
 	case F_CHUNK:
@@ -286,7 +298,7 @@ static bool member(struct scan *s, enum level level, const struct span *k, int d
 			s->done = true;
 			return true;
 		}
-		return value(s, depth);	/* false, or not a bool: not done */
+		return value(s, depth); /* false, or not a bool: not done */
 	case F_DONE_REASON:
 		return member_string(s, &s->done_reason, depth);
 	case F_CONTENT:
@@ -309,7 +321,7 @@ static bool object_read(struct scan *s, enum level level, int depth)
 
 		skip_ws(s);
 		if (!string(s, &k) || k.escaped)
-			return false;	/* an escaped name could still be one we read */
+			return false; /* an escaped name could still be one we read */
 		skip_ws(s);
 		if (!eat(s, ':'))
 			return false;
@@ -347,7 +359,7 @@ static size_t decode(const struct span *sp)
 	char *r = sp->start, *end = sp->start + sp->len, *w = sp->start;
 
 	if (!sp->escaped) {
-		*end = '\0';	/* over the closing quote */
+		*end = '\0'; /* over the closing quote */
 		return sp->len;
 	}
 	while (r < end) {
@@ -356,16 +368,28 @@ static size_t decode(const struct span *sp)
 			continue;
 		}
 		switch (r[1]) {
-		case 'b': *w++ = '\b'; break;
-		case 'f': *w++ = '\f'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case 't': *w++ = '\t'; break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
 		case 'u':
 			put_utf8(&w, ic_hex_parse(r + 2, 4));
 			r += 4;
 			break;
-		default: *w++ = r[1]; break;	/* " \ / */
+		default:
+			*w++ = r[1];
+			break; /* " \ / */
 		}
 		r += 2;
 	}
@@ -421,7 +445,7 @@ void chunk_view_of_json(json_object *chunk, struct chunk_view *v)
 
 	memset(v, 0, sizeof(*v));
 	if (json_object_object_get_ex(chunk, "message", &msg) &&
-	    json_object_is_type(msg, json_type_object)) {
+		json_object_is_type(msg, json_type_object)) {
 		v->thinking = ic_json_get_string(msg, "thinking");
 		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
 		v->content = ic_json_get_string(msg, "content");

@@ -27,12 +27,12 @@
 /* What the router reads of an inference_chunk (strings NUL-terminated). */
 struct chunk_view {
 	const char *request_id;
-	const char *content;		/* chunk.message.content if a string, or NULL */
+	const char *content; /* chunk.message.content if a string, or NULL */
 	size_t content_len;
-	const char *thinking;		/* chunk.message.thinking likewise */
+	const char *thinking; /* chunk.message.thinking likewise */
 	size_t thinking_len;
-	bool done;			/* chunk.done is true */
-	const char *done_reason;	/* chunk.done_reason if a string, or NULL */
+	bool done;		 /* chunk.done is true */
+	const char *done_reason; /* chunk.done_reason if a string, or NULL */
 };
 
 /*

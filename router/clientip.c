@@ -108,7 +108,7 @@ bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr)
 		return false;
 	for (size_t i = 0; i < t->n; i++)
 		if (t->v[i].family == a.family &&
-		    memcmp(t->v[i].bin, a.bin, a.family == AF_INET ? 4 : 16) == 0)
+			memcmp(t->v[i].bin, a.bin, a.family == AF_INET ? 4 : 16) == 0)
 			return true;
 	return false;
 }
@@ -133,8 +133,8 @@ static size_t xff_first(const char *xff, const char **start)
 	return (size_t)(end - p);
 }
 
-void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t,
-		     char *out, size_t outlen)
+void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t, char *out,
+	size_t outlen)
 {
 	const char *first = NULL;
 	size_t n;
@@ -162,7 +162,7 @@ void clientip_get(struct lws *wsi, const struct clientip_trusted *t, char *out, 
 	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)))
 		peer[0] = '\0';
 	if (clientip_trusted_count(t) > 0 &&
-	    lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+		lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
 		xff[0] = '\0';
 	clientip_choose(peer, xff, t, out, outlen);
 }

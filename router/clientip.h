@@ -34,8 +34,8 @@ bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr);
 
 /* Pure part (unit-tested): peer address text, X-Forwarded-For value (or
  * NULL), trusted proxies (or NULL) -> out. */
-void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t,
-		     char *out, size_t outlen);
+void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t, char *out,
+	size_t outlen);
 
 /* The client address of an HTTP or upgrading connection. */
 void clientip_get(struct lws *wsi, const struct clientip_trusted *t, char *out, size_t outlen);

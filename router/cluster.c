@@ -53,7 +53,7 @@ struct cluster {
 	struct peer peers[CLUSTER_PEERS_MAX];
 	size_t n_peers;
 	lws_sorted_usec_list_t tick;
-	char *last;			/* the last summary sent, without its seq */
+	char *last; /* the last summary sent, without its seq */
 	int64_t last_pub_us;
 	uint64_t seq;
 	bool connected;
@@ -151,7 +151,7 @@ static struct peer *peer_find(struct cluster *c, const char *instance)
 static void peer_forget(struct cluster *c, size_t i)
 {
 	log_notice("cluster: instance %s forgotten (silent for %d s)", c->peers[i].instance,
-		   CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS / 1000);
+		CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS / 1000);
 	peer_clear(&c->peers[i]);
 	c->peers[i] = c->peers[--c->n_peers];
 	memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
@@ -181,10 +181,10 @@ static bool peer_models_read(struct peer *p, json_object *arr)
 		int64_t nodes, free_slots;
 
 		if (!json_object_is_type(m, json_type_object) ||
-		    !json_object_object_get_ex(m, "name", &name) ||
-		    !json_object_is_type(name, json_type_string) ||
-		    !get_int(m, "nodes", 1000000, &nodes) ||
-		    !get_int(m, "free", 100000000, &free_slots)) {
+			!json_object_object_get_ex(m, "name", &name) ||
+			!json_object_is_type(name, json_type_string) ||
+			!get_int(m, "nodes", 1000000, &nodes) ||
+			!get_int(m, "free", 100000000, &free_slots)) {
 			for (size_t j = 0; j < i; j++)
 				free(v[j].name);
 			free(v);
@@ -212,17 +212,17 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 
 	json_tokener_free(tok);
 	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "instance", &inst) ||
-	    !json_object_is_type(inst, json_type_string) ||
-	    !json_object_object_get_ex(o, "models", &models) ||
-	    !json_object_is_type(models, json_type_array) ||
-	    !get_int(o, "nodes", 100000000, &nodes)) {
+		!json_object_object_get_ex(o, "instance", &inst) ||
+		!json_object_is_type(inst, json_type_string) ||
+		!json_object_object_get_ex(o, "models", &models) ||
+		!json_object_is_type(models, json_type_array) ||
+		!get_int(o, "nodes", 100000000, &nodes)) {
 		c->dropped++;
 		goto out;
 	}
 	name = json_object_get_string(inst);
 	if (strcmp(name, c->instance) == 0 || name[0] == '\0')
-		goto out;	/* our own, or nameless */
+		goto out; /* our own, or nameless */
 	p = peer_find(c, name);
 	if (!p) {
 		if (c->n_peers == CLUSTER_PEERS_MAX) {
@@ -266,14 +266,14 @@ static void claim_received(struct cluster *c, const char *text, size_t len)
 
 	json_tokener_free(tok);
 	if (!o || !json_object_object_get_ex(o, "node_id", &id) ||
-	    !json_object_is_type(id, json_type_string) ||
-	    !json_object_object_get_ex(o, "instance", &inst) ||
-	    !json_object_is_type(inst, json_type_string)) {
+		!json_object_is_type(id, json_type_string) ||
+		!json_object_object_get_ex(o, "instance", &inst) ||
+		!json_object_is_type(inst, json_type_string)) {
 		c->dropped++;
 		goto out;
 	}
 	if (strcmp(json_object_get_string(inst), c->instance) == 0)
-		goto out;	/* ours */
+		goto out; /* ours */
 	n = strmap_get(c->r->nodes_by_id, json_object_get_string(id));
 	if (n)
 		node_registered_elsewhere(n, json_object_get_string(inst));
@@ -293,12 +293,14 @@ static void local_model(struct model *m, void *ctx)
 	json_object *o = json_object_new_object();
 	int free_slots = 0;
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head)
+	{
 		struct node_model *nm = lws_container_of(d, struct node_model, link);
 
 		if (node_has_capacity(nm->node))
 			free_slots += nm->node->max_concurrent - nm->node->active;
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	json_object_object_add(o, "name", json_object_new_string(m->name));
 	json_object_object_add(o, "nodes", json_object_new_int((int)m->nodes.count));
 	json_object_object_add(o, "free", json_object_new_int(free_slots));
@@ -349,7 +351,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 	for (size_t i = 0; i < c->n_peers;) {
 		if (now - c->peers[i].last_us >
-		    (int64_t)CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS * 1000)
+			(int64_t)CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS * 1000)
 			peer_forget(c, i);
 		else
 			i++;
@@ -443,8 +445,8 @@ static bool url_ok(const char *url)
 	return true;
 }
 
-struct cluster *cluster_new(struct router *r, const char *url, const char *instance,
-			    int listen_port, char **err)
+struct cluster *cluster_new(
+	struct router *r, const char *url, const char *instance, int listen_port, char **err)
 {
 	struct cluster *c;
 	natsStatus s;
@@ -478,13 +480,13 @@ struct cluster *cluster_new(struct router *r, const char *url, const char *insta
 		if (s == NATS_OK)
 			enqueue(c, Q_CONNECTED, NULL, 0);
 		else if (s == NATS_NOT_YET_CONNECTED)
-			s = NATS_OK;	/* retried in the background */
+			s = NATS_OK; /* retried in the background */
 	}
 	if (s == NATS_OK)
 		s = natsConnection_Subscribe(&c->sub, c->nc, CLUSTER_SUBJECT_SUMMARY, on_msg, c);
 	if (s == NATS_OK)
-		s = natsConnection_Subscribe(&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim,
-					     c);
+		s = natsConnection_Subscribe(
+			&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim, c);
 	if (s != NATS_OK) {
 		*err = xasprintf("cluster.url '%s': %s", url, natsStatus_GetText(s));
 		cluster_free(c);
@@ -576,7 +578,7 @@ static void merge(struct merged *m, const char *name, int nodes, int free_slots)
 		m->cap = m->cap ? m->cap * 2 : 16;
 		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
 	}
-	m->v[m->n].name = (char *)name;	/* borrowed for the call */
+	m->v[m->n].name = (char *)name; /* borrowed for the call */
 	m->v[m->n].nodes = nodes;
 	m->v[m->n].free_slots = free_slots;
 	m->n++;
@@ -586,12 +588,14 @@ static void merge_local(struct model *mo, void *ctx)
 {
 	int free_slots = 0;
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, mo->nodes.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, mo->nodes.head)
+	{
 		struct node_model *nm = lws_container_of(d, struct node_model, link);
 
 		if (node_has_capacity(nm->node))
 			free_slots += nm->node->max_concurrent - nm->node->active;
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	merge(ctx, mo->name, (int)mo->nodes.count, free_slots);
 }
 
@@ -609,7 +613,7 @@ json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots
 	for (size_t i = 0; i < c->n_peers; i++)
 		for (size_t j = 0; j < c->peers[i].n_models; j++)
 			merge(&m, c->peers[i].models[j].name, c->peers[i].models[j].nodes,
-			      c->peers[i].models[j].free_slots);
+				c->peers[i].models[j].free_slots);
 	if (m.n > 1)
 		qsort(m.v, m.n, sizeof(*m.v), cmp_name);
 	for (size_t i = 0; i < m.n; i++) {
@@ -623,8 +627,8 @@ json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots
 		json_object_object_add(o, "name", json_object_new_string(m.v[i].name));
 		json_object_object_add(o, "node_count", json_object_new_int(m.v[i].nodes));
 		if (slots)
-			json_object_object_add(o, "free_slots",
-					       json_object_new_int(m.v[i].free_slots));
+			json_object_object_add(
+				o, "free_slots", json_object_new_int(m.v[i].free_slots));
 		json_object_array_add(arr, o);
 	}
 	free(m.v);

@@ -24,22 +24,22 @@
 
 #include "router.h"
 
-#define CLUSTER_PERIOD_MS	1000	/* summary at least this often */
-#define CLUSTER_TICK_MS		250	/* a change is published within this */
-#define CLUSTER_FORGET_PERIODS	3	/* silent this long: forgotten */
-#define CLUSTER_QUEUE_MAX	1024	/* messages waiting for the lws thread */
-#define CLUSTER_PEERS_MAX	64
-#define CLUSTER_SUMMARY_MAX	(256 * 1024)	/* bytes of one summary */
-#define CLUSTER_SUBJECT_SUMMARY	"idleclaw.cluster.summary"
-#define CLUSTER_SUBJECT_NODE	"idleclaw.cluster.node"
+#define CLUSTER_PERIOD_MS 1000	 /* summary at least this often */
+#define CLUSTER_TICK_MS 250	 /* a change is published within this */
+#define CLUSTER_FORGET_PERIODS 3 /* silent this long: forgotten */
+#define CLUSTER_QUEUE_MAX 1024	 /* messages waiting for the lws thread */
+#define CLUSTER_PEERS_MAX 64
+#define CLUSTER_SUMMARY_MAX (256 * 1024) /* bytes of one summary */
+#define CLUSTER_SUBJECT_SUMMARY "idleclaw.cluster.summary"
+#define CLUSTER_SUBJECT_NODE "idleclaw.cluster.node"
 
 struct cluster;
 
 /* Start connecting to url (in the background: an unreachable server is
  * retried for ever) as instance (NULL or empty: HOSTNAME:PORT, port being
  * listen_port).  NULL with *err set (a NEW string) on bad arguments. */
-struct cluster *cluster_new(struct router *r, const char *url, const char *instance,
-			    int listen_port, char **err);
+struct cluster *cluster_new(
+	struct router *r, const char *url, const char *instance, int listen_port, char **err);
 /* Stop publishing, close the connection and wait for the client's threads
  * (before the lws context goes: they wake it). */
 void cluster_free(struct cluster *c);

@@ -43,7 +43,7 @@ static uv_prepare_t flush_before;
 static uv_check_t flush_after;
 
 static volatile sig_atomic_t got_term, got_hup;
-static struct ic_cmdline cmdline;	/* also what SIGHUP reloads from */
+static struct ic_cmdline cmdline; /* also what SIGHUP reloads from */
 static lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
 static int64_t drain_deadline_us;
 static bool nodes_closed;
@@ -82,14 +82,14 @@ static void lws_log_emit(int level, const char *line)
 static void notify_status(void)
 {
 	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(&router),
-		   router.requests_active, router.draining ? ", draining" : "");
+		router.requests_active, router.draining ? ", draining" : "");
 }
 
 static void status_tick(lws_sorted_usec_list_t *sul)
 {
 	notify_status();
 	lws_sul_schedule(router.ctx, 0, sul, status_tick,
-			 (lws_usec_t)ROUTER_STATUS_INTERVAL_S * LWS_USEC_PER_SEC);
+		(lws_usec_t)ROUTER_STATUS_INTERVAL_S * LWS_USEC_PER_SEC);
 }
 
 static void watchdog_tick(lws_sorted_usec_list_t *sul)
@@ -105,7 +105,7 @@ static void drain_tick(lws_sorted_usec_list_t *sul)
 
 	if (!nodes_closed && (router.requests_active == 0 || now >= drain_deadline_us)) {
 		log_notice("closing %lu nodes (%d requests still open)", nodes_count(&router),
-			   router.requests_active);
+			router.requests_active);
 		nodes_close_all(&router, 1001, "server shutting down");
 		nodes_closed = true;
 		drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
@@ -126,7 +126,7 @@ static void begin_drain(void)
 	router.draining = true;
 	sd_notify(0, "STOPPING=1");
 	log_notice("SIGTERM: draining %d open requests (up to %d s)", router.requests_active,
-		   router.cfg->shutdown_grace);
+		router.cfg->shutdown_grace);
 	notify_status();
 	drain_deadline_us = router_now_us() + (int64_t)router.cfg->shutdown_grace * 1000000;
 	drain_tick(&drain_sul);
@@ -159,13 +159,13 @@ static void reload(void)
 	char *errors = NULL;
 
 	ic_reload(&ops, &router, cmdline.config_path, (const char *const *)cmdline.overrides,
-		  &errors);
+		&errors);
 	free(errors);
 }
 
 void router_wakeup(struct router *r)
 {
-	(void)r;	/* the one in this file */
+	(void)r; /* the one in this file */
 	cluster_service(router.cluster);
 	if (got_term)
 		begin_drain();
@@ -226,7 +226,7 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	info.vhost_name = "idleclaw-routerd";
 	/* lws would otherwise spin on SIGSEGV waiting for a debugger */
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |
-		       LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+		LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
 	info.foreign_loops = loops;
 	if (host[0] && !strchr(host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -290,8 +290,11 @@ static void loop_close(void)
 }
 
 static const struct ic_cmdline_option routerd_options[] = {
-	{ .long_name = "listen", .short_name = 'l', .arg_name = "ADDR:PORT",
-	  .sets = "router.listen", .help = "address to serve on (router.listen)" },
+	{ .long_name = "listen",
+		.short_name = 'l',
+		.arg_name = "ADDR:PORT",
+		.sets = "router.listen",
+		.help = "address to serve on (router.listen)" },
 };
 
 static const struct ic_cmdline_spec routerd_cmdline = {
@@ -314,8 +317,8 @@ static int serve(void)
 	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
-	lws_set_log_level(LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0),
-			  lws_log_emit);
+	lws_set_log_level(
+		LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0), lws_log_emit);
 	/* before the port opens: a SIGTERM from then on drains */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -327,7 +330,8 @@ static int serve(void)
 	router.ctx = context_new(host, port, &router);
 	if (!router.ctx) {
 		log_err("cannot listen on %s (in use, not an address of this host, or the "
-			"libwebsockets-evlib-uv plugin missing?)", router.cfg->listen);
+			"libwebsockets-evlib-uv plugin missing?)",
+			router.cfg->listen);
 		loop_close();
 		return 1;
 	}
@@ -336,8 +340,8 @@ static int serve(void)
 	if (router.cfg->cluster_url && router.cfg->cluster_url[0]) {
 		char *err = NULL;
 
-		router.cluster = cluster_new(&router, router.cfg->cluster_url,
-					     router.cfg->cluster_instance, port, &err);
+		router.cluster = cluster_new(
+			&router, router.cfg->cluster_url, router.cfg->cluster_instance, port, &err);
 		if (!router.cluster) {
 			log_err("%s", err);
 			free(err);
@@ -349,7 +353,7 @@ static int serve(void)
 			return 1;
 		}
 		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
-			   router.cfg->cluster_url);
+			router.cfg->cluster_url);
 	}
 	router.tools = toolrun_new(&router);
 	log_notice("listening on %s", router.cfg->listen);
@@ -364,15 +368,15 @@ static int serve(void)
 		lws_cancel_service(router.ctx);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	flush_stop();
-	cluster_free(router.cluster);	/* its threads wake the context */
+	cluster_free(router.cluster); /* its threads wake the context */
 	router.cluster = NULL;
 	lws_sul_cancel(&status_sul);
 	lws_sul_cancel(&watchdog_sul);
 	lws_sul_cancel(&drain_sul);
 	lws_context_destroy(router.ctx);
-	loop_close();	/* lws finishes destroying the context in here */
+	loop_close(); /* lws finishes destroying the context in here */
 	router.ctx = NULL;
-	toolrun_free(router.tools);	/* after the chats, which cancel their searches */
+	toolrun_free(router.tools); /* after the chats, which cancel their searches */
 	router.tools = NULL;
 	router_fini(&router);
 	log_notice("stopped");
@@ -387,8 +391,8 @@ int main(int argc, char **argv)
 	rc = ic_cmdline_parse(&routerd_cmdline, argc, argv, &cmdline, stdout, stderr);
 	if (rc != IC_CMDLINE_RUN)
 		goto out;
-	router.cfg = ic_startup_config_new(routerd_cmdline.program, &router_config_schema,
-					   &cmdline, stderr);
+	router.cfg = ic_startup_config_new(
+		routerd_cmdline.program, &router_config_schema, &cmdline, stderr);
 	if (!router.cfg) {
 		rc = IC_EXIT_START;
 		goto out;

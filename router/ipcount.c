@@ -10,7 +10,7 @@ struct counts {
 };
 
 struct ipcount {
-	struct strmap *table;	/* address -> struct counts */
+	struct strmap *table; /* address -> struct counts */
 };
 
 struct ipcount *ipcount_new(void)

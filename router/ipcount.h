@@ -11,7 +11,7 @@
 enum ipcount_kind {
 	IPC_STREAMS,
 	IPC_NODES,
-	IPC_BODIES,	/* requests whose body is still arriving */
+	IPC_BODIES, /* requests whose body is still arriving */
 	IPC_KINDS
 };
 

@@ -11,7 +11,7 @@
 #include "common/xmalloc.h"
 
 struct models {
-	struct strmap *table;	/* name -> struct model */
+	struct strmap *table; /* name -> struct model */
 	/* load class of active/max: equal fractions share one, in increasing order */
 	int load_class[IC_CONCURRENCY_MAX + 1][IC_CONCURRENCY_MAX + 1];
 	int n_load_classes;
@@ -23,7 +23,7 @@ struct models {
 /* The fractions a/m (0 <= a < m <= IC_CONCURRENCY_MAX) numbered in order. */
 static void load_classes_init(struct models *ms)
 {
-	int (*load_class)[IC_CONCURRENCY_MAX + 1] = ms->load_class;
+	int(*load_class)[IC_CONCURRENCY_MAX + 1] = ms->load_class;
 	int n_load_classes = 0;
 
 	for (;;) {
@@ -33,7 +33,7 @@ static void load_classes_init(struct models *ms)
 		for (int m = 1; m <= IC_CONCURRENCY_MAX; m++)
 			for (int a = 0; a < m; a++)
 				if (load_class[m][a] < 0 &&
-				    (best_a < 0 || (long)a * best_m < (long)best_a * m)) {
+					(best_a < 0 || (long)a * best_m < (long)best_a * m)) {
 					best_a = a;
 					best_m = m;
 				}
@@ -106,12 +106,12 @@ void models_nm_unfile(struct node_model *nm)
 	lc = class_of(m, nm->load_class, false);
 	nm->load_class = -1;
 	if (!lc)
-		return;	/* cannot happen: filed means listed */
+		return; /* cannot happen: filed means listed */
 	v = &lc->nodes;
 	/* the last takes its place */
 	v->v[nm->load_idx] = v->v[--v->n];
 	v->v[nm->load_idx]->load_idx = nm->load_idx;
-	if (v->n == 0) {	/* drop the empty class */
+	if (v->n == 0) { /* drop the empty class */
 		size_t i = (size_t)(lc - m->by_load);
 
 		free(v->v);
@@ -129,7 +129,7 @@ void models_nm_update(struct node_model *nm)
 
 	if (node_has_capacity(n) && n->active >= 0 && n->max_concurrent <= IC_CONCURRENCY_MAX)
 		k = models_filing_key(n->r->models->load_class[n->max_concurrent][n->active],
-				      trust_rep(n), n->r->cfg->trust_min_reputation);
+			trust_rep(n), n->r->cfg->trust_min_reputation);
 	if (k == nm->load_class)
 		return;
 	models_nm_unfile(nm);
@@ -148,7 +148,7 @@ void models_nm_update(struct node_model *nm)
 int models_filing_key(int load_class, int rep, int min_rep)
 {
 	if (rep < min_rep)
-		return -1;	/* no consumer chats (probe.c finds it by itself) */
+		return -1; /* no consumer chats (probe.c finds it by itself) */
 	return load_class * (TRUST_POINTS_MAX + 1) + (TRUST_POINTS_MAX - rep);
 }
 

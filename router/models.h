@@ -38,13 +38,13 @@ struct nm_vec {
  * reputation; see above). */
 struct load_class {
 	int cls;
-	struct nm_vec nodes;		/* never empty */
+	struct nm_vec nodes; /* never empty */
 };
 
 struct model {
 	char *name;
-	lws_dll2_owner_t nodes;		/* struct node_model, via link */
-	lws_dll2_owner_t waiting;	/* struct chat, via queue_link; FIFO */
+	lws_dll2_owner_t nodes;	  /* struct node_model, via link */
+	lws_dll2_owner_t waiting; /* struct chat, via queue_link; FIFO */
 	/* nodes with a free slot by load, least loaded first: only the
 	 * classes in use, so a model costs memory for what it has */
 	struct load_class *by_load;
@@ -56,10 +56,10 @@ struct node_model {
 	lws_dll2_t link;
 	struct node *node;
 	struct model *model;
-	long long size;			/* bytes, as the node reported */
-	unsigned caps;			/* IC_CAP_* as the node reported, or 0 */
-	int load_class;			/* its class in model->by_load, or -1 */
-	size_t load_idx;		/* its index in that class's nodes */
+	long long size;	 /* bytes, as the node reported */
+	unsigned caps;	 /* IC_CAP_* as the node reported, or 0 */
+	int load_class;	 /* its class in model->by_load, or -1 */
+	size_t load_idx; /* its index in that class's nodes */
 };
 
 struct models;

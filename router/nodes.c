@@ -18,15 +18,15 @@
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
-#define CLOSE_NORMAL	1000
-#define CLOSE_POLICY	1008
-#define CLOSE_TOO_BIG	1009
-#define CLOSE_TRY_LATER	1013
+#define CLOSE_NORMAL 1000
+#define CLOSE_POLICY 1008
+#define CLOSE_TOO_BIG 1009
+#define CLOSE_TRY_LATER 1013
 
 struct outmsg {
 	lws_dll2_t link;
 	size_t len;
-	unsigned char data[];	/* LWS_PRE bytes of room, then the text */
+	unsigned char data[]; /* LWS_PRE bytes of room, then the text */
 };
 
 static const char *const features[] = {
@@ -58,8 +58,7 @@ static void reg_timeout(struct tq_timer *t)
 
 	if (n->registered)
 		return;
-	log_info("node from %s: no register message in %d s", n->ip,
-		 n->r->cfg->register_timeout);
+	log_info("node from %s: no register message in %d s", n->ip, n->r->cfg->register_timeout);
 	node_close(n, CLOSE_POLICY, IC_CLOSE_REG_TIMEOUT);
 }
 
@@ -76,7 +75,7 @@ static void hb_timeout(struct tq_timer *t)
 		return;
 	}
 	log_notice("node %s (%s): silent for %d s, dropped", node_name(n), n->ip,
-		   n->r->cfg->heartbeat_timeout);
+		n->r->cfg->heartbeat_timeout);
 	unregister(n, "node heartbeat timeout");
 	node_close(n, CLOSE_NORMAL, IC_CLOSE_HEARTBEAT_TIMEOUT);
 }
@@ -86,7 +85,7 @@ static void hb_arm(struct node *n)
 {
 	n->last_rx_us = router_now_us();
 	tq_schedule(&n->r->hb_q, &n->hb_timer, (int64_t)n->r->cfg->heartbeat_timeout * 1000000,
-		    hb_timeout);
+		hb_timeout);
 }
 
 static void hb_touch(struct node *n)
@@ -103,7 +102,7 @@ struct node *node_new(struct router *r, struct lws *wsi, const char *ip)
 	n->serial = ++r->next_serial;
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
 	tq_schedule(&n->r->reg_q, &n->reg_timer, (int64_t)n->r->cfg->register_timeout * 1000000,
-		    reg_timeout);
+		reg_timeout);
 	log_debug("node socket from %s", ip);
 	return n;
 }
@@ -167,7 +166,7 @@ void node_close(struct node *n, int code, const char *reason)
  * lws (Debian's) closes twice on that path, and the second close drops the
  * frame.  Closing with the peer's frames unread would also reset the
  * connection, losing the frame at the peer. */
-#define WRITE_CLOSE ((enum lws_write_protocol)4)	/* lws's own, kept private */
+#define WRITE_CLOSE ((enum lws_write_protocol)4) /* lws's own, kept private */
 static int send_close(struct node *n)
 {
 	unsigned char frame[LWS_PRE + 2 + sizeof(n->close_reason)];
@@ -178,7 +177,7 @@ static int send_close(struct node *n)
 		return 0;
 	n->close_sent = true;
 	if (len > 123)
-		len = 123;	/* a control frame's payload is at most 125 bytes */
+		len = 123; /* a control frame's payload is at most 125 bytes */
 	p[0] = (unsigned char)(n->close_code >> 8);
 	p[1] = (unsigned char)(n->close_code & 0xff);
 	memcpy(p + 2, n->close_reason, len);
@@ -213,8 +212,8 @@ int node_writeable(struct node *n)
 static int close_now(struct node *n, int code, const char *reason)
 {
 	log_info("node %s (%s): closing: %s", node_name(n), n->ip, reason);
-	lws_close_reason(n->wsi, (enum lws_close_status)code, (unsigned char *)reason,
-			 strlen(reason));
+	lws_close_reason(
+		n->wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
 	n->closing = true;
 	models_node_update(n);
 	return -1;
@@ -313,17 +312,18 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	strmap_put(n->r->nodes_by_id, n->node_id, n);
 	ipcount_add(n->r->ipcount, n->ip, IPC_NODES, 1);
 	models_node_update(n);
-	log_info("node %s registered from %s: %zu models, max_concurrent %d",
-		 n->node_id, n->ip, n->n_models, n->max_concurrent);
-	node_send(n, ic_msg_registered_new(n->node_id, features,
-					  sizeof(features) / sizeof(features[0])));
+	log_info("node %s registered from %s: %zu models, max_concurrent %d", n->node_id, n->ip,
+		n->n_models, n->max_concurrent);
+	node_send(n,
+		ic_msg_registered_new(
+			n->node_id, features, sizeof(features) / sizeof(features[0])));
 	hb_arm(n);
 	if (n->r->cluster)
 		cluster_node_claim(n->r->cluster, n->node_id);
 	if (old) {
 		/* after the new socket is in, so old's chats can move to it */
 		log_notice("node %s: re-registered from %s, replacing the socket from %s",
-			   m->node_id, n->ip, old->ip);
+			m->node_id, n->ip, old->ip);
 		unregister(old, "node re-registered");
 		node_close(old, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
 	}
@@ -336,8 +336,8 @@ void node_registered_elsewhere(struct node *n, const char *instance)
 {
 	if (n->closing)
 		return;
-	log_notice("node %s: registered on instance %s, closing its socket from %s",
-		   n->node_id, instance, n->ip);
+	log_notice("node %s: registered on instance %s, closing its socket from %s", n->node_id,
+		instance, n->ip);
 	node_close(n, CLOSE_NORMAL, IC_CLOSE_REREGISTERED);
 }
 
@@ -345,14 +345,13 @@ void node_registered_elsewhere(struct node *n, const char *instance)
 static void handle_models_update(struct node *n, struct ic_msg *m)
 {
 	if (m->n_models == 0 || m->n_models > IC_MODELS_PER_NODE_MAX) {
-		log_warn("node %s: models_update with %zu models ignored", n->node_id,
-			 m->n_models);
+		log_warn("node %s: models_update with %zu models ignored", n->node_id, m->n_models);
 		return;
 	}
 	for (size_t i = 0; i < m->n_models; i++) {
 		if (!m->models[i].name || !ic_valid_model_name(m->models[i].name)) {
 			log_warn("node %s: models_update with an invalid model name ignored",
-				 n->node_id);
+				n->node_id);
 			return;
 		}
 	}
@@ -365,12 +364,14 @@ static void handle_models_update(struct node *n, struct ic_msg *m)
 
 static struct chat *find_request(struct node *n, const char *request_id)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, n->requests.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, n->requests.head)
+	{
 		struct chat *c = lws_container_of(d, struct chat, node_link);
 
 		if (strcmp(c->request_id, request_id) == 0)
 			return c;
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	return NULL;
 }
 
@@ -382,8 +383,8 @@ static void handle_request_message(struct node *n, struct ic_msg *m)
 		return;
 	if (!c) {
 		/* late chunks of a cancelled request, or another node's id */
-		log_info("node %s (%s): %s for a request not assigned to it: dropped",
-			 n->node_id, n->ip, ic_msg_type_name(m->type));
+		log_info("node %s (%s): %s for a request not assigned to it: dropped", n->node_id,
+			n->ip, ic_msg_type_name(m->type));
 		return;
 	}
 	chat_node_message(c, m);
@@ -397,8 +398,8 @@ static void handle_chunk(struct node *n, const struct chunk_view *v)
 	if (!c && probe_node_chunk(n, v))
 		return;
 	if (!c) {
-		log_info("node %s (%s): %s for a request not assigned to it: dropped",
-			 n->node_id, n->ip, ic_msg_type_name(IC_MSG_INFERENCE_CHUNK));
+		log_info("node %s (%s): %s for a request not assigned to it: dropped", n->node_id,
+			n->ip, ic_msg_type_name(IC_MSG_INFERENCE_CHUNK));
 		return;
 	}
 	chat_node_chunk(c, v);
@@ -426,7 +427,7 @@ static int handle_message(struct node *n, const char *text, size_t len)
 
 	memset(&m, 0, sizeof(m));
 	if (n->registered)
-		hb_touch(n);	/* any frame shows the node is alive */
+		hb_touch(n); /* any frame shows the node is alive */
 	if (ic_msg_parse(text, len, &m, err, sizeof(err)) < 0) {
 		if (!n->registered) {
 			rc = handle_register(n, &m);
@@ -457,7 +458,7 @@ static int handle_message(struct node *n, const char *text, size_t len)
 		break;
 	default:
 		log_debug("node %s: message type %s ignored", n->node_id,
-			  m.type_name ? m.type_name : "?");
+			m.type_name ? m.type_name : "?");
 		break;
 	}
 	ic_msg_clear(&m);
@@ -487,8 +488,8 @@ int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
 	}
 	/* chunk_parse() does not read tool_calls: such frames take the full parser */
 	if (n->registered && buf_used(&n->rx) > 0 &&
-	    !memmem(buf_head(&n->rx), buf_used(&n->rx), "\"tool_calls\"", 12) &&
-	    chunk_parse(n->rx.data + n->rx.off, buf_used(&n->rx), &chunk)) {
+		!memmem(buf_head(&n->rx), buf_used(&n->rx), "\"tool_calls\"", 12) &&
+		chunk_parse(n->rx.data + n->rx.off, buf_used(&n->rx), &chunk)) {
 		/* the common frame, without json-c (chunkparse.h) */
 		hb_touch(n);
 		handle_chunk(n, &chunk);
@@ -497,7 +498,7 @@ int node_rx(struct node *n, const void *in, size_t len, bool first, bool final)
 		rc = handle_message(n, buf_head(&n->rx), buf_used(&n->rx));
 	}
 	if (n->rx.cap > 64 * 1024)
-		buf_free(&n->rx);	/* do not keep a big buffer per idle node */
+		buf_free(&n->rx); /* do not keep a big buffer per idle node */
 	else
 		buf_reset(&n->rx);
 	return rc;
@@ -521,9 +522,11 @@ void node_closed(struct node *n)
 
 void nodes_close_all(struct router *r, int code, const char *reason)
 {
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->nodes.head) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->nodes.head)
+	{
 		struct node *n = lws_container_of(d, struct node, link);
 
 		node_close(n, code, reason);
-	} lws_end_foreach_dll_safe(d, d1);
+	}
+	lws_end_foreach_dll_safe(d, d1);
 }

@@ -24,35 +24,35 @@ struct probe;
 struct trust_rec;
 
 struct node {
-	lws_dll2_t link;		/* in r->nodes once registered */
+	lws_dll2_t link; /* in r->nodes once registered */
 	struct router *r;
 	struct lws *wsi;
-	uint64_t serial;		/* unique for the life of the process */
+	uint64_t serial; /* unique for the life of the process */
 	char ip[ROUTER_IP_MAX];
-	char *node_id;			/* NULL until registered */
+	char *node_id; /* NULL until registered */
 	char *ollama_version;
 	bool registered;
-	bool available;			/* extension: heartbeat.available */
-	int max_concurrent;		/* clamped */
-	int active;			/* chats assigned here */
-	int reported_active;		/* from the last heartbeat */
+	bool available;	     /* extension: heartbeat.available */
+	int max_concurrent;  /* clamped */
+	int active;	     /* chats assigned here */
+	int reported_active; /* from the last heartbeat */
 	struct node_model *models;
 	size_t n_models;
-	lws_dll2_owner_t requests;	/* struct chat, via node_link */
-	lws_dll2_owner_t outq;		/* struct outmsg */
+	lws_dll2_owner_t requests; /* struct chat, via node_link */
+	lws_dll2_owner_t outq;	   /* struct outmsg */
 	size_t out_bytes;
-	struct buf rx;			/* fragments of the current message */
+	struct buf rx; /* fragments of the current message */
 	bool rx_overflow;
-	bool closing;			/* close frame pending */
-	bool close_sent;		/* waiting for the peer's close */
+	bool closing;	 /* close frame pending */
+	bool close_sent; /* waiting for the peer's close */
 	int close_code;
 	char close_reason[96];
-	struct tq_timer reg_timer;	/* registration deadline */
-	struct tq_timer hb_timer;	/* heartbeat deadline */
-	int64_t last_rx_us;		/* last frame, for the deadline */
-	int64_t registered_us;		/* when it registered */
-	struct trust_rec *trust;	/* its id's reputation, once registered */
-	struct probe *probe;		/* probe.c's state, once registered */
+	struct tq_timer reg_timer; /* registration deadline */
+	struct tq_timer hb_timer;  /* heartbeat deadline */
+	int64_t last_rx_us;	   /* last frame, for the deadline */
+	int64_t registered_us;	   /* when it registered */
+	struct trust_rec *trust;   /* its id's reputation, once registered */
+	struct probe *probe;	   /* probe.c's state, once registered */
 };
 
 /* A new node socket (LWS_CALLBACK_ESTABLISHED); owned by its pss. */

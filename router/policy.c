@@ -103,8 +103,8 @@ bool policy_refuses_messages(const struct policy *p, json_object *messages)
 		json_object *m = json_object_array_get_idx(messages, i), *content;
 
 		if (json_object_object_get_ex(m, "content", &content) &&
-		    json_object_is_type(content, json_type_string) &&
-		    policy_refuses_text(p, json_object_get_string(content)))
+			json_object_is_type(content, json_type_string) &&
+			policy_refuses_text(p, json_object_get_string(content)))
 			return true;
 	}
 	return false;

@@ -10,15 +10,23 @@
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
 struct fact {
-	const char *subject;	/* what the question names */
-	const char *answers;	/* '|'-separated right answers */
+	const char *subject; /* what the question names */
+	const char *answers; /* '|'-separated right answers */
 };
 
 static const struct fact capitals[] = {
-	{ "France", "Paris" }, { "Japan", "Tokyo" }, { "Italy", "Rome|Roma" },
-	{ "Germany", "Berlin" }, { "Spain", "Madrid" }, { "Canada", "Ottawa" },
-	{ "Egypt", "Cairo" }, { "Kenya", "Nairobi" }, { "Norway", "Oslo" },
-	{ "Portugal", "Lisbon|Lisboa" }, { "Greece", "Athens" }, { "Peru", "Lima" },
+	{ "France", "Paris" },
+	{ "Japan", "Tokyo" },
+	{ "Italy", "Rome|Roma" },
+	{ "Germany", "Berlin" },
+	{ "Spain", "Madrid" },
+	{ "Canada", "Ottawa" },
+	{ "Egypt", "Cairo" },
+	{ "Kenya", "Nairobi" },
+	{ "Norway", "Oslo" },
+	{ "Portugal", "Lisbon|Lisboa" },
+	{ "Greece", "Athens" },
+	{ "Peru", "Lima" },
 };
 
 static const struct fact facts[] = {
@@ -147,13 +155,19 @@ static void t_token(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 
 	made_up_word(word, sizeof(word), rnd, ctx);
 	snprintf(q->expect, sizeof(q->expect), "%c%c%u%s", 'A' + (int)pick(rnd, ctx, 26),
-		 'A' + (int)pick(rnd, ctx, 26), 100 + pick(rnd, ctx, 900), word);
+		'A' + (int)pick(rnd, ctx, 26), 100 + pick(rnd, ctx, 900), word);
 	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], q->expect);
 	q->check = CHECK_WORD;
 }
 
 static void (*const templates[])(struct probe_question *, probe_rand_fn, void *) = {
-	t_add, t_mul, t_sub, t_repeat, t_capital, t_fact, t_token,
+	t_add,
+	t_mul,
+	t_sub,
+	t_repeat,
+	t_capital,
+	t_fact,
+	t_token,
 };
 
 size_t probe_templates_count(void)
@@ -161,8 +175,7 @@ size_t probe_templates_count(void)
 	return N(templates);
 }
 
-void probe_question_make_from(struct probe_question *q, size_t i, probe_rand_fn rnd,
-			      void *ctx)
+void probe_question_make_from(struct probe_question *q, size_t i, probe_rand_fn rnd, void *ctx)
 {
 	memset(q, 0, sizeof(*q));
 	templates[i % N(templates)](q, rnd, ctx);

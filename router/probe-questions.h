@@ -17,9 +17,9 @@
 #define PROBE_EXPECT_MAX 32
 
 enum probe_check {
-	CHECK_NUMBER,		/* expect appears as a whole number */
-	CHECK_WORD,		/* expect appears, any case, not inside a longer word */
-	CHECK_ANY_WORD,		/* one of the '|'-separated words of expect */
+	CHECK_NUMBER,	/* expect appears as a whole number */
+	CHECK_WORD,	/* expect appears, any case, not inside a longer word */
+	CHECK_ANY_WORD, /* one of the '|'-separated words of expect */
 };
 
 struct probe_question {
@@ -38,7 +38,6 @@ bool probe_question_check(const struct probe_question *q, const char *content, s
 /* The number of templates (for tests). */
 size_t probe_templates_count(void);
 /* Make a question from template i (for tests). */
-void probe_question_make_from(struct probe_question *q, size_t i, probe_rand_fn rnd,
-			      void *ctx);
+void probe_question_make_from(struct probe_question *q, size_t i, probe_rand_fn rnd, void *ctx);
 
 #endif

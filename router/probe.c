@@ -18,13 +18,13 @@
 #include "tools.h"
 #include "trust.h"
 
-#define PROBE_MIN_DELAY_US	100000	/* shortest gap between two draws */
-#define PROBE_RETRY_S		60	/* probe_interval 0: look again after */
+#define PROBE_MIN_DELAY_US 100000 /* shortest gap between two draws */
+#define PROBE_RETRY_S 60	  /* probe_interval 0: look again after */
 
 struct probes {
 	struct router *r;
-	struct tq next_q;	/* when each node is next due */
-	struct tq silence_q;	/* chunk_timeout of probes in flight */
+	struct tq next_q;    /* when each node is next due */
+	struct tq silence_q; /* chunk_timeout of probes in flight */
 	int in_flight;
 };
 
@@ -38,8 +38,8 @@ struct probe {
 	struct probe_question q;
 	char content[ROUTER_PROBE_ANSWER_MAX];
 	size_t content_len;
-	bool tools_offered;	/* as a consumer's chat would be offered them */
-	bool tool_called;	/* answered with a tool call: no verdict */
+	bool tools_offered; /* as a consumer's chat would be offered them */
+	bool tool_called;   /* answered with a tool call: no verdict */
 	int64_t last_chunk_us;
 };
 
@@ -86,7 +86,7 @@ static void schedule_next(struct probe *pr)
 	if (mean <= 0) {
 		delay = (int64_t)PROBE_RETRY_S * 1000000;
 	} else {
-		double u = ((double)rand32(NULL) + 1.0) / 4294967297.0;	/* (0, 1) */
+		double u = ((double)rand32(NULL) + 1.0) / 4294967297.0; /* (0, 1) */
 
 		delay = (int64_t)(-log(u) * mean * 1e6);
 		if (delay < PROBE_MIN_DELAY_US)
@@ -139,7 +139,7 @@ static void conclude(struct probe *pr, enum probe_outcome o)
 static void conclude_without_verdict(struct probe *pr)
 {
 	log_info("node %s: probe on %s: answered with a tool call; no verdict", pr->n->node_id,
-		 pr->model);
+		pr->model);
 	release(pr, true);
 	schedule_next(pr);
 }
@@ -175,7 +175,7 @@ static void send_probe(struct probe *pr)
 	json_object *params;
 
 	snprintf(pr->model, sizeof(pr->model), "%s",
-		 n->models[rand32(NULL) % n->n_models].model->name);
+		n->models[rand32(NULL) % n->n_models].model->name);
 	probe_question_make(&pr->q, rand32, NULL);
 	memcpy(pr->request_id, "req-", 4);
 	random_hex(pr->request_id + 4, 12);
@@ -196,7 +196,7 @@ static void send_probe(struct probe *pr)
 	json_object_put(params);
 	pr->last_chunk_us = router_now_us();
 	tq_schedule(&r->probes->silence_q, &pr->silence_timer,
-		    (int64_t)r->cfg->chunk_timeout * 1000000, silence_over);
+		(int64_t)r->cfg->chunk_timeout * 1000000, silence_over);
 }
 
 static void probe_due(struct tq_timer *t)
@@ -204,11 +204,11 @@ static void probe_due(struct tq_timer *t)
 	struct probe *pr = lws_container_of(t, struct probe, next_timer);
 
 	if (!pr->in_flight && pr->n->r->cfg->trust_probe_interval > 0 && may_probe(pr->n) &&
-	    !pr->n->r->draining) {
+		!pr->n->r->draining) {
 		send_probe(pr);
 		return;
 	}
-	schedule_next(pr);	/* busy, or probes off: another draw */
+	schedule_next(pr); /* busy, or probes off: another draw */
 }
 
 void probe_node_up(struct node *n)
@@ -264,11 +264,12 @@ bool probe_node_chunk(struct node *n, const struct chunk_view *v)
 	if (!v->done)
 		return true;
 	if (pr->tools_offered &&
-	    (pr->tool_called || memmem(pr->content, pr->content_len, "<tool_call>", 11)))
+		(pr->tool_called || memmem(pr->content, pr->content_len, "<tool_call>", 11)))
 		conclude_without_verdict(pr);
 	else
-		conclude(pr, probe_question_check(&pr->q, pr->content, pr->content_len)
-			 ? PROBE_PASS : PROBE_FAIL);
+		conclude(pr,
+			probe_question_check(&pr->q, pr->content, pr->content_len) ? PROBE_PASS
+										   : PROBE_FAIL);
 	return true;
 }
 
@@ -283,7 +284,7 @@ bool probe_node_message(struct node *n, const struct ic_msg *m)
 		json_object *msg, *calls;
 
 		if (json_object_object_get_ex(m->chunk, "message", &msg) &&
-		    json_object_object_get_ex(msg, "tool_calls", &calls))
+			json_object_object_get_ex(msg, "tool_calls", &calls))
 			pr->tool_called = true;
 		chunk_view_of_json(m->chunk, &v);
 		v.request_id = m->request_id;

@@ -35,19 +35,18 @@ bool prompt_name_matches(const char *patterns, const char *model)
 	return false;
 }
 
-unsigned prompt_model_caps(const struct router_config *cfg, const struct node *n,
-			   const char *model)
+unsigned prompt_model_caps(const struct router_config *cfg, const struct node *n, const char *model)
 {
 	unsigned caps = 0;
 
 	for (size_t i = 0; n && i < n->n_models; i++)
 		if (strcmp(n->models[i].model->name, model) == 0 &&
-		    (n->models[i].caps & IC_CAP_KNOWN))
+			(n->models[i].caps & IC_CAP_KNOWN))
 			return n->models[i].caps;
 	if (prompt_name_matches(cfg->thinking_models, model))
 		caps |= IC_CAP_THINKING;
-	if (prompt_name_matches(cfg->tool_models ? cfg->tool_models : ROUTER_TOOL_MODELS_DEFAULT,
-				model))
+	if (prompt_name_matches(
+		    cfg->tool_models ? cfg->tool_models : ROUTER_TOOL_MODELS_DEFAULT, model))
 		caps |= IC_CAP_TOOLS;
 	return caps;
 }
@@ -67,21 +66,32 @@ void prompt_date_line(time_t t, char *out, size_t outlen)
 {
 	/* fixed English names: the C locale's, whatever the process's locale */
 	static const char *const months[] = {
-		"January", "February", "March", "April", "May", "June", "July",
-		"August", "September", "October", "November", "December",
+		"January",
+		"February",
+		"March",
+		"April",
+		"May",
+		"June",
+		"July",
+		"August",
+		"September",
+		"October",
+		"November",
+		"December",
 	};
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	snprintf(out, outlen, "Today's date is %s %d, %d.", months[tm.tm_mon % 12], tm.tm_mday,
-		 tm.tm_year + 1900);
+		tm.tm_year + 1900);
 }
 
 static const char *role_of(json_object *msg)
 {
 	json_object *v;
 
-	if (!json_object_object_get_ex(msg, "role", &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(msg, "role", &v) ||
+		!json_object_is_type(v, json_type_string))
 		return "";
 	return json_object_get_string(v);
 }
@@ -115,8 +125,8 @@ static char *system_text_new(const struct router_config *cfg, const struct promp
 		json_object *msg = json_object_array_get_idx(in->messages, i), *c;
 
 		if (strcmp(role_of(msg), "system") == 0 &&
-		    json_object_object_get_ex(msg, "content", &c) &&
-		    json_object_is_type(c, json_type_string))
+			json_object_object_get_ex(msg, "content", &c) &&
+			json_object_is_type(c, json_type_string))
 			append_part(&text, json_object_get_string(c));
 	}
 	return text ? text : xstrdup("");
@@ -127,7 +137,8 @@ static size_t content_chars(json_object *msg)
 	json_object *c;
 	ssize_t n;
 
-	if (!json_object_object_get_ex(msg, "content", &c) || !json_object_is_type(c, json_type_string))
+	if (!json_object_object_get_ex(msg, "content", &c) ||
+		!json_object_is_type(c, json_type_string))
 		return 0;
 	n = ic_utf8_count(json_object_get_string(c), (size_t)json_object_get_string_len(c));
 	return n > 0 ? (size_t)n : 0;
@@ -158,8 +169,8 @@ static size_t first_kept(json_object *messages, size_t system_chars)
 		chars += c;
 		first--;
 	}
-	while (first < n && strcmp(role_of(json_object_array_get_idx(messages, first)),
-				   "tool") == 0)
+	while (first < n &&
+		strcmp(role_of(json_object_array_get_idx(messages, first)), "tool") == 0)
 		first++;
 	return first;
 }
@@ -188,8 +199,8 @@ json_object *prompt_params_new(const struct router_config *cfg, const struct pro
 	json_object_object_add(p, "messages", msgs);
 	json_object_object_add(p, "stream", json_object_new_boolean(1));
 	json_object_object_add(p, "keep_alive", json_object_new_int(-1));
-	json_object_object_add(p, "think",
-			       json_object_new_boolean(in->think && (in->caps & IC_CAP_THINKING)));
+	json_object_object_add(
+		p, "think", json_object_new_boolean(in->think && (in->caps & IC_CAP_THINKING)));
 	if (in->tools && (in->caps & IC_CAP_TOOLS))
 		json_object_object_add(p, "tools", json_object_get(in->tools));
 	return p;

@@ -27,8 +27,8 @@ struct node;
 
 /* IC_CAP_* bits of model on n (n may be NULL): n's report if it made one,
  * else cfg's thinking_models / tool_models matched against the name. */
-unsigned prompt_model_caps(const struct router_config *cfg, const struct node *n,
-			   const char *model);
+unsigned prompt_model_caps(
+	const struct router_config *cfg, const struct node *n, const char *model);
 /* true if one comma-separated entry of patterns occurs in model (ASCII
  * case-insensitive). */
 bool prompt_name_matches(const char *patterns, const char *model);
@@ -38,11 +38,11 @@ json_object *prompt_history_new(json_object *messages);
 
 struct prompt_in {
 	const char *model;
-	json_object *messages;		/* the conversation (not taken) */
-	bool think;			/* asked by the consumer */
-	unsigned caps;			/* prompt_model_caps() */
-	json_object *tools;		/* ollama "tools" to offer (not taken), or NULL */
-	const char *tool_text;		/* text-form tool instructions, or NULL */
+	json_object *messages; /* the conversation (not taken) */
+	bool think;	       /* asked by the consumer */
+	unsigned caps;	       /* prompt_model_caps() */
+	json_object *tools;    /* ollama "tools" to offer (not taken), or NULL */
+	const char *tool_text; /* text-form tool instructions, or NULL */
 	time_t now;
 };
 

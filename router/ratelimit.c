@@ -8,10 +8,10 @@
 #include "strmap.h"
 #include "common/xmalloc.h"
 
-#define MINUTE_US	(60 * 1000000LL)
+#define MINUTE_US (60 * 1000000LL)
 
 struct bucket {
-	lws_dll2_t lru;		/* oldest use at the head */
+	lws_dll2_t lru; /* oldest use at the head */
 	double tokens;
 	int64_t last_us;
 	char key[];
@@ -72,12 +72,12 @@ static const char *group_name(enum rl_group g)
 	return "other";
 }
 
-bool ratelimit_take(struct ratelimit *rl, enum rl_group group, const char *ip,
-		    int per_min, int64_t now_us, int *retry_after_s)
+bool ratelimit_take(struct ratelimit *rl, enum rl_group group, const char *ip, int per_min,
+	int64_t now_us, int *retry_after_s)
 {
 	char key[128];
 	struct bucket *b;
-	double rate = per_min / (double)MINUTE_US;	/* tokens per us */
+	double rate = per_min / (double)MINUTE_US; /* tokens per us */
 
 	expire(rl, now_us);
 	snprintf(key, sizeof(key), "%s %s", group_name(group), ip);

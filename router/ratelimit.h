@@ -28,8 +28,8 @@ void ratelimit_free(struct ratelimit *rl);
  * Take one token for ip in group at time now_us.  true if allowed; false if
  * not, with *retry_after_s set to the whole seconds until a token is back.
  */
-bool ratelimit_take(struct ratelimit *rl, enum rl_group group, const char *ip,
-		    int per_min, int64_t now_us, int *retry_after_s);
+bool ratelimit_take(struct ratelimit *rl, enum rl_group group, const char *ip, int per_min,
+	int64_t now_us, int *retry_after_s);
 
 /* Buckets currently remembered (for tests and /metrics). */
 size_t ratelimit_entries(const struct ratelimit *rl);

@@ -12,31 +12,31 @@
 #include "common/config.h"
 
 struct router_config {
-	char *listen;			/* "ADDR:PORT" */
-	char *trusted_proxies;		/* comma-separated addresses */
+	char *listen;	       /* "ADDR:PORT" */
+	char *trusted_proxies; /* comma-separated addresses */
 	int log_level;
-	bool metrics;			/* serve GET /metrics */
+	bool metrics; /* serve GET /metrics */
 	int register_timeout;
 	int heartbeat_timeout;
 	int chunk_timeout;
 	int queue_wait;
-	int queue_max;			/* waiting consumers per model */
+	int queue_max; /* waiting consumers per model */
 	int shutdown_grace;
-	int ping_interval;		/* SSE ": ping" */
-	int rate_chat;			/* per minute per IP */
+	int ping_interval; /* SSE ": ping" */
+	int rate_chat;	   /* per minute per IP */
 	int rate_upgrade;
 	int rate_other;
 	int streams_per_ip;
-	int body_timeout;		/* a whole request body, from the headers */
-	int bodies_per_ip;		/* bodies still arriving per IP */
-	int bodies_max;			/* bodies still arriving in all */
+	int body_timeout;  /* a whole request body, from the headers */
+	int bodies_per_ip; /* bodies still arriving per IP */
+	int bodies_max;	   /* bodies still arriving in all */
 	int nodes_per_ip;
 	int max_nodes;
-	int stream_buffer;		/* bytes of SSE held per stream */
+	int stream_buffer; /* bytes of SSE held per stream */
 	int failover_attempts;
-	char *refuse_patterns;		/* policy.h; NULL = refuse nothing */
-	char *admin_token_file;		/* NULL = no /admin/nodes */
-	char *metrics_allow;		/* NULL = /metrics for everyone */
+	char *refuse_patterns;	/* policy.h; NULL = refuse nothing */
+	char *admin_token_file; /* NULL = no /admin/nodes */
+	char *metrics_allow;	/* NULL = /metrics for everyone */
 	/* [trust]: reputation in points of 0..100 (trust.h) */
 	int trust_start;
 	int trust_error_penalty;
@@ -46,30 +46,30 @@ struct router_config {
 	int trust_min_reputation;
 	int trust_weight_load;
 	int trust_weight_reputation;
-	int trust_probe_interval;	/* seconds, mean per node; 0 = no probes */
+	int trust_probe_interval; /* seconds, mean per node; 0 = no probes */
 	/* prompt policy (prompt.c) */
-	char *system_prompt;		/* NULL: ROUTER_SYSTEM_PROMPT_DEFAULT */
-	char *thinking_models;		/* comma-separated name patterns */
-	char *tool_models;		/* NULL: ROUTER_TOOL_MODELS_DEFAULT */
+	char *system_prompt;   /* NULL: ROUTER_SYSTEM_PROMPT_DEFAULT */
+	char *thinking_models; /* comma-separated name patterns */
+	char *tool_models;     /* NULL: ROUTER_TOOL_MODELS_DEFAULT */
 	/* [tools] (tools.c): no searxng_url, no tools */
 	char *searxng_url;
-	int tool_timeout;		/* seconds per call */
-	int tool_calls_max;		/* per node per tool_calls_window */
-	int tool_calls_window;		/* seconds */
-	char *cluster_url;		/* [cluster] url: "" = a single router */
-	char *cluster_instance;		/* [cluster] instance: "" = HOST:PORT */
+	int tool_timeout;	/* seconds per call */
+	int tool_calls_max;	/* per node per tool_calls_window */
+	int tool_calls_window;	/* seconds */
+	char *cluster_url;	/* [cluster] url: "" = a single router */
+	char *cluster_instance; /* [cluster] instance: "" = HOST:PORT */
 };
 
 /* The built-in defaults of unset keys (their texts hold commas, which the
  * man page's key list cannot show as one default). */
-#define ROUTER_SYSTEM_PROMPT_DEFAULT \
+#define ROUTER_SYSTEM_PROMPT_DEFAULT                                                   \
 	"You are a helpful assistant running on IdleClaw, a community platform where " \
 	"people share their computers' idle time to run open language models."
 #define ROUTER_THINKING_MODELS_DEFAULT "qwen3"
-#define ROUTER_TOOL_MODELS_DEFAULT \
+#define ROUTER_TOOL_MODELS_DEFAULT                                                      \
 	"qwen3,llama3.1,llama3.2,llama3.3,mistral,ministral,granite4,devstral,gpt-oss," \
 	"qwen3.5,functiongemma"
-#define ROUTER_TOOL_WINDOW_S	60
+#define ROUTER_TOOL_WINDOW_S 60
 
 extern const struct ic_config_schema router_config_schema;
 

@@ -22,7 +22,8 @@ static struct clientip_trusted *trusted_new(const struct router_config *cfg)
 
 	if (bad)
 		log_warn("router.trusted_proxies: %zu entries are not IP addresses and are "
-			 "ignored", bad);
+			 "ignored",
+			bad);
 	return t;
 }
 
@@ -35,7 +36,8 @@ static struct policy *policy_of(const struct router_config *cfg)
 
 	if (bad)
 		log_warn("router.refuse_patterns: %zu patterns are not extended regular "
-			 "expressions and are ignored (the first: %s)", bad, first);
+			 "expressions and are ignored (the first: %s)",
+			bad, first);
 	return p;
 }
 
@@ -73,9 +75,11 @@ struct router_config *router_set_config(struct router *r, struct router_config *
 	r->cfg = cfg;
 	if (old && old->trust_min_reputation != cfg->trust_min_reputation) {
 		/* who may have consumer chats changed: refile every node */
-		lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head) {
+		lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head)
+		{
 			models_node_update(lws_container_of(d, struct node, link));
-		} lws_end_foreach_dll(d);
+		}
+		lws_end_foreach_dll(d);
 	}
 	return old;
 }

@@ -26,17 +26,17 @@
 #include "tq.h"
 
 /* Router-only bounds (the network's limits are in common/limits.h). */
-#define ROUTER_QUEUE_MAX	256	/* default: chats waiting for one model */
-#define ROUTER_NODES_MAX	20000	/* default: registered nodes in all */
-#define ROUTER_RATE_ENTRIES_MAX	100000	/* token buckets kept; LRU evicted */
-#define ROUTER_IP_MAX		64	/* text of one client address */
-#define ROUTER_NODE_OUTBUF_MAX	(16 * 1024 * 1024) /* queued to one node */
-#define ROUTER_FLUSH_BATCH	64	/* chats with output written at once */
-#define ROUTER_STATUS_INTERVAL_S 5	/* sd_notify STATUS= refresh */
-#define ROUTER_CLOSE_GRACE_MS	500	/* for close frames on shutdown */
-#define ROUTER_TRUST_RECORDS_MAX 100000	/* node ids whose reputation is kept */
-#define ROUTER_ADMIN_TOKEN_MAX	256	/* bytes of the /admin/nodes token */
-#define ROUTER_PROBE_ANSWER_MAX	4096	/* bytes of a probe's answer judged */
+#define ROUTER_QUEUE_MAX 256			  /* default: chats waiting for one model */
+#define ROUTER_NODES_MAX 20000			  /* default: registered nodes in all */
+#define ROUTER_RATE_ENTRIES_MAX 100000		  /* token buckets kept; LRU evicted */
+#define ROUTER_IP_MAX 64			  /* text of one client address */
+#define ROUTER_NODE_OUTBUF_MAX (16 * 1024 * 1024) /* queued to one node */
+#define ROUTER_FLUSH_BATCH 64			  /* chats with output written at once */
+#define ROUTER_STATUS_INTERVAL_S 5		  /* sd_notify STATUS= refresh */
+#define ROUTER_CLOSE_GRACE_MS 500		  /* for close frames on shutdown */
+#define ROUTER_TRUST_RECORDS_MAX 100000		  /* node ids whose reputation is kept */
+#define ROUTER_ADMIN_TOKEN_MAX 256		  /* bytes of the /admin/nodes token */
+#define ROUTER_PROBE_ANSWER_MAX 4096		  /* bytes of a probe's answer judged */
 
 struct admin;
 struct chat;
@@ -63,22 +63,22 @@ struct pss {
 	char ip[ROUTER_IP_MAX];
 	/* HTTP: request body and a pending simple reply */
 	struct buf body;
-	bool is_chat;		/* POST /api/chat accepted for reading */
+	bool is_chat; /* POST /api/chat accepted for reading */
 	bool body_too_big;
 	bool reply_pending;
-	bool reply_close;	/* close the connection after the reply */
-	bool head;		/* HEAD: the reply's headers without its body */
+	bool reply_close; /* close the connection after the reply */
+	bool head;	  /* HEAD: the reply's headers without its body */
 	int reply_status;
-	int retry_after;	/* seconds, for 429; 0 = no header */
-	const char *allow;	/* Allow: of a 405 (static text), or NULL */
-	char *reply;		/* JSON text, owned */
+	int retry_after;   /* seconds, for 429; 0 = no header */
+	const char *allow; /* Allow: of a 405 (static text), or NULL */
+	char *reply;	   /* JSON text, owned */
 	/* a request body still arriving (server.c): counted per IP and in all */
 	struct lws *wsi;
-	struct tq_timer body_timer;	/* body_timeout from the end of the headers */
+	struct tq_timer body_timer; /* body_timeout from the end of the headers */
 	bool body_counted;
-	struct chat *chat;	/* owned */
+	struct chat *chat; /* owned */
 	/* node WebSocket */
-	struct node *node;	/* owned */
+	struct node *node; /* owned */
 };
 
 struct router_stats {
@@ -87,40 +87,40 @@ struct router_stats {
 	uint64_t failovers;
 	uint64_t chunks;
 	uint64_t rejected_rate;
-	uint64_t refused_input;		/* refuse_patterns matched */
-	uint64_t probes[4];		/* by enum probe_outcome (trust.h) */
-	uint64_t flagged;		/* outputs the filter had to strip */
+	uint64_t refused_input; /* refuse_patterns matched */
+	uint64_t probes[4];	/* by enum probe_outcome (trust.h) */
+	uint64_t flagged;	/* outputs the filter had to strip */
 };
 
 struct router {
 	struct lws_context *ctx;
-	struct router_config *cfg;	/* current; router_set_config() on reload */
+	struct router_config *cfg;	  /* current; router_set_config() on reload */
 	struct clientip_trusted *trusted; /* cfg->trusted_proxies, parsed */
 	struct ratelimit *rl;
-	struct ipcount *ipcount;	/* streams and nodes per client IP */
-	struct models *models;		/* model name -> nodes, waiting chats */
-	struct policy *policy;		/* cfg->refuse_patterns, compiled */
-	struct admin *admin;		/* admin token, metrics_allow (admin.h) */
-	struct trust *trust;		/* node_id -> reputation (trust.h) */
-	struct probes *probes;		/* probe.h */
-	struct toolrun *tools;		/* chat-tools.h: searches, windows */
-	struct cluster *cluster;	/* the other instances, or NULL (cluster.h) */
+	struct ipcount *ipcount; /* streams and nodes per client IP */
+	struct models *models;	 /* model name -> nodes, waiting chats */
+	struct policy *policy;	 /* cfg->refuse_patterns, compiled */
+	struct admin *admin;	 /* admin token, metrics_allow (admin.h) */
+	struct trust *trust;	 /* node_id -> reputation (trust.h) */
+	struct probes *probes;	 /* probe.h */
+	struct toolrun *tools;	 /* chat-tools.h: searches, windows */
+	struct cluster *cluster; /* the other instances, or NULL (cluster.h) */
 	/* the node registry (nodes.c) */
-	lws_dll2_owner_t nodes;		/* registered struct node, via link */
-	struct strmap *nodes_by_id;	/* node_id -> registered node */
-	uint64_t next_serial;		/* the last node socket's serial */
-	uint64_t rnd;			/* sched.c's tie-breaking state */
+	lws_dll2_owner_t nodes;	    /* registered struct node, via link */
+	struct strmap *nodes_by_id; /* node_id -> registered node */
+	uint64_t next_serial;	    /* the last node socket's serial */
+	uint64_t rnd;		    /* sched.c's tie-breaking state */
 	/* timer queues (tq.h), by owner */
-	struct tq reg_q, hb_q;		/* nodes.c: registration, heartbeat */
-	struct tq wait_q;		/* sched.c: queue_wait */
-	struct tq chunk_q, ping_q;	/* chat.c: chunk_timeout, ping_interval */
-	struct tq body_q;		/* server.c: body_timeout */
-	int bodies_active;		/* server.c: request bodies still arriving */
-	lws_dll2_owner_t out_pending;	/* chat.c: chats with output to write */
+	struct tq reg_q, hb_q;	      /* nodes.c: registration, heartbeat */
+	struct tq wait_q;	      /* sched.c: queue_wait */
+	struct tq chunk_q, ping_q;    /* chat.c: chunk_timeout, ping_interval */
+	struct tq body_q;	      /* server.c: body_timeout */
+	int bodies_active;	      /* server.c: request bodies still arriving */
+	lws_dll2_owner_t out_pending; /* chat.c: chats with output to write */
 	int64_t start_us;
-	bool draining;		/* SIGTERM: no new work */
-	bool quit;		/* leave the service loop */
-	int requests_active;	/* chats between accept and end */
+	bool draining;	     /* SIGTERM: no new work */
+	bool quit;	     /* leave the service loop */
+	int requests_active; /* chats between accept and end */
 	struct router_stats stats;
 };
 

@@ -64,7 +64,8 @@ static int64_t score_of(const struct router *r, int key)
 
 	models_key_split(r->models, key, &a, &mc, &rep);
 	return (int64_t)r->cfg->trust_weight_load * (mc - a) * (LOAD_SCALE / mc) *
-		TRUST_POINTS_MAX + (int64_t)r->cfg->trust_weight_reputation * rep * LOAD_SCALE;
+		TRUST_POINTS_MAX +
+		(int64_t)r->cfg->trust_weight_reputation * rep * LOAD_SCALE;
 }
 
 /* The node of m with the best score that can take c; random among equal
@@ -178,13 +179,14 @@ void sched_node_ready(struct node *n)
 	bool progress = true;
 
 	if (trust_rep(n) < n->r->cfg->trust_min_reputation)
-		return;	/* consumers wait for a node they may have */
+		return; /* consumers wait for a node they may have */
 	while (progress && node_has_capacity(n)) {
 		progress = false;
 		for (size_t i = 0; i < n->n_models && node_has_capacity(n); i++) {
 			struct model *m = n->models[i].model;
 
-			lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, m->waiting.head) {
+			lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, m->waiting.head)
+			{
 				struct chat *c = lws_container_of(d, struct chat, queue_link);
 
 				if (!already_tried(c, n)) {
@@ -196,7 +198,8 @@ void sched_node_ready(struct node *n)
 					progress = true;
 					break;
 				}
-			} lws_end_foreach_dll_safe(d, d1);
+			}
+			lws_end_foreach_dll_safe(d, d1);
 		}
 	}
 }
@@ -207,7 +210,7 @@ void sched_node_lost(struct node *n, const char *reason)
 		struct chat *c = lws_container_of(n->requests.head, struct chat, node_link);
 
 		chat_node_failed(c, reason);
-		if (c->node == n) {	/* chat_node_failed must detach it */
+		if (c->node == n) { /* chat_node_failed must detach it */
 			lws_dll2_remove(&c->node_link);
 			c->node = NULL;
 			n->active--;

@@ -30,7 +30,7 @@
 enum method {
 	M_GET,
 	M_POST,
-	M_HEAD,		/* routed as GET, answered without the body */
+	M_HEAD, /* routed as GET, answered without the body */
 	M_OTHER,
 };
 
@@ -55,13 +55,12 @@ static const struct route routes[] = {
 	{ "/admin/nodes", M_GET, admin_route_nodes },
 };
 
-
 /* --- replies --- */
 
 /* Write a complete JSON response now (allow: for 405, or NULL; head: the
  * headers only, Content-Length still that of body).  -1 on a write error. */
 static int write_reply(struct lws *wsi, int status, const char *body, int retry_after,
-		       const char *allow, bool head)
+	const char *allow, bool head)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
@@ -70,18 +69,18 @@ static int write_reply(struct lws *wsi, int status, const char *body, int retry_
 	char ra[16];
 	int rc;
 
-	if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
-					(lws_filepos_t)len, &p, end))
+	if (lws_add_http_common_headers(
+		    wsi, (unsigned)status, "application/json", (lws_filepos_t)len, &p, end))
 		return -1;
 	if (retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%d", retry_after);
 		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
-						 (unsigned char *)ra, (int)strlen(ra), &p, end))
+			    (unsigned char *)ra, (int)strlen(ra), &p, end))
 			return -1;
 	}
-	if (allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-						 (const unsigned char *)allow,
-						 (int)strlen(allow), &p, end))
+	if (allow &&
+		lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+			(const unsigned char *)allow, (int)strlen(allow), &p, end))
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -148,16 +147,15 @@ static void cluster_health(struct router *r, json_object *o)
 	json_object *models = cluster_models_new(r->cluster, false, false);
 	long local = (long)nodes_count(r);
 
-	json_object_object_add(o, "instance",
-			       json_object_new_string(cluster_instance(r->cluster)));
+	json_object_object_add(o, "instance", json_object_new_string(cluster_instance(r->cluster)));
 	json_object_object_add(o, "peers", json_object_new_int(cluster_peers(r->cluster)));
 	json_object_object_add(o, "nodes_local", json_object_new_int64(local));
-	json_object_object_add(o, "nodes_cluster",
-			       json_object_new_int64(local + cluster_peer_nodes(r->cluster)));
+	json_object_object_add(
+		o, "nodes_cluster", json_object_new_int64(local + cluster_peer_nodes(r->cluster)));
 	json_object_object_add(o, "models_cluster",
-			       json_object_new_int64((int64_t)json_object_array_length(models)));
+		json_object_new_int64((int64_t)json_object_array_length(models)));
 	json_object_object_add(o, "cluster_messages_dropped",
-			       json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
+		json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
 	json_object_put(models);
 }
 
@@ -166,22 +164,23 @@ static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object *o = json_object_new_object();
 
 	(void)pss;
-	json_object_object_add(o, "status",
-			       json_object_new_string(r->draining ? "draining" : "healthy"));
+	json_object_object_add(
+		o, "status", json_object_new_string(r->draining ? "draining" : "healthy"));
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));
 	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(r)));
-	json_object_object_add(o, "models",
-			       json_object_new_int64((int64_t)models_count(r->models)));
-	json_object_object_add(o, "requests_active",
-			       json_object_new_int(r->requests_active));
+	json_object_object_add(
+		o, "models", json_object_new_int64((int64_t)models_count(r->models)));
+	json_object_object_add(o, "requests_active", json_object_new_int(r->requests_active));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	if (r->cluster) {
 		/* "nodes" and "models" count the whole cluster */
 		cluster_health(r, o);
-		json_object_object_add(o, "nodes", json_object_new_int64(json_object_get_int64(
-			json_object_object_get(o, "nodes_cluster"))));
-		json_object_object_add(o, "models", json_object_new_int64(json_object_get_int64(
-			json_object_object_get(o, "models_cluster"))));
+		json_object_object_add(o, "nodes",
+			json_object_new_int64(
+				json_object_get_int64(json_object_object_get(o, "nodes_cluster"))));
+		json_object_object_add(o, "models",
+			json_object_new_int64(json_object_get_int64(
+				json_object_object_get(o, "models_cluster"))));
 	}
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
@@ -224,12 +223,14 @@ static json_object *model_detail_new(const struct model *m, bool slots)
 	json_object *o = json_object_new_object();
 	int free_slots = 0;
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head)
+	{
 		struct node_model *nm = lws_container_of(d, struct node_model, link);
 
 		if (node_has_capacity(nm->node))
 			free_slots += nm->node->max_concurrent - nm->node->active;
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	json_object_object_add(o, "name", json_object_new_string(m->name));
 	json_object_object_add(o, "node_count", json_object_new_int((int)m->nodes.count));
 	if (slots)
@@ -259,8 +260,9 @@ static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 	} else {
 		sorted_models(r, &l);
 		for (size_t i = 0; i < l.n; i++)
-			json_object_array_add(arr, verbose ? model_detail_new(l.v[i], true)
-						  : json_object_new_string(l.v[i]->name));
+			json_object_array_add(arr,
+				verbose ? model_detail_new(l.v[i], true)
+					: json_object_new_string(l.v[i]->name));
 		free(l.v);
 	}
 	json_object_object_add(o, "models", arr);
@@ -287,20 +289,22 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	for (size_t i = 0; i < l.n; i++)
 		json_object_array_add(arr, model_detail_new(l.v[i], false));
 	free(l.v);
-	json_object_object_add(o, "nodes_connected", json_object_new_int64((int64_t)nodes_count(r)));
+	json_object_object_add(
+		o, "nodes_connected", json_object_new_int64((int64_t)nodes_count(r)));
 	json_object_object_add(o, "requests_active", json_object_new_int(r->requests_active));
-	json_object_object_add(o, "requests_total",
-			       json_object_new_int64((int64_t)r->stats.chats_total));
-	json_object_object_add(o, "requests_failed",
-			       json_object_new_int64((int64_t)r->stats.chats_failed));
+	json_object_object_add(
+		o, "requests_total", json_object_new_int64((int64_t)r->stats.chats_total));
+	json_object_object_add(
+		o, "requests_failed", json_object_new_int64((int64_t)r->stats.chats_failed));
 	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)r->stats.failovers));
-	json_object_object_add(o, "chunks_relayed", json_object_new_int64((int64_t)r->stats.chunks));
-	json_object_object_add(o, "rate_limited",
-			       json_object_new_int64((int64_t)r->stats.rejected_rate));
-	json_object_object_add(o, "rate_limit_entries",
-			       json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
-	json_object_object_add(o, "client_addresses",
-			       json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
+	json_object_object_add(
+		o, "chunks_relayed", json_object_new_int64((int64_t)r->stats.chunks));
+	json_object_object_add(
+		o, "rate_limited", json_object_new_int64((int64_t)r->stats.rejected_rate));
+	json_object_object_add(
+		o, "rate_limit_entries", json_object_new_int64((int64_t)ratelimit_entries(r->rl)));
+	json_object_object_add(
+		o, "client_addresses", json_object_new_int64((int64_t)ipcount_entries(r->ipcount)));
 	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
 	toolrun_metrics(r, o);
 	if (r->cluster) {
@@ -355,9 +359,9 @@ static void body_overdue(struct tq_timer *t)
 	struct pss *pss = lws_container_of(t, struct pss, body_timer);
 
 	log_info("request from %s: body not complete after %d s; closing", pss->ip,
-		 router_of(pss->wsi)->cfg->body_timeout);
+		router_of(pss->wsi)->cfg->body_timeout);
 	body_release(pss);
-	pss->is_chat = false;	/* whatever still arrives is ignored */
+	pss->is_chat = false; /* whatever still arrives is ignored */
 	buf_free(&pss->body);
 	server_reply_detail(pss->wsi, 408, "body: not complete within body_timeout", 0);
 }
@@ -369,13 +373,13 @@ static int body_take(struct lws *wsi, struct pss *pss)
 
 	if (ipcount_get(r->ipcount, pss->ip, IPC_BODIES) >= r->cfg->bodies_per_ip) {
 		log_debug("request from %s: %d bodies already arriving", pss->ip,
-			  r->cfg->bodies_per_ip);
+			r->cfg->bodies_per_ip);
 		server_reply_detail(wsi, 429, "Too many requests with a body still arriving", 1);
 		return 429;
 	}
 	if (r->bodies_active >= r->cfg->bodies_max) {
 		log_notice("request from %s: %d bodies arriving in all; refused", pss->ip,
-			   r->bodies_active);
+			r->bodies_active);
 		server_reply_detail(wsi, 503, "Server busy", 1);
 		return 503;
 	}
@@ -384,7 +388,7 @@ static int body_take(struct lws *wsi, struct pss *pss)
 	ipcount_add(r->ipcount, pss->ip, IPC_BODIES, 1);
 	r->bodies_active++;
 	tq_schedule(&r->body_q, &pss->body_timer, (int64_t)r->cfg->body_timeout * 1000000,
-		    body_overdue);
+		body_overdue);
 	return 0;
 }
 
@@ -420,7 +424,7 @@ static int route_chat(struct router *r, struct lws *wsi, struct pss *pss)
 	if (body_take(wsi, pss))
 		return 0;
 	pss->is_chat = true;
-	return 0;	/* the body follows in LWS_CALLBACK_HTTP_BODY */
+	return 0; /* the body follows in LWS_CALLBACK_HTTP_BODY */
 }
 
 static int on_body(struct pss *pss, const void *in, size_t len)
@@ -488,7 +492,7 @@ static int on_http(struct router *r, struct lws *wsi, struct pss *pss, const cha
 	pss->kind = PSS_HTTP;
 	clientip_get(wsi, r->trusted, pss->ip, sizeof(pss->ip));
 	if (method != M_GET)
-		pss->reply_close = true;	/* an unread body must not be parsed as a request */
+		pss->reply_close = true; /* an unread body must not be parsed as a request */
 	if (method == M_HEAD) {
 		/* lws would wait for the body its Content-Length announces */
 		pss->head = true;
@@ -498,14 +502,14 @@ static int on_http(struct router *r, struct lws *wsi, struct pss *pss, const cha
 		if (strcmp(path, routes[i].path) == 0)
 			rt = &routes[i];
 	if (rt && rt->handler == route_chat) {
-		if (!ratelimit_take(r->rl, RL_CHAT, pss->ip, r->cfg->rate_chat,
-				    router_now_us(), &retry)) {
+		if (!ratelimit_take(
+			    r->rl, RL_CHAT, pss->ip, r->cfg->rate_chat, router_now_us(), &retry)) {
 			r->stats.rejected_rate++;
 			server_reply_detail(wsi, 429, "Too many requests", retry);
 			return 0;
 		}
-	} else if (!ratelimit_take(r->rl, RL_OTHER, pss->ip, r->cfg->rate_other,
-				   router_now_us(), &retry)) {
+	} else if (!ratelimit_take(
+			   r->rl, RL_OTHER, pss->ip, r->cfg->rate_other, router_now_us(), &retry)) {
 		r->stats.rejected_rate++;
 		server_reply_detail(wsi, 429, "Too many requests", retry);
 		return 0;
@@ -531,8 +535,8 @@ static int on_http_writeable(struct lws *wsi, struct pss *pss)
 	if (!pss->reply_pending)
 		return 0;
 	pss->reply_pending = false;
-	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow,
-			 pss->head);
+	rc = write_reply(
+		wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow, pss->head);
 	free(pss->reply);
 	pss->reply = NULL;
 	if (rc < 0 || pss->reply_close || pss->chat)
@@ -556,8 +560,8 @@ static void http_closed(struct pss *pss)
  * HTTP/1.0, which WebSocket clients reject, so the response is written
  * whole, as bytes; the connection closes after it.
  */
-static int write_upgrade_refusal(struct lws *wsi, int status, const char *reason,
-				 const char *detail, int retry_after)
+static int write_upgrade_refusal(
+	struct lws *wsi, int status, const char *reason, const char *detail, int retry_after)
 {
 	char *body = detail_new(detail);
 	char ra[40] = "";
@@ -570,7 +574,7 @@ static int write_upgrade_refusal(struct lws *wsi, int status, const char *reason
 		snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", retry_after);
 	text = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			 "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
-			 status, reason, strlen(body), ra, body);
+		status, reason, strlen(body), ra, body);
 	len = strlen(text);
 	buf = xmalloc(LWS_PRE + len);
 	memcpy(buf + LWS_PRE, text, len);
@@ -589,25 +593,25 @@ static int on_confirm_upgrade(struct router *r, struct lws *wsi)
 
 	clientip_get(wsi, r->trusted, ip, sizeof(ip));
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
-	    strcmp(path, NODE_PATH) != 0) {
+		strcmp(path, NODE_PATH) != 0) {
 		rc = write_upgrade_refusal(wsi, 404, "Not Found", "Not Found", 0);
-	} else if (!ratelimit_take(r->rl, RL_UPGRADE, ip, r->cfg->rate_upgrade,
-				   router_now_us(), &retry)) {
+	} else if (!ratelimit_take(
+			   r->rl, RL_UPGRADE, ip, r->cfg->rate_upgrade, router_now_us(), &retry)) {
 		r->stats.rejected_rate++;
 		log_info("node upgrade from %s: rate limited", ip);
-		rc = write_upgrade_refusal(wsi, 429, "Too Many Requests", "Too many requests",
-					   retry);
+		rc = write_upgrade_refusal(
+			wsi, 429, "Too Many Requests", "Too many requests", retry);
 	} else if (r->draining) {
-		rc = write_upgrade_refusal(wsi, 503, "Service Unavailable",
-					   "Server shutting down", 0);
+		rc = write_upgrade_refusal(
+			wsi, 503, "Service Unavailable", "Server shutting down", 0);
 	} else {
 		return 0;
 	}
 	return rc < 0 ? -1 : 1;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-		    void *in, size_t len)
+static int callback(
+	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct pss *pss = user;
 	struct router *r = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
@@ -647,8 +651,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (r) {
-			toolrun_poll(r);	/* a search finished (chat-tools.h) */
-			router_wakeup(r);	/* a signal arrived (lws_cancel_service) */
+			toolrun_poll(r);  /* a search finished (chat-tools.h) */
+			router_wakeup(r); /* a signal arrived (lws_cancel_service) */
 		}
 		return 0;
 	default:

@@ -59,10 +59,10 @@ uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t 
 	const uint8_t *p = data;
 	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
 	struct sip s = {
-		k0 ^ 0x736f6d6570736575ULL,	/* "somepseu" */
-		k1 ^ 0x646f72616e646f6dULL,	/* "dorandom" */
-		k0 ^ 0x6c7967656e657261ULL,	/* "lygenera" */
-		k1 ^ 0x7465646279746573ULL,	/* "tedbytes" */
+		k0 ^ 0x736f6d6570736575ULL, /* "somepseu" */
+		k1 ^ 0x646f72616e646f6dULL, /* "dorandom" */
+		k0 ^ 0x6c7967656e657261ULL, /* "lygenera" */
+		k1 ^ 0x7465646279746573ULL, /* "tedbytes" */
 	};
 	uint8_t last[8] = { 0 };
 	size_t whole = len & ~(size_t)7;

@@ -9,8 +9,13 @@ static const char tail_reasoning[] = "\",\"reasoning\":true},\"index\":0}]}\n\n"
 
 /* json-c's short escapes; other bytes below 0x20 become \u00xx */
 static const char short_esc[256] = {
-	['\b'] = 'b', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\f'] = 'f',
-	['"'] = '"', ['\\'] = '\\',
+	['\b'] = 'b',
+	['\n'] = 'n',
+	['\r'] = 'r',
+	['\t'] = 't',
+	['\f'] = 'f',
+	['"'] = '"',
+	['\\'] = '\\',
 };
 
 static bool needs_escape(unsigned char ch)
@@ -64,7 +69,7 @@ char *sseout_prefix_new(const char *id, const char *model, size_t *len)
 }
 
 void sseout_text(struct buf *out, const char *prefix, size_t prefix_len, const char *text,
-		 size_t len, bool reasoning)
+	size_t len, bool reasoning)
 {
 	buf_append(out, prefix, prefix_len);
 	buf_append(out, text_open, sizeof(text_open) - 1);

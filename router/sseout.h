@@ -26,7 +26,7 @@ char *sseout_prefix_new(const char *id, const char *model, size_t *len);
 /* Append the event of len bytes of text (content, or thinking when
  * reasoning) to out. */
 void sseout_text(struct buf *out, const char *prefix, size_t prefix_len, const char *text,
-		 size_t len, bool reasoning);
+	size_t len, bool reasoning);
 
 /* Append s[0..len) as the inside of a JSON string (json-c's escaping). */
 void sseout_escape(struct buf *out, const char *s, size_t len);

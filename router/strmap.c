@@ -20,7 +20,7 @@ struct entry {
 
 struct strmap {
 	struct entry **slots;
-	size_t n_slots;		/* a power of two */
+	size_t n_slots; /* a power of two */
 	size_t count;
 };
 
@@ -168,8 +168,7 @@ size_t strmap_count(const struct strmap *m)
 	return m->count;
 }
 
-void strmap_foreach(struct strmap *m, void (*fn)(const char *key, void *val, void *ctx),
-		    void *ctx)
+void strmap_foreach(struct strmap *m, void (*fn)(const char *key, void *val, void *ctx), void *ctx)
 {
 	for (size_t i = 0; i < m->n_slots; i++) {
 		struct entry *e = m->slots[i];

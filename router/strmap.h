@@ -32,7 +32,6 @@ size_t strmap_count(const struct strmap *m);
 uint64_t strmap_hash(const char *key);
 
 /* Visit every entry; fn may remove the entry it is given (only that one). */
-void strmap_foreach(struct strmap *m, void (*fn)(const char *key, void *val, void *ctx),
-		    void *ctx);
+void strmap_foreach(struct strmap *m, void (*fn)(const char *key, void *val, void *ctx), void *ctx);
 
 #endif

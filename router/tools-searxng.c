@@ -12,16 +12,16 @@
 #include "tools-searxng.h"
 
 enum job_state {
-	JOB_QUEUED,	/* in s->jobs, not yet given to curl */
-	JOB_RUNNING,	/* its easy handle is in the multi */
-	JOB_DONE,	/* result ready for searx_poll() */
+	JOB_QUEUED,  /* in s->jobs, not yet given to curl */
+	JOB_RUNNING, /* its easy handle is in the multi */
+	JOB_DONE,    /* result ready for searx_poll() */
 };
 
 struct job {
-	lws_dll2_t link;		/* in s->jobs */
+	lws_dll2_t link; /* in s->jobs */
 	uint64_t id;
 	enum job_state state;
-	bool cancelled;			/* lws thread forgot it: worker frees */
+	bool cancelled; /* lws thread forgot it: worker frees */
 	char *url;
 	long timeout_ms;
 	/* worker only */
@@ -37,11 +37,11 @@ struct job {
 struct searx {
 	struct lws_context *ctx;
 	pthread_t thread;
-	pthread_mutex_t lock;		/* guards jobs, next_id, quit and job states */
-	lws_dll2_owner_t jobs;		/* every job not yet polled */
+	pthread_mutex_t lock;  /* guards jobs, next_id, quit and job states */
+	lws_dll2_owner_t jobs; /* every job not yet polled */
 	uint64_t next_id;
 	bool quit;
-	CURLM *multi;			/* worker's, but curl_multi_wakeup() is thread-safe */
+	CURLM *multi; /* worker's, but curl_multi_wakeup() is thread-safe */
 };
 
 /* --- formatting (pure) --- */
@@ -85,7 +85,7 @@ char *searx_format_new(const char *body, size_t len, const char **why)
 		return NULL;
 	}
 	if (!json_object_object_get_ex(o, "results", &results) ||
-	    !json_object_is_type(results, json_type_array)) {
+		!json_object_is_type(results, json_type_array)) {
 		json_object_put(o);
 		*why = "the search service's reply has no results array";
 		return NULL;
@@ -123,7 +123,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (j->len + n > SEARX_BODY_MAX) {
 		j->too_big = true;
-		return 0;	/* aborts the transfer */
+		return 0; /* aborts the transfer */
 	}
 	j->body = xrealloc(j->body, j->len + n + 1);
 	memcpy(j->body + j->len, p, n);
@@ -168,7 +168,8 @@ static void judge(struct job *j, CURLcode rc)
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		why = "the search timed out";
 	} else if (rc != CURLE_OK) {
-		j->text = xasprintf("the search service is unreachable (%s)", curl_easy_strerror(rc));
+		j->text =
+			xasprintf("the search service is unreachable (%s)", curl_easy_strerror(rc));
 	} else if (status != 200) {
 		j->text = xasprintf("the search service answered HTTP %ld", status);
 	} else {
@@ -191,19 +192,21 @@ static void end_job(struct searx *s, struct job *j)
 /* Under the lock: start queued jobs, drop cancelled ones. */
 static void sync_jobs(struct searx *s)
 {
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	{
 		struct job *j = lws_container_of(d, struct job, link);
 
 		if (j->cancelled) {
 			if (j->easy)
-				end_job(s, j);	/* closes its connection */
+				end_job(s, j); /* closes its connection */
 			lws_dll2_remove(&j->link);
 			job_free(j);
 		} else if (j->state == JOB_QUEUED) {
 			j->state = JOB_RUNNING;
 			start_job(s, j);
 		}
-	} lws_end_foreach_dll_safe(d, d1);
+	}
+	lws_end_foreach_dll_safe(d, d1);
 }
 
 static void *worker(void *arg)
@@ -268,14 +271,16 @@ void searx_free(struct searx *s)
 	pthread_mutex_unlock(&s->lock);
 	curl_multi_wakeup(s->multi);
 	pthread_join(s->thread, NULL);
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	{
 		struct job *j = lws_container_of(d, struct job, link);
 
 		if (j->easy)
 			end_job(s, j);
 		lws_dll2_remove(&j->link);
 		job_free(j);
-	} lws_end_foreach_dll_safe(d, d1);
+	}
+	lws_end_foreach_dll_safe(d, d1);
 	curl_multi_cleanup(s->multi);
 	pthread_mutex_destroy(&s->lock);
 	curl_global_cleanup();
@@ -299,8 +304,8 @@ uint64_t searx_submit(struct searx *s, const char *base, const char *query, int 
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->id = id = ++s->next_id;
-	j->url = xasprintf("%.*s/search?q=%s&format=json&categories=general", (int)blen, base,
-			   q ? q : "");
+	j->url = xasprintf(
+		"%.*s/search?q=%s&format=json&categories=general", (int)blen, base, q ? q : "");
 	j->timeout_ms = (long)timeout_s * 1000;
 	lws_dll2_add_tail(&j->link, &s->jobs);
 	pthread_mutex_unlock(&s->lock);
@@ -314,41 +319,44 @@ void searx_cancel(struct searx *s, uint64_t id)
 	bool found = false;
 
 	pthread_mutex_lock(&s->lock);
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	{
 		struct job *j = lws_container_of(d, struct job, link);
 
 		if (j->id != id)
 			continue;
 		if (j->state == JOB_RUNNING) {
-			j->cancelled = true;	/* the worker closes it */
+			j->cancelled = true; /* the worker closes it */
 			found = true;
 		} else {
 			lws_dll2_remove(&j->link);
 			job_free(j);
 		}
 		break;
-	} lws_end_foreach_dll_safe(d, d1);
+	}
+	lws_end_foreach_dll_safe(d, d1);
 	pthread_mutex_unlock(&s->lock);
 	if (found)
 		curl_multi_wakeup(s->multi);
 }
 
-void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res),
-		void *ctx)
+void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res), void *ctx)
 {
 	for (;;) {
 		struct job *j = NULL;
 		struct searx_result res;
 
 		pthread_mutex_lock(&s->lock);
-		lws_start_foreach_dll(struct lws_dll2 *, d, s->jobs.head) {
+		lws_start_foreach_dll(struct lws_dll2 *, d, s->jobs.head)
+		{
 			struct job *k = lws_container_of(d, struct job, link);
 
 			if (k->state == JOB_DONE && !k->cancelled) {
 				j = k;
 				break;
 			}
-		} lws_end_foreach_dll(d);
+		}
+		lws_end_foreach_dll(d);
 		if (j)
 			lws_dll2_remove(&j->link);
 		pthread_mutex_unlock(&s->lock);
@@ -357,7 +365,7 @@ void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result
 		res.id = j->id;
 		res.ok = j->ok;
 		res.text = j->text;
-		cb(ctx, &res);	/* may call searx_submit()/searx_cancel() */
+		cb(ctx, &res); /* may call searx_submit()/searx_cancel() */
 		job_free(j);
 	}
 }

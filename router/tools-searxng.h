@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SEARX_BODY_MAX		(1024 * 1024)	/* bytes of one reply */
-#define SEARX_RESULTS		3		/* results given to the model */
-#define SEARX_SNIPPET_CHARS	200
-#define SEARX_JOBS_MAX		256		/* searches queued or running */
+#define SEARX_BODY_MAX (1024 * 1024) /* bytes of one reply */
+#define SEARX_RESULTS 3		     /* results given to the model */
+#define SEARX_SNIPPET_CHARS 200
+#define SEARX_JOBS_MAX 256 /* searches queued or running */
 
 struct searx;
 
@@ -30,7 +30,7 @@ struct searx;
 struct searx_result {
 	uint64_t id;
 	bool ok;
-	const char *text;	/* the results for the model, or why it failed */
+	const char *text; /* the results for the model, or why it failed */
 };
 
 struct searx *searx_new(struct lws_context *ctx);
@@ -45,8 +45,7 @@ uint64_t searx_submit(struct searx *s, const char *base, const char *query, int 
  * no result comes back. */
 void searx_cancel(struct searx *s, uint64_t id);
 /* Hand every finished result to cb (lws thread). */
-void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res),
-		void *ctx);
+void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res), void *ctx);
 /* Searches queued or running. */
 unsigned searx_pending(struct searx *s);
 

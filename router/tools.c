@@ -13,7 +13,7 @@ struct tool_arg {
 	const char *name;
 	json_type type;
 	bool required;
-	size_t min_chars, max_chars;	/* strings */
+	size_t min_chars, max_chars; /* strings */
 	const char *description;
 };
 
@@ -26,15 +26,14 @@ struct tool_def {
 };
 
 static const struct tool_arg web_search_args[] = {
-	{ "query", json_type_string, true, 1, TOOL_QUERY_MAX_CHARS,
-	  "what to search for" },
+	{ "query", json_type_string, true, 1, TOOL_QUERY_MAX_CHARS, "what to search for" },
 };
 
 static const struct tool_def registry[] = {
 	{ TOOL_WEB_SEARCH, "web_search",
-	  "Search the web for current information. Returns the top results with title, "
-	  "URL and a snippet.",
-	  web_search_args, sizeof(web_search_args) / sizeof(web_search_args[0]) },
+		"Search the web for current information. Returns the top results with title, "
+		"URL and a snippet.",
+		web_search_args, sizeof(web_search_args) / sizeof(web_search_args[0]) },
 };
 
 #define N_TOOLS (sizeof(registry) / sizeof(registry[0]))
@@ -65,13 +64,20 @@ const char *tools_name(enum tool_id id)
 static const char *type_name(json_type t)
 {
 	switch (t) {
-	case json_type_string: return "string";
-	case json_type_int: return "integer";
-	case json_type_double: return "number";
-	case json_type_boolean: return "boolean";
-	case json_type_object: return "object";
-	case json_type_array: return "array";
-	default: return "null";
+	case json_type_string:
+		return "string";
+	case json_type_int:
+		return "integer";
+	case json_type_double:
+		return "number";
+	case json_type_boolean:
+		return "boolean";
+	case json_type_object:
+		return "object";
+	case json_type_array:
+		return "array";
+	default:
+		return "null";
 	}
 }
 
@@ -84,9 +90,10 @@ static json_object *schema_new(const struct tool_def *t)
 	for (size_t i = 0; i < t->n_args; i++) {
 		json_object *p = json_object_new_object();
 
-		json_object_object_add(p, "type", json_object_new_string(type_name(t->args[i].type)));
-		json_object_object_add(p, "description",
-				       json_object_new_string(t->args[i].description));
+		json_object_object_add(
+			p, "type", json_object_new_string(type_name(t->args[i].type)));
+		json_object_object_add(
+			p, "description", json_object_new_string(t->args[i].description));
 		json_object_object_add(props, t->args[i].name, p);
 		if (t->args[i].required)
 			json_object_array_add(req, json_object_new_string(t->args[i].name));
@@ -111,8 +118,8 @@ json_object *tools_ollama_new(const struct router_config *cfg)
 		tool = json_object_new_object();
 		fn = json_object_new_object();
 		json_object_object_add(fn, "name", json_object_new_string(registry[i].name));
-		json_object_object_add(fn, "description",
-				       json_object_new_string(registry[i].description));
+		json_object_object_add(
+			fn, "description", json_object_new_string(registry[i].description));
 		json_object_object_add(fn, "parameters", schema_new(&registry[i]));
 		json_object_object_add(tool, "type", json_object_new_string("function"));
 		json_object_object_add(tool, "function", fn);
@@ -135,8 +142,8 @@ char *tools_instructions_new(const struct router_config *cfg)
 		s = ic_json_to_string_new(schema, NULL);
 		json_object_put(schema);
 		next = xasprintf("%s\n- %s: %s Arguments (JSON schema): %s",
-				 text ? text : "You can call these tools:", registry[i].name,
-				 registry[i].description, s);
+			text ? text : "You can call these tools:", registry[i].name,
+			registry[i].description, s);
 		free(s);
 		free(text);
 		text = next;
@@ -147,7 +154,7 @@ char *tools_instructions_new(const struct router_config *cfg)
 		char *all = xasprintf("%s\nTo call a tool, answer with only this, on its own:\n"
 				      "<tool_call>{\"name\": \"TOOL\", \"arguments\": {...}}"
 				      "</tool_call>\nThe result comes back in the next message.",
-				      text);
+			text);
 
 		free(text);
 		return all;
@@ -175,7 +182,7 @@ static int check_arg(const struct tool_arg *a, json_object *v, char *err, size_t
 	chars = ic_utf8_count(json_object_get_string(v), (size_t)json_object_get_string_len(v));
 	if (chars < 0 || (size_t)chars < a->min_chars || (size_t)chars > a->max_chars) {
 		snprintf(err, errlen, "argument '%s' must be %zu to %zu characters", a->name,
-			 a->min_chars, a->max_chars);
+			a->min_chars, a->max_chars);
 		return -1;
 	}
 	return 0;
@@ -187,7 +194,8 @@ static int check_args(const struct tool_def *t, json_object *args, char *err, si
 		snprintf(err, errlen, "arguments of %s must be a JSON object", t->name);
 		return -1;
 	}
-	json_object_object_foreach(args, key, val) {
+	json_object_object_foreach(args, key, val)
+	{
 		const struct tool_arg *a = NULL;
 
 		for (size_t i = 0; i < t->n_args; i++)
@@ -201,9 +209,10 @@ static int check_args(const struct tool_def *t, json_object *args, char *err, si
 			return -1;
 	}
 	for (size_t i = 0; i < t->n_args; i++) {
-		if (t->args[i].required && !json_object_object_get_ex(args, t->args[i].name, NULL)) {
+		if (t->args[i].required &&
+			!json_object_object_get_ex(args, t->args[i].name, NULL)) {
 			snprintf(err, errlen, "missing required argument '%s' for %s",
-				 t->args[i].name, t->name);
+				t->args[i].name, t->name);
 			return -1;
 		}
 	}
@@ -211,7 +220,7 @@ static int check_args(const struct tool_def *t, json_object *args, char *err, si
 }
 
 enum tool_id tools_check(const struct router_config *cfg, const char *name, json_object *args,
-			 const char **query, char *err, size_t errlen)
+	const char **query, char *err, size_t errlen)
 {
 	const struct tool_def *t = find_tool(cfg, name);
 	json_object *q;

@@ -17,7 +17,7 @@
 
 #include "rconfig.h"
 
-#define TOOL_QUERY_MAX_CHARS	500	/* web_search's query, in characters */
+#define TOOL_QUERY_MAX_CHARS 500 /* web_search's query, in characters */
 
 enum tool_id {
 	TOOL_NONE = -1,
@@ -37,7 +37,7 @@ char *tools_instructions_new(const struct router_config *cfg);
  * to web_search's query (pointing into args).
  */
 enum tool_id tools_check(const struct router_config *cfg, const char *name, json_object *args,
-			 const char **query, char *err, size_t errlen);
+	const char **query, char *err, size_t errlen);
 
 /* The name of a tool. */
 const char *tools_name(enum tool_id id);

@@ -19,10 +19,10 @@ static void arm(struct tq *q)
 	}
 	head = lws_container_of(q->timers.head, struct tq_timer, link);
 	if (q->sul_due_us && q->sul_due_us <= head->due_us)
-		return;	/* fires first; tq_fire re-arms */
+		return; /* fires first; tq_fire re-arms */
 	now = router_now_us();
 	lws_sul_schedule(q->ctx, 0, &q->sul, tq_fire,
-			 head->due_us > now ? (lws_usec_t)(head->due_us - now) : 0);
+		head->due_us > now ? (lws_usec_t)(head->due_us - now) : 0);
 	q->sul_due_us = head->due_us;
 }
 
@@ -49,7 +49,7 @@ void tq_run(struct tq *q, int64_t now)
 		if (t->due_us > now)
 			break;
 		lws_dll2_remove(&t->link);
-		t->cb(t);	/* may schedule t, or others, again */
+		t->cb(t); /* may schedule t, or others, again */
 	}
 	arm(q);
 }

@@ -22,16 +22,16 @@ struct tq_timer;
 typedef void (*tq_cb)(struct tq_timer *t);
 
 struct tq_timer {
-	lws_dll2_t link;	/* in its queue, sorted by due_us */
-	int64_t due_us;		/* router_now_us() time */
+	lws_dll2_t link; /* in its queue, sorted by due_us */
+	int64_t due_us;	 /* router_now_us() time */
 	tq_cb cb;
 };
 
 struct tq {
 	lws_dll2_owner_t timers;
-	struct lws_context *ctx;	/* whose sul list holds sul */
-	lws_sorted_usec_list_t sul;	/* set for the head's deadline */
-	int64_t sul_due_us;		/* 0: sul not set */
+	struct lws_context *ctx;    /* whose sul list holds sul */
+	lws_sorted_usec_list_t sul; /* set for the head's deadline */
+	int64_t sul_due_us;	    /* 0: sul not set */
 };
 
 /* An empty queue on ctx (q zeroed before). */

@@ -13,7 +13,7 @@
 #include "trust.h"
 
 struct trust {
-	struct strmap *recs;	/* node_id -> struct trust_rec */
+	struct strmap *recs; /* node_id -> struct trust_rec */
 };
 
 struct trust *trust_new(void)
@@ -56,7 +56,7 @@ struct trust_rec *trust_get(struct router *r, const char *node_id)
 		return rec;
 	if (strmap_count(r->trust->recs) >= ROUTER_TRUST_RECORDS_MAX) {
 		log_notice("trust: %zu node ids known, forgetting those not connected",
-			   strmap_count(r->trust->recs));
+			strmap_count(r->trust->recs));
 		strmap_foreach(r->trust->recs, forget_one, r->trust);
 	}
 	rec = xcalloc(1, sizeof(*rec));
@@ -105,7 +105,7 @@ void trust_adjust(struct node *n, int delta)
 	models_node_update(n);
 	if (was_below != (v < min))
 		log_notice("node %s: reputation %d, %s consumer chats", n->node_id, v,
-			   was_below ? "back to" : "no more");
+			was_below ? "back to" : "no more");
 	if (was_below && v >= min)
 		sched_node_ready(n);
 }
@@ -121,7 +121,10 @@ void trust_flagged(struct node *n)
 }
 
 static const char *const outcome_names[PROBE_OUTCOMES] = {
-	"pass", "fail", "timeout", "error",
+	"pass",
+	"fail",
+	"timeout",
+	"error",
 };
 
 const char *trust_outcome_name(enum probe_outcome o)
@@ -160,10 +163,12 @@ void trust_probe_result(struct node *n, const char *model, enum probe_outcome o)
 void trust_histogram(const struct router *r, uint64_t *buckets, int n_buckets)
 {
 	memset(buckets, 0, (size_t)n_buckets * sizeof(*buckets));
-	lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, r->nodes.head)
+	{
 		const struct node *n = lws_container_of(d, struct node, link);
 		int b = trust_rep(n) * n_buckets / TRUST_POINTS_MAX;
 
 		buckets[b < n_buckets ? b : n_buckets - 1]++;
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 }

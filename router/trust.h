@@ -20,29 +20,23 @@
 
 #include "router.h"
 
-#define TRUST_POINTS_MAX	100
-#define TRUST_RESULTS		5	/* last probe results kept per id */
+#define TRUST_POINTS_MAX 100
+#define TRUST_RESULTS 5 /* last probe results kept per id */
 
 struct node;
 
-enum probe_outcome {
-	PROBE_PASS = 0,
-	PROBE_FAIL,
-	PROBE_TIMEOUT,
-	PROBE_ERROR,
-	PROBE_OUTCOMES
-};
+enum probe_outcome { PROBE_PASS = 0, PROBE_FAIL, PROBE_TIMEOUT, PROBE_ERROR, PROBE_OUTCOMES };
 
 struct probe_result {
-	int64_t at;			/* wall clock, seconds since the epoch */
+	int64_t at; /* wall clock, seconds since the epoch */
 	enum probe_outcome outcome;
 	char model[72];
 };
 
 struct trust_rec {
-	int rep;			/* 0..100 */
-	int connected;			/* registered nodes with this id (0 or 1) */
-	struct probe_result results[TRUST_RESULTS];	/* newest at (next - 1) */
+	int rep;				    /* 0..100 */
+	int connected;				    /* registered nodes with this id (0 or 1) */
+	struct probe_result results[TRUST_RESULTS]; /* newest at (next - 1) */
 	int n_results, next_result;
 };
 

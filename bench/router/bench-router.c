@@ -60,11 +60,11 @@ static struct {
 	int nodes;
 	int streams;
 	int seconds;
-	int chunks;		/* per chat */
+	int chunks; /* per chat */
 	int tick_ms;
-	int concurrency;	/* per node */
+	int concurrency; /* per node */
 	const char *routerd;
-	bool one_write;		/* -1: one write() per chunk, as real nodes send */
+	bool one_write; /* -1: one write() per chunk, as real nodes send */
 } opt = { 0, 100, 200, 10, 50, 20, 10, "router/idleclaw-routerd", false };
 
 static int ep;
@@ -209,13 +209,14 @@ static struct conn *node_start(int i)
 	char req[512];
 
 	snprintf(req, sizeof(req),
-		 "GET /ws/node HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-		 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-		 "Sec-WebSocket-Version: 13\r\nX-Node: %d\r\n\r\n", i);
+		"GET /ws/node HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\nX-Node: %d\r\n\r\n",
+		i);
 	out_add(c, req, strlen(req));
 	c->capreqs = opt.concurrency;
 	c->reqs = calloc((size_t)c->capreqs, sizeof(*c->reqs));
-	c->nreqs = i;	/* node index until registered */
+	c->nreqs = i; /* node index until registered */
 	flush(c);
 	return c;
 }
@@ -239,8 +240,7 @@ static void node_message(struct conn *c, const char *m, size_t n)
 	if (!p || c->nreqs >= c->capreqs)
 		return;
 	p += 14;
-	snprintf(c->reqs[c->nreqs].id, sizeof(c->reqs[0].id), "%.*s",
-		 (int)(strchr(p, '"') - p), p);
+	snprintf(c->reqs[c->nreqs].id, sizeof(c->reqs[0].id), "%.*s", (int)(strchr(p, '"') - p), p);
 	c->reqs[c->nreqs].sent = 0;
 	c->nreqs++;
 }
@@ -262,9 +262,9 @@ static void node_read(struct conn *c)
 		}
 		off = (size_t)(e + 4 - c->in);
 		len = snprintf(reg, sizeof(reg),
-			       "{\"type\":\"register\",\"node_id\":\"bench-%d\",\"models\":"
-			       "[{\"name\":\"bench\",\"size\":1}],\"max_concurrent\":%d}",
-			       c->nreqs, opt.concurrency);
+			"{\"type\":\"register\",\"node_id\":\"bench-%d\",\"models\":"
+			"[{\"name\":\"bench\",\"size\":1}],\"max_concurrent\":%d}",
+			c->nreqs, opt.concurrency);
 		ws_send(c, reg, (size_t)len);
 		flush(c);
 		c->state = REGISTERING;
@@ -324,8 +324,10 @@ static void nodes_tick(struct conn **nodes)
 			bool done = ++q->sent >= opt.chunks;
 			int len = snprintf(buf, sizeof(buf),
 				"{\"type\":\"inference_chunk\",\"request_id\":\"%s\",\"chunk\":"
-				"{\"message\":{\"role\":\"assistant\",\"content\":\"T%lld tokens \"},"
-				"\"done\":%s}}", q->id, (long long)now_us(), done ? "true" : "false");
+				"{\"message\":{\"role\":\"assistant\",\"content\":\"T%lld tokens "
+				"\"},"
+				"\"done\":%s}}",
+				q->id, (long long)now_us(), done ? "true" : "false");
 
 			ws_send(c, buf, (size_t)len);
 			if (opt.one_write)
@@ -349,9 +351,9 @@ static void consumer_start(void)
 	struct conn *c = conn_new(CONSUMER);
 	char req[512];
 	int len = snprintf(req, sizeof(req),
-			   "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-			   sizeof(body) - 1, body);
+		"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		sizeof(body) - 1, body);
 
 	c->state = HEADERS;
 	out_add(c, req, (size_t)len);
@@ -420,16 +422,15 @@ static void spawn_router(void)
 		die("fork");
 	if (router_pid == 0) {
 		execl(opt.routerd, opt.routerd, "--config", "/nonexistent", "--listen", listen,
-		      "-o", "router.log_level=warning", "-o", "router.rate_chat=1000000",
-		      "-o", "router.rate_upgrade=1000000", "-o", "router.rate_other=1000000",
-		      "-o", "router.streams_per_ip=100000", "-o", "router.nodes_per_ip=100000",
-		      "-o", "router.max_nodes=100000", "-o", "router.queue_max=100000",
-		      (char *)NULL);
+			"-o", "router.log_level=warning", "-o", "router.rate_chat=1000000", "-o",
+			"router.rate_upgrade=1000000", "-o", "router.rate_other=1000000", "-o",
+			"router.streams_per_ip=100000", "-o", "router.nodes_per_ip=100000", "-o",
+			"router.max_nodes=100000", "-o", "router.queue_max=100000", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
 		struct sockaddr_in sa = { .sin_family = AF_INET,
-					  .sin_port = htons((uint16_t)opt.port) };
+			.sin_port = htons((uint16_t)opt.port) };
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -499,8 +500,8 @@ static void on_alarm(int sig)
 }
 
 /* Run the loop until cond() or timeout; tick the nodes every tick_ms. */
-static void loop(struct conn **nodes, bool streaming, bool restart, int64_t until_us,
-		 bool (*cond)(void))
+static void loop(
+	struct conn **nodes, bool streaming, bool restart, int64_t until_us, bool (*cond)(void))
 {
 	struct epoll_event evs[256];
 	int64_t next_tick = now_us();
@@ -582,16 +583,35 @@ int main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "r:n:m:s:k:t:c:p:1")) != -1) {
 		switch (o) {
-		case 'r': opt.routerd = optarg; break;
-		case 'n': opt.nodes = atoi(optarg); break;
-		case 'm': opt.streams = atoi(optarg); break;
-		case 's': opt.seconds = atoi(optarg); break;
-		case 'k': opt.chunks = atoi(optarg); break;
-		case 't': opt.tick_ms = atoi(optarg); break;
-		case 'c': opt.concurrency = atoi(optarg); break;
-		case 'p': opt.port = atoi(optarg); break;
-		case '1': opt.one_write = true; break;
-		default: usage();
+		case 'r':
+			opt.routerd = optarg;
+			break;
+		case 'n':
+			opt.nodes = atoi(optarg);
+			break;
+		case 'm':
+			opt.streams = atoi(optarg);
+			break;
+		case 's':
+			opt.seconds = atoi(optarg);
+			break;
+		case 'k':
+			opt.chunks = atoi(optarg);
+			break;
+		case 't':
+			opt.tick_ms = atoi(optarg);
+			break;
+		case 'c':
+			opt.concurrency = atoi(optarg);
+			break;
+		case 'p':
+			opt.port = atoi(optarg);
+			break;
+		case '1':
+			opt.one_write = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (opt.nodes < 1 || opt.streams < 0 || opt.chunks < 1 || opt.tick_ms < 1)
@@ -613,7 +633,7 @@ int main(int argc, char **argv)
 	nodes = calloc((size_t)opt.nodes, sizeof(*nodes));
 	for (int i = 0; i < opt.nodes; i++) {
 		nodes[i] = node_start(i);
-		if (i % 200 == 199)	/* let the router accept as we go */
+		if (i % 200 == 199) /* let the router accept as we go */
 			loop(nodes, false, false, now_us() + 1000, NULL);
 	}
 	loop(nodes, false, false, now_us() + 60 * 1000000LL, all_registered);
@@ -623,11 +643,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	secs = (double)(now_us() - t0) / 1e6;
-	loop(nodes, false, false, now_us() + 1000000, NULL);	/* settle */
+	loop(nodes, false, false, now_us() + 1000000, NULL); /* settle */
 	rss_nodes = rss_kb();
 	printf("nodes: %d registered in %.2f s; router RSS %ld KiB idle, %ld KiB with nodes "
-	       "(%.1f KiB/node)\n", opt.nodes, secs, rss_idle, rss_nodes,
-	       (double)(rss_nodes - rss_idle) / opt.nodes);
+	       "(%.1f KiB/node)\n",
+		opt.nodes, secs, rss_idle, rss_nodes, (double)(rss_nodes - rss_idle) / opt.nodes);
 
 	/* phase 2: M consumers stream for the given time */
 	if (opt.streams > 0) {
@@ -642,7 +662,8 @@ int main(int argc, char **argv)
 		while (running && now_us() < end) {
 			long r;
 
-			loop(nodes, true, true, now_us() + 1000000 < end ? now_us() + 1000000 : end, NULL);
+			loop(nodes, true, true, now_us() + 1000000 < end ? now_us() + 1000000 : end,
+				NULL);
 			r = rss_kb();
 			if (r > rss_max)
 				rss_max = r;
@@ -656,17 +677,17 @@ int main(int argc, char **argv)
 		loop(nodes, true, false, now_us() + 30 * 1000000LL, no_streams);
 		qsort(lat, nlat, sizeof(*lat), cmp_double);
 		printf("streams: %d concurrent (min held %d), %d chats done, %d failed, "
-		       "%d chunks per chat, tick %d ms\n", opt.streams, held_min, chats_done,
-		       chats_failed, opt.chunks, opt.tick_ms);
-		printf("chunks: %llu in %.1f s = %.0f chunks/s\n", (unsigned long long)seen,
-		       secs, (double)seen / secs);
+		       "%d chunks per chat, tick %d ms\n",
+			opt.streams, held_min, chats_done, chats_failed, opt.chunks, opt.tick_ms);
+		printf("chunks: %llu in %.1f s = %.0f chunks/s\n", (unsigned long long)seen, secs,
+			(double)seen / secs);
 		if (nlat)
 			printf("latency node->consumer: p50 %.0f us, p99 %.0f us, max %.0f us\n",
-			       lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
+				lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
 		printf("router CPU: %.0f%% of one core (%.0f%% system); %.1f us per chunk; "
-		       "RSS max %ld KiB during streams\n", 100.0 * (cpu1 - cpu0) / secs,
-		       100.0 * (sys1 - sys0) / secs,
-		       seen ? 1e6 * (cpu1 - cpu0) / (double)seen : 0.0, rss_max);
+		       "RSS max %ld KiB during streams\n",
+			100.0 * (cpu1 - cpu0) / secs, 100.0 * (sys1 - sys0) / secs,
+			seen ? 1e6 * (cpu1 - cpu0) / (double)seen : 0.0, rss_max);
 	}
 	rss_end = rss_kb();
 	printf("router RSS at the end: %ld KiB\n", rss_end);

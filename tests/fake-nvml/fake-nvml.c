@@ -39,12 +39,10 @@ nvmlReturn_t nvmlShutdown(void);
 nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count);
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *dev);
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtilization_t *u);
-nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev,
-					     nvmlProcessUtilizationSample_t *s,
-					     unsigned int *count, unsigned long long last);
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *s,
+	unsigned int *count, unsigned long long last);
 
-static int
-load(struct fake *f)
+static int load(struct fake *f)
 {
 	const char *path = getenv("FAKE_NVML_FILE");
 	char line[128];
@@ -59,8 +57,7 @@ load(struct fake *f)
 			f->util[a] = b;
 			if (a + 1 > f->n_gpu)
 				f->n_gpu = a + 1;
-		} else if (sscanf(line, "proc %u %u %u", &a, &b, &c) == 3 &&
-			   f->n_proc < FAKE_MAX) {
+		} else if (sscanf(line, "proc %u %u %u", &a, &b, &c) == 3 && f->n_proc < FAKE_MAX) {
 			f->proc_dev[f->n_proc] = a;
 			f->proc_pid[f->n_proc] = b;
 			f->proc_sm[f->n_proc] = c;
@@ -71,22 +68,19 @@ load(struct fake *f)
 	return 0;
 }
 
-nvmlReturn_t
-nvmlInit_v2(void)
+nvmlReturn_t nvmlInit_v2(void)
 {
 	struct fake f;
 
 	return load(&f) < 0 ? 9 /* NVML_ERROR_DRIVER_NOT_LOADED */ : 0;
 }
 
-nvmlReturn_t
-nvmlShutdown(void)
+nvmlReturn_t nvmlShutdown(void)
 {
 	return 0;
 }
 
-nvmlReturn_t
-nvmlDeviceGetCount_v2(unsigned int *count)
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count)
 {
 	struct fake f;
 
@@ -96,30 +90,27 @@ nvmlDeviceGetCount_v2(unsigned int *count)
 }
 
 /* A handle is the index plus one (never NULL). */
-nvmlReturn_t
-nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *dev)
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *dev)
 {
 	*dev = (nvmlDevice_t)(unsigned long)(i + 1);
 	return 0;
 }
 
-nvmlReturn_t
-nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtilization_t *u)
+nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtilization_t *u)
 {
 	struct fake f;
 	unsigned i = (unsigned)(unsigned long)dev - 1;
 
 	load(&f);
 	if (i >= f.n_gpu)
-		return 2;	/* NVML_ERROR_INVALID_ARGUMENT */
+		return 2; /* NVML_ERROR_INVALID_ARGUMENT */
 	u->gpu = f.util[i];
 	u->memory = 0;
 	return 0;
 }
 
-nvmlReturn_t
-nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *s,
-				unsigned int *count, unsigned long long last)
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *s,
+	unsigned int *count, unsigned long long last)
 {
 	struct fake f;
 	unsigned i = (unsigned)(unsigned long)dev - 1, k, n = 0;
@@ -129,11 +120,11 @@ nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t
 		n += f.proc_dev[k] == i;
 	if (n == 0) {
 		*count = 0;
-		return 6;	/* NVML_ERROR_NOT_FOUND */
+		return 6; /* NVML_ERROR_NOT_FOUND */
 	}
 	if (!s || *count < n) {
 		*count = n;
-		return 7;	/* NVML_ERROR_INSUFFICIENT_SIZE */
+		return 7; /* NVML_ERROR_INSUFFICIENT_SIZE */
 	}
 	clock_us += 1000;
 	n = 0;

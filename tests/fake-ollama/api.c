@@ -19,8 +19,8 @@
 #include "xmalloc.h"
 
 /* How long a model stays loaded after a chat, like Ollama's keep_alive. */
-#define KEEP_ALIVE_S	300
-#define MODIFIED_AT	"2025-09-18T10:21:07.417396115Z"
+#define KEEP_ALIVE_S 300
+#define MODIFIED_AT "2025-09-18T10:21:07.417396115Z"
 
 typedef void (*handler_fn)(struct fo_server *, struct evhttp_request *);
 
@@ -40,21 +40,19 @@ struct fo_delayed {
 	handler_fn handler;
 };
 
-static void
-send_json(struct evhttp_request *req, int code, json_object *obj)
+static void send_json(struct evhttp_request *req, int code, json_object *obj)
 {
 	struct evbuffer *buf = evbuffer_new();
 	const char *s = json_object_to_json_string_ext(obj, IC_JSON_WIRE);
 
 	evbuffer_add(buf, s, strlen(s));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		"application/json; charset=utf-8");
 	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
 }
 
-void
-fo_api_error(struct evhttp_request *req, int code, const char *msg)
+void fo_api_error(struct evhttp_request *req, int code, const char *msg)
 {
 	json_object *obj = json_object_new_object();
 
@@ -63,20 +61,18 @@ fo_api_error(struct evhttp_request *req, int code, const char *msg)
 	json_object_put(obj);
 }
 
-static void
-send_text(struct evhttp_request *req, int code, const char *text)
+static void send_text(struct evhttp_request *req, int code, const char *text)
 {
 	struct evbuffer *buf = evbuffer_new();
 
 	evbuffer_add(buf, text, strlen(text));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		"text/plain; charset=utf-8");
 	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
 }
 
-struct fo_model *
-fo_model_find(struct fo_server *srv, const char *name)
+struct fo_model *fo_model_find(struct fo_server *srv, const char *name)
 {
 	char *canon = fo_model_canonical_new(name);
 	struct fo_model *found = NULL;
@@ -88,8 +84,7 @@ fo_model_find(struct fo_server *srv, const char *name)
 	return found;
 }
 
-static json_object *
-model_details(const struct fo_model *m)
+static json_object *model_details(const struct fo_model *m)
 {
 	json_object *d = json_object_new_object(), *fams;
 	size_t famlen = 0;
@@ -100,20 +95,16 @@ model_details(const struct fo_model *m)
 	snprintf(psize, sizeof(psize), "%.1fB", (double)m->size / 0.6e9);
 	json_object_object_add(d, "parent_model", json_object_new_string(""));
 	json_object_object_add(d, "format", json_object_new_string("gguf"));
-	json_object_object_add(d, "family",
-			       json_object_new_string_len(m->name, (int)famlen));
+	json_object_object_add(d, "family", json_object_new_string_len(m->name, (int)famlen));
 	fams = json_object_new_array();
-	json_object_array_add(fams,
-			      json_object_new_string_len(m->name, (int)famlen));
+	json_object_array_add(fams, json_object_new_string_len(m->name, (int)famlen));
 	json_object_object_add(d, "families", fams);
 	json_object_object_add(d, "parameter_size", json_object_new_string(psize));
-	json_object_object_add(d, "quantization_level",
-			       json_object_new_string("Q4_K_M"));
+	json_object_object_add(d, "quantization_level", json_object_new_string("Q4_K_M"));
 	return d;
 }
 
-static json_object *
-model_entry(const struct fo_model *m)
+static json_object *model_entry(const struct fo_model *m)
 {
 	json_object *e = json_object_new_object();
 
@@ -125,33 +116,28 @@ model_entry(const struct fo_model *m)
 	return e;
 }
 
-static void
-handle_root(struct fo_server *srv, struct evhttp_request *req)
+static void handle_root(struct fo_server *srv, struct evhttp_request *req)
 {
 	send_text(req, 200, "Ollama is running");
 }
 
-static void
-handle_version(struct fo_server *srv, struct evhttp_request *req)
+static void handle_version(struct fo_server *srv, struct evhttp_request *req)
 {
 	json_object *obj = json_object_new_object();
 
-	json_object_object_add(obj, "version",
-			       json_object_new_string(srv->cfg->version));
+	json_object_object_add(obj, "version", json_object_new_string(srv->cfg->version));
 	send_json(req, 200, obj);
 	json_object_put(obj);
 }
 
-static void
-handle_tags(struct fo_server *srv, struct evhttp_request *req)
+static void handle_tags(struct fo_server *srv, struct evhttp_request *req)
 {
 	json_object *obj = json_object_new_object(), *arr = json_object_new_array();
 
 	for (size_t i = 0; i < srv->cfg->nmodels; i++) {
 		json_object *e = model_entry(&srv->cfg->models[i]);
 
-		json_object_object_add(e, "modified_at",
-				       json_object_new_string(MODIFIED_AT));
+		json_object_object_add(e, "modified_at", json_object_new_string(MODIFIED_AT));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(obj, "models", arr);
@@ -159,8 +145,7 @@ handle_tags(struct fo_server *srv, struct evhttp_request *req)
 	json_object_put(obj);
 }
 
-static void
-handle_ps(struct fo_server *srv, struct evhttp_request *req)
+static void handle_ps(struct fo_server *srv, struct evhttp_request *req)
 {
 	json_object *obj = json_object_new_object(), *arr = json_object_new_array();
 	time_t now = time(NULL);
@@ -177,8 +162,7 @@ handle_ps(struct fo_server *srv, struct evhttp_request *req)
 		fo_rfc3339(ts, sizeof(ts), &exp);
 		json_object_object_add(e, "expires_at", json_object_new_string(ts));
 		json_object_object_add(e, "size_vram", json_object_new_int64(m->size));
-		json_object_object_add(e, "context_length",
-				       json_object_new_int(4096));
+		json_object_object_add(e, "context_length", json_object_new_int(4096));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(obj, "models", arr);
@@ -187,8 +171,7 @@ handle_ps(struct fo_server *srv, struct evhttp_request *req)
 }
 
 /* The body as one JSON object, or NULL after replying 400. */
-static json_object *
-parse_body(struct evhttp_request *req, const char *body, size_t len)
+static json_object *parse_body(struct evhttp_request *req, const char *body, size_t len)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *obj = NULL;
@@ -200,15 +183,13 @@ parse_body(struct evhttp_request *req, const char *body, size_t len)
 		jerr = json_tokener_get_error(tok);
 		if (jerr == json_tokener_continue)
 			jerr = json_tokener_error_parse_eof;
-		else if (jerr == json_tokener_success &&
-			 json_tokener_get_parse_end(tok) != len)
+		else if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != len)
 			jerr = json_tokener_error_parse_unexpected;
 	}
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
-		snprintf(msg, sizeof(msg), "invalid JSON body: %s",
-			 json_tokener_error_desc(jerr));
+		snprintf(msg, sizeof(msg), "invalid JSON body: %s", json_tokener_error_desc(jerr));
 		fo_api_error(req, 400, msg);
 		return NULL;
 	}
@@ -220,8 +201,7 @@ parse_body(struct evhttp_request *req, const char *body, size_t len)
 	return obj;
 }
 
-static bool
-fault_applies(struct fo_server *srv, const struct fo_model *m)
+static bool fault_applies(struct fo_server *srv, const struct fo_model *m)
 {
 	const struct fo_config *cfg = srv->cfg;
 
@@ -229,51 +209,45 @@ fault_applies(struct fo_server *srv, const struct fo_model *m)
 		return false;
 	if (cfg->fault_model != NULL && strcmp(cfg->fault_model, m->name) != 0)
 		return false;
-	if (cfg->fault_request != 0 &&
-	    (unsigned long)cfg->fault_request != srv->chat_requests)
+	if (cfg->fault_request != 0 && (unsigned long)cfg->fault_request != srv->chat_requests)
 		return false;
 	return true;
 }
 
-static void
-not_found(struct evhttp_request *req, const char *name)
+static void not_found(struct evhttp_request *req, const char *name)
 {
-	char *msg = xasprintf("model \"%s\" not found, try pulling it first",
-			      name);
+	char *msg = xasprintf("model \"%s\" not found, try pulling it first", name);
 
 	fo_api_error(req, 404, msg);
 	free(msg);
 }
 
 /* Validate a parsed chat request; reply and return false if it is bad. */
-static bool
-chat_valid(struct evhttp_request *req, json_object *body)
+static bool chat_valid(struct evhttp_request *req, json_object *body)
 {
 	json_object *v;
 
 	if (!json_object_object_get_ex(body, "model", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0) {
+		!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {
 		fo_api_error(req, 400, "model is required");
 		return false;
 	}
 	if (json_object_object_get_ex(body, "messages", &v) &&
-	    !json_object_is_type(v, json_type_array) &&
-	    !json_object_is_type(v, json_type_null)) {
+		!json_object_is_type(v, json_type_array) &&
+		!json_object_is_type(v, json_type_null)) {
 		fo_api_error(req, 400, "messages must be an array");
 		return false;
 	}
 	if (json_object_object_get_ex(body, "stream", &v) &&
-	    !json_object_is_type(v, json_type_boolean) &&
-	    !json_object_is_type(v, json_type_null)) {
+		!json_object_is_type(v, json_type_boolean) &&
+		!json_object_is_type(v, json_type_null)) {
 		fo_api_error(req, 400, "stream must be a boolean");
 		return false;
 	}
 	return true;
 }
 
-static void
-handle_chat(struct fo_server *srv, struct evhttp_request *req)
+static void handle_chat(struct fo_server *srv, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -306,7 +280,7 @@ handle_chat(struct fo_server *srv, struct evhttp_request *req)
 		fo_api_error(req, 500, "fake-ollama: injected internal server error");
 	} else {
 		if (json_object_object_get_ex(obj, "stream", &v) &&
-		    json_object_is_type(v, json_type_boolean))
+			json_object_is_type(v, json_type_boolean))
 			stream = json_object_get_boolean(v);
 		m->loaded = true;
 		m->loaded_at = time(NULL);
@@ -315,16 +289,14 @@ handle_chat(struct fo_server *srv, struct evhttp_request *req)
 	json_object_put(obj);
 }
 
-static void
-delayed_free(struct fo_delayed *d)
+static void delayed_free(struct fo_delayed *d)
 {
 	TAILQ_REMOVE(&d->srv->delayed, d, link);
 	event_free(d->timer);
 	free(d);
 }
 
-static void
-on_delayed(evutil_socket_t fd, short what, void *arg)
+static void on_delayed(evutil_socket_t fd, short what, void *arg)
 {
 	struct fo_delayed *d = arg;
 
@@ -332,8 +304,7 @@ on_delayed(evutil_socket_t fd, short what, void *arg)
 	delayed_free(d);
 }
 
-void
-fo_api_free_delayed(struct fo_server *srv)
+void fo_api_free_delayed(struct fo_server *srv)
 {
 	struct fo_delayed *d;
 
@@ -342,23 +313,21 @@ fo_api_free_delayed(struct fo_server *srv)
 }
 
 /* --fault-path other than /api/chat: true if the fault took the request. */
-static bool
-path_fault(struct fo_server *srv, struct evhttp_request *req, handler_fn fn)
+static bool path_fault(struct fo_server *srv, struct evhttp_request *req, handler_fn fn)
 {
 	const struct fo_config *cfg = srv->cfg;
 	struct fo_delayed *d;
 	struct timeval tv;
 
 	srv->path_requests++;
-	if (cfg->fault_request != 0 &&
-	    (unsigned long)cfg->fault_request != srv->path_requests)
+	if (cfg->fault_request != 0 && (unsigned long)cfg->fault_request != srv->path_requests)
 		return false;
 	switch (cfg->fault) {
 	case FO_FAULT_HTTP_500:
 		fo_api_error(req, 500, "fake-ollama: injected internal server error");
 		return true;
 	case FO_FAULT_HANG:
-		return true;	/* never answered; freed by evhttp at exit */
+		return true; /* never answered; freed by evhttp at exit */
 	case FO_FAULT_SLOW_HEADERS:
 		d = xcalloc(1, sizeof(*d));
 		d->srv = srv;
@@ -376,8 +345,7 @@ path_fault(struct fo_server *srv, struct evhttp_request *req, handler_fn fn)
 }
 
 /* /api/show's "capabilities", or NULL for "none" (an older Ollama). */
-static json_object *
-capabilities_new(const struct fo_config *cfg)
+static json_object *capabilities_new(const struct fo_config *cfg)
 {
 	json_object *arr;
 	char *copy, *tok, *save = NULL;
@@ -400,8 +368,7 @@ capabilities_new(const struct fo_config *cfg)
 	return arr;
 }
 
-static void
-handle_show(struct fo_server *srv, struct evhttp_request *req)
+static void handle_show(struct fo_server *srv, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -414,8 +381,8 @@ handle_show(struct fo_server *srv, struct evhttp_request *req)
 	if ((obj = parse_body(req, body, len)) == NULL)
 		return;
 	if ((json_object_object_get_ex(obj, "model", &v) ||
-	     json_object_object_get_ex(obj, "name", &v)) &&
-	    json_object_is_type(v, json_type_string))
+		    json_object_object_get_ex(obj, "name", &v)) &&
+		json_object_is_type(v, json_type_string))
 		name = json_object_get_string(v);
 	if (name == NULL) {
 		fo_api_error(req, 400, "model is required");
@@ -441,16 +408,15 @@ handle_show(struct fo_server *srv, struct evhttp_request *req)
 }
 
 static const struct route routes[] = {
-	{ "/",		  EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, handle_root },
+	{ "/", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, handle_root },
 	{ "/api/version", EVHTTP_REQ_GET, handle_version },
-	{ "/api/tags",	  EVHTTP_REQ_GET, handle_tags },
-	{ "/api/ps",	  EVHTTP_REQ_GET, handle_ps },
-	{ "/api/show",	  EVHTTP_REQ_POST, handle_show },
-	{ "/api/chat",	  EVHTTP_REQ_POST, handle_chat },
+	{ "/api/tags", EVHTTP_REQ_GET, handle_tags },
+	{ "/api/ps", EVHTTP_REQ_GET, handle_ps },
+	{ "/api/show", EVHTTP_REQ_POST, handle_show },
+	{ "/api/chat", EVHTTP_REQ_POST, handle_chat },
 };
 
-void
-fo_api_handle(struct evhttp_request *req, void *arg)
+void fo_api_handle(struct evhttp_request *req, void *arg)
 {
 	struct fo_server *srv = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -468,9 +434,8 @@ fo_api_handle(struct evhttp_request *req, void *arg)
 			fo_api_error(req, 405, "method not allowed");
 			return;
 		}
-		if (strcmp(path, srv->cfg->fault_path) == 0 &&
-		    routes[i].handler != handle_chat &&
-		    path_fault(srv, req, routes[i].handler))
+		if (strcmp(path, srv->cfg->fault_path) == 0 && routes[i].handler != handle_chat &&
+			path_fault(srv, req, routes[i].handler))
 			return;
 		routes[i].handler(srv, req);
 		return;

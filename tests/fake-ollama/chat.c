@@ -32,53 +32,49 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define LOAD_DURATION_NS	1500000LL
-#define PROMPT_NS_PER_TOKEN	100000LL
-#define MIDSTREAM_ERROR		"fake-ollama: injected error mid-stream"
-#define BAD_LINE		"fake-ollama: injected line that is not JSON\n"
+#define LOAD_DURATION_NS 1500000LL
+#define PROMPT_NS_PER_TOKEN 100000LL
+#define MIDSTREAM_ERROR "fake-ollama: injected error mid-stream"
+#define BAD_LINE "fake-ollama: injected line that is not JSON\n"
 
-enum line_kind { LINE_THINK, LINE_CONTENT, LINE_TOOL, LINE_BAD, LINE_DONE,
-		 LINE_ERROR, LINE_CLOSE };
+enum line_kind { LINE_THINK, LINE_CONTENT, LINE_TOOL, LINE_BAD, LINE_DONE, LINE_ERROR, LINE_CLOSE };
 
 struct fo_chat {
 	TAILQ_ENTRY(fo_chat) link;
 	struct fo_server *srv;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	struct event	*timer;
-	struct event	*peer_closed;	/* EV_CLOSED on the client's socket */
-	struct evbuffer	*out;
-	char		*model;		/* canonical name */
-	char		*model_json;	/* escaped */
-	char		*tool_json;	/* serialized tool_calls, or NULL */
+	struct event *timer;
+	struct event *peer_closed; /* EV_CLOSED on the client's socket */
+	struct evbuffer *out;
+	char *model;	  /* canonical name */
+	char *model_json; /* escaped */
+	char *tool_json;  /* serialized tool_calls, or NULL */
 	struct fo_pieces think, content;
-	size_t		 nthink, ncontent;
-	size_t		 ithink, icontent;
-	bool		 tool_sent;
-	bool		 fault_fired;
-	bool		 stream;
-	bool		 aborting;	/* we close the connection on purpose */
-	enum fo_fault	 fault;
-	const char	*done_reason;
-	long long	 prompt_eval_count;
-	size_t		 lines;		/* lines sent, of every kind */
-	size_t		 timed;		/* paced lines sent */
-	struct timespec	 t_start, t_first;
-	void		(*on_timer)(struct fo_chat *);
+	size_t nthink, ncontent;
+	size_t ithink, icontent;
+	bool tool_sent;
+	bool fault_fired;
+	bool stream;
+	bool aborting; /* we close the connection on purpose */
+	enum fo_fault fault;
+	const char *done_reason;
+	long long prompt_eval_count;
+	size_t lines; /* lines sent, of every kind */
+	size_t timed; /* paced lines sent */
+	struct timespec t_start, t_first;
+	void (*on_timer)(struct fo_chat *);
 };
 
-static long long
-ns_since(const struct timespec *t0)
+static long long ns_since(const struct timespec *t0)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - t0->tv_sec) * 1000000000LL +
-	       (now.tv_nsec - t0->tv_nsec);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000000000LL + (now.tv_nsec - t0->tv_nsec);
 }
 
-static void
-chat_free(struct fo_chat *c)
+static void chat_free(struct fo_chat *c)
 {
 	TAILQ_REMOVE(&c->srv->chats, c, link);
 	event_free(c->timer);
@@ -94,14 +90,13 @@ chat_free(struct fo_chat *c)
 }
 
 /* The connection is going away: the client closed it, or we did. */
-static void
-on_close(struct evhttp_connection *evcon, void *arg)
+static void on_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct fo_chat *c = arg;
 
 	if (!c->aborting && !c->srv->stopping) {
-		log_info("chat with %s cancelled by the client after %zu lines",
-			 c->model, c->lines);
+		log_info(
+			"chat with %s cancelled by the client after %zu lines", c->model, c->lines);
 		fo_record_event("cancelled", c->model);
 	}
 	/* libevent detaches an unfinished request from a failed connection
@@ -111,21 +106,18 @@ on_close(struct evhttp_connection *evcon, void *arg)
 	chat_free(c);
 }
 
-static void
-finish(struct fo_chat *c)
+static void finish(struct fo_chat *c)
 {
 	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	evhttp_send_reply_end(c->req);
 	chat_free(c);
 }
 
-static void
-close_now(struct fo_chat *c)
+static void close_now(struct fo_chat *c)
 {
 	c->aborting = true;
-	log_info("chat with %s: closing the connection (fault close-midstream)",
-		 c->model);
-	evhttp_connection_free(c->evcon);	/* runs on_close() */
+	log_info("chat with %s: closing the connection (fault close-midstream)", c->model);
+	evhttp_connection_free(c->evcon); /* runs on_close() */
 }
 
 /*
@@ -133,16 +125,14 @@ close_now(struct fo_chat *c)
  * client that went away only at the next write: never for --fault hang or
  * during a long delay.  Watch for the peer's FIN ourselves.
  */
-static void
-on_peer_closed(evutil_socket_t fd, short what, void *arg)
+static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
 {
 	struct fo_chat *c = arg;
 
-	evhttp_connection_free(c->evcon);	/* runs on_close() */
+	evhttp_connection_free(c->evcon); /* runs on_close() */
 }
 
-static void
-watch_peer(struct fo_chat *c)
+static void watch_peer(struct fo_chat *c)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
 	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
@@ -153,16 +143,14 @@ watch_peer(struct fo_chat *c)
 	event_add(c->peer_closed, NULL);
 }
 
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct fo_chat *c = arg;
 
 	c->on_timer(c);
 }
 
-static void
-arm(struct fo_chat *c, long long ns, void (*fn)(struct fo_chat *))
+static void arm(struct fo_chat *c, long long ns, void (*fn)(struct fo_chat *))
 {
 	struct timeval tv;
 
@@ -176,30 +164,29 @@ arm(struct fo_chat *c, long long ns, void (*fn)(struct fo_chat *))
 
 /* --- lines --- */
 
-static void
-add_head(struct fo_chat *c, const char *ts)
+static void add_head(struct fo_chat *c, const char *ts)
 {
 	evbuffer_add(c->out, "{\"model\":\"", 10);
 	evbuffer_add(c->out, c->model_json, strlen(c->model_json));
-	evbuffer_add_printf(c->out, "\",\"created_at\":\"%s\","
-			    "\"message\":{\"role\":\"assistant\",\"content\":\"", ts);
+	evbuffer_add_printf(c->out,
+		"\",\"created_at\":\"%s\","
+		"\"message\":{\"role\":\"assistant\",\"content\":\"",
+		ts);
 }
 
-static void
-add_stats(struct fo_chat *c)
+static void add_stats(struct fo_chat *c)
 {
 	evbuffer_add_printf(c->out,
 		"\"done_reason\":\"%s\",\"done\":true,\"total_duration\":%lld,"
 		"\"load_duration\":%lld,\"prompt_eval_count\":%lld,"
 		"\"prompt_eval_duration\":%lld,\"eval_count\":%zu,"
 		"\"eval_duration\":%lld}",
-		c->done_reason, ns_since(&c->t_start), LOAD_DURATION_NS,
-		c->prompt_eval_count, c->prompt_eval_count * PROMPT_NS_PER_TOKEN,
-		c->ithink + c->icontent, ns_since(&c->t_first));
+		c->done_reason, ns_since(&c->t_start), LOAD_DURATION_NS, c->prompt_eval_count,
+		c->prompt_eval_count * PROMPT_NS_PER_TOKEN, c->ithink + c->icontent,
+		ns_since(&c->t_first));
 }
 
-static enum line_kind
-next_kind(struct fo_chat *c)
+static enum line_kind next_kind(struct fo_chat *c)
 {
 	if (!c->fault_fired && c->lines >= (size_t)c->srv->cfg->fault_after) {
 		if (c->fault == FO_FAULT_ERROR_MIDSTREAM)
@@ -218,15 +205,13 @@ next_kind(struct fo_chat *c)
 	return LINE_DONE;
 }
 
-static void
-add_piece(struct fo_chat *c, const struct fo_pieces *p, size_t i)
+static void add_piece(struct fo_chat *c, const struct fo_pieces *p, size_t i)
 {
 	evbuffer_add(c->out, p->text[i % p->n], p->len[i % p->n]);
 }
 
 /* Append one line of the given kind to c->out. */
-static void
-add_line(struct fo_chat *c, enum line_kind kind, const char *ts)
+static void add_line(struct fo_chat *c, enum line_kind kind, const char *ts)
 {
 	static const char more[] = "\"},\"done\":false}\n";
 	static const char error_line[] = "{\"error\":\"" MIDSTREAM_ERROR "\"}\n";
@@ -273,8 +258,7 @@ static void pump(struct fo_chat *c);
 
 /* Send c->out as one HTTP chunk, or as --chunk-bytes pieces; cb (if any)
  * runs once it all drained. */
-static void
-send_out(struct fo_chat *c, void (*cb)(struct evhttp_connection *, void *))
+static void send_out(struct fo_chat *c, void (*cb)(struct evhttp_connection *, void *))
 {
 	size_t max = (size_t)c->srv->cfg->chunk_bytes;
 
@@ -293,8 +277,7 @@ send_out(struct fo_chat *c, void (*cb)(struct evhttp_connection *, void *))
 		evhttp_send_reply_chunk(c->req, c->out);
 }
 
-static void
-on_drain_close(struct evhttp_connection *evcon, void *arg)
+static void on_drain_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct fo_chat *c = arg;
 
@@ -302,8 +285,7 @@ on_drain_close(struct evhttp_connection *evcon, void *arg)
 	arm(c, 0, close_now);
 }
 
-static void
-on_drain(struct evhttp_connection *evcon, void *arg)
+static void on_drain(struct evhttp_connection *evcon, void *arg)
 {
 	struct fo_chat *c = arg;
 	long long delay = c->srv->cfg->delay_ns;
@@ -311,13 +293,11 @@ on_drain(struct evhttp_connection *evcon, void *arg)
 	if (delay == 0)
 		pump(c);
 	else
-		arm(c, (long long)(c->timed + 1) * delay - ns_since(&c->t_first),
-		    pump);
+		arm(c, (long long)(c->timed + 1) * delay - ns_since(&c->t_first), pump);
 }
 
 /* How many paced lines may go out now. */
-static size_t
-budget(struct fo_chat *c)
+static size_t budget(struct fo_chat *c)
 {
 	long long delay = c->srv->cfg->delay_ns;
 	size_t due;
@@ -330,8 +310,7 @@ budget(struct fo_chat *c)
 	return due - c->timed < FO_BATCH_LINES ? due - c->timed : FO_BATCH_LINES;
 }
 
-static void
-pump(struct fo_chat *c)
+static void pump(struct fo_chat *c)
 {
 	size_t allowed = budget(c);
 	struct timespec now;
@@ -363,12 +342,11 @@ pump(struct fo_chat *c)
 	} else if (kind == LINE_CLOSE) {
 		arm(c, 0, close_now);
 	} else {
-		on_drain(c->evcon, c);	/* nothing due yet: wait for it */
+		on_drain(c->evcon, c); /* nothing due yet: wait for it */
 	}
 }
 
-static void
-start_stream(struct fo_chat *c)
+static void start_stream(struct fo_chat *c)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
 
@@ -380,15 +358,13 @@ start_stream(struct fo_chat *c)
 
 /* --- not streaming: the whole reply at once, after the same delays --- */
 
-static void
-add_all(struct evbuffer *out, const struct fo_pieces *p, size_t n)
+static void add_all(struct evbuffer *out, const struct fo_pieces *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		evbuffer_add(out, p->text[i % p->n], p->len[i % p->n]);
 }
 
-static void
-reply_whole(struct fo_chat *c)
+static void reply_whole(struct fo_chat *c)
 {
 	struct timespec now;
 	char ts[48];
@@ -427,14 +403,13 @@ reply_whole(struct fo_chat *c)
 	c->ithink = c->nthink;
 	c->icontent = c->ncontent;
 	add_stats(c);
-	evhttp_add_header(evhttp_request_get_output_headers(c->req),
-			  "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type",
+		"application/json; charset=utf-8");
 	evhttp_send_reply(c->req, 200, "OK", c->out);
 	chat_free(c);
 }
 
-static void
-start_whole(struct fo_chat *c)
+static void start_whole(struct fo_chat *c)
 {
 	size_t paced = c->nthink + c->ncontent + (c->tool_json != NULL);
 
@@ -442,8 +417,7 @@ start_whole(struct fo_chat *c)
 	arm(c, (long long)paced * c->srv->cfg->delay_ns, reply_whole);
 }
 
-static void
-begin(struct fo_chat *c)
+static void begin(struct fo_chat *c)
 {
 	if (c->stream)
 		start_stream(c);
@@ -454,8 +428,7 @@ begin(struct fo_chat *c)
 /* --- planning --- */
 
 /* The last message with this role, or NULL. */
-static json_object *
-last_message(json_object *msgs, const char *role)
+static json_object *last_message(json_object *msgs, const char *role)
 {
 	size_t n = msgs != NULL ? json_object_array_length(msgs) : 0;
 
@@ -470,31 +443,27 @@ last_message(json_object *msgs, const char *role)
 	return NULL;
 }
 
-static const char *
-content_of(json_object *msg)
+static const char *content_of(json_object *msg)
 {
 	json_object *v;
 
 	if (msg == NULL || !json_object_object_get_ex(msg, "content", &v) ||
-	    !json_object_is_type(v, json_type_string))
+		!json_object_is_type(v, json_type_string))
 		return "";
 	return json_object_get_string(v);
 }
 
-static long long
-prompt_tokens(json_object *msgs)
+static long long prompt_tokens(json_object *msgs)
 {
 	size_t n = msgs != NULL ? json_object_array_length(msgs) : 0;
 	long long count = 1;
 
 	for (size_t i = 0; i < n; i++)
-		count += 4 + (long long)strlen(content_of(
-				json_object_array_get_idx(msgs, i))) / 4;
+		count += 4 + (long long)strlen(content_of(json_object_array_get_idx(msgs, i))) / 4;
 	return count;
 }
 
-static bool
-wants_tool_call(struct fo_chat *c, json_object *msgs)
+static bool wants_tool_call(struct fo_chat *c, json_object *msgs)
 {
 	json_object *last = last_message(msgs, NULL), *r;
 
@@ -506,42 +475,38 @@ wants_tool_call(struct fo_chat *c, json_object *msgs)
 	return strcmp(json_object_get_string(r), "tool") != 0;
 }
 
-static void
-plan(struct fo_chat *c, json_object *body)
+static void plan(struct fo_chat *c, json_object *body)
 {
 	const struct fo_config *cfg = c->srv->cfg;
 	json_object *msgs = NULL, *v, *opts;
 	const char *text = cfg->reply;
 
 	if (json_object_object_get_ex(body, "messages", &msgs) &&
-	    !json_object_is_type(msgs, json_type_array))
+		!json_object_is_type(msgs, json_type_array))
 		msgs = NULL;
 	if (cfg->echo)
 		text = content_of(last_message(msgs, "user"));
 	fo_pieces_split(&c->content, text, cfg->tokens, &c->ncontent);
-	if (cfg->think != NULL && !(json_object_object_get_ex(body, "think", &v) &&
-				    json_object_is_type(v, json_type_boolean) &&
-				    !json_object_get_boolean(v)))
+	if (cfg->think != NULL &&
+		!(json_object_object_get_ex(body, "think", &v) &&
+			json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
 		fo_pieces_split(&c->think, cfg->think, 0, &c->nthink);
 	if (wants_tool_call(c, msgs))
-		c->tool_json = xstrdup(json_object_to_json_string_ext(
-				cfg->tool_calls, IC_JSON_WIRE));
+		c->tool_json =
+			xstrdup(json_object_to_json_string_ext(cfg->tool_calls, IC_JSON_WIRE));
 	c->done_reason = "stop";
 	if (json_object_object_get_ex(body, "options", &opts) &&
-	    json_object_object_get_ex(opts, "num_predict", &v) &&
-	    json_object_is_type(v, json_type_int) &&
-	    json_object_get_int64(v) > 0 &&
-	    (size_t)json_object_get_int64(v) < c->ncontent) {
+		json_object_object_get_ex(opts, "num_predict", &v) &&
+		json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
+		(size_t)json_object_get_int64(v) < c->ncontent) {
 		c->ncontent = (size_t)json_object_get_int64(v);
 		c->done_reason = "length";
 	}
 	c->prompt_eval_count = prompt_tokens(msgs);
 }
 
-void
-fo_chat_start(struct fo_server *srv, struct evhttp_request *req,
-	      json_object *body, struct fo_model *model, bool stream,
-	      enum fo_fault fault)
+void fo_chat_start(struct fo_server *srv, struct evhttp_request *req, json_object *body,
+	struct fo_model *model, bool stream, enum fo_fault fault)
 {
 	struct fo_chat *c = xcalloc(1, sizeof(*c));
 
@@ -561,19 +526,17 @@ fo_chat_start(struct fo_server *srv, struct evhttp_request *req,
 	evhttp_connection_set_closecb(c->evcon, on_close, c);
 	watch_peer(c);
 	if (srv->cfg->verbose)
-		log_info("chat with %s: %zu lines%s%s", c->model,
-			 c->nthink + c->ncontent, stream ? "" : ", not streaming",
-			 fault != FO_FAULT_NONE ? ", fault " : "");
+		log_info("chat with %s: %zu lines%s%s", c->model, c->nthink + c->ncontent,
+			stream ? "" : ", not streaming", fault != FO_FAULT_NONE ? ", fault " : "");
 	if (fault == FO_FAULT_HANG)
-		return;		/* until the client gives up */
+		return; /* until the client gives up */
 	if (fault == FO_FAULT_SLOW_HEADERS)
 		arm(c, (long long)srv->cfg->fault_delay_ms * 1000000LL, begin);
 	else
 		begin(c);
 }
 
-void
-fo_chat_free_all(struct fo_server *srv)
+void fo_chat_free_all(struct fo_server *srv)
 {
 	struct fo_chat *c;
 

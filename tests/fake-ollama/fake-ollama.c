@@ -22,10 +22,9 @@
 #include "log.h"
 
 /* Seconds a connection may stay silent; long, so --fault hang stays hung. */
-#define CONNECTION_TIMEOUT_S	3600
+#define CONNECTION_TIMEOUT_S 3600
 
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct fo_server *srv = arg;
 
@@ -34,8 +33,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
-static int
-bound_port(struct evhttp_bound_socket *bound)
+static int bound_port(struct evhttp_bound_socket *bound)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -48,8 +46,7 @@ bound_port(struct evhttp_bound_socket *bound)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static struct event_base *
-base_new(void)
+static struct event_base *base_new(void)
 {
 	struct event_config *ecfg = event_config_new();
 	struct event_base *base;
@@ -61,8 +58,7 @@ base_new(void)
 	return base;
 }
 
-static int
-listen_http(struct fo_server *srv)
+static int listen_http(struct fo_server *srv)
 {
 	struct fo_config *cfg = srv->cfg;
 	struct evhttp_bound_socket *bound;
@@ -71,27 +67,25 @@ listen_http(struct fo_server *srv)
 	srv->http = evhttp_new(srv->base);
 	evhttp_set_max_body_size(srv->http, FO_BODY_MAX);
 	evhttp_set_timeout(srv->http, CONNECTION_TIMEOUT_S);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(srv->http,
+		EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+			EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(srv->http, fo_api_handle, srv);
-	bound = evhttp_bind_socket_with_handle(srv->http, cfg->host,
-					       (ev_uint16_t)cfg->port);
+	bound = evhttp_bind_socket_with_handle(srv->http, cfg->host, (ev_uint16_t)cfg->port);
 	if (bound == NULL) {
-		log_err("cannot listen on %s:%d (address in use, or a bad host?)",
-			cfg->host, cfg->port);
+		log_err("cannot listen on %s:%d (address in use, or a bad host?)", cfg->host,
+			cfg->port);
 		return -1;
 	}
 	port = bound_port(bound);
 	printf("PORT=%d\n", port);
 	fflush(stdout);
-	log_info("listening on %s:%d, %zu models, fault %s", cfg->host, port,
-		 cfg->nmodels, fo_fault_name(cfg->fault));
+	log_info("listening on %s:%d, %zu models, fault %s", cfg->host, port, cfg->nmodels,
+		fo_fault_name(cfg->fault));
 	return 0;
 }
 
-static int
-run(struct fo_config *cfg)
+static int run(struct fo_config *cfg)
 {
 	struct fo_server srv = { .cfg = cfg };
 	struct event *sigterm, *sigint;
@@ -123,8 +117,7 @@ run(struct fo_config *cfg)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct fo_config cfg;
 	char err[IC_ERRBUF_MAX];
@@ -139,8 +132,7 @@ main(int argc, char **argv)
 		fo_config_free(&cfg);
 		return rc < 0 ? 2 : 0;
 	}
-	if (cfg.record_path != NULL &&
-	    fo_record_open(cfg.record_path, err, sizeof(err)) < 0) {
+	if (cfg.record_path != NULL && fo_record_open(cfg.record_path, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		fo_config_free(&cfg);
 		return 1;

@@ -23,18 +23,18 @@ struct event_base;
 struct evhttp;
 
 /* Largest request body we read (Ollama itself has no small limit). */
-#define FO_BODY_MAX		(16 * 1024 * 1024)
+#define FO_BODY_MAX (16 * 1024 * 1024)
 /* Lines emitted per write callback when --delay is 0: keeps the loop responsive. */
-#define FO_BATCH_LINES		512
+#define FO_BATCH_LINES 512
 /* ...and bytes queued per write callback. */
-#define FO_BATCH_BYTES		(64 * 1024)
+#define FO_BATCH_BYTES (64 * 1024)
 /* Largest --tokens value. */
-#define FO_TOKENS_MAX		100000000L
+#define FO_TOKENS_MAX 100000000L
 /* Largest --delay-ms: FO_TOKENS_MAX lines of it still fit nanoseconds in
  * a long long. */
-#define FO_DELAY_MS_MAX		60000L
+#define FO_DELAY_MS_MAX 60000L
 /* Default number of lines before an error-midstream / close-midstream fault. */
-#define FO_FAULT_AFTER_DEFAULT	2
+#define FO_FAULT_AFTER_DEFAULT 2
 
 enum fo_fault {
 	FO_FAULT_NONE,
@@ -48,36 +48,36 @@ enum fo_fault {
 };
 
 struct fo_model {
-	char	*name;		/* canonical, with a tag ("llama3.2:latest") */
-	long long size;		/* bytes */
-	char	 digest[65];	/* fake sha256 hex */
-	bool	 loaded;	/* listed by /api/ps after its first chat */
-	time_t	 loaded_at;
+	char *name;	 /* canonical, with a tag ("llama3.2:latest") */
+	long long size;	 /* bytes */
+	char digest[65]; /* fake sha256 hex */
+	bool loaded;	 /* listed by /api/ps after its first chat */
+	time_t loaded_at;
 };
 
 struct fo_config {
-	char	*host;
-	int	 port;
+	char *host;
+	int port;
 	struct fo_model *models;
-	size_t	 nmodels;
-	char	*reply;		/* fixed reply text */
-	bool	 echo;		/* reply with the last user message instead */
-	long	 tokens;	/* 0: one piece a word */
-	long long delay_ns;	/* between pieces */
-	long	 chunk_bytes;	/* cut the stream into HTTP chunks this big, or 0 */
-	char	*think;		/* thinking text, or NULL */
-	char	*capabilities;	/* --capabilities, or NULL for the default */
+	size_t nmodels;
+	char *reply;		 /* fixed reply text */
+	bool echo;		 /* reply with the last user message instead */
+	long tokens;		 /* 0: one piece a word */
+	long long delay_ns;	 /* between pieces */
+	long chunk_bytes;	 /* cut the stream into HTTP chunks this big, or 0 */
+	char *think;		 /* thinking text, or NULL */
+	char *capabilities;	 /* --capabilities, or NULL for the default */
 	json_object *tool_calls; /* array of {"function":{...}}, or NULL */
-	bool	 tool_call_always;
+	bool tool_call_always;
 	enum fo_fault fault;
-	char	*fault_model;	/* fault only for this model (canonical), or NULL */
-	char	*fault_path;	/* the path faulted, "/api/chat" by default */
-	long	 fault_request;	/* fault only for the Nth chat request, or 0 */
-	long	 fault_after;	/* lines before a mid-stream fault */
-	long	 fault_delay_ms;
-	char	*record_path;
-	char	*version;
-	bool	 verbose;
+	char *fault_model;  /* fault only for this model (canonical), or NULL */
+	char *fault_path;   /* the path faulted, "/api/chat" by default */
+	long fault_request; /* fault only for the Nth chat request, or 0 */
+	long fault_after;   /* lines before a mid-stream fault */
+	long fault_delay_ms;
+	char *record_path;
+	char *version;
+	bool verbose;
 };
 
 struct fo_chat;
@@ -86,10 +86,10 @@ struct fo_delayed;
 struct fo_server {
 	struct fo_config *cfg;
 	struct event_base *base;
-	struct evhttp	*http;
-	unsigned long	 chat_requests;	/* /api/chat requests so far */
-	unsigned long	 path_requests;	/* requests to another --fault-path */
-	bool		 stopping;
+	struct evhttp *http;
+	unsigned long chat_requests; /* /api/chat requests so far */
+	unsigned long path_requests; /* requests to another --fault-path */
+	bool stopping;
 	TAILQ_HEAD(fo_chat_list, fo_chat) chats;
 	TAILQ_HEAD(fo_delayed_list, fo_delayed) delayed; /* slow-headers GETs */
 };
@@ -97,8 +97,7 @@ struct fo_server {
 /* options.c */
 /* Parse argv into cfg (which it zeroes first).  Returns 0 to run, 1 when
  * --help or --version was printed, -1 with a message in err. */
-int fo_options_parse(struct fo_config *cfg, int argc, char **argv,
-		     char *err, size_t errlen);
+int fo_options_parse(struct fo_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void fo_config_free(struct fo_config *cfg);
 const char *fo_fault_name(enum fo_fault fault);
 /* "llama3.2" -> "llama3.2:latest" (new string). */
@@ -106,15 +105,14 @@ char *fo_model_canonical_new(const char *name);
 
 /* reply.c: a reply's text cut into pieces, each JSON-escaped once. */
 struct fo_pieces {
-	char	**text;		/* JSON-escaped, without quotes */
-	size_t	 *len;
-	size_t	  n;
+	char **text; /* JSON-escaped, without quotes */
+	size_t *len;
+	size_t n;
 };
 /* Cut text per the --tokens rule (tokens 0: one piece a word; up to the
  * number of characters: that many pieces; more: the words repeated).
  * *count gets the number of lines to emit; piece i is pieces[i % n]. */
-void fo_pieces_split(struct fo_pieces *p, const char *text, long tokens,
-		     size_t *count);
+void fo_pieces_split(struct fo_pieces *p, const char *text, long tokens, size_t *count);
 void fo_pieces_free(struct fo_pieces *p);
 /* JSON string escaping without the quotes: a new string. */
 char *fo_json_escape_new(const char *s, size_t len, size_t *outlen);
@@ -139,9 +137,8 @@ void fo_api_free_delayed(struct fo_server *srv);
 
 /* chat.c */
 /* Answer one validated /api/chat request; takes a reference to body. */
-void fo_chat_start(struct fo_server *srv, struct evhttp_request *req,
-		   json_object *body, struct fo_model *model, bool stream,
-		   enum fo_fault fault);
+void fo_chat_start(struct fo_server *srv, struct evhttp_request *req, json_object *body,
+	struct fo_model *model, bool stream, enum fo_fault fault);
 /* On shutdown: forget every chat (evhttp_free frees their requests). */
 void fo_chat_free_all(struct fo_server *srv);
 

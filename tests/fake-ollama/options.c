@@ -12,85 +12,102 @@
 #include "fake-ollama.h"
 #include "xmalloc.h"
 
-#define DEFAULT_MODELS	"llama3.2:latest=2019393189,qwen2.5:0.5b=397821319"
-#define DEFAULT_REPLY	"Hello! I am a fake Ollama. How can I help you today?"
-#define DEFAULT_VERSION	"0.12.3"
+#define DEFAULT_MODELS "llama3.2:latest=2019393189,qwen2.5:0.5b=397821319"
+#define DEFAULT_REPLY "Hello! I am a fake Ollama. How can I help you today?"
+#define DEFAULT_VERSION "0.12.3"
 
 static const char usage_text[] =
-"usage: fake-ollama [options]\n"
-"A stand-in for Ollama's HTTP API (GET /, /api/version, /api/tags, /api/ps;\n"
-"POST /api/show, /api/chat streaming and not) for tests and benchmarks.\n"
-"\n"
-"  --listen HOST:PORT     address to listen on (default 127.0.0.1:11434);\n"
-"                         the chosen port is printed as PORT=<n> on stdout\n"
-"                         (port 0 picks a free one)\n"
-"  --models LIST          comma-separated models, each NAME or NAME=SIZE\n"
-"                         (default " DEFAULT_MODELS ")\n"
-"  --reply TEXT           the assistant's reply (default a greeting)\n"
-"  --echo                 reply with the content of the last user message\n"
-"  --tokens N             lines of content per reply: 0 (default) one per\n"
-"                         word; up to the text's length: the text cut in N\n"
-"                         pieces; more: the text's words repeated\n"
-"  --delay-ms N           delay before each line, milliseconds\n"
-"  --delay-us N           delay before each line, microseconds\n"
-"  --chunk-bytes N        send the stream in HTTP chunks of at most N bytes,\n"
-"                         cutting lines anywhere (tests line reassembly)\n"
-"  --think TEXT           stream message.thinking pieces (one a word) first,\n"
-"                         unless the request says \"think\":false\n"
-"  --tool-call NAME:JSON  end the reply with a message.tool_calls line calling\n"
-"                         NAME with arguments JSON (repeatable); skipped when\n"
-"                         the last message has role \"tool\"\n"
-"  --tool-call-always     emit the tool call even after a tool message\n"
-"  --fault KIND           none (default) | unknown-model | http-500 |\n"
-"                         error-midstream | hang | close-midstream |\n"
-"                         slow-headers | bad-line\n"
-"  --fault-path PATH      the path to fault (default /api/chat); another path\n"
-"                         takes only http-500, hang or slow-headers\n"
-"  --fault-model NAME     apply the fault only to chats with this model\n"
-"  --fault-request N      apply the fault only to the Nth request to the path\n"
-"  --fault-after N        lines sent before error-/close-midstream (default 2)\n"
-"  --fault-delay-ms N     delay before the headers for slow-headers (default 1000)\n"
-"  --record FILE          append each request body as a JSON line\n"
-"                         {\"path\":..,\"body\":..} and each chat the client\n"
-"                         abandoned as {\"event\":\"cancelled\",\"model\":..}\n"
-"  --capabilities LIST    what POST /api/show reports in \"capabilities\"\n"
-"                         (comma-separated; default completion,tools, and\n"
-"                         thinking with --think; \"none\": no such member)\n"
-"  --ollama-version V     what /api/version reports (default " DEFAULT_VERSION ")\n"
-"  --verbose              log each request (never its content)\n"
-"  --help                 this text\n";
+	"usage: fake-ollama [options]\n"
+	"A stand-in for Ollama's HTTP API (GET /, /api/version, /api/tags, /api/ps;\n"
+	"POST /api/show, /api/chat streaming and not) for tests and benchmarks.\n"
+	"\n"
+	"  --listen HOST:PORT     address to listen on (default 127.0.0.1:11434);\n"
+	"                         the chosen port is printed as PORT=<n> on stdout\n"
+	"                         (port 0 picks a free one)\n"
+	"  --models LIST          comma-separated models, each NAME or NAME=SIZE\n"
+	"                         (default " DEFAULT_MODELS ")\n"
+	"  --reply TEXT           the assistant's reply (default a greeting)\n"
+	"  --echo                 reply with the content of the last user message\n"
+	"  --tokens N             lines of content per reply: 0 (default) one per\n"
+	"                         word; up to the text's length: the text cut in N\n"
+	"                         pieces; more: the text's words repeated\n"
+	"  --delay-ms N           delay before each line, milliseconds\n"
+	"  --delay-us N           delay before each line, microseconds\n"
+	"  --chunk-bytes N        send the stream in HTTP chunks of at most N bytes,\n"
+	"                         cutting lines anywhere (tests line reassembly)\n"
+	"  --think TEXT           stream message.thinking pieces (one a word) first,\n"
+	"                         unless the request says \"think\":false\n"
+	"  --tool-call NAME:JSON  end the reply with a message.tool_calls line calling\n"
+	"                         NAME with arguments JSON (repeatable); skipped when\n"
+	"                         the last message has role \"tool\"\n"
+	"  --tool-call-always     emit the tool call even after a tool message\n"
+	"  --fault KIND           none (default) | unknown-model | http-500 |\n"
+	"                         error-midstream | hang | close-midstream |\n"
+	"                         slow-headers | bad-line\n"
+	"  --fault-path PATH      the path to fault (default /api/chat); another path\n"
+	"                         takes only http-500, hang or slow-headers\n"
+	"  --fault-model NAME     apply the fault only to chats with this model\n"
+	"  --fault-request N      apply the fault only to the Nth request to the path\n"
+	"  --fault-after N        lines sent before error-/close-midstream (default 2)\n"
+	"  --fault-delay-ms N     delay before the headers for slow-headers (default 1000)\n"
+	"  --record FILE          append each request body as a JSON line\n"
+	"                         {\"path\":..,\"body\":..} and each chat the client\n"
+	"                         abandoned as {\"event\":\"cancelled\",\"model\":..}\n"
+	"  --capabilities LIST    what POST /api/show reports in \"capabilities\"\n"
+	"                         (comma-separated; default completion,tools, and\n"
+	"                         thinking with --think; \"none\": no such member)\n"
+	"  --ollama-version V     what /api/version reports (default " DEFAULT_VERSION ")\n"
+	"  --verbose              log each request (never its content)\n"
+	"  --help                 this text\n";
 
 enum {
-	OPT_LISTEN = 256, OPT_MODELS, OPT_REPLY, OPT_ECHO, OPT_TOKENS,
-	OPT_DELAY_MS, OPT_DELAY_US, OPT_CHUNK_BYTES, OPT_THINK, OPT_TOOL_CALL,
-	OPT_TOOL_CALL_ALWAYS, OPT_FAULT, OPT_FAULT_PATH, OPT_FAULT_MODEL, OPT_FAULT_REQUEST,
-	OPT_FAULT_AFTER, OPT_FAULT_DELAY_MS, OPT_RECORD, OPT_OLLAMA_VERSION,
-	OPT_VERBOSE, OPT_HELP, OPT_CAPABILITIES,
+	OPT_LISTEN = 256,
+	OPT_MODELS,
+	OPT_REPLY,
+	OPT_ECHO,
+	OPT_TOKENS,
+	OPT_DELAY_MS,
+	OPT_DELAY_US,
+	OPT_CHUNK_BYTES,
+	OPT_THINK,
+	OPT_TOOL_CALL,
+	OPT_TOOL_CALL_ALWAYS,
+	OPT_FAULT,
+	OPT_FAULT_PATH,
+	OPT_FAULT_MODEL,
+	OPT_FAULT_REQUEST,
+	OPT_FAULT_AFTER,
+	OPT_FAULT_DELAY_MS,
+	OPT_RECORD,
+	OPT_OLLAMA_VERSION,
+	OPT_VERBOSE,
+	OPT_HELP,
+	OPT_CAPABILITIES,
 };
 
 static const struct option long_options[] = {
-	{ "listen",		required_argument, NULL, OPT_LISTEN },
-	{ "models",		required_argument, NULL, OPT_MODELS },
-	{ "reply",		required_argument, NULL, OPT_REPLY },
-	{ "echo",		no_argument,	   NULL, OPT_ECHO },
-	{ "tokens",		required_argument, NULL, OPT_TOKENS },
-	{ "delay-ms",		required_argument, NULL, OPT_DELAY_MS },
-	{ "delay-us",		required_argument, NULL, OPT_DELAY_US },
-	{ "chunk-bytes",	required_argument, NULL, OPT_CHUNK_BYTES },
-	{ "think",		required_argument, NULL, OPT_THINK },
-	{ "tool-call",		required_argument, NULL, OPT_TOOL_CALL },
-	{ "tool-call-always",	no_argument,	   NULL, OPT_TOOL_CALL_ALWAYS },
-	{ "fault",		required_argument, NULL, OPT_FAULT },
-	{ "fault-path",		required_argument, NULL, OPT_FAULT_PATH },
-	{ "fault-model",	required_argument, NULL, OPT_FAULT_MODEL },
-	{ "fault-request",	required_argument, NULL, OPT_FAULT_REQUEST },
-	{ "fault-after",	required_argument, NULL, OPT_FAULT_AFTER },
-	{ "fault-delay-ms",	required_argument, NULL, OPT_FAULT_DELAY_MS },
-	{ "record",		required_argument, NULL, OPT_RECORD },
-	{ "ollama-version",	required_argument, NULL, OPT_OLLAMA_VERSION },
-	{ "verbose",		no_argument,	   NULL, OPT_VERBOSE },
-	{ "capabilities",	required_argument, NULL, OPT_CAPABILITIES },
-	{ "help",		no_argument,	   NULL, OPT_HELP },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "models", required_argument, NULL, OPT_MODELS },
+	{ "reply", required_argument, NULL, OPT_REPLY },
+	{ "echo", no_argument, NULL, OPT_ECHO },
+	{ "tokens", required_argument, NULL, OPT_TOKENS },
+	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+	{ "delay-us", required_argument, NULL, OPT_DELAY_US },
+	{ "chunk-bytes", required_argument, NULL, OPT_CHUNK_BYTES },
+	{ "think", required_argument, NULL, OPT_THINK },
+	{ "tool-call", required_argument, NULL, OPT_TOOL_CALL },
+	{ "tool-call-always", no_argument, NULL, OPT_TOOL_CALL_ALWAYS },
+	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "fault-path", required_argument, NULL, OPT_FAULT_PATH },
+	{ "fault-model", required_argument, NULL, OPT_FAULT_MODEL },
+	{ "fault-request", required_argument, NULL, OPT_FAULT_REQUEST },
+	{ "fault-after", required_argument, NULL, OPT_FAULT_AFTER },
+	{ "fault-delay-ms", required_argument, NULL, OPT_FAULT_DELAY_MS },
+	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "ollama-version", required_argument, NULL, OPT_OLLAMA_VERSION },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "capabilities", required_argument, NULL, OPT_CAPABILITIES },
+	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -105,14 +122,12 @@ static const char *const fault_names[] = {
 	[FO_FAULT_BAD_LINE] = "bad-line",
 };
 
-const char *
-fo_fault_name(enum fo_fault fault)
+const char *fo_fault_name(enum fo_fault fault)
 {
 	return fault_names[fault];
 }
 
-char *
-fo_model_canonical_new(const char *name)
+char *fo_model_canonical_new(const char *name)
 {
 	if (strchr(name, ':') != NULL)
 		return xstrdup(name);
@@ -120,9 +135,8 @@ fo_model_canonical_new(const char *name)
 }
 
 /* A number in [min, max]; -1 with a message otherwise. */
-static int
-parse_long(const char *opt, const char *s, long min, long max, long *out,
-	   char *err, size_t errlen)
+static int parse_long(
+	const char *opt, const char *s, long min, long max, long *out, char *err, size_t errlen)
 {
 	char *end;
 	long v;
@@ -130,16 +144,15 @@ parse_long(const char *opt, const char *s, long min, long max, long *out,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		snprintf(err, errlen, "--%s: '%s' is not a number from %ld to %ld",
-			 opt, s, min, max);
+		snprintf(err, errlen, "--%s: '%s' is not a number from %ld to %ld", opt, s, min,
+			max);
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-static int
-parse_listen(struct fo_config *cfg, const char *s, char *err, size_t errlen)
+static int parse_listen(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 {
 	const char *colon = strrchr(s, ':');
 	size_t hostlen;
@@ -164,8 +177,7 @@ parse_listen(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 
 /* A deterministic, realistic-looking sha256 hex digest for a name and
  * size: a model given another size stands for a model pulled anew. */
-static void
-fake_digest(const char *name, long long size, char out[65])
+static void fake_digest(const char *name, long long size, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint64_t h = 1469598103934665603ULL;
@@ -181,8 +193,7 @@ fake_digest(const char *name, long long size, char out[65])
 	out[64] = '\0';
 }
 
-static void
-models_free(struct fo_config *cfg)
+static void models_free(struct fo_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nmodels; i++)
 		free(cfg->models[i].name);
@@ -191,8 +202,7 @@ models_free(struct fo_config *cfg)
 	cfg->nmodels = 0;
 }
 
-static int
-add_model(struct fo_config *cfg, const char *item, char *err, size_t errlen)
+static int add_model(struct fo_config *cfg, const char *item, char *err, size_t errlen)
 {
 	const char *eq = strchr(item, '=');
 	struct fo_model *m;
@@ -225,22 +235,20 @@ add_model(struct fo_config *cfg, const char *item, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-parse_models(struct fo_config *cfg, const char *list, char *err, size_t errlen)
+static int parse_models(struct fo_config *cfg, const char *list, char *err, size_t errlen)
 {
 	char *copy = xstrdup(list), *save = NULL, *item;
 	int rc = 0;
 
 	models_free(cfg);
 	for (item = strtok_r(copy, ",", &save); item != NULL && rc == 0;
-	     item = strtok_r(NULL, ",", &save))
+		item = strtok_r(NULL, ",", &save))
 		rc = add_model(cfg, item, err, errlen);
 	free(copy);
 	return rc;
 }
 
-static int
-add_tool_call(struct fo_config *cfg, const char *s, char *err, size_t errlen)
+static int add_tool_call(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 {
 	const char *colon = strchr(s, ':');
 	json_object *args, *fn, *call;
@@ -252,14 +260,15 @@ add_tool_call(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 	}
 	args = json_tokener_parse_verbose(colon + 1, &jerr);
 	if (args == NULL || !json_object_is_type(args, json_type_object)) {
-		snprintf(err, errlen, "--tool-call: arguments of '%s' are not a "
-			 "JSON object", s);
+		snprintf(err, errlen,
+			"--tool-call: arguments of '%s' are not a "
+			"JSON object",
+			s);
 		json_object_put(args);
 		return -1;
 	}
 	fn = json_object_new_object();
-	json_object_object_add(fn, "name",
-			       json_object_new_string_len(s, (int)(colon - s)));
+	json_object_object_add(fn, "name", json_object_new_string_len(s, (int)(colon - s)));
 	json_object_object_add(fn, "arguments", args);
 	call = json_object_new_object();
 	json_object_object_add(call, "function", fn);
@@ -269,8 +278,7 @@ add_tool_call(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-parse_fault(struct fo_config *cfg, const char *s, char *err, size_t errlen)
+static int parse_fault(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(fault_names) / sizeof(fault_names[0]); i++) {
 		if (strcmp(s, fault_names[i]) == 0) {
@@ -282,16 +290,13 @@ parse_fault(struct fo_config *cfg, const char *s, char *err, size_t errlen)
 	return -1;
 }
 
-static void
-replace_str(char **dst, const char *s)
+static void replace_str(char **dst, const char *s)
 {
 	free(*dst);
 	*dst = xstrdup(s);
 }
 
-static int
-apply_option(struct fo_config *cfg, int opt, const char *arg,
-	     char *err, size_t errlen)
+static int apply_option(struct fo_config *cfg, int opt, const char *arg, char *err, size_t errlen)
 {
 	long v;
 
@@ -307,23 +312,20 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 		cfg->echo = true;
 		return 0;
 	case OPT_TOKENS:
-		return parse_long("tokens", arg, 0, FO_TOKENS_MAX, &cfg->tokens,
-				  err, errlen);
+		return parse_long("tokens", arg, 0, FO_TOKENS_MAX, &cfg->tokens, err, errlen);
 	case OPT_DELAY_MS:
-		if (parse_long("delay-ms", arg, 0, FO_DELAY_MS_MAX, &v, err,
-			       errlen) < 0)
+		if (parse_long("delay-ms", arg, 0, FO_DELAY_MS_MAX, &v, err, errlen) < 0)
 			return -1;
 		cfg->delay_ns = (long long)v * 1000000LL;
 		return 0;
 	case OPT_DELAY_US:
-		if (parse_long("delay-us", arg, 0, FO_DELAY_MS_MAX * 1000L, &v, err,
-			       errlen) < 0)
+		if (parse_long("delay-us", arg, 0, FO_DELAY_MS_MAX * 1000L, &v, err, errlen) < 0)
 			return -1;
 		cfg->delay_ns = (long long)v * 1000LL;
 		return 0;
 	case OPT_CHUNK_BYTES:
-		return parse_long("chunk-bytes", arg, 0, FO_BODY_MAX,
-				  &cfg->chunk_bytes, err, errlen);
+		return parse_long(
+			"chunk-bytes", arg, 0, FO_BODY_MAX, &cfg->chunk_bytes, err, errlen);
 	case OPT_THINK:
 		replace_str(&cfg->think, arg);
 		return 0;
@@ -339,8 +341,10 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 		return parse_fault(cfg, arg, err, errlen);
 	case OPT_FAULT_PATH:
 		if (arg[0] != '/') {
-			snprintf(err, errlen, "--fault-path: '%s' does not start "
-				 "with /", arg);
+			snprintf(err, errlen,
+				"--fault-path: '%s' does not start "
+				"with /",
+				arg);
 			return -1;
 		}
 		replace_str(&cfg->fault_path, arg);
@@ -350,14 +354,14 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 		cfg->fault_model = fo_model_canonical_new(arg);
 		return 0;
 	case OPT_FAULT_REQUEST:
-		return parse_long("fault-request", arg, 1, 1000000000L,
-				  &cfg->fault_request, err, errlen);
+		return parse_long(
+			"fault-request", arg, 1, 1000000000L, &cfg->fault_request, err, errlen);
 	case OPT_FAULT_AFTER:
-		return parse_long("fault-after", arg, 0, FO_TOKENS_MAX,
-				  &cfg->fault_after, err, errlen);
+		return parse_long(
+			"fault-after", arg, 0, FO_TOKENS_MAX, &cfg->fault_after, err, errlen);
 	case OPT_FAULT_DELAY_MS:
-		return parse_long("fault-delay-ms", arg, 0, 3600000,
-				  &cfg->fault_delay_ms, err, errlen);
+		return parse_long(
+			"fault-delay-ms", arg, 0, 3600000, &cfg->fault_delay_ms, err, errlen);
 	case OPT_RECORD:
 		replace_str(&cfg->record_path, arg);
 		return 0;
@@ -373,9 +377,7 @@ apply_option(struct fo_config *cfg, int opt, const char *arg,
 	}
 }
 
-int
-fo_options_parse(struct fo_config *cfg, int argc, char **argv,
-		 char *err, size_t errlen)
+int fo_options_parse(struct fo_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt;
 
@@ -400,8 +402,7 @@ fo_options_parse(struct fo_config *cfg, int argc, char **argv,
 			return -1;
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s' (try --help)",
-			 argv[optind]);
+		snprintf(err, errlen, "unexpected argument '%s' (try --help)", argv[optind]);
 		return -1;
 	}
 	if (cfg->reply != NULL && cfg->echo) {
@@ -410,11 +411,11 @@ fo_options_parse(struct fo_config *cfg, int argc, char **argv,
 	}
 	if (cfg->fault_path == NULL)
 		cfg->fault_path = xstrdup("/api/chat");
-	if (strcmp(cfg->fault_path, "/api/chat") != 0 &&
-	    cfg->fault != FO_FAULT_NONE && cfg->fault != FO_FAULT_HTTP_500 &&
-	    cfg->fault != FO_FAULT_HANG && cfg->fault != FO_FAULT_SLOW_HEADERS) {
+	if (strcmp(cfg->fault_path, "/api/chat") != 0 && cfg->fault != FO_FAULT_NONE &&
+		cfg->fault != FO_FAULT_HTTP_500 && cfg->fault != FO_FAULT_HANG &&
+		cfg->fault != FO_FAULT_SLOW_HEADERS) {
 		snprintf(err, errlen, "--fault %s applies only to /api/chat",
-			 fo_fault_name(cfg->fault));
+			fo_fault_name(cfg->fault));
 		return -1;
 	}
 	if (cfg->reply == NULL)
@@ -424,8 +425,7 @@ fo_options_parse(struct fo_config *cfg, int argc, char **argv,
 	return 0;
 }
 
-void
-fo_config_free(struct fo_config *cfg)
+void fo_config_free(struct fo_config *cfg)
 {
 	models_free(cfg);
 	free(cfg->host);

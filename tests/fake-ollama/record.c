@@ -21,8 +21,7 @@
 
 static int record_fd = -1;
 
-int
-fo_record_open(const char *path, char *err, size_t errlen)
+int fo_record_open(const char *path, char *err, size_t errlen)
 {
 	record_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (record_fd < 0) {
@@ -32,8 +31,7 @@ fo_record_open(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-write_line(json_object *obj)
+static void write_line(json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(obj, IC_JSON_WIRE);
 	size_t len = strlen(s);
@@ -46,8 +44,7 @@ write_line(json_object *obj)
 	free(line);
 }
 
-void
-fo_record_request(const char *path, const char *body, size_t len)
+void fo_record_request(const char *path, const char *body, size_t len)
 {
 	json_tokener *tok;
 	json_object *obj, *parsed = NULL;
@@ -58,13 +55,13 @@ fo_record_request(const char *path, const char *body, size_t len)
 	if (len > 0 && len < (size_t)INT32_MAX) {
 		parsed = json_tokener_parse_ex(tok, body, (int)len);
 		if (json_tokener_get_error(tok) != json_tokener_success ||
-		    json_tokener_get_parse_end(tok) != len) {
+			json_tokener_get_parse_end(tok) != len) {
 			json_object_put(parsed);
 			parsed = NULL;
 		}
 	}
 	json_tokener_free(tok);
-	if (parsed == NULL)	/* not JSON: keep the raw text */
+	if (parsed == NULL) /* not JSON: keep the raw text */
 		parsed = json_object_new_string_len(body, (int)len);
 	obj = json_object_new_object();
 	json_object_object_add(obj, "path", json_object_new_string(path));
@@ -73,8 +70,7 @@ fo_record_request(const char *path, const char *body, size_t len)
 	json_object_put(obj);
 }
 
-void
-fo_record_event(const char *event, const char *model)
+void fo_record_event(const char *event, const char *model)
 {
 	json_object *obj;
 
@@ -87,8 +83,7 @@ fo_record_event(const char *event, const char *model)
 	json_object_put(obj);
 }
 
-void
-fo_record_close(void)
+void fo_record_close(void)
 {
 	if (record_fd >= 0)
 		close(record_fd);

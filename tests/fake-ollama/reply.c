@@ -15,8 +15,7 @@
 #include "fake-ollama.h"
 #include "xmalloc.h"
 
-char *
-fo_json_escape_new(const char *s, size_t len, size_t *outlen)
+char *fo_json_escape_new(const char *s, size_t len, size_t *outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *out = xmalloc(len * 6 + 1), *o = out;
@@ -25,11 +24,26 @@ fo_json_escape_new(const char *s, size_t len, size_t *outlen)
 		unsigned char c = (unsigned char)s[i];
 
 		switch (c) {
-		case '"':  *o++ = '\\'; *o++ = '"'; break;
-		case '\\': *o++ = '\\'; *o++ = '\\'; break;
-		case '\n': *o++ = '\\'; *o++ = 'n'; break;
-		case '\r': *o++ = '\\'; *o++ = 'r'; break;
-		case '\t': *o++ = '\\'; *o++ = 't'; break;
+		case '"':
+			*o++ = '\\';
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = '\\';
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
 		default:
 			if (c < 0x20 || c == 0x7f) {
 				memcpy(o, "\\u00", 4);
@@ -47,8 +61,7 @@ fo_json_escape_new(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
-void
-fo_rfc3339(char *buf, size_t len, const struct timespec *ts)
+void fo_rfc3339(char *buf, size_t len, const struct timespec *ts)
 {
 	struct tm tm;
 	char date[32];
@@ -58,8 +71,7 @@ fo_rfc3339(char *buf, size_t len, const struct timespec *ts)
 	snprintf(buf, len, "%s.%09ldZ", date, (long)ts->tv_nsec);
 }
 
-static void
-pieces_add(struct fo_pieces *p, const char *s, size_t len)
+static void pieces_add(struct fo_pieces *p, const char *s, size_t len)
 {
 	p->text = xrealloc(p->text, (p->n + 1) * sizeof(*p->text));
 	p->len = xrealloc(p->len, (p->n + 1) * sizeof(*p->len));
@@ -67,15 +79,13 @@ pieces_add(struct fo_pieces *p, const char *s, size_t len)
 	p->n++;
 }
 
-static bool
-is_space(char c)
+static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* One piece a word, leading whitespace included: "Hello", " world". */
-static void
-split_words(struct fo_pieces *p, const char *text)
+static void split_words(struct fo_pieces *p, const char *text)
 {
 	const char *s = text;
 
@@ -91,14 +101,12 @@ split_words(struct fo_pieces *p, const char *text)
 	}
 }
 
-static bool
-is_utf8_start(char c)
+static bool is_utf8_start(char c)
 {
 	return ((unsigned char)c & 0xc0) != 0x80;
 }
 
-static size_t
-count_chars(const char *text)
+static size_t count_chars(const char *text)
 {
 	size_t n = 0;
 
@@ -108,8 +116,7 @@ count_chars(const char *text)
 }
 
 /* Exactly n pieces of about equal length, cut between characters. */
-static void
-split_even(struct fo_pieces *p, const char *text, size_t chars, size_t n)
+static void split_even(struct fo_pieces *p, const char *text, size_t chars, size_t n)
 {
 	const char *s = text;
 	size_t done = 0;
@@ -129,9 +136,7 @@ split_even(struct fo_pieces *p, const char *text, size_t chars, size_t n)
 	}
 }
 
-void
-fo_pieces_split(struct fo_pieces *p, const char *text, long tokens,
-		size_t *count)
+void fo_pieces_split(struct fo_pieces *p, const char *text, long tokens, size_t *count)
 {
 	size_t chars = count_chars(text);
 
@@ -151,8 +156,7 @@ fo_pieces_split(struct fo_pieces *p, const char *text, long tokens,
 	*count = (size_t)tokens;
 }
 
-void
-fo_pieces_free(struct fo_pieces *p)
+void fo_pieces_free(struct fo_pieces *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		free(p->text[i]);

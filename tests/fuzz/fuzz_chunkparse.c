@@ -26,7 +26,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
 /* Both NULL, or the same len bytes. */
 static bool same(const char *a, size_t alen, const char *b, size_t blen)
@@ -46,7 +50,7 @@ static void check_string(const char *s, size_t len, const char *frame, size_t si
 {
 	if (s == NULL)
 		return;
-	CHECK(s >= frame && s + len < frame + size);	/* the NUL replaced a quote */
+	CHECK(s >= frame && s + len < frame + size); /* the NUL replaced a quote */
 	CHECK(s[len] == '\0' && strlen(s) == len);
 	CHECK(ic_utf8_count(s, len) >= 0);
 }
@@ -82,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(same(fast.content, fast.content_len, slow.content, slow.content_len));
 		CHECK(same(fast.thinking, fast.thinking_len, slow.thinking, slow.thinking_len));
 		CHECK(same(fast.done_reason, len0(fast.done_reason), slow.done_reason,
-			   len0(slow.done_reason)));
+			len0(slow.done_reason)));
 		CHECK(fast.done == slow.done);
 	}
 	ic_msg_clear(&m);

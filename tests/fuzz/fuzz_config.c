@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/config.h"	/* plain "config.h" could be autoconf's */
+#include "common/config.h" /* plain "config.h" could be autoconf's */
 #include "limits.h"
 #include "log.h"
 #include "validate.h"
@@ -30,7 +30,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
 struct fcfg {
 	char *server;
@@ -43,28 +47,56 @@ struct fcfg {
 };
 
 static const struct ic_config_key keys[] = {
-	{ .section = "router", .key = "server", .type = IC_CONFIG_URL,
-	  .offset = offsetof(struct fcfg, server), .def_str = "https://api.idleclaw.com",
-	  .help = "router to join" },
-	{ .section = "node", .key = "ollama_host", .type = IC_CONFIG_OLLAMA_HOST,
-	  .offset = offsetof(struct fcfg, ollama_host), .def_str = "127.0.0.1:11434",
-	  .help = "where Ollama listens" },
-	{ .section = "node", .key = "max_concurrent", .type = IC_CONFIG_INT,
-	  .offset = offsetof(struct fcfg, max_concurrent), .min = IC_CONCURRENCY_MIN,
-	  .max = IC_CONCURRENCY_MAX, .def_int = 2, .help = "requests at once" },
-	{ .section = "node", .key = "enabled", .type = IC_CONFIG_BOOL,
-	  .offset = offsetof(struct fcfg, enabled), .def_bool = true, .help = "serve requests" },
-	{ .section = "log", .key = "level", .type = IC_CONFIG_LOGLEVEL,
-	  .offset = offsetof(struct fcfg, log_level), .def_int = IC_LOG_INFO,
-	  .help = "log threshold" },
-	{ .section = "node", .key = "name", .type = IC_CONFIG_STRING,
-	  .offset = offsetof(struct fcfg, name), .help = "a label" },
-	{ .section = "router", .key = "port", .type = IC_CONFIG_INT,
-	  .offset = offsetof(struct fcfg, port), .min = -1, .max = 65535, .def_int = 0,
-	  .help = "a negative bound" },
+	{ .section = "router",
+		.key = "server",
+		.type = IC_CONFIG_URL,
+		.offset = offsetof(struct fcfg, server),
+		.def_str = "https://api.idleclaw.com",
+		.help = "router to join" },
+	{ .section = "node",
+		.key = "ollama_host",
+		.type = IC_CONFIG_OLLAMA_HOST,
+		.offset = offsetof(struct fcfg, ollama_host),
+		.def_str = "127.0.0.1:11434",
+		.help = "where Ollama listens" },
+	{ .section = "node",
+		.key = "max_concurrent",
+		.type = IC_CONFIG_INT,
+		.offset = offsetof(struct fcfg, max_concurrent),
+		.min = IC_CONCURRENCY_MIN,
+		.max = IC_CONCURRENCY_MAX,
+		.def_int = 2,
+		.help = "requests at once" },
+	{ .section = "node",
+		.key = "enabled",
+		.type = IC_CONFIG_BOOL,
+		.offset = offsetof(struct fcfg, enabled),
+		.def_bool = true,
+		.help = "serve requests" },
+	{ .section = "log",
+		.key = "level",
+		.type = IC_CONFIG_LOGLEVEL,
+		.offset = offsetof(struct fcfg, log_level),
+		.def_int = IC_LOG_INFO,
+		.help = "log threshold" },
+	{ .section = "node",
+		.key = "name",
+		.type = IC_CONFIG_STRING,
+		.offset = offsetof(struct fcfg, name),
+		.help = "a label" },
+	{ .section = "router",
+		.key = "port",
+		.type = IC_CONFIG_INT,
+		.offset = offsetof(struct fcfg, port),
+		.min = -1,
+		.max = 65535,
+		.def_int = 0,
+		.help = "a negative bound" },
 };
 static const struct ic_config_schema schema = {
-	.keys = keys, .n_keys = sizeof(keys) / sizeof(keys[0]), .struct_size = sizeof(struct fcfg),
+	.keys = keys,
+	.n_keys = sizeof(keys) / sizeof(keys[0]),
+	.struct_size = sizeof(struct fcfg),
 };
 
 static char *dir, *path;
@@ -86,7 +118,7 @@ static void setup(void)
 
 	dir = xasprintf("%s/ic-fuzz-config-XXXXXX", base != NULL && *base ? base : "/tmp");
 	if (mkdtemp(dir) == NULL)
-		abort();	/* not a finding: the harness cannot run */
+		abort(); /* not a finding: the harness cannot run */
 	path = xasprintf("%s/fuzz.conf", dir);
 	/* unknown keys are warnings: keep them off stderr */
 	ic_log_set_level(IC_LOG_ERR);
@@ -110,8 +142,8 @@ static bool same_str(const char *a, const char *b)
 static bool same_cfg(const struct fcfg *a, const struct fcfg *b)
 {
 	return same_str(a->server, b->server) && same_str(a->ollama_host, b->ollama_host) &&
-	       same_str(a->name, b->name) && a->max_concurrent == b->max_concurrent &&
-	       a->enabled == b->enabled && a->log_level == b->log_level && a->port == b->port;
+		same_str(a->name, b->name) && a->max_concurrent == b->max_concurrent &&
+		a->enabled == b->enabled && a->log_level == b->log_level && a->port == b->port;
 }
 
 static void check_errors(const char *errors)
@@ -126,8 +158,9 @@ static void check_errors(const char *errors)
 		n++;
 		CHECK(len > 0 && len < IC_CONFIG_ERROR_MAX);
 		CHECK(strncmp(line, path, strlen(path)) == 0 ||
-		      strncmp(line, "override \"", 10) == 0 ||
-		      (n == IC_CONFIG_ERRORS_MAX + 1 && strncmp(line, "too many errors", 15) == 0));
+			strncmp(line, "override \"", 10) == 0 ||
+			(n == IC_CONFIG_ERRORS_MAX + 1 &&
+				strncmp(line, "too many errors", 15) == 0));
 		if (nl == NULL)
 			break;
 	}

@@ -30,10 +30,10 @@ static void check_reply_roundtrip(const char *id, enum ctl_status st)
 	char *line = ctl_line_new(o, &len);
 
 	if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1) != NULL)
-		abort();	/* one line, always */
+		abort(); /* one line, always */
 	if (ctl_message_parse(line, len - 1, &m) != 0 || m.kind != CTL_MSG_REPLY ||
-	    m.status != st || (id == NULL) != (m.id == NULL) ||
-	    (id != NULL && strcmp(id, m.id) != 0))
+		m.status != st || (id == NULL) != (m.id == NULL) ||
+		(id != NULL && strcmp(id, m.id) != 0))
 		abort();
 	ctl_message_clear(&m);
 	free(line);
@@ -61,9 +61,9 @@ static void check_request_roundtrip(const struct ctl_request *req, enum ctl_stat
 	char *line = ctl_line_new(o, &len);
 
 	if (ctl_request_parse(line, len - 1, &again) != CTL_ST_OK ||
-	    strcmp(again.id, req->id) != 0 || strcmp(again.cmd, req->cmd) != 0 ||
-	    !same_json(again.args, req->args) ||
-	    ctl_args_check(again.cmd, again.args, err, sizeof(err)) != st)
+		strcmp(again.id, req->id) != 0 || strcmp(again.cmd, req->cmd) != 0 ||
+		!same_json(again.args, req->args) ||
+		ctl_args_check(again.cmd, again.args, err, sizeof(err)) != st)
 		abort();
 	ctl_request_clear(&again);
 	free(line);
@@ -77,19 +77,19 @@ static void as_request(const char *text, size_t len)
 	enum ctl_status st = ctl_request_parse(text, len, &req);
 
 	if (st != CTL_ST_OK && st != CTL_ST_BAD_JSON && st != CTL_ST_BAD_VERSION &&
-	    st != CTL_ST_BAD_REQUEST && st != CTL_ST_BAD_ARGS)
+		st != CTL_ST_BAD_REQUEST && st != CTL_ST_BAD_ARGS)
 		abort();
 	if (req.id != NULL && !ctl_valid_id(req.id))
 		abort();
 	if (st == CTL_ST_OK) {
 		if (req.cmd == NULL || req.cmd[0] == '\0' || req.args == NULL ||
-		    !json_object_is_type(req.args, json_type_object))
+			!json_object_is_type(req.args, json_type_object))
 			abort();
 		st = ctl_args_check(req.cmd, req.args, err, sizeof(err));
 		if (st == CTL_ST_UNKNOWN_COMMAND && ctl_command_known(req.cmd))
 			abort();
 		if (st == CTL_ST_BAD_ARGS && err[0] == '\0')
-			abort();	/* a refusal always says why */
+			abort(); /* a refusal always says why */
 		check_request_roundtrip(&req, st);
 	}
 	check_reply_roundtrip(req.id, st);

@@ -23,14 +23,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-check(int rc, struct gw_chat *c, const char *err)
+static void check(int rc, struct gw_chat *c, const char *err)
 {
 	char again[IC_ERRBUF_MAX];
 
 	if (rc != 0) {
 		if (c->args || !*err)
-			abort();	/* refused: nothing kept, and a sentence */
+			abort(); /* refused: nothing kept, and a sentence */
 		return;
 	}
 	if (!c->model)
@@ -38,15 +37,14 @@ check(int rc, struct gw_chat *c, const char *err)
 	if (c->load_only) {
 		if (c->args)
 			abort();
-	} else if (!c->args || ctl_args_check(CTL_CMD_CHAT, c->args, again, sizeof(again)) !=
-		   CTL_ST_OK) {
+	} else if (!c->args ||
+		ctl_args_check(CTL_CMD_CHAT, c->args, again, sizeof(again)) != CTL_ST_OK) {
 		abort();
 	}
 	gw_chat_clear(c);
 }
 
-static void
-check_headers(const char *text, size_t size)
+static void check_headers(const char *text, size_t size)
 {
 	char *h = malloc(size + 1);
 	bool loop, listed;
@@ -58,8 +56,8 @@ check_headers(const char *text, size_t size)
 	loop = gw_host_loopback(h);
 	listed = strcmp(h, "http://a") == 0;
 	if ((gw_request_refused(NULL, false, NULL, h) == NULL) != loop ||
-	    gw_request_refused(NULL, true, NULL, h) != NULL ||
-	    (gw_request_refused("http://a", true, h, NULL) == NULL) != listed)
+		gw_request_refused(NULL, true, NULL, h) != NULL ||
+		(gw_request_refused("http://a", true, h, NULL) == NULL) != listed)
 		abort();
 	free(h);
 }

@@ -27,7 +27,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
 /* Nesting depth of containers: a scalar is 0, [] and [1] are 1, [[]] is 2. */
 static size_t depth(json_object *o)
@@ -45,7 +49,8 @@ static size_t depth(json_object *o)
 		return d + 1;
 	}
 	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, v) {
+		json_object_object_foreach(o, key, v)
+		{
 			size_t c = depth(v);
 
 			(void)key;
@@ -71,7 +76,8 @@ static bool has_nan(json_object *o)
 				return true;
 	}
 	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, v) {
+		json_object_object_foreach(o, key, v)
+		{
 			(void)key;
 			if (has_nan(v))
 				return true;
@@ -106,7 +112,8 @@ static void check_getters(json_object *obj)
 
 	if (!json_object_is_type(obj, json_type_object))
 		return;
-	json_object_object_foreach(obj, key, v) {
+	json_object_object_foreach(obj, key, v)
+	{
 		const char *s = ic_json_get_string(obj, key);
 
 		CHECK((s != NULL) == json_object_is_type(v, json_type_string));
@@ -114,7 +121,7 @@ static void check_getters(json_object *obj)
 			CHECK(json_object_is_type(v, json_type_int));
 		if (ic_json_get_bool(obj, key, &b))
 			CHECK(json_object_is_type(v, json_type_boolean) &&
-			      b == json_object_get_boolean(v));
+				b == json_object_get_boolean(v));
 	}
 }
 
@@ -139,7 +146,7 @@ static void check_roundtrip(json_object *obj)
 	json_object *again;
 	char *text2;
 
-	CHECK(strlen(text) == len);	/* NULs inside strings are escaped */
+	CHECK(strlen(text) == len); /* NULs inside strings are escaped */
 	CHECK(!escaped_slash(text));
 	again = parse_str(text, len);
 	CHECK(again != NULL && (json_object_equal(obj, again) || has_nan(obj)));

@@ -18,10 +18,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const patterns[] = {
-	"<script", "<iframe", "<object", "<embed", "javascript:", "vbscript:",
-	"data:text/html", NULL
-};
+static const char *const patterns[] = { "<script", "<iframe", "<object", "<embed",
+	"javascript:", "vbscript:", "data:text/html", NULL };
 
 struct acc {
 	char *p;

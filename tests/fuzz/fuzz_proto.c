@@ -24,7 +24,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
 static bool same_str(const char *a, const char *b)
 {
@@ -41,7 +45,7 @@ static bool same_models(const struct ic_msg *a, const struct ic_msg *b)
 		return false;
 	for (i = 0; i < a->n_models; i++)
 		if (!same_str(a->models[i].name, b->models[i].name) ||
-		    a->models[i].size != b->models[i].size)
+			a->models[i].size != b->models[i].size)
 			return false;
 	return true;
 }
@@ -74,8 +78,8 @@ static char *rebuild_new(const struct ic_msg *m)
 {
 	switch (m->type) {
 	case IC_MSG_REGISTER:
-		return ic_msg_register_new(m->node_id, m->models, m->n_models,
-					   m->max_concurrent, m->ollama_version);
+		return ic_msg_register_new(
+			m->node_id, m->models, m->n_models, m->max_concurrent, m->ollama_version);
 	case IC_MSG_HEARTBEAT:
 		return ic_msg_heartbeat_new(m->node_id, m->active_requests, m->available);
 	case IC_MSG_INFERENCE_CHUNK:
@@ -85,8 +89,8 @@ static char *rebuild_new(const struct ic_msg *m)
 	case IC_MSG_MODELS_UPDATE:
 		return ic_msg_models_update_new(m->models, m->n_models);
 	case IC_MSG_REGISTERED:
-		return ic_msg_registered_new(m->node_id, (const char *const *)m->features,
-					     m->n_features);
+		return ic_msg_registered_new(
+			m->node_id, (const char *const *)m->features, m->n_features);
 	case IC_MSG_INFERENCE_REQUEST:
 		return ic_msg_request_new(m->request_id, m->ollama_params);
 	case IC_MSG_CANCEL_REQUEST:
@@ -105,14 +109,13 @@ static bool same_fields(const struct ic_msg *a, const struct ic_msg *b)
 	switch (a->type) {
 	case IC_MSG_REGISTER:
 		return same_str(a->node_id, b->node_id) && same_models(a, b) &&
-		       a->max_concurrent == b->max_concurrent &&
-		       same_str(a->ollama_version, b->ollama_version);
+			a->max_concurrent == b->max_concurrent &&
+			same_str(a->ollama_version, b->ollama_version);
 	case IC_MSG_HEARTBEAT:
 		return same_str(a->node_id, b->node_id) &&
-		       a->active_requests == b->active_requests && a->available == b->available;
+			a->active_requests == b->active_requests && a->available == b->available;
 	case IC_MSG_INFERENCE_CHUNK:
-		return same_str(a->request_id, b->request_id) &&
-		       same_json(a->chunk, b->chunk);
+		return same_str(a->request_id, b->request_id) && same_json(a->chunk, b->chunk);
 	case IC_MSG_INFERENCE_ERROR:
 		return same_str(a->request_id, b->request_id) && same_str(a->error, b->error);
 	case IC_MSG_MODELS_UPDATE:
@@ -121,7 +124,7 @@ static bool same_fields(const struct ic_msg *a, const struct ic_msg *b)
 		return same_str(a->node_id, b->node_id) && same_features(a, b);
 	case IC_MSG_INFERENCE_REQUEST:
 		return same_str(a->request_id, b->request_id) &&
-		       same_json(a->ollama_params, b->ollama_params);
+			same_json(a->ollama_params, b->ollama_params);
 	case IC_MSG_CANCEL_REQUEST:
 		return same_str(a->request_id, b->request_id);
 	case IC_MSG_UNKNOWN:
@@ -136,8 +139,8 @@ static void check_parsed(const struct ic_msg *m)
 	size_t i;
 
 	CHECK(m->type_name != NULL);
-	CHECK(strcmp(ic_msg_type_name(m->type), m->type == IC_MSG_UNKNOWN ? "unknown"
-			: m->type_name) == 0);
+	CHECK(strcmp(ic_msg_type_name(m->type),
+		      m->type == IC_MSG_UNKNOWN ? "unknown" : m->type_name) == 0);
 	switch (m->type) {
 	case IC_MSG_REGISTER:
 	case IC_MSG_MODELS_UPDATE:
@@ -219,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = ic_msg_parse((const char *)data, size, &m, err, sizeof(err));
 	verdict = ic_register_check(&m);
 	if (rc < 0) {
-		CHECK(err[0] != '\0');	/* a refusal always says why */
+		CHECK(err[0] != '\0'); /* a refusal always says why */
 		if (m.type_name != NULL && strcmp(m.type_name, "register") == 0)
 			CHECK(verdict != NULL);
 		/* a register frame made unusable by another member */

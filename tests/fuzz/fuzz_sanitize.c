@@ -19,16 +19,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
-static const char *const request_keys[] = {
-	"model", "messages", "stream", "think", "keep_alive", "options", "tools", "format",
-	NULL
-};
+static const char *const request_keys[] = { "model", "messages", "stream", "think", "keep_alive",
+	"options", "tools", "format", NULL };
 static const char *const chunk_keys[] = { "message", "done", "done_reason", NULL };
-static const char *const message_keys[] = {
-	"role", "content", "thinking", "tool_calls", NULL
-};
+static const char *const message_keys[] = { "role", "content", "thinking", "tool_calls", NULL };
 
 static bool listed(const char *const *keys, const char *key)
 {
@@ -45,18 +45,20 @@ static char *text_new(json_object *o)
 
 /* out holds exactly the listed members of in, the same objects (except
  * those named in rebuilt, checked by the caller). */
-static void check_picked(json_object *in, json_object *out, const char *const *keys,
-			 const char *rebuilt)
+static void check_picked(
+	json_object *in, json_object *out, const char *const *keys, const char *rebuilt)
 {
 	json_object *v;
 
-	json_object_object_foreach(out, key, val) {
+	json_object_object_foreach(out, key, val)
+	{
 		CHECK(listed(keys, key));
 		CHECK(json_object_object_get_ex(in, key, &v));
 		if (rebuilt == NULL || strcmp(key, rebuilt) != 0)
 			CHECK(v == val);
 	}
-	json_object_object_foreach(in, ikey, ival) {
+	json_object_object_foreach(in, ikey, ival)
+	{
 		(void)ival;
 		if (listed(keys, ikey) && (rebuilt == NULL || strcmp(ikey, rebuilt) != 0))
 			CHECK(json_object_object_get_ex(out, ikey, &v));
@@ -97,7 +99,7 @@ static void check_chunk(json_object *in)
 		return;
 	check_picked(in, out, chunk_keys, "message");
 	has_in = json_object_object_get_ex(in, "message", &msg_in) &&
-		 json_object_is_type(msg_in, json_type_object);
+		json_object_is_type(msg_in, json_type_object);
 	has_out = json_object_object_get_ex(out, "message", &msg_out);
 	CHECK(has_in == has_out);
 	if (has_out) {
@@ -119,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_request(in);
 	check_chunk(in);
 	after = text_new(in);
-	CHECK(strcmp(before, after) == 0);	/* the input is not changed */
+	CHECK(strcmp(before, after) == 0); /* the input is not changed */
 	free(before);
 	free(after);
 	json_object_put(in);

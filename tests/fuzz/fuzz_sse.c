@@ -28,12 +28,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)              \
+	do {                     \
+		if (!(cond))     \
+			abort(); \
+	} while (0)
 
-#define CUTS_MAX	16
-#define BYTEWISE_MAX	4096	/* feed byte by byte only inputs this small */
-#define STOP_RC		7	/* what the stopping callback returns */
-#define NEVER		255
+#define CUTS_MAX 16
+#define BYTEWISE_MAX 4096 /* feed byte by byte only inputs this small */
+#define STOP_RC 7	  /* what the stopping callback returns */
+#define NEVER 255
 
 /* The events of one run, each stored as its length then its bytes. */
 struct events {
@@ -41,7 +45,7 @@ struct events {
 	size_t len, cap;
 	size_t count;
 	size_t max_event;
-	size_t stop_at;		/* stop at this event (0-based); SIZE_MAX never */
+	size_t stop_at; /* stop at this event (0-based); SIZE_MAX never */
 };
 
 static void put(struct events *e, const void *src, size_t n)
@@ -69,15 +73,15 @@ static int on_event(void *ctx, const char *data, size_t len)
 static bool same(const struct events *a, const struct events *b)
 {
 	return a->count == b->count && a->len == b->len &&
-	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+		(a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
 /*
  * Feed text in pieces ending at cuts[0..ncuts) (ascending), stopping at the
  * first nonzero result, which is returned.
  */
-static int run(struct events *e, size_t max_event, size_t stop_at, const char *text,
-	       size_t len, const size_t *cuts, size_t ncuts)
+static int run(struct events *e, size_t max_event, size_t stop_at, const char *text, size_t len,
+	const size_t *cuts, size_t ncuts)
 {
 	struct ic_sse_parser *p = ic_sse_parser_new(max_event);
 	size_t from = 0, k;
@@ -92,7 +96,7 @@ static int run(struct events *e, size_t max_event, size_t stop_at, const char *t
 		rc = ic_sse_parser_feed(p, text + from, to - from, on_event, e);
 		from = to;
 	}
-	if (rc == -1)	/* failed stays failed */
+	if (rc == -1) /* failed stays failed */
 		CHECK(ic_sse_parser_feed(p, "\n\ndata: x\n\n", 11, on_event, e) == -1);
 	ic_sse_parser_free(p);
 	return rc;

@@ -35,8 +35,8 @@ static void try_messages(const char *text, size_t len)
 
 	if (obj) {
 		if (ic_validate_messages(obj, &ic_consumer_msg_rules, err, sizeof(err)) == 0 &&
-		    ic_validate_messages(obj, &ic_node_msg_rules, err, sizeof(err)) != 0)
-			abort();	/* node rules are wider than consumer rules */
+			ic_validate_messages(obj, &ic_node_msg_rules, err, sizeof(err)) != 0)
+			abort(); /* node rules are wider than consumer rules */
 		json_object_put(obj);
 	}
 	json_tokener_free(tok);

@@ -35,11 +35,11 @@
 #define IC_FUZZ_SRCDIR "."
 #endif
 
-#define RUNS_DEFAULT	10000
-#define INPUT_MAX	(64 * 1024)	/* mutations never grow an input beyond this */
-#define FILE_MAX	(4 * 1024 * 1024) /* a seed or replayed file */
-#define TOKENS_MAX	512		/* dictionary entries */
-#define TOKEN_MAX	256		/* bytes in one dictionary entry */
+#define RUNS_DEFAULT 10000
+#define INPUT_MAX (64 * 1024)	   /* mutations never grow an input beyond this */
+#define FILE_MAX (4 * 1024 * 1024) /* a seed or replayed file */
+#define TOKENS_MAX 512		   /* dictionary entries */
+#define TOKEN_MAX 256		   /* bytes in one dictionary entry */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* From the sanitizer runtime when there is one (weak: absent otherwise). */
@@ -257,7 +257,7 @@ static int dict_entry(const char *line, uint8_t *out)
 			out[n++] = (uint8_t)(hexval(s[2]) * 16 + hexval(s[3]));
 			s += 3;
 		} else if (*s == '\\' && s[1] != '\0') {
-			out[n++] = (uint8_t)*++s;
+			out[n++] = (uint8_t) * ++s;
 		} else {
 			out[n++] = (uint8_t)*s;
 		}
@@ -307,10 +307,8 @@ static size_t below(size_t n)
 	return (size_t)(rnd() % n);
 }
 
-static const uint8_t special[] = {
-	0, 0xff, 0x7f, 0x80, 0xc0, 0xed, 0xef, 0xf4, '\n', '\r', '"', '\\', '{', '}',
-	'[', ']', ':', ',', ' ', '0', '9', '-', '=', ';', '#', '.', 'e'
-};
+static const uint8_t special[] = { 0, 0xff, 0x7f, 0x80, 0xc0, 0xed, 0xef, 0xf4, '\n', '\r', '"',
+	'\\', '{', '}', '[', ']', ':', ',', ' ', '0', '9', '-', '=', ';', '#', '.', 'e' };
 
 /* Insert n bytes at pos (the caller keeps len + n within INPUT_MAX). */
 static void insert(struct buf *b, size_t pos, const uint8_t *src, size_t n)
@@ -334,28 +332,28 @@ static void mutate_once(struct buf *b)
 	size_t pos = below(b->len + 1), n, i;
 
 	switch (below(9)) {
-	case 0:		/* flip a bit */
+	case 0: /* flip a bit */
 		if (b->len)
 			b->p[below(b->len)] ^= (uint8_t)(1u << below(8));
 		break;
-	case 1:		/* a byte that matters to some parser */
+	case 1: /* a byte that matters to some parser */
 		if (b->len)
 			b->p[below(b->len)] = special[below(sizeof(special))];
 		break;
-	case 2:		/* delete a range */
+	case 2: /* delete a range */
 		if (b->len) {
 			pos = below(b->len);
 			erase(b, pos, 1 + below(b->len - pos < 16 ? b->len - pos : 16));
 		}
 		break;
-	case 3:		/* insert random bytes */
+	case 3: /* insert random bytes */
 		n = 1 + below(8);
 		for (i = 0; i < n; i++)
 			tmp[i] = (uint8_t)rnd();
 		if (b->len + n <= INPUT_MAX)
 			insert(b, pos, tmp, n);
 		break;
-	case 4:		/* duplicate a range (repeats, nesting, long lines) */
+	case 4: /* duplicate a range (repeats, nesting, long lines) */
 		if (b->len) {
 			size_t from = below(b->len);
 
@@ -369,7 +367,7 @@ static void mutate_once(struct buf *b)
 			}
 		}
 		break;
-	case 5:		/* splice: our head, another seed's tail */
+	case 5: /* splice: our head, another seed's tail */
 		t = &seeds.v[below(seeds.n)];
 		if (t->len) {
 			size_t from = below(t->len);
@@ -381,8 +379,8 @@ static void mutate_once(struct buf *b)
 			}
 		}
 		break;
-	case 6:		/* insert a dictionary token */
-	case 7:		/* overwrite with a dictionary token */
+	case 6: /* insert a dictionary token */
+	case 7: /* overwrite with a dictionary token */
 		if (tokens.n == 0)
 			break;
 		t = &tokens.v[below(tokens.n)];
@@ -392,7 +390,7 @@ static void mutate_once(struct buf *b)
 			erase(b, pos, t->len);
 		insert(b, pos, t->p, t->len);
 		break;
-	default:	/* truncate */
+	default: /* truncate */
 		b->len = pos;
 		break;
 	}
@@ -421,8 +419,7 @@ static void run_mutations(unsigned long runs)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fuzz_%s [-n RUNS] [-s SEED] [-d DICT] [PATH...]\n",
-		IC_FUZZ_NAME);
+	fprintf(stderr, "usage: fuzz_%s [-n RUNS] [-s SEED] [-d DICT] [PATH...]\n", IC_FUZZ_NAME);
 	exit(2);
 }
 
@@ -489,7 +486,7 @@ int main(int argc, char **argv)
 		run_one(seeds.v[i].p, seeds.v[i].len);
 	run_mutations(runs);
 	printf("fuzz_%s: %zu inputs, %lu mutations, %zu dictionary entries: no failure\n",
-	       IC_FUZZ_NAME, seeds.n, runs, tokens.n);
+		IC_FUZZ_NAME, seeds.n, runs, tokens.n);
 	list_free(&seeds);
 	list_free(&tokens);
 	return 0;

@@ -41,7 +41,7 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 		/* a close frame (nodes.c writes it itself): code, reason */
 		s->close_code = buf[0] << 8 | buf[1];
 		snprintf(s->close_reason, sizeof(s->close_reason), "%.*s", (int)len - 2,
-			 (char *)buf + 2);
+			(char *)buf + 2);
 		s->close_sent = true;
 		return (int)len;
 	}
@@ -53,8 +53,7 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 	return (int)len;
 }
 
-void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf,
-		      size_t len)
+void lws_close_reason(struct lws *wsi, enum lws_close_status status, unsigned char *buf, size_t len)
 {
 	struct fake_sock *s = (struct fake_sock *)wsi;
 
@@ -168,8 +167,8 @@ struct node *fake_rx(struct node *n, const char *text)
 	return fake_flush(n);
 }
 
-struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip,
-		       const char *node_id, const char *models, int max_concurrent)
+struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip, const char *node_id,
+	const char *models, int max_concurrent)
 {
 	char msg[1024], list[512] = "";
 	const char *p = models;
@@ -179,13 +178,13 @@ struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip,
 		size_t len = strcspn(p, ",");
 
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
-			 "%s{\"name\":\"%.*s\",\"size\":1000}", list[0] ? "," : "", (int)len, p);
+			"%s{\"name\":\"%.*s\",\"size\":1000}", list[0] ? "," : "", (int)len, p);
 		p += len + (p[len] == ',');
 	}
 	snprintf(msg, sizeof(msg),
-		 "{\"type\":\"register\",\"node_id\":\"%s\",\"models\":[%s],"
-		 "\"max_concurrent\":%d,\"ollama_version\":\"0.6.2\"}",
-		 node_id, list, max_concurrent);
+		"{\"type\":\"register\",\"node_id\":\"%s\",\"models\":[%s],"
+		"\"max_concurrent\":%d,\"ollama_version\":\"0.6.2\"}",
+		node_id, list, max_concurrent);
 	memset(s, 0, sizeof(*s));
 	n = node_new(r, (struct lws *)s, ip);
 	return fake_rx(n, msg);

@@ -27,13 +27,13 @@
 extern int64_t fake_now_us;
 
 struct fake_sock {
-	char sent[8][512];	/* the last frames written, oldest first */
+	char sent[8][512]; /* the last frames written, oldest first */
 	int n_sent;
-	bool writable;		/* a writeable callback was asked for */
-	int close_code;		/* from lws_close_reason, 0 if none */
+	bool writable;	/* a writeable callback was asked for */
+	int close_code; /* from lws_close_reason, 0 if none */
 	char close_reason[128];
-	bool close_sent;	/* a close frame was written */
-	bool closed;		/* fake_flush() saw node_writeable() return -1
+	bool close_sent; /* a close frame was written */
+	bool closed;	 /* fake_flush() saw node_writeable() return -1
 				 * or write a close frame */
 };
 
@@ -49,8 +49,8 @@ struct node *fake_flush(struct node *n);
 struct node *fake_rx(struct node *n, const char *text);
 /* A new node socket from ip that registers node_id with models (comma-
  * separated) and max_concurrent; returns it (NULL if it was closed). */
-struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip,
-		       const char *node_id, const char *models, int max_concurrent);
+struct node *fake_node(struct router *r, struct fake_sock *s, const char *ip, const char *node_id,
+	const char *models, int max_concurrent);
 
 /* A chat for model (as chat_begin() would make it, without the HTTP side). */
 struct chat *fake_chat_new(struct router *r, const char *model);

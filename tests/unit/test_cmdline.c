@@ -9,13 +9,16 @@
 #include <unistd.h>
 
 #include "cmdline.h"
-#include "common/config.h"	/* plain "config.h" is autoconf's */
+#include "common/config.h" /* plain "config.h" is autoconf's */
 #include "log.h"
 #include "startup.h"
 
 static const struct ic_cmdline_option extras[] = {
-	{ .long_name = "listen", .short_name = 'l', .arg_name = "ADDR:PORT",
-	  .sets = "router.listen", .help = "address to serve on" },
+	{ .long_name = "listen",
+		.short_name = 'l',
+		.arg_name = "ADDR:PORT",
+		.sets = "router.listen",
+		.help = "address to serve on" },
 	{ .long_name = "foreground", .short_name = 'f', .help = "no effect" },
 };
 static const struct ic_cmdline_spec spec = {
@@ -30,7 +33,7 @@ static const struct ic_cmdline_spec spec = {
 struct result {
 	int rc;
 	struct ic_cmdline cl;
-	char *out, *err;	/* NEW texts */
+	char *out, *err; /* NEW texts */
 };
 
 static char *read_all(FILE *f)
@@ -105,15 +108,15 @@ END_TEST
 
 START_TEST(test_all_shared_options_short_and_long)
 {
-	struct result r = parse("-c", "/tmp/a.conf", "-t", "-o", "daemon.max_concurrent=3",
-				"--set", "daemon.server=", NULL);
+	struct result r = parse("-c", "/tmp/a.conf", "-t", "-o", "daemon.max_concurrent=3", "--set",
+		"daemon.server=", NULL);
 
 	ck_assert_int_eq(r.rc, IC_CMDLINE_RUN);
 	ck_assert_str_eq(r.cl.config_path, "/tmp/a.conf");
 	ck_assert(r.cl.check_config);
 	ck_assert_uint_eq(r.cl.n_overrides, 2);
 	ck_assert_str_eq(r.cl.overrides[0], "daemon.max_concurrent=3");
-	ck_assert_str_eq(r.cl.overrides[1], "daemon.server=");	/* empty value: unset */
+	ck_assert_str_eq(r.cl.overrides[1], "daemon.server="); /* empty value: unset */
 	ck_assert_ptr_null(r.cl.overrides[2]);
 	result_free(&r);
 
@@ -130,8 +133,8 @@ END_TEST
 START_TEST(test_extra_options)
 {
 	/* -l sets its key, in order among the --set options; -f changes nothing */
-	struct result r = parse("-o", "router.listen=:1", "-l", "127.0.0.1:9", "-f",
-				"--listen", "[::1]:8", "--foreground", NULL);
+	struct result r = parse("-o", "router.listen=:1", "-l", "127.0.0.1:9", "-f", "--listen",
+		"[::1]:8", "--foreground", NULL);
 
 	ck_assert_int_eq(r.rc, IC_CMDLINE_RUN);
 	ck_assert_uint_eq(r.cl.n_overrides, 3);
@@ -150,7 +153,7 @@ START_TEST(test_version_and_help)
 	ck_assert_str_eq(r.out, "testd " PACKAGE_VERSION "\n");
 	ck_assert_str_eq(r.err, "");
 	result_free(&r);
-	r = parse("--version", "--bogus", NULL);	/* stops at --version */
+	r = parse("--version", "--bogus", NULL); /* stops at --version */
 	ck_assert_int_eq(r.rc, 0);
 	result_free(&r);
 
@@ -220,7 +223,7 @@ START_TEST(test_bad_set)
 	assert_usage_error(&r, "--set 'daemon.max_concurrent': no \"=\"");
 	r = parse("-o", "max_concurrent=3", NULL);
 	assert_usage_error(&r, "--set 'max_concurrent=3': no section");
-	r = parse("-o", "max_concurrent=a.b", NULL);	/* the dot is in the value */
+	r = parse("-o", "max_concurrent=a.b", NULL); /* the dot is in the value */
 	assert_usage_error(&r, "no section");
 	r = parse("-o", ".max_concurrent=3", NULL);
 	assert_usage_error(&r, "empty section");
@@ -289,16 +292,31 @@ struct tcfg {
 };
 
 static const struct ic_config_key tkeys[] = {
-	{ .section = "t", .key = "n", .type = IC_CONFIG_INT, .offset = offsetof(struct tcfg, n),
-	  .min = 1, .max = 9, .def_int = 2, .help = "a number" },
-	{ .section = "t", .key = "where", .type = IC_CONFIG_STRING,
-	  .offset = offsetof(struct tcfg, where), .def_str = "here", .help = "a place",
-	  .restart = true },
-	{ .section = "t", .key = "log_level", .type = IC_CONFIG_LOGLEVEL,
-	  .offset = offsetof(struct tcfg, log_level), .def_int = IC_LOG_INFO, .help = "level" },
+	{ .section = "t",
+		.key = "n",
+		.type = IC_CONFIG_INT,
+		.offset = offsetof(struct tcfg, n),
+		.min = 1,
+		.max = 9,
+		.def_int = 2,
+		.help = "a number" },
+	{ .section = "t",
+		.key = "where",
+		.type = IC_CONFIG_STRING,
+		.offset = offsetof(struct tcfg, where),
+		.def_str = "here",
+		.help = "a place",
+		.restart = true },
+	{ .section = "t",
+		.key = "log_level",
+		.type = IC_CONFIG_LOGLEVEL,
+		.offset = offsetof(struct tcfg, log_level),
+		.def_int = IC_LOG_INFO,
+		.help = "level" },
 };
-static const struct ic_config_schema tschema = { .keys = tkeys, .n_keys = 3,
-						 .struct_size = sizeof(struct tcfg) };
+static const struct ic_config_schema tschema = {
+	.keys = tkeys, .n_keys = 3, .struct_size = sizeof(struct tcfg)
+};
 
 /* The program a reload works on. */
 struct tprog {
@@ -432,9 +450,9 @@ START_TEST(test_reload)
 	ck_assert_int_eq(p.changed, 1);
 	ck_assert_str_eq(p.notified, "RELOADING=1;READY=1;");
 	ck_assert_msg(strstr(log, "t.where changes at the next start (running with \"here\")"),
-		      "%s", log);
+		"%s", log);
 	ck_assert_ptr_nonnull(strstr(log, "configuration reloaded"));
-	ck_assert_ptr_null(strstr(log, "t.n changes"));	/* not a restart key */
+	ck_assert_ptr_null(strstr(log, "t.n changes")); /* not a restart key */
 	free(log);
 
 	/* a bad value: nothing changes, the program is not asked */

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"	/* plain "config.h" is autoconf's */
+#include "common/config.h" /* plain "config.h" is autoconf's */
 #include "limits.h"
 #include "log.h"
 
@@ -22,26 +22,52 @@ struct tcfg {
 };
 
 static const struct ic_config_key keys[] = {
-	{ .section = "router", .key = "server", .type = IC_CONFIG_URL,
-	  .offset = offsetof(struct tcfg, server), .def_str = "https://api.idleclaw.com",
-	  .env = "IC_TEST_SERVER", .help = "router to join" },
-	{ .section = "node", .key = "ollama_host", .type = IC_CONFIG_OLLAMA_HOST,
-	  .offset = offsetof(struct tcfg, ollama_host), .def_str = "127.0.0.1:11434",
-	  .env = "IC_TEST_OLLAMA_HOST", .help = "where Ollama listens" },
-	{ .section = "node", .key = "max_concurrent", .type = IC_CONFIG_INT,
-	  .offset = offsetof(struct tcfg, max_concurrent), .min = IC_CONCURRENCY_MIN,
-	  .max = IC_CONCURRENCY_MAX, .def_int = 2, .help = "requests at once" },
-	{ .section = "node", .key = "enabled", .type = IC_CONFIG_BOOL,
-	  .offset = offsetof(struct tcfg, enabled), .def_bool = true, .help = "serve requests" },
-	{ .section = "log", .key = "level", .type = IC_CONFIG_LOGLEVEL,
-	  .offset = offsetof(struct tcfg, log_level), .def_int = IC_LOG_INFO,
-	  .help = "log threshold" },
-	{ .section = "node", .key = "name", .type = IC_CONFIG_STRING,
-	  .offset = offsetof(struct tcfg, name), .env = "IC_TEST_NAME", .help = "a label",
-	  .restart = true },
+	{ .section = "router",
+		.key = "server",
+		.type = IC_CONFIG_URL,
+		.offset = offsetof(struct tcfg, server),
+		.def_str = "https://api.idleclaw.com",
+		.env = "IC_TEST_SERVER",
+		.help = "router to join" },
+	{ .section = "node",
+		.key = "ollama_host",
+		.type = IC_CONFIG_OLLAMA_HOST,
+		.offset = offsetof(struct tcfg, ollama_host),
+		.def_str = "127.0.0.1:11434",
+		.env = "IC_TEST_OLLAMA_HOST",
+		.help = "where Ollama listens" },
+	{ .section = "node",
+		.key = "max_concurrent",
+		.type = IC_CONFIG_INT,
+		.offset = offsetof(struct tcfg, max_concurrent),
+		.min = IC_CONCURRENCY_MIN,
+		.max = IC_CONCURRENCY_MAX,
+		.def_int = 2,
+		.help = "requests at once" },
+	{ .section = "node",
+		.key = "enabled",
+		.type = IC_CONFIG_BOOL,
+		.offset = offsetof(struct tcfg, enabled),
+		.def_bool = true,
+		.help = "serve requests" },
+	{ .section = "log",
+		.key = "level",
+		.type = IC_CONFIG_LOGLEVEL,
+		.offset = offsetof(struct tcfg, log_level),
+		.def_int = IC_LOG_INFO,
+		.help = "log threshold" },
+	{ .section = "node",
+		.key = "name",
+		.type = IC_CONFIG_STRING,
+		.offset = offsetof(struct tcfg, name),
+		.env = "IC_TEST_NAME",
+		.help = "a label",
+		.restart = true },
 };
 static const struct ic_config_schema schema = {
-	.keys = keys, .n_keys = sizeof(keys) / sizeof(keys[0]), .struct_size = sizeof(struct tcfg),
+	.keys = keys,
+	.n_keys = sizeof(keys) / sizeof(keys[0]),
+	.struct_size = sizeof(struct tcfg),
 };
 
 static char dir[64];
@@ -205,17 +231,17 @@ START_TEST(test_bad_values_every_line)
 {
 	char *errors;
 
-	write_main("[node]\n"				/* 1 */
-		   "max_concurrent = 11\n"		/* 2 */
-		   "enabled = maybe\n"			/* 3 */
-		   "max_concurrent = 3\n"		/* 4: fine */
-		   "ollama_host = http://h:99999\n"	/* 5 */
-		   "[router]\n"				/* 6 */
-		   "server = ftp://x\n"			/* 7 */
-		   "[log]\n"				/* 8 */
-		   "level = loud\n"			/* 9 */
-		   "[node]\n"				/* 10 */
-		   "max_concurrent = two\n");		/* 11 */
+	write_main("[node]\n"			    /* 1 */
+		   "max_concurrent = 11\n"	    /* 2 */
+		   "enabled = maybe\n"		    /* 3 */
+		   "max_concurrent = 3\n"	    /* 4: fine */
+		   "ollama_host = http://h:99999\n" /* 5 */
+		   "[router]\n"			    /* 6 */
+		   "server = ftp://x\n"		    /* 7 */
+		   "[log]\n"			    /* 8 */
+		   "level = loud\n"		    /* 9 */
+		   "[node]\n"			    /* 10 */
+		   "max_concurrent = two\n");	    /* 11 */
 	errors = load_fail(NULL);
 	expect_error_at(errors, main_path, 2, "node.max_concurrent: \"11\" is not an integer");
 	expect_error_at(errors, main_path, 3, "node.enabled: \"maybe\" is not a boolean");
@@ -232,14 +258,14 @@ START_TEST(test_syntax_errors)
 {
 	char *errors;
 
-	write_main("[node\n"				/* 1 */
-		   "max_concurrent = 3\n"		/* 2 */
-		   "just words\n"			/* 3 */
-		   "= 4\n"				/* 4 */
-		   "[node]\n"				/* 5 */
-		   "enabled = yes\n"			/* 6 */
-		   "   continued\n"			/* 7 */
-		   "name = a\0b\n");			/* 8: fputs stops at the NUL */
+	write_main("[node\n"		  /* 1 */
+		   "max_concurrent = 3\n" /* 2 */
+		   "just words\n"	  /* 3 */
+		   "= 4\n"		  /* 4 */
+		   "[node]\n"		  /* 5 */
+		   "enabled = yes\n"	  /* 6 */
+		   "   continued\n"	  /* 7 */
+		   "name = a\0b\n");	  /* 8: fputs stops at the NUL */
 	errors = load_fail(NULL);
 	expect_error_at(errors, main_path, 1, "section header without \"]\"");
 	expect_error_at(errors, main_path, 3, "expected \"key = value\"");
@@ -298,9 +324,9 @@ START_TEST(test_dropin_order)
 
 	write_main("[node]\nmax_concurrent = 2\nname = main\n");
 	write_dropin("10-a.conf", "[node]\nmax_concurrent = 3\n");
-	write_dropin("9-b.conf", "[node]\nmax_concurrent = 4\n");	/* "9" > "1": last */
+	write_dropin("9-b.conf", "[node]\nmax_concurrent = 4\n"); /* "9" > "1": last */
 	write_dropin("50-c.conf", "[node]\nname = fifty\n");
-	write_dropin("99-x.txt", "[node]\nmax_concurrent = 9\n");	/* not .conf */
+	write_dropin("99-x.txt", "[node]\nmax_concurrent = 9\n"); /* not .conf */
 	write_dropin(".99-hidden.conf", "[node]\nmax_concurrent = 8\n");
 	c = load_ok(NULL);
 	ck_assert_int_eq(c->max_concurrent, 4);
@@ -342,7 +368,7 @@ START_TEST(test_env_and_overrides)
 		   "ollama_host = file:1\n");
 	setenv("IC_TEST_SERVER", "http://env.example", 1);
 	setenv("IC_TEST_NAME", "from-env", 1);
-	setenv("IC_TEST_OLLAMA_HOST", "", 1);	/* empty: ignored */
+	setenv("IC_TEST_OLLAMA_HOST", "", 1); /* empty: ignored */
 	c = load_ok(NULL);
 	ck_assert_str_eq(c->server, "http://env.example");
 	ck_assert_str_eq(c->name, "from-env");
@@ -365,16 +391,18 @@ END_TEST
 
 START_TEST(test_override_errors)
 {
-	const char *bad[] = { "node.max_concurrent", "nodemax=1", ".x=1", "node.=1",
-			      "node.nope=1", "nosuch.key=1", "node.max_concurrent=99", NULL };
+	const char *bad[] = { "node.max_concurrent", "nodemax=1", ".x=1", "node.=1", "node.nope=1",
+		"nosuch.key=1", "node.max_concurrent=99", NULL };
 	char *errors = load_fail(bad);
 
 	ck_assert_int_eq(count_lines(errors), 7);
-	ck_assert_ptr_nonnull(strstr(errors, "override \"node.max_concurrent\": expected "
-					     "section.key=value"));
+	ck_assert_ptr_nonnull(strstr(errors,
+		"override \"node.max_concurrent\": expected "
+		"section.key=value"));
 	ck_assert_ptr_nonnull(strstr(errors, "override \"node.nope=1\": unknown key node.nope"));
-	ck_assert_ptr_nonnull(strstr(errors, "override \"node.max_concurrent=99\": "
-					     "node.max_concurrent: \"99\" is not an integer"));
+	ck_assert_ptr_nonnull(strstr(errors,
+		"override \"node.max_concurrent=99\": "
+		"node.max_concurrent: \"99\" is not an integer"));
 	free(errors);
 }
 END_TEST
@@ -477,13 +505,13 @@ START_TEST(test_unknown_keys_warn)
 	char log[4096], want[256];
 	struct tcfg *c;
 
-	write_main("orphan = 1\n"			/* 1 */
-		   "[node]\n"				/* 2 */
-		   "max_concurent = 3\n"		/* 3: typo */
-		   "[gpu]\n"				/* 4 */
-		   "vendor = nvidia\n"			/* 5 */
-		   "[node]\n"				/* 6 */
-		   "max_concurrent = 4\n");		/* 7 */
+	write_main("orphan = 1\n"	    /* 1 */
+		   "[node]\n"		    /* 2 */
+		   "max_concurent = 3\n"    /* 3: typo */
+		   "[gpu]\n"		    /* 4 */
+		   "vendor = nvidia\n"	    /* 5 */
+		   "[node]\n"		    /* 6 */
+		   "max_concurrent = 4\n"); /* 7 */
 	c = load_capture(log, sizeof(log));
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->max_concurrent, 4);
@@ -491,7 +519,7 @@ START_TEST(test_unknown_keys_warn)
 	snprintf(want, sizeof(want), "%s:1: key \"orphan\" outside any section", main_path);
 	ck_assert_msg(strstr(log, want) != NULL, "log: %s", log);
 	snprintf(want, sizeof(want), "%s:3: unknown key \"max_concurent\" in section [node]",
-		 main_path);
+		main_path);
 	ck_assert_msg(strstr(log, want) != NULL, "log: %s", log);
 	snprintf(want, sizeof(want), "%s:5: unknown section [gpu]", main_path);
 	ck_assert_msg(strstr(log, want) != NULL, "log: %s", log);
@@ -658,11 +686,17 @@ END_TEST
 START_TEST(test_bad_default)
 {
 	static const struct ic_config_key bad_keys[] = {
-		{ .section = "a", .key = "n", .type = IC_CONFIG_INT, .min = 1, .max = 5,
-		  .def_int = 7, .help = "h" },
+		{ .section = "a",
+			.key = "n",
+			.type = IC_CONFIG_INT,
+			.min = 1,
+			.max = 5,
+			.def_int = 7,
+			.help = "h" },
 	};
-	static const struct ic_config_schema bad = { .keys = bad_keys, .n_keys = 1,
-						     .struct_size = sizeof(int) };
+	static const struct ic_config_schema bad = {
+		.keys = bad_keys, .n_keys = 1, .struct_size = sizeof(int)
+	};
 	char *errors = NULL;
 
 	ck_assert_ptr_null(ic_config_load_new(&bad, NULL, NULL, &errors));
@@ -676,11 +710,15 @@ END_TEST
 START_TEST(test_bad_log_level_default)
 {
 	static const struct ic_config_key bad_keys[] = {
-		{ .section = "a", .key = "level", .type = IC_CONFIG_LOGLEVEL, .def_int = 8,
-		  .help = "h" },
+		{ .section = "a",
+			.key = "level",
+			.type = IC_CONFIG_LOGLEVEL,
+			.def_int = 8,
+			.help = "h" },
 	};
-	static const struct ic_config_schema bad = { .keys = bad_keys, .n_keys = 1,
-						     .struct_size = sizeof(int) };
+	static const struct ic_config_schema bad = {
+		.keys = bad_keys, .n_keys = 1, .struct_size = sizeof(int)
+	};
 	char *errors = NULL;
 
 	ck_assert_ptr_null(ic_config_load_new(&bad, NULL, NULL, &errors));
@@ -692,8 +730,9 @@ END_TEST
 /* Default ints at their bounds load; one past either bound does not. */
 START_TEST(test_int_default_bounds)
 {
-	struct ic_config_key k = { .section = "a", .key = "n", .type = IC_CONFIG_INT,
-				   .min = -1, .max = 5, .help = "h" };
+	struct ic_config_key k = {
+		.section = "a", .key = "n", .type = IC_CONFIG_INT, .min = -1, .max = 5, .help = "h"
+	};
 	struct ic_config_schema one = { .keys = &k, .n_keys = 1, .struct_size = sizeof(int) };
 	long ok[] = { -1, 5 }, bad[] = { -2, 6 };
 	int *v;
@@ -716,8 +755,8 @@ START_TEST(test_value_text_and_equal)
 	struct tcfg *a = load_ok(NULL), *b = load_ok(NULL);
 	char buf[32];
 
-	ck_assert_str_eq(ic_config_value_text(&keys[0], a, buf, sizeof(buf)),
-			 "https://api.idleclaw.com");
+	ck_assert_str_eq(
+		ic_config_value_text(&keys[0], a, buf, sizeof(buf)), "https://api.idleclaw.com");
 	ck_assert_str_eq(ic_config_value_text(&keys[2], a, buf, sizeof(buf)), "2");
 	ck_assert_str_eq(ic_config_value_text(&keys[3], a, buf, sizeof(buf)), "yes");
 	ck_assert_str_eq(ic_config_value_text(&keys[4], a, buf, sizeof(buf)), "info");

@@ -43,10 +43,13 @@ static const char *sock_group = "idleclaw-test-no-such-group";
 /* What the fake daemon saw. */
 static uint64_t gone[512];
 static size_t n_gone;
-struct held { uint64_t client; char id[CTL_ID_MAX + 1]; };
+struct held {
+	uint64_t client;
+	char id[CTL_ID_MAX + 1];
+};
 static struct held held[64];
 static size_t n_held;
-static int flood_sent;		/* events queued before control_event() failed */
+static int flood_sent; /* events queued before control_event() failed */
 
 /* --- the fake daemon --- */
 
@@ -162,7 +165,7 @@ static void fill_sun(struct sockaddr_un *sun)
 }
 
 static struct control *start_with(const struct control_handler *h, size_t n, int listen_fd,
-				  int write_timeout_ms, char *err, size_t errlen)
+	int write_timeout_ms, char *err, size_t errlen)
 {
 	struct control_config cfg = {
 		.path = sock_path,
@@ -267,7 +270,7 @@ static struct tc *tc_connect(void)
 	c->fd = raw_connect();
 	ck_assert_int_ge(c->fd, 0);
 	c->buf = xmalloc(TC_BUF);
-	pump_wait(-1, 0);	/* let the server accept */
+	pump_wait(-1, 0); /* let the server accept */
 	return c;
 }
 
@@ -317,7 +320,8 @@ static json_object *tc_read(struct tc *c)
 			size_t linelen = (size_t)(nl - c->buf);
 			json_object *o = ic_json_parse_new(c->buf, linelen);
 
-			ck_assert_msg(o != NULL, "server sent bad JSON: %.*s", (int)linelen, c->buf);
+			ck_assert_msg(
+				o != NULL, "server sent bad JSON: %.*s", (int)linelen, c->buf);
 			memmove(c->buf, nl + 1, c->len - linelen - 1);
 			c->len -= linelen + 1;
 			return o;
@@ -350,8 +354,8 @@ static json_object *expect(struct tc *c, const char *id, const char *status)
 	else
 		ck_assert_str_eq(json_object_get_string(v), id);
 	ck_assert_str_eq(ic_json_get_string(o, "status"), status);
-	ck_assert_str_eq(ic_json_get_string(o, "message"),
-			 ctl_status_message(ctl_status_from_name(status)));
+	ck_assert_str_eq(
+		ic_json_get_string(o, "message"), ctl_status_message(ctl_status_from_name(status)));
 	return o;
 }
 
@@ -364,8 +368,7 @@ static void expect_eof(struct tc *c)
 {
 	json_object *o = tc_read(c);
 
-	ck_assert_msg(o == NULL, "expected end of stream, got %s",
-		      json_object_to_json_string(o));
+	ck_assert_msg(o == NULL, "expected end of stream, got %s", json_object_to_json_string(o));
 	json_object_put(o);
 }
 
@@ -422,8 +425,9 @@ START_TEST(test_status_ok)
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "pid")), getpid());
 	json_object_put(o);
 	/* CRLF, blank lines and two requests in one write */
-	tc_sends(c, "\r\n\n{\"v\":1,\"id\":\"s2\",\"cmd\":\"status\"}\r\n"
-		    "{\"v\":1,\"id\":\"s3\",\"cmd\":\"status\",\"args\":{}}\n");
+	tc_sends(c,
+		"\r\n\n{\"v\":1,\"id\":\"s2\",\"cmd\":\"status\"}\r\n"
+		"{\"v\":1,\"id\":\"s3\",\"cmd\":\"status\",\"args\":{}}\n");
 	expect_put(c, "s2", "ok");
 	expect_put(c, "s3", "ok");
 	ck_assert_uint_eq(control_client_count(ctl), 1);
@@ -481,8 +485,8 @@ END_TEST
 static char *padded_request(size_t len, const char *id)
 {
 	char head[128];
-	size_t hl = (size_t)snprintf(head, sizeof(head),
-				     "{\"v\":1,\"id\":\"%s\",\"cmd\":\"status\",\"pad\":\"", id);
+	size_t hl = (size_t)snprintf(
+		head, sizeof(head), "{\"v\":1,\"id\":\"%s\",\"cmd\":\"status\",\"pad\":\"", id);
 	char *s = xmalloc(len + 1);
 
 	ck_assert_uint_gt(len, hl + 2);
@@ -566,15 +570,16 @@ START_TEST(test_many_clients)
 	c[0] = tc_connect();
 	tc_sends(c[0], "{\"v\":1,\"id\":\"again\",\"cmd\":\"status\"}\n");
 	o = expect(c[0], "again", "ok");
-	ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "clients")),
-			 IC_CONTROL_CLIENTS_MAX);
+	ck_assert_int_eq(
+		json_object_get_int(json_object_object_get(o, "clients")), IC_CONTROL_CLIENTS_MAX);
 	json_object_put(o);
 	for (i = 0; i < IC_CONTROL_CLIENTS_MAX; i++)
 		tc_close(c[i]);
 }
 END_TEST
 
-static const char flood_fmt[] = "{\"v\":1,\"id\":\"f\",\"cmd\":\"chat\",\"args\":{\"model\":\"m\","
+static const char flood_fmt[] =
+	"{\"v\":1,\"id\":\"f\",\"cmd\":\"chat\",\"args\":{\"model\":\"m\","
 	"\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"options\":{\"n\":%d}}}\n";
 
 START_TEST(test_slow_client_overflow)
@@ -678,7 +683,7 @@ START_TEST(test_vanished_client)
 END_TEST
 
 static const char hold_chat[] = "{\"v\":1,\"id\":\"h1\",\"cmd\":\"chat\",\"args\":{\"model\":\"m\","
-	"\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n";
+				"\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n";
 
 START_TEST(test_half_close_keeps_running_request)
 {
@@ -694,7 +699,7 @@ START_TEST(test_half_close_keeps_running_request)
 	json_object_object_add(body, "paused", json_object_new_boolean(false));
 	ck_assert_int_eq(control_reply(ctl, held[0].client, "h1", CTL_ST_OK, body), 0);
 	json_object_put(body);
-	json_object_put(tc_read(c));	/* the event */
+	json_object_put(tc_read(c)); /* the event */
 	expect_put(c, "h1", "ok");
 	expect_eof(c);
 	ck_assert_uint_eq(n_gone, 1);
@@ -755,7 +760,7 @@ START_TEST(test_events_only_for_streaming_commands)
 	ck_assert_int_eq(control_event(ctl, held[1].client, "h1", "content", NULL), 0);
 	ck_assert_int_eq(control_reply(ctl, held[1].client, "h1", CTL_ST_OK, NULL), 0);
 	ck_assert_int_eq(control_reply(ctl, held[0].client, "r", CTL_ST_OK, NULL), 0);
-	json_object_put(tc_read(c));	/* the event */
+	json_object_put(tc_read(c)); /* the event */
 	expect_put(c, "h1", "ok");
 	expect_put(c, "r", "ok");
 	tc_close(c);
@@ -776,7 +781,7 @@ START_TEST(test_handlers_bound_to_table)
 		memcpy(h + i, handlers + i + 1, (n_handlers - i - 1) * sizeof(h[0]));
 		ck_assert_ptr_null(start_with(h, n_handlers - 1, -1, 0, err, sizeof(err)));
 		ck_assert_msg(strstr(err, handlers[i].name) != NULL && strstr(err, "no handler"),
-			      "%s", err);
+			"%s", err);
 		ck_assert_int_eq(access(sock_path, F_OK), -1);
 	}
 	/* a handler for a name the table lacks */
@@ -826,22 +831,25 @@ START_TEST(test_privilege_logic)
 		ck_assert(!control_peer_privileged(1001, 1001, NULL, 0, 0, 998));
 		/* no control group: membership of anything grants nothing */
 		ck_assert(!control_peer_privileged(1001, 1001, member, 3, 0, CONTROL_NO_GID));
-		ck_assert(!control_peer_privileged(1001, CONTROL_NO_GID, NULL, 0, 0,
-						   CONTROL_NO_GID));
+		ck_assert(
+			!control_peer_privileged(1001, CONTROL_NO_GID, NULL, 0, 0, CONTROL_NO_GID));
 	}
 
-	ck_assert_int_eq(control_check_request(&peer, pause, strlen(pause), &req, &cmd,
-					       err, sizeof(err)), CTL_ST_PERMISSION);
+	ck_assert_int_eq(
+		control_check_request(&peer, pause, strlen(pause), &req, &cmd, err, sizeof(err)),
+		CTL_ST_PERMISSION);
 	ck_assert_ptr_null(cmd);
 	ck_assert_str_eq(req.id, "p");
 	ctl_request_clear(&req);
-	ck_assert_int_eq(control_check_request(&peer, status, strlen(status), &req, &cmd,
-					       err, sizeof(err)), CTL_ST_OK);
+	ck_assert_int_eq(
+		control_check_request(&peer, status, strlen(status), &req, &cmd, err, sizeof(err)),
+		CTL_ST_OK);
 	ck_assert_ptr_eq(cmd, ctl_command_find("status"));
 	ctl_request_clear(&req);
 	peer.privileged = true;
-	ck_assert_int_eq(control_check_request(&peer, pause, strlen(pause), &req, &cmd,
-					       err, sizeof(err)), CTL_ST_OK);
+	ck_assert_int_eq(
+		control_check_request(&peer, pause, strlen(pause), &req, &cmd, err, sizeof(err)),
+		CTL_ST_OK);
 	ck_assert_ptr_eq(cmd, ctl_command_find("pause"));
 	ctl_request_clear(&req);
 
@@ -850,17 +858,18 @@ START_TEST(test_privilege_logic)
 	for (i = 0; i < ctl_n_commands; i++) {
 		enum ctl_status st;
 
-		snprintf(line, sizeof(line), "{\"v\":1,\"id\":\"t\",\"cmd\":\"%s\","
-			 "\"args\":{\"bogus\":1}}", ctl_commands[i].name);
+		snprintf(line, sizeof(line),
+			"{\"v\":1,\"id\":\"t\",\"cmd\":\"%s\","
+			"\"args\":{\"bogus\":1}}",
+			ctl_commands[i].name);
 		peer.privileged = false;
-		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err,
-					   sizeof(err));
+		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err, sizeof(err));
 		ctl_request_clear(&req);
-		ck_assert_msg(st == (ctl_commands[i].privileged ? CTL_ST_PERMISSION :
-				     CTL_ST_BAD_ARGS), "%s: %d", ctl_commands[i].name, st);
+		ck_assert_msg(
+			st == (ctl_commands[i].privileged ? CTL_ST_PERMISSION : CTL_ST_BAD_ARGS),
+			"%s: %d", ctl_commands[i].name, st);
 		peer.privileged = true;
-		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err,
-					   sizeof(err));
+		st = control_check_request(&peer, line, strlen(line), &req, &cmd, err, sizeof(err));
 		ctl_request_clear(&req);
 		ck_assert_int_eq(st, CTL_ST_BAD_ARGS);
 	}
@@ -872,8 +881,9 @@ START_TEST(test_privilege_logic)
 
 	/* a name the table lacks: refused, quoted in the detail */
 	snprintf(line, sizeof(line), "{\"v\":1,\"id\":\"u\",\"cmd\":\"frobnicate\"}");
-	ck_assert_int_eq(control_check_request(&peer, line, strlen(line), &req, &cmd, err,
-					       sizeof(err)), CTL_ST_UNKNOWN_COMMAND);
+	ck_assert_int_eq(
+		control_check_request(&peer, line, strlen(line), &req, &cmd, err, sizeof(err)),
+		CTL_ST_UNKNOWN_COMMAND);
 	ck_assert_ptr_null(cmd);
 	ck_assert_ptr_nonnull(strstr(err, "\"frobnicate\""));
 	ctl_request_clear(&req);
@@ -883,8 +893,8 @@ END_TEST
 /* In a child running as uid, gid and the n_groups supplementary groups,
  * send line and return the reply's status name (static buffer), or "" on
  * failure. */
-static const char *child_request_groups(uid_t uid, gid_t gid, const gid_t *groups,
-					size_t n_groups, const char *line)
+static const char *child_request_groups(
+	uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, const char *line)
 {
 	static char status[64];
 	int pfd[2];
@@ -953,16 +963,16 @@ START_TEST(test_peer_credentials)
 	tc_close(c);
 
 	if (geteuid() != 0)
-		return;	/* the rest needs root: become someone else */
+		return; /* the rest needs root: become someone else */
 	/* let "nobody" reach the socket; the check is SO_PEERCRED, not the mode */
 	ck_assert_int_eq(chmod(dir, 0711), 0);
 	ck_assert_int_eq(chmod(sock_path, 0666), 0);
-	ck_assert_str_eq(child_request(65534, 65534,
-				       "{\"v\":1,\"id\":\"p\",\"cmd\":\"pause\"}\n"), "permission");
-	ck_assert_str_eq(child_request(65534, 65534,
-				       "{\"v\":1,\"id\":\"r\",\"cmd\":\"reload\"}\n"), "permission");
-	ck_assert_str_eq(child_request(65534, 65534,
-				       "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n"), "ok");
+	ck_assert_str_eq(child_request(65534, 65534, "{\"v\":1,\"id\":\"p\",\"cmd\":\"pause\"}\n"),
+		"permission");
+	ck_assert_str_eq(child_request(65534, 65534, "{\"v\":1,\"id\":\"r\",\"cmd\":\"reload\"}\n"),
+		"permission");
+	ck_assert_str_eq(
+		child_request(65534, 65534, "{\"v\":1,\"id\":\"s\",\"cmd\":\"status\"}\n"), "ok");
 }
 END_TEST
 
@@ -980,7 +990,7 @@ START_TEST(test_control_group_members)
 	struct group *gr = getgrnam("users");
 
 	if (geteuid() != 0 || gr == NULL)
-		return;	/* needs another user, and Debian's "users" (gid 100) */
+		return; /* needs another user, and Debian's "users" (gid 100) */
 	ck_assert_uint_eq(gr->gr_gid, 100);
 	control_free(ctl);
 	sock_group = "users";
@@ -1029,7 +1039,7 @@ static void child_connections(uid_t uid, int n, int out)
 		fill_sun(&sun);
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-		    write(fds[i], req, strlen(req)) < 0)
+			write(fds[i], req, strlen(req)) < 0)
 			_exit(3);
 		r = read(fds[i], buf, sizeof(buf) - 1);
 		o = r > 0 ? ic_json_parse_new(buf, (size_t)r) : NULL;
@@ -1048,7 +1058,7 @@ START_TEST(test_per_user_limit)
 	int i;
 
 	if (geteuid() != 0)
-		return;	/* needs another user */
+		return; /* needs another user */
 	ck_assert_int_eq(chmod(dir, 0711), 0);
 	ck_assert_int_eq(chmod(sock_path, 0666), 0);
 	ck_assert_int_eq(pipe(pfd), 0);

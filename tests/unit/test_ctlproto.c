@@ -15,8 +15,8 @@ static enum ctl_status parse(const char *text, struct ctl_request *req)
 	return ctl_request_parse(text, strlen(text), req);
 }
 
-static enum ctl_status args_check_text(const char *cmd, const char *args_text, char *err,
-				       size_t errlen)
+static enum ctl_status args_check_text(
+	const char *cmd, const char *args_text, char *err, size_t errlen)
 {
 	json_object *args = ic_json_parse_new(args_text, strlen(args_text));
 	enum ctl_status st;
@@ -109,8 +109,9 @@ START_TEST(test_request_parse_ok)
 {
 	struct ctl_request req;
 
-	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"r1\",\"cmd\":\"pause\",\"args\":{\"seconds\":5}}",
-			       &req), CTL_ST_OK);
+	ck_assert_int_eq(
+		parse("{\"v\":1,\"id\":\"r1\",\"cmd\":\"pause\",\"args\":{\"seconds\":5}}", &req),
+		CTL_ST_OK);
 	ck_assert_str_eq(req.id, "r1");
 	ck_assert_str_eq(req.cmd, "pause");
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(req.args, "seconds")), 5);
@@ -122,8 +123,9 @@ START_TEST(test_request_parse_ok)
 	ck_assert_ptr_nonnull(req.args);
 	ck_assert_int_eq(json_object_object_length(req.args), 0);
 	ctl_request_clear(&req);
-	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"r3\",\"cmd\":\"status\",\"args\":null} \r\n",
-			       &req), CTL_ST_OK);
+	ck_assert_int_eq(
+		parse("{\"v\":1,\"id\":\"r3\",\"cmd\":\"status\",\"args\":null} \r\n", &req),
+		CTL_ST_OK);
 	ck_assert(json_object_is_type(req.args, json_type_object));
 	ctl_request_clear(&req);
 }
@@ -138,24 +140,24 @@ START_TEST(test_request_parse_errors)
 	ctl_request_clear(&req);
 	ck_assert_int_eq(parse("[1,2]", &req), CTL_ST_BAD_JSON);
 	ctl_request_clear(&req);
-	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"a\",\"cmd\":\"status\"} x", &req),
-			 CTL_ST_BAD_JSON);
+	ck_assert_int_eq(
+		parse("{\"v\":1,\"id\":\"a\",\"cmd\":\"status\"} x", &req), CTL_ST_BAD_JSON);
 	ctl_request_clear(&req);
 	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"a\"", &req), CTL_ST_BAD_JSON);
 	ctl_request_clear(&req);
 
 	/* wrong or missing version: the reply can still name the request */
-	ck_assert_int_eq(parse("{\"v\":2,\"id\":\"a\",\"cmd\":\"status\"}", &req),
-			 CTL_ST_BAD_VERSION);
+	ck_assert_int_eq(
+		parse("{\"v\":2,\"id\":\"a\",\"cmd\":\"status\"}", &req), CTL_ST_BAD_VERSION);
 	ck_assert_str_eq(req.id, "a");
 	ctl_request_clear(&req);
 	ck_assert_int_eq(parse("{\"id\":\"a\",\"cmd\":\"status\"}", &req), CTL_ST_BAD_VERSION);
 	ctl_request_clear(&req);
-	ck_assert_int_eq(parse("{\"v\":\"1\",\"id\":\"a\",\"cmd\":\"status\"}", &req),
-			 CTL_ST_BAD_VERSION);
+	ck_assert_int_eq(
+		parse("{\"v\":\"1\",\"id\":\"a\",\"cmd\":\"status\"}", &req), CTL_ST_BAD_VERSION);
 	ctl_request_clear(&req);
-	ck_assert_int_eq(parse("{\"v\":0,\"id\":\"a\",\"cmd\":\"status\"}", &req),
-			 CTL_ST_BAD_VERSION);
+	ck_assert_int_eq(
+		parse("{\"v\":0,\"id\":\"a\",\"cmd\":\"status\"}", &req), CTL_ST_BAD_VERSION);
 	ctl_request_clear(&req);
 
 	/* id missing, mistyped or invalid */
@@ -164,8 +166,8 @@ START_TEST(test_request_parse_errors)
 	ctl_request_clear(&req);
 	ck_assert_int_eq(parse("{\"v\":1,\"id\":7,\"cmd\":\"status\"}", &req), CTL_ST_BAD_REQUEST);
 	ctl_request_clear(&req);
-	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"a b\",\"cmd\":\"status\"}", &req),
-			 CTL_ST_BAD_REQUEST);
+	ck_assert_int_eq(
+		parse("{\"v\":1,\"id\":\"a b\",\"cmd\":\"status\"}", &req), CTL_ST_BAD_REQUEST);
 	ck_assert_ptr_null(req.id);
 	ctl_request_clear(&req);
 
@@ -180,7 +182,7 @@ START_TEST(test_request_parse_errors)
 
 	/* args not an object */
 	ck_assert_int_eq(parse("{\"v\":1,\"id\":\"a\",\"cmd\":\"status\",\"args\":[]}", &req),
-			 CTL_ST_BAD_ARGS);
+		CTL_ST_BAD_ARGS);
 	ctl_request_clear(&req);
 }
 END_TEST
@@ -191,14 +193,13 @@ START_TEST(test_args_simple)
 	char buf[64];
 
 	ck_assert_int_eq(args_check_text("status", "{}", err, sizeof(err)), CTL_ST_OK);
-	ck_assert_int_eq(args_check_text("status", "{\"x\":1}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(args_check_text("status", "{\"x\":1}", err, sizeof(err)), CTL_ST_BAD_ARGS);
 	ck_assert_ptr_nonnull(strstr(err, "\"x\""));
 	ck_assert_int_eq(args_check_text("resume", "{}", err, sizeof(err)), CTL_ST_OK);
 	ck_assert_int_eq(args_check_text("reload", "{}", err, sizeof(err)), CTL_ST_OK);
 	ck_assert_int_eq(args_check_text("models", "{}", err, sizeof(err)), CTL_ST_OK);
-	ck_assert_int_eq(args_check_text("frobnicate", "{}", err, sizeof(err)),
-			 CTL_ST_UNKNOWN_COMMAND);
+	ck_assert_int_eq(
+		args_check_text("frobnicate", "{}", err, sizeof(err)), CTL_ST_UNKNOWN_COMMAND);
 	ck_assert(ctl_command_known("chat"));
 	ck_assert(!ctl_command_known("frobnicate"));
 
@@ -210,19 +211,19 @@ START_TEST(test_args_simple)
 	snprintf(buf, sizeof(buf), "{\"seconds\":%d}", CTL_PAUSE_MAX_S + 1);
 	ck_assert_int_eq(args_check_text("pause", buf, err, sizeof(err)), CTL_ST_BAD_ARGS);
 	ck_assert_ptr_nonnull(strstr(err, "seconds"));
-	ck_assert_int_eq(args_check_text("pause", "{\"seconds\":0}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
-	ck_assert_int_eq(args_check_text("pause", "{\"seconds\":\"5\"}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
-	ck_assert_int_eq(args_check_text("pause", "{\"seconds\":1.5}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		args_check_text("pause", "{\"seconds\":0}", err, sizeof(err)), CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		args_check_text("pause", "{\"seconds\":\"5\"}", err, sizeof(err)), CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		args_check_text("pause", "{\"seconds\":1.5}", err, sizeof(err)), CTL_ST_BAD_ARGS);
 
 	/* cancel: target required, an id */
-	ck_assert_int_eq(args_check_text("cancel", "{\"target\":\"c1\"}", err, sizeof(err)),
-			 CTL_ST_OK);
+	ck_assert_int_eq(
+		args_check_text("cancel", "{\"target\":\"c1\"}", err, sizeof(err)), CTL_ST_OK);
 	ck_assert_int_eq(args_check_text("cancel", "{}", err, sizeof(err)), CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(args_check_text("cancel", "{\"target\":\"a b\"}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
+		CTL_ST_BAD_ARGS);
 }
 END_TEST
 
@@ -231,7 +232,10 @@ END_TEST
 START_TEST(test_command_table)
 {
 	/* the rows of protocol version 1: never redefined */
-	static const struct { const char *name; bool privileged, streams, spare_slot; } v1[] = {
+	static const struct {
+		const char *name;
+		bool privileged, streams, spare_slot;
+	} v1[] = {
 		{ "status", false, false, false },
 		{ "models", false, false, false },
 		{ "pause", true, false, false },
@@ -248,7 +252,8 @@ START_TEST(test_command_table)
 
 		ck_assert_msg(c != NULL, "%s", v1[i].name);
 		ck_assert_msg(c->privileged == v1[i].privileged && c->streams == v1[i].streams &&
-			      c->spare_slot == v1[i].spare_slot, "%s", v1[i].name);
+				c->spare_slot == v1[i].spare_slot,
+			"%s", v1[i].name);
 	}
 	for (i = 0; i < ctl_n_commands; i++) {
 		const struct ctl_command *c = &ctl_commands[i];
@@ -261,14 +266,14 @@ START_TEST(test_command_table)
 			ck_assert_str_ne(ctl_commands[j].name, c->name);
 		/* a member no row declares is refused, named */
 		args = ic_json_parse_new("{\"bogus\":1}", 11);
-		ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
-				 CTL_ST_BAD_ARGS);
+		ck_assert_int_eq(
+			ctl_command_check_args(c, args, err, sizeof(err)), CTL_ST_BAD_ARGS);
 		ck_assert_ptr_nonnull(strstr(err, "\"bogus\""));
 		json_object_put(args);
 		/* not an object */
 		args = json_object_new_array();
-		ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
-				 CTL_ST_BAD_ARGS);
+		ck_assert_int_eq(
+			ctl_command_check_args(c, args, err, sizeof(err)), CTL_ST_BAD_ARGS);
 		json_object_put(args);
 		/* arguments: unique names, sane ranges, required ones missing refused */
 		for (j = 0; j < CTL_ARGS_MAX && c->args[j].name != NULL; j++) {
@@ -281,8 +286,8 @@ START_TEST(test_command_table)
 			if (!a->required)
 				continue;
 			args = json_object_new_object();
-			ck_assert_int_eq(ctl_command_check_args(c, args, err, sizeof(err)),
-					 CTL_ST_BAD_ARGS);
+			ck_assert_int_eq(
+				ctl_command_check_args(c, args, err, sizeof(err)), CTL_ST_BAD_ARGS);
 			json_object_put(args);
 		}
 	}
@@ -341,8 +346,8 @@ START_TEST(test_arg_types)
 		json_object_put(args);
 		ck_assert_msg(st == cases[i].want, "%s: %d (%s)", cases[i].args, st, err);
 		if (cases[i].in_err != NULL)
-			ck_assert_msg(strstr(err, cases[i].in_err) != NULL, "%s: %s",
-				      cases[i].args, err);
+			ck_assert_msg(
+				strstr(err, cases[i].in_err) != NULL, "%s: %s", cases[i].args, err);
 		else
 			ck_assert_str_eq(err, "");
 	}
@@ -360,7 +365,8 @@ static json_object *chat_args_new(const char *model, int n, size_t chars)
 	for (i = 0; i < n; i++) {
 		json_object *m = json_object_new_object();
 
-		json_object_object_add(m, "role", json_object_new_string(i % 2 ? "assistant" : "user"));
+		json_object_object_add(
+			m, "role", json_object_new_string(i % 2 ? "assistant" : "user"));
 		json_object_object_add(m, "content", json_object_new_string(text));
 		json_object_array_add(msgs, m);
 	}
@@ -389,12 +395,12 @@ START_TEST(test_args_chat)
 
 	ck_assert_int_eq(chat_check(chat_args_new("llama3.2:3b", 1, 2)), CTL_ST_OK);
 	ck_assert_int_eq(chat_check(chat_args_new("llama3.2:3b", IC_MESSAGES_MAX, 1)), CTL_ST_OK);
-	ck_assert_int_eq(chat_check(chat_args_new("llama3.2:3b", IC_MESSAGES_MAX + 1, 1)),
-			 CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		chat_check(chat_args_new("llama3.2:3b", IC_MESSAGES_MAX + 1, 1)), CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(chat_check(chat_args_new("llama3.2:3b", 0, 1)), CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(chat_check(chat_args_new("m", 1, IC_MESSAGE_CHARS_MAX)), CTL_ST_OK);
-	ck_assert_int_eq(chat_check(chat_args_new("m", 1, IC_MESSAGE_CHARS_MAX + 1)),
-			 CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		chat_check(chat_args_new("m", 1, IC_MESSAGE_CHARS_MAX + 1)), CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(chat_check(chat_args_new("m", 1, 0)), CTL_ST_BAD_ARGS);
 	model = repeat('m', IC_MODEL_NAME_MAX);
 	ck_assert_int_eq(chat_check(chat_args_new(model, 1, 1)), CTL_ST_OK);
@@ -404,34 +410,50 @@ START_TEST(test_args_chat)
 	free(model);
 	ck_assert_int_eq(chat_check(chat_args_new("", 1, 1)), CTL_ST_BAD_ARGS);
 
-	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
-		"{\"role\":\"assistant\",\"content\":\"yo\"}],\"think\":true,\"options\":{\"seed\":1}}",
-		err, sizeof(err)), CTL_ST_OK);
+	ck_assert_int_eq(
+		args_check_text("chat",
+			"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+			"{\"role\":\"assistant\",\"content\":\"yo\"}],\"think\":true,\"options\":{"
+			"\"seed\":1}}",
+			err, sizeof(err)),
+		CTL_ST_OK);
 	/* the network's consumer API has no system messages */
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
-		"{\"role\":\"user\",\"content\":\"hi\"}]}", err, sizeof(err)), CTL_ST_BAD_ARGS);
+				 "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+				 "\"be brief\"},"
+				 "{\"role\":\"user\",\"content\":\"hi\"}]}",
+				 err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
 	ck_assert_ptr_nonnull(strstr(err, "role"));
+	ck_assert_int_eq(
+		args_check_text("chat",
+			"{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
+			err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
-		err, sizeof(err)), CTL_ST_BAD_ARGS);
-	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"images\":[]}]}",
-		err, sizeof(err)), CTL_ST_BAD_ARGS);
-	ck_assert_int_eq(args_check_text("chat", "{\"model\":\"m\"}", err, sizeof(err)),
-			 CTL_ST_BAD_ARGS);
+				 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+				 "\"x\",\"images\":[]}]}",
+				 err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
+	ck_assert_int_eq(
+		args_check_text("chat", "{\"model\":\"m\"}", err, sizeof(err)), CTL_ST_BAD_ARGS);
 	ck_assert_ptr_nonnull(strstr(err, "messages"));
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"think\":1}",
-		err, sizeof(err)), CTL_ST_BAD_ARGS);
+				 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+				 "\"x\"}],\"think\":1}",
+				 err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
 	ck_assert_ptr_nonnull(strstr(err, "think"));
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"options\":[]}",
-		err, sizeof(err)), CTL_ST_BAD_ARGS);
+				 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+				 "\"x\"}],\"options\":[]}",
+				 err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
 	ck_assert_int_eq(args_check_text("chat",
-		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":false}",
-		err, sizeof(err)), CTL_ST_BAD_ARGS);
+				 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+				 "\"x\"}],\"stream\":false}",
+				 err, sizeof(err)),
+		CTL_ST_BAD_ARGS);
 	a = json_object_new_array();
 	ck_assert_int_eq(ctl_args_check("chat", a, err, sizeof(err)), CTL_ST_BAD_ARGS);
 	json_object_put(a);
@@ -451,8 +473,9 @@ START_TEST(test_request_roundtrip)
 	line = ctl_line_new(o, &len);
 	ck_assert_int_eq(len, strlen(line));
 	ck_assert_int_eq(line[len - 1], '\n');
-	ck_assert_ptr_null(strchr(line, '\\'));	/* "/" is not escaped */
-	ck_assert_str_eq(line, "{\"v\":1,\"id\":\"r9\",\"cmd\":\"cancel\",\"args\":{\"target\":\"c/1\"}}\n");
+	ck_assert_ptr_null(strchr(line, '\\')); /* "/" is not escaped */
+	ck_assert_str_eq(
+		line, "{\"v\":1,\"id\":\"r9\",\"cmd\":\"cancel\",\"args\":{\"target\":\"c/1\"}}\n");
 	ck_assert_int_eq(ctl_request_parse(line, len - 1, &req), CTL_ST_OK);
 	ck_assert_str_eq(req.cmd, "cancel");
 	ctl_request_clear(&req);
@@ -477,8 +500,9 @@ START_TEST(test_reply_and_event)
 	json_object_object_add(body, "status", json_object_new_string("hijack"));
 	o = ctl_reply_new("r1", CTL_ST_OK, NULL, body);
 	line = ctl_line_new(o, NULL);
-	ck_assert_str_eq(line, "{\"v\":1,\"id\":\"r1\",\"status\":\"ok\",\"message\":\"Done.\","
-			 "\"in_flight\":2}\n");
+	ck_assert_str_eq(line,
+		"{\"v\":1,\"id\":\"r1\",\"status\":\"ok\",\"message\":\"Done.\","
+		"\"in_flight\":2}\n");
 	free(line);
 	json_object_put(o);
 	/* body is borrowed: still ours */
@@ -510,8 +534,9 @@ START_TEST(test_reply_and_event)
 	o = ctl_event_new("c1", "tool", body);
 	json_object_put(body);
 	line = ctl_line_new(o, NULL);
-	ck_assert_str_eq(line, "{\"v\":1,\"id\":\"c1\",\"event\":\"tool\",\"name\":\"web_search\","
-			 "\"status\":\"executing\"}\n");
+	ck_assert_str_eq(line,
+		"{\"v\":1,\"id\":\"c1\",\"event\":\"tool\",\"name\":\"web_search\","
+		"\"status\":\"executing\"}\n");
 	free(line);
 	json_object_put(o);
 }
@@ -527,7 +552,9 @@ START_TEST(test_message_parse)
 	struct ctl_message m;
 
 	ck_assert_int_eq(msg_parse("{\"v\":1,\"id\":\"r1\",\"status\":\"permission\","
-				   "\"message\":\"x\",\"detail\":\"d\"}", &m), 0);
+				   "\"message\":\"x\",\"detail\":\"d\"}",
+				 &m),
+		0);
 	ck_assert_int_eq(m.kind, CTL_MSG_REPLY);
 	ck_assert_int_eq(m.status, CTL_ST_PERMISSION);
 	ck_assert_str_eq(m.id, "r1");
@@ -537,14 +564,18 @@ START_TEST(test_message_parse)
 
 	/* a status from a newer daemon: failed, with its own sentence */
 	ck_assert_int_eq(msg_parse("{\"v\":1,\"id\":null,\"status\":\"on_fire\","
-				   "\"message\":\"It burns.\"}", &m), 0);
+				   "\"message\":\"It burns.\"}",
+				 &m),
+		0);
 	ck_assert_int_eq(m.status, CTL_ST_FAILED);
 	ck_assert_ptr_null(m.id);
 	ck_assert_str_eq(m.message, "It burns.");
 	ctl_message_clear(&m);
 
 	ck_assert_int_eq(msg_parse("{\"v\":1,\"id\":\"c\",\"event\":\"done\","
-				   "\"finish_reason\":\"stop\"}", &m), 0);
+				   "\"finish_reason\":\"stop\"}",
+				 &m),
+		0);
 	ck_assert_int_eq(m.kind, CTL_MSG_EVENT);
 	ck_assert_int_eq(m.event, CTL_EV_DONE);
 	ctl_message_clear(&m);

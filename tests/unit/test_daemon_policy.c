@@ -34,8 +34,8 @@ START_TEST(test_reasons_combine)
 	struct availability a;
 
 	memset(&a, 0, sizeof(a));
-	ck_assert(avail_set(&a, AVAIL_OLLAMA_DOWN, true));	/* changed */
-	ck_assert(!avail_set(&a, AVAIL_NO_MODELS, true));	/* still unavailable */
+	ck_assert(avail_set(&a, AVAIL_OLLAMA_DOWN, true)); /* changed */
+	ck_assert(!avail_set(&a, AVAIL_NO_MODELS, true));  /* still unavailable */
 	ck_assert_str_eq(avail_reason_text(&a), "ollama down");
 	ck_assert(!avail_set(&a, AVAIL_OLLAMA_DOWN, false));
 	ck_assert_str_eq(avail_reason_text(&a), "no models");
@@ -78,8 +78,8 @@ START_TEST(test_backoff_bounds)
 
 	for (attempt = 0; attempt < 40; attempt++) {
 		double lo = backoff_delay_s(attempt, IC_RECONNECT_MIN_S, IC_RECONNECT_MAX_S, 0.0);
-		double hi = backoff_delay_s(attempt, IC_RECONNECT_MIN_S, IC_RECONNECT_MAX_S,
-					    0.999999);
+		double hi =
+			backoff_delay_s(attempt, IC_RECONNECT_MIN_S, IC_RECONNECT_MAX_S, 0.999999);
 
 		ck_assert(lo >= IC_RECONNECT_MIN_S);
 		ck_assert(hi <= IC_RECONNECT_MAX_S);
@@ -170,8 +170,7 @@ START_TEST(test_nodeid_stable_ok)
 }
 END_TEST
 
-static struct daemon_config *
-load_with(const char *override, char **errors)
+static struct daemon_config *load_with(const char *override, char **errors)
 {
 	const char *ov[2] = { override, NULL };
 
@@ -185,7 +184,7 @@ START_TEST(test_config_defaults)
 	struct daemon_config *c = dconfig_load_new(NULL, NULL, &errors);
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(c->max_concurrent, 2);	/* as the public agent */
+	ck_assert_int_eq(c->max_concurrent, 2); /* as the public agent */
 	ck_assert_int_eq(c->heartbeat_interval, IC_HEARTBEAT_INTERVAL_S);
 	ck_assert_int_eq(c->model_refresh, IC_MODEL_REFRESH_DEFAULT_S);
 	ck_assert_int_eq(c->drain_timeout, IC_DRAIN_DEFAULT_S);
@@ -251,7 +250,8 @@ START_TEST(test_config_idle)
 	dconfig_free(c);
 	ov[1] = "idle.cpu_idle=31";
 	ck_assert_ptr_null(dconfig_load_new(NULL, ov, &errors));
-	ck_assert_ptr_nonnull(strstr(errors, "idle.cpu_idle (31) must not be above idle.cpu_busy (30)"));
+	ck_assert_ptr_nonnull(
+		strstr(errors, "idle.cpu_idle (31) must not be above idle.cpu_busy (30)"));
 	free(errors);
 	ov[0] = "idle.gpu_busy=10";
 	ov[1] = "idle.gpu_idle=11";
@@ -289,8 +289,7 @@ START_TEST(test_config_idle)
 }
 END_TEST
 
-static Suite *
-suite(void)
+static Suite *suite(void)
 {
 	Suite *s = suite_create("daemon_policy");
 	TCase *tc = tcase_create("core");
@@ -309,8 +308,7 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(suite());
 	int failed;

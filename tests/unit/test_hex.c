@@ -42,7 +42,10 @@ START_TEST(test_parse)
 	ck_assert_int_eq(ic_hex_parse(" 123", 4), -1);
 	ck_assert_int_eq(ic_hex_parse("-123", 4), -1);
 	ck_assert_int_eq(ic_hex_parse("0x12", 4), -1);
-	ck_assert_int_eq(ic_hex_parse("12\0" "4", 4), -1);
+	ck_assert_int_eq(ic_hex_parse("12\0"
+				      "4",
+				 4),
+		-1);
 	/* n out of range */
 	ck_assert_int_eq(ic_hex_parse("1", 0), -1);
 	ck_assert_int_eq(ic_hex_parse("12345678", 8), -1);

@@ -10,8 +10,10 @@
 /* cpu 50/25, gpu 60/30, idle_time 60 s, 5 s samples */
 static const struct idle_params defaults = {
 	.mode = IDLE_MODE_AUTO,
-	.cpu_busy = 50, .cpu_idle = 25,
-	.gpu_busy = 60, .gpu_idle = 30,
+	.cpu_busy = 50,
+	.cpu_idle = 25,
+	.gpu_busy = 60,
+	.gpu_idle = 30,
 	.idle_time = 60,
 	.run_on_battery = false,
 	.on_busy = IDLE_ON_BUSY_FINISH,
@@ -21,16 +23,14 @@ static const struct idle_params defaults = {
 static struct idle_policy pol;
 static time_t now;
 
-static void
-setup(void)
+static void setup(void)
 {
 	idle_policy_init(&pol, &defaults);
 	now = 1000;
 }
 
 /* A quiet sample (every load signal known and low, no input). */
-static struct idle_sample
-quiet(void)
+static struct idle_sample quiet(void)
 {
 	struct idle_sample s;
 
@@ -43,16 +43,14 @@ quiet(void)
 	return s;
 }
 
-static bool
-feed(struct idle_sample s)
+static bool feed(struct idle_sample s)
 {
 	s.now = now;
 	return idle_policy_update(&pol, &s);
 }
 
 /* Quiet samples every 5 s until the policy lends. */
-static void
-reach_idle(void)
+static void reach_idle(void)
 {
 	int i;
 
@@ -63,8 +61,7 @@ reach_idle(void)
 	ck_assert_int_eq(pol.state, IDLE_STATE_IDLE);
 }
 
-static void
-feed_cpu(double v)
+static void feed_cpu(double v)
 {
 	struct idle_sample s = quiet();
 
@@ -72,8 +69,7 @@ feed_cpu(double v)
 	feed(s);
 }
 
-static void
-feed_gpu(double v)
+static void feed_gpu(double v)
 {
 	struct idle_sample s = quiet();
 
@@ -96,7 +92,7 @@ END_TEST
 START_TEST(test_idle_time_exact)
 {
 	/* samples at 1000..1055 are not enough; the one at 1060 is */
-	ck_assert(feed(quiet()));	/* unknown -> busy (waiting) */
+	ck_assert(feed(quiet())); /* unknown -> busy (waiting) */
 	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);
 	ck_assert_str_eq(pol.reason, "idle for 0s of 1m");
 	for (now = 1005; now < 1060; now += 5) {
@@ -115,25 +111,25 @@ END_TEST
 START_TEST(test_cpu_hysteresis)
 {
 	reach_idle();
-	feed_cpu(49.4);		/* just below cpu_busy: still idle */
+	feed_cpu(49.4); /* just below cpu_busy: still idle */
 	ck_assert_int_eq(pol.state, IDLE_STATE_IDLE);
 	now += 5;
-	feed_cpu(50);		/* at cpu_busy: busy at the first sample */
+	feed_cpu(50); /* at cpu_busy: busy at the first sample */
 	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);
 	ck_assert_int_eq(pol.since, now);
 	ck_assert_str_eq(pol.reason, "CPU 50% used by others");
 	now += 5;
-	feed_cpu(25);		/* between the thresholds: stays busy */
+	feed_cpu(25); /* between the thresholds: stays busy */
 	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);
 	ck_assert_str_eq(pol.reason, "CPU 25% used by others");
 	ck_assert_int_eq(pol.quiet_from, 0);
 	now += 5;
-	feed_cpu(24.9);		/* below cpu_idle: the quiet run starts */
+	feed_cpu(24.9); /* below cpu_idle: the quiet run starts */
 	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);
 	ck_assert_int_eq(pol.quiet_from, now);
 	ck_assert_str_eq(pol.reason, "idle for 0s of 1m");
 	now += 5;
-	feed_cpu(40);		/* between again, but came from below: quiet */
+	feed_cpu(40); /* between again, but came from below: quiet */
 	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);
 	ck_assert_str_eq(pol.reason, "idle for 5s of 1m");
 }
@@ -149,14 +145,14 @@ START_TEST(test_cpu_busy_restarts_quiet_run)
 	feed_cpu(1);
 	start = now;
 	now += 50;
-	feed_cpu(80);		/* busy again before idle_time: the run restarts */
+	feed_cpu(80); /* busy again before idle_time: the run restarts */
 	ck_assert_int_eq(pol.quiet_from, 0);
 	now += 5;
 	feed_cpu(1);
 	ck_assert_int_eq(pol.quiet_from, now);
 	now = start + 60;
 	feed_cpu(1);
-	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY);	/* only 5 s of the new run */
+	ck_assert_int_eq(pol.state, IDLE_STATE_BUSY); /* only 5 s of the new run */
 	now = pol.quiet_from + 60;
 	feed_cpu(1);
 	ck_assert_int_eq(pol.state, IDLE_STATE_IDLE);
@@ -350,10 +346,10 @@ START_TEST(test_on_busy_finish)
 	ck_assert_int_eq(idle_policy_cancel_at(&pol), 0);
 	feed_cpu(99);
 	busy_at = now;
-	ck_assert(!idle_policy_lend(&pol));	/* no new request from the first busy sample */
+	ck_assert(!idle_policy_lend(&pol)); /* no new request from the first busy sample */
 	ck_assert_int_eq(idle_policy_cancel_at(&pol), busy_at + 30);
 	now += 5;
-	feed_cpu(99);		/* staying busy does not move the deadline */
+	feed_cpu(99); /* staying busy does not move the deadline */
 	ck_assert_int_eq(idle_policy_cancel_at(&pol), busy_at + 30);
 }
 END_TEST
@@ -394,8 +390,7 @@ START_TEST(test_names_and_durations)
 }
 END_TEST
 
-static Suite *
-suite(void)
+static Suite *suite(void)
 {
 	Suite *s = suite_create("idle_policy");
 	TCase *tc = tcase_create("policy");
@@ -422,8 +417,7 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(suite());
 	int failed;

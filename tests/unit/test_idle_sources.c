@@ -18,28 +18,25 @@
 
 static char root[256];
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
 }
 
-static void
-setup(void)
+static void setup(void)
 {
-	snprintf(root, sizeof(root), "%s/idle-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(
+		root, sizeof(root), "%s/idle-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(root));
 }
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Create ROOT/rel (and its directories) holding the formatted text. */
-static void
-put(const char *rel, const char *fmt, ...)
+static void put(const char *rel, const char *fmt, ...)
 {
 	char path[512], *p;
 	va_list ap;
@@ -59,8 +56,7 @@ put(const char *rel, const char *fmt, ...)
 	fclose(f);
 }
 
-static void
-link_to(const char *rel, const char *target)
+static void link_to(const char *rel, const char *target)
 {
 	char path[512];
 
@@ -69,8 +65,7 @@ link_to(const char *rel, const char *target)
 	ck_assert_int_eq(symlink(target, path), 0);
 }
 
-static void
-rm(const char *rel)
+static void rm(const char *rel)
 {
 	char path[512];
 
@@ -79,8 +74,7 @@ rm(const char *rel)
 }
 
 /* ROOT/rel; four calls may be live at once (function arguments). */
-static char *
-at(const char *rel)
+static char *at(const char *rel)
 {
 	static char path[4][512];
 	static unsigned i;
@@ -91,14 +85,12 @@ at(const char *rel)
 }
 
 /* /proc/stat with all = busy + idle ticks. */
-static void
-put_stat(unsigned long busy, unsigned long idle)
+static void put_stat(unsigned long busy, unsigned long idle)
 {
 	put("proc/stat", "cpu  %lu 0 0 %lu 0 0 0 0 0 0\ncpu0 1 2 3 4\n", busy, idle);
 }
 
-static void
-put_proc(int pid, const char *comm, unsigned long utime, unsigned long stime)
+static void put_proc(int pid, const char *comm, unsigned long utime, unsigned long stime)
 {
 	char rel[64];
 
@@ -106,7 +98,7 @@ put_proc(int pid, const char *comm, unsigned long utime, unsigned long stime)
 	put(rel, "%s\n", comm);
 	snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
 	put(rel, "%d (%s) S 1 1 1 0 -1 4194560 100 0 0 0 %lu %lu 0 0 20 0 1 0 12345 0 0\n", pid,
-	    comm, utime, stime);
+		comm, utime, stime);
 }
 
 START_TEST(test_cpu_others)
@@ -120,7 +112,7 @@ START_TEST(test_cpu_others)
 	c = idle_cpu_new(at("proc"), 1, "ollama*", "");
 	idle_sample_init(&s, 0);
 	idle_cpu_sample(c, &s);
-	ck_assert(s.cpu_others < 0);	/* the first sample has no delta */
+	ck_assert(s.cpu_others < 0); /* the first sample has no delta */
 	/* 200 ticks: 160 busy, of which ollama used 100 */
 	put_stat(1160, 1040);
 	put_proc(100, "ollama", 70, 50);
@@ -130,7 +122,7 @@ START_TEST(test_cpu_others)
 	ck_assert_double_eq_tol(s.cpu_others, 30.0, 0.01);
 	ck_assert_double_eq_tol(idle_cpu_own_percent(c), 50.0, 0.01);
 	ck_assert(idle_cpu_is_own(c, 100));
-	ck_assert(idle_cpu_is_own(c, 1));	/* self */
+	ck_assert(idle_cpu_is_own(c, 1)); /* self */
 	ck_assert(!idle_cpu_is_own(c, 200));
 	idle_cpu_free(c);
 }
@@ -168,7 +160,7 @@ START_TEST(test_cpu_new_runner_found_before_it_counts)
 	put_proc(100, "ollama", 0, 0);
 	c = idle_cpu_new(at("proc"), 1, "ollama*", "");
 	idle_sample_init(&s, 0);
-	idle_cpu_sample(c, &s);		/* scan */
+	idle_cpu_sample(c, &s); /* scan */
 	/* a runner starts between scans and uses 90 of 100 ticks */
 	put_proc(300, "ollama_llama_se", 60, 30);
 	put_stat(90, 10);
@@ -240,7 +232,7 @@ START_TEST(test_cpu_exclusive)
 	ck_assert_int_eq(s.exclusive_pid, 400);
 	rm("proc/400");
 	idle_sample_init(&s, 5);
-	idle_cpu_sample(c, &s);		/* not a scan: the pid is checked */
+	idle_cpu_sample(c, &s); /* not a scan: the pid is checked */
 	ck_assert_str_eq(s.exclusive, "");
 	idle_cpu_free(c);
 }
@@ -262,8 +254,9 @@ END_TEST
 
 START_TEST(test_psi)
 {
-	put("proc/pressure/cpu", "some avg10=12.50 avg60=3.00 avg300=1.00 total=5\n"
-	    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+	put("proc/pressure/cpu",
+		"some avg10=12.50 avg60=3.00 avg300=1.00 total=5\n"
+		"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
 	ck_assert_double_eq_tol(idle_cpu_psi(at("proc")), 12.5, 0.001);
 }
 END_TEST
@@ -299,8 +292,7 @@ START_TEST(test_power)
 }
 END_TEST
 
-static void
-touch_atime(const char *rel, time_t t)
+static void touch_atime(const char *rel, time_t t)
 {
 	struct timeval tv[2] = { { t, 0 }, { t, 0 } };
 
@@ -315,8 +307,8 @@ START_TEST(test_tty)
 
 	ck_assert_int_eq(idle_tty_input_age(at("dev"), now, where, sizeof(where)), -1);
 	touch_atime("dev/pts/3", now - 8);
-	touch_atime("dev/pts/ptmx", now);	/* not a terminal */
-	touch_atime("dev/ttyS0", now);		/* a serial line */
+	touch_atime("dev/pts/ptmx", now); /* not a terminal */
+	touch_atime("dev/ttyS0", now);	  /* a serial line */
 	touch_atime("dev/tty1", now - 100);
 	ck_assert_int_eq(idle_tty_input_age(at("dev"), now, where, sizeof(where)), 8);
 	ck_assert_str_eq(where, "pts/3");
@@ -326,8 +318,8 @@ START_TEST(test_tty)
 }
 END_TEST
 
-static void
-put_drm_fd(int pid, int fd, unsigned id, unsigned long long gfx, unsigned long long compute)
+static void put_drm_fd(
+	int pid, int fd, unsigned id, unsigned long long gfx, unsigned long long compute)
 {
 	char rel[64];
 
@@ -336,9 +328,11 @@ put_drm_fd(int pid, int fd, unsigned id, unsigned long long gfx, unsigned long l
 	snprintf(rel, sizeof(rel), "proc/%d/fd/%d", pid, fd);
 	link_to(rel, "/dev/dri/renderD128");
 	snprintf(rel, sizeof(rel), "proc/%d/fdinfo/%d", pid, fd);
-	put(rel, "pos:\t0\nflags:\t02100002\ndrm-driver:\tamdgpu\ndrm-client-id:\t%u\n"
-	    "drm-pdev:\t0000:03:00.0\ndrm-engine-capacity-gfx:\t1\n"
-	    "drm-engine-gfx:\t%llu ns\ndrm-engine-compute:\t%llu ns\n", id, gfx, compute);
+	put(rel,
+		"pos:\t0\nflags:\t02100002\ndrm-driver:\tamdgpu\ndrm-client-id:\t%u\n"
+		"drm-pdev:\t0000:03:00.0\ndrm-engine-capacity-gfx:\t1\n"
+		"drm-engine-gfx:\t%llu ns\ndrm-engine-compute:\t%llu ns\n",
+		id, gfx, compute);
 }
 
 START_TEST(test_drm)
@@ -352,10 +346,10 @@ START_TEST(test_drm)
 	link_to("sys/class/drm/card0", "../../devices/pci0000:00/0000:03:00.0/drm/card0");
 	put("sys/devices/pci0000:00/0000:03:00.0/drm/card0/.keep", "");
 	link_to("sys/devices/pci0000:00/0000:03:00.0/drm/card0/device", "../../../0000:03:00.0");
-	put("sys/class/drm/renderD128/.keep", "");	/* not a card */
+	put("sys/class/drm/renderD128/.keep", ""); /* not a card */
 	put_drm_fd(100, 5, 7, 1000, 0);
-	put_drm_fd(100, 6, 7, 1000, 0);		/* the same client on a second fd */
-	put("proc/100/fd/9", "");		/* a regular file, not DRM */
+	put_drm_fd(100, 6, 7, 1000, 0); /* the same client on a second fd */
+	put("proc/100/fd/9", "");	/* a regular file, not DRM */
 	g = idle_drm_new(at("proc"), at("sys"));
 	ck_assert_uint_eq(idle_drm_sample(g, own, 1, 1000000000ull, r, IDLE_GPU_MAX), 0);
 	/* one second later the client used 0.4 s gfx + 0.1 s compute */
@@ -383,8 +377,7 @@ START_TEST(test_drm_no_gpu)
 }
 END_TEST
 
-static bool
-own_100(const void *ctx, pid_t pid)
+static bool own_100(const void *ctx, pid_t pid)
 {
 	return pid == 100;
 }
@@ -440,8 +433,7 @@ START_TEST(test_comm_match)
 }
 END_TEST
 
-static Suite *
-suite(void)
+static Suite *suite(void)
 {
 	Suite *s = suite_create("idle_sources");
 	TCase *tc = tcase_create("sources");
@@ -466,8 +458,7 @@ suite(void)
 	return s;
 }
 
-int
-main(void)
+int main(void)
 {
 	SRunner *sr = srunner_create(suite());
 	int failed;

@@ -67,9 +67,10 @@ START_TEST(test_parse_good)
 	json_object_put(o);
 
 	/* what Ollama and consumers really send: numbers, escapes, astral chars */
-	o = parse_str("{\"t\":0.7,\"e\":1e-5,\"E\":2E+3,\"neg\":-3,\"z\":0,"
-		      "\"u\":\"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\/\",\"raw\":\"\xc3\xa9\xf0\x9f\x98\x80\","
-		      "\"a\":[],\"o\":{},\"n\":null,\"f\":false}");
+	o = parse_str(
+		"{\"t\":0.7,\"e\":1e-5,\"E\":2E+3,\"neg\":-3,\"z\":0,"
+		"\"u\":\"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\/\",\"raw\":\"\xc3\xa9\xf0\x9f\x98\x80\","
+		"\"a\":[],\"o\":{},\"n\":null,\"f\":false}");
 	ck_assert_ptr_nonnull(o);
 	ck_assert_str_eq(ic_json_get_string(o, "u"), "\xc3\xa9\xf0\x9f\x98\x80\n\t\"/");
 	ck_assert_str_eq(ic_json_get_string(o, "raw"), "\xc3\xa9\xf0\x9f\x98\x80");
@@ -104,9 +105,25 @@ END_TEST
 START_TEST(test_parse_bad)
 {
 	static const char *bad[] = {
-		"", " ", "{", "{\"a\":1}x", "{\"a\":1} {\"b\":2}", "{\"a\":1}}",
-		"[1,2,]", "['a']", "{a:1}", "tru", "-", "\"ab", "01", "nul", "{\"a\":1,}", "\"\\u12\"",
-		"{\"a\":\"\xff\"}", "{\"a\":\"\xc3\"}", NULL,
+		"",
+		" ",
+		"{",
+		"{\"a\":1}x",
+		"{\"a\":1} {\"b\":2}",
+		"{\"a\":1}}",
+		"[1,2,]",
+		"['a']",
+		"{a:1}",
+		"tru",
+		"-",
+		"\"ab",
+		"01",
+		"nul",
+		"{\"a\":1,}",
+		"\"\\u12\"",
+		"{\"a\":\"\xff\"}",
+		"{\"a\":\"\xc3\"}",
+		NULL,
 	};
 	size_t i;
 
@@ -124,11 +141,11 @@ END_TEST
 START_TEST(test_parse_invalid_utf8_forms)
 {
 	static const char *bad[] = {
-		"[\"\xc0\x80\"]",		/* overlong NUL */
-		"[\"\xe0\x80\xaf\"]",		/* overlong "/" */
-		"[\"\xed\xa0\x80\"]",		/* surrogate U+D800 */
-		"{\"\xed\xbf\xbf\":1}",		/* surrogate U+DFFF in a key */
-		"[\"\xf4\x90\x80\x80\"]",	/* U+110000 */
+		"[\"\xc0\x80\"]",	  /* overlong NUL */
+		"[\"\xe0\x80\xaf\"]",	  /* overlong "/" */
+		"[\"\xed\xa0\x80\"]",	  /* surrogate U+D800 */
+		"{\"\xed\xbf\xbf\":1}",	  /* surrogate U+DFFF in a key */
+		"[\"\xf4\x90\x80\x80\"]", /* U+110000 */
 		NULL,
 	};
 	json_object *o;
@@ -160,8 +177,12 @@ END_TEST
 START_TEST(test_parse_not_wire_json)
 {
 	static const char *bad[] = {
-		"[NaN]", "{\"t\":Infinity}", "[-Infinity]", "{\"a\":{\"b\":[1,NaN]}}",
-		"{\"node_id\":\"n\\u0000x\"}", "[\"\\u0000\"]",
+		"[NaN]",
+		"{\"t\":Infinity}",
+		"[-Infinity]",
+		"{\"a\":{\"b\":[1,NaN]}}",
+		"{\"node_id\":\"n\\u0000x\"}",
+		"[\"\\u0000\"]",
 	};
 	static const char *good[] = { "[1.5e3]", "{\"a\":\"n\\u0001x\"}", "[-0.0]" };
 	json_object *o;

@@ -49,8 +49,7 @@ START_TEST(test_journal_prefix)
 	ic_log_init("/usr/sbin/idleclawd");
 	ic_log_set_level(IC_LOG_DEBUG);
 	ic_log_set_journal(true);
-	ck_assert_str_eq(capture(IC_LOG_WARNING, "disk on fire"),
-			 "<4>disk on fire\n");
+	ck_assert_str_eq(capture(IC_LOG_WARNING, "disk on fire"), "<4>disk on fire\n");
 	ck_assert_str_eq(capture(IC_LOG_DEBUG, "x"), "<7>x\n");
 }
 END_TEST

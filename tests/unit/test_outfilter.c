@@ -14,10 +14,8 @@
 #define R IC_OUTFILTER_REPLACEMENT
 
 /* The patterns outfilter.c must catch, as a consumer would write them. */
-static const char *const replaced[] = {
-	"<script", "<iframe", "<object", "<embed", "javascript:", "vbscript:",
-	"data:text/html", NULL
-};
+static const char *const replaced[] = { "<script", "<iframe", "<object", "<embed",
+	"javascript:", "vbscript:", "data:text/html", NULL };
 
 /* Growable result of one run. */
 struct out {
@@ -28,7 +26,7 @@ struct out {
 static void out_add(struct out *o, char *piece, size_t n)
 {
 	ck_assert_ptr_nonnull(piece);
-	ck_assert_uint_eq(strlen(piece), n);	/* NUL-terminated, length right */
+	ck_assert_uint_eq(strlen(piece), n); /* NUL-terminated, length right */
 	o->p = xrealloc(o->p, o->len + n + 1);
 	memcpy(o->p + o->len, piece, n);
 	o->len += n;
@@ -75,14 +73,13 @@ static void check_all_splits(const char *text, const char *want)
 	char *got;
 
 	got = run_whole(text);
-	ck_assert_msg(strcmp(got, want) == 0, "whole: \"%s\" gave \"%s\", want \"%s\"",
-		      text, got, want);
+	ck_assert_msg(
+		strcmp(got, want) == 0, "whole: \"%s\" gave \"%s\", want \"%s\"", text, got, want);
 	free(got);
 	for (i = 0; i <= len; i++) {
 		got = run_cuts(text, &i, 1);
-		ck_assert_msg(strcmp(got, want) == 0,
-			      "cut at %zu: \"%s\" gave \"%s\", want \"%s\"",
-			      i, text, got, want);
+		ck_assert_msg(strcmp(got, want) == 0, "cut at %zu: \"%s\" gave \"%s\", want \"%s\"",
+			i, text, got, want);
 		free(got);
 	}
 	for (i = 0; len <= PAIR_CUTS_MAX_LEN && i <= len; i++) {
@@ -90,8 +87,8 @@ static void check_all_splits(const char *text, const char *want)
 			size_t cuts[2] = { i, j };
 
 			got = run_cuts(text, cuts, 2);
-			ck_assert_msg(strcmp(got, want) == 0,
-				      "cuts at %zu,%zu: \"%s\" gave \"%s\"", i, j, text, got);
+			ck_assert_msg(strcmp(got, want) == 0, "cuts at %zu,%zu: \"%s\" gave \"%s\"",
+				i, j, text, got);
 			free(got);
 		}
 	}
@@ -136,16 +133,12 @@ static char *upper_new(const char *s)
 
 START_TEST(test_plain_text_unchanged)
 {
-	static const char *const plain[] = {
-		"", "hello world", "std::vector<int> v;", "a < b > c", "x<y",
-		"if (a<b && c>d) return;", "<", "<<", "<s", "<scr", "<scrip",
-		"<b>bold</b>", "<div class=\"x\">", "java",
-		"javascript", "javascript is a language", "java script:",
-		"data:text/plain,hi", "metadata: 1", "data:", "vbscript", "<tool",
-		"<tool_call", "</tool_call>", "<tool_call >", "<embe",
-		"<objec", "template<typename T>", "1 <= 2", "d", "v", "j", "dat",
-		NULL
-	};
+	static const char *const plain[] = { "", "hello world", "std::vector<int> v;", "a < b > c",
+		"x<y", "if (a<b && c>d) return;", "<", "<<", "<s", "<scr", "<scrip", "<b>bold</b>",
+		"<div class=\"x\">", "java", "javascript", "javascript is a language",
+		"java script:", "data:text/plain,hi", "metadata: 1", "data:", "vbscript", "<tool",
+		"<tool_call", "</tool_call>", "<tool_call >", "<embe", "<objec",
+		"template<typename T>", "1 <= 2", "d", "v", "j", "dat", NULL };
 	size_t i;
 
 	for (i = 0; plain[i]; i++)
@@ -155,10 +148,9 @@ END_TEST
 
 START_TEST(test_patterns_replaced)
 {
-	check_all_splits("a<script>alert(1)</script>b",
-			 "a" R ">alert(1)</script>b");
-	check_all_splits("<a href=\"javascript:alert(1)\">x</a>",
-			 "<a href=\"" R "alert(1)\">x</a>");
+	check_all_splits("a<script>alert(1)</script>b", "a" R ">alert(1)</script>b");
+	check_all_splits(
+		"<a href=\"javascript:alert(1)\">x</a>", "<a href=\"" R "alert(1)\">x</a>");
 	check_all_splits("data:text/html,<b>x</b>", R ",<b>x</b>");
 	check_all_splits("<ScRiPt src=x>", R " src=x>");
 	check_all_splits("JAVASCRIPT:void(0)", R "void(0)");
@@ -223,13 +215,12 @@ END_TEST
 
 START_TEST(test_tool_call_spans)
 {
-	check_all_splits("x<tool_call>{\"name\":\"f\",\"arguments\":{}}</tool_call>y",
-			 "xy");
+	check_all_splits("x<tool_call>{\"name\":\"f\",\"arguments\":{}}</tool_call>y", "xy");
 	check_all_splits("<TOOL_CALL>a</Tool_Call>b", "b");
 	check_all_splits("<tool_call>a</tool_call><tool_call>b</tool_call>c", "c");
 	check_all_splits("<tool_call><script</tool_call>z", "z");
 	check_all_splits("<tool_call>a<b</tool_cal</tool_call>!", "!");
-	check_all_splits("<tool_call>a</tool_call", "");	/* unclosed */
+	check_all_splits("<tool_call>a</tool_call", ""); /* unclosed */
 	check_all_splits("keep<tool_call>never closed", "keep");
 	check_all_splits("a</tool_call>b", "a</tool_call>b");
 	check_all_splits("<tool_call></tool_call>", "");
@@ -265,13 +256,11 @@ static bool has_pattern(const char *s)
  */
 START_TEST(test_random_streams)
 {
-	static const char *const pieces[] = {
-		"<", "<s", "cr", "ipt", "<scr", "java", "script", ":", "data:",
-		"text/", "html", "<tool_call>", "</tool_call>", "<tool_", "call>",
-		"</tool", "<iframe", "<obj", "ect", "<emb", "ed", "vb", "x", " ",
-		"\xC3\xA9", "\xE2\x82\xAC", "DATA:TEXT/HTML", "<ScRiPt", "\x80",
-		"\xF0\x9F", "\xE2", "\xFF", "\xED\xA0", NULL
-	};
+	static const char *const pieces[] = { "<", "<s", "cr", "ipt", "<scr", "java", "script", ":",
+		"data:", "text/", "html", "<tool_call>", "</tool_call>", "<tool_", "call>",
+		"</tool", "<iframe", "<obj", "ect", "<emb", "ed", "vb", "x", " ", "\xC3\xA9",
+		"\xE2\x82\xAC", "DATA:TEXT/HTML", "<ScRiPt", "\x80", "\xF0\x9F", "\xE2", "\xFF",
+		"\xED\xA0", NULL };
 	size_t npieces = 0, round;
 	unsigned seed = 12345;
 
@@ -305,8 +294,8 @@ START_TEST(test_random_streams)
 		}
 		whole = run_whole(text);
 		split = run_cuts(text, cuts, 4);
-		ck_assert_msg(strcmp(whole, split) == 0, "\"%s\": \"%s\" vs \"%s\"",
-			      text, whole, split);
+		ck_assert_msg(
+			strcmp(whole, split) == 0, "\"%s\": \"%s\" vs \"%s\"", text, whole, split);
 		ck_assert_msg(!has_pattern(whole), "\"%s\" gave \"%s\"", text, whole);
 		ck_assert_int_ge(ic_utf8_count(whole, strlen(whole)), 0);
 		free(whole);
@@ -417,14 +406,18 @@ END_TEST
 #define FFFD "\xEF\xBF\xBD"
 START_TEST(test_invalid_utf8_replaced)
 {
-	check_all_splits("a\x80" "b", "a" FFFD "b");
+	check_all_splits("a\x80"
+			 "b",
+		"a" FFFD "b");
 	check_all_splits("\xFF\xFE", FFFD FFFD);
-	check_all_splits("\xC0\x80", FFFD FFFD);			/* overlong */
-	check_all_splits("\xED\xA0\x80!", FFFD FFFD FFFD "!");	/* surrogate */
-	check_all_splits("\xF4\x90\x80\x80", FFFD FFFD FFFD FFFD);	/* > U+10FFFF */
-	check_all_splits("\xE2\x82" "A\xE2\x82\xAC", FFFD "A\xE2\x82\xAC");
+	check_all_splits("\xC0\x80", FFFD FFFD);		   /* overlong */
+	check_all_splits("\xED\xA0\x80!", FFFD FFFD FFFD "!");	   /* surrogate */
+	check_all_splits("\xF4\x90\x80\x80", FFFD FFFD FFFD FFFD); /* > U+10FFFF */
+	check_all_splits("\xE2\x82"
+			 "A\xE2\x82\xAC",
+		FFFD "A\xE2\x82\xAC");
 	check_all_splits("x\xF0\x9F\x98<script", "x" FFFD R);
-	check_all_splits("\xF0\x9F\x98", FFFD);			/* cut at the end */
+	check_all_splits("\xF0\x9F\x98", FFFD); /* cut at the end */
 	check_all_splits("\xC3\xA9\x80\xC3\xA9", "\xC3\xA9" FFFD "\xC3\xA9");
 }
 END_TEST

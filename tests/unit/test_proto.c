@@ -10,28 +10,44 @@
 
 /* Frames copied verbatim from protocol.md (placeholders included). */
 static const char REGISTER_DOC[] =
-	"{\"type\":\"register\",\"node_id\":\"<id, 1-64 chars>\",\"models\":[{\"name\":\"llama3.2:3b\",\"size\":2019393189}],\"max_concurrent\":2,\"ollama_version\":\"0.6.2\"}";
+	"{\"type\":\"register\",\"node_id\":\"<id, 1-64 "
+	"chars>\",\"models\":[{\"name\":\"llama3.2:3b\",\"size\":2019393189}],\"max_concurrent\":2,"
+	"\"ollama_version\":\"0.6.2\"}";
 static const char REGISTERED_DOC[] = "{\"type\":\"registered\",\"node_id\":\"<same id>\"}";
 static const char HEARTBEAT_DOC[] =
 	"{\"type\":\"heartbeat\",\"node_id\":\"<id>\",\"active_requests\":0,\"available\":true}";
 static const char CHUNK_DOC[] =
-	"{\"type\":\"inference_chunk\",\"request_id\":\"<rid>\",\"chunk\":{\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}}";
+	"{\"type\":\"inference_chunk\",\"request_id\":\"<rid>\",\"chunk\":{\"message\":{\"role\":"
+	"\"assistant\",\"content\":\"Hel\"},\"done\":false}}";
 static const char TOOL_CALLS_DOC[] =
 	"[{\"function\":{\"name\":\"web_search\",\"arguments\":{\"query\":\"x\"}}}]";
 static const char ERROR_DOC[] =
 	"{\"type\":\"inference_error\",\"request_id\":\"<rid>\",\"error\":\"invalid_request\"}";
 static const char REQUEST_DOC[] =
-	"{\"type\":\"inference_request\",\"request_id\":\"<rid>\",\"ollama_params\":{\"model\":\"llama3.2:3b\",\"messages\":[{\"role\":\"system\",\"content\":\"...\"},{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true,\"keep_alive\":-1,\"think\":false,\"tools\":[...]}}";
+	"{\"type\":\"inference_request\",\"request_id\":\"<rid>\",\"ollama_params\":{\"model\":"
+	"\"llama3.2:3b\",\"messages\":[{\"role\":\"system\",\"content\":\"...\"},{\"role\":"
+	"\"user\",\"content\":\"hi\"}],\"stream\":true,\"keep_alive\":-1,\"think\":false,\"tools\":"
+	"[...]}}";
 static const char CANCEL_DOC[] = "{\"type\":\"cancel_request\",\"request_id\":\"<rid>\"}";
 
 /* The doc frame with its placeholders replaced by real values (NEW string). */
 static char *concrete_new(const char *doc)
 {
 	static const char *const from[] = {
-		"<id, 1-64 chars>", "<same id>", "<id>", "<rid>", "[...]", NULL,
+		"<id, 1-64 chars>",
+		"<same id>",
+		"<id>",
+		"<rid>",
+		"[...]",
+		NULL,
 	};
 	static const char *const to[] = {
-		"node-a1", "node-a1", "node-a1", "req-42", "[]", NULL,
+		"node-a1",
+		"node-a1",
+		"node-a1",
+		"req-42",
+		"[]",
+		NULL,
 	};
 	char *s = strdup(doc);
 	size_t i;
@@ -107,13 +123,16 @@ START_TEST(test_doc_registered_heartbeat)
 	ic_msg_clear(&m);
 
 	/* the public agent may leave out available: it means true */
-	ck_assert_int_eq(parse("{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":3}",
-			       &m, err), 0);
+	ck_assert_int_eq(
+		parse("{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":3}", &m, err),
+		0);
 	ck_assert_int_eq(m.active_requests, 3);
 	ck_assert(m.available);
 	ic_msg_clear(&m);
 	ck_assert_int_eq(parse("{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":1,"
-			       "\"available\":false}", &m, err), 0);
+			       "\"available\":false}",
+				 &m, err),
+		0);
 	ck_assert(!m.available);
 	ic_msg_clear(&m);
 }
@@ -142,8 +161,8 @@ START_TEST(test_doc_request_frames)
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_int_eq(m.type, IC_MSG_INFERENCE_CHUNK);
 	ck_assert_str_eq(m.request_id, "req-42");
-	ck_assert_str_eq(ic_json_get_string(json_object_object_get(m.chunk, "message"),
-					    "content"), "Hel");
+	ck_assert_str_eq(
+		ic_json_get_string(json_object_object_get(m.chunk, "message"), "content"), "Hel");
 	ic_msg_clear(&m);
 	free(s);
 
@@ -181,8 +200,8 @@ START_TEST(test_chunk_tool_calls_roundtrip)
 
 	json_object_object_add(msg, "role", json_object_new_string("assistant"));
 	json_object_object_add(msg, "content", json_object_new_string(""));
-	json_object_object_add(msg, "tool_calls",
-			       ic_json_parse_new(TOOL_CALLS_DOC, strlen(TOOL_CALLS_DOC)));
+	json_object_object_add(
+		msg, "tool_calls", ic_json_parse_new(TOOL_CALLS_DOC, strlen(TOOL_CALLS_DOC)));
 	json_object_object_add(chunk, "message", msg);
 	json_object_object_add(chunk, "done", json_object_new_boolean(1));
 	json_object_object_add(chunk, "done_reason", json_object_new_string("stop"));
@@ -211,10 +230,11 @@ START_TEST(test_register_roundtrip)
 	char err[IC_ERRBUF_MAX];
 	char *s = ic_msg_register_new("node-1", models, 2, 4, "0.6.2");
 
-	ck_assert_str_eq(s, "{\"type\":\"register\",\"node_id\":\"node-1\",\"models\":["
-			    "{\"name\":\"llama3.2:3b\",\"size\":2019393189},"
-			    "{\"name\":\"hf.co/user/model:Q4_K_M\",\"size\":0}],"
-			    "\"max_concurrent\":4,\"ollama_version\":\"0.6.2\"}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"register\",\"node_id\":\"node-1\",\"models\":["
+		"{\"name\":\"llama3.2:3b\",\"size\":2019393189},"
+		"{\"name\":\"hf.co/user/model:Q4_K_M\",\"size\":0}],"
+		"\"max_concurrent\":4,\"ollama_version\":\"0.6.2\"}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_uint_eq(m.n_models, 2);
 	ck_assert_str_eq(m.models[1].name, "hf.co/user/model:Q4_K_M");
@@ -229,7 +249,9 @@ START_TEST(test_register_roundtrip)
 	ck_assert_ptr_null(strstr(s, "ollama_version"));
 	free(s);
 	ck_assert_int_eq(parse("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":"
-			       "\"m\",\"size\":1}],\"ollama_version\":null}", &m, err), 0);
+			       "\"m\",\"size\":1}],\"ollama_version\":null}",
+				 &m, err),
+		0);
 	ck_assert_int_eq(m.max_concurrent, 0);
 	ck_assert_ptr_null(m.ollama_version);
 	ck_assert_ptr_null(ic_register_check(&m));
@@ -249,8 +271,9 @@ START_TEST(test_other_roundtrips)
 	char *s;
 
 	s = ic_msg_registered_new("node-1", feats, 2);
-	ck_assert_str_eq(s, "{\"type\":\"registered\",\"node_id\":\"node-1\","
-			    "\"features\":[\"available\",\"models_update\"]}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"registered\",\"node_id\":\"node-1\","
+		"\"features\":[\"available\",\"models_update\"]}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_uint_eq(m.n_features, 2);
 	ck_assert_str_eq(m.features[1], IC_FEATURE_MODELS_UPDATE);
@@ -261,8 +284,9 @@ START_TEST(test_other_roundtrips)
 	free(s);
 
 	s = ic_msg_heartbeat_new("node-1", 2, false);
-	ck_assert_str_eq(s, "{\"type\":\"heartbeat\",\"node_id\":\"node-1\","
-			    "\"active_requests\":2,\"available\":false}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"heartbeat\",\"node_id\":\"node-1\","
+		"\"active_requests\":2,\"available\":false}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_int_eq(m.active_requests, 2);
 	ck_assert(!m.available);
@@ -270,8 +294,9 @@ START_TEST(test_other_roundtrips)
 	free(s);
 
 	s = ic_msg_error_new("r1", IC_ERR_OLLAMA_UNAVAILABLE);
-	ck_assert_str_eq(s, "{\"type\":\"inference_error\",\"request_id\":\"r1\","
-			    "\"error\":\"ollama_unavailable\"}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"inference_error\",\"request_id\":\"r1\","
+		"\"error\":\"ollama_unavailable\"}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_str_eq(m.error, IC_ERR_OLLAMA_UNAVAILABLE);
 	ic_msg_clear(&m);
@@ -280,8 +305,9 @@ START_TEST(test_other_roundtrips)
 	ck_assert_ptr_nonnull(params);
 	s = ic_msg_request_new("r2", params);
 	/* "/" is not escaped on the wire */
-	ck_assert_str_eq(s, "{\"type\":\"inference_request\",\"request_id\":\"r2\","
-			    "\"ollama_params\":{\"model\":\"a/b\",\"stream\":true}}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"inference_request\",\"request_id\":\"r2\","
+		"\"ollama_params\":{\"model\":\"a/b\",\"stream\":true}}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_str_eq(ic_json_get_string(m.ollama_params, "model"), "a/b");
 	ic_msg_clear(&m);
@@ -296,8 +322,9 @@ START_TEST(test_other_roundtrips)
 	free(s);
 
 	s = ic_msg_models_update_new(models, 1);
-	ck_assert_str_eq(s, "{\"type\":\"models_update\",\"models\":"
-			    "[{\"name\":\"qwen3:8b\",\"size\":5000}]}");
+	ck_assert_str_eq(s,
+		"{\"type\":\"models_update\",\"models\":"
+		"[{\"name\":\"qwen3:8b\",\"size\":5000}]}");
 	ck_assert_int_eq(parse(s, &m, err), 0);
 	ck_assert_int_eq(m.type, IC_MSG_MODELS_UPDATE);
 	ck_assert_uint_eq(m.n_models, 1);
@@ -368,16 +395,17 @@ START_TEST(test_negative)
 		{ "{\"type\":\"inference_error\",\"request_id\":\"r\",\"error\":1}", "error" },
 		{ "{\"type\":\"inference_request\",\"request_id\":\"r\"}", "ollama_params" },
 		{ "{\"type\":\"inference_request\",\"request_id\":\"r\",\"ollama_params\":null}",
-		  "ollama_params" },
+			"ollama_params" },
 		{ "{\"type\":\"heartbeat\",\"node_id\":\"n\"}", "active_requests" },
 		{ "{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":\"0\"}",
-		  "active_requests" },
+			"active_requests" },
 		{ "{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":-1}",
-		  "active_requests" },
+			"active_requests" },
 		{ "{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":1.5}",
-		  "active_requests" },
+			"active_requests" },
 		{ "{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":0,"
-		  "\"available\":\"yes\"}", "available" },
+		  "\"available\":\"yes\"}",
+			"available" },
 		{ "{\"type\":\"heartbeat\",\"active_requests\":0}", "node_id" },
 		{ "{\"type\":\"registered\"}", "node_id" },
 		{ "{\"type\":\"registered\",\"node_id\":\"n\",\"features\":\"x\"}", "features" },
@@ -385,9 +413,11 @@ START_TEST(test_negative)
 		{ "{\"type\":\"models_update\"}", "models" },
 		{ "{\"type\":\"models_update\",\"models\":[{\"name\":\"m\"}]}", "models[0].size" },
 		{ "{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\","
-		  "\"size\":1}],\"max_concurrent\":\"2\"}", "max_concurrent" },
+		  "\"size\":1}],\"max_concurrent\":\"2\"}",
+			"max_concurrent" },
 		{ "{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\","
-		  "\"size\":1}],\"ollama_version\":6}", "ollama_version" },
+		  "\"size\":1}],\"ollama_version\":6}",
+			"ollama_version" },
 		{ NULL, NULL },
 	};
 	size_t i;
@@ -426,8 +456,8 @@ static void expect_reason(const char *frame, const char *reason)
 	if (reason == NULL && got != NULL)
 		ck_abort_msg("%s: refused with \"%s\"", frame, got);
 	if (reason != NULL && (got == NULL || strcmp(got, reason) != 0))
-		ck_abort_msg("%s: got \"%s\", want \"%s\"", frame, got ? got : "(accepted)",
-			     reason);
+		ck_abort_msg(
+			"%s: got \"%s\", want \"%s\"", frame, got ? got : "(accepted)", reason);
 	ic_msg_clear(&m);
 }
 
@@ -439,53 +469,64 @@ START_TEST(test_register_close_reasons)
 	expect_reason("not json", IC_CLOSE_EXPECTED_REGISTER);
 	expect_reason("{\"node_id\":\"n\"," MODELS_OK "}", IC_CLOSE_EXPECTED_REGISTER);
 	expect_reason("{\"type\":\"heartbeat\",\"node_id\":\"n\",\"active_requests\":0}",
-		      IC_CLOSE_EXPECTED_REGISTER);
+		IC_CLOSE_EXPECTED_REGISTER);
 	expect_reason("{\"type\":\"Register\",\"node_id\":\"n\"," MODELS_OK "}",
-		      IC_CLOSE_EXPECTED_REGISTER);
+		IC_CLOSE_EXPECTED_REGISTER);
 	/* node_id */
 	expect_reason("{\"type\":\"register\"," MODELS_OK "}", IC_CLOSE_INVALID_NODE_ID);
-	expect_reason("{\"type\":\"register\",\"node_id\":\"\"," MODELS_OK "}",
-		      IC_CLOSE_INVALID_NODE_ID);
-	expect_reason("{\"type\":\"register\",\"node_id\":42," MODELS_OK "}",
-		      IC_CLOSE_INVALID_NODE_ID);
-	expect_reason("{\"type\":\"register\",\"node_id\":null," MODELS_OK "}",
-		      IC_CLOSE_INVALID_NODE_ID);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":\"\"," MODELS_OK "}", IC_CLOSE_INVALID_NODE_ID);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":42," MODELS_OK "}", IC_CLOSE_INVALID_NODE_ID);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":null," MODELS_OK "}", IC_CLOSE_INVALID_NODE_ID);
 	/* node_id is checked before models, as the public server does */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"\"}", IC_CLOSE_INVALID_NODE_ID);
 	/* models */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\"}", IC_CLOSE_NO_MODELS);
-	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[]}", IC_CLOSE_NO_MODELS);
-	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":{}}", IC_CLOSE_NO_MODELS);
-	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":null}",
-		      IC_CLOSE_NO_MODELS);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":\"n\",\"models\":[]}", IC_CLOSE_NO_MODELS);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":\"n\",\"models\":{}}", IC_CLOSE_NO_MODELS);
+	expect_reason(
+		"{\"type\":\"register\",\"node_id\":\"n\",\"models\":null}", IC_CLOSE_NO_MODELS);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"-x\","
-		      "\"size\":1}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":1}]}",
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"\","
-		      "\"size\":1}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":1}]}",
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[\"llama3.2:3b\"]}",
-		      IC_CLOSE_INVALID_MODEL);
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"size\":1}]}",
-		      IC_CLOSE_INVALID_MODEL);
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":7,"
-		      "\"size\":1}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":1}]}",
+		IC_CLOSE_INVALID_MODEL);
 	/* size is required (decision documented in proto.h) */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\"}]}",
-		      IC_CLOSE_INVALID_MODEL);
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\","
-		      "\"size\":\"1\"}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":\"1\"}]}",
+		IC_CLOSE_INVALID_MODEL);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\","
-		      "\"size\":-1}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":-1}]}",
+		IC_CLOSE_INVALID_MODEL);
 	/* one bad entry among good ones */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\",\"models\":[{\"name\":\"m\","
-		      "\"size\":1},{\"name\":\"bad name\",\"size\":1}]}", IC_CLOSE_INVALID_MODEL);
+		      "\"size\":1},{\"name\":\"bad name\",\"size\":1}]}",
+		IC_CLOSE_INVALID_MODEL);
 	/* other members mistyped: not a usable register message */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\"," MODELS_OK
-		      ",\"max_concurrent\":\"2\"}", IC_CLOSE_EXPECTED_REGISTER);
+		      ",\"max_concurrent\":\"2\"}",
+		IC_CLOSE_EXPECTED_REGISTER);
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\"," MODELS_OK
-		      ",\"max_concurrent\":-1}", IC_CLOSE_EXPECTED_REGISTER);
+		      ",\"max_concurrent\":-1}",
+		IC_CLOSE_EXPECTED_REGISTER);
 	/* max_concurrent above 10 is the caller's to clamp, not an error */
 	expect_reason("{\"type\":\"register\",\"node_id\":\"n\"," MODELS_OK
-		      ",\"max_concurrent\":99}", NULL);
+		      ",\"max_concurrent\":99}",
+		NULL);
 	ck_assert_str_eq(ic_register_check(NULL), IC_CLOSE_EXPECTED_REGISTER);
 }
 END_TEST
@@ -590,18 +631,18 @@ START_TEST(test_depth_limit)
 	/* chunk nested so that the frame has IC_JSON_DEPTH_MAX levels, then one more */
 	for (depth = IC_JSON_DEPTH_MAX; depth <= IC_JSON_DEPTH_MAX + 1; depth++) {
 		size_t o = (size_t)snprintf(frame, sizeof(frame),
-					    "{\"type\":\"inference_chunk\",\"request_id\":\"r\","
-					    "\"chunk\":");
+			"{\"type\":\"inference_chunk\",\"request_id\":\"r\","
+			"\"chunk\":");
 		for (i = 0; i < depth - 1; i++)
 			o += (size_t)snprintf(frame + o, sizeof(frame) - o, "{\"a\":");
 		o += (size_t)snprintf(frame + o, sizeof(frame) - o, "1");
-		for (i = 0; i < depth; i++)	/* the chunks' and the frame's */
+		for (i = 0; i < depth; i++) /* the chunks' and the frame's */
 			frame[o++] = '}';
 		frame[o] = '\0';
 		int want = depth <= IC_JSON_DEPTH_MAX ? 0 : -1;
 
-		ck_assert_msg(ic_msg_parse(frame, o, &m, err, sizeof(err)) == want,
-			      "depth %d: %s", depth, err);
+		ck_assert_msg(ic_msg_parse(frame, o, &m, err, sizeof(err)) == want, "depth %d: %s",
+			depth, err);
 		ic_msg_clear(&m);
 	}
 }
@@ -651,12 +692,12 @@ START_TEST(test_mutated_frames)
 			unsigned op = next_rand(&state) % 3;
 			char c = alphabet[next_rand(&state) % (sizeof(alphabet) - 1)];
 
-			if (op == 0) {			/* replace */
+			if (op == 0) { /* replace */
 				buf[at] = c;
-			} else if (op == 1) {		/* delete */
+			} else if (op == 1) { /* delete */
 				memmove(buf + at, buf + at + 1, len - at - 1);
 				len--;
-			} else if (len + 1 < sizeof(buf)) {	/* insert */
+			} else if (len + 1 < sizeof(buf)) { /* insert */
 				memmove(buf + at + 1, buf + at, len - at);
 				buf[at] = c;
 				len++;

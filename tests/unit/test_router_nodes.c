@@ -25,7 +25,7 @@ static bool sent_registered(const struct fake_sock *s, const char *node_id)
 
 	snprintf(want, sizeof(want), "\"node_id\":\"%s\"", node_id);
 	return s->n_sent > 0 && strstr(s->sent[0], "\"type\":\"registered\"") &&
-	       strstr(s->sent[0], want);
+		strstr(s->sent[0], want);
 }
 
 START_TEST(test_register_and_disconnect)
@@ -42,7 +42,7 @@ START_TEST(test_register_and_disconnect)
 	ck_assert_ptr_eq(strmap_get(r->nodes_by_id, "node-a"), n);
 	ck_assert_int_eq(ipcount_get(r->ipcount, "10.0.0.1", IPC_NODES), 1);
 	ck_assert_int_eq(n->max_concurrent, 4);
-	ck_assert_uint_eq(n->n_models, 2);	/* a repeated model counts once */
+	ck_assert_uint_eq(n->n_models, 2); /* a repeated model counts once */
 	m = models_find(r->models, "m1");
 	ck_assert_ptr_nonnull(m);
 	ck_assert_uint_eq(m->nodes.count, 1);
@@ -209,11 +209,12 @@ START_TEST(test_heartbeat_deadline)
 	fake_now_us += t - 1;
 	tq_run(&r->hb_q, fake_now_us);
 	ck_assert(n->registered);
-	n = fake_rx(n, "{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
-		    "\"available\":true}");
+	n = fake_rx(n,
+		"{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
+		"\"available\":true}");
 	ck_assert_ptr_nonnull(n);
 	fake_now_us += 2;
-	tq_run(&r->hb_q, fake_now_us);	/* past the first deadline */
+	tq_run(&r->hb_q, fake_now_us); /* past the first deadline */
 	ck_assert(n->registered);
 	/* silent for heartbeat_timeout since that frame: N-1 us, then N */
 	fake_now_us += t - 3;
@@ -238,12 +239,14 @@ START_TEST(test_heartbeat_availability)
 	struct model *m = models_find(r->models, "m1");
 
 	ck_assert_uint_eq(m->n_by_load, 1);
-	n = fake_rx(n, "{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
-		    "\"available\":false}");
+	n = fake_rx(n,
+		"{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
+		"\"available\":false}");
 	ck_assert(!n->available && !node_has_capacity(n));
-	ck_assert_uint_eq(m->n_by_load, 0);	/* not offered to chats */
-	n = fake_rx(n, "{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
-		    "\"available\":true}");
+	ck_assert_uint_eq(m->n_by_load, 0); /* not offered to chats */
+	n = fake_rx(n,
+		"{\"type\":\"heartbeat\",\"node_id\":\"node-a\",\"active_requests\":0,"
+		"\"available\":true}");
 	ck_assert(node_has_capacity(n));
 	ck_assert_uint_eq(m->n_by_load, 1);
 	node_closed(n);

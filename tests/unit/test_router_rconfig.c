@@ -20,8 +20,7 @@
 static struct router_config *defaults(void)
 {
 	char *errors = NULL;
-	struct router_config *cfg = ic_config_load_new(&router_config_schema, NULL, NULL,
-						       &errors);
+	struct router_config *cfg = ic_config_load_new(&router_config_schema, NULL, NULL, &errors);
 
 	ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
 	return cfg;
@@ -52,8 +51,10 @@ START_TEST(test_restart_keys)
 	for (i = 0; i < router_config_schema.n_keys; i++) {
 		const struct ic_config_key *k = &router_config_schema.keys[i];
 
-		ck_assert_msg(k->restart == (strcmp(k->key, "listen") == 0 ||
-					     strcmp(k->section, "cluster") == 0), "%s", k->key);
+		ck_assert_msg(k->restart ==
+				(strcmp(k->key, "listen") == 0 ||
+					strcmp(k->section, "cluster") == 0),
+			"%s", k->key);
 	}
 }
 END_TEST
@@ -100,8 +101,8 @@ static size_t check_line(const struct router_config *cfg, char *line, bool *seen
 
 			if (strcmp(k->key, key) != 0)
 				continue;
-			ck_assert_str_eq(man_value(def),
-					 ic_config_value_text(k, cfg, buf, sizeof(buf)));
+			ck_assert_str_eq(
+				man_value(def), ic_config_value_text(k, cfg, buf, sizeof(buf)));
 			seen[i] = true;
 			found++;
 		}
@@ -131,7 +132,7 @@ START_TEST(test_man_page_lists_every_key_with_its_default)
 	fclose(f);
 	for (i = 0; i < router_config_schema.n_keys; i++)
 		ck_assert_msg(seen[i], "man/idleclaw-routerd.8 lacks %s",
-			      router_config_schema.keys[i].key);
+			router_config_schema.keys[i].key);
 	ic_config_free(&router_config_schema, cfg);
 }
 END_TEST

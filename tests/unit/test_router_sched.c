@@ -38,12 +38,12 @@ START_TEST(test_least_loaded_wins)
 	}
 	/* 17 slots in all: every chat goes to a node of the lowest load */
 	for (int k = 0; k < 17; k++) {
-		int la = 1, lm = 1;	/* the least load of a node with a free slot */
+		int la = 1, lm = 1; /* the least load of a node with a free slot */
 		struct node *got;
 
 		for (int i = 0; i < 5; i++)
 			if (n[i]->active < n[i]->max_concurrent &&
-			    less(n[i]->active, n[i]->max_concurrent, la, lm)) {
+				less(n[i]->active, n[i]->max_concurrent, la, lm)) {
 				la = n[i]->active;
 				lm = n[i]->max_concurrent;
 			}
@@ -53,9 +53,9 @@ START_TEST(test_least_loaded_wins)
 		ck_assert_ptr_nonnull(got);
 		/* its load before this chat was the least */
 		ck_assert_msg(!less(la, lm, got->active - 1, got->max_concurrent) &&
-			      !less(got->active - 1, got->max_concurrent, la, lm),
-			      "chat %d went to a node at %d/%d, least was %d/%d", k,
-			      got->active - 1, got->max_concurrent, la, lm);
+				!less(got->active - 1, got->max_concurrent, la, lm),
+			"chat %d went to a node at %d/%d, least was %d/%d", k, got->active - 1,
+			got->max_concurrent, la, lm);
 	}
 	ck_assert_int_eq(fake_calls.assigned, 17);
 	for (int i = 0; i < 5; i++)
@@ -126,7 +126,7 @@ START_TEST(test_never_back_to_a_failed_node)
 	sched_submit(d);
 	ck_assert_ptr_null(d->node);
 	ck_assert_ptr_nonnull(d->waiting_on);
-	fake_chat_free(c);	/* b's slot frees: d takes it */
+	fake_chat_free(c); /* b's slot frees: d takes it */
 	ck_assert_ptr_eq(d->node, b);
 	ck_assert_ptr_null(d->waiting_on);
 	fake_chat_free(d);
@@ -269,7 +269,7 @@ START_TEST(test_reputation_wins_at_equal_load)
 	struct node *b = fake_node(r, &sb, "10.0.0.2", "rep-b", "m1", 2);
 
 	ck_assert_int_eq(trust_rep(a), 50);
-	trust_adjust(b, 5);	/* one probe passed */
+	trust_adjust(b, 5); /* one probe passed */
 	for (int i = 0; i < 50; i++)
 		ck_assert_ptr_eq(one_chat(r, "m1"), b);
 	trust_adjust(a, 10);
@@ -311,17 +311,17 @@ START_TEST(test_load_weighs_against_reputation)
 	struct node *b = fake_node(r, &sb, "10.0.0.2", "w-b", "m1", 2);
 	struct chat *busy = fake_chat_new(r, "m1");
 
-	trust_adjust(a, 50);	/* 100 */
+	trust_adjust(a, 50); /* 100 */
 	sched_submit(busy);
-	ck_assert_ptr_eq(busy->node, a);	/* 0.8 against 0.65 */
+	ck_assert_ptr_eq(busy->node, a); /* 0.8 against 0.65 */
 	for (int i = 0; i < 20; i++)
-		ck_assert_ptr_eq(one_chat(r, "m1"), b);	/* 0.65 against 0.55 */
-	trust_adjust(b, -20);	/* 30: 0.59 */
+		ck_assert_ptr_eq(one_chat(r, "m1"), b); /* 0.65 against 0.55 */
+	trust_adjust(b, -20);				/* 30: 0.59 */
 	for (int i = 0; i < 20; i++)
 		ck_assert_ptr_eq(one_chat(r, "m1"), b);
-	trust_adjust(b, -10);	/* 20: 0.56 */
+	trust_adjust(b, -10); /* 20: 0.56 */
 	ck_assert_ptr_eq(one_chat(r, "m1"), b);
-	trust_adjust(b, -5);	/* 15: 0.545 */
+	trust_adjust(b, -5); /* 15: 0.545 */
 	ck_assert_ptr_eq(one_chat(r, "m1"), a);
 	fake_chat_free(busy);
 	node_closed(a);
@@ -338,15 +338,15 @@ START_TEST(test_below_min_reputation_gets_no_chats)
 	struct node *b = fake_node(r, &sb, "10.0.0.2", "low-b", "m1", 1);
 	struct chat *c1, *c2;
 
-	trust_adjust(a, -46);	/* 4 < 5 */
+	trust_adjust(a, -46); /* 4 < 5 */
 	c1 = fake_chat_new(r, "m1");
 	sched_submit(c1);
 	ck_assert_ptr_eq(c1->node, b);
 	c2 = fake_chat_new(r, "m1");
 	sched_submit(c2);
-	ck_assert_ptr_null(c2->node);	/* waits rather than go to a */
+	ck_assert_ptr_null(c2->node); /* waits rather than go to a */
 	ck_assert_ptr_nonnull(c2->waiting_on);
-	trust_adjust(a, 1);	/* 5: at the minimum, routed again */
+	trust_adjust(a, 1); /* 5: at the minimum, routed again */
 	ck_assert_ptr_eq(c2->node, a);
 	fake_chat_free(c1);
 	fake_chat_free(c2);
@@ -364,7 +364,7 @@ START_TEST(test_reputation_survives_reconnect)
 
 	trust_adjust(a, 30);
 	trust_adjust(a, 30);
-	ck_assert_int_eq(trust_rep(a), 100);	/* clamped */
+	ck_assert_int_eq(trust_rep(a), 100); /* clamped */
 	node_closed(a);
 	a = fake_node(r, &sa, "10.0.0.1", "keep-a", "m1", 1);
 	ck_assert_int_eq(trust_rep(a), 100);

@@ -10,7 +10,7 @@
 
 /* The reference: the json-c object of an OpenAI chunk, framed as SSE. */
 static char *reference_new(const char *id, const char *model, const char *text, size_t len,
-			   int reasoning, size_t *elen)
+	int reasoning, size_t *elen)
 {
 	json_object *o = json_object_new_object();
 	json_object *choices = json_object_new_array();
@@ -36,8 +36,8 @@ static char *reference_new(const char *id, const char *model, const char *text, 
 	return event;
 }
 
-static void check_same(const char *id, const char *model, const char *text, size_t len,
-		       int reasoning)
+static void check_same(
+	const char *id, const char *model, const char *text, size_t len, int reasoning)
 {
 	struct buf out = { 0 };
 	size_t plen, rlen;
@@ -47,7 +47,7 @@ static void check_same(const char *id, const char *model, const char *text, size
 	ck_assert_uint_eq(strlen(prefix), plen);
 	sseout_text(&out, prefix, plen, text, len, reasoning != 0);
 	ck_assert_msg(buf_used(&out) == rlen && memcmp(buf_head(&out), ref, rlen) == 0,
-		      "got <%.*s>, want <%s>", (int)buf_used(&out), buf_head(&out), ref);
+		"got <%.*s>, want <%s>", (int)buf_used(&out), buf_head(&out), ref);
 	buf_free(&out);
 	free(prefix);
 	free(ref);
@@ -56,14 +56,14 @@ static void check_same(const char *id, const char *model, const char *text, size
 START_TEST(test_plain_text)
 {
 	const char *texts[] = { "Hello", " world", "a/b</script>", "\"quoted\" \\ back",
-				"line\nbreak\r\n\ttab", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-				"\x7f del", "[content filtered]" };
+		"line\nbreak\r\n\ttab", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\x7f del",
+		"[content filtered]" };
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		check_same("chatcmpl-0123456789ab", "llama3.2:latest", texts[i],
-			   strlen(texts[i]), 0);
+		check_same(
+			"chatcmpl-0123456789ab", "llama3.2:latest", texts[i], strlen(texts[i]), 0);
 		check_same("chatcmpl-0123456789ab", "org/model-1_x.y:7b", texts[i],
-			   strlen(texts[i]), 1);
+			strlen(texts[i]), 1);
 	}
 }
 END_TEST

@@ -19,8 +19,7 @@
 static struct router_config *cfg_with(const char *searxng_url)
 {
 	char *errors = NULL;
-	struct router_config *cfg = ic_config_load_new(&router_config_schema, NULL, NULL,
-						       &errors);
+	struct router_config *cfg = ic_config_load_new(&router_config_schema, NULL, NULL, &errors);
 
 	ck_assert_msg(cfg != NULL, "%s", errors ? errors : "");
 	if (searxng_url)
@@ -28,8 +27,8 @@ static struct router_config *cfg_with(const char *searxng_url)
 	return cfg;
 }
 
-static enum tool_id check(struct router_config *cfg, const char *name, const char *args,
-			  char *err, size_t errlen)
+static enum tool_id check(
+	struct router_config *cfg, const char *name, const char *args, char *err, size_t errlen)
 {
 	json_object *a = json_tokener_parse(args);
 	const char *q;
@@ -44,12 +43,12 @@ START_TEST(test_check)
 	struct router_config *cfg = cfg_with("http://127.0.0.1:1");
 	char err[160], q500[1100], q501[1100];
 
-	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"x\"}", err, sizeof(err)),
-			 TOOL_WEB_SEARCH);
+	ck_assert_int_eq(
+		check(cfg, "web_search", "{\"query\":\"x\"}", err, sizeof(err)), TOOL_WEB_SEARCH);
 	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":5}", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "argument 'query' must be a string");
-	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"x\",\"n\":1}", err, sizeof(err)),
-			 TOOL_NONE);
+	ck_assert_int_eq(
+		check(cfg, "web_search", "{\"query\":\"x\",\"n\":1}", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "unknown argument 'n' for web_search");
 	ck_assert_int_eq(check(cfg, "web_search", "{}", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "missing required argument 'query' for web_search");
@@ -57,8 +56,7 @@ START_TEST(test_check)
 	ck_assert_str_eq(err, "arguments of web_search must be a JSON object");
 	ck_assert_int_eq(check(cfg, "shell", "{}", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "unknown tool 'shell'");
-	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"\"}", err, sizeof(err)),
-			 TOOL_NONE);
+	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"\"}", err, sizeof(err)), TOOL_NONE);
 	/* 500 characters (two bytes each) pass, 501 do not */
 	strcpy(q500, "{\"query\":\"");
 	for (int i = 0; i < TOOL_QUERY_MAX_CHARS; i++)
@@ -85,8 +83,8 @@ START_TEST(test_no_tools_without_url)
 	ck_assert(!tools_enabled(cfg));
 	ck_assert_ptr_null(tools_ollama_new(cfg));
 	ck_assert_ptr_null(tools_instructions_new(cfg));
-	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"x\"}", err, sizeof(err)),
-			 TOOL_NONE);
+	ck_assert_int_eq(
+		check(cfg, "web_search", "{\"query\":\"x\"}", err, sizeof(err)), TOOL_NONE);
 	ic_config_free(&router_config_schema, cfg);
 }
 END_TEST
@@ -103,7 +101,7 @@ START_TEST(test_patterns_and_date)
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "qwen3:8b"), IC_CAP_THINKING | IC_CAP_TOOLS);
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "gemma2:2b"), 0);
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "mistral:7b"), IC_CAP_TOOLS);
-	prompt_date_line(1796083200, line, sizeof(line));	/* 2026-12-01 00:00 UTC */
+	prompt_date_line(1796083200, line, sizeof(line)); /* 2026-12-01 00:00 UTC */
 	ck_assert_str_eq(line, "Today's date is December 1, 2026.");
 	prompt_date_line(1796083199, line, sizeof(line));
 	ck_assert_str_eq(line, "Today's date is November 30, 2026.");
@@ -114,14 +112,16 @@ END_TEST
 START_TEST(test_format)
 {
 	const char *why = NULL;
-	const char *body = "{\"results\":[{\"title\":\"A\",\"url\":\"https://a\",\"content\":\"s\"},"
-			   "{\"title\":\"B\",\"url\":\"https://b\"},7,"
-			   "{\"title\":\"C\",\"url\":\"https://c\",\"content\":\"c\"},"
-			   "{\"title\":\"D\",\"url\":\"https://d\",\"content\":\"d\"}]}";
+	const char *body =
+		"{\"results\":[{\"title\":\"A\",\"url\":\"https://a\",\"content\":\"s\"},"
+		"{\"title\":\"B\",\"url\":\"https://b\"},7,"
+		"{\"title\":\"C\",\"url\":\"https://c\",\"content\":\"c\"},"
+		"{\"title\":\"D\",\"url\":\"https://d\",\"content\":\"d\"}]}";
 	char *s = searx_format_new(body, strlen(body), &why);
 
-	ck_assert_str_eq(s, "1. A\n   URL: https://a\n   s\n\n2. B\n   URL: https://b\n   \n\n"
-			 "3. C\n   URL: https://c\n   c\n");
+	ck_assert_str_eq(s,
+		"1. A\n   URL: https://a\n   s\n\n2. B\n   URL: https://b\n   \n\n"
+		"3. C\n   URL: https://c\n   c\n");
 	free(s);
 	s = searx_format_new("{\"results\":[]}", 14, &why);
 	ck_assert_str_eq(s, "No results found.");
@@ -166,7 +166,7 @@ START_TEST(test_trim)
 		json_object_array_add(h, msg(i % 2 ? "assistant" : "user", 1));
 	p = params(cfg, h);
 	json_object_object_get_ex(p, "messages", &msgs);
-	ck_assert_uint_eq(json_object_array_length(msgs), IC_MESSAGES_MAX);	/* N */
+	ck_assert_uint_eq(json_object_array_length(msgs), IC_MESSAGES_MAX); /* N */
 	json_object_put(p);
 	/* N+1: the oldest goes; a tool result left in front goes with it */
 	json_object_array_put_idx(h, 1, msg("tool", 1));
@@ -175,15 +175,16 @@ START_TEST(test_trim)
 	json_object_object_get_ex(p, "messages", &msgs);
 	ck_assert_uint_eq(json_object_array_length(msgs), IC_MESSAGES_MAX - 1);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(
-		json_object_array_get_idx(msgs, 1), "role")), "user");	/* the 3rd */
+				 json_object_array_get_idx(msgs, 1), "role")),
+		"user"); /* the 3rd */
 	json_object_put(p);
 	json_object_put(h);
 	/* characters: the system text plus two messages filling the rest */
 	h = json_object_new_array();
 	p = params(cfg, h);
 	json_object_object_get_ex(p, "messages", &msgs);
-	sys = strlen(json_object_get_string(json_object_object_get(
-		json_object_array_get_idx(msgs, 0), "content")));
+	sys = strlen(json_object_get_string(
+		json_object_object_get(json_object_array_get_idx(msgs, 0), "content")));
 	json_object_put(p);
 	json_object_array_add(h, msg("user", 10));
 	json_object_array_add(h, msg("user", IC_TOTAL_CHARS_MAX - sys - 10));

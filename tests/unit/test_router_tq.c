@@ -27,7 +27,7 @@ struct probe {
 
 static int fired[64];
 static int n_fired;
-static struct tq *again_q;	/* for again(): the queue to reschedule on */
+static struct tq *again_q; /* for again(): the queue to reschedule on */
 
 static void record(struct tq_timer *t)
 {
@@ -70,8 +70,8 @@ START_TEST(test_fires_in_deadline_order_fifo_among_equals)
 	tq_schedule(&q, &p[0].t, 30, record);
 	tq_schedule(&q, &p[1].t, 10, record);
 	tq_schedule(&q, &p[2].t, 20, record);
-	tq_schedule(&q, &p[3].t, 10, record);	/* after p[1]: scheduled later */
-	tq_schedule(&q, &p[4].t, -5, record);	/* a negative delay is now */
+	tq_schedule(&q, &p[3].t, 10, record); /* after p[1]: scheduled later */
+	tq_schedule(&q, &p[4].t, -5, record); /* a negative delay is now */
 	ck_assert_uint_eq(q.timers.count, 5);
 	tq_run(&q, now_us + 100);
 	ck_assert_int_eq(n_fired, 5);
@@ -81,7 +81,7 @@ START_TEST(test_fires_in_deadline_order_fifo_among_equals)
 	ck_assert_int_eq(fired[3], 2);
 	ck_assert_int_eq(fired[4], 0);
 	ck_assert_uint_eq(q.timers.count, 0);
-	ck_assert(q.sul_due_us == 0);	/* nothing left: the sul is cancelled */
+	ck_assert(q.sul_due_us == 0); /* nothing left: the sul is cancelled */
 }
 END_TEST
 
@@ -92,9 +92,9 @@ START_TEST(test_only_due_timers_fire)
 	tq_schedule(&q, &p[0].t, 100, record);
 	tq_schedule(&q, &p[1].t, 200, record);
 	tq_schedule(&q, &p[2].t, 300, record);
-	tq_run(&q, now_us + 99);	/* N-1: nothing due */
+	tq_run(&q, now_us + 99); /* N-1: nothing due */
 	ck_assert_int_eq(n_fired, 0);
-	tq_run(&q, now_us + 100);	/* N: exactly due */
+	tq_run(&q, now_us + 100); /* N: exactly due */
 	ck_assert_int_eq(n_fired, 1);
 	ck_assert_int_eq(fired[0], 0);
 	tq_run(&q, now_us + 250);
@@ -111,12 +111,12 @@ START_TEST(test_cancel_and_reschedule)
 {
 	struct probe p[3] = { { .id = 0 }, { .id = 1 }, { .id = 2 } };
 
-	tq_cancel(&p[0].t);	/* never scheduled: nothing */
+	tq_cancel(&p[0].t); /* never scheduled: nothing */
 	tq_schedule(&q, &p[0].t, 10, record);
 	tq_schedule(&q, &p[1].t, 20, record);
 	tq_schedule(&q, &p[2].t, 30, record);
 	tq_cancel(&p[1].t);
-	tq_cancel(&p[1].t);	/* twice: nothing */
+	tq_cancel(&p[1].t); /* twice: nothing */
 	ck_assert_uint_eq(q.timers.count, 2);
 	/* rescheduling moves a timer rather than adding it again */
 	tq_schedule(&q, &p[0].t, 40, record);
@@ -192,9 +192,11 @@ START_TEST(test_many_timers_of_one_duration)
 		tq_schedule(&q, &p[i].t, 1000, record);
 	}
 	i = 0;
-	lws_start_foreach_dll(struct lws_dll2 *, d, q.timers.head) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, q.timers.head)
+	{
 		ck_assert_int_eq(lws_container_of(d, struct probe, t.link)->id, i++);
-	} lws_end_foreach_dll(d);
+	}
+	lws_end_foreach_dll(d);
 	ck_assert_int_eq(i, 1000);
 	/* timer i is due at t0 + i + 1 + 1000 */
 	tq_run(&q, t0 + 1000 + 31);

@@ -80,18 +80,17 @@ END_TEST
 START_TEST(test_messages_and_lists)
 {
 	struct policy *p = defaults();
-	json_object *ok = json_tokener_parse(
-		"[{\"role\":\"system\",\"content\":\"be brief\"},"
-		"{\"role\":\"user\",\"content\":\"vector<int>\"}]");
-	json_object *bad = json_tokener_parse(
-		"[{\"role\":\"user\",\"content\":\"hi\"},"
-		"{\"role\":\"assistant\",\"content\":\"<script>x\"}]");
+	json_object *ok = json_tokener_parse("[{\"role\":\"system\",\"content\":\"be brief\"},"
+					     "{\"role\":\"user\",\"content\":\"vector<int>\"}]");
+	json_object *bad =
+		json_tokener_parse("[{\"role\":\"user\",\"content\":\"hi\"},"
+				   "{\"role\":\"assistant\",\"content\":\"<script>x\"}]");
 	size_t nbad;
 	char first[32];
 	struct policy *none, *custom;
 
 	ck_assert(!policy_refuses_messages(p, ok));
-	ck_assert(policy_refuses_messages(p, bad));	/* any message, any role */
+	ck_assert(policy_refuses_messages(p, bad)); /* any message, any role */
 	none = policy_new(NULL, &nbad, NULL, 0);
 	ck_assert(!policy_refuses_messages(none, bad));
 	custom = policy_new("  foo[[:space:]]bar  ((  baz ", &nbad, first, sizeof(first));
@@ -146,10 +145,10 @@ START_TEST(test_questions_check)
 			snprintf(prompts[k], sizeof(prompts[k]), "%s", q.prompt);
 			answer(&q, true, text, sizeof(text));
 			ck_assert_msg(probe_question_check(&q, text, strlen(text)),
-				      "%s: '%s' failed", q.prompt, text);
+				"%s: '%s' failed", q.prompt, text);
 			answer(&q, false, text, sizeof(text));
 			ck_assert_msg(!probe_question_check(&q, text, strlen(text)),
-				      "%s: '%s' passed", q.prompt, text);
+				"%s: '%s' passed", q.prompt, text);
 			ck_assert(!probe_question_check(&q, "", 0));
 		}
 		/* random parts: eight questions of one template are not all one text */
@@ -210,7 +209,8 @@ START_TEST(test_metrics_allow_list)
 	ck_assert(!admin_ip_in_list("", "1.2.3.4", &bad));
 	ck_assert(admin_ip_in_list("1111:2222:3333:4444:5555:6666:7777:8888/128888888888888888888"
 				   "8888888888888888888888888888888888888888888888888888888888, "
-				   "1.2.3.4", "1.2.3.4", &bad));
+				   "1.2.3.4",
+		"1.2.3.4", &bad));
 	ck_assert_uint_eq(bad, 1);
 	ck_assert(!admin_ip_in_list("1.2.3.4", "garbage", &bad));
 }
@@ -236,7 +236,7 @@ START_TEST(test_node_send_queue_bound)
 		ck_assert(!n->closing);
 	}
 	ck_assert_uint_eq(n->out_bytes, ROUTER_NODE_OUTBUF_MAX);
-	node_send(n, xstrdup("x"));	/* one byte more */
+	node_send(n, xstrdup("x")); /* one byte more */
 	ck_assert(n->closing);
 	ck_assert_ptr_null(fake_flush(n));
 	ck_assert_int_eq(s.close_code, 1013);
@@ -272,7 +272,7 @@ START_TEST(test_admin_token_file_bounds)
 	}
 	unlink(path);
 	{
-		struct admin *a = admin_new(&cfg);	/* no such file: off */
+		struct admin *a = admin_new(&cfg); /* no such file: off */
 
 		ck_assert(!admin_enabled(a));
 		admin_free(a);
@@ -302,12 +302,12 @@ START_TEST(test_trust_records_bound)
 		ck_assert_int_eq(trust_get(r, id)->rep, 50);
 	}
 	ck_assert_uint_eq(trust_count(r->trust), ROUTER_TRUST_RECORDS_MAX);
-	trust_get(r, "gone-1")->rep = 0;	/* an existing id: no eviction */
+	trust_get(r, "gone-1")->rep = 0; /* an existing id: no eviction */
 	ck_assert_uint_eq(trust_count(r->trust), ROUTER_TRUST_RECORDS_MAX);
 	ck_assert_int_eq(trust_get(r, "new")->rep, 50);
 	ck_assert_uint_eq(trust_count(r->trust), 2);
 	ck_assert_int_eq(trust_rep(n), 70);
-	ck_assert_int_eq(trust_get(r, "gone-1")->rep, 50);	/* forgotten: starts afresh */
+	ck_assert_int_eq(trust_get(r, "gone-1")->rep, 50); /* forgotten: starts afresh */
 	node_closed(n);
 	fake_router_free(r);
 }

@@ -9,8 +9,7 @@
 #define WIRE (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* Sanitize JSON text with fn and compare the wire form with want. */
-static void check_san(json_object *(*fn)(json_object *), const char *in,
-		      const char *want)
+static void check_san(json_object *(*fn)(json_object *), const char *in, const char *want)
 {
 	json_object *src = json_tokener_parse(in);
 	const char *before;
@@ -33,17 +32,17 @@ static void check_san(json_object *(*fn)(json_object *), const char *in,
 START_TEST(test_request_whitelist)
 {
 	check_san(ic_sanitize_request_new,
-		  "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-		  "\"stream\":true,\"think\":false,\"keep_alive\":-1,"
-		  "\"options\":{\"temperature\":0.5},\"tools\":[],\"format\":\"json\"}",
-		  "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-		  "\"stream\":true,\"think\":false,\"keep_alive\":-1,"
-		  "\"options\":{\"temperature\":0.5},\"tools\":[],\"format\":\"json\"}");
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+		"\"stream\":true,\"think\":false,\"keep_alive\":-1,"
+		"\"options\":{\"temperature\":0.5},\"tools\":[],\"format\":\"json\"}",
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+		"\"stream\":true,\"think\":false,\"keep_alive\":-1,"
+		"\"options\":{\"temperature\":0.5},\"tools\":[],\"format\":\"json\"}");
 	check_san(ic_sanitize_request_new,
-		  "{\"template\":\"{{.Prompt}}\",\"model\":\"m\",\"raw\":true,"
-		  "\"system\":\"evil\",\"prompt\":\"p\",\"images\":[\"AA\"],"
-		  "\"context\":[1,2],\"suffix\":\"s\",\"messages\":[],\"Model\":\"x\"}",
-		  "{\"model\":\"m\",\"messages\":[]}");
+		"{\"template\":\"{{.Prompt}}\",\"model\":\"m\",\"raw\":true,"
+		"\"system\":\"evil\",\"prompt\":\"p\",\"images\":[\"AA\"],"
+		"\"context\":[1,2],\"suffix\":\"s\",\"messages\":[],\"Model\":\"x\"}",
+		"{\"model\":\"m\",\"messages\":[]}");
 	check_san(ic_sanitize_request_new, "{}", "{}");
 }
 END_TEST
@@ -63,28 +62,27 @@ END_TEST
 START_TEST(test_chunk_filter)
 {
 	check_san(ic_sanitize_chunk_new,
-		  "{\"model\":\"m\",\"created_at\":\"2024-01-01T00:00:00Z\","
-		  "\"message\":{\"role\":\"assistant\",\"content\":\"Hel\","
-		  "\"images\":null,\"thinking\":\"t\",\"extra\":1},\"done\":false}",
-		  "{\"message\":{\"role\":\"assistant\",\"content\":\"Hel\",\"thinking\":\"t\"},"
-		  "\"done\":false}");
+		"{\"model\":\"m\",\"created_at\":\"2024-01-01T00:00:00Z\","
+		"\"message\":{\"role\":\"assistant\",\"content\":\"Hel\","
+		"\"images\":null,\"thinking\":\"t\",\"extra\":1},\"done\":false}",
+		"{\"message\":{\"role\":\"assistant\",\"content\":\"Hel\",\"thinking\":\"t\"},"
+		"\"done\":false}");
 	check_san(ic_sanitize_chunk_new,
-		  "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
-		  "\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
-		  "\"arguments\":{\"query\":\"x/y\"}}}]},\"done\":false}",
-		  "{\"message\":{\"role\":\"assistant\",\"content\":\"\","
-		  "\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
-		  "\"arguments\":{\"query\":\"x/y\"}}}]},\"done\":false}");
+		"{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
+		"\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
+		"\"arguments\":{\"query\":\"x/y\"}}}]},\"done\":false}",
+		"{\"message\":{\"role\":\"assistant\",\"content\":\"\","
+		"\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
+		"\"arguments\":{\"query\":\"x/y\"}}}]},\"done\":false}");
 	check_san(ic_sanitize_chunk_new,
-		  "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
-		  "\"done\":true,\"done_reason\":\"stop\",\"total_duration\":1,"
-		  "\"load_duration\":2,\"prompt_eval_count\":3,\"eval_count\":4,"
-		  "\"eval_duration\":5,\"context\":[1,2,3]}",
-		  "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
-		  "\"done\":true,\"done_reason\":\"stop\"}");
+		"{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+		"\"done\":true,\"done_reason\":\"stop\",\"total_duration\":1,"
+		"\"load_duration\":2,\"prompt_eval_count\":3,\"eval_count\":4,"
+		"\"eval_duration\":5,\"context\":[1,2,3]}",
+		"{\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+		"\"done\":true,\"done_reason\":\"stop\"}");
 	/* a message that is not an object is dropped, not passed on */
-	check_san(ic_sanitize_chunk_new, "{\"message\":\"x\",\"done\":false}",
-		  "{\"done\":false}");
+	check_san(ic_sanitize_chunk_new, "{\"message\":\"x\",\"done\":false}", "{\"done\":false}");
 	check_san(ic_sanitize_chunk_new, "{\"error\":\"boom\"}", "{}");
 }
 END_TEST
@@ -98,7 +96,7 @@ START_TEST(test_result_outlives_input)
 
 	json_object_put(src);
 	ck_assert_str_eq(json_object_to_json_string_ext(out, WIRE),
-			 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
 	json_object_put(out);
 }
 END_TEST

@@ -11,7 +11,7 @@ struct sink {
 	char buf[8192];
 	size_t len;
 	int events;
-	int stop_after;		/* return 7 at this event (0: never) */
+	int stop_after; /* return 7 at this event (0: never) */
 };
 
 static int collect(void *ctx, const char *data, size_t len)
@@ -19,7 +19,7 @@ static int collect(void *ctx, const char *data, size_t len)
 	struct sink *s = ctx;
 
 	ck_assert_uint_lt(s->len + len + 1, sizeof(s->buf));
-	ck_assert_uint_eq(strlen(data), len);	/* NUL-terminated for convenience */
+	ck_assert_uint_eq(strlen(data), len); /* NUL-terminated for convenience */
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
 	s->buf[s->len++] = '|';
@@ -29,8 +29,8 @@ static int collect(void *ctx, const char *data, size_t len)
 }
 
 /* Feed text in pieces of step bytes; return the first nonzero feed result. */
-static int feed_steps(struct ic_sse_parser *p, const char *text, size_t len, size_t step,
-		      struct sink *s)
+static int feed_steps(
+	struct ic_sse_parser *p, const char *text, size_t len, size_t step, struct sink *s)
 {
 	size_t i;
 
@@ -103,12 +103,13 @@ END_TEST
 START_TEST(test_parse_basic)
 {
 	/* the consumer stream of protocol.md */
-	expect_events("data: {\"id\":\"chatcmpl-1a2b3c4d5e6f\",\"object\":\"chat.completion.chunk\","
-		      "\"model\":\"llama3.2:3b\",\"choices\":[{\"delta\":{\"content\":\"Hello\"},"
-		      "\"index\":0}]}\n\n: ping\n\ndata: [DONE]\n\n",
-		      "{\"id\":\"chatcmpl-1a2b3c4d5e6f\",\"object\":\"chat.completion.chunk\","
-		      "\"model\":\"llama3.2:3b\",\"choices\":[{\"delta\":{\"content\":\"Hello\"},"
-		      "\"index\":0}]}|[DONE]|");
+	expect_events(
+		"data: {\"id\":\"chatcmpl-1a2b3c4d5e6f\",\"object\":\"chat.completion.chunk\","
+		"\"model\":\"llama3.2:3b\",\"choices\":[{\"delta\":{\"content\":\"Hello\"},"
+		"\"index\":0}]}\n\n: ping\n\ndata: [DONE]\n\n",
+		"{\"id\":\"chatcmpl-1a2b3c4d5e6f\",\"object\":\"chat.completion.chunk\","
+		"\"model\":\"llama3.2:3b\",\"choices\":[{\"delta\":{\"content\":\"Hello\"},"
+		"\"index\":0}]}|[DONE]|");
 }
 END_TEST
 
@@ -135,8 +136,12 @@ START_TEST(test_parse_fields)
 	/* an unterminated event is never dispatched */
 	expect_events("data: a\n\ndata: b\n", "a|");
 	/* a byte-order mark at the start is skipped */
-	expect_events("\xEF\xBB\xBF" "data: bom\n\n", "bom|");
-	expect_events("\xEF\xBB" "x\n\ndata: y\n\n", "y|");
+	expect_events("\xEF\xBB\xBF"
+		      "data: bom\n\n",
+		"bom|");
+	expect_events("\xEF\xBB"
+		      "x\n\ndata: y\n\n",
+		"y|");
 }
 END_TEST
 
@@ -163,8 +168,8 @@ START_TEST(test_roundtrip_all_splits)
 		struct sink s = { .len = 0 };
 
 		ck_assert_int_eq(ic_sse_parser_feed(p, stream, cut, collect, &s), 0);
-		ck_assert_int_eq(ic_sse_parser_feed(p, stream + cut, strlen(stream) - cut,
-						    collect, &s), 0);
+		ck_assert_int_eq(
+			ic_sse_parser_feed(p, stream + cut, strlen(stream) - cut, collect, &s), 0);
 		ck_assert_str_eq(s.buf, want);
 		ic_sse_parser_free(p);
 	}

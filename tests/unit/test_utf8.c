@@ -15,17 +15,17 @@ START_TEST(test_count_valid)
 {
 	ck_assert_int_eq(count(""), 0);
 	ck_assert_int_eq(count("hello"), 5);
-	ck_assert_int_eq(count("h\xC3\xA9llo"), 5);		/* é */
-	ck_assert_int_eq(count("\xE2\x82\xAC"), 1);		/* € */
-	ck_assert_int_eq(count("\xF0\x9F\x98\x80!"), 2);	/* 😀! */
-	ck_assert_int_eq(count("\xC2\x80"), 1);			/* U+0080 */
-	ck_assert_int_eq(count("\xDF\xBF"), 1);			/* U+07FF */
-	ck_assert_int_eq(count("\xE0\xA0\x80"), 1);		/* U+0800 */
-	ck_assert_int_eq(count("\xED\x9F\xBF"), 1);		/* U+D7FF */
-	ck_assert_int_eq(count("\xEE\x80\x80"), 1);		/* U+E000 */
-	ck_assert_int_eq(count("\xEF\xBF\xBF"), 1);		/* U+FFFF */
-	ck_assert_int_eq(count("\xF0\x90\x80\x80"), 1);		/* U+10000 */
-	ck_assert_int_eq(count("\xF4\x8F\xBF\xBF"), 1);		/* U+10FFFF */
+	ck_assert_int_eq(count("h\xC3\xA9llo"), 5);	 /* é */
+	ck_assert_int_eq(count("\xE2\x82\xAC"), 1);	 /* € */
+	ck_assert_int_eq(count("\xF0\x9F\x98\x80!"), 2); /* 😀! */
+	ck_assert_int_eq(count("\xC2\x80"), 1);		 /* U+0080 */
+	ck_assert_int_eq(count("\xDF\xBF"), 1);		 /* U+07FF */
+	ck_assert_int_eq(count("\xE0\xA0\x80"), 1);	 /* U+0800 */
+	ck_assert_int_eq(count("\xED\x9F\xBF"), 1);	 /* U+D7FF */
+	ck_assert_int_eq(count("\xEE\x80\x80"), 1);	 /* U+E000 */
+	ck_assert_int_eq(count("\xEF\xBF\xBF"), 1);	 /* U+FFFF */
+	ck_assert_int_eq(count("\xF0\x90\x80\x80"), 1);	 /* U+10000 */
+	ck_assert_int_eq(count("\xF4\x8F\xBF\xBF"), 1);	 /* U+10FFFF */
 	/* an embedded NUL is a valid code point; validate.c refuses it */
 	ck_assert_int_eq(ic_utf8_count("a\0b", 3), 3);
 }
@@ -33,9 +33,9 @@ END_TEST
 
 START_TEST(test_count_invalid)
 {
-	static const char *const bad[] = {
-		"\x80",			/* stray continuation */
-		"a\xBF" "b",		/* stray continuation inside */
+	static const char *const bad[] = { "\x80", /* stray continuation */
+		"a\xBF"
+		"b",			/* stray continuation inside */
 		"\xC0\x80",		/* overlong NUL */
 		"\xC1\xBF",		/* overlong 2-byte */
 		"\xE0\x80\x80",		/* overlong 3-byte */
@@ -46,16 +46,14 @@ START_TEST(test_count_invalid)
 		"\xED\xBF\xBF",		/* surrogate U+DFFF */
 		"\xF4\x90\x80\x80",	/* U+110000 */
 		"\xF5\x80\x80\x80",	/* lead above F4 */
-		"\xFF",
-		"\xFE",
-		"\xC3",			/* truncated 2-byte */
+		"\xFF", "\xFE", "\xC3", /* truncated 2-byte */
 		"\xE2\x82",		/* truncated 3-byte */
 		"\xF0\x9F\x98",		/* truncated 4-byte */
-		"\xE2\x82" "a",		/* cut by ASCII */
+		"\xE2\x82"
+		"a",			/* cut by ASCII */
 		"\xC3\xC3\xA9",		/* lead followed by lead */
-		"\xF8\x88\x80\x80\x80",	/* old 5-byte form */
-		NULL
-	};
+		"\xF8\x88\x80\x80\x80", /* old 5-byte form */
+		NULL };
 	size_t i;
 
 	for (i = 0; bad[i]; i++)
@@ -65,7 +63,8 @@ END_TEST
 
 START_TEST(test_prefix_bytes)
 {
-	const char *s = "a\xE2\x82\xAC" "b";	/* a € b: 5 bytes */
+	const char *s = "a\xE2\x82\xAC"
+			"b"; /* a € b: 5 bytes */
 
 	ck_assert_uint_eq(ic_utf8_prefix_bytes(s, 5, 10), 5);
 	ck_assert_uint_eq(ic_utf8_prefix_bytes(s, 5, 5), 5);
@@ -94,8 +93,8 @@ START_TEST(test_complete_len)
 	/* invalid tails cannot be completed: nothing to wait for */
 	ck_assert_uint_eq(ic_utf8_complete_len("x\xFF", 2), 2);
 	ck_assert_uint_eq(ic_utf8_complete_len("x\x80\x80\x80", 4), 4);
-	ck_assert_uint_eq(ic_utf8_complete_len("x\xED\xA0", 3), 3);	/* surrogate */
-	ck_assert_uint_eq(ic_utf8_complete_len("x\xE0\x80", 3), 3);	/* overlong */
+	ck_assert_uint_eq(ic_utf8_complete_len("x\xED\xA0", 3), 3); /* surrogate */
+	ck_assert_uint_eq(ic_utf8_complete_len("x\xE0\x80", 3), 3); /* overlong */
 }
 END_TEST
 
@@ -122,7 +121,7 @@ START_TEST(test_seq_len)
 	ck_assert_uint_eq(ic_utf8_seq_len("\xC3\xA9x", 3), 2);
 	ck_assert_uint_eq(ic_utf8_seq_len("\xE2\x82\xAC", 3), 3);
 	ck_assert_uint_eq(ic_utf8_seq_len("\xF0\x9F\x98\x80", 4), 4);
-	ck_assert_uint_eq(ic_utf8_seq_len("\xF4\x8F\xBF\xBF", 4), 4);	/* U+10FFFF */
+	ck_assert_uint_eq(ic_utf8_seq_len("\xF4\x8F\xBF\xBF", 4), 4); /* U+10FFFF */
 	/* cut short: avail, not the NUL, is the end */
 	ck_assert_uint_eq(ic_utf8_seq_len("\xE2\x82\xAC", 2), 0);
 	ck_assert_uint_eq(ic_utf8_seq_len("\xC3\xA9", 0), 0);

@@ -25,11 +25,9 @@ static char *repeat_new(const char *unit, size_t n)
 
 START_TEST(test_model_names_good)
 {
-	static const char *const good[] = {
-		"llama3.2", "llama3.2:3b", "llama3.2:3b-instruct-q4_K_M",
-		"hf.co/user/model:Q4_K_M", "qwen2.5-coder:7b", "a", "7",
-		"library/mistral:latest", NULL
-	};
+	static const char *const good[] = { "llama3.2", "llama3.2:3b",
+		"llama3.2:3b-instruct-q4_K_M", "hf.co/user/model:Q4_K_M", "qwen2.5-coder:7b", "a",
+		"7", "library/mistral:latest", NULL };
 	size_t i;
 
 	for (i = 0; good[i]; i++)
@@ -39,11 +37,9 @@ END_TEST
 
 START_TEST(test_model_names_bad)
 {
-	static const char *const bad[] = {
-		"", ".hidden", ":3b", "-x", "_x", "/etc/passwd", "llama 3",
-		"llama\"3", "llama'3", "llama\t3", "llama\n3", "caf\xC3\xA9",
-		"a;b", "a\\b", "a?b", "a#b", "a%b", "a@b", "a<b", NULL
-	};
+	static const char *const bad[] = { "", ".hidden", ":3b", "-x", "_x", "/etc/passwd",
+		"llama 3", "llama\"3", "llama'3", "llama\t3", "llama\n3", "caf\xC3\xA9", "a;b",
+		"a\\b", "a?b", "a#b", "a%b", "a@b", "a<b", NULL };
 	size_t i;
 
 	for (i = 0; bad[i]; i++)
@@ -157,21 +153,24 @@ START_TEST(test_messages_good)
 {
 	char err[IC_ERRBUF_MAX];
 
-	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"hi\"}]",
-			       &ic_consumer_msg_rules, err), 0);
+	ck_assert_int_eq(
+		vmsgs("[{\"role\":\"user\",\"content\":\"hi\"}]", &ic_consumer_msg_rules, err), 0);
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"hi\"},"
 			       "{\"role\":\"assistant\",\"content\":\"h\\u00e9\"},"
 			       "{\"content\":\"x\",\"role\":\"user\"}]",
-			       &ic_consumer_msg_rules, err), 0);
-	ck_assert_int_eq(vmsgs("[{\"role\":\"system\",\"content\":\"be brief\"},"
-			       "{\"role\":\"user\",\"content\":\"hi\"},"
-			       "{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hm\","
-			       "\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
-			       "\"arguments\":{\"query\":\"x\"}}}]},"
-			       "{\"role\":\"tool\",\"content\":\"result\",\"tool_name\":\"web_search\"},"
-			       "{\"role\":\"assistant\",\"tool_calls\":[]},"
-			       "{\"role\":\"assistant\",\"content\":null}]",
-			       &ic_node_msg_rules, err), 0);
+				 &ic_consumer_msg_rules, err),
+		0);
+	ck_assert_int_eq(
+		vmsgs("[{\"role\":\"system\",\"content\":\"be brief\"},"
+		      "{\"role\":\"user\",\"content\":\"hi\"},"
+		      "{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hm\","
+		      "\"tool_calls\":[{\"function\":{\"name\":\"web_search\","
+		      "\"arguments\":{\"query\":\"x\"}}}]},"
+		      "{\"role\":\"tool\",\"content\":\"result\",\"tool_name\":\"web_search\"},"
+		      "{\"role\":\"assistant\",\"tool_calls\":[]},"
+		      "{\"role\":\"assistant\",\"content\":null}]",
+			&ic_node_msg_rules, err),
+		0);
 }
 END_TEST
 
@@ -203,7 +202,9 @@ START_TEST(test_messages_roles)
 	ck_assert_int_eq(vmsgs("[{\"content\":\"a\"}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0].role: missing");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\"},"
-			       "{\"role\":\"system\",\"content\":\"a\"}]", c, err), -1);
+			       "{\"role\":\"system\",\"content\":\"a\"}]",
+				 c, err),
+		-1);
 	ck_assert_str_eq(err, "messages[1].role: must be user or assistant");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"a\"}]", c, err), -1);
 	ck_assert_int_eq(vmsgs("[{\"role\":\"USER\",\"content\":\"a\"}]", c, err), -1);
@@ -222,17 +223,25 @@ START_TEST(test_messages_members)
 	const struct ic_msg_rules *n = &ic_node_msg_rules;
 
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
-			       "\"images\":[\"AAAA\"]}]", c, err), -1);
+			       "\"images\":[\"AAAA\"]}]",
+				 c, err),
+		-1);
 	ck_assert_str_eq(err, "messages[0].images: not allowed");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
-			       "\"images\":[\"AAAA\"]}]", n, err), -1);
+			       "\"images\":[\"AAAA\"]}]",
+				 n, err),
+		-1);
 	ck_assert_str_eq(err, "messages[0].images: not allowed");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"content\":\"a\","
-			       "\"thinking\":\"t\"}]", c, err), -1);
+			       "\"thinking\":\"t\"}]",
+				 c, err),
+		-1);
 	ck_assert_str_eq(err, "messages[0].thinking: not allowed");
 	/* a key that could break a log line is not repeated */
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\","
-			       "\"x\\ny\":1}]", c, err), -1);
+			       "\"x\\ny\":1}]",
+				 c, err),
+		-1);
 	ck_assert_str_eq(err, "messages[0]: has a member that is not allowed");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"a\",\"\":1}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0]: has a member that is not allowed");
@@ -252,14 +261,17 @@ START_TEST(test_messages_members)
 	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":{}}]", n, err), -1);
 	ck_assert_str_eq(err, "messages[0].tool_calls: must be an array");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
-			       "{\"arguments\":{}}}]}]", n, err), -1);
-	ck_assert_str_eq(err, "messages[0].tool_calls[0]: must be "
-			 "{\"function\":{\"name\":...}}");
+			       "{\"arguments\":{}}}]}]",
+				 n, err),
+		-1);
+	ck_assert_str_eq(err,
+		"messages[0].tool_calls[0]: must be "
+		"{\"function\":{\"name\":...}}");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"assistant\",\"tool_calls\":[1]}]", n, err), -1);
-	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":\"\"}]",
-			       n, err), -1);
-	ck_assert_int_eq(vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":7}]",
-			       n, err), -1);
+	ck_assert_int_eq(
+		vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":\"\"}]", n, err), -1);
+	ck_assert_int_eq(
+		vmsgs("[{\"role\":\"tool\",\"content\":\"r\",\"tool_name\":7}]", n, err), -1);
 	ck_assert_str_eq(err, "messages[0].tool_name: must be a string");
 }
 END_TEST
@@ -278,29 +290,31 @@ START_TEST(test_messages_bad_text)
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"\xC0\x80\"}]", c, err), -1);
 	ck_assert_str_eq(err, "messages[0].content: not valid UTF-8");
 	ck_assert_int_eq(vmsgs("[{\"role\":\"user\",\"content\":\"ok\"},"
-			       "{\"role\":\"assistant\",\"content\":\"\xFF\"}]", c, err), -1);
+			       "{\"role\":\"assistant\",\"content\":\"\xFF\"}]",
+				 c, err),
+		-1);
 	ck_assert_str_eq(err, "messages[1].content: not valid UTF-8");
 	/* raw invalid bytes, built without the tokenizer */
 	m = msgs_new(2, "ok");
 	json_object_object_add(json_object_array_get_idx(m, 1), "content",
-			       json_object_new_string_len("a\xC0\x80", 3));
+		json_object_new_string_len("a\xC0\x80", 3));
 	ck_assert_int_eq(vobj(m, c, err), -1);
 	ck_assert_str_eq(err, "messages[1].content: not valid UTF-8");
 	m = msgs_new(1, "ok");
 	json_object_object_add(json_object_array_get_idx(m, 0), "content",
-			       json_object_new_string_len("\xED\xA0\x80", 3));
+		json_object_new_string_len("\xED\xA0\x80", 3));
 	ck_assert_int_eq(vobj(m, c, err), -1);
 	m = msgs_new(1, "ok");
 	json_object_object_add(json_object_array_get_idx(m, 0), "content",
-			       json_object_new_string_len("ab\xE2\x82", 4));
+		json_object_new_string_len("ab\xE2\x82", 4));
 	ck_assert_int_eq(vobj(m, c, err), -1);
 	m = msgs_new(1, "ok");
 	json_object_object_add(json_object_array_get_idx(m, 0), "content",
-			       json_object_new_string_len("\xF4\x90\x80\x80", 4));
+		json_object_new_string_len("\xF4\x90\x80\x80", 4));
 	ck_assert_int_eq(vobj(m, c, err), -1);
 	m = msgs_new(1, "ok");
-	json_object_object_add(json_object_array_get_idx(m, 0), "content",
-			       json_object_new_string_len("\x80x", 2));
+	json_object_object_add(
+		json_object_array_get_idx(m, 0), "content", json_object_new_string_len("\x80x", 2));
 	ck_assert_int_eq(vobj(m, c, err), -1);
 }
 END_TEST
@@ -310,15 +324,13 @@ START_TEST(test_messages_count_limit)
 	char err[IC_ERRBUF_MAX];
 	char want[IC_ERRBUF_MAX];
 
-	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX, "hi"), &ic_consumer_msg_rules,
-			      err), 0);
-	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_consumer_msg_rules,
-			      err), -1);
+	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX, "hi"), &ic_consumer_msg_rules, err), 0);
+	ck_assert_int_eq(
+		vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_consumer_msg_rules, err), -1);
 	snprintf(want, sizeof(want), "messages: must hold 1 to %d messages, not %d",
-		 IC_MESSAGES_MAX, IC_MESSAGES_MAX + 1);
+		IC_MESSAGES_MAX, IC_MESSAGES_MAX + 1);
 	ck_assert_str_eq(err, want);
-	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_node_msg_rules,
-			      err), -1);
+	ck_assert_int_eq(vobj(msgs_new(IC_MESSAGES_MAX + 1, "hi"), &ic_node_msg_rules, err), -1);
 }
 END_TEST
 
@@ -328,8 +340,8 @@ START_TEST(test_messages_chars_limit)
 {
 	char err[IC_ERRBUF_MAX];
 	char want[IC_ERRBUF_MAX];
-	static const char *const units[] = { "a", "\xC3\xA9", "\xE2\x82\xAC",
-					     "\xF0\x9F\x98\x80", NULL };
+	static const char *const units[] = { "a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+		NULL };
 	size_t u;
 
 	for (u = 0; units[u]; u++) {
@@ -340,7 +352,7 @@ START_TEST(test_messages_chars_limit)
 		ck_assert_int_eq(vobj(msgs_new(1, n), &ic_node_msg_rules, err), 0);
 		ck_assert_int_eq(vobj(msgs_new(1, n1), &ic_consumer_msg_rules, err), -1);
 		snprintf(want, sizeof(want), "messages[0].content: longer than %d characters",
-			 IC_MESSAGE_CHARS_MAX);
+			IC_MESSAGE_CHARS_MAX);
 		ck_assert_str_eq(err, want);
 		ck_assert_int_eq(vobj(msgs_new(1, n1), &ic_node_msg_rules, err), -1);
 		free(n);
@@ -364,7 +376,7 @@ START_TEST(test_messages_total_limit)
 	add_msg(m, "x");
 	ck_assert_int_eq(vobj(m, &ic_consumer_msg_rules, err), -1);
 	snprintf(want, sizeof(want), "messages: longer than %d characters in all",
-		 IC_TOTAL_CHARS_MAX);
+		IC_TOTAL_CHARS_MAX);
 	ck_assert_str_eq(err, want);
 	free(n);
 }
@@ -404,9 +416,9 @@ static json_object *tool_call_msg_new(size_t chars)
 
 	json_object_object_add(m, "role", json_object_new_string("assistant"));
 	json_object_object_add(m, "tool_calls", json_tokener_parse(text));
-	ck_assert_int_eq(strlen(json_object_to_json_string_ext(
-		json_object_object_get(m, "tool_calls"),
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
+	ck_assert_int_eq(
+		strlen(json_object_to_json_string_ext(json_object_object_get(m, "tool_calls"),
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
 		strlen(text));
 	free(pad);
 	free(text);
@@ -428,8 +440,10 @@ START_TEST(test_tool_calls_limit)
 	m = json_object_new_array();
 	json_object_array_add(m, tool_call_msg_new(IC_MESSAGE_CHARS_MAX + 1));
 	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), -1);
-	snprintf(want, sizeof(want), "messages[0].tool_calls: longer than %d "
-		 "characters serialized", IC_MESSAGE_CHARS_MAX);
+	snprintf(want, sizeof(want),
+		"messages[0].tool_calls: longer than %d "
+		"characters serialized",
+		IC_MESSAGE_CHARS_MAX);
 	ck_assert_str_eq(err, want);
 
 	/* the total: 9 full contents + 10,000 of tool_calls, then 1 more */
@@ -441,7 +455,7 @@ START_TEST(test_tool_calls_limit)
 	add_msg(m, "x");
 	ck_assert_int_eq(vobj(m, &ic_node_msg_rules, err), -1);
 	snprintf(want, sizeof(want), "messages: longer than %d characters in all",
-		 IC_TOTAL_CHARS_MAX);
+		IC_TOTAL_CHARS_MAX);
 	ck_assert_str_eq(err, want);
 	free(n);
 }
@@ -455,8 +469,7 @@ static int vextra(int (*fn)(json_object *, char *, size_t), const char *json, ch
 	json_object *v = json_tokener_parse(json);
 	int rc;
 
-	ck_assert_msg(v != NULL || strcmp(json, "null") == 0,
-		      "test JSON does not parse: %s", json);
+	ck_assert_msg(v != NULL || strcmp(json, "null") == 0, "test JSON does not parse: %s", json);
 	err[0] = '\0';
 	rc = fn(v, err, IC_ERRBUF_MAX);
 	json_object_put(v);
@@ -472,14 +485,15 @@ static char *tools_new(size_t count, size_t bytes)
 	json_object *desc;
 
 	for (i = 0; i < count; i++)
-		json_object_array_add(a, json_tokener_parse(
-			"{\"type\":\"function\",\"function\":{\"name\":\"f\","
-			"\"description\":\"\"}}"));
+		json_object_array_add(a,
+			json_tokener_parse("{\"type\":\"function\",\"function\":{\"name\":\"f\","
+					   "\"description\":\"\"}}"));
 	len = strlen(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
 	if (bytes > len) {
 		pad = repeat_new("d", bytes - len);
-		desc = json_object_object_get(json_object_object_get(
-			json_object_array_get_idx(a, 0), "function"), "description");
+		desc = json_object_object_get(
+			json_object_object_get(json_object_array_get_idx(a, 0), "function"),
+			"description");
 		json_object_set_string(desc, pad);
 		free(pad);
 	}
@@ -502,7 +516,7 @@ START_TEST(test_tools_limits)
 	t = tools_new(IC_TOOLS_MAX + 1, 0);
 	ck_assert_int_eq(vextra(ic_validate_tools, t, err), -1);
 	snprintf(want, sizeof(want), "tools: at most %d tools, not %d", IC_TOOLS_MAX,
-		 IC_TOOLS_MAX + 1);
+		IC_TOOLS_MAX + 1);
 	ck_assert_str_eq(err, want);
 	free(t);
 	t = tools_new(2, IC_TOOLS_BYTES_MAX);
@@ -511,8 +525,7 @@ START_TEST(test_tools_limits)
 	free(t);
 	t = tools_new(2, IC_TOOLS_BYTES_MAX + 1);
 	ck_assert_int_eq(vextra(ic_validate_tools, t, err), -1);
-	snprintf(want, sizeof(want), "tools: longer than %d bytes serialized",
-		 IC_TOOLS_BYTES_MAX);
+	snprintf(want, sizeof(want), "tools: longer than %d bytes serialized", IC_TOOLS_BYTES_MAX);
 	ck_assert_str_eq(err, want);
 	free(t);
 	ck_assert_int_eq(vextra(ic_validate_tools, "{}", err), -1);
@@ -547,8 +560,8 @@ START_TEST(test_format_limits)
 	free(f);
 	f = schema_new(IC_FORMAT_BYTES_MAX + 1);
 	ck_assert_int_eq(vextra(ic_validate_format, f, err), -1);
-	snprintf(want, sizeof(want), "format: longer than %d bytes serialized",
-		 IC_FORMAT_BYTES_MAX);
+	snprintf(
+		want, sizeof(want), "format: longer than %d bytes serialized", IC_FORMAT_BYTES_MAX);
 	ck_assert_str_eq(err, want);
 	free(f);
 	ck_assert_int_eq(vextra(ic_validate_format, "\"yaml\"", err), -1);
@@ -607,12 +620,12 @@ START_TEST(test_options_ranges)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert_msg(vopt(cases[i].key, cases[i].ok, err) == 0, "%s=%s: %s",
-			      cases[i].key, cases[i].ok, err);
+		ck_assert_msg(vopt(cases[i].key, cases[i].ok, err) == 0, "%s=%s: %s", cases[i].key,
+			cases[i].ok, err);
 		ck_assert_msg(vopt(cases[i].key, cases[i].bad, err) == -1, "%s=%s passed",
-			      cases[i].key, cases[i].bad);
-		ck_assert_msg(strncmp(err, "options.", 8) == 0 &&
-			      strstr(err, cases[i].key), "%s", err);
+			cases[i].key, cases[i].bad);
+		ck_assert_msg(
+			strncmp(err, "options.", 8) == 0 && strstr(err, cases[i].key), "%s", err);
 	}
 	ck_assert_int_eq(vopt("num_ctx", "131073", err), -1);
 	ck_assert_str_eq(err, "options.num_ctx: must be a whole number from 1 to 131072");
@@ -630,9 +643,10 @@ START_TEST(test_options_keys)
 	ck_assert_int_eq(vextra(ic_validate_options, "null", err), 0);
 	ck_assert_int_eq(vextra(ic_validate_options, "{}", err), 0);
 	ck_assert_int_eq(vextra(ic_validate_options,
-				"{\"temperature\":0.2,\"num_ctx\":8192,\"num_predict\":256,"
-				"\"top_k\":40,\"top_p\":0.9,\"seed\":42,\"stop\":[\"\\n\"]}",
-				err), 0);
+				 "{\"temperature\":0.2,\"num_ctx\":8192,\"num_predict\":256,"
+				 "\"top_k\":40,\"top_p\":0.9,\"seed\":42,\"stop\":[\"\\n\"]}",
+				 err),
+		0);
 	/* the machine's settings are the contributor's, not the router's */
 	ck_assert_int_eq(vopt("num_gpu", "99", err), -1);
 	ck_assert_str_eq(err, "options.num_gpu: not allowed");
@@ -704,20 +718,18 @@ static void check_url(const struct url_case *c, bool ollama)
 
 START_TEST(test_url_good)
 {
-	static const struct url_case cases[] = {
-		{ "http://example.com", "http", "example.com", 80, "" },
+	static const struct url_case cases[] = { { "http://example.com", "http", "example.com", 80,
+							 "" },
 		{ "https://api.idleclaw.com", "https", "api.idleclaw.com", 443, "" },
 		{ "HTTPS://Example.COM/", "https", "Example.COM", 443, "/" },
 		{ "http://127.0.0.1:8080/api/chat", "http", "127.0.0.1", 8080, "/api/chat" },
-		{ "http://h:1", "http", "h", 1, "" },
-		{ "http://h:65535", "http", "h", 65535, "" },
+		{ "http://h:1", "http", "h", 1, "" }, { "http://h:65535", "http", "h", 65535, "" },
 		{ "http://h:00080", "http", "h", 80, "" },
 		{ "http://[::1]:11434/x?y=1", "http", "::1", 11434, "/x?y=1" },
 		{ "https://[2001:db8::1]", "https", "2001:db8::1", 443, "" },
 		{ "http://h?q=1", "http", "h", 80, "/?q=1" },
 		{ "http://my_host.local", "http", "my_host.local", 80, "" },
-		{ NULL, NULL, NULL, 0, NULL }
-	};
+		{ NULL, NULL, NULL, 0, NULL } };
 	size_t i;
 
 	for (i = 0; cases[i].in; i++)
@@ -727,33 +739,30 @@ END_TEST
 
 START_TEST(test_url_bad)
 {
-	static const char *const bad[] = {
-		"", "example.com", "ftp://example.com", "ws://example.com",
-		"file:///etc/passwd", "javascript:alert(1)", "http:/example.com",
-		"http://", "http:///path", "http://:80", "http://user@host",
+	static const char *const bad[] = { "", "example.com", "ftp://example.com",
+		"ws://example.com", "file:///etc/passwd", "javascript:alert(1)",
+		"http:/example.com", "http://", "http:///path", "http://:80", "http://user@host",
 		"http://user:pw@host/", "http://host:0", "http://host:65536",
 		"http://host:99999999999999999999", "http://host:", "http://host:8a",
 		"http://host:-1", "http://host:+80", "http://ho st", "http://host/a b",
-		"http://host/\x01", "http://host/\x7F", "http://h\xC3\xA9st",
-		"http://[::1", "http://[zz::1]", "http://[::1]x", "http://[]",
-		"http://[::1]:0", "http://host#frag", "http://host/p#f",
-		"http://ho%73t", "http://host:80:81", "http://a!b", " http://host",
-		"http://host\n", NULL
-	};
+		"http://host/\x01", "http://host/\x7F", "http://h\xC3\xA9st", "http://[::1",
+		"http://[zz::1]", "http://[::1]x", "http://[]", "http://[::1]:0",
+		"http://host#frag", "http://host/p#f", "http://ho%73t", "http://host:80:81",
+		"http://a!b", " http://host", "http://host\n", NULL };
 	size_t i;
 
 	for (i = 0; bad[i]; i++) {
 		struct ic_url u;
 		char err[IC_ERRBUF_MAX] = "";
 
-		ck_assert_msg(ic_url_parse(bad[i], &u, err, sizeof(err)) == -1,
-			      "accepted %s", bad[i]);
+		ck_assert_msg(
+			ic_url_parse(bad[i], &u, err, sizeof(err)) == -1, "accepted %s", bad[i]);
 		ck_assert_msg(err[0] != '\0', "no error for %s", bad[i]);
 		ck_assert_ptr_null(u.host);
 		ck_assert_ptr_null(u.scheme);
 		ck_assert_ptr_null(u.path);
 	}
-	ck_assert_int_eq(ic_url_parse(NULL, &(struct ic_url){0}, NULL, 0), -1);
+	ck_assert_int_eq(ic_url_parse(NULL, &(struct ic_url){ 0 }, NULL, 0), -1);
 }
 END_TEST
 
@@ -793,10 +802,8 @@ END_TEST
 
 START_TEST(test_ollama_host_good)
 {
-	static const struct url_case cases[] = {
-		{ "", "http", "127.0.0.1", 11434, "" },
-		{ "   ", "http", "127.0.0.1", 11434, "" },
-		{ "host", "http", "host", 11434, "" },
+	static const struct url_case cases[] = { { "", "http", "127.0.0.1", 11434, "" },
+		{ "   ", "http", "127.0.0.1", 11434, "" }, { "host", "http", "host", 11434, "" },
 		{ "1.2.3.4", "http", "1.2.3.4", 11434, "" },
 		{ "host:56789", "http", "host", 56789, "" },
 		{ ":56789", "http", "127.0.0.1", 56789, "" },
@@ -809,14 +816,10 @@ START_TEST(test_ollama_host_good)
 		{ "http://host/", "http", "host", 80, "" },
 		{ "host:1234//", "http", "host", 1234, "" },
 		{ "\"host:1234\"", "http", "host", 1234, "" },
-		{ " 'host' ", "http", "host", 11434, "" },
-		{ "[::1]", "http", "::1", 11434, "" },
-		{ "[::1]:8080", "http", "::1", 8080, "" },
-		{ "::1", "http", "::1", 11434, "" },
+		{ " 'host' ", "http", "host", 11434, "" }, { "[::1]", "http", "::1", 11434, "" },
+		{ "[::1]:8080", "http", "::1", 8080, "" }, { "::1", "http", "::1", 11434, "" },
 		{ "[0001:002:003:0004::1]:56789", "http", "0001:002:003:0004::1", 56789, "" },
-		{ "http://[::1]", "http", "::1", 80, "" },
-		{ NULL, NULL, NULL, 0, NULL }
-	};
+		{ "http://[::1]", "http", "::1", 80, "" }, { NULL, NULL, NULL, 0, NULL } };
 	size_t i;
 
 	for (i = 0; cases[i].in; i++)
@@ -826,11 +829,9 @@ END_TEST
 
 START_TEST(test_ollama_host_bad)
 {
-	static const char *const bad[] = {
-		"ftp://host", "host:0", "host:65536", "host:x", "host:",
-		"u@host", "ho st", "host\x01", "1::2::3", "[::1", "[::1]:",
-		"http://host:80:80", "h\xC3\xA9", "host?x=1", NULL
-	};
+	static const char *const bad[] = { "ftp://host", "host:0", "host:65536", "host:x",
+		"host:", "u@host", "ho st", "host\x01", "1::2::3", "[::1",
+		"[::1]:", "http://host:80:80", "h\xC3\xA9", "host?x=1", NULL };
 	size_t i;
 
 	for (i = 0; bad[i]; i++) {
@@ -838,7 +839,7 @@ START_TEST(test_ollama_host_bad)
 		char err[IC_ERRBUF_MAX] = "";
 
 		ck_assert_msg(ic_ollama_host_parse(bad[i], &u, err, sizeof(err)) == -1,
-			      "accepted %s", bad[i]);
+			"accepted %s", bad[i]);
 		ck_assert(err[0] != '\0');
 		ck_assert_ptr_null(u.host);
 	}
