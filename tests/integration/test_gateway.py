@@ -12,12 +12,11 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 import httpx
 import pytest
 
-import routerlib  # noqa: F401  (loads iclib the same way for both)
+import routerlib
 import daemonlib as dl
 from daemonlib import iclib
 
