@@ -125,15 +125,17 @@ def golden(name):
         return json.load(f)
 
 
-def raw_request(port, method, path, body=None, headers=(), rcvbuf=None):
-    """A raw HTTP/1.1 request on a new socket; returns the socket."""
+def raw_request(port, method, path, body=None, headers=(), rcvbuf=None, host=None):
+    """A raw HTTP/1.1 request on a new socket (Host: 127.0.0.1:port unless
+    host says otherwise); returns the socket."""
     s = socket.socket()
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect(("127.0.0.1", port))
     data = json.dumps(body).encode() if body is not None else b""
-    head = "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" \
-           "Content-Length: %d\r\n%s\r\n" % (method, path, len(data),
+    host = "127.0.0.1:%d" % port if host is None else host
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" \
+           "Content-Length: %d\r\n%s\r\n" % (method, path, host, len(data),
                                               "".join(h + "\r\n" for h in headers))
     s.sendall(head.encode() + data)
     return s
@@ -569,3 +571,113 @@ def test_listen_address_rules(daemon):
     c.close()
     d.assert_clean_exit()
 
+
+# --- who may call: Origin and Host ---
+
+def raw_answer(s):
+    """(status, headers lowercased, body) of a whole answer on s."""
+    buf = read_until(s, b"\r\n\r\n")
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    hdrs = dict((k.strip().lower(), v.strip()) for k, _, v in
+                (x.partition(":") for x in lines[1:]))
+    want = int(hdrs.get("content-length", "0"))
+    s.settimeout(15)
+    while len(body) < want:
+        d = s.recv(65536)
+        if not d:
+            break
+        body += d
+    s.close()
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_foreign_origin_refused(make_net):
+    """A page from an origin not in cors_origins cannot start a chat with a
+    "simple" POST (text/plain, no preflight): 403 in the dialect's shape
+    before anything reaches the network; a listed origin chats."""
+    n = make_net("--echo", gw={"cors_origins": "http://webui.example:8080, http://other"})
+    simple = {"Content-Type": "text/plain;charset=UTF-8"}
+    chat = json.dumps({"model": MODEL, "stream": False, "messages": user("evil")})
+    for origin in ("http://evil.example", "http://webui.example:8081",
+                   "http://webui.example", "null", ""):
+        r = n.http.post("/api/chat", content=chat, headers=dict(simple, Origin=origin))
+        assert r.status_code == 403, (origin, r.text)
+        assert "cors_origins" in r.json()["error"], r.text
+        assert "access-control-allow-origin" not in r.headers, r.headers
+    r = n.http.post("/v1/chat/completions", content=chat,
+                    headers=dict(simple, Origin="http://evil.example"))
+    assert r.status_code == 403, r.text
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}, err
+    assert "cors_origins" in err["message"], err
+    r = n.http.post("/api/generate", json={"model": MODEL, "prompt": "evil"},
+                    headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and r.json()["error"], r.text
+    r = n.http.get("/api/tags", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and r.json()["error"], r.text
+    # a listed origin: the chat runs, the browser may read it
+    ok = "http://webui.example:8080"
+    r = n.http.post("/api/chat", content=json.dumps(
+        {"model": MODEL, "stream": False, "messages": user("friend")}),
+        headers=dict(simple, Origin=ok))
+    assert r.status_code == 200 and r.json()["message"]["content"] == "friend", r.text
+    assert r.headers["access-control-allow-origin"] == ok, r.headers
+    r = n.http.post("/v1/chat/completions", headers={"Origin": ok},
+                    json={"model": MODEL, "messages": user("friend 2")})
+    assert r.status_code == 200, r.text
+    # no Origin at all (curl, SDKs, the ollama CLI): unaffected
+    r = n.http.post("/api/chat", json={"model": MODEL, "stream": False,
+                                       "messages": user("cli")})
+    assert r.status_code == 200, r.text
+    # Ollama saw the three allowed chats and nothing of the refused ones
+    said = [b["messages"][-1]["content"] for b in n.fo.bodies()]
+    assert said == ["friend", "friend 2", "cli"], said
+
+
+def test_host_must_be_loopback(make_net):
+    """DNS rebinding: without allow_remote, a Host that does not name
+    loopback gets 403 before anything starts; localhost:PORT works."""
+    n = make_net("--echo")
+    body = {"model": MODEL, "stream": False, "messages": user("rebound")}
+    for host in ("evil.example", "evil.example:%d" % n.port, "localhost.evil.example",
+                 "127.0.0.1.evil.example", ""):
+        st, hdrs, b = raw_answer(raw_request(n.port, "POST", "/api/chat", body,
+                                             host=host))
+        assert st == 403, (host, st, b)
+        assert "allow_remote" in json.loads(b)["error"], b
+    st, _, b = raw_answer(raw_request(n.port, "POST", "/v1/chat/completions", body,
+                                      host="evil.example"))
+    assert st == 403 and "allow_remote" in json.loads(b)["error"]["message"], b
+    r = n.http.get("/api/version", headers={"Host": "evil.example"})
+    assert r.status_code == 403 and r.json()["error"], r.text
+    assert n.fo.bodies() == []
+    for i, host in enumerate(("localhost:%d" % n.port, "LOCALHOST:%d" % n.port,
+                              "127.0.0.1:%d" % n.port, "localhost")):
+        body = {"model": MODEL, "stream": False, "messages": user("ok %d" % i)}
+        st, _, b = raw_answer(raw_request(n.port, "POST", "/api/chat", body, host=host))
+        assert st == 200 and json.loads(b)["message"]["content"] == "ok %d" % i, (host, b)
+    # HTTP/1.0 may leave Host out: nothing to check
+    s = socket.create_connection(("127.0.0.1", n.port))
+    s.sendall(b"GET /api/version HTTP/1.0\r\n\r\n")
+    st, _, b = raw_answer(s)
+    assert st == 200 and json.loads(b)["version"], b
+    # no cors_origins: any Origin is refused
+    r = n.http.post("/api/chat", json=body, headers={"Origin": "http://localhost:3000"})
+    assert r.status_code == 403 and "cors_origins" in r.json()["error"], r.text
+    assert len(n.fo.bodies()) == 4
+
+
+def test_host_any_with_allow_remote(daemon):
+    """allow_remote = yes: the gateway is meant for other names; no Host check."""
+    port = iclib.free_port()
+    d = daemon("http://127.0.0.1:9", "http://127.0.0.1:9",
+               args=dl.gateway_args(port, allow_remote="yes")).wait_ready()
+    iclib.wait_port(port, proc=d)
+    for host in ("evil.example", "gpu-box.lan:%d" % port):
+        st, _, b = raw_answer(raw_request(port, "GET", "/api/version", host=host))
+        assert st == 200, (host, b)
+    st, _, b = raw_answer(raw_request(port, "GET", "/api/version",
+                                      headers=["Origin: http://evil.example"]))
+    assert st == 403 and "cors_origins" in json.loads(b)["error"], b
+    d.assert_clean_exit()
