@@ -33,6 +33,5 @@ daemon_idleclawd_SOURCES += daemon/idle.c daemon/idle.h $(IDLE_SAMPLER_SOURCES) 
 	daemon/idle-logind.c daemon/idle-watch.c daemon/idle-watch.h
 daemon_idleclawd_LDADD += $(SYSTEMD_LIBS) -ldl
 
-# Integration tests (tests/integration/test_daemon_idle.py, found by pytest)
-# use a logind stand-in; the bench measures idle memory and wake-ups.
-EXTRA_DIST += tests/integration/fakelogind.py bench/idle/run.py
+# The bench measures idle memory and wake-ups.
+EXTRA_DIST += bench/idle/run.py

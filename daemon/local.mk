@@ -64,8 +64,6 @@ tests_fuzz_fuzz_gateway_CPPFLAGS = $(DAEMON_CPPFLAGS) -DIC_FUZZ_NAME='"gateway"'
 tests_fuzz_fuzz_gateway_LDADD = $(IC_COMMON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/gateway
 
-EXTRA_DIST += tests/integration/golden
-
 # Service files, example configuration and manual pages.
 dist_man_MANS += man/idleclawd.8 man/idleclaw.conf.5
 EXTRA_DIST += conf/idleclaw.conf systemd/idleclawd.service systemd/idleclawd.socket \

@@ -56,7 +56,7 @@ tests_unit_test_router_tools_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) \
 	$(PTHREAD_LIBS) $(CHECK_LIBS)
 
-EXTRA_DIST += docs/tools.md tests/integration/toolslib.py
+EXTRA_DIST += docs/tools.md
 
 dist_man_MANS += man/idleclaw-routerd.8
 EXTRA_DIST += systemd/idleclaw-routerd.service conf/Caddyfile.example bench/README.md \

@@ -14,6 +14,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
 
@@ -122,8 +124,11 @@ class HoldRouter:
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+        iclib.track(self, self.stop)
 
     def stop(self):
+        if self.stop_ev.is_set():
+            return
         self.stop_ev.set()
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -137,6 +142,7 @@ class Holder:
             ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
              "/usr/bin/python3", "-c", HOLDER, sock, str(n), str(chats), MODEL],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        iclib.track_popen(self.p)
         line = self.p.stdout.readline()
         assert line, "holder for uid %d printed nothing" % uid
         self.results = json.loads(line)
@@ -168,30 +174,25 @@ class Env:
         return h
 
     def close(self):
-        try:
-            for h in self.holders:
-                h.release()
-            self.d.assert_clean_exit()
-        finally:
-            self.d.close()
-            self.fo.proc.stop()
-            self.r.stop()
+        """The holders leave, then the daemon must exit cleanly."""
+        for h in self.holders:
+            h.release()
+        self.d.assert_clean_exit()
 
 
-def with_env(**opts):
-    def deco(f):
-        def run():
-            e = Env(**opts)
-            try:
-                f(e)
-            except Exception:
-                print(e.d.log()[-4000:])
-                raise
-            finally:
-                e.close()
-        run.__name__ = f.__name__
-        return run
-    return deco
+@pytest.fixture
+def make_env(request):
+    """make_env(**daemon_opts) -> Env; after a passed test the daemon must
+    exit cleanly."""
+    envs = []
+
+    def make(**opts):
+        envs.append(Env(**opts))
+        return envs[-1]
+    yield make
+    if iclib.call_passed(request):
+        for e in envs:
+            e.close()
 
 
 def probe(c):
@@ -207,8 +208,8 @@ def chat(c, text="hi"):
     return c.call("chat", {"model": MODEL, "messages": [{"role": "user", "content": text}]})
 
 
-@with_env()
-def test_connections_reserved_for_root(e):
+def test_connections_reserved_for_root(make_env):
+    e = make_env()
     total, reserved = LIMITS["IC_CONTROL_CLIENTS_MAX"], LIMITS["IC_CONTROL_CLIENTS_RESERVED"]
     unpriv = total - reserved
     got = 0
@@ -232,8 +233,8 @@ def test_connections_reserved_for_root(e):
         c.close()
 
 
-@with_env()
-def test_chat_slots_reserved_for_root(e):
+def test_chat_slots_reserved_for_root(make_env):
+    e = make_env()
     a = e.hold(USERS[0], 1, chats=CHATS_PER_USER + 1)
     assert a.chats("running") == CHATS_PER_USER, a.results          # per user: N
     assert a.chats("busy") == 1, a.results                          # and N+1
@@ -263,8 +264,8 @@ def test_chat_slots_reserved_for_root(e):
     root.close()
 
 
-@with_env(control_idle_timeout=2)
-def test_idle_connections_closed(e):
+def test_idle_connections_closed(make_env):
+    e = make_env(control_idle_timeout=2)
     idle, busy, chatty = e.d.ctl(), e.d.ctl(), e.d.ctl()
     t0 = time.monotonic()
     busy.send("chat", {"model": MODEL, "messages": [{"role": "user", "content": "hold"}]},
@@ -295,7 +296,3 @@ def test_idle_connections_closed(e):
     for c in (idle, busy, chatty):
         c.close()
 
-
-if __name__ == "__main__":
-    iclib.run_tests([test_connections_reserved_for_root, test_chat_slots_reserved_for_root,
-                     test_idle_connections_closed])

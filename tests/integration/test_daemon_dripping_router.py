@@ -14,6 +14,8 @@ import os
 import threading
 import time
 
+import pytest
+
 import daemonlib as dl
 from daemonlib import iclib
 
@@ -85,6 +87,7 @@ class DripRouter:
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+        iclib.track(self, self.stop)
 
     def _count(self, path, delta):
         with self.lock:
@@ -98,6 +101,8 @@ class DripRouter:
             return sum(self.active.values())
 
     def stop(self):
+        if self.stop_ev.is_set():
+            return
         self.stop_ev.set()
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -113,28 +118,22 @@ class Env:
         return len(os.listdir("/proc/%d/fd" % self.d.pid))
 
     def close(self):
-        try:
-            self.d.assert_clean_exit()
-        finally:
-            self.d.close()
-            self.fo.proc.stop()
-            self.r.stop()
+        self.d.assert_clean_exit()
 
 
-def with_env(**kw):
-    def deco(f):
-        def run():
-            e = Env(**kw)
-            try:
-                f(e)
-            except Exception:
-                print(e.d.log()[-4000:])
-                raise
-            finally:
-                e.close()
-        run.__name__ = f.__name__
-        return run
-    return deco
+@pytest.fixture
+def make_env(request):
+    """make_env(**opts) -> Env; after a passed test the daemon must exit
+    cleanly."""
+    envs = []
+
+    def make(**kw):
+        envs.append(Env(**kw))
+        return envs[-1]
+    yield make
+    if iclib.call_passed(request):
+        for e in envs:
+            e.close()
 
 
 def ctl_retry(d):
@@ -159,19 +158,19 @@ def timed_status(d):
         c.close()
 
 
-@with_env(drip_s=0.01, size=150)
-def test_fetch_within_the_deadline_is_read(e):
+def test_fetch_within_the_deadline_is_read(make_env):
     """At the limit: a body dripped over ~1.5 s arrives whole."""
+    e = make_env(drip_s=0.01, size=150)
     rep, took = timed_status(e.d)
     assert rep["status"] == "ok", rep
     assert rep["network"]["health"]["status"] == "healthy", rep
     assert took < GET_TIMEOUT_S, took
 
 
-@with_env(drip_s=0.2, size=200)
-def test_fetch_has_a_total_deadline(e):
+def test_fetch_has_a_total_deadline(make_env):
     """Past it: a body that would take 40 s is cut after 5 s, however
     steadily its bytes arrive."""
+    e = make_env(drip_s=0.2, size=200)
     rep, took = timed_status(e.d)
     assert rep["status"] == "ok", rep
     assert "health" not in rep.get("network", {}), rep
@@ -179,10 +178,10 @@ def test_fetch_has_a_total_deadline(e):
     assert "no complete answer from the router in 5 s" in e.d.log()
 
 
-@with_env(drip_s=0.01, size=100)
-def test_one_fetch_shared_and_reused(e):
+def test_one_fetch_shared_and_reused(make_env):
     """Two clients at once share one fetch per path; one asking just after
     reuses its result; one asking after the reuse window fetches again."""
+    e = make_env(drip_s=0.01, size=100)
     a, b = e.d.ctl(), e.d.ctl()
     ra, rb = a.send("status"), b.send("status")
     assert a.until_reply(ra)[1]["status"] == "ok"
@@ -198,11 +197,11 @@ def test_one_fetch_shared_and_reused(e):
     b.close()
 
 
-@with_env(drip_s=0.5, size=1000)
-def test_abandoned_status_calls(e):
+def test_abandoned_status_calls(make_env):
     """80 status calls whose clients leave at once: at most one fetch per
     path ever runs, it is cancelled when the last asker leaves, a chat then
     succeeds, and the daemon holds no more fds than before."""
+    e = make_env(drip_s=0.5, size=1000)
     before = e.fds()
     for _ in range(2):
         clients = []
@@ -228,8 +227,3 @@ def test_abandoned_status_calls(e):
         events
     c.close()
     iclib.wait_for(lambda: e.fds() <= before, 5, what="fd count back to %d" % before)
-
-
-if __name__ == "__main__":
-    iclib.run_tests([test_fetch_within_the_deadline_is_read, test_fetch_has_a_total_deadline,
-                     test_one_fetch_shared_and_reused, test_abandoned_status_calls])

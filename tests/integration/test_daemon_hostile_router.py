@@ -13,6 +13,8 @@ import json
 import threading
 import time
 
+import pytest
+
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
 
@@ -45,26 +47,22 @@ class Env:
         assert frames[0]["error"] == "invalid_request", frames
 
     def close(self):
-        try:
-            self.d.assert_clean_exit()
-        finally:
-            self.fo.proc.stop()
-            self.r.stop()
-            self.d.close()
+        self.d.assert_clean_exit()
 
 
-def with_env(f):
-    def run():
-        e = Env()
-        try:
-            f(e)
-        except Exception:
-            print(e.d.log()[-4000:])
-            raise
-        finally:
+@pytest.fixture
+def make_env(request):
+    """make_env(**opts) -> Env; after a passed test the daemon must exit
+    cleanly."""
+    envs = []
+
+    def make(**kw):
+        envs.append(Env(**kw))
+        return envs[-1]
+    yield make
+    if iclib.call_passed(request):
+        for e in envs:
             e.close()
-    run.__name__ = f.__name__
-    return run
 
 
 def wire(v):
@@ -103,8 +101,8 @@ def schema_of(nbytes):
     return s
 
 
-@with_env
-def test_tool_calls_count_toward_limits(e):
+def test_tool_calls_count_toward_limits(make_env):
+    e = make_env()
     c = LIMITS["IC_MESSAGE_CHARS_MAX"]
     e.passes(with_tool_calls(tool_calls_of(c)))
     e.refused(with_tool_calls(tool_calls_of(c + 1)))
@@ -126,8 +124,8 @@ def test_tool_calls_count_toward_limits(e):
     assert all(len(json.dumps(b)) < 300000 for b in bodies)
 
 
-@with_env
-def test_tools_and_format_bounded(e):
+def test_tools_and_format_bounded(make_env):
+    e = make_env()
     n, nb = LIMITS["IC_TOOLS_MAX"], LIMITS["IC_TOOLS_BYTES_MAX"]
     e.passes(dl.chat_params(tools=tools_of(n)))
     e.refused(dl.chat_params(tools=tools_of(n + 1)))
@@ -144,8 +142,8 @@ def test_tools_and_format_bounded(e):
     assert [len(b.get("tools", [])) for b in bodies] == [n, 2, 0, 0]
 
 
-@with_env
-def test_options_bounded(e):
+def test_options_bounded(make_env):
+    e = make_env()
     ctx, pred = LIMITS["IC_OPT_NUM_CTX_MAX"], LIMITS["IC_OPT_NUM_PREDICT_MAX"]
     good = [{"num_ctx": ctx}, {"num_predict": pred}, {"temperature": 2},
             {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "seed": 7,
@@ -211,43 +209,34 @@ class PingRouter:
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+        iclib.track(self, self.stop)
 
     def stop(self):
+        if self.stop_ev.is_set():
+            return
         self.stop_ev.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
 
-def test_chat_timeout_despite_pings():
+def test_chat_timeout_despite_pings(daemon, fake_ollama):
     """router_timeout is about silence; ": ping" every 0.2 s is not silence.
     chat_timeout ends the chat in all: within it the chat finishes, past it
     the chat ends with "timeout"."""
-    fo = dl.FakeOllama("--echo")
+    fo = fake_ollama("--echo")
     args = {"model": MODEL, "messages": [{"role": "user", "content": "x"}]}
     for finish_s, want in ((1.0, "ok"), (None, "timeout")):
         r = PingRouter(finish_s)
-        d = dl.Daemon(r.url, fo.url, router_timeout=1, chat_timeout=3).wait_ready()
-        try:
-            c = d.ctl()
-            t0 = time.monotonic()
-            rep = c.call("chat", args)
-            took = time.monotonic() - t0
-            assert rep["status"] == want, (finish_s, rep)
-            if want == "timeout":
-                assert 2.5 < took < 6, took
-                assert "chat_timeout" in rep.get("detail", ""), rep
-                assert "not finished after 3 s" in d.log()
-            c.close()
-            d.assert_clean_exit()
-        except Exception:
-            print(d.log()[-3000:])
-            raise
-        finally:
-            d.close()
-            r.stop()
-    fo.proc.stop()
-
-
-if __name__ == "__main__":
-    iclib.run_tests([test_tool_calls_count_toward_limits, test_tools_and_format_bounded,
-                     test_options_bounded, test_chat_timeout_despite_pings])
+        d = daemon(r.url, fo.url, router_timeout=1, chat_timeout=3).wait_ready()
+        c = d.ctl()
+        t0 = time.monotonic()
+        rep = c.call("chat", args)
+        took = time.monotonic() - t0
+        assert rep["status"] == want, (finish_s, rep)
+        if want == "timeout":
+            assert 2.5 < took < 6, took
+            assert "chat_timeout" in rep.get("detail", ""), rep
+            assert "not finished after 3 s" in d.log()
+        c.close()
+        d.assert_clean_exit()
+        r.stop()

@@ -17,10 +17,14 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 import routerlib as rl
 from routerlib import LIMITS, iclib
 
 HEALTH_MAX_S = 1.0
+# test_many_addresses: bodies_per_ip
+MANY_PER_IP = 4
 
 
 def connect_from(port, src):
@@ -109,6 +113,11 @@ class Watch:
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+        iclib.track(self, self.halt)
+
+    def halt(self):
+        self.stop_ev.set()
+        self.thread.join(10)
 
     def _upgrade(self):
         s = connect_from(self.port, "127.0.0.1")
@@ -142,8 +151,8 @@ class Watch:
             self.stop_ev.wait(0.1)
 
     def stop(self):
-        self.stop_ev.set()
-        self.thread.join(10)
+        """Stop polling; every answer must have been quick and right."""
+        self.halt()
         assert not self.failures, self.failures
         assert self.polls >= 5 and self.upgrades >= 1, (self.polls, self.upgrades)
         assert self.worst < HEALTH_MAX_S, "/health took %.2f s" % self.worst
@@ -158,6 +167,7 @@ class Trickle:
         self.stop_ev = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+        iclib.track(self, self.stop)
 
     def _run(self):
         while not self.stop_ev.wait(self.interval):
@@ -176,30 +186,29 @@ def chat_body(**extra):
     return json.dumps(rl.chat_body(**extra)).encode()
 
 
-def test_body_timeout():
-    with rl.Router(body_timeout=2, queue_wait=0, metrics="yes") as r:
-        # at the limit: a body that completes within body_timeout is read
-        body = chat_body()
-        s = start_body(r.port, "127.0.0.2", len(body), first=body[:5])
-        for i in range(5, len(body), max(1, len(body) // 6)):
-            time.sleep(0.2)
-            s.sendall(body[i:i + max(1, len(body) // 6)])
-        st = status_within(s, 5)
-        s.close()
-        assert st == 503, st    # read and handled: no node serves m1
-        # past it: the same trickle that never ends is cut at body_timeout
-        t0 = time.monotonic()
-        s = start_body(r.port, "127.0.0.2")
-        tr = Trickle([s], 0.2)
-        st = status_within(s, 6)
-        took = time.monotonic() - t0
-        tr.stop()
-        s.close()
-        assert st == 408, st
-        assert 1.5 < took < 4.0, took
-        until_bodies(r.port, 0)
-        assert "body not complete after 2 s" in r.log()
-        rl.stop_clean(r)
+@pytest.mark.router(body_timeout=2, queue_wait=0, metrics="yes")
+def test_body_timeout(router):
+    # at the limit: a body that completes within body_timeout is read
+    body = chat_body()
+    s = start_body(router.port, "127.0.0.2", len(body), first=body[:5])
+    for i in range(5, len(body), max(1, len(body) // 6)):
+        time.sleep(0.2)
+        s.sendall(body[i:i + max(1, len(body) // 6)])
+    st = status_within(s, 5)
+    s.close()
+    assert st == 503, st    # read and handled: no node serves m1
+    # past it: the same trickle that never ends is cut at body_timeout
+    t0 = time.monotonic()
+    s = start_body(router.port, "127.0.0.2")
+    tr = Trickle([s], 0.2)
+    st = status_within(s, 6)
+    took = time.monotonic() - t0
+    tr.stop()
+    s.close()
+    assert st == 408, st
+    assert 1.5 < took < 4.0, took
+    until_bodies(router.port, 0)
+    assert "body not complete after 2 s" in router.log()
 
 
 def test_defaults():
@@ -213,83 +222,71 @@ def test_defaults():
         assert "\n%s = %d\n" % (key, LIMITS[name]) in cp.stdout, cp.stdout
 
 
-def test_bodies_per_ip():
+@pytest.mark.router(body_timeout=3, metrics="yes")
+def test_bodies_per_ip(router):
     n = LIMITS["IC_BODIES_PER_IP_DEFAULT"]
-    with rl.Router(body_timeout=3, metrics="yes") as r:
-        w = Watch(r.port)
-        try:
-            socks = [start_body(r.port, "127.0.0.2") for _ in range(n)]
-            until_bodies(r.port, n)
-            for s in socks:     # at the limit: all still being read
-                assert status_within(s, 0) is None
-            t0 = time.monotonic()
-            extra = start_body(r.port, "127.0.0.2")
-            assert status_within(extra, 1.0) == 429     # one more: at once
-            assert time.monotonic() - t0 < 1.0
-            extra.close()
-            other = start_body(r.port, "127.0.0.3")     # another address is fine
-            until_bodies(r.port, n + 1)
-            tr = Trickle(socks + [other], 0.3)
-            for s in socks + [other]:
-                assert status_within(s, 6) == 408
-            tr.stop()
-            until_bodies(r.port, 0)
-            again = start_body(r.port, "127.0.0.2")     # slots come back
-            until_bodies(r.port, 1)
-            again.close()
-            until_bodies(r.port, 0)
-            for s in socks + [other]:
-                s.close()
-        finally:
-            w.stop()
-        rl.stop_clean(r)
-
-
-def test_many_addresses():
-    """40 addresses, each trying bodies_per_ip + 2 trickling bodies."""
-    per_ip, addrs = 4, ["127.0.0.%d" % i for i in range(10, 50)]
-    with rl.Router(body_timeout=2, bodies_per_ip=per_ip, metrics="yes") as r:
-        w = Watch(r.port)
-        accepted, refused = [], []
-        try:
-            for a in addrs:
-                accepted += [start_body(r.port, a) for _ in range(per_ip)]
-            until_bodies(r.port, per_ip * len(addrs))
-            tr = Trickle(accepted, 0.5)
-            for a in addrs:
-                refused += [start_body(r.port, a) for _ in range(2)]
-            for s in refused:
-                assert status_within(s, 1.0) == 429
-            t0 = time.monotonic()
-            for s in accepted:
-                assert status_within(s, max(0.1, 6 - (time.monotonic() - t0))) == 408
-            tr.stop()
-            until_bodies(r.port, 0)
-            assert metrics(r.port)["client_addresses"] == 0
-        finally:
-            for s in accepted + refused:
-                s.close()
-            w.stop()
-        rl.stop_clean(r)
-
-
-def test_bodies_max():
-    with rl.Router(body_timeout=3, bodies_max=8, metrics="yes") as r:
-        socks = [start_body(r.port, "127.0.0.%d" % (60 + i // 4)) for i in range(8)]
-        until_bodies(r.port, 8)
-        extra = start_body(r.port, "127.0.0.70")
-        assert status_within(extra, 1.0) == 503
-        extra.close()
-        for s in socks:
-            s.close()
-        until_bodies(r.port, 0)     # a client that hangs up frees its slot
-        s = start_body(r.port, "127.0.0.70")
-        until_bodies(r.port, 1)
+    w = Watch(router.port)
+    socks = [start_body(router.port, "127.0.0.2") for _ in range(n)]
+    until_bodies(router.port, n)
+    for s in socks:     # at the limit: all still being read
+        assert status_within(s, 0) is None
+    t0 = time.monotonic()
+    extra = start_body(router.port, "127.0.0.2")
+    assert status_within(extra, 1.0) == 429     # one more: at once
+    assert time.monotonic() - t0 < 1.0
+    extra.close()
+    other = start_body(router.port, "127.0.0.3")     # another address is fine
+    until_bodies(router.port, n + 1)
+    tr = Trickle(socks + [other], 0.3)
+    for s in socks + [other]:
+        assert status_within(s, 6) == 408
+    tr.stop()
+    until_bodies(router.port, 0)
+    again = start_body(router.port, "127.0.0.2")     # slots come back
+    until_bodies(router.port, 1)
+    again.close()
+    until_bodies(router.port, 0)
+    for s in socks + [other]:
         s.close()
-        until_bodies(r.port, 0)
-        rl.stop_clean(r)
+    w.stop()
 
 
-if __name__ == "__main__":
-    iclib.run_tests([test_body_timeout, test_defaults, test_bodies_per_ip,
-                     test_many_addresses, test_bodies_max])
+@pytest.mark.router(body_timeout=2, bodies_per_ip=MANY_PER_IP, metrics="yes")
+def test_many_addresses(router):
+    """40 addresses, each trying bodies_per_ip + 2 trickling bodies."""
+    per_ip, addrs = MANY_PER_IP, ["127.0.0.%d" % i for i in range(10, 50)]
+    w = Watch(router.port)
+    accepted, refused = [], []
+    for a in addrs:
+        accepted += [start_body(router.port, a) for _ in range(per_ip)]
+    until_bodies(router.port, per_ip * len(addrs))
+    tr = Trickle(accepted, 0.5)
+    for a in addrs:
+        refused += [start_body(router.port, a) for _ in range(2)]
+    for s in refused:
+        assert status_within(s, 1.0) == 429
+    t0 = time.monotonic()
+    for s in accepted:
+        assert status_within(s, max(0.1, 6 - (time.monotonic() - t0))) == 408
+    tr.stop()
+    until_bodies(router.port, 0)
+    assert metrics(router.port)["client_addresses"] == 0
+    for s in accepted + refused:
+        s.close()
+    w.stop()
+
+
+@pytest.mark.router(body_timeout=3, bodies_max=8, metrics="yes")
+def test_bodies_max(router):
+    socks = [start_body(router.port, "127.0.0.%d" % (60 + i // 4)) for i in range(8)]
+    until_bodies(router.port, 8)
+    extra = start_body(router.port, "127.0.0.70")
+    assert status_within(extra, 1.0) == 503
+    extra.close()
+    for s in socks:
+        s.close()
+    until_bodies(router.port, 0)     # a client that hangs up frees its slot
+    s = start_body(router.port, "127.0.0.70")
+    until_bodies(router.port, 1)
+    s.close()
+    until_bodies(router.port, 0)

@@ -3,8 +3,7 @@
 and Content-Length only as digits (docs/SECURITY.md, "Also seen")."""
 import socket
 
-import routerlib as rl
-from routerlib import iclib
+import pytest
 
 
 def raw(port, data, timeout=5.0):
@@ -30,22 +29,21 @@ def parse(resp):
     return int(lines[0].split()[1]), headers, body
 
 
-def test_head():
-    with rl.Router(metrics="yes") as r:
-        for path in ("/health", "/api/models", "/metrics"):
-            get = parse(raw(r.port, b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                            % path.encode()))
-            head = parse(raw(r.port, b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode()))
-            assert get[0] == 200 and head[0] == 200, (path, get[0], head[0])
-            assert head[2] == b"", (path, head[2])     # no body after the headers
-            assert head[1]["content-type"] == "application/json"
-            if path != "/metrics":  # uptime and counters may differ between the two
-                assert head[1]["content-length"] == get[1]["content-length"], (head, get)
-        st, h, body = parse(raw(r.port, b"HEAD /api/chat HTTP/1.1\r\nHost: x\r\n\r\n"))
-        assert st == 405 and h["allow"] == "POST" and body == b"", (st, h, body)
-        st, _, body = parse(raw(r.port, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
-        assert st == 404 and body == b"", (st, body)
-        rl.stop_clean(r)
+@pytest.mark.router(metrics="yes")
+def test_head(router):
+    for path in ("/health", "/api/models", "/metrics"):
+        get = parse(raw(router.port, b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        % path.encode()))
+        head = parse(raw(router.port, b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode()))
+        assert get[0] == 200 and head[0] == 200, (path, get[0], head[0])
+        assert head[2] == b"", (path, head[2])     # no body after the headers
+        assert head[1]["content-type"] == "application/json"
+        if path != "/metrics":  # uptime and counters may differ between the two
+            assert head[1]["content-length"] == get[1]["content-length"], (head, get)
+    st, h, body = parse(raw(router.port, b"HEAD /api/chat HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert st == 405 and h["allow"] == "POST" and body == b"", (st, h, body)
+    st, _, body = parse(raw(router.port, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert st == 404 and body == b"", (st, body)
 
 
 def post_with_length(port, value, body=b"{}"):
@@ -53,19 +51,15 @@ def post_with_length(port, value, body=b"{}"):
                      b"\r\n%s" % (value, body)))
 
 
-def test_content_length_digits_only():
-    with rl.Router(queue_wait=0) as r:
-        body = b'{"model":"m1","messages":[{"role":"user","content":"hi"}]}'
-        n = str(len(body)).encode()
-        st, _, got = post_with_length(r.port, n, body)
-        assert st == 503, (st, got)     # read and handled: no node serves m1
-        for bad in (b"+" + n, n + b" ", b"-0", b"0x5", n + b"x", b"1e2"):
-            st, _, got = post_with_length(r.port, bad, body)
-            assert st == 400 and b"Content-Length: not a number" in got, (bad, st, got)
-        st, _, _ = post_with_length(r.port, b"9" * 30, body)
-        assert st == 413, st
-        rl.stop_clean(r)
+@pytest.mark.router(queue_wait=0)
+def test_content_length_digits_only(router):
+    body = b'{"model":"m1","messages":[{"role":"user","content":"hi"}]}'
+    n = str(len(body)).encode()
+    st, _, got = post_with_length(router.port, n, body)
+    assert st == 503, (st, got)     # read and handled: no node serves m1
+    for bad in (b"+" + n, n + b" ", b"-0", b"0x5", n + b"x", b"1e2"):
+        st, _, got = post_with_length(router.port, bad, body)
+        assert st == 400 and b"Content-Length: not a number" in got, (bad, st, got)
+    st, _, _ = post_with_length(router.port, b"9" * 30, body)
+    assert st == 413, st
 
-
-if __name__ == "__main__":
-    iclib.run_tests([test_head, test_content_length_digits_only])

@@ -2,11 +2,10 @@
 """idleclaw-routerd: the prompt policy - the exact ollama_params a node
 receives for a native-tool model, a text-form model and a thinking model,
 with and without think; capabilities from the node's report over names."""
-import asyncio
+import pytest
 
 from routerlib import TestNode, chat, chat_body, text_of
-from toolslib import ToolsRouter, date_lines
-import iclib  # noqa: E402
+from toolslib import date_lines
 
 OPERATOR = "Operator text."
 BRIEF = "Keep your internal reasoning brief and focused."
@@ -69,92 +68,67 @@ def check_text_tools(rest):
     assert '"required":["query"]' in rest, rest
 
 
-def test_prompt_policy():
-    r = ToolsRouter(tools={"searxng_url": "http://127.0.0.1:9"}, system_prompt=OPERATOR)
-
-    async def go():
-        node = await TestNode.connect(r, "pp")
-        reply = await node.register(models=("llama3.2:3b", "gemma2:2b", "qwen3:8b"))
-        assert reply["type"] == "registered", reply
-        msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": "m%d" % i}
-                for i in range(25)]
-        # native tools (by name): tools in params, no instructions, think off
-        for think in (False, True):
-            p = await params_for(r, node, {"model": "llama3.2:3b", "messages": msgs,
-                                           "think": think}, "10.90.0.1")
-            check_common(p, "llama3.2:3b", msgs[-20:], False)
-            assert p["tools"] == WEB_SEARCH_TOOLS, p
-            assert check_prefix(system_of(p)) == "", system_of(p)
-        # text form: instructions in the system text, no tools member
-        for think in (False, True):
-            p = await params_for(r, node, chat_body("gemma2:2b", "hi", think=think),
-                                 "10.90.0.2")
-            check_common(p, "gemma2:2b", [{"role": "user", "content": "hi"}], False)
-            assert "tools" not in p, p
-            check_text_tools(check_prefix(system_of(p)))
-        # thinking (and native tools): think only when asked, with the brief line
-        p = await params_for(r, node, chat_body("qwen3:8b", "hi", think=False), "10.90.0.3")
-        check_common(p, "qwen3:8b", [{"role": "user", "content": "hi"}], False)
+@pytest.mark.router(system_prompt=OPERATOR, **{"tools.searxng_url": "http://127.0.0.1:9"})
+async def test_prompt_policy(router):
+    node = await TestNode.connect(router, "pp")
+    reply = await node.register(models=("llama3.2:3b", "gemma2:2b", "qwen3:8b"))
+    assert reply["type"] == "registered", reply
+    msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": "m%d" % i}
+            for i in range(25)]
+    # native tools (by name): tools in params, no instructions, think off
+    for think in (False, True):
+        p = await params_for(router, node, {"model": "llama3.2:3b", "messages": msgs,
+                                       "think": think}, "10.90.0.1")
+        check_common(p, "llama3.2:3b", msgs[-20:], False)
+        assert p["tools"] == WEB_SEARCH_TOOLS, p
         assert check_prefix(system_of(p)) == "", system_of(p)
-        assert p["tools"] == WEB_SEARCH_TOOLS, p
-        p = await params_for(r, node, chat_body("qwen3:8b", "hi", think=True), "10.90.0.3")
-        check_common(p, "qwen3:8b", [{"role": "user", "content": "hi"}], True)
-        assert check_prefix(system_of(p)) == BRIEF, system_of(p)
-        assert p["tools"] == WEB_SEARCH_TOOLS, p
-        await node.close()
-
-        # the node's capabilities win over names: this llama3.2 has no tools,
-        # this "plain" model thinks
-        node = await TestNode.connect(r, "pp2")
-        await node.send({"type": "register", "node_id": "pp2", "max_concurrent": 2,
-                         "models": [
-                             {"name": "llama3.2:3b", "size": 1, "capabilities": ["completion"]},
-                             {"name": "plain:1b", "size": 1,
-                              "capabilities": ["completion", "thinking"]}]})
-        reply = await node.recv()
-        assert reply["type"] == "registered", reply
-        p = await params_for(r, node, chat_body("llama3.2:3b", "hi", think=True), "10.90.0.4")
-        check_common(p, "llama3.2:3b", [{"role": "user", "content": "hi"}], False)
+    # text form: instructions in the system text, no tools member
+    for think in (False, True):
+        p = await params_for(router, node, chat_body("gemma2:2b", "hi", think=think),
+                             "10.90.0.2")
+        check_common(p, "gemma2:2b", [{"role": "user", "content": "hi"}], False)
         assert "tools" not in p, p
         check_text_tools(check_prefix(system_of(p)))
-        p = await params_for(r, node, chat_body("plain:1b", "hi", think=True), "10.90.0.5")
-        check_common(p, "plain:1b", [{"role": "user", "content": "hi"}], True)
-        rest = check_prefix(system_of(p))
-        assert rest.startswith(BRIEF + "\n\nYou can call these tools:"), rest
-        await node.close()
+    # thinking (and native tools): think only when asked, with the brief line
+    p = await params_for(router, node, chat_body("qwen3:8b", "hi", think=False), "10.90.0.3")
+    check_common(p, "qwen3:8b", [{"role": "user", "content": "hi"}], False)
+    assert check_prefix(system_of(p)) == "", system_of(p)
+    assert p["tools"] == WEB_SEARCH_TOOLS, p
+    p = await params_for(router, node, chat_body("qwen3:8b", "hi", think=True), "10.90.0.3")
+    check_common(p, "qwen3:8b", [{"role": "user", "content": "hi"}], True)
+    assert check_prefix(system_of(p)) == BRIEF, system_of(p)
+    assert p["tools"] == WEB_SEARCH_TOOLS, p
+    await node.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 60))
-        r.assert_clean_exit()
-    except Exception:
-        print(r.log()[-4000:])
-        raise
-    finally:
-        r.close()
+    # the node's capabilities win over names: this llama3.2 has no tools,
+    # this "plain" model thinks
+    node = await TestNode.connect(router, "pp2")
+    await node.send({"type": "register", "node_id": "pp2", "max_concurrent": 2,
+                     "models": [
+                         {"name": "llama3.2:3b", "size": 1, "capabilities": ["completion"]},
+                         {"name": "plain:1b", "size": 1,
+                          "capabilities": ["completion", "thinking"]}]})
+    reply = await node.recv()
+    assert reply["type"] == "registered", reply
+    p = await params_for(router, node, chat_body("llama3.2:3b", "hi", think=True), "10.90.0.4")
+    check_common(p, "llama3.2:3b", [{"role": "user", "content": "hi"}], False)
+    assert "tools" not in p, p
+    check_text_tools(check_prefix(system_of(p)))
+    p = await params_for(router, node, chat_body("plain:1b", "hi", think=True), "10.90.0.5")
+    check_common(p, "plain:1b", [{"role": "user", "content": "hi"}], True)
+    rest = check_prefix(system_of(p))
+    assert rest.startswith(BRIEF + "\n\nYou can call these tools:"), rest
+    await node.close()
 
 
-def test_prompt_without_tools():
+@pytest.mark.router(system_prompt=OPERATOR)
+async def test_prompt_without_tools(router):
     """No searxng_url: no tools and no instructions, whatever the model."""
-    r = ToolsRouter(system_prompt=OPERATOR)
+    node = await TestNode.registered(router, "pn", models=("llama3.2:3b", "gemma2:2b"))
+    for model in ("llama3.2:3b", "gemma2:2b"):
+        p = await params_for(router, node, chat_body(model, "hi"), "10.90.1.1")
+        check_common(p, model, [{"role": "user", "content": "hi"}], False)
+        assert "tools" not in p, p
+        assert check_prefix(system_of(p)) == "", system_of(p)
+    await node.close()
 
-    async def go():
-        node = await TestNode.registered(r, "pn", models=("llama3.2:3b", "gemma2:2b"))
-        for model in ("llama3.2:3b", "gemma2:2b"):
-            p = await params_for(r, node, chat_body(model, "hi"), "10.90.1.1")
-            check_common(p, model, [{"role": "user", "content": "hi"}], False)
-            assert "tools" not in p, p
-            assert check_prefix(system_of(p)) == "", system_of(p)
-        await node.close()
-
-    try:
-        asyncio.run(asyncio.wait_for(go(), 60))
-        r.assert_clean_exit()
-    except Exception:
-        print(r.log()[-4000:])
-        raise
-    finally:
-        r.close()
-
-
-if __name__ == "__main__":
-    iclib.run_tests([test_prompt_policy, test_prompt_without_tools])

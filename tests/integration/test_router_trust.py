@@ -3,7 +3,6 @@
 cannot tell from chats, reputation that steers scheduling, /admin/nodes and
 who may read /metrics."""
 import asyncio
-import atexit
 import json
 import os
 import re
@@ -13,7 +12,7 @@ import statistics
 import tempfile
 import time
 
-from routerlib import Router, TestNode, chat, chat_body, http, text_of, until
+from routerlib import TestNode, chat, chat_body, http, text_of, until
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 TOKEN = "tok-3f9a1c7e5b2d4068a1b2c3d4e5f60718"
@@ -100,7 +99,7 @@ class Answerer:
 
 def token_file():
     d = tempfile.mkdtemp(prefix="ic-trust-")
-    atexit.register(shutil.rmtree, d, True)
+    iclib.track(d, lambda: shutil.rmtree(d, True))
     path = os.path.join(d, "admin-token")
     with open(path, "w") as f:
         f.write(TOKEN + "\n")
@@ -120,14 +119,10 @@ async def node_info(port, node_id):
 
 
 def go(router, coro, timeout=120):
-    try:
-        asyncio.run(asyncio.wait_for(coro, timeout))
-        router.assert_clean_exit(timeout=10)
-    except Exception:
-        print(router.log()[-6000:])
-        raise
-    finally:
-        router.close()
+    """Run coro (longer than the harness's async timeout allows: probes
+    take their time); then the router must exit cleanly."""
+    asyncio.run(asyncio.wait_for(coro, timeout))
+    router.assert_clean_exit(timeout=10)
 
 
 # --- consumer input policy ---
@@ -157,8 +152,8 @@ ACCEPTED = [
 ]
 
 
-def test_refuse_patterns():
-    r = Router()
+def test_refuse_patterns(make_router):
+    r = make_router()
 
     async def run():
         n = await TestNode.registered(r, "pol-1", models=("m1",))
@@ -185,9 +180,9 @@ def test_refuse_patterns():
     go(r, run())
 
 
-def test_refuse_patterns_configured():
+def test_refuse_patterns_configured(make_router):
     """An operator's list replaces the default; empty refuses nothing."""
-    r = Router(refuse_patterns="forbidden[[:space:]]+fruit")
+    r = make_router(refuse_patterns="forbidden[[:space:]]+fruit")
 
     async def run():
         n = await TestNode.registered(r, "pol-2", models=("m1",))
@@ -205,11 +200,11 @@ def test_refuse_patterns_configured():
 
 # --- probes and reputation ---
 
-def test_probe_prefix_cheat_loses():
+def test_probe_prefix_cheat_loses(make_router):
     """A node that answers right only when the id starts with probe- (the
     public server's probes) is found out: our probes look like chats."""
-    r = Router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
-                  "chunk_timeout": 5})
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
+                       "chunk_timeout": 5})
 
     def cheat(req):
         if req["request_id"].startswith("probe-"):
@@ -250,8 +245,8 @@ def test_probe_prefix_cheat_loses():
     go(r, run())
 
 
-def test_probes_spread_over_models():
-    r = Router(**{"trust.probe_interval": 1, "admin_token_file": token_file()})
+def test_probes_spread_over_models(make_router):
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file()})
 
     async def run():
         n = await TestNode.registered(r, "spread-1", models=("ma", "mb", "mc"),
@@ -269,12 +264,12 @@ def test_probes_spread_over_models():
     go(r, run())
 
 
-def test_broken_node_excluded_then_recovers():
+def test_broken_node_excluded_then_recovers(make_router):
     """Wrong answers take a node below min_reputation: consumers no longer
     reach it (their chat waits, then 503), probes still do; right answers
     bring it back."""
-    r = Router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
-                  "queue_wait": 1})
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
+                       "queue_wait": 1})
     state = {"broken": True}
 
     def mode(req):
@@ -312,12 +307,12 @@ def test_broken_node_excluded_then_recovers():
     go(r, run())
 
 
-def test_probe_slots():
+def test_probe_slots(make_router):
     """One probe in flight per node at most, and never the last free slot:
     a node of max_concurrent 2 with one chat open gets no probe; slow
     answers never see two probes at once."""
-    r = Router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
-                  "chunk_timeout": 30})
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
+                       "chunk_timeout": 30})
 
     async def run():
         n = await TestNode.registered(r, "slots-1", models=("m1",), max_concurrent=2)
@@ -344,9 +339,9 @@ def test_probe_slots():
     go(r, run())
 
 
-def test_slow_probe_is_a_timeout():
-    r = Router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
-                  "chunk_timeout": 1})
+def test_slow_probe_is_a_timeout(make_router):
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
+                       "chunk_timeout": 1})
 
     async def run():
         n = await TestNode.registered(r, "slow-1", models=("m1",), max_concurrent=2)
@@ -363,11 +358,11 @@ def test_slow_probe_is_a_timeout():
     go(r, run())
 
 
-def test_errors_and_flagged_output_cost_reputation():
+def test_errors_and_flagged_output_cost_reputation(make_router):
     """A consumer-visible error after the first token costs error_penalty;
     output the filter had to strip in a chat without tools, flag_penalty;
     the score survives a reconnect."""
-    r = Router(**{"admin_token_file": token_file()})
+    r = make_router(**{"admin_token_file": token_file()})
 
     async def run():
         n = await TestNode.registered(r, "flag-1", models=("m1",))
@@ -395,11 +390,11 @@ def test_errors_and_flagged_output_cost_reputation():
     go(r, run())
 
 
-def test_reputation_steers_chats():
+def test_reputation_steers_chats(make_router):
     """Two idle nodes: after one error of a's every chat goes to b (equal
     load, higher reputation); after one of b's they are equal again and
     both get chats, at random."""
-    r = Router(**{"admin_token_file": token_file()})
+    r = make_router(**{"admin_token_file": token_file()})
 
     async def run():
         a = await TestNode.registered(r, "st-a", models=("m1",))
@@ -446,8 +441,8 @@ def test_reputation_steers_chats():
 
 # --- admin endpoint and metrics ---
 
-def test_admin_off_without_token():
-    r = Router()
+def test_admin_off_without_token(make_router):
+    r = make_router()
 
     async def run():
         for h in ({}, {"Authorization": "Bearer " + TOKEN}):
@@ -462,8 +457,8 @@ async def timed(port, header):
     return st, time.perf_counter() - t0
 
 
-def test_admin_nodes():
-    r = Router(**{"admin_token_file": token_file()})
+def test_admin_nodes(make_router):
+    r = make_router(**{"admin_token_file": token_file()})
 
     async def run():
         st, _, body = await http(r.port, "GET", "/admin/nodes")
@@ -500,8 +495,8 @@ def test_admin_nodes():
     go(r, run())
 
 
-def test_admin_rate_limited():
-    r = Router(**{"admin_token_file": token_file(), "rate_other": 3})
+def test_admin_rate_limited(make_router):
+    r = make_router(**{"admin_token_file": token_file(), "rate_other": 3})
 
     async def run():
         codes = []
@@ -513,8 +508,8 @@ def test_admin_rate_limited():
     go(r, run())
 
 
-def test_metrics_trust_members_and_allow():
-    r = Router(metrics="yes", metrics_allow="10.9.0.0/16, ::1")
+def test_metrics_trust_members_and_allow(make_router):
+    r = make_router(metrics="yes", metrics_allow="10.9.0.0/16, ::1")
 
     async def run():
         n = await TestNode.registered(r, "met-1", models=("m1",))
@@ -533,8 +528,8 @@ def test_metrics_trust_members_and_allow():
     go(r, run())
 
 
-def test_metrics_public_by_default():
-    r = Router(metrics="yes")
+def test_metrics_public_by_default(make_router):
+    r = make_router(metrics="yes")
 
     async def run():
         st, _, body = await http(r.port, "GET", "/metrics",
@@ -543,11 +538,11 @@ def test_metrics_public_by_default():
     go(r, run())
 
 
-def test_reload_patterns_token_allow():
+def test_reload_patterns_token_allow(notify):
     """SIGHUP compiles refuse_patterns afresh, rereads the admin token and
     metrics_allow; a pattern that does not compile is a warning."""
     d = tempfile.mkdtemp(prefix="ic-trust-conf-")
-    atexit.register(shutil.rmtree, d, True)
+    iclib.track(d, lambda: shutil.rmtree(d, True))
     conf = os.path.join(d, "idleclaw.conf")
     tok = os.path.join(d, "token")
     with open(tok, "w") as f:
@@ -560,7 +555,6 @@ def test_reload_patterns_token_allow():
                     "metrics_allow = %s\n[trust]\nprobe_interval = 0\n"
                     % (patterns, tok, allow))
     write("apple", "10.1.0.0/16")
-    notify = iclib.NotifySocket()
     port = iclib.free_port()
     p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config", conf,
                                "--listen", "127.0.0.1:%d" % port],
@@ -573,41 +567,22 @@ def test_reload_patterns_token_allow():
         else:
             st, _, _ = await http(port, "GET", path, headers=h)
         return st
-    try:
-        notify.wait_for("READY=1")
-        assert asyncio.run(status("/api/chat", "an apple")) == 400
-        assert asyncio.run(status("/api/chat", "a pear")) == 503   # allowed; no node
-        assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 403
-        assert asyncio.run(status("/admin/nodes")) == 200
-        with open(tok, "w") as f:
-            f.write("another-token-0123456789\n")
-        write("pear (( ", "10.2.0.0/16")
-        notify.messages.clear()
-        p.signal(signal.SIGHUP)
-        notify.wait_for("READY=1")
-        assert "refuse_patterns: 1 patterns are not extended regular" in p.log()
-        assert asyncio.run(status("/api/chat", "an apple")) == 503
-        assert asyncio.run(status("/api/chat", "a PEAR")) == 400
-        assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 200
-        assert asyncio.run(status("/metrics", ip="10.1.2.3")) == 403
-        assert asyncio.run(status("/admin/nodes")) == 401
-        assert asyncio.run(status("/admin/nodes", auth="another-token-0123456789")) == 200
-        p.assert_clean_exit()
-    except Exception:
-        print(p.log())
-        raise
-    finally:
-        p.close()
-        notify.close()
-
-
-TESTS = [test_reload_patterns_token_allow, test_refuse_patterns, test_refuse_patterns_configured, test_admin_off_without_token,
-         test_admin_nodes, test_admin_rate_limited, test_metrics_trust_members_and_allow,
-         test_metrics_public_by_default, test_errors_and_flagged_output_cost_reputation,
-         test_slow_probe_is_a_timeout, test_reputation_steers_chats,
-         test_probe_prefix_cheat_loses,
-         test_probes_spread_over_models, test_probe_slots,
-         test_broken_node_excluded_then_recovers]
-
-if __name__ == "__main__":
-    iclib.run_tests(TESTS)
+    notify.wait_for("READY=1")
+    assert asyncio.run(status("/api/chat", "an apple")) == 400
+    assert asyncio.run(status("/api/chat", "a pear")) == 503   # allowed; no node
+    assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 403
+    assert asyncio.run(status("/admin/nodes")) == 200
+    with open(tok, "w") as f:
+        f.write("another-token-0123456789\n")
+    write("pear (( ", "10.2.0.0/16")
+    notify.messages.clear()
+    p.signal(signal.SIGHUP)
+    notify.wait_for("READY=1")
+    assert "refuse_patterns: 1 patterns are not extended regular" in p.log()
+    assert asyncio.run(status("/api/chat", "an apple")) == 503
+    assert asyncio.run(status("/api/chat", "a PEAR")) == 400
+    assert asyncio.run(status("/metrics", ip="10.2.0.1")) == 200
+    assert asyncio.run(status("/metrics", ip="10.1.2.3")) == 403
+    assert asyncio.run(status("/admin/nodes")) == 401
+    assert asyncio.run(status("/admin/nodes", auth="another-token-0123456789")) == 200
+    p.assert_clean_exit()

@@ -1,6 +1,7 @@
 """Helpers for the server-side tool tests: a router with [tools] keys, and
 a SearXNG stand-in (Python http.server in a thread) whose behaviour each
 test picks: normal results, slow, malformed JSON, a huge body, HTTP 500.
+Both register with iclib.track(): the harness stops them.
 """
 import datetime
 import http.server
@@ -12,25 +13,16 @@ import time
 import urllib.parse
 
 import iclib
-from routerlib import FAST, Router
+from routerlib import Router
 
 
 class ToolsRouter(Router):
     """idleclaw-routerd with [router] opts and [tools] keys in tools."""
 
-    def __init__(self, tools=None, fast=True, env=None, **opts):
-        self.port = iclib.free_port()
-        cfg = dict(FAST) if fast else {}
-        cfg.update(opts)
-        argv = [iclib.binary("router/idleclaw-routerd"),
-                "--config", "/nonexistent/idleclaw.conf",
-                "--listen", "127.0.0.1:%d" % self.port]
-        for k, v in cfg.items():
-            argv += ["-o", "router.%s=%s" % (k, v)]
+    def __init__(self, tools=None, **opts):
         for k, v in (tools or {}).items():
-            argv += ["-o", "tools.%s=%s" % (k, v)]
-        iclib.Proc.__init__(self, "routerd", argv, env=env)
-        iclib.wait_port(self.port, proc=self)
+            opts["tools." + k] = v
+        super().__init__(**opts)
 
 
 def date_lines():
@@ -72,6 +64,7 @@ class SearxStandIn:
         self.url = "http://127.0.0.1:%d" % self.port
         self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.t.start()
+        iclib.track(self)
 
     def count(self):
         with self.lock:
@@ -131,9 +124,12 @@ class SearxStandIn:
             pass
 
     def close(self):
+        if self.srv is None:
+            return
         self.released.set()
         self.srv.shutdown()
         self.srv.server_close()
+        self.srv = None
 
 
 def expected_results(q):
