@@ -4,7 +4,8 @@ noinst_LIBRARIES += libidleclaw.a
 libidleclaw_a_SOURCES = \
 	common/limits.h \
 	common/xmalloc.c common/xmalloc.h \
-	common/log.c common/log.h
+	common/log.c common/log.h \
+	common/patterns.c common/patterns.h
 
 check_PROGRAMS += tests/unit/test_log
 TESTS += tests/unit/test_log

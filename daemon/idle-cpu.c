@@ -16,13 +16,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/patterns.h"
 #include "daemon/idle-sources.h"
 #include "xmalloc.h"
 
@@ -50,20 +50,6 @@ struct idle_cpu {
 	bool scanned;
 	double own_pct;
 };
-
-bool idle_comm_match(const char *patterns, const char *comm)
-{
-	char *copy, *tok, *save = NULL;
-	bool hit = false;
-
-	if (!patterns || !*patterns)
-		return false;
-	copy = xstrdup(patterns);
-	for (tok = strtok_r(copy, ", \t", &save); tok && !hit; tok = strtok_r(NULL, ", \t", &save))
-		hit = fnmatch(tok, comm, 0) == 0;
-	free(copy);
-	return hit;
-}
 
 int idle_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -170,7 +156,7 @@ static int read_pid_stat(
 
 static bool is_own_comm(const struct idle_cpu *c, pid_t pid, const char *comm)
 {
-	return pid == c->self || idle_comm_match(c->own_patterns, comm);
+	return pid == c->self || ic_patterns_match(c->own_patterns, comm);
 }
 
 static uint64_t known_ticks(const struct idle_cpu *c, pid_t pid)
@@ -215,7 +201,7 @@ static void scan(struct idle_cpu *c)
 			}
 			continue;
 		}
-		if (!c->excl_pid && idle_comm_match(c->excl_patterns, comm)) {
+		if (!c->excl_pid && ic_patterns_match(c->excl_patterns, comm)) {
 			c->excl_pid = (pid_t)pid;
 			snprintf(c->excl_comm, sizeof(c->excl_comm), "%s", comm);
 		}

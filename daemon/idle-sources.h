@@ -22,8 +22,6 @@
 
 struct event_base;
 
-/* True if comm matches one of the comma/space separated shell patterns. */
-bool idle_comm_match(const char *patterns, const char *comm);
 /* snprintf into a path buffer; -1 if it did not fit (nothing to read there). */
 int idle_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Read ROOT/PID/comm into buf (without the newline); 0 ok, -1 gone. */
@@ -38,7 +36,7 @@ int idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len);
 
 struct idle_cpu;
 
-/* self: idleclawd's pid, always own.  Patterns as idle_comm_match(). */
+/* self: idleclawd's pid, always own.  Patterns as ic_patterns_match(). */
 struct idle_cpu *idle_cpu_new(const char *proc_root, pid_t self, const char *own_patterns,
 	const char *exclusive_patterns);
 void idle_cpu_free(struct idle_cpu *c);

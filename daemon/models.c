@@ -8,10 +8,10 @@
  * goes to the node session only when every model's answer is in.
  */
 
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/patterns.h"
 #include "daemon/daemon.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
@@ -51,20 +51,6 @@ struct models {
 
 static void read_version(struct models *m);
 
-bool models_match_list(const char *patterns, const char *name)
-{
-	char *copy, *tok, *save = NULL;
-	bool hit = false;
-
-	if (!patterns || !*patterns)
-		return false;
-	copy = xstrdup(patterns);
-	for (tok = strtok_r(copy, ", \t", &save); tok && !hit; tok = strtok_r(NULL, ", \t", &save))
-		hit = fnmatch(tok, name, 0) == 0;
-	free(copy);
-	return hit;
-}
-
 static void list_free(struct ic_model_info *v, size_t n)
 {
 	size_t i;
@@ -96,9 +82,9 @@ static bool list_equal(
 
 static bool wanted(const struct daemon_config *cfg, const char *name)
 {
-	if (cfg->models_allow && *cfg->models_allow && !models_match_list(cfg->models_allow, name))
+	if (cfg->models_allow && *cfg->models_allow && !ic_patterns_match(cfg->models_allow, name))
 		return false;
-	return !models_match_list(cfg->models_deny, name);
+	return !ic_patterns_match(cfg->models_deny, name);
 }
 
 /* The shared list from a /api/tags reply (a NEW array). */

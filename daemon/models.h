@@ -28,7 +28,4 @@ void models_refresh(struct models *m);
 const struct ic_model_info *models_list(const struct models *m, size_t *n);
 bool models_has(const struct models *m, const char *name);
 
-/* Pattern lists ("a*, b:latest"): true if name matches one of them. */
-bool models_match_list(const char *patterns, const char *name);
-
 #endif

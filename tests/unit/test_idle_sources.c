@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/patterns.h"
 #include "daemon/idle-sources.h"
 
 static char root[256];
@@ -425,11 +426,11 @@ END_TEST
 
 START_TEST(test_comm_match)
 {
-	ck_assert(idle_comm_match("ollama*", "ollama_llama_se"));
-	ck_assert(idle_comm_match("zoom, steam", "steam"));
-	ck_assert(!idle_comm_match("zoom, steam", "steamwebhelper"));
-	ck_assert(!idle_comm_match("", "x"));
-	ck_assert(!idle_comm_match(NULL, "x"));
+	ck_assert(ic_patterns_match("ollama*", "ollama_llama_se"));
+	ck_assert(ic_patterns_match("zoom, steam", "steam"));
+	ck_assert(!ic_patterns_match("zoom, steam", "steamwebhelper"));
+	ck_assert(!ic_patterns_match("", "x"));
+	ck_assert(!ic_patterns_match(NULL, "x"));
 }
 END_TEST
 
