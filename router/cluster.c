@@ -291,16 +291,8 @@ static void local_model(struct model *m, void *ctx)
 {
 	struct local_acc *a = ctx;
 	json_object *o = json_object_new_object();
-	int free_slots = 0;
+	int free_slots = models_free_slots(m);
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head)
-	{
-		struct node_model *nm = lws_container_of(d, struct node_model, link);
-
-		if (node_has_capacity(nm->node))
-			free_slots += nm->node->max_concurrent - nm->node->active;
-	}
-	lws_end_foreach_dll(d);
 	json_object_object_add(o, "name", json_object_new_string(m->name));
 	json_object_object_add(o, "nodes", json_object_new_int((int)m->nodes.count));
 	json_object_object_add(o, "free", json_object_new_int(free_slots));

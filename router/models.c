@@ -233,3 +233,18 @@ size_t models_count(const struct models *ms)
 	strmap_foreach(ms->table, visit_one, &v);
 	return v.n;
 }
+
+int models_free_slots(const struct model *m)
+{
+	int free_slots = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head)
+	{
+		struct node_model *nm = lws_container_of(d, struct node_model, link);
+
+		if (node_has_capacity(nm->node))
+			free_slots += nm->node->max_concurrent - nm->node->active;
+	}
+	lws_end_foreach_dll(d);
+	return free_slots;
+}

@@ -71,6 +71,8 @@ struct model *models_find(const struct models *ms, const char *name);
 struct model *models_get(struct models *ms, const char *name);
 /* Free m if no node lists it and no chat waits for it. */
 void models_release(struct models *ms, struct model *m);
+/* The slots free for m: on its nodes that take requests. */
+int models_free_slots(const struct model *m);
 /* Call fn for every model that at least one node lists. */
 void models_foreach(struct models *ms, void (*fn)(struct model *m, void *ctx), void *ctx);
 size_t models_count(const struct models *ms);

@@ -221,16 +221,8 @@ static void sorted_models(struct router *r, struct model_list *l)
 static json_object *model_detail_new(const struct model *m, bool slots)
 {
 	json_object *o = json_object_new_object();
-	int free_slots = 0;
+	int free_slots = models_free_slots(m);
 
-	lws_start_foreach_dll(struct lws_dll2 *, d, m->nodes.head)
-	{
-		struct node_model *nm = lws_container_of(d, struct node_model, link);
-
-		if (node_has_capacity(nm->node))
-			free_slots += nm->node->max_concurrent - nm->node->active;
-	}
-	lws_end_foreach_dll(d);
 	json_object_object_add(o, "name", json_object_new_string(m->name));
 	json_object_object_add(o, "node_count", json_object_new_int((int)m->nodes.count));
 	if (slots)
