@@ -89,7 +89,10 @@ async def test_body_limit(router):
     # exactly the limit: read and parsed (bad JSON), one more byte: 413
     st, _, _ = await http(router.port, "POST", "/api/chat", raw_body=b" " * limit)
     assert st == 400, st
-    st, _, body = await http(router.port, "POST", "/api/chat", raw_body=b" " * (limit + 1))
+    # answered at the headers: a body sent as well would race the router's
+    # close (the client's write then fails before it reads the 413)
+    st, _, body = await http(router.port, "POST", "/api/chat", raw_body=b"",
+                             headers={"Content-Length": str(limit + 1)})
     assert st == 413, (st, body)
 
 
