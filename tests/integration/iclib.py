@@ -69,6 +69,27 @@ def call_passed(request):
     return rep is not None and rep.passed
 
 
+def maker_fixture(cls, doc):
+    """A pytest fixture make(*args, **kw) -> cls(*args, **kw) whose objects'
+    close() runs after a passed test (a clean exit is checked only then;
+    the harness stops whatever is left either way)."""
+    import pytest
+
+    @pytest.fixture
+    def fixture(request):
+        made = []
+
+        def make(*args, **kw):
+            made.append(cls(*args, **kw))
+            return made[-1]
+        yield make
+        if call_passed(request):
+            for m in made:
+                m.close()
+    fixture.__doc__ = doc
+    return fixture
+
+
 def procs():
     """The programs started since the last discard_logs()."""
     return list(_procs)

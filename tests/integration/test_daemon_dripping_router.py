@@ -121,19 +121,8 @@ class Env:
         self.d.assert_clean_exit()
 
 
-@pytest.fixture
-def make_env(request):
-    """make_env(**opts) -> Env; after a passed test the daemon must exit
-    cleanly."""
-    envs = []
-
-    def make(**kw):
-        envs.append(Env(**kw))
-        return envs[-1]
-    yield make
-    if iclib.call_passed(request):
-        for e in envs:
-            e.close()
+make_env = iclib.maker_fixture(
+    Env, "make_env(**opts) -> Env; after a passed test the daemon must exit cleanly.")
 
 
 def ctl_retry(d):

@@ -32,19 +32,8 @@ class Env:
         self.r.stop()
 
 
-@pytest.fixture
-def make_env(request):
-    """make_env(fo_args=(...), features=(...), **daemon_opts) -> Env; after a
-    passed test the daemon must exit cleanly."""
-    envs = []
-
-    def make(**kw):
-        envs.append(Env(**kw))
-        return envs[-1]
-    yield make
-    if iclib.call_passed(request):
-        for e in envs:
-            e.close()
+make_env = iclib.maker_fixture(
+    Env, "make_env(fo_args=(...), features=(...), **daemon_opts) -> Env; after a passed test the daemon must exit cleanly.")
 
 
 def test_register_and_echo(make_env):

@@ -60,19 +60,8 @@ class GwNet:
         self.node.assert_clean_exit()
 
 
-@pytest.fixture
-def make_net(request):
-    """make_net(*fake_ollama_flags, gw={...}, node_opts={...}) -> GwNet;
-    after a passed test both daemons must exit cleanly."""
-    nets = []
-
-    def make(*fo_args, **kw):
-        nets.append(GwNet(*fo_args, **kw))
-        return nets[-1]
-    yield make
-    if iclib.call_passed(request):
-        for n in nets:
-            n.close()
+make_net = iclib.maker_fixture(
+    GwNet, "make_net(*fake_ollama_flags, gw={...}, node_opts={...}) -> GwNet; after a passed test both daemons must exit cleanly.")
 
 
 def user(text):
