@@ -145,6 +145,7 @@ static void answer_overdue(lws_sorted_usec_list_t *sul)
 	log_info("chat %s: instance %s did not answer in %d ms, trying elsewhere", c->request_id,
 		x->peer, XCHAT_ANSWER_MS);
 	skip_add(x, x->peer);
+	cluster_peer_silent(c->r->cluster, x->peer);
 	sched_detach(c); /* cancels there, should it answer late */
 	sched_submit(c);
 }
