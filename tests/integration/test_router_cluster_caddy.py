@@ -363,3 +363,51 @@ async def test_sigterm_drains_one_instance(nats, caddy):
 
 async def _moved(cd, source, x):
     return (await health(cd.port, source=source))["instance"] != x
+
+
+async def _answered_by_other(cd, source, x):
+    """Through Caddy, is `source` answered by an instance other than x?
+    (A 502 while Caddy still sends it to x that is gone is a no.)"""
+    st, _, body = await http(cd.port, "GET", "/health", source=source)
+    return st == 200 and body["instance"] != x
+
+
+async def test_killed_instance_behind_caddy(nats, caddy):
+    """kill -9 of the instance X of address A: within one health interval
+    Caddy answers A from another instance, where A's node socket registers
+    again; the addresses of the other instances never see an error."""
+    routers, nodes = await start_cluster(nats)
+    cd = caddy(cluster_caddyfile(routers.values()))
+    home = await homes(cd)
+    a = ADDRS[0]
+    x = home[a]
+    b = next(o for o in ADDRS if home[o] != x)
+    node_a = await TestNode.registered(Via(cd), "node-a", models=("mv",), source=a)
+    await until(lambda: _nodes_local_is(routers[x], 2), timeout=5,
+                what="node-a on %s" % x)
+    routers[x].p.kill()
+    routers[x].p.wait()
+    await node_a.expect_close(5)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    while not await _answered_by_other(cd, a, x):
+        assert loop.time() - t0 < HEALTH_INTERVAL_S + 3, "%s still sent to %s" % (a, x)
+        # meanwhile B is served without a break
+        assert (await health(cd.port, source=b))["instance"] == home[b]
+        await asyncio.sleep(0.1)
+    y = (await health(cd.port, source=a))["instance"]
+    # the node comes back through Caddy and lands where A now goes
+    again = await TestNode.registered(Via(cd), "node-a", models=("mv",), source=a)
+    await until(lambda: _nodes_local_is(routers[y], 2), timeout=5,
+                what="node-a again, on %s" % y)
+    s = await stream_first(cd, nodes[y], a, "after")
+    assert await finish(s[0], nodes[y], s[1]) == "end"
+    await again.close()
+    for name in NAMES:
+        if name != x:
+            await nodes[name].close()
+            routers[name].assert_clean_exit(timeout=10)
+
+
+async def _nodes_local_is(r, n):
+    return (await health(r.port))["nodes_local"] == n
