@@ -546,6 +546,10 @@ struct cluster *cluster_new(
 		s = natsOptions_SetMaxReconnect(c->opts, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(c->opts, 500);
+	/* the client's flusher thread would hold every publish for 1 ms to
+	 * gather more; xchat.c gathers the frames of a loop turn itself */
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(c->opts, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetRetryOnFailedConnect(c->opts, true, on_connected, c);
 	if (s == NATS_OK)
