@@ -20,6 +20,7 @@ import time
 import iclib
 from routerlib import Router, TestNode, chat, chat_body, http, model_info, text_of, until
 from test_router_cluster import Nats, nats, until_health  # noqa: F401  (nats: a fixture)
+from test_router_cluster_peer import FakePeer
 
 MODEL = "llama3.2:latest"       # what fake-ollama lists by default
 
@@ -107,7 +108,7 @@ def start_chat(router, model, ip):
 
 
 async def recv_req(nodes, timeout=10.0):
-    """(node, request) for the first of nodes to get an inference_request."""
+    """(node, request) for the one of nodes that gets an inference_request."""
     tasks = {asyncio.ensure_future(n.recv_type("inference_request", timeout)): n
              for n in nodes}
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -118,6 +119,7 @@ async def recv_req(nodes, timeout=10.0):
     if not ok:
         raise AssertionError("no inference_request at %s within %.0f s: %r" % (
             [n.node_id for n in nodes], timeout, [t.exception() for t in done]))
+    assert len(ok) == 1, "requests at %s" % [(tasks[t].node_id, t.result()) for t in ok]
     return tasks[ok[0]], ok[0].result()
 
 
@@ -321,10 +323,9 @@ async def test_busy_peer_next_peer_and_wait(nats):
     await until_seen(a, "mb", free_slots=2)
     t1 = start_chat(a, "mb", "10.91.0.3")
     t2 = start_chat(a, "mb", "10.91.0.4")
-    got = dict([await recv_req([nb, nc])])
-    rest = [n for n in (nb, nc) if n not in got]
-    n, q = await recv_req(rest)
-    got[n] = q
+    qb, qc = await asyncio.gather(nb.recv_type("inference_request"),
+                                  nc.recv_type("inference_request"))
+    got = {nb: qb, nc: qc}
 
     # all full: a third waits (no 503, nothing reaches a node) and is
     # served by B when B's slot frees
@@ -347,6 +348,39 @@ async def test_busy_peer_next_peer_and_wait(nats):
     assert sorted(texts[:2]) == ["first", "second"] and texts[2] == "third", texts
     await close_quietly(nb, nc)
     for r in (a, b, c):
+        r.assert_clean_exit(timeout=10)
+
+
+async def test_busy_answer_goes_to_the_next_peer(nats):
+    """A peer whose summary shows the most free slots answers "busy" (its
+    answer binds): A offers the chat to the next peer at once, not again to
+    the busy one, and the consumer gets that peer's stream."""
+    a = crouter(nats, "a", queue_wait=20)
+    c = crouter(nats, "c")
+    nc = await TestNode.registered(c, "next-c", models=("mn",), max_concurrent=1)
+    z = FakePeer(nats.port, name="z", models=("mn",), free=5)
+    await z.start()
+    await until_seen(a, "mn", node_count=2, free_slots=6)
+    t = start_chat(a, "mn", "10.99.0.1")
+    _, reply, body = await z.next("chat")
+    assert json.loads(body)["model"] == "mn", body
+    z.publish(reply, '0 {"ok":false,"error":"busy"}')
+    await z.w.drain()
+    q = await nc.recv_type("inference_request", 5)
+    offers = []
+    while not z.got.empty():
+        offers.append(z.got.get_nowait())
+    assert [o for o in offers if o[0] == "chat"] == [], offers
+    await nc.chunk(q["request_id"], "next ")
+    await nc.chunk(q["request_id"], "peer", done=True)
+    r = await t
+    assert_clean_end(await r.events(), "next peer")
+    r.close()
+    await until_counter(a, "cluster_chats_sent", 1)
+    await until_counter(c, "cluster_chats_served", 1)
+    await z.close()
+    await nc.close()
+    for r in (a, c):
         r.assert_clean_exit(timeout=10)
 
 
