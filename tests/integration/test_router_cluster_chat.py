@@ -17,10 +17,13 @@ import json
 import signal
 import time
 
-import iclib
+import test_router_cluster
 from routerlib import Router, TestNode, chat, chat_body, http, model_info, text_of, until
-from test_router_cluster import Nats, nats, until_health  # noqa: F401  (nats: a fixture)
+from test_router_cluster import Nats, until_health
 from test_router_cluster_peer import FakePeer
+
+# The nats fixture: a nats-server on a free port; skips without one.
+nats = test_router_cluster.nats
 
 MODEL = "llama3.2:latest"       # what fake-ollama lists by default
 
