@@ -447,26 +447,39 @@ async def test_cancel_crosses_back(nats):
         r.assert_clean_exit(timeout=10)
 
 
-async def test_cancel_reaches_fake_ollama(nats, daemon, fake_ollama):
-    """A real idleclawd registered on B, the consumer on A: its hang-up
-    closes the daemon's request to fake-ollama."""
+async def test_real_node_across_the_hop(nats, daemon, fake_ollama):
+    """A real idleclawd registered on B, the consumer on A: fake-ollama's
+    whole answer arrives, as from B itself; the consumer's hang-up in a
+    second chat closes the daemon's request to fake-ollama."""
     a = crouter(nats, "a")
     b = crouter(nats, "b")
-    fo = fake_ollama("--delay-ms", "100", "--tokens", "200")
+    fo = fake_ollama("--echo", "--delay-ms", "50", "--tokens", "60")
     d = daemon("http://127.0.0.1:%d" % b.port, fo.url).wait_ready()
     await until_seen(a, MODEL, timeout=15, node_count=1)
-    t = start_chat(a, MODEL, "10.94.0.1")
-    r = await t
+    question = "the quick brown fox jumps over the lazy dog, and then it naps a while"
+    got = {}
+    for r, ip in ((b, "10.94.0.1"), (a, "10.94.0.2")):
+        resp = await chat(r.port, chat_body(MODEL, question), ip=ip)
+        assert resp.status == 200, resp.status
+        got[r] = await resp.events()
+        resp.close()
+    assert_clean_end(got[a], question)
+    assert stream(got[a]) == stream(got[b]), got
+    assert len(stream(got[a])) > 40, got[a]
+    bodies = fo.chat_bodies()
+    assert len(bodies) == 2 and bodies[0] == bodies[1], bodies
+
+    r = await chat(a.port, chat_body(MODEL, "x" * 70), ip="10.94.0.3")
     assert r.status == 200, r.status
     events = []
     while not text_of(events):
         ev = await r.event(10)
         assert ev is not None, events
         events.append(ev)
-    assert len(fo.chat_bodies()) == 1
+    assert len(fo.chat_bodies()) == 3
     r.close()
     loop = asyncio.get_running_loop()
-    cancelled = await loop.run_in_executor(None, fo.wait_cancelled, 1, 5.0)
+    cancelled = await loop.run_in_executor(None, fo.wait_cancelled, 1, 2.5)
     assert cancelled == [MODEL], cancelled
     d.assert_clean_exit()
     fo.proc.stop()
@@ -579,6 +592,40 @@ async def test_nats_down_mid_chat_and_back(nats):
     for r in (a, b):
         r.assert_clean_exit(timeout=10)
     back.close()
+
+
+async def test_nats_down_before_first_token_fails_over(nats):
+    """nats-server killed after B's node got A's chat and before it
+    answered: the chat fails over (here to A's own node, once it frees),
+    the consumer sees no error, and B cancels the chat at its node."""
+    a = crouter(nats, "a", queue_wait=20)
+    b = crouter(nats, "b")
+    na = await TestNode.registered(a, "nf-a", models=("mw",), max_concurrent=1)
+    nb = await TestNode.registered(b, "nf-b", models=("mw",), max_concurrent=1)
+    busy = start_chat(a, "mw", "10.97.1.1")
+    q_a = await na.recv_type("inference_request")
+    busy = await busy
+    await until_seen(a, "mw", node_count=2, free_slots=1)
+    t = start_chat(a, "mw", "10.97.1.2")
+    q_b = await nb.recv_type("inference_request")
+    nats.p.kill()
+    nats.p.wait()
+    m = await nb.recv_type("cancel_request", 6)
+    assert m == {"type": "cancel_request", "request_id": q_b["request_id"]}, m
+    await na.expect_nothing(0.2)
+    await na.chunk(q_a["request_id"], "first", done=True)
+    assert_clean_end(await busy.events(), "first")
+    busy.close()
+    q = await na.recv_type("inference_request")
+    assert q["ollama_params"]["messages"] == q_b["ollama_params"]["messages"], (q, q_b)
+    await na.chunk(q["request_id"], "rescued", done=True)
+    r = await t
+    assert r.status == 200, r.status
+    assert_clean_end(await r.events(), "rescued")
+    r.close()
+    await close_quietly(na, nb)
+    for r in (a, b):
+        r.assert_clean_exit(timeout=10)
 
 
 # --- g: SIGTERM drain ---
