@@ -50,14 +50,17 @@ def crouter(nats, name, **opts):
 class NatsWatch:
     """A subscriber of our own on the NATS server (its text protocol:
     INFO, CONNECT, SUB, MSG, PING/PONG): the summaries the instances
-    publish, to see what B tells the others."""
+    publish, to see what B tells the others, and (watch_offers) the offers
+    made to an instance, to see that none go where none should."""
 
-    SUBJECT = "idleclaw.cluster.summary"
+    SUMMARY = "idleclaw.cluster.summary"
 
     def __init__(self, reader, writer):
         self.reader = reader
         self.writer = writer
-        self.msgs = []
+        self.summaries_seen = []
+        self.offers = {}            # instance -> offers seen on its inbox
+        self.sids = {}              # sid -> instance whose offers it sees
         self.pongs = 0
         self.task = asyncio.ensure_future(self._read())
 
@@ -68,10 +71,25 @@ class NatsWatch:
         assert info.startswith(b"INFO "), info
         w = cls(reader, writer)
         writer.write(b'CONNECT {"verbose":false,"pedantic":false,"name":"test-watch"}\r\n'
-                     b"SUB " + cls.SUBJECT.encode() + b" 1\r\nPING\r\n")
-        await writer.drain()
-        await until(lambda: w.pongs > 0, 5, what="PONG from nats-server")
+                     b"SUB " + cls.SUMMARY.encode() + b" 1\r\n")
+        await w.sync()
         return w
+
+    async def sync(self):
+        """PING and wait for the PONG: what was sent before is in effect."""
+        pongs = self.pongs
+        self.writer.write(b"PING\r\n")
+        await self.writer.drain()
+        await until(lambda: self.pongs > pongs, 5, what="PONG from nats-server")
+
+    async def watch_offers(self, instance):
+        """Record from now on the offers made to instance (at its inbox)."""
+        s = await self.until_summary(instance, "an inbox", lambda s: s.get("inbox"))
+        sid = str(len(self.sids) + 2)
+        self.sids[sid] = instance
+        self.offers[instance] = []
+        self.writer.write(("SUB %s.chat %s\r\n" % (s["inbox"], sid)).encode())
+        await self.sync()
 
     async def _read(self):
         while True:
@@ -79,16 +97,20 @@ class NatsWatch:
             if not line:
                 return
             if line.startswith(b"MSG "):
-                n = int(line.split()[-1])
-                payload = await self.reader.readexactly(n + 2)
-                self.msgs.append(json.loads(payload[:-2]))
+                parts = line.split()
+                payload = (await self.reader.readexactly(int(parts[-1]) + 2))[:-2]
+                sid = parts[2].decode()
+                if sid == "1":
+                    self.summaries_seen.append(json.loads(payload))
+                else:
+                    self.offers[self.sids[sid]].append(json.loads(payload))
             elif line.startswith(b"PING"):
                 self.writer.write(b"PONG\r\n")
             elif line.startswith(b"PONG"):
                 self.pongs += 1
 
     def summaries(self, instance):
-        return [m for m in self.msgs if m.get("instance") == instance]
+        return [m for m in self.summaries_seen if m.get("instance") == instance]
 
     async def until_summary(self, instance, what, pred, after=0, timeout=5.0):
         """The first summary of `instance` with seq > after that satisfies pred."""
@@ -304,6 +326,9 @@ async def test_busy_peer_next_peer_and_wait(nats):
     nb = await TestNode.registered(b, "busy-b", models=("mb",), max_concurrent=1)
     nc = await TestNode.registered(c, "busy-c", models=("mb",), max_concurrent=1)
     await until_seen(a, "mb", node_count=2, free_slots=2)
+    watch = await NatsWatch.open(nats.port)
+    await watch.watch_offers("b")
+    await watch.watch_offers("c")
 
     # B's node full with a chat of B's own: A's chat goes to C
     t = start_chat(b, "mb", "10.91.0.1")
@@ -313,6 +338,7 @@ async def test_busy_peer_next_peer_and_wait(nats):
     t = start_chat(a, "mb", "10.91.0.2")
     q_c = await nc.recv_type("inference_request")
     await nb.expect_nothing(0.3)
+    assert (len(watch.offers["b"]), len(watch.offers["c"])) == (0, 1), watch.offers
     await nc.chunk(q_c["request_id"], "from c", done=True)
     r = await t
     assert_clean_end(await r.events(), "from c")
@@ -349,6 +375,7 @@ async def test_busy_peer_next_peer_and_wait(nats):
         texts.append(text_of(ev))
         r.close()
     assert sorted(texts[:2]) == ["first", "second"] and texts[2] == "third", texts
+    watch.close()
     await close_quietly(nb, nc)
     for r in (a, b, c):
         r.assert_clean_exit(timeout=10)
@@ -641,9 +668,11 @@ async def test_sigterm_drains_a_crossing_chat(nats):
     nb = await TestNode.registered(b, "dr-b", models=("mg",), max_concurrent=5)
     nc = await TestNode.registered(c, "dr-c", models=("mg",), max_concurrent=1)
     await until_seen(a, "mg", node_count=2, free_slots=6)
+    await watch.watch_offers("b")
     t1 = start_chat(a, "mg", "10.98.0.1")
     n, q1 = await recv_req([nb, nc])
     assert n is nb, "A sent the chat to %s, not to B (most free slots)" % n.node_id
+    assert len(watch.offers["b"]) == 1, watch.offers
     await nb.chunk(q1["request_id"], "still ")
     r1 = await t1
     events = await read_text(r1, "still ")
@@ -659,6 +688,7 @@ async def test_sigterm_drains_a_crossing_chat(nats):
     t2 = start_chat(a, "mg", "10.98.0.2")
     q2 = await nc.recv_type("inference_request")
     await nb.expect_nothing(0.3)
+    assert len(watch.offers["b"]) == 1, watch.offers     # the first chat's only
 
     await nb.chunk(q1["request_id"], "here", done=True)
     events += await r1.events()
