@@ -6,7 +6,7 @@ three routers with [cluster] url.  Nodes register on one instance; the
 others' /health, /api/models and /metrics count them; an instance killed
 with -9 is forgotten within three periods; without nats-server every
 instance serves its own nodes and the cluster comes back with the server.
-Chats do not cross instances yet (docs/cluster.md).
+Chats across instances: test_router_cluster_chat.py.
 """
 import asyncio
 import os
@@ -45,18 +45,20 @@ def nats():
 
 
 class ClusterRouter(Router):
-    """A Router whose argv also sets [cluster] url and instance."""
+    """A Router whose argv also sets [cluster] url and instance; opts are
+    [router] keys, or "section.key".  No probes: they would reach the test
+    nodes as stray requests."""
 
     def __init__(self, nats, name, **opts):
         self.port = iclib.free_port()
-        cfg = {"nodes_per_ip": 100, "shutdown_grace": 1}
+        cfg = {"nodes_per_ip": 100, "shutdown_grace": 1, "trust.probe_interval": 0}
         cfg.update(opts)
         argv = [iclib.binary("router/idleclaw-routerd"),
                 "--config", "/nonexistent/idleclaw.conf",
                 "--listen", "127.0.0.1:%d" % self.port,
                 "-o", "cluster.url=%s" % nats.url, "-o", "cluster.instance=%s" % name]
         for k, v in cfg.items():
-            argv += ["-o", "router.%s=%s" % (k, v)]
+            argv += ["-o", "%s=%s" % (k if "." in k else "router." + k, v)]
         iclib.Proc.__init__(self, "routerd-" + name, argv)
         iclib.wait_port(self.port, proc=self)
 
