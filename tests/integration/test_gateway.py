@@ -34,8 +34,8 @@ GATEWAY_ANSWER_MAX = 4 * 1024 * 1024
 class GwNet:
     """The four processes; self.url is the gateway's base URL."""
 
-    def __init__(self, *fo_args, gw=None, node_opts=None):
-        self.router = routerlib.Router(streams_per_ip=1000)
+    def __init__(self, *fo_args, gw=None, node_opts=None, router_opts=None):
+        self.router = routerlib.Router(**dict({"streams_per_ip": 1000}, **(router_opts or {})))
         self.fo = dl.FakeOllama(*fo_args)
         server = "http://127.0.0.1:%d" % self.router.port
         self.node = dl.Daemon(server, self.fo.url, **dict({"max_concurrent": 10},
@@ -61,7 +61,7 @@ class GwNet:
 
 
 make_net = iclib.maker_fixture(
-    GwNet, "make_net(*fake_ollama_flags, gw={...}, node_opts={...}) -> GwNet; after a passed test both daemons must exit cleanly.")
+    GwNet, "make_net(*fake_ollama_flags, gw={...}, node_opts={...}, router_opts={...}) -> GwNet; after a passed test both daemons must exit cleanly.")
 
 
 def user(text):
@@ -441,7 +441,9 @@ def test_slow_reader_is_dropped(make_net):
 def test_whole_answer_limit(make_net):
     """stream:false holds GATEWAY_ANSWER_MAX bytes of answer, not more
     (fake-ollama echoes the question 4096 times: 1024 bytes -> exactly N)."""
-    n = make_net("--echo", "--tokens", "4096")
+    # the router's slow-consumer bound is not under test: a gateway slowed
+    # by a loaded machine must not be cut off by it
+    n = make_net("--echo", "--tokens", "4096", router_opts={"stream_buffer": 64 * 1024 * 1024})
     word = GATEWAY_ANSWER_MAX // 4096
     r = n.http.post("/api/chat", json={"model": MODEL, "stream": False,
                                        "messages": user("x" * word)}, timeout=120)
