@@ -328,7 +328,7 @@ static void call_start(struct call *k, json_object *args)
 		return;
 	}
 	json_object_put(none); /* {} never passes: query is not from it */
-	if (!c->node || !window_take(t, c->node->node_id)) {
+	if (!chat_server_name(c) || !window_take(t, chat_server_name(c))) {
 		snprintf(err, sizeof(err), "tool call limit reached (%d per %d s for this node)",
 			c->r->cfg->tool_calls_max, c->r->cfg->tool_calls_window);
 		call_refuse(k, OUT_LIMITED, err);

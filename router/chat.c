@@ -27,6 +27,7 @@
 #include "common/validate.h"
 #include "common/xmalloc.h"
 #include "tools.h"
+#include "xchat.h"
 
 static const char sse_done[] = "data: " IC_SSE_DONE "\n\n";
 
@@ -275,14 +276,14 @@ static void chunk_overdue(struct tq_timer *t)
 	int64_t due = c->last_chunk_us + (int64_t)c->r->cfg->chunk_timeout * 1000000;
 	int64_t now = router_now_us();
 
-	if (!c->node)
+	if (!c->node && !xchat_crossing(c))
 		return;
 	if (now < due) { /* a chunk came meanwhile: wait for the rest */
 		tq_schedule(&c->r->chunk_q, &c->chunk_timer, due - now, chunk_overdue);
 		return;
 	}
-	log_notice("chat %s: node %s sent nothing for %d s", c->request_id, c->node->node_id,
-		c->r->cfg->chunk_timeout);
+	log_notice("chat %s: node %s sent nothing for %d s", c->request_id,
+		chat_server_name(c) ? chat_server_name(c) : "?", c->r->cfg->chunk_timeout);
 	cancel_at_node(c);
 	chat_node_failed(c, "node timed out");
 }
@@ -336,6 +337,18 @@ bool chat_tools_offered(const struct chat *c)
 	return tools_enabled(c->r->cfg) && c->tool_rounds < IC_TOOL_ROUNDS_MAX;
 }
 
+/* A node took c: the SSE stream starts (once), the chunk timer runs. */
+static void stream_begin(struct chat *c)
+{
+	chunk_timer_arm(c);
+	if (!c->streaming) {
+		c->streaming = true;
+		lws_callback_on_writable(c->wsi);
+		tq_schedule(&c->r->ping_q, &c->ping_timer,
+			(int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
+	}
+}
+
 void chat_assigned(struct chat *c)
 {
 	char *msg;
@@ -345,13 +358,26 @@ void chat_assigned(struct chat *c)
 	params_build(c);
 	msg = ic_msg_request_new(c->request_id, c->params);
 	node_send(c->node, msg);
-	chunk_timer_arm(c);
-	if (!c->streaming) {
-		c->streaming = true;
-		lws_callback_on_writable(c->wsi);
-		tq_schedule(&c->r->ping_q, &c->ping_timer,
-			(int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
+	if (xchat_is_proxy(c)) {
+		chunk_timer_arm(c); /* the peer's consumer is the peer's */
+		return;
 	}
+	stream_begin(c);
+}
+
+void chat_remote_assigned(struct chat *c, bool native, bool offered)
+{
+	c->tried[c->attempts++] = 0; /* no node here has serial 0 */
+	log_debug("chat %s: to node %s (attempt %d)", c->request_id, chat_server_name(c),
+		c->attempts);
+	c->offered_native = native;
+	c->round_offered = offered;
+	stream_begin(c);
+}
+
+const char *chat_server_name(const struct chat *c)
+{
+	return c->node ? c->node->node_id : xchat_node_name(c);
 }
 
 void chat_unavailable(struct chat *c)
@@ -373,6 +399,11 @@ void chat_node_failed(struct chat *c, const char *reason)
 {
 	if (c->node && !c->r->draining)
 		trust_error(c->node);
+	if (xchat_is_proxy(c)) {
+		tq_cancel(&c->chunk_timer);
+		xchat_proxy_failed(c, reason); /* frees c */
+		return;
+	}
 	tq_cancel(&c->chunk_timer);
 	sched_detach(c);
 	if (c->finished || c->dead)
@@ -488,6 +519,8 @@ void chat_next_round(struct chat *c)
 	memcpy(c->request_id, "req-", 4);
 	random_hex(c->request_id + 4, 12);
 	c->started = false; /* a node may fail this round before its first token */
+	if (xchat_crossing(c))
+		sched_detach(c); /* its stream ended; the next goes where there is room */
 	if (!c->node) {
 		c->attempts = 0;
 		memset(c->tried, 0, (size_t)c->max_attempts * sizeof(*c->tried));
@@ -648,22 +681,9 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 	return 0;
 }
 
-void chat_free(struct chat *c)
+/* What a consumer's chat and a peer's have in common to free. */
+static void chat_fields_free(struct chat *c)
 {
-	if (!c)
-		return;
-	chat_tools_free(c);
-	if (!c->finished && !c->dead && c->node) {
-		log_info("chat %s: consumer went away, cancelled", c->request_id);
-		cancel_at_node(c);
-	}
-	sched_detach(c);
-	lws_dll2_remove(&c->flush_link);
-	tq_cancel(&c->wait_timer);
-	tq_cancel(&c->chunk_timer);
-	tq_cancel(&c->ping_timer);
-	ipcount_add(c->r->ipcount, c->ip, IPC_STREAMS, -1);
-	c->r->requests_active--;
 	if (c->filter_content)
 		ic_outfilter_free(c->filter_content);
 	if (c->filter_thinking)
@@ -675,6 +695,75 @@ void chat_free(struct chat *c)
 	free(c->model);
 	free(c->prefix);
 	free(c);
+}
+
+void chat_free(struct chat *c)
+{
+	if (!c)
+		return;
+	chat_tools_free(c);
+	if (!c->finished && !c->dead && (c->node || xchat_crossing(c))) {
+		log_info("chat %s: consumer went away, cancelled", c->request_id);
+		cancel_at_node(c);
+	}
+	sched_detach(c);
+	lws_dll2_remove(&c->flush_link);
+	tq_cancel(&c->wait_timer);
+	tq_cancel(&c->chunk_timer);
+	tq_cancel(&c->ping_timer);
+	ipcount_add(c->r->ipcount, c->ip, IPC_STREAMS, -1);
+	c->r->requests_active--;
+	xchat_chat_free(c);
+	chat_fields_free(c);
+}
+
+struct chat *chat_proxy_new(
+	struct router *r, const char *model, json_object *messages, bool think, int tool_rounds)
+{
+	struct chat *c = xcalloc(1, sizeof(*c));
+
+	c->r = r;
+	c->model = xstrdup(model);
+	memcpy(c->request_id, "req-", 4);
+	random_hex(c->request_id + 4, 12);
+	c->history = prompt_history_new(messages);
+	c->think = think;
+	c->tool_rounds = tool_rounds;
+	c->max_attempts = 1;
+	c->tried = xcalloc(1, sizeof(*c->tried));
+	r->requests_active++;
+	return c;
+}
+
+void chat_proxy_free(struct chat *c)
+{
+	sched_detach(c);
+	tq_cancel(&c->chunk_timer);
+	c->r->requests_active--;
+	xchat_chat_free(c);
+	chat_fields_free(c);
+}
+
+/* A frame of a peer's chat came from its node. */
+static void proxy_alive(struct chat *c, bool last)
+{
+	c->r->stats.chunks++;
+	if (last)
+		tq_cancel(&c->chunk_timer);
+	else
+		chunk_timer_touch(c);
+}
+
+void chat_proxy_frame(struct chat *c, const char *text, size_t len, bool last)
+{
+	proxy_alive(c, last);
+	xchat_proxy_frame(c, text, len, last);
+}
+
+void chat_proxy_chunk(struct chat *c, const struct chunk_view *v)
+{
+	proxy_alive(c, v->done);
+	xchat_proxy_chunk(c, v);
 }
 
 json_object *chat_params_for(const struct node *n, const char *model, json_object *messages)

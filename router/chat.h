@@ -26,6 +26,7 @@ struct ic_outfilter;
 struct model;
 struct node;
 struct pss;
+struct xchat;
 
 struct chat {
 	struct router *r;
@@ -66,6 +67,7 @@ struct chat {
 	struct tq_timer wait_timer;   /* queue_wait (sched.c) */
 	struct tq_timer chunk_timer;  /* chunk_timeout */
 	struct tq_timer ping_timer;   /* ping_interval */
+	struct xchat *x;	      /* its part in a crossing (xchat.h), owned, or NULL */
 };
 
 /*
@@ -80,6 +82,21 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss);
 json_object *chat_params_for(const struct node *n, const char *model, json_object *messages);
 /* The scheduler put c on c->node. */
 void chat_assigned(struct chat *c);
+/* A peer instance serves c (xchat.h), its prompt policy having offered
+ * tools natively (native) or at all (offered). */
+void chat_remote_assigned(struct chat *c, bool native, bool offered);
+/* The node serving c, local ("node_id") or a peer's ("instance/node_id"),
+ * or NULL. */
+const char *chat_server_name(const struct chat *c);
+/* A chat served here for a peer (xchat.h): no consumer socket, its own
+ * request id; counted in requests_active until chat_proxy_free(). */
+struct chat *chat_proxy_new(
+	struct router *r, const char *model, json_object *messages, bool think, int tool_rounds);
+void chat_proxy_free(struct chat *c);
+/* A frame of a peer's chat from its node, verbatim (last: the end; c is
+ * freed), or as chunk_parse() read it. */
+void chat_proxy_frame(struct chat *c, const char *text, size_t len, bool last);
+void chat_proxy_chunk(struct chat *c, const struct chunk_view *v);
 /* No node will serve c (none has the model, queue full, wait over). */
 void chat_unavailable(struct chat *c);
 /* c's node failed it (gone, error, timeout): fail over or end in-band. */

@@ -12,13 +12,19 @@
 #include "models.h"
 #include "nodes.h"
 #include "strmap.h"
+#include "xchat.h"
 
-enum qkind { Q_MSG, Q_CLAIM, Q_CONNECTED, Q_DISCONNECTED };
+enum qkind { Q_MSG, Q_CLAIM, Q_INBOX, Q_CONNECTED, Q_DISCONNECTED };
 
+/* A message for the lws thread.  Q_INBOX: subject (past the inbox and its
+ * dot) and reply (maybe empty) as strings in data before the payload. */
 struct qitem {
 	struct qitem *next;
 	enum qkind kind;
-	size_t len;
+	const char *subject, *reply;
+	char *payload; /* NUL-terminated; may be changed by the reader */
+	size_t len;    /* of payload */
+	size_t size;
 	char data[];
 };
 
@@ -30,6 +36,7 @@ struct peer_model {
 
 struct peer {
 	char *instance;
+	char *inbox; /* where it takes chats (xchat.h) */
 	int64_t last_us;
 	bool draining;
 	long nodes;
@@ -44,10 +51,13 @@ struct cluster {
 	natsConnection *nc;
 	natsSubscription *sub;
 	natsSubscription *sub_node;
-	/* the queue from the client's threads; the lock guards these four */
+	natsSubscription *sub_inbox;
+	char *inbox; /* "_INBOX.<nuid>": this instance's own subjects */
+	size_t inbox_len;
+	/* the queue from the client's threads; the lock guards these five */
 	pthread_mutex_t lock;
 	struct qitem *head, *tail;
-	size_t qlen;
+	size_t qlen, qbytes;
 	unsigned long dropped;
 	/* the lws thread's */
 	struct peer peers[CLUSTER_PEERS_MAX];
@@ -61,36 +71,48 @@ struct cluster {
 
 /* --- the client's threads --- */
 
-static void enqueue(struct cluster *c, enum qkind kind, const char *data, size_t len)
+/* Queue a message for the lws thread, waking it when the queue was empty
+ * (it takes the whole queue at once: one wake-up for a burst). */
+static void enqueue_parts(struct cluster *c, enum qkind kind, const char *subject,
+	const char *reply, const char *data, size_t len)
 {
+	size_t slen = subject ? strlen(subject) : 0, rlen = reply ? strlen(reply) : 0;
+	size_t size = sizeof(struct qitem) + slen + 1 + rlen + 1 + len + 1;
 	struct qitem *q;
+	bool wake;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->qlen >= CLUSTER_QUEUE_MAX) {
-		c->dropped++;
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	q = malloc(sizeof(*q) + len + 1);
-	if (!q) {
+	if (c->qlen >= CLUSTER_QUEUE_MAX || c->qbytes + size > CLUSTER_QUEUE_BYTES_MAX ||
+		!(q = malloc(size))) {
 		c->dropped++;
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
 	q->next = NULL;
 	q->kind = kind;
+	q->size = size;
+	q->subject = memcpy(q->data, subject ? subject : "", slen + 1);
+	q->reply = memcpy(q->data + slen + 1, reply ? reply : "", rlen + 1);
+	q->payload = q->data + slen + 1 + rlen + 1;
 	q->len = len;
 	if (len)
-		memcpy(q->data, data, len);
-	q->data[len] = '\0';
+		memcpy(q->data + slen + 1 + rlen + 1, data, len);
+	q->data[slen + 1 + rlen + 1 + len] = '\0';
 	if (c->tail)
 		c->tail->next = q;
 	else
 		c->head = q;
 	c->tail = q;
-	c->qlen++;
+	wake = c->qlen++ == 0;
+	c->qbytes += size;
 	pthread_mutex_unlock(&c->lock);
-	lws_cancel_service(c->r->ctx);
+	if (wake)
+		lws_cancel_service(c->r->ctx);
+}
+
+static void enqueue(struct cluster *c, enum qkind kind, const char *data, size_t len)
+{
+	enqueue_parts(c, kind, NULL, NULL, data, len);
 }
 
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -117,6 +139,30 @@ static void on_claim(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 	natsMsg_Destroy(msg);
 }
 
+/* <inbox>.SUFFIX: chats between instances (xchat.c).  "No responders"
+ * (the peer's subscription is gone) comes back as an empty message with a
+ * status header: it is passed on as the answer "busy". */
+static void on_inbox(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	static const char no_responders[] = "0 {\"ok\":false,\"error\":\"no responders\"}";
+	struct cluster *c = closure;
+	const char *subject = natsMsg_GetSubject(msg);
+	int len = natsMsg_GetDataLength(msg);
+
+	(void)nc;
+	(void)sub;
+	if (strlen(subject) > c->inbox_len + 1) {
+		subject += c->inbox_len + 1;
+		if (natsMsg_IsNoResponders(msg))
+			enqueue_parts(c, Q_INBOX, subject, NULL, no_responders,
+				sizeof(no_responders) - 1);
+		else if (len > 0)
+			enqueue_parts(c, Q_INBOX, subject, natsMsg_GetReply(msg),
+				natsMsg_GetData(msg), (size_t)len);
+	}
+	natsMsg_Destroy(msg);
+}
+
 static void on_connected(natsConnection *nc, void *closure)
 {
 	(void)nc;
@@ -137,6 +183,7 @@ static void peer_clear(struct peer *p)
 		free(p->models[i].name);
 	free(p->models);
 	free(p->instance);
+	free(p->inbox);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -150,11 +197,17 @@ static struct peer *peer_find(struct cluster *c, const char *instance)
 
 static void peer_forget(struct cluster *c, size_t i)
 {
-	log_notice("cluster: instance %s forgotten (silent for %d s)", c->peers[i].instance,
+	char *name = c->peers[i].instance;
+
+	log_notice("cluster: instance %s forgotten (silent for %d s)", name,
 		CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS / 1000);
+	c->peers[i].instance = NULL;
 	peer_clear(&c->peers[i]);
 	c->peers[i] = c->peers[--c->n_peers];
 	memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
+	/* after it is gone: its chats fail over to the others */
+	xchat_peer_gone(c->r, name);
+	free(name);
 }
 
 static bool get_int(json_object *o, const char *key, int64_t max, int64_t *out)
@@ -205,7 +258,7 @@ static bool peer_models_read(struct peer *p, json_object *arr)
 static void summary_received(struct cluster *c, const char *text, size_t len)
 {
 	json_tokener *tok = json_tokener_new();
-	json_object *o = json_tokener_parse_ex(tok, text, (int)len), *inst, *models, *dr;
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len), *inst, *models, *dr, *ib;
 	const char *name;
 	struct peer *p;
 	int64_t nodes;
@@ -239,6 +292,12 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 	}
 	p->nodes = (long)nodes;
 	p->draining = json_object_object_get_ex(o, "draining", &dr) && json_object_get_boolean(dr);
+	free(p->inbox);
+	p->inbox = NULL;
+	if (json_object_object_get_ex(o, "inbox", &ib) &&
+		json_object_is_type(ib, json_type_string) &&
+		strncmp(json_object_get_string(ib), "_INBOX.", 7) == 0)
+		p->inbox = xstrdup(json_object_get_string(ib));
 	p->last_us = router_now_us();
 out:
 	json_object_put(o);
@@ -326,6 +385,7 @@ static void publish(struct cluster *c)
 		free(c->last);
 		c->last = xstrdup(body);
 		json_object_object_add(o, "instance", json_object_new_string(c->instance));
+		json_object_object_add(o, "inbox", json_object_new_string(c->inbox));
 		json_object_object_add(o, "seq", json_object_new_int64((int64_t)++c->seq));
 		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 		/* while disconnected the client buffers a few; the next one is
@@ -362,16 +422,20 @@ void cluster_service(struct cluster *c)
 	q = c->head;
 	c->head = c->tail = NULL;
 	c->qlen = 0;
+	c->qbytes = 0;
 	pthread_mutex_unlock(&c->lock);
 	while (q) {
 		struct qitem *next = q->next;
 
 		switch (q->kind) {
 		case Q_MSG:
-			summary_received(c, q->data, q->len);
+			summary_received(c, q->payload, q->len);
 			break;
 		case Q_CLAIM:
-			claim_received(c, q->data, q->len);
+			claim_received(c, q->payload, q->len);
+			break;
+		case Q_INBOX:
+			xchat_message(c->r, q->subject, q->reply, q->payload, q->len);
 			break;
 		case Q_CONNECTED:
 			if (!c->connected)
@@ -383,6 +447,7 @@ void cluster_service(struct cluster *c)
 				log_warn("cluster: NATS connection lost; serving local nodes, "
 					 "reconnecting");
 			c->connected = false;
+			xchat_connection_lost(c->r);
 			break;
 		}
 		free(q);
@@ -437,6 +502,21 @@ static bool url_ok(const char *url)
 	return true;
 }
 
+/* This instance's inbox: frames and answers for its chats on peers, and
+ * chats for its nodes, come there (xchat.h). */
+static natsStatus inbox_make(struct cluster *c)
+{
+	natsInbox *inbox = NULL;
+	natsStatus s = natsInbox_Create(&inbox);
+
+	if (s != NATS_OK)
+		return s;
+	c->inbox = xstrdup(inbox);
+	c->inbox_len = strlen(c->inbox);
+	natsInbox_Destroy(inbox);
+	return NATS_OK;
+}
+
 struct cluster *cluster_new(
 	struct router *r, const char *url, const char *instance, int listen_port, char **err)
 {
@@ -452,7 +532,9 @@ struct cluster *cluster_new(
 	c->r = r;
 	c->instance = instance && instance[0] ? xstrdup(instance) : default_instance(listen_port);
 	pthread_mutex_init(&c->lock, NULL);
-	s = natsOptions_Create(&c->opts);
+	s = inbox_make(c);
+	if (s == NATS_OK)
+		s = natsOptions_Create(&c->opts);
 	if (s == NATS_OK)
 		s = natsOptions_SetURL(c->opts, url);
 	if (s == NATS_OK)
@@ -479,6 +561,15 @@ struct cluster *cluster_new(
 	if (s == NATS_OK)
 		s = natsConnection_Subscribe(
 			&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim, c);
+	if (s == NATS_OK) {
+		char *subj = xasprintf("%s.>", c->inbox);
+
+		s = natsConnection_Subscribe(&c->sub_inbox, c->nc, subj, on_inbox, c);
+		free(subj);
+	}
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(
+			c->sub_inbox, CLUSTER_QUEUE_MAX, CLUSTER_QUEUE_BYTES_MAX);
 	if (s != NATS_OK) {
 		*err = xasprintf("cluster.url '%s': %s", url, natsStatus_GetText(s));
 		cluster_free(c);
@@ -499,10 +590,17 @@ void cluster_free(struct cluster *c)
 		natsSubscription_Unsubscribe(c->sub);
 	if (c->sub_node)
 		natsSubscription_Unsubscribe(c->sub_node);
+	if (c->sub_inbox)
+		natsSubscription_Unsubscribe(c->sub_inbox);
+	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED) {
+		/* the last frames and cancels of chats that ended at shutdown */
+		natsConnection_FlushTimeout(c->nc, 500);
+	}
 	if (c->nc)
 		natsConnection_Close(c->nc);
 	natsSubscription_Destroy(c->sub);
 	natsSubscription_Destroy(c->sub_node);
+	natsSubscription_Destroy(c->sub_inbox);
 	natsConnection_Destroy(c->nc);
 	natsOptions_Destroy(c->opts);
 	/* the client's threads are gone after this: nothing wakes lws */
@@ -518,6 +616,7 @@ void cluster_free(struct cluster *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->last);
 	free(c->instance);
+	free(c->inbox);
 	free(c);
 }
 
@@ -625,4 +724,88 @@ json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots
 	}
 	free(m.v);
 	return arr;
+}
+
+/* --- for chats between instances (xchat.c) --- */
+
+const char *cluster_inbox(const struct cluster *c)
+{
+	return c->inbox;
+}
+
+bool cluster_publish(
+	struct cluster *c, const char *subject, const char *reply, const void *data, size_t len)
+{
+	natsStatus s;
+
+	if (!c->connected || len > (size_t)INT32_MAX)
+		return false;
+	if (reply)
+		s = natsConnection_PublishRequest(c->nc, subject, reply, data, (int)len);
+	else
+		s = natsConnection_Publish(c->nc, subject, data, (int)len);
+	return s == NATS_OK;
+}
+
+static const struct peer_model *peer_model_of(const struct peer *p, const char *model)
+{
+	for (size_t i = 0; i < p->n_models; i++)
+		if (strcmp(p->models[i].name, model) == 0)
+			return &p->models[i];
+	return NULL;
+}
+
+bool cluster_pick_peer(struct cluster *c, const char *model,
+	bool (*skip)(const char *instance, void *ctx), void *ctx, char **instance, char **inbox)
+{
+	struct peer *best = NULL;
+	struct peer_model *best_m = NULL;
+
+	if (!c->connected)
+		return false;
+	for (size_t i = 0; i < c->n_peers; i++) {
+		struct peer *p = &c->peers[i];
+		struct peer_model *m = (struct peer_model *)peer_model_of(p, model);
+
+		if (!m || m->free_slots <= 0 || p->draining || !p->inbox ||
+			(skip && skip(p->instance, ctx)))
+			continue;
+		if (!best_m || m->free_slots > best_m->free_slots) {
+			best = p;
+			best_m = m;
+		}
+	}
+	if (!best)
+		return false;
+	/* until its next summary: spread a burst over the peers */
+	best_m->free_slots--;
+	*instance = xstrdup(best->instance);
+	*inbox = xstrdup(best->inbox);
+	return true;
+}
+
+bool cluster_free_on_peers(const struct cluster *c, const char *model)
+{
+	if (!c->connected)
+		return false;
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct peer_model *m = peer_model_of(&c->peers[i], model);
+
+		if (m && m->free_slots > 0 && !c->peers[i].draining && c->peers[i].inbox)
+			return true;
+	}
+	return false;
+}
+
+bool cluster_model_on_peers(const struct cluster *c, const char *model)
+{
+	if (!c->connected)
+		return false;
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct peer_model *m = peer_model_of(&c->peers[i], model);
+
+		if (m && m->nodes > 0 && !c->peers[i].draining && c->peers[i].inbox)
+			return true;
+	}
+	return false;
 }

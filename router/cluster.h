@@ -24,10 +24,11 @@
 
 #include "router.h"
 
-#define CLUSTER_PERIOD_MS 1000	 /* summary at least this often */
-#define CLUSTER_TICK_MS 250	 /* a change is published within this */
-#define CLUSTER_FORGET_PERIODS 3 /* silent this long: forgotten */
-#define CLUSTER_QUEUE_MAX 1024	 /* messages waiting for the lws thread */
+#define CLUSTER_PERIOD_MS 1000			   /* summary at least this often */
+#define CLUSTER_TICK_MS 250			   /* a change is published within this */
+#define CLUSTER_FORGET_PERIODS 3		   /* silent this long: forgotten */
+#define CLUSTER_QUEUE_MAX 65536			   /* messages waiting for the lws thread */
+#define CLUSTER_QUEUE_BYTES_MAX (64 * 1024 * 1024) /* their bytes */
 #define CLUSTER_PEERS_MAX 64
 #define CLUSTER_SUMMARY_MAX (256 * 1024) /* bytes of one summary */
 #define CLUSTER_SUBJECT_SUMMARY "idleclaw.cluster.summary"
@@ -60,5 +61,24 @@ unsigned long cluster_dropped(const struct cluster *c);
  * and free slots summed: a NEW array of {"name","node_count","free_slots"}
  * (slots) or of names. */
 json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots);
+
+/* For chats between instances (xchat.h). */
+
+/* "_INBOX.<nuid>": the subjects below it are this instance's (messages on
+ * them reach xchat_message() with the part after "<inbox>."). */
+const char *cluster_inbox(const struct cluster *c);
+/* Publish data on subject (with a reply subject, or NULL): false when not
+ * connected or the client refused it (too big for the server...). */
+bool cluster_publish(
+	struct cluster *c, const char *subject, const char *reply, const void *data, size_t len);
+/* The peer whose summary shows the most free slots for model (not
+ * draining, not skipped): its name and inbox, NEW strings; its free count
+ * is lowered by one until its next summary.  false: none. */
+bool cluster_pick_peer(struct cluster *c, const char *model,
+	bool (*skip)(const char *instance, void *ctx), void *ctx, char **instance, char **inbox);
+/* Whether a peer (not draining) shows a free slot for model. */
+bool cluster_free_on_peers(const struct cluster *c, const char *model);
+/* Whether a peer (not draining) has nodes with model. */
+bool cluster_model_on_peers(const struct cluster *c, const char *model);
 
 #endif

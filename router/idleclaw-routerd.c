@@ -32,6 +32,7 @@
 #include "common/xmalloc.h"
 #include "chat.h"
 #include "cluster.h"
+#include "xchat.h"
 
 /* The one router of this process (a file-level variable for the signal
  * handler; the rest of the router gets it passed). */
@@ -340,6 +341,7 @@ static int serve(void)
 	if (router.cfg->cluster_url && router.cfg->cluster_url[0]) {
 		char *err = NULL;
 
+		router.xchats = xchats_new(&router);
 		router.cluster = cluster_new(
 			&router, router.cfg->cluster_url, router.cfg->cluster_instance, port, &err);
 		if (!router.cluster) {
@@ -350,6 +352,8 @@ static int serve(void)
 			loop_close();
 			router.ctx = NULL;
 			router_fini(&router);
+			xchats_free(router.xchats);
+			router.xchats = NULL;
 			return 1;
 		}
 		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
@@ -379,6 +383,8 @@ static int serve(void)
 	toolrun_free(router.tools); /* after the chats, which cancel their searches */
 	router.tools = NULL;
 	router_fini(&router);
+	xchats_free(router.xchats); /* after the chats, which leave their crossings */
+	router.xchats = NULL;
 	log_notice("stopped");
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "sched.h"
 #include "strmap.h"
 #include "trust.h"
+#include "xchat.h"
 #include "common/validate.h"
 #include "common/xmalloc.h"
 
@@ -375,9 +376,19 @@ static struct chat *find_request(struct node *n, const char *request_id)
 	return NULL;
 }
 
-static void handle_request_message(struct node *n, struct ic_msg *m)
+static void handle_request_message(struct node *n, struct ic_msg *m, const char *text, size_t len)
 {
 	struct chat *c = find_request(n, m->request_id);
+
+	if (c && c->x && xchat_is_proxy(c)) {
+		/* a peer's chat: the frame goes there as it is */
+		struct chunk_view v = { 0 };
+
+		if (m->type == IC_MSG_INFERENCE_CHUNK)
+			chunk_view_of_json(m->chunk, &v);
+		chat_proxy_frame(c, text, len, m->type == IC_MSG_INFERENCE_ERROR || v.done);
+		return;
+	}
 
 	if (!c && probe_node_message(n, m))
 		return;
@@ -394,6 +405,11 @@ static void handle_request_message(struct node *n, struct ic_msg *m)
 static void handle_chunk(struct node *n, const struct chunk_view *v)
 {
 	struct chat *c = find_request(n, v->request_id);
+
+	if (c && c->x && xchat_is_proxy(c)) {
+		chat_proxy_chunk(c, v); /* the frame was decoded in place */
+		return;
+	}
 
 	if (!c && probe_node_chunk(n, v))
 		return;
@@ -448,7 +464,7 @@ static int handle_message(struct node *n, const char *text, size_t len)
 		break;
 	case IC_MSG_INFERENCE_CHUNK:
 	case IC_MSG_INFERENCE_ERROR:
-		handle_request_message(n, &m);
+		handle_request_message(n, &m, text, len);
 		break;
 	case IC_MSG_MODELS_UPDATE:
 		handle_models_update(n, &m);

@@ -51,6 +51,7 @@ struct ratelimit;
 struct strmap;
 struct trust;
 struct toolrun;
+struct xchats;
 
 enum pss_kind {
 	PSS_HTTP = 0,
@@ -105,6 +106,7 @@ struct router {
 	struct probes *probes;	 /* probe.h */
 	struct toolrun *tools;	 /* chat-tools.h: searches, windows */
 	struct cluster *cluster; /* the other instances, or NULL (cluster.h) */
+	struct xchats *xchats;	 /* chats crossing instances, with a cluster (xchat.h) */
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;	    /* registered struct node, via link */
 	struct strmap *nodes_by_id; /* node_id -> registered node */

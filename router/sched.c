@@ -7,7 +7,9 @@
 #include "models.h"
 #include "nodes.h"
 #include "sched.h"
+#include "cluster.h"
 #include "trust.h"
+#include "xchat.h"
 
 /* The common multiple of every max_concurrent (1..IC_CONCURRENCY_MAX), so
  * that a load a/m is the whole number (LOAD_SCALE / m) * a. */
@@ -105,6 +107,7 @@ static struct node *pick(struct router *r, struct model *m, const struct chat *c
 
 static void assign(struct chat *c, struct node *n)
 {
+	xchat_unwait(c);
 	c->node = n;
 	n->active++;
 	models_node_update(n);
@@ -124,12 +127,22 @@ static void unqueue(struct chat *c)
 	models_release(c->r->models, m);
 }
 
+/* Out of its model's queue, or of the wait for a peer's slot. */
+static void unwait(struct chat *c)
+{
+	unqueue(c);
+	if (c->x) {
+		xchat_unwait(c);
+		tq_cancel(&c->wait_timer);
+	}
+}
+
 static void wait_over(struct tq_timer *t)
 {
 	struct chat *c = lws_container_of(t, struct chat, wait_timer);
 
 	log_info("chat %s: no node free for %s within the wait", c->request_id, c->model);
-	unqueue(c);
+	unwait(c);
 	chat_unavailable(c);
 }
 
@@ -137,19 +150,28 @@ void sched_submit(struct chat *c)
 {
 	struct router *r = c->r;
 	struct model *m = models_find(r->models, c->model);
+	bool local = m && m->nodes.count > 0;
 	struct node *n;
 	int64_t left;
 
-	if (!m || m->nodes.count == 0) {
-		chat_unavailable(c);
-		return;
-	}
-	n = pick(r, m, c);
-	if (n) {
+	if (local && (n = pick(r, m, c))) {
 		assign(c, n);
 		return;
 	}
+	/* no free local slot: a peer's, if one has it (xchat.h) */
+	if (r->cluster && xchat_submit(c))
+		return;
 	left = c->wait_deadline_us - router_now_us();
+	if (!local) {
+		if (left > 0 && r->cluster && cluster_model_on_peers(r->cluster, c->model)) {
+			/* only peers have it: wait for one of their slots */
+			tq_schedule(&r->wait_q, &c->wait_timer, left, wait_over);
+			xchat_wait(c);
+			return;
+		}
+		chat_unavailable(c);
+		return;
+	}
 	if (left <= 0 || m->waiting.count >= (uint32_t)r->cfg->queue_max) {
 		chat_unavailable(c);
 		return;
@@ -157,13 +179,34 @@ void sched_submit(struct chat *c)
 	c->waiting_on = m;
 	lws_dll2_add_tail(&c->queue_link, &m->waiting);
 	tq_schedule(&r->wait_q, &c->wait_timer, left, wait_over);
+	if (r->cluster)
+		xchat_wait(c); /* a peer's slot may free first */
+}
+
+bool sched_take(struct chat *c)
+{
+	struct model *m = models_find(c->r->models, c->model);
+	struct node *n = m && m->nodes.count > 0 ? pick(c->r, m, c) : NULL;
+
+	if (!n)
+		return false;
+	assign(c, n);
+	return true;
+}
+
+void sched_retry(struct chat *c)
+{
+	unwait(c);
+	sched_submit(c);
 }
 
 void sched_detach(struct chat *c)
 {
 	struct node *n = c->node;
 
-	unqueue(c);
+	unwait(c);
+	if (c->x)
+		xchat_detach(c);
 	if (!n)
 		return;
 	lws_dll2_remove(&c->node_link);
@@ -209,6 +252,10 @@ void sched_node_lost(struct node *n, const char *reason)
 	while (n->requests.head) {
 		struct chat *c = lws_container_of(n->requests.head, struct chat, node_link);
 
+		if (c->x && xchat_is_proxy(c)) {
+			chat_node_failed(c, reason); /* detached and freed */
+			continue;
+		}
 		chat_node_failed(c, reason);
 		if (c->node == n) { /* chat_node_failed must detach it */
 			lws_dll2_remove(&c->node_link);

@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "chat-tools.h"
 #include "cluster.h"
+#include "xchat.h"
 #include "clientip.h"
 #include "ipcount.h"
 #include "common/jsonutil.h"
@@ -303,6 +304,7 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 		json_object_put(arr);
 		arr = cluster_models_new(r->cluster, true, false);
 		cluster_health(r, o);
+		xchat_metrics(r, o);
 	}
 	json_object_object_add(o, "models_available", arr);
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64(uptime_s(r)));

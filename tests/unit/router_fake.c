@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/chat.h"
 #include "router/cluster.h"
+#include "router/xchat.h"
 #include "router_fake.h"
 #include "router/sched.h"
 #include "router/server.h"
@@ -29,6 +31,55 @@ void cluster_node_claim(struct cluster *c, const char *node_id)
 {
 	(void)c;
 	(void)node_id;
+}
+
+/* xchat.c is not linked either: no chat crosses instances. */
+bool cluster_model_on_peers(const struct cluster *c, const char *model)
+{
+	(void)c;
+	(void)model;
+	return false;
+}
+
+bool xchat_submit(struct chat *c)
+{
+	(void)c;
+	return false;
+}
+
+void xchat_wait(struct chat *c)
+{
+	(void)c;
+}
+
+void xchat_unwait(struct chat *c)
+{
+	(void)c;
+}
+
+void xchat_detach(struct chat *c)
+{
+	(void)c;
+}
+
+bool xchat_is_proxy(const struct chat *c)
+{
+	(void)c;
+	return false;
+}
+
+void chat_proxy_frame(struct chat *c, const char *text, size_t len, bool last)
+{
+	(void)c;
+	(void)text;
+	(void)len;
+	(void)last;
+}
+
+void chat_proxy_chunk(struct chat *c, const struct chunk_view *v)
+{
+	(void)c;
+	(void)v;
 }
 
 /* --- sockets --- */

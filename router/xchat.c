@@ -1,0 +1,633 @@
+/* xchat.c - chats that cross instances of a cluster (see xchat.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "chunkparse.h"
+#include "cluster.h"
+#include "common/jsonutil.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/validate.h"
+#include "common/xmalloc.h"
+#include "models.h"
+#include "nodes.h"
+#include "sched.h"
+#include "sseout.h"
+#include "strmap.h"
+#include "trust.h"
+#include "xchat.h"
+
+#define XCHAT_SKIP_MAX CLUSTER_PEERS_MAX
+
+enum xrole { X_CONSUMER, X_PROXY };
+
+/* A chat's part in a crossing, owned by the chat (c->x). */
+struct xchat {
+	lws_dll2_t link; /* in xs->crossings (consumer) or xs->proxies */
+	struct chat *c;
+	enum xrole role;
+	char *reply;  /* the crossing's reply subject (its name on both sides) */
+	uint64_t seq; /* consumer: the last frame's number; proxy: the last sent */
+	/* consumer side */
+	char *peer; /* the instance offered the chat, or NULL */
+	char *peer_inbox;
+	char *key;	 /* reply's suffix past our inbox: xs->by_key */
+	char *node_name; /* "instance/node_id" once accepted */
+	bool accepted;
+	bool ended; /* the peer's stream ended: nothing to cancel */
+	bool waiting;
+	lws_sorted_usec_list_t answer_timer;
+	lws_sorted_usec_list_t retry_timer;
+	char *skip[XCHAT_SKIP_MAX]; /* peers that said busy */
+	int n_skip;
+	/* proxy side */
+	char *from; /* the consumer's instance */
+};
+
+struct xchats {
+	struct router *r;
+	struct strmap *by_key;	/* consumer: "r.<n>" -> struct xchat */
+	struct strmap *proxies; /* proxy: reply subject -> struct xchat */
+	lws_dll2_owner_t crossings, proxy_list;
+	uint64_t next_id;
+	struct buf frame; /* "N " and a frame, being published */
+	uint64_t sent, served, gaps;
+};
+
+struct xchats *xchats_new(struct router *r)
+{
+	struct xchats *xs = xcalloc(1, sizeof(*xs));
+
+	xs->r = r;
+	xs->by_key = strmap_new();
+	xs->proxies = strmap_new();
+	return xs;
+}
+
+void xchats_free(struct xchats *xs)
+{
+	if (!xs)
+		return;
+	strmap_free(xs->by_key, NULL);
+	strmap_free(xs->proxies, NULL);
+	buf_free(&xs->frame);
+	free(xs);
+}
+
+static struct xchat *x_of(struct chat *c, enum xrole role)
+{
+	if (!c->x) {
+		c->x = xcalloc(1, sizeof(*c->x));
+		c->x->c = c;
+		c->x->role = role;
+	}
+	return c->x;
+}
+
+static bool connected(const struct router *r)
+{
+	return r->cluster && r->xchats;
+}
+
+/* --- the consumer's instance --- */
+
+static bool skipped(const char *instance, void *ctx)
+{
+	const struct xchat *x = ctx;
+
+	for (int i = 0; i < x->n_skip; i++)
+		if (strcmp(x->skip[i], instance) == 0)
+			return true;
+	return false;
+}
+
+static void skip_add(struct xchat *x, const char *instance)
+{
+	if (x->n_skip < XCHAT_SKIP_MAX && !skipped(instance, x))
+		x->skip[x->n_skip++] = xstrdup(instance);
+}
+
+static void skip_clear(struct xchat *x)
+{
+	for (int i = 0; i < x->n_skip; i++)
+		free(x->skip[i]);
+	x->n_skip = 0;
+}
+
+/* The crossing is over on our side (the peer told, or is told). */
+static void crossing_end(struct xchat *x)
+{
+	struct xchats *xs = x->c->r->xchats;
+
+	lws_sul_cancel(&x->answer_timer);
+	if (x->key)
+		strmap_remove(xs->by_key, x->key);
+	lws_dll2_remove(&x->link);
+	free(x->peer);
+	free(x->peer_inbox);
+	free(x->key);
+	free(x->reply);
+	free(x->node_name);
+	x->peer = x->peer_inbox = x->key = x->reply = x->node_name = NULL;
+	x->accepted = x->ended = false;
+	x->seq = 0;
+}
+
+static void answer_overdue(lws_sorted_usec_list_t *sul)
+{
+	struct xchat *x = lws_container_of(sul, struct xchat, answer_timer);
+	struct chat *c = x->c;
+
+	log_info("chat %s: instance %s did not answer in %d ms, trying elsewhere", c->request_id,
+		x->peer, XCHAT_ANSWER_MS);
+	skip_add(x, x->peer);
+	sched_detach(c); /* cancels there, should it answer late */
+	sched_submit(c);
+}
+
+static char *request_text_new(struct chat *c)
+{
+	json_object *o = json_object_new_object();
+	char *text;
+
+	json_object_object_add(o, "v", json_object_new_int(1));
+	json_object_object_add(o, "model", json_object_new_string(c->model));
+	json_object_object_add(o, "messages", json_object_get(c->history));
+	json_object_object_add(o, "think", json_object_new_boolean(c->think));
+	json_object_object_add(o, "tools", json_object_new_boolean(chat_tools_offered(c)));
+	json_object_object_add(o, "tool_rounds", json_object_new_int(c->tool_rounds));
+	json_object_object_add(o, "from", json_object_new_string(cluster_instance(c->r->cluster)));
+	text = xstrdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* Offer c to one peer: false if none would take the message. */
+static bool offer(struct chat *c, struct xchat *x)
+{
+	struct xchats *xs = c->r->xchats;
+	char *peer, *inbox, *subject, *text;
+	bool ok;
+
+	if (!cluster_pick_peer(c->r->cluster, c->model, skipped, x, &peer, &inbox))
+		return false;
+	x->key = xasprintf("r.%" PRIu64, ++xs->next_id);
+	x->reply = xasprintf("%s.%s", cluster_inbox(c->r->cluster), x->key);
+	subject = xasprintf("%s.chat", inbox);
+	text = request_text_new(c);
+	ok = cluster_publish(c->r->cluster, subject, x->reply, text, strlen(text));
+	free(subject);
+	free(text);
+	x->peer = peer;
+	x->peer_inbox = inbox;
+	strmap_put(xs->by_key, x->key, x);
+	lws_dll2_add_tail(&x->link, &xs->crossings);
+	if (!ok) {
+		/* too big for the server, or the connection just went */
+		log_info("chat %s: could not be offered to instance %s", c->request_id, peer);
+		skip_add(x, peer);
+		crossing_end(x);
+		return offer(c, x);
+	}
+	log_debug("chat %s: offered to instance %s", c->request_id, peer);
+	lws_sul_schedule(
+		c->r->ctx, 0, &x->answer_timer, answer_overdue, (lws_usec_t)XCHAT_ANSWER_MS * 1000);
+	return true;
+}
+
+bool xchat_submit(struct chat *c)
+{
+	if (!connected(c->r) || xchat_is_proxy(c))
+		return false;
+	return offer(c, x_of(c, X_CONSUMER));
+}
+
+static void retry_due(lws_sorted_usec_list_t *sul)
+{
+	struct xchat *x = lws_container_of(sul, struct xchat, retry_timer);
+	struct chat *c = x->c;
+
+	if (!x->waiting)
+		return;
+	skip_clear(x); /* "busy" was then; the summaries are newer */
+	if (cluster_free_on_peers(c->r->cluster, c->model)) {
+		sched_retry(c);
+		return;
+	}
+	lws_sul_schedule(
+		c->r->ctx, 0, &x->retry_timer, retry_due, (lws_usec_t)XCHAT_RETRY_MS * 1000);
+}
+
+void xchat_wait(struct chat *c)
+{
+	struct xchat *x;
+
+	if (!connected(c->r))
+		return;
+	x = x_of(c, X_CONSUMER);
+	x->waiting = true;
+	lws_sul_schedule(
+		c->r->ctx, 0, &x->retry_timer, retry_due, (lws_usec_t)XCHAT_RETRY_MS * 1000);
+}
+
+void xchat_unwait(struct chat *c)
+{
+	if (!c->x || !c->x->waiting)
+		return;
+	c->x->waiting = false;
+	lws_sul_cancel(&c->x->retry_timer);
+}
+
+bool xchat_crossing(const struct chat *c)
+{
+	return c->x && c->x->role == X_CONSUMER && c->x->peer;
+}
+
+const char *xchat_node_name(const struct chat *c)
+{
+	return c->x ? c->x->node_name : NULL;
+}
+
+void xchat_detach(struct chat *c)
+{
+	struct xchat *x = c->x;
+
+	if (!xchat_crossing(c))
+		return;
+	if (!x->ended && connected(c->r)) {
+		char *subject = xasprintf("%s.cancel", x->peer_inbox);
+
+		cluster_publish(c->r->cluster, subject, NULL, x->reply, strlen(x->reply));
+		free(subject);
+	}
+	crossing_end(x);
+}
+
+void xchat_chat_free(struct chat *c)
+{
+	struct xchat *x = c->x;
+
+	if (!x)
+		return;
+	if (x->role == X_CONSUMER) {
+		if (x->peer)
+			crossing_end(x);
+		lws_sul_cancel(&x->retry_timer);
+		skip_clear(x);
+	}
+	free(x->from);
+	free(x->reply);
+	free(x);
+	c->x = NULL;
+}
+
+/* "0 " {...}: the peer's answer. */
+static void answer_received(struct xchat *x, const char *text, size_t len)
+{
+	struct chat *c = x->c;
+	json_object *o = ic_json_parse_new(text, len), *v;
+	bool ok = o && json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v);
+	const char *node_id = o ? ic_json_get_string(o, "node_id") : NULL;
+
+	if (x->accepted) {
+		json_object_put(o);
+		return;
+	}
+	lws_sul_cancel(&x->answer_timer);
+	if (!ok) {
+		log_debug("chat %s: instance %s is busy", c->request_id, x->peer);
+		skip_add(x, x->peer);
+		x->ended = true; /* nothing there to cancel */
+		crossing_end(x);
+		json_object_put(o);
+		sched_submit(c);
+		return;
+	}
+	x->accepted = true;
+	x->node_name = xasprintf("%s/%s", x->peer, node_id ? node_id : "?");
+	c->r->xchats->sent++;
+	chat_remote_assigned(c,
+		json_object_object_get_ex(o, "native", &v) && json_object_get_boolean(v),
+		json_object_object_get_ex(o, "offered", &v) && json_object_get_boolean(v));
+	json_object_put(o);
+}
+
+/* A frame of the peer's node, verbatim: as nodes.c reads a node's. */
+static void frame_received(struct xchat *x, char *text, size_t len)
+{
+	struct chat *c = x->c;
+	struct chunk_view v;
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+
+	if (!memmem(text, len, "\"tool_calls\"", 12) && chunk_parse(text, len, &v)) {
+		x->ended = v.done;
+		chat_node_chunk(c, &v);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	if (ic_msg_parse(text, len, &m, err, sizeof(err)) == 0 &&
+		(m.type == IC_MSG_INFERENCE_CHUNK || m.type == IC_MSG_INFERENCE_ERROR)) {
+		if (m.type == IC_MSG_INFERENCE_CHUNK)
+			chunk_view_of_json(m.chunk, &v);
+		x->ended = m.type == IC_MSG_INFERENCE_ERROR ||
+			(m.type == IC_MSG_INFERENCE_CHUNK && v.done);
+		chat_node_message(c, &m);
+	} else {
+		log_warn("chat %s: a bad frame from instance %s ignored", c->request_id, x->peer);
+	}
+	ic_msg_clear(&m);
+}
+
+static void consumer_message(struct router *r, const char *key, char *data, size_t len)
+{
+	struct xchat *x = strmap_get(r->xchats->by_key, key);
+	uint64_t seq = 0;
+	size_t i = 0;
+
+	if (!x)
+		return; /* a crossing that ended (late frames of a cancel) */
+	while (i < len && i < 20 && data[i] >= '0' && data[i] <= '9')
+		seq = seq * 10 + (uint64_t)(data[i++] - '0');
+	if (i == 0 || i >= len || data[i] != ' ') {
+		log_warn("chat %s: a malformed message from instance %s ignored", x->c->request_id,
+			x->peer);
+		return;
+	}
+	if (seq == 0) {
+		answer_received(x, data + i + 1, len - i - 1);
+		return;
+	}
+	if (!x->accepted || seq != x->seq + 1) {
+		/* core NATS drops what a slow subscriber cannot take */
+		r->xchats->gaps++;
+		log_notice("chat %s: frame %" PRIu64 " from instance %s where %" PRIu64
+			   " was due: frames lost",
+			x->c->request_id, seq, x->peer, x->seq + 1);
+		chat_node_failed(x->c, "frames lost between router instances");
+		return;
+	}
+	x->seq = seq;
+	frame_received(x, data + i + 1, len - i - 1);
+}
+
+/* --- the node's instance --- */
+
+bool xchat_is_proxy(const struct chat *c)
+{
+	return c->x && c->x->role == X_PROXY;
+}
+
+static void answer_send(struct router *r, const char *reply, json_object *o)
+{
+	char *text = xasprintf("0 %s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
+	cluster_publish(r->cluster, reply, NULL, text, strlen(text));
+	free(text);
+	json_object_put(o);
+}
+
+static void answer_busy(struct router *r, const char *reply, const char *why)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	answer_send(r, reply, o);
+}
+
+static void proxy_end(struct xchat *x)
+{
+	struct chat *c = x->c;
+	struct router *r = c->r;
+
+	sched_detach(c);
+	strmap_remove(r->xchats->proxies, x->reply);
+	lws_dll2_remove(&x->link);
+	chat_proxy_free(c);
+}
+
+/* "chat" from a peer: serve it on a node with a free slot, or say busy. */
+static void proxy_request(struct router *r, const char *reply, const char *data, size_t len)
+{
+	json_object *o, *messages, *v;
+	const char *model, *from;
+	struct chat *c;
+	struct xchat *x;
+	json_object *ans;
+	int tool_rounds;
+
+	if (!reply[0] || strmap_get(r->xchats->proxies, reply))
+		return; /* nobody to answer, or a repeat */
+	o = ic_json_parse_new(data, len);
+	model = o ? ic_json_get_string(o, "model") : NULL;
+	from = o ? ic_json_get_string(o, "from") : NULL;
+	if (!model || !ic_valid_model_name(model) || !from ||
+		!json_object_object_get_ex(o, "messages", &messages) ||
+		!json_object_is_type(messages, json_type_array)) {
+		log_warn("cluster: a malformed chat from a peer refused");
+		answer_busy(r, reply, "bad request");
+		json_object_put(o);
+		return;
+	}
+	if (r->draining) {
+		answer_busy(r, reply, "draining");
+		json_object_put(o);
+		return;
+	}
+	tool_rounds = json_object_object_get_ex(o, "tool_rounds", &v) ? json_object_get_int(v) : 0;
+	if (!(json_object_object_get_ex(o, "tools", &v) && json_object_get_boolean(v)) ||
+		tool_rounds < 0)
+		tool_rounds = IC_TOOL_ROUNDS_MAX; /* the peer offers none */
+	c = chat_proxy_new(r, model, messages,
+		json_object_object_get_ex(o, "think", &v) && json_object_get_boolean(v),
+		tool_rounds);
+	x = x_of(c, X_PROXY);
+	x->reply = xstrdup(reply);
+	x->from = xstrdup(from);
+	json_object_put(o);
+	strmap_put(r->xchats->proxies, x->reply, x);
+	lws_dll2_add_tail(&x->link, &r->xchats->proxy_list);
+	if (!sched_take(c)) {
+		answer_busy(r, reply, "busy");
+		proxy_end(x);
+		return;
+	}
+	r->xchats->served++;
+	log_debug("chat %s: for instance %s on node %s", c->request_id, x->from, c->node->node_id);
+	ans = json_object_new_object();
+	json_object_object_add(ans, "ok", json_object_new_boolean(true));
+	json_object_object_add(ans, "node_id", json_object_new_string(c->node->node_id));
+	json_object_object_add(ans, "native", json_object_new_boolean(c->offered_native));
+	json_object_object_add(ans, "offered", json_object_new_boolean(c->round_offered));
+	answer_send(r, reply, ans);
+}
+
+static void proxy_cancel(struct router *r, const char *data, size_t len)
+{
+	char *reply = xstrndup(data, len);
+	struct xchat *x = strmap_get(r->xchats->proxies, reply);
+
+	free(reply);
+	if (!x)
+		return; /* its stream ended meanwhile */
+	log_debug("chat %s: cancelled by instance %s", x->c->request_id, x->from);
+	if (x->c->node)
+		node_send(x->c->node, ic_msg_cancel_new(x->c->request_id));
+	proxy_end(x);
+}
+
+/* xs->frame holds "N ": the next number of x's stream. */
+static struct buf *frame_start(struct xchat *x)
+{
+	struct buf *b = &x->c->r->xchats->frame;
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRIu64 " ", ++x->seq);
+
+	buf_reset(b);
+	buf_append(b, num, (size_t)n);
+	return b;
+}
+
+/* Publish xs->frame to x's consumer instance; last: x's stream is over. */
+static void frame_send(struct xchat *x, bool last)
+{
+	struct chat *c = x->c;
+	struct buf *b = &c->r->xchats->frame;
+
+	if (connected(c->r))
+		cluster_publish(c->r->cluster, x->reply, NULL, buf_head(b), buf_used(b));
+	if (b->cap > 64 * 1024)
+		buf_free(b);
+	if (last)
+		proxy_end(x);
+}
+
+void xchat_proxy_frame(struct chat *c, const char *text, size_t len, bool last)
+{
+	buf_append(frame_start(c->x), text, len);
+	frame_send(c->x, last);
+}
+
+static void put(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+/* A member "name":"escaped value" of the frame being written. */
+static void frame_string(struct buf *b, const char *member, const char *s, size_t len)
+{
+	put(b, member);
+	sseout_escape(b, s, len);
+	buf_append(b, "\"", 1);
+}
+
+void xchat_proxy_chunk(struct chat *c, const struct chunk_view *v)
+{
+	struct buf *b = frame_start(c->x);
+
+	frame_string(b, "{\"type\":\"inference_chunk\",\"request_id\":\"", c->request_id,
+		strlen(c->request_id));
+	put(b, ",\"chunk\":{\"message\":{\"role\":\"assistant\"");
+	if (v->content)
+		frame_string(b, ",\"content\":\"", v->content, v->content_len);
+	if (v->thinking)
+		frame_string(b, ",\"thinking\":\"", v->thinking, v->thinking_len);
+	put(b, v->done ? "},\"done\":true" : "},\"done\":false");
+	if (v->done_reason)
+		frame_string(b, ",\"done_reason\":\"", v->done_reason, strlen(v->done_reason));
+	put(b, "}}");
+	frame_send(c->x, v->done);
+}
+
+void xchat_proxy_failed(struct chat *c, const char *reason)
+{
+	char *frame = ic_msg_error_new(c->request_id, reason);
+
+	log_info("chat %s: for instance %s failed: %s", c->request_id, c->x->from, reason);
+	xchat_proxy_frame(c, frame, strlen(frame), true);
+	free(frame);
+}
+
+/* --- from cluster.c --- */
+
+void xchat_message(struct router *r, const char *suffix, const char *reply, char *data, size_t len)
+{
+	if (!r->xchats)
+		return;
+	if (strncmp(suffix, "r.", 2) == 0)
+		consumer_message(r, suffix, data, len);
+	else if (strcmp(suffix, "chat") == 0)
+		proxy_request(r, reply, data, len);
+	else if (strcmp(suffix, "cancel") == 0)
+		proxy_cancel(r, data, len);
+}
+
+void xchat_peer_gone(struct router *r, const char *instance)
+{
+	char *why;
+
+	if (!r->xchats)
+		return;
+	why = xasprintf("router instance %s is gone", instance);
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->xchats->crossings.head)
+	{
+		struct xchat *x = lws_container_of(d, struct xchat, link);
+
+		if (strcmp(x->peer, instance) == 0) {
+			x->ended = true; /* nobody there to cancel */
+			chat_node_failed(x->c, why);
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->xchats->proxy_list.head)
+	{
+		struct xchat *x = lws_container_of(d, struct xchat, link);
+
+		if (strcmp(x->from, instance) == 0) {
+			if (x->c->node)
+				node_send(x->c->node, ic_msg_cancel_new(x->c->request_id));
+			proxy_end(x);
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	free(why);
+}
+
+void xchat_connection_lost(struct router *r)
+{
+	if (!r->xchats)
+		return;
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, r->xchats->crossings.head)
+	{
+		struct xchat *x = lws_container_of(d, struct xchat, link);
+
+		x->ended = true;
+		chat_node_failed(x->c, "the cluster connection was lost");
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	while (r->xchats->proxy_list.head) {
+		struct xchat *x = lws_container_of(r->xchats->proxy_list.head, struct xchat, link);
+
+		if (x->c->node)
+			node_send(x->c->node, ic_msg_cancel_new(x->c->request_id));
+		proxy_end(x);
+	}
+}
+
+void xchat_metrics(const struct router *r, json_object *o)
+{
+	const struct xchats *xs = r->xchats;
+
+	json_object_object_add(
+		o, "cluster_chats_sent", json_object_new_int64(xs ? (int64_t)xs->sent : 0));
+	json_object_object_add(
+		o, "cluster_chats_served", json_object_new_int64(xs ? (int64_t)xs->served : 0));
+	json_object_object_add(
+		o, "cluster_gaps", json_object_new_int64(xs ? (int64_t)xs->gaps : 0));
+}
