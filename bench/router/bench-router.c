@@ -59,6 +59,7 @@ struct conn {
 	int nreqs, capreqs;
 	/* consumer */
 	int chunks;
+	int64_t started_us; /* request written */
 };
 
 static struct {
@@ -97,8 +98,13 @@ static int node_port, consumer_port;
 static int ep;
 static int nodes_ready, streams_open, chats_done, chats_failed;
 static uint64_t chunks_seen;
-static double *lat;
-static size_t nlat, caplat;
+struct samples {
+	double *v;
+	size_t n, cap;
+};
+
+/* node write -> consumer read of each chunk; request -> first chunk of each chat */
+static struct samples lat, first;
 static bool running = true;
 
 static int64_t now_us(void)
@@ -397,18 +403,19 @@ static void consumer_start(void)
 		sizeof(body) - 1, body);
 
 	c->state = HEADERS;
+	c->started_us = now_us();
 	out_add(c, req, (size_t)len);
 	flush(c);
 	streams_open++;
 }
 
-static void sample(double us)
+static void sample(struct samples *s, double us)
 {
-	if (nlat == caplat) {
-		caplat = caplat ? caplat * 2 : 65536;
-		lat = xrealloc(lat, caplat * sizeof(*lat));
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 65536;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
-	lat[nlat++] = us;
+	s->v[s->n++] = us;
 }
 
 /* 1: stream over */
@@ -444,7 +451,11 @@ static int consumer_read(struct conn *c)
 		}
 		t = strstr(c->in + off, "\"T");
 		if (t) {
-			sample((double)(now_us() - strtoll(t + 2, NULL, 10)));
+			int64_t now = now_us();
+
+			sample(&lat, (double)(now - strtoll(t + 2, NULL, 10)));
+			if (!c->chunks++)
+				sample(&first, (double)(now - c->started_us));
 			chunks_seen++;
 		}
 		off = (size_t)(e + 2 - c->in);
@@ -950,15 +961,20 @@ int main(int argc, char **argv)
 		seen = chunks_seen;
 		/* let the open chats finish, without starting new ones */
 		loop(nodes, true, false, now_us() + 30 * 1000000LL, no_streams);
-		qsort(lat, nlat, sizeof(*lat), cmp_double);
+		qsort(lat.v, lat.n, sizeof(*lat.v), cmp_double);
+		qsort(first.v, first.n, sizeof(*first.v), cmp_double);
 		printf("streams: %d concurrent (min held %d), %d chats done, %d failed, "
 		       "%d chunks per chat, tick %d ms\n",
 			opt.streams, held_min, chats_done, chats_failed, opt.chunks, opt.tick_ms);
 		printf("chunks: %llu in %.1f s = %.0f chunks/s\n", (unsigned long long)seen, secs,
 			(double)seen / secs);
-		if (nlat)
+		if (lat.n)
 			printf("latency node->consumer: p50 %.0f us, p99 %.0f us, max %.0f us\n",
-				lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
+				lat.v[lat.n / 2], lat.v[lat.n * 99 / 100], lat.v[lat.n - 1]);
+		if (first.n)
+			printf("request->first chunk: p50 %.0f us, p99 %.0f us, max %.0f us\n",
+				first.v[first.n / 2], first.v[first.n * 99 / 100],
+				first.v[first.n - 1]);
 		report_cpu(secs, seen);
 	}
 	rss_end = rss_kb(procs[0].pid);
@@ -967,6 +983,7 @@ int main(int argc, char **argv)
 		conn_free(nodes[i]);
 	stop_all();
 	free(nodes);
-	free(lat);
+	free(lat.v);
+	free(first.v);
 	return 0;
 }
