@@ -36,7 +36,8 @@ struct peer_model {
 
 struct peer {
 	char *instance;
-	char *inbox; /* where it takes chats (xchat.h) */
+	char *inbox;		/* where it takes chats (xchat.h) */
+	int64_t quiet_until_us; /* left an offer unanswered: none before this */
 	int64_t last_us;
 	bool draining;
 	long nodes;
@@ -768,7 +769,7 @@ bool cluster_pick_peer(struct cluster *c, const char *model,
 		struct peer_model *m = (struct peer_model *)peer_model_of(p, model);
 
 		if (!m || m->free_slots <= 0 || p->draining || !p->inbox ||
-			(skip && skip(p->instance, ctx)))
+			p->quiet_until_us > router_now_us() || (skip && skip(p->instance, ctx)))
 			continue;
 		if (!best_m || m->free_slots > best_m->free_slots) {
 			best = p;
@@ -784,6 +785,15 @@ bool cluster_pick_peer(struct cluster *c, const char *model,
 	return true;
 }
 
+void cluster_peer_silent(struct cluster *c, const char *instance)
+{
+	struct peer *p = peer_find(c, instance);
+
+	if (p)
+		p->quiet_until_us = router_now_us() +
+			(int64_t)CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS * 1000;
+}
+
 bool cluster_free_on_peers(const struct cluster *c, const char *model)
 {
 	if (!c->connected)
@@ -791,7 +801,8 @@ bool cluster_free_on_peers(const struct cluster *c, const char *model)
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct peer_model *m = peer_model_of(&c->peers[i], model);
 
-		if (m && m->free_slots > 0 && !c->peers[i].draining && c->peers[i].inbox)
+		if (m && m->free_slots > 0 && !c->peers[i].draining && c->peers[i].inbox &&
+			c->peers[i].quiet_until_us <= router_now_us())
 			return true;
 	}
 	return false;

@@ -76,6 +76,9 @@ bool cluster_publish(
  * is lowered by one until its next summary.  false: none. */
 bool cluster_pick_peer(struct cluster *c, const char *model,
 	bool (*skip)(const char *instance, void *ctx), void *ctx, char **instance, char **inbox);
+/* instance left an offer unanswered: none goes there for the next
+ * CLUSTER_FORGET_PERIODS periods (by then it is forgotten if it is gone). */
+void cluster_peer_silent(struct cluster *c, const char *instance);
 /* Whether a peer (not draining) shows a free slot for model. */
 bool cluster_free_on_peers(const struct cluster *c, const char *model);
 /* Whether a peer (not draining) has nodes with model. */

@@ -386,6 +386,9 @@ static void handle_request_message(struct node *n, struct ic_msg *m, const char 
 
 		if (m->type == IC_MSG_INFERENCE_CHUNK)
 			chunk_view_of_json(m->chunk, &v);
+		else if (!n->r->draining &&
+			!(m->error && strcmp(m->error, IC_ERR_INVALID_REQUEST) == 0))
+			trust_error(n); /* as chat_node_failed() for a local chat */
 		chat_proxy_frame(c, text, len, m->type == IC_MSG_INFERENCE_ERROR || v.done);
 		return;
 	}

@@ -145,6 +145,7 @@ static void answer_overdue(lws_sorted_usec_list_t *sul)
 	log_info("chat %s: instance %s did not answer in %d ms, trying elsewhere", c->request_id,
 		x->peer, XCHAT_ANSWER_MS);
 	skip_add(x, x->peer);
+	cluster_peer_silent(c->r->cluster, x->peer);
 	sched_detach(c); /* cancels there, should it answer late */
 	sched_submit(c);
 }
@@ -215,7 +216,10 @@ static void retry_due(lws_sorted_usec_list_t *sul)
 	if (!x->waiting)
 		return;
 	skip_clear(x); /* "busy" was then; the summaries are newer */
-	if (cluster_free_on_peers(c->r->cluster, c->model)) {
+	/* a chat in its model's queue is served there as soon as a local
+	 * slot frees; one for a model only peers had may find a local node
+	 * that registered meanwhile */
+	if (!c->waiting_on || cluster_free_on_peers(c->r->cluster, c->model)) {
 		sched_retry(c);
 		return;
 	}
