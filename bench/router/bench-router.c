@@ -7,8 +7,9 @@
  * with one chunk per tick per active request (all of a node's chunks of a
  * tick in one write(), or with -1 one write() each), every chunk stamped with the
  * send time, so a consumer can measure the latency the router adds.
- * Reports streams held, chunks/s, p50/p99 latency per chunk, and the
- * router's CPU and RSS.  One thread, epoll, no libraries.
+ * Reports streams held, chunks/s, p50/p99 latency per chunk and from a
+ * chat's request to its first chunk, and the router's CPU and RSS.  One
+ * thread, epoll, no libraries.
  *
  * With -C (cluster mode) it starts nats-server and two routers in one
  * cluster: the nodes connect to instance b, the consumers to instance a, so
