@@ -345,13 +345,15 @@ out:
 
 struct local_acc {
 	json_object *arr;
+	bool draining;
 };
 
 static void local_model(struct model *m, void *ctx)
 {
 	struct local_acc *a = ctx;
 	json_object *o = json_object_new_object();
-	int free_slots = models_free_slots(m);
+	/* a draining instance takes no chat of a peer's */
+	int free_slots = a->draining ? 0 : models_free_slots(m);
 
 	json_object_object_add(o, "name", json_object_new_string(m->name));
 	json_object_object_add(o, "nodes", json_object_new_int((int)m->nodes.count));
@@ -363,7 +365,7 @@ static void local_model(struct model *m, void *ctx)
 static json_object *summary_new(struct cluster *c)
 {
 	json_object *o = json_object_new_object();
-	struct local_acc a = { json_object_new_array() };
+	struct local_acc a = { json_object_new_array(), c->r->draining };
 
 	models_foreach(c->r->models, local_model, &a);
 	json_object_object_add(o, "v", json_object_new_int(1));
@@ -544,6 +546,10 @@ struct cluster *cluster_new(
 		s = natsOptions_SetMaxReconnect(c->opts, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(c->opts, 500);
+	/* the client's flusher thread would hold every publish for 1 ms to
+	 * gather more; xchat.c gathers the frames of a loop turn itself */
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(c->opts, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetRetryOnFailedConnect(c->opts, true, on_connected, c);
 	if (s == NATS_OK)

@@ -244,12 +244,14 @@ static void flush_prepare_cb(uv_prepare_t *h)
 {
 	(void)h;
 	chat_flush_pending(&router);
+	xchat_flush(&router);
 }
 
 static void flush_check_cb(uv_check_t *h)
 {
 	(void)h;
 	chat_flush_pending(&router);
+	xchat_flush(&router);
 }
 
 static void flush_start(void)
@@ -372,6 +374,7 @@ static int serve(void)
 		lws_cancel_service(router.ctx);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	flush_stop();
+	xchat_flush(&router);
 	cluster_free(router.cluster); /* its threads wake the context */
 	router.cluster = NULL;
 	lws_sul_cancel(&status_sul);

@@ -60,8 +60,10 @@ static const struct route routes[] = {
 
 /* Write a complete JSON response now (allow: for 405, or NULL; head: the
  * headers only, Content-Length still that of body).  -1 on a write error. */
+/* close: the connection ends after this reply, which says so (a proxy
+ * must not send the next request on it). */
 static int write_reply(struct lws *wsi, int status, const char *body, int retry_after,
-	const char *allow, bool head)
+	const char *allow, bool head, bool close)
 {
 	unsigned char hbuf[LWS_PRE + 1024];
 	unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
@@ -82,6 +84,10 @@ static int write_reply(struct lws *wsi, int status, const char *body, int retry_
 	if (allow &&
 		lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
 			(const unsigned char *)allow, (int)strlen(allow), &p, end))
+		return -1;
+	if (close &&
+		lws_add_http_header_by_token(
+			wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end))
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -529,8 +535,8 @@ static int on_http_writeable(struct lws *wsi, struct pss *pss)
 	if (!pss->reply_pending)
 		return 0;
 	pss->reply_pending = false;
-	rc = write_reply(
-		wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow, pss->head);
+	rc = write_reply(wsi, pss->reply_status, pss->reply, pss->retry_after, pss->allow,
+		pss->head, pss->reply_close || pss->chat);
 	free(pss->reply);
 	pss->reply = NULL;
 	if (rc < 0 || pss->reply_close || pss->chat)

@@ -45,7 +45,10 @@ struct xchat {
 	char *skip[XCHAT_SKIP_MAX]; /* peers that said busy */
 	int n_skip;
 	/* proxy side */
-	char *from; /* the consumer's instance */
+	char *from;	      /* the consumer's instance */
+	char *dest_inbox;     /* its inbox: reply is <dest_inbox>.<dest_key> */
+	const char *dest_key; /* in reply */
+	size_t rec_body;      /* where its frame being written starts, in its batch */
 };
 
 struct xchats {
@@ -54,7 +57,8 @@ struct xchats {
 	struct strmap *proxies; /* proxy: reply subject -> struct xchat */
 	lws_dll2_owner_t crossings, proxy_list;
 	uint64_t next_id;
-	struct buf frame; /* "N " and a frame, being published */
+	lws_dll2_owner_t batches;      /* struct batch with frames to send */
+	struct strmap *batch_by_inbox; /* consumer's inbox -> struct batch */
 	uint64_t sent, served, gaps;
 };
 
@@ -65,6 +69,7 @@ struct xchats *xchats_new(struct router *r)
 	xs->r = r;
 	xs->by_key = strmap_new();
 	xs->proxies = strmap_new();
+	xs->batch_by_inbox = strmap_new();
 	return xs;
 }
 
@@ -74,7 +79,8 @@ void xchats_free(struct xchats *xs)
 		return;
 	strmap_free(xs->by_key, NULL);
 	strmap_free(xs->proxies, NULL);
-	buf_free(&xs->frame);
+	xchat_flush(xs->r);
+	strmap_free(xs->batch_by_inbox, NULL);
 	free(xs);
 }
 
@@ -285,6 +291,7 @@ void xchat_chat_free(struct chat *c)
 		skip_clear(x);
 	}
 	free(x->from);
+	free(x->dest_inbox);
 	free(x->reply);
 	free(x);
 	c->x = NULL;
@@ -348,23 +355,15 @@ static void frame_received(struct xchat *x, char *text, size_t len)
 	ic_msg_clear(&m);
 }
 
-static void consumer_message(struct router *r, const char *key, char *data, size_t len)
+/* Message seq of crossing key: 0 the answer, then the frames. */
+static void consumer_frame(struct router *r, const char *key, uint64_t seq, char *text, size_t len)
 {
 	struct xchat *x = strmap_get(r->xchats->by_key, key);
-	uint64_t seq = 0;
-	size_t i = 0;
 
 	if (!x)
 		return; /* a crossing that ended (late frames of a cancel) */
-	while (i < len && i < 20 && data[i] >= '0' && data[i] <= '9')
-		seq = seq * 10 + (uint64_t)(data[i++] - '0');
-	if (i == 0 || i >= len || data[i] != ' ') {
-		log_warn("chat %s: a malformed message from instance %s ignored", x->c->request_id,
-			x->peer);
-		return;
-	}
 	if (seq == 0) {
-		answer_received(x, data + i + 1, len - i - 1);
+		answer_received(x, text, len);
 		return;
 	}
 	if (!x->accepted || seq != x->seq + 1) {
@@ -377,7 +376,62 @@ static void consumer_message(struct router *r, const char *key, char *data, size
 		return;
 	}
 	x->seq = seq;
-	frame_received(x, data + i + 1, len - i - 1);
+	frame_received(x, text, len);
+}
+
+/* Digits at *p (at most 19), moving *p past them: false if none. */
+static bool read_number(const char **p, const char *end, uint64_t *out)
+{
+	const char *s = *p;
+
+	*out = 0;
+	while (s < end && s - *p < 19 && *s >= '0' && *s <= '9')
+		*out = *out * 10 + (uint64_t)(*s++ - '0');
+	if (s == *p)
+		return false;
+	*p = s;
+	return true;
+}
+
+/* On <inbox>.r.<n>: "SEQ TEXT". */
+static void consumer_direct(struct router *r, const char *key, char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	uint64_t seq;
+
+	if (!read_number(&p, end, &seq) || p == end || *p != ' ') {
+		log_warn("cluster: a malformed message for %s ignored", key);
+		return;
+	}
+	p++;
+	consumer_frame(r, key, seq, data + (p - data), (size_t)(end - p));
+}
+
+/* On <inbox>.f: records "KEY SEQ LEN\nTEXT" (LEN bytes of TEXT), the
+ * frames a peer had for our crossings in one turn of its loop. */
+static void consumer_batch(struct router *r, char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p) < 64 ? (size_t)(end - p) : 64);
+		uint64_t seq, n;
+		char key[64];
+
+		if (!sp || (size_t)(sp - p) >= sizeof(key))
+			break;
+		memcpy(key, p, (size_t)(sp - p));
+		key[sp - p] = '\0';
+		p = sp + 1;
+		if (!read_number(&p, end, &seq) || p == end || *p++ != ' ' ||
+			!read_number(&p, end, &n) || p == end || *p++ != '\n' ||
+			n > (uint64_t)(end - p))
+			break;
+		consumer_frame(r, key, seq, data + (p - data), (size_t)n);
+		p += n;
+	}
+	if (p != end)
+		log_warn("cluster: a malformed batch of frames: the rest ignored");
 }
 
 /* --- the node's instance --- */
@@ -426,8 +480,15 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 	json_object *ans;
 	int tool_rounds;
 
+	const char *key;
+
 	if (!reply[0] || strmap_get(r->xchats->proxies, reply))
 		return; /* nobody to answer, or a repeat */
+	key = strstr(reply, ".r.");
+	if (!key || strncmp(reply, "_INBOX.", 7) != 0 || strlen(key + 1) >= 64) {
+		log_warn("cluster: a chat with the reply subject '%.80s' refused", reply);
+		return;
+	}
 	o = ic_json_parse_new(data, len);
 	model = o ? ic_json_get_string(o, "model") : NULL;
 	from = o ? ic_json_get_string(o, "from") : NULL;
@@ -453,6 +514,8 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 		tool_rounds);
 	x = x_of(c, X_PROXY);
 	x->reply = xstrdup(reply);
+	x->dest_inbox = xstrndup(reply, (size_t)(key - reply));
+	x->dest_key = x->reply + (key - reply) + 1;
 	x->from = xstrdup(from);
 	json_object_put(o);
 	strmap_put(r->xchats->proxies, x->reply, x);
@@ -486,28 +549,84 @@ static void proxy_cancel(struct router *r, const char *data, size_t len)
 	proxy_end(x);
 }
 
-/* xs->frame holds "N ": the next number of x's stream. */
-static struct buf *frame_start(struct xchat *x)
-{
-	struct buf *b = &x->c->r->xchats->frame;
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRIu64 " ", ++x->seq);
+/* The frames for one consumer's instance, sent at the end of the loop's
+ * turn (xchat_flush()) as one message: per frame a NATS message would cost
+ * the server and the receiver more than the frame's own relay. */
+struct batch {
+	lws_dll2_t link; /* in xs->batches */
+	char *inbox;	 /* the consumer's instance's */
+	struct buf b;
+};
 
-	buf_reset(b);
-	buf_append(b, num, (size_t)n);
-	return b;
+static void batch_send(struct xchats *xs, struct batch *bt)
+{
+	char *subject = xasprintf("%s.f", bt->inbox);
+
+	if (connected(xs->r))
+		cluster_publish(xs->r->cluster, subject, NULL, buf_head(&bt->b), buf_used(&bt->b));
+	free(subject);
+	buf_reset(&bt->b);
 }
 
-/* Publish xs->frame to x's consumer instance; last: x's stream is over. */
+void xchat_flush(struct router *r)
+{
+	struct xchats *xs = r->xchats;
+
+	if (!xs)
+		return;
+	while (xs->batches.head) {
+		struct batch *bt = lws_container_of(xs->batches.head, struct batch, link);
+
+		lws_dll2_remove(&bt->link);
+		strmap_remove(xs->batch_by_inbox, bt->inbox);
+		batch_send(xs, bt);
+		buf_free(&bt->b);
+		free(bt->inbox);
+		free(bt);
+	}
+}
+
+/* The record header of x's next frame, in the batch for its consumer's
+ * instance: the frame's text is appended to the returned buffer. */
+static struct buf *frame_start(struct xchat *x)
+{
+	struct xchats *xs = x->c->r->xchats;
+	struct batch *bt = strmap_get(xs->batch_by_inbox, x->dest_inbox);
+
+	if (!bt) {
+		bt = xcalloc(1, sizeof(*bt));
+		bt->inbox = xstrdup(x->dest_inbox);
+		strmap_put(xs->batch_by_inbox, bt->inbox, bt);
+		lws_dll2_add_tail(&bt->link, &xs->batches);
+	}
+	x->seq++;
+	/* "KEY SEQ " then the length, unknown yet: room for 10 digits */
+	buf_append(&bt->b, x->dest_key, strlen(x->dest_key));
+	buf_append(&bt->b, " ", 1);
+	{
+		char num[48];
+		int n = snprintf(num, sizeof(num), "%" PRIu64 " 0000000000\n", x->seq);
+
+		buf_append(&bt->b, num, (size_t)n);
+	}
+	x->rec_body = buf_used(&bt->b);
+	return &bt->b;
+}
+
+/* x's frame is complete: its length in its header; the batch goes now if
+ * it is large.  last: x's stream is over (x freed). */
 static void frame_send(struct xchat *x, bool last)
 {
-	struct chat *c = x->c;
-	struct buf *b = &c->r->xchats->frame;
+	struct xchats *xs = x->c->r->xchats;
+	struct batch *bt = strmap_get(xs->batch_by_inbox, x->dest_inbox);
+	char num[16];
+	size_t n = buf_used(&bt->b) - x->rec_body;
 
-	if (connected(c->r))
-		cluster_publish(c->r->cluster, x->reply, NULL, buf_head(b), buf_used(b));
-	if (b->cap > 64 * 1024)
-		buf_free(b);
+	/* the ten digits before the newline, zero-padded */
+	snprintf(num, sizeof(num), "%010zu", n);
+	memcpy((char *)buf_head(&bt->b) + x->rec_body - 11, num, 10);
+	if (buf_used(&bt->b) >= XCHAT_BATCH_MAX)
+		batch_send(xs, bt);
 	if (last)
 		proxy_end(x);
 }
@@ -564,8 +683,10 @@ void xchat_message(struct router *r, const char *suffix, const char *reply, char
 {
 	if (!r->xchats)
 		return;
-	if (strncmp(suffix, "r.", 2) == 0)
-		consumer_message(r, suffix, data, len);
+	if (strcmp(suffix, "f") == 0)
+		consumer_batch(r, data, len);
+	else if (strncmp(suffix, "r.", 2) == 0)
+		consumer_direct(r, suffix, data, len);
 	else if (strcmp(suffix, "chat") == 0)
 		proxy_request(r, reply, data, len);
 	else if (strcmp(suffix, "cancel") == 0)

@@ -17,7 +17,9 @@
  *                                      "tools","tool_rounds","from"}
  *   B -> <A>.r.<id>  "0 " {"ok":true,"node_id","native","offered"}
  *                        or {"ok":false,"error"}
- *   B -> <A>.r.<id>  "N " frame        N = 1, 2, ...: the node's frame
+ *   B -> <A>.f       "r.<id> N LEN\n" frame ...  N = 1, 2, ...: the node's
+ *                    frames, of all of A's chats, gathered over one turn
+ *                    of B's loop (LEN: the frame's bytes, 10 digits)
  *   A -> <B>.cancel  "<A>.r.<id>"      (the reply subject names the chat)
  *
  * On A a crossing is a struct chat with no node and c->x set; on B the
@@ -33,8 +35,9 @@
 
 #include "router.h"
 
-#define XCHAT_ANSWER_MS 2000 /* a peer silent this long after a chat: busy */
-#define XCHAT_RETRY_MS 250   /* a waiting chat looks at the peers this often */
+#define XCHAT_ANSWER_MS 2000	     /* a peer silent this long after a chat: busy */
+#define XCHAT_RETRY_MS 250	     /* a waiting chat looks at the peers this often */
+#define XCHAT_BATCH_MAX (256 * 1024) /* bytes of frames sent at once */
 
 struct chat;
 struct chunk_view;
@@ -76,6 +79,9 @@ void xchat_proxy_frame(struct chat *c, const char *text, size_t len, bool last);
 void xchat_proxy_chunk(struct chat *c, const struct chunk_view *v);
 /* c's node failed it: an inference_error to the peer, c freed. */
 void xchat_proxy_failed(struct chat *c, const char *reason);
+
+/* Send the frames gathered for peers in this turn of the loop. */
+void xchat_flush(struct router *r);
 
 /* --- from cluster.c --- */
 

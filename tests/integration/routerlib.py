@@ -126,9 +126,11 @@ class Response:
 
 
 async def request(port, method, path, body=None, headers=None, raw_body=None,
-                  timeout=10.0):
-    """Send one request; return a Response with status and headers read."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                  timeout=10.0, source=None):
+    """Send one request; return a Response with status and headers read.
+    source: the local address to connect from (any of 127/8 on Linux)."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, local_addr=(source, 0) if source else None)
     data = raw_body
     if body is not None:
         data = json.dumps(body).encode()
@@ -160,9 +162,11 @@ async def request(port, method, path, body=None, headers=None, raw_body=None,
     return Response(status, headers_in, reader, writer)
 
 
-async def http(port, method, path, body=None, headers=None, raw_body=None, timeout=10.0):
+async def http(port, method, path, body=None, headers=None, raw_body=None, timeout=10.0,
+               source=None):
     """A complete request: (status, headers, parsed JSON or raw body)."""
-    r = await request(port, method, path, body, headers, raw_body, timeout=timeout)
+    r = await request(port, method, path, body, headers, raw_body, timeout=timeout,
+                      source=source)
     await r.read_body()
     r.close()
     try:
@@ -223,12 +227,12 @@ def chat_body(model="m1", text="hi", **extra):
     return body
 
 
-async def chat(port, body, ip=None, headers=None):
+async def chat(port, body, ip=None, headers=None, source=None):
     """POST /api/chat; a Response whose stream the caller reads."""
     h = dict(headers or {})
     if ip:
         h.update(xff(ip))
-    return await request(port, "POST", "/api/chat", body, h)
+    return await request(port, "POST", "/api/chat", body, h, source=source)
 
 
 def data_events(events):
@@ -267,18 +271,19 @@ class TestNode:
         self.requests = []
 
     @classmethod
-    async def connect(cls, router, node_id="node-1", ip=None, headers=None):
+    async def connect(cls, router, node_id="node-1", ip=None, headers=None, source=None):
         h = dict(headers or {})
         if ip:
             h.update(xff(ip))
         ws = await websockets.connect(router.ws_url, extra_headers=h,
-                                      max_size=None, ping_interval=None)
+                                      max_size=None, ping_interval=None,
+                                      local_addr=(source, 0) if source else None)
         return cls(ws, node_id)
 
     @classmethod
     async def registered(cls, router, node_id="node-1", models=("m1",),
-                         max_concurrent=2, ip=None):
-        n = await cls.connect(router, node_id, ip=ip)
+                         max_concurrent=2, ip=None, source=None):
+        n = await cls.connect(router, node_id, ip=ip, source=source)
         reply = await n.register(models=models, max_concurrent=max_concurrent)
         assert reply["type"] == "registered", reply
         assert reply["node_id"] == node_id, reply

@@ -78,6 +78,14 @@ def test_valgrind_crossing():
         q = await n.recv_type("inference_request", timeout=30)
         await n.chunk(q["request_id"], "half ")
         b.p.signal(signal.SIGTERM)
+        # a's /api/models stops counting b's free slots (b drains)
+        for _ in range(300):
+            _, _, models = await http(a.port, "GET", "/api/models?verbose=1")
+            if models["models"] == [{"name": "mv", "node_count": 1, "free_slots": 0}]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(models)
         # once a has b's summary saying so, no chat is offered to b
         st, _, body = await http(a.port, "POST", "/api/chat", body=chat_body("mv"),
                                  timeout=60)

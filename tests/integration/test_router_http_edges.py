@@ -63,3 +63,24 @@ def test_content_length_digits_only(router):
     st, _, _ = post_with_length(router.port, b"9" * 30, body)
     assert st == 413, st
 
+
+
+@pytest.mark.router(queue_wait=0)
+def test_close_announced(router):
+    """A reply after which the router closes says `Connection: close`, so a
+    reverse proxy does not send its next request on a dead connection; a
+    reply on a connection that stays open does not."""
+    for body in (b"{not json", b'{"model":"m1","messages":[{"role":"user","content":"hi"}]}'):
+        st, h, got = post_with_length(router.port, str(len(body)).encode(), body)
+        assert st in (400, 503), (st, got)
+        assert h.get("connection", "").lower() == "close", (st, h)
+    s = socket.create_connection(("127.0.0.1", router.port), timeout=5)
+    try:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(4096)
+        st, h, _ = parse(head)
+        assert st == 200 and h.get("connection", "").lower() != "close", h
+    finally:
+        s.close()
