@@ -791,6 +791,15 @@ bool cluster_pick_peer(struct cluster *c, const char *model,
 	return true;
 }
 
+void cluster_peer_slot_freed(struct cluster *c, const char *instance, const char *model)
+{
+	struct peer *p = peer_find(c, instance);
+	struct peer_model *m = p ? (struct peer_model *)peer_model_of(p, model) : NULL;
+
+	if (m)
+		m->free_slots++;
+}
+
 void cluster_peer_silent(struct cluster *c, const char *instance)
 {
 	struct peer *p = peer_find(c, instance);

@@ -76,6 +76,9 @@ bool cluster_publish(
  * is lowered by one until its next summary.  false: none. */
 bool cluster_pick_peer(struct cluster *c, const char *model,
 	bool (*skip)(const char *instance, void *ctx), void *ctx, char **instance, char **inbox);
+/* A chat served by instance for model ended: count the slot free again
+ * until its next summary (which comes up to CLUSTER_TICK_MS later). */
+void cluster_peer_slot_freed(struct cluster *c, const char *instance, const char *model);
 /* instance left an offer unanswered: none goes there for the next
  * CLUSTER_FORGET_PERIODS periods (by then it is forgotten if it is gone). */
 void cluster_peer_silent(struct cluster *c, const char *instance);

@@ -129,6 +129,9 @@ static void crossing_end(struct xchat *x)
 {
 	struct xchats *xs = x->c->r->xchats;
 
+	if (x->accepted && x->c->r->cluster)
+		cluster_peer_slot_freed(x->c->r->cluster, x->peer, x->c->model);
+
 	lws_sul_cancel(&x->answer_timer);
 	if (x->key)
 		strmap_remove(xs->by_key, x->key);
