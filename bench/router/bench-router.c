@@ -7,8 +7,14 @@
  * with one chunk per tick per active request (all of a node's chunks of a
  * tick in one write(), or with -1 one write() each), every chunk stamped with the
  * send time, so a consumer can measure the latency the router adds.
- * Reports streams held, chunks/s, p50/p99 latency per chunk, and the
- * router's CPU and RSS.  One thread, epoll, no libraries.
+ * Reports streams held, chunks/s, p50/p99 latency per chunk and from a
+ * chat's request to its first chunk, and the router's CPU and RSS.  One
+ * thread, epoll, no libraries.
+ *
+ * With -C (cluster mode) it starts nats-server and two routers in one
+ * cluster: the nodes connect to instance b, the consumers to instance a, so
+ * every chunk crosses a <- NATS <- b.  CPU per chunk is then reported for
+ * a, b and nats-server separately, and summed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -53,6 +60,7 @@ struct conn {
 	int nreqs, capreqs;
 	/* consumer */
 	int chunks;
+	int64_t started_us; /* request written */
 };
 
 static struct {
@@ -65,14 +73,39 @@ static struct {
 	int concurrency; /* per node */
 	const char *routerd;
 	bool one_write; /* -1: one write() per chunk, as real nodes send */
-} opt = { 0, 100, 200, 10, 50, 20, 10, "router/idleclaw-routerd", false };
+	bool cluster;	/* -C: nodes on instance b, consumers on instance a */
+	const char *nats;
+} opt = { 0, 100, 200, 10, 50, 20, 10, "router/idleclaw-routerd", false, false,
+	"/usr/sbin/nats-server" };
+
+/*
+ * The processes under test.  Local mode: procs[0] is the router, nodes and
+ * consumers connect to it.  Cluster mode: procs[0] instance a (consumers),
+ * procs[1] instance b (nodes), procs[2] nats-server.
+ */
+struct proc {
+	const char *name;
+	pid_t pid;
+	int port;
+	int stop_sig; /* nats-server exits with 0 on SIGINT, 1 on SIGTERM */
+	double cpu0, cpu1, sys0, sys1;
+	long rss_max;
+};
+
+static struct proc procs[3];
+static int nprocs;
+static int node_port, consumer_port;
 
 static int ep;
-static pid_t router_pid;
 static int nodes_ready, streams_open, chats_done, chats_failed;
 static uint64_t chunks_seen;
-static double *lat;
-static size_t nlat, caplat;
+struct samples {
+	double *v;
+	size_t n, cap;
+};
+
+/* node write -> consumer read of each chunk; request -> first chunk of each chat */
+static struct samples lat, first;
 static bool running = true;
 
 static int64_t now_us(void)
@@ -83,11 +116,25 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void kill_all(void)
+{
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i].pid > 0)
+			kill(procs[i].pid, SIGKILL);
+}
+
 static void die(const char *what)
 {
 	perror(what);
-	if (router_pid > 0)
-		kill(router_pid, SIGKILL);
+	kill_all();
+	exit(1);
+}
+
+/* A fatal condition that is not a failed system call. */
+static void fail(const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+	kill_all();
 	exit(1);
 }
 
@@ -170,7 +217,8 @@ static int flush(struct conn *c)
 
 static struct conn *conn_new(enum kind kind)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)(kind == NODE ? node_port : consumer_port)) };
 	struct conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev;
 	int one = 1;
@@ -258,7 +306,7 @@ static void node_read(struct conn *c)
 			return;
 		if (strncmp(c->in, "HTTP/1.1 101", 12) != 0) {
 			fprintf(stderr, "node upgrade refused: %.40s\n", c->in);
-			exit(1);
+			fail("bench-router: giving up");
 		}
 		off = (size_t)(e + 4 - c->in);
 		len = snprintf(reg, sizeof(reg),
@@ -295,7 +343,7 @@ static void node_read(struct conn *c)
 		if ((h[0] & 0x0f) == 0x8) {
 			fprintf(stderr, "router closed a node: %.*s\n", (int)plen - 2,
 				(char *)h + hl + 2);
-			exit(1);
+			fail("bench-router: giving up");
 		}
 		{
 			char *msg = malloc(plen + 1);
@@ -356,18 +404,19 @@ static void consumer_start(void)
 		sizeof(body) - 1, body);
 
 	c->state = HEADERS;
+	c->started_us = now_us();
 	out_add(c, req, (size_t)len);
 	flush(c);
 	streams_open++;
 }
 
-static void sample(double us)
+static void sample(struct samples *s, double us)
 {
-	if (nlat == caplat) {
-		caplat = caplat ? caplat * 2 : 65536;
-		lat = xrealloc(lat, caplat * sizeof(*lat));
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 65536;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
-	lat[nlat++] = us;
+	s->v[s->n++] = us;
 }
 
 /* 1: stream over */
@@ -381,6 +430,9 @@ static int consumer_read(struct conn *c)
 		if (!e)
 			return 0;
 		if (strncmp(c->in, "HTTP/1.1 200", 12) != 0) {
+			if (!chats_failed)
+				fprintf(stderr, "first failed chat: %.*s\n",
+					(int)strcspn(c->in, "\r\n"), c->in);
 			chats_failed++;
 			return 1;
 		}
@@ -400,7 +452,11 @@ static int consumer_read(struct conn *c)
 		}
 		t = strstr(c->in + off, "\"T");
 		if (t) {
-			sample((double)(now_us() - strtoll(t + 2, NULL, 10)));
+			int64_t now = now_us();
+
+			sample(&lat, (double)(now - strtoll(t + 2, NULL, 10)));
+			if (!c->chunks++)
+				sample(&first, (double)(now - c->started_us));
 			chunks_seen++;
 		}
 		off = (size_t)(e + 2 - c->in);
@@ -410,48 +466,146 @@ static int consumer_read(struct conn *c)
 	return 0;
 }
 
-/* --- the router process --- */
+/* --- the processes under test --- */
 
-static void spawn_router(void)
+static bool port_open(int port)
 {
-	char listen[64];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", opt.port);
-	router_pid = fork();
-	if (router_pid < 0)
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Start argv as procs[nprocs] and wait (5 s at most) until it listens on
+ * port.  The child dies with the bench (PR_SET_PDEATHSIG), so a bench killed
+ * or exiting early leaves no process behind.
+ */
+static void spawn(const char *name, int port, const char **argv, bool quiet)
+{
+	struct proc *p = &procs[nprocs++];
+	pid_t parent = getpid();
+	char msg[128];
+
+	if (port_open(port)) {
+		snprintf(msg, sizeof(msg), "port %d is in use already (-p)", port);
+		fail(msg);
+	}
+	p->name = name;
+	p->port = port;
+	p->stop_sig = SIGTERM;
+	p->pid = fork();
+	if (p->pid < 0)
 		die("fork");
-	if (router_pid == 0) {
-		execl(opt.routerd, opt.routerd, "--config", "/nonexistent", "--listen", listen,
-			"-o", "router.log_level=warning", "-o", "router.rate_chat=1000000", "-o",
-			"router.rate_upgrade=1000000", "-o", "router.rate_other=1000000", "-o",
-			"router.streams_per_ip=100000", "-o", "router.nodes_per_ip=100000", "-o",
-			"router.max_nodes=100000", "-o", "router.queue_max=100000", (char *)NULL);
+	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (quiet) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char **)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
-		struct sockaddr_in sa = { .sin_family = AF_INET,
-			.sin_port = htons((uint16_t)opt.port) };
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int status;
 
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(fd);
+		if (port_open(port))
 			return;
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = 0;
+			break;
 		}
-		close(fd);
 		usleep(50000);
 	}
-	fprintf(stderr, "router did not start\n");
-	exit(1);
+	snprintf(msg, sizeof(msg), "%s (%s) did not start on port %d", name, argv[0], port);
+	fail(msg);
 }
 
-static long rss_kb(void)
+/* A router; with a NATS url, a cluster instance called name. */
+static void spawn_router(const char *name, int port, const char *nats_url)
+{
+	char listen[64], url[96], inst[96];
+	const char *argv[40];
+	int n = 0;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	argv[n++] = opt.routerd;
+	argv[n++] = "--config";
+	argv[n++] = "/nonexistent";
+	argv[n++] = "--listen";
+	argv[n++] = listen;
+	{
+		/* the per-IP limits lifted: every socket comes from 127.0.0.1 */
+		static const char *const o[] = { "router.log_level=warning",
+			"router.rate_chat=1000000", "router.rate_upgrade=1000000",
+			"router.rate_other=1000000", "router.streams_per_ip=100000",
+			"router.nodes_per_ip=100000", "router.max_nodes=100000",
+			"router.queue_max=100000" };
+
+		for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+			argv[n++] = "-o";
+			argv[n++] = o[i];
+		}
+	}
+	if (nats_url) {
+		snprintf(url, sizeof(url), "cluster.url=%s", nats_url);
+		snprintf(inst, sizeof(inst), "cluster.instance=%s", name);
+		argv[n++] = "-o";
+		argv[n++] = url;
+		argv[n++] = "-o";
+		argv[n++] = inst;
+	}
+	argv[n] = NULL;
+	spawn(name, port, argv, false);
+}
+
+static void spawn_all(void)
+{
+	char port[16], url[64];
+
+	if (!opt.cluster) {
+		spawn_router("router", opt.port, NULL);
+		node_port = consumer_port = opt.port;
+		return;
+	}
+	/* ports: a = -p, b = -p + 1, nats-server = -p + 2 */
+	snprintf(port, sizeof(port), "%d", opt.port + 2);
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", opt.port + 2);
+	{
+		const char *argv[] = { opt.nats, "-a", "127.0.0.1", "-p", port, NULL };
+
+		spawn("nats-server", opt.port + 2, argv, true);
+		procs[0].stop_sig = SIGINT;
+	}
+	spawn_router("a", opt.port, url);
+	spawn_router("b", opt.port + 1, url);
+	/* keep procs[] in the documented order: a, b, nats-server */
+	{
+		struct proc nats = procs[0];
+
+		procs[0] = procs[1];
+		procs[1] = procs[2];
+		procs[2] = nats;
+	}
+	consumer_port = opt.port;
+	node_port = opt.port + 1;
+}
+
+static long rss_kb(pid_t pid)
 {
 	char path[64], line[256];
 	long kb = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)router_pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -462,15 +616,15 @@ static long rss_kb(void)
 	return kb;
 }
 
-/* The router's CPU seconds so far, user and system (*sys, if not NULL). */
-static double cpu_s(double *sys)
+/* A process's CPU seconds so far, user and system, all threads (*sys, if not NULL). */
+static double cpu_s(pid_t pid, double *sys)
 {
 	char path[64], buf[1024];
 	unsigned long ut = 0, st = 0;
 	char *p;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)router_pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "r");
 	if (!f || !fgets(buf, sizeof(buf), f)) {
 		if (f)
@@ -484,6 +638,43 @@ static double cpu_s(double *sys)
 	if (sys)
 		*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * The free slots a router's GET /api/models?verbose=1 gives the bench model
+ * (summed over the cluster); -1 if it does not list it.  A short
+ * blocking request: the bench is idle meanwhile.
+ */
+static int models_free_slots(int port)
+{
+	static const char req[] = "GET /api/models?verbose=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				  "Connection: close\r\n\r\n";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char buf[65536];
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), free_slots = -1;
+	char *m, *f;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	m = strstr(buf, "\"bench\"");
+	if (m && (f = strstr(m, "\"free_slots\"")) && (f = strchr(f, ':')))
+		free_slots = atoi(f + 1);
+	return free_slots;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -522,10 +713,8 @@ static void loop(
 			if (r < 0 && errno == EAGAIN)
 				continue;
 			if (r <= 0) {
-				if (c->kind == NODE) {
-					fprintf(stderr, "a node lost its connection\n");
-					exit(1);
-				}
+				if (c->kind == NODE)
+					fail("a node lost its connection");
 				chats_failed++;
 				streams_open--;
 				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -566,9 +755,97 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench-router [-r ROUTERD] [-n NODES] [-m STREAMS] [-s SECONDS]\n"
-		"                    [-k CHUNKS_PER_CHAT] [-t TICK_MS] [-c PER_NODE] [-1]\n"
-		"  -1  every chunk its own frame and write() (as a real node sends)\n");
+		"                    [-k CHUNKS_PER_CHAT] [-t TICK_MS] [-c PER_NODE] [-p PORT] "
+		"[-1]\n"
+		"                    [-C [-N NATS_SERVER]]\n"
+		"  -1  every chunk its own frame and write() (as a real node sends)\n"
+		"  -C  cluster: nats-server on PORT+2, instance a on PORT (consumers),\n"
+		"      instance b on PORT+1 (nodes); every chunk crosses a <- NATS <- b\n"
+		"  -N  the nats-server binary (default /usr/sbin/nats-server)\n");
 	exit(2);
+}
+
+/*
+ * Cluster mode: wait until instance a lists the bench model with as many
+ * free slots as b has (a's summary of b is current), 30 s at most.  Not
+ * every node's slots: b may be probing a node (trust.probe_interval).
+ */
+static void wait_cluster(struct conn **nodes)
+{
+	int64_t t0 = now_us(), deadline = t0 + 30 * 1000000LL;
+	int got = -1, want = -1;
+
+	while (running && now_us() < deadline) {
+		want = models_free_slots(node_port);
+		got = models_free_slots(consumer_port);
+		if (got > 0 && got == want) {
+			printf("cluster: a lists the model with %d free slots after %.2f s\n", got,
+				(double)(now_us() - t0) / 1e6);
+			return;
+		}
+		loop(nodes, false, false, now_us() + 100000, NULL);
+	}
+	fprintf(stderr, "instance a shows %d free slots for the model, b %d, after 30 s\n", got,
+		want);
+	fail("bench-router: giving up");
+}
+
+static void cpu_mark(bool end)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = &procs[i];
+
+		if (end)
+			p->cpu1 = cpu_s(p->pid, &p->sys1);
+		else
+			p->cpu0 = cpu_s(p->pid, &p->sys0);
+	}
+}
+
+static void rss_mark(void)
+{
+	for (int i = 0; i < nprocs; i++) {
+		long r = rss_kb(procs[i].pid);
+
+		if (r > procs[i].rss_max)
+			procs[i].rss_max = r;
+	}
+}
+
+static void report_cpu(double secs, uint64_t seen)
+{
+	double sum = 0;
+
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = &procs[i];
+		double cpu = p->cpu1 - p->cpu0;
+
+		printf("%s CPU: %.0f%% of one core (%.0f%% system); %.1f us per chunk; "
+		       "RSS max %ld KiB during streams\n",
+			p->name, 100.0 * cpu / secs, 100.0 * (p->sys1 - p->sys0) / secs,
+			seen ? 1e6 * cpu / (double)seen : 0.0, p->rss_max);
+		sum += cpu;
+	}
+	if (nprocs > 1)
+		printf("CPU a+b+nats-server: %.0f%% of one core; %.1f us per chunk\n",
+			100.0 * sum / secs, seen ? 1e6 * sum / (double)seen : 0.0);
+}
+
+/* Stop every process, routers first; their exit status. */
+static void stop_all(void)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = &procs[i];
+		int status;
+
+		if (p->pid <= 0)
+			continue;
+		kill(p->pid, p->stop_sig);
+		if (waitpid(p->pid, &status, 0) == p->pid)
+			printf("%s exit status %d\n", p->name,
+				WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		p->pid = 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -576,12 +853,12 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct conn **nodes;
 	int64_t t0;
-	double cpu0, cpu1, sys0, sys1, secs;
-	long rss_idle, rss_nodes, rss_max = 0, rss_end;
+	double secs;
+	long rss_idle, rss_nodes, rss_end;
 	uint64_t seen;
 	int o;
 
-	while ((o = getopt(argc, argv, "r:n:m:s:k:t:c:p:1")) != -1) {
+	while ((o = getopt(argc, argv, "r:n:m:s:k:t:c:p:1CN:")) != -1) {
 		switch (o) {
 		case 'r':
 			opt.routerd = optarg;
@@ -610,11 +887,18 @@ int main(int argc, char **argv)
 		case '1':
 			opt.one_write = true;
 			break;
+		case 'C':
+			opt.cluster = true;
+			break;
+		case 'N':
+			opt.nats = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (opt.nodes < 1 || opt.streams < 0 || opt.chunks < 1 || opt.tick_ms < 1)
+	if (optind != argc || opt.nodes < 1 || opt.streams < 0 || opt.chunks < 1 ||
+		opt.tick_ms < 1 || opt.concurrency < 1 || opt.port < 0 || opt.port > 65533)
 		usage();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
@@ -622,15 +906,19 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_alarm);
+	signal(SIGTERM, on_alarm);
 	if (!opt.port)
 		opt.port = 20000 + (int)(getpid() % 20000);
 	ep = epoll_create1(0);
-	spawn_router();
-	rss_idle = rss_kb();
+	spawn_all();
+	/* the node side's router: the only one in local mode, b in a cluster */
+	rss_idle = rss_kb(procs[opt.cluster ? 1 : 0].pid);
 
 	/* phase 1: nodes connect and register */
 	t0 = now_us();
 	nodes = calloc((size_t)opt.nodes, sizeof(*nodes));
+	if (!nodes)
+		die("calloc");
 	for (int i = 0; i < opt.nodes; i++) {
 		nodes[i] = node_start(i);
 		if (i % 200 == 199) /* let the router accept as we go */
@@ -639,68 +927,64 @@ int main(int argc, char **argv)
 	loop(nodes, false, false, now_us() + 60 * 1000000LL, all_registered);
 	if (!all_registered()) {
 		fprintf(stderr, "only %d of %d nodes registered\n", nodes_ready, opt.nodes);
-		kill(router_pid, SIGKILL);
+		kill_all();
 		return 1;
 	}
 	secs = (double)(now_us() - t0) / 1e6;
 	loop(nodes, false, false, now_us() + 1000000, NULL); /* settle */
-	rss_nodes = rss_kb();
-	printf("nodes: %d registered in %.2f s; router RSS %ld KiB idle, %ld KiB with nodes "
+	rss_nodes = rss_kb(procs[opt.cluster ? 1 : 0].pid);
+	printf("nodes: %d registered in %.2f s; %s RSS %ld KiB idle, %ld KiB with nodes "
 	       "(%.1f KiB/node)\n",
-		opt.nodes, secs, rss_idle, rss_nodes, (double)(rss_nodes - rss_idle) / opt.nodes);
+		opt.nodes, secs, opt.cluster ? "b" : "router", rss_idle, rss_nodes,
+		(double)(rss_nodes - rss_idle) / opt.nodes);
+	if (opt.cluster)
+		wait_cluster(nodes);
 
 	/* phase 2: M consumers stream for the given time */
-	if (opt.streams > 0) {
+	if (opt.streams > 0 && running) {
 		int64_t end;
 		int held_min = opt.streams;
 
 		t0 = now_us();
-		cpu0 = cpu_s(&sys0);
+		cpu_mark(false);
 		for (int i = 0; i < opt.streams; i++)
 			consumer_start();
 		end = t0 + (int64_t)opt.seconds * 1000000;
 		while (running && now_us() < end) {
-			long r;
-
 			loop(nodes, true, true, now_us() + 1000000 < end ? now_us() + 1000000 : end,
 				NULL);
-			r = rss_kb();
-			if (r > rss_max)
-				rss_max = r;
+			rss_mark();
 			if (streams_open < held_min)
 				held_min = streams_open;
 		}
-		cpu1 = cpu_s(&sys1);
+		cpu_mark(true);
 		secs = (double)(now_us() - t0) / 1e6;
 		seen = chunks_seen;
 		/* let the open chats finish, without starting new ones */
 		loop(nodes, true, false, now_us() + 30 * 1000000LL, no_streams);
-		qsort(lat, nlat, sizeof(*lat), cmp_double);
+		qsort(lat.v, lat.n, sizeof(*lat.v), cmp_double);
+		qsort(first.v, first.n, sizeof(*first.v), cmp_double);
 		printf("streams: %d concurrent (min held %d), %d chats done, %d failed, "
 		       "%d chunks per chat, tick %d ms\n",
 			opt.streams, held_min, chats_done, chats_failed, opt.chunks, opt.tick_ms);
 		printf("chunks: %llu in %.1f s = %.0f chunks/s\n", (unsigned long long)seen, secs,
 			(double)seen / secs);
-		if (nlat)
+		if (lat.n)
 			printf("latency node->consumer: p50 %.0f us, p99 %.0f us, max %.0f us\n",
-				lat[nlat / 2], lat[nlat * 99 / 100], lat[nlat - 1]);
-		printf("router CPU: %.0f%% of one core (%.0f%% system); %.1f us per chunk; "
-		       "RSS max %ld KiB during streams\n",
-			100.0 * (cpu1 - cpu0) / secs, 100.0 * (sys1 - sys0) / secs,
-			seen ? 1e6 * (cpu1 - cpu0) / (double)seen : 0.0, rss_max);
+				lat.v[lat.n / 2], lat.v[lat.n * 99 / 100], lat.v[lat.n - 1]);
+		if (first.n)
+			printf("request->first chunk: p50 %.0f us, p99 %.0f us, max %.0f us\n",
+				first.v[first.n / 2], first.v[first.n * 99 / 100],
+				first.v[first.n - 1]);
+		report_cpu(secs, seen);
 	}
-	rss_end = rss_kb();
-	printf("router RSS at the end: %ld KiB\n", rss_end);
-	kill(router_pid, SIGTERM);
-	{
-		int status;
-
-		for (int i = 0; i < opt.nodes; i++)
-			conn_free(nodes[i]);
-		waitpid(router_pid, &status, 0);
-		printf("router exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	}
+	rss_end = rss_kb(procs[0].pid);
+	printf("%s RSS at the end: %ld KiB\n", procs[0].name, rss_end);
+	for (int i = 0; i < opt.nodes; i++)
+		conn_free(nodes[i]);
+	stop_all();
 	free(nodes);
-	free(lat);
+	free(lat.v);
+	free(first.v);
 	return 0;
 }
