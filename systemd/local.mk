@@ -18,11 +18,12 @@ install-systemd-units:
 	$(INSTALL_DATA) '$(srcdir)/systemd/idleclaw.sysusers' '$(DESTDIR)$(sysusersdir)/idleclaw.conf'
 	$(MKDIR_P) '$(DESTDIR)$(docdir)/examples'
 	$(INSTALL_DATA) '$(srcdir)/conf/idleclaw.conf' '$(srcdir)/conf/Caddyfile.example' \
-		'$(DESTDIR)$(docdir)/examples/'
+		'$(srcdir)/conf/Caddyfile.cluster.example' '$(DESTDIR)$(docdir)/examples/'
 
 uninstall-systemd-units:
 	for u in $(IC_UNITS); do rm -f '$(DESTDIR)$(systemdunitdir)/'$$u; done
 	rm -f '$(DESTDIR)$(sysusersdir)/idleclaw.conf'
-	rm -f '$(DESTDIR)$(docdir)/examples/idleclaw.conf' '$(DESTDIR)$(docdir)/examples/Caddyfile.example'
+	rm -f '$(DESTDIR)$(docdir)/examples/idleclaw.conf' '$(DESTDIR)$(docdir)/examples/Caddyfile.example' \
+		'$(DESTDIR)$(docdir)/examples/Caddyfile.cluster.example'
 
 .PHONY: install-systemd-units uninstall-systemd-units
