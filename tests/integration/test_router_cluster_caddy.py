@@ -31,7 +31,7 @@ import pytest
 import iclib
 from routerlib import (Closed, Router, TestNode, chat, chat_body, data_events, http,
                        text_of, until)
-from test_router_cluster import NATS, Nats
+from test_router_cluster import nats  # noqa: F401 (a fixture)
 
 EXAMPLE = os.path.join(iclib.SRCDIR, "conf", "Caddyfile.cluster.example")
 EXAMPLE_UPSTREAMS = "127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083"
@@ -70,13 +70,6 @@ def cluster_caddyfile(routers, policy=None):
     return ("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %(dir)s/storage\n}\n\n"
             "http://127.0.0.1:%(port)d {\n" + site.replace("%", "%%") + "}\n")
 
-
-@pytest.fixture
-def nats():
-    """A running nats-server; the test skips without one."""
-    if not os.path.exists(NATS):
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    return Nats()
 
 
 class Via:

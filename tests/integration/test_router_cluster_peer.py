@@ -6,20 +6,13 @@ with garbage.  The consumer's instance must fail over, end the stream
 in-band, count the gap and cancel at the peer; nothing hangs."""
 import asyncio
 import json
-import os
 import time
 
 import pytest
 
 from routerlib import TestNode, chat, chat_body, http, text_of
-from test_router_cluster import NATS, Nats, cluster_router, until_health
+from test_router_cluster import cluster_router, nats, until_health  # noqa: F401 (nats: a fixture)
 
-
-@pytest.fixture
-def nats():
-    if not os.path.exists(NATS):
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    return Nats()
 
 
 class FakePeer:

@@ -3,22 +3,13 @@
 instance runs the search and offers the next round again; the node on the
 other instance sees the same requests as from a single router."""
 import asyncio
-import os
-
-import pytest
 
 from routerlib import Router, TestNode, chat, chat_body, http
-from test_router_cluster import NATS, Nats
-from test_router_tools import (NATIVE, next_data, send_calls, send_text,
+from test_router_cluster import nats  # noqa: F401 (a fixture)
+from test_router_tools import (NATIVE, send_calls, send_text,
                                until_tool, rest_of, ws_call)
 from toolslib import SearxStandIn, expected_results
 
-
-@pytest.fixture
-def nats():
-    if not os.path.exists(NATS):
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    return Nats()
 
 
 def instance(nats, name, sx):
