@@ -13,6 +13,7 @@
 #include "models.h"
 #include "nodes.h"
 #include "probe-questions.h"
+#include "strmap.h"
 #include "probe.h"
 #include "sched.h"
 #include "tools.h"
@@ -41,6 +42,10 @@ struct probe {
 	bool tools_offered; /* as a consumer's chat would be offered them */
 	bool tool_called;   /* answered with a tool call: no verdict */
 	int64_t last_chunk_us;
+	/* the node's last questions (hashes of their prompts): a node that
+	 * saw a question before could tell a probe from a chat by it */
+	uint64_t recent[PROBE_RECENT_MAX];
+	unsigned n_recent;
 };
 
 /* Unpredictable: a node must not be able to foresee a probe. */
@@ -167,6 +172,29 @@ static bool may_probe(const struct node *n)
 	return node_has_capacity(n) && n->max_concurrent - n->active >= 2 && n->n_models > 0;
 }
 
+static bool asked_recently(const struct probe *pr, uint64_t h)
+{
+	for (unsigned i = 0; i < pr->n_recent && i < PROBE_RECENT_MAX; i++)
+		if (pr->recent[i] == h)
+			return true;
+	return false;
+}
+
+/* pr->q: a question the node has not had among its last PROBE_RECENT_MAX
+ * (the templates make about 10^5 prompts, so a few tries suffice). */
+static void question_new(struct probe *pr)
+{
+	uint64_t h;
+
+	for (int tries = 0; tries < 64; tries++) {
+		probe_question_make(&pr->q, rand32, NULL);
+		h = strmap_hash(pr->q.prompt);
+		if (!asked_recently(pr, h))
+			break;
+	}
+	pr->recent[pr->n_recent++ % PROBE_RECENT_MAX] = h;
+}
+
 static void send_probe(struct probe *pr)
 {
 	struct node *n = pr->n;
@@ -176,7 +204,7 @@ static void send_probe(struct probe *pr)
 
 	snprintf(pr->model, sizeof(pr->model), "%s",
 		n->models[rand32(NULL) % n->n_models].model->name);
-	probe_question_make(&pr->q, rand32, NULL);
+	question_new(pr);
 	memcpy(pr->request_id, "req-", 4);
 	random_hex(pr->request_id + 4, 12);
 	json_object_object_add(msg, "role", json_object_new_string("user"));

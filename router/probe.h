@@ -11,7 +11,8 @@
  * and a probe takes a slot (active) only when the node has two free: it
  * never takes the last.  The answer's content (not its thinking) is
  * judged; an error, or silence beyond chunk_timeout, is a timeout or error.
- * Results go to trust.h.
+ * A node never gets a question it had among its last PROBE_RECENT_MAX (it
+ * could tell a probe by it).  Results go to trust.h.
  */
 #ifndef IC_ROUTER_PROBE_H
 #define IC_ROUTER_PROBE_H
@@ -19,6 +20,8 @@
 #include <stdbool.h>
 
 #include "router.h"
+
+#define PROBE_RECENT_MAX 16 /* a node's last questions, none asked again */
 
 struct chunk_view;
 struct ic_msg;
