@@ -550,6 +550,11 @@ struct cluster *cluster_new(
 	 * gather more; xchat.c gathers the frames of a loop turn itself */
 	if (s == NATS_OK)
 		s = natsOptions_SetSendAsap(c->opts, true);
+	/* publishes are written on the lws thread: a stalled server must not
+	 * stop it (past the deadline the client drops the connection and
+	 * reconnects, as for a lost one) */
+	if (s == NATS_OK)
+		s = natsOptions_SetWriteDeadline(c->opts, CLUSTER_WRITE_DEADLINE_MS);
 	if (s == NATS_OK)
 		s = natsOptions_SetRetryOnFailedConnect(c->opts, true, on_connected, c);
 	if (s == NATS_OK)
@@ -684,17 +689,7 @@ static void merge(struct merged *m, const char *name, int nodes, int free_slots)
 
 static void merge_local(struct model *mo, void *ctx)
 {
-	int free_slots = 0;
-
-	lws_start_foreach_dll(struct lws_dll2 *, d, mo->nodes.head)
-	{
-		struct node_model *nm = lws_container_of(d, struct node_model, link);
-
-		if (node_has_capacity(nm->node))
-			free_slots += nm->node->max_concurrent - nm->node->active;
-	}
-	lws_end_foreach_dll(d);
-	merge(ctx, mo->name, (int)mo->nodes.count, free_slots);
+	merge(ctx, mo->name, (int)mo->nodes.count, models_free_slots(mo));
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -809,29 +804,30 @@ void cluster_peer_silent(struct cluster *c, const char *instance)
 			(int64_t)CLUSTER_FORGET_PERIODS * CLUSTER_PERIOD_MS * 1000;
 }
 
-bool cluster_free_on_peers(const struct cluster *c, const char *model)
+/* Whether a peer (not draining) lists model; with need_free, with a free
+ * slot and not silent (cluster_peer_silent()). */
+static bool model_on_peers(const struct cluster *c, const char *model, bool need_free)
 {
 	if (!c->connected)
 		return false;
 	for (size_t i = 0; i < c->n_peers; i++) {
-		const struct peer_model *m = peer_model_of(&c->peers[i], model);
+		const struct peer *p = &c->peers[i];
+		const struct peer_model *m = peer_model_of(p, model);
 
-		if (m && m->free_slots > 0 && !c->peers[i].draining && c->peers[i].inbox &&
-			c->peers[i].quiet_until_us <= router_now_us())
+		if (!m || m->nodes == 0 || p->draining || !p->inbox)
+			continue;
+		if (!need_free || (m->free_slots > 0 && p->quiet_until_us <= router_now_us()))
 			return true;
 	}
 	return false;
 }
 
+bool cluster_free_on_peers(const struct cluster *c, const char *model)
+{
+	return model_on_peers(c, model, true);
+}
+
 bool cluster_model_on_peers(const struct cluster *c, const char *model)
 {
-	if (!c->connected)
-		return false;
-	for (size_t i = 0; i < c->n_peers; i++) {
-		const struct peer_model *m = peer_model_of(&c->peers[i], model);
-
-		if (m && m->nodes > 0 && !c->peers[i].draining && c->peers[i].inbox)
-			return true;
-	}
-	return false;
+	return model_on_peers(c, model, false);
 }

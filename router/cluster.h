@@ -30,6 +30,7 @@
 #define CLUSTER_QUEUE_MAX 65536			   /* messages waiting for the lws thread */
 #define CLUSTER_QUEUE_BYTES_MAX (64 * 1024 * 1024) /* their bytes */
 #define CLUSTER_PEERS_MAX 64
+#define CLUSTER_WRITE_DEADLINE_MS 500	 /* a write to the NATS server, at most */
 #define CLUSTER_SUMMARY_MAX (256 * 1024) /* bytes of one summary */
 #define CLUSTER_SUBJECT_SUMMARY "idleclaw.cluster.summary"
 #define CLUSTER_SUBJECT_NODE "idleclaw.cluster.node"

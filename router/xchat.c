@@ -590,8 +590,8 @@ void xchat_flush(struct router *r)
 }
 
 /* The record header of x's next frame, in the batch for its consumer's
- * instance: the frame's text is appended to the returned buffer. */
-static struct buf *frame_start(struct xchat *x)
+ * instance: the frame's text is appended to the batch's buffer. */
+static struct batch *frame_start(struct xchat *x)
 {
 	struct xchats *xs = x->c->r->xchats;
 	struct batch *bt = strmap_get(xs->batch_by_inbox, x->dest_inbox);
@@ -613,15 +613,14 @@ static struct buf *frame_start(struct xchat *x)
 		buf_append(&bt->b, num, (size_t)n);
 	}
 	x->rec_body = buf_used(&bt->b);
-	return &bt->b;
+	return bt;
 }
 
 /* x's frame is complete: its length in its header; the batch goes now if
  * it is large.  last: x's stream is over (x freed). */
-static void frame_send(struct xchat *x, bool last)
+static void frame_send(struct xchat *x, struct batch *bt, bool last)
 {
 	struct xchats *xs = x->c->r->xchats;
-	struct batch *bt = strmap_get(xs->batch_by_inbox, x->dest_inbox);
 	char num[16];
 	size_t n = buf_used(&bt->b) - x->rec_body;
 
@@ -636,8 +635,10 @@ static void frame_send(struct xchat *x, bool last)
 
 void xchat_proxy_frame(struct chat *c, const char *text, size_t len, bool last)
 {
-	buf_append(frame_start(c->x), text, len);
-	frame_send(c->x, last);
+	struct batch *bt = frame_start(c->x);
+
+	buf_append(&bt->b, text, len);
+	frame_send(c->x, bt, last);
 }
 
 static void put(struct buf *b, const char *s)
@@ -655,7 +656,8 @@ static void frame_string(struct buf *b, const char *member, const char *s, size_
 
 void xchat_proxy_chunk(struct chat *c, const struct chunk_view *v)
 {
-	struct buf *b = frame_start(c->x);
+	struct batch *bt = frame_start(c->x);
+	struct buf *b = &bt->b;
 
 	frame_string(b, "{\"type\":\"inference_chunk\",\"request_id\":\"", c->request_id,
 		strlen(c->request_id));
@@ -668,7 +670,7 @@ void xchat_proxy_chunk(struct chat *c, const struct chunk_view *v)
 	if (v->done_reason)
 		frame_string(b, ",\"done_reason\":\"", v->done_reason, strlen(v->done_reason));
 	put(b, "}}");
-	frame_send(c->x, v->done);
+	frame_send(c->x, bt, v->done);
 }
 
 void xchat_proxy_failed(struct chat *c, const char *reason)

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """An instance whose peer misbehaves: a stand-in peer speaking the NATS
 text protocol directly (a few lines of Python; no client library) announces
-a model, then never answers an offer, answers with frames out of order, or
-with garbage.  The consumer's instance must fail over, end the stream
-in-band, count the gap and cancel at the peer; nothing hangs."""
+a model, then never answers an offer, answers with frames out of order, in
+a malformed batch, or with garbage.  The consumer's instance must fail
+over, end the stream in-band, count the gap and cancel at the peer;
+nothing hangs.  And a NATS server that stops reading must not stop the
+instance that publishes to it."""
 import asyncio
 import json
+import signal
 import time
 
 import pytest
@@ -163,6 +166,75 @@ async def test_gap_ends_in_band(nats):
     resp.close()
     await peer.close()
     a.assert_clean_exit()
+
+
+def record(key, seq, text):
+    data = text.encode()
+    return b"%s %d %010d\n%s" % (key.encode(), seq, len(data), data)
+
+
+async def test_batch_of_frames(nats):
+    """Frames in batches on <inbox>.f (the way instances send them): several
+    records in one message reach the consumer in order; a batch cut in the
+    middle of a record loses the rest, which the next number shows."""
+    a = cluster_router(nats, "a", metrics="yes")
+    peer = FakePeer(nats.port)
+    await peer.start()
+    await until_health(a, "the fake peer", lambda h: h["peers"] == 1)
+    first = asyncio.ensure_future(chat(a.port, chat_body("mq"), ip="10.96.0.4"))
+    _, reply, _ = await peer.next("chat")
+    inbox, key = reply.split(".r.")
+    key = "r." + key
+    peer.publish(reply, '0 {"ok":true,"node_id":"far-1","native":false,"offered":false}')
+    peer.publish(inbox + ".f", record(key, 1, await frame("req-x", "one ")) +
+                 record(key, 2, await frame("req-x", "two\nlines ")))
+    # record 3 announces more bytes than the message has: dropped
+    cut = record(key, 3, await frame("req-x", "three "))
+    peer.publish(inbox + ".f", cut[:-5])
+    peer.publish(inbox + ".f", record(key, 4, await frame("req-x", "four", done=True)))
+    await peer.w.drain()
+    resp = await first
+    ev = await resp.events()
+    text = text_of(ev)
+    assert text.startswith("one two\nlines ") and "[Error:" in text, ev
+    assert "three" not in text and "four" not in text, ev
+    m = await metrics(a)
+    assert m["cluster_gaps"] == 1, m
+    resp.close()
+    await peer.close()
+    a.assert_clean_exit()
+
+
+async def test_stalled_nats_does_not_stop_the_router(nats):
+    """nats-server stopped (SIGSTOP) while the node's instance relays a
+    large stream to the consumer's: the relaying instance's writes to NATS
+    give up at their deadline, and it keeps answering."""
+    a = cluster_router(nats, "a")
+    b = cluster_router(nats, "b")
+    n = await TestNode.registered(b, "big-1", models=("mb",), max_concurrent=2)
+    await until_health(a, "b's node", lambda h: h["nodes"] == 1)
+    first = asyncio.ensure_future(chat(a.port, chat_body("mb"), ip="10.96.0.5"))
+    q = await n.recv_type("inference_request")
+    await n.chunk(q["request_id"], "start ")
+    resp = await first
+    await resp.event(10)
+    nats.p.send_signal(signal.SIGSTOP)
+    try:
+        big = "x" * (900 * 1024)
+        for _ in range(40):     # far more than the sockets' buffers hold
+            await n.chunk(q["request_id"], big)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            st, _, h = await http(b.port, "GET", "/health", timeout=3)
+            assert st == 200 and time.monotonic() - t0 < 2.5, (st, h)
+            await asyncio.sleep(0.5)
+    finally:
+        nats.p.send_signal(signal.SIGCONT)
+    resp.close()
+    await n.close()
+    for r in (a, b):
+        r.assert_clean_exit(timeout=15)
 
 
 async def test_garbage_and_busy(nats):
