@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chatmsg.c - a system text folded into the first question (see chatmsg.h).
  */

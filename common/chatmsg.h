@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chatmsg.h - chat messages as the network's consumer API takes them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmdline.c - the servers' shared command line (see cmdline.h).
  *
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "licence.h"
 #include "xmalloc.h"
 
 /* The five options every server takes, in --help order. */
@@ -206,7 +208,7 @@ static int one_option(struct parser *p, int c, const char *cur, FILE *out)
 		p->cl->check_config = true;
 		return IC_CMDLINE_RUN;
 	case 'V':
-		fprintf(out, "%s %s\n", p->spec->program, PACKAGE_VERSION);
+		fprintf(out, "%s %s\n%s", p->spec->program, PACKAGE_VERSION, IC_LICENCE_NOTICE);
 		return 0;
 	case 'h':
 		ic_cmdline_usage(p->spec, out);

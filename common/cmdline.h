@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmdline.h - the command line both servers (idleclawd, idleclaw-routerd)
  * share.

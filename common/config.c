@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * config.c - the table-driven configuration loader (see config.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ctlproto.c - build and parse control-socket messages (see ctlproto.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ctlproto.h - the control-socket protocol between idleclawctl and idleclawd.
  *

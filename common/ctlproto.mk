@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # common/ctlproto.mk: the control-socket protocol (common/ctlproto.h,
 # docs/control.md) and the tests of its two ends: the pure message code and
 # the daemon's socket server (daemon/control.c, compiled into idleclawd by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* hex.c - reading hexadecimal digits (see hex.h). */
 #include "hex.h"
 

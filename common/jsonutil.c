@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * jsonutil.c - json-c helpers: wire serialization and strict parsing.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * limits.h - every limit of the IdleClaw network as a named constant.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # common/: libidleclaw.a, linked by all three programs.
 # This fragment holds the core pieces; text.mk and proto.mk add the rest.
 noinst_LIBRARIES += libidleclaw.a
@@ -15,7 +16,7 @@ tests_unit_test_log_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 
 # The servers' shared command line and start-up (idleclawd, idleclaw-routerd).
 libidleclaw_a_SOURCES += \
-	common/cmdline.c common/cmdline.h \
+	common/cmdline.c common/cmdline.h common/licence.h \
 	common/startup.c common/startup.h
 
 check_PROGRAMS += tests/unit/test_cmdline

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * outfilter.c - the streaming filter for text that reaches consumers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* patterns.c - see patterns.h. */
 #include <fnmatch.h>
 #include <stdlib.h>

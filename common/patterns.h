@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* patterns.h - lists of shell patterns, as config keys hold them. */
 #ifndef IC_PATTERNS_H
 #define IC_PATTERNS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * proto.c - the node link's messages: parse one text frame into a struct
  * ic_msg, check a registration as the public server does, build frames.

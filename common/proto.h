@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * proto.h - the node link: every message of docs/protocol.md.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # common/proto.mk: JSON helpers, the node-link protocol, SSE framing and the
 # table-driven config loader.
 libidleclaw_a_SOURCES += \

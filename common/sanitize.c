@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sanitize.c - key whitelists for what a node forwards to Ollama and sends
  * back to the network.

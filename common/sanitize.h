@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sanitize.h - whitelists for what a node sends to Ollama and back.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sse.c - Server-Sent Events: write data events and comments; parse a byte
  * stream of any chunking back into events (the WHATWG event-stream rules,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* startup.c - configuration at start and on reload (see startup.h). */
 #include <stdlib.h>
 #include <string.h>

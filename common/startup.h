@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * startup.h - loading the configuration at start and on SIGHUP, the same
  * way in both servers (idleclawd, idleclaw-routerd).

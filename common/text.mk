@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # common/text.mk: the text-handling pieces of libidleclaw.a (UTF-8,
 # validation, sanitizing, the output filter) and their unit tests.
 libidleclaw_a_SOURCES += \

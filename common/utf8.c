@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * utf8.c - UTF-8 validation and code-point counting (RFC 3629).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * validate.h - pure checks of what crosses a trust boundary.
  *

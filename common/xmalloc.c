@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "xmalloc.h"
 
 #include <stdarg.h>

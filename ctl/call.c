@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * call.c - run one request against idleclawd and say what happened.
  *

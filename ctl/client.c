@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * client.c - blocking control-socket client with timeouts (see client.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * client.h - idleclawctl's end of the control socket: a blocking client
  * with timeouts (poll), speaking common/ctlproto.h.

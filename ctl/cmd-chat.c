@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmd-chat.c - `idleclawctl chat -m MODEL [--think] [--system TEXT]
  * [MESSAGE...]`: send a chat into the IdleClaw network through idleclawd

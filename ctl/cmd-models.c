@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmd-models.c - `idleclawctl models`: the models the network offers, one
  * per line (or the reply as JSON with --json).

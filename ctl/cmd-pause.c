@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmd-pause.c - `idleclawctl pause [DURATION]`: stop taking requests for
  * a while or until `resume` (privileged).  Requests in flight finish.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmd-reload.c - `idleclawctl reload`: reread the configuration
  * (privileged; the same as SIGHUP).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cmd-status.c - `idleclawctl status`: the daemon's state, for people
  * (or as JSON with --json).  Prints what the reply has and skips what it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ctl.h - what idleclawctl's parts share: the options every command sees,
  * the command table's row, the commands, and the helpers that run one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idleclawctl.c - main(): global options, dispatch, help.
  *
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "licence.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
@@ -184,8 +186,8 @@ int main(int argc, char **argv)
 			print_help(stdout, ctx.progname);
 			return CTL_EXIT_OK;
 		case 'V':
-			printf("idleclawctl %s (control protocol %d)\n", PACKAGE_VERSION,
-				CTL_PROTO_VERSION);
+			printf("idleclawctl %s (control protocol %d)\n%s", PACKAGE_VERSION,
+				CTL_PROTO_VERSION, IC_LICENCE_NOTICE);
 			return CTL_EXIT_OK;
 		default:
 			if (optopt != 0)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # ctl/local.mk: idleclawctl, the control-socket client.
 # The protocol itself is common/ctlproto.[ch] (common/ctlproto.mk).
 bin_PROGRAMS += ctl/idleclawctl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * status-idle.c - see status-idle.h.  Members the daemon reports as a
  * string ("unknown", "none", "no NVIDIA GPU ...") are printed as they are.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * status-idle.h - the "idle" part of `idleclawctl status`: the idle
  * policy's state and reason, and each signal's latest value.

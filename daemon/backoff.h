@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * backoff.h - reconnect delays: exponential backoff with full jitter, and
  * how the way a session ended counts towards it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * commands.c - the handlers of the control commands, bound by name to the
  * rows of the command table (common/ctlproto.c).  Main thread.

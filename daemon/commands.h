@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * commands.h - idleclawd's handlers of the control commands (status,
  * models, pause, resume, reload, chat, cancel), one for each row of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * consume.c - chats and reads sent to the router for control clients
  * (see consume.h).  Main thread.

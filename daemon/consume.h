@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * consume.h - requests this daemon sends to the router for control
  * clients and the local gateway (main thread): chats (POST /api/chat, an

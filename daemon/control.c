@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * control.c - idleclawd's control socket server: accept, read JSON lines,
  * check peer credentials, validate against the command table

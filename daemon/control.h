@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * control.h - idleclawd's control socket server: accept, JSON-line framing,
  * peer credentials, validation, dispatch.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * control_listen.c - create or adopt the control socket's listening
  * descriptor (see control_listen.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * control_listen.h - the control socket's listening descriptor: the one
  * systemd passed (socket activation), or a path bound here with mode 0660

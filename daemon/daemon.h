@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * daemon.h - the state of one idleclawd process, shared by its parts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * dconfig.h - idleclawd's configuration: one struct and the table of keys
  * that common/config.h's loader fills it from.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway-addr.c - who may reach the gateway: the listen address (loopback
  * unless allow_remote), the CORS origins, and which requests are refused

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway-api.h - the local gateway's two dialects (Ollama's and OpenAI's
  * HTTP APIs) as pure functions: reading a client's request into "chat"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway-chat.c - what both gateway dialects share: a client's chat
  * turned into the consume path's "chat" arguments, and the network's model

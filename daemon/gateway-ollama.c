@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway-ollama.c - the gateway's Ollama dialect (see gateway-api.h):
  * POST /api/chat and /api/generate read into chat arguments; the NDJSON

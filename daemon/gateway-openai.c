@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway-openai.c - the gateway's OpenAI dialect (see gateway-api.h):
  * POST /v1/chat/completions read into chat arguments; chunks, completions,

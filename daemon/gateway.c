@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway.c - the local Ollama/OpenAI endpoint (see gateway.h).  Main
  * thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * gateway.h - the local Ollama- and OpenAI-compatible endpoint: an evhttp
  * server on the main thread whose chats go into the network through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-cpu.c - CPU used by others: /proc/stat deltas minus our own
  * processes' utime+stime deltas, as a share of all CPU time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-drm.c - AMD and Intel GPUs: SYS/class/drm/cardN/device/
  * gpu_busy_percent for the device (amdgpu), and per-process attribution

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-logind.c - the owner's presence as logind sees it: properties
  * IdleHint (b) and IdleSinceHint (t, CLOCK_REALTIME µs) of

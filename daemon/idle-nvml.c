@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-nvml.c - NVIDIA GPUs through NVML, loaded with dlopen() from
  * [idle] nvml_library: the daemon neither links nor needs the driver, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-power.c - on battery?  SYS/class/power_supply/ * /type is Mains (or
  * USB, USB_C, ...) with online 0/1, or Battery with present and status.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-sources.h - the samplers behind the idle policy, one file each.
  *

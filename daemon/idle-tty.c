@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-tty.c - the owner typing on a terminal: the access time of
  * DEV/pts/N and DEV/ttyN moves when a program reads what was typed (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-watch.c - see idle-watch.h.  One sample reads every source, folds
  * the GPUs into the busiest one (own use taken out) and the presence

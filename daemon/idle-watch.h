@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle-watch.h - idle detection in idleclawd: every [idle] interval the
  * samplers (idle-sources.h) are read, the policy (idle.h) decides, and the

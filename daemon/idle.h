@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idle.h - the idle policy: is the owner using this machine?
  *

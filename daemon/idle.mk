@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # daemon/idle.mk: idle detection in idleclawd (the policy, its samplers and
 # their tests).  Included after daemon/local.mk.
 

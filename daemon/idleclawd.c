@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * idleclawd.c - main(): the command line (common/cmdline.h), configuration
  * and its reload (common/startup.h), signals, sd_notify, the loop.

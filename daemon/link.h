@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * link.h - the router link: the only part of idleclawd that touches
  * libwebsockets.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # daemon/local.mk: idleclawd, the contributor's daemon.
 #
 # common/ is on the quote-include path only (-iquote), never -I: its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * models.c - Ollama's model list, filtered for sharing (see models.h).
  * Whether Ollama answers is daemon/ollama_health.c's; this file reports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * nodeid.h - which node_id a registration carries: the stable one, or a
  * per-connection variant of it while the router may still hold a session

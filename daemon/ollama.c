@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ollama.c - Ollama over evhttp (see ollama.h).
  *

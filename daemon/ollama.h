@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ollama.h - the Ollama HTTP client (libevent evhttp, main thread only).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ollama_health.c - Ollama up or down (see ollama_health.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ollama_health.h - whether the local Ollama answers: up, down (with the
  * last error) or not yet known, and the version it reported.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * relay.h - one inference request's life on this node (main thread).
  *

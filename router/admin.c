@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* admin.c - /admin/nodes and /metrics' allow list (see admin.h). */
 #include <arpa/inet.h>
 #include <errno.h>

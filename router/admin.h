@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * admin.h - the operator's view: GET /admin/nodes and who may read /metrics.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* buf.c - growable byte queue (see buf.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* chat-tools.c - the tool loop of one chat (see chat-tools.h). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* chat.c - one consumer request from validation to [DONE] (see chat.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chat.h - one consumer request: POST /api/chat to the end of its stream.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chunkparse.c - inference_chunk frames without json-c (see chunkparse.h).
  *

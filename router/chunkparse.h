@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chunkparse.h - the common node frame, inference_chunk, read without json-c.
  *

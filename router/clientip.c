@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* clientip.c - client address, trusting X-Forwarded-For only from proxies. */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* cluster.c - summaries of every router instance over NATS (see cluster.h). */
 #include <nats/nats.h>
 #include <pthread.h>

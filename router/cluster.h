@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * cluster.h - several routers as one network: what each instance can serve,
  * exchanged over NATS ([cluster] url; docs/cluster.md).

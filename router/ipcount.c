@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* ipcount.c - per-IP counts of open streams, registered nodes and bodies. */
 #include <stdlib.h>
 

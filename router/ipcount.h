@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ipcount.h - how many chat streams, nodes and unfinished request bodies
  * each client IP holds.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # router/: idleclaw-routerd, the routing server (pure libwebsockets).
 #
 # The router's CPPFLAGS leave out -I common: common/limits.h would shadow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* models.c - model name -> nodes and waiting chats (see models.h). */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * models.h - the index from model name to the nodes that serve it and the
  * chats waiting for it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* nodes.c - node WebSockets: registration, heartbeats, messages. */
 #include <stdlib.h>
 #include <string.h>

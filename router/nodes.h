@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * nodes.h - the node registry: one struct node per node WebSocket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* policy.c - refusing consumer messages by pattern (see policy.h). */
 #include <ctype.h>
 #include <regex.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * policy.h - the consumer input policy: [router] refuse_patterns.
  *

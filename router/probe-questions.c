@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* probe-questions.c - probe templates and their checkers (see probe-questions.h). */
 #include <ctype.h>
 #include <stdio.h>

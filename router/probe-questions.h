@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * probe-questions.h - the questions a probe asks and how its answer is
  * judged, without a model.

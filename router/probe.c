@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* probe.c - probing nodes with checkable questions (see probe.h). */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * probe.h - probes: questions the router asks a node as if a consumer had.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* prompt.c - the prompt policy (see prompt.h). */
 #include <stdio.h>
 #include <stdlib.h>

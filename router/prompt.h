@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * prompt.h - the prompt policy: what goes into a node's ollama_params.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* ratelimit.c - token buckets keyed by address (see ratelimit.h). */
 #include <libwebsockets.h>
 #include <stdio.h>

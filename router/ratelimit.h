@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * ratelimit.h - token buckets per (client IP, group), with bounded memory.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* rconfig.c - the key table of the [router] section. */
 #include <stddef.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * rconfig.h - the [router] section of idleclaw.conf.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* router.c - making, reconfiguring and freeing the state (see router.h). */
 #include <stdlib.h>
 

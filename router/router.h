@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * router.h - the state of idleclaw-routerd shared by its files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* sched.c - least-loaded choice, bounded waiting, failover (see sched.h). */
 #include <stdlib.h>
 #include <sys/random.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sched.h - which node serves a chat, and what happens when none can.
  *

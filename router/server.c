@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * server.c - the one lws protocol of the router's one vhost.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * server.h - the lws protocol callback: HTTP routes and the node socket.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * siphash.c - SipHash-2-4 (see siphash.h), written from the paper:
  * "SipHash: a fast short-input PRF", J.-P. Aumasson and D. J. Bernstein.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * siphash.h - SipHash-2-4, a keyed hash for tables whose keys a client picks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* sseout.c - a chat's text events without json-c (see sseout.h). */
 #include <string.h>
 

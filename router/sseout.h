@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sseout.h - the SSE events of a chat's text, written without json-c.
  *

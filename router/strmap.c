@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* strmap.c - string-keyed hash map with chaining (see strmap.h). */
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * strmap.h - a hash map from NUL-terminated strings to pointers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tools-searxng.c - SearXNG searches in a worker thread (see tools-searxng.h). */
 #include <curl/curl.h>
 #include <pthread.h>

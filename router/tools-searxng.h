@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tools-searxng.h - web_search against SearXNG, off the router's thread.
  *

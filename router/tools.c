@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tools.c - the registry and the argument checks (see tools.h). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tools.h - the server-side tools: a registry fixed at start-up.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tq.c - timer queues behind one lws_sul each (see tq.h). */
 #include "router.h"
 #include "tq.h"

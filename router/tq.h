@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tq.h - timer queues: many timers of one kind behind one lws_sul.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* trust.c - reputation per node id (see trust.h). */
 #include <stdio.h>
 #include <stdlib.h>

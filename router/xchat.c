@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* xchat.c - chats that cross instances of a cluster (see xchat.h). */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * xchat.h - chats that cross instances of a cluster (docs/cluster.md).
  *

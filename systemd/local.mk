@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # systemd/: unit files, sysusers.d; conf/: the example configuration.
 #
 # The units in the tree name /usr/sbin (Debian's layout); installed copies

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """bench/idle: what an idle idleclawd costs the machine it lends.
 
 Starts idleclaw-routerd, fake-ollama and idleclawd (production timers:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """bench/relay: what the relay (idleclaw-routerd + idleclawd) adds to a
 stream of chunks, compared with reading the same stream from Ollama
 directly.

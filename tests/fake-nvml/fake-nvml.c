@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * fake-nvml.c - a stand-in for libnvidia-ml.so.1 with the symbols
  * daemon/idle-nvml.c calls.  Its readings come from the file named by

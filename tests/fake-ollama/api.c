@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * api.c - the HTTP paths of Ollama's API that fake-ollama answers, from a
  * table; /api/chat is validated here and streamed by chat.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * chat.c - one /api/chat reply: a plan of lines (thinking, content, tool
  * calls, done), sent as NDJSON at the configured pace, with the injected

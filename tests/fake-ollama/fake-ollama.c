@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * fake-ollama.c - main(): flags, the listening socket, signals, the loop.
  *

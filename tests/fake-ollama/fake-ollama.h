@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * fake-ollama.h - a stand-in for Ollama's HTTP API, for tests and benchmarks.
  *

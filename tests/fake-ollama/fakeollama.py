@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Start tests/fake-ollama/fake-ollama from a Python integration test.
 
     sys.path.insert(0, os.path.join(iclib.SRCDIR, "tests", "fake-ollama"))

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tests/fake-ollama/local.mk: a stand-in for Ollama's HTTP API, used by the
 # integration tests and benchmarks (docs/fake-ollama.md).  Built by `make`
 # so that benchmarks and hand testing find it too.

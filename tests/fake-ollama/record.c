@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * record.c - the --record file: one JSON line per request body received and
  * per chat the client abandoned, so tests can see what reached "Ollama".

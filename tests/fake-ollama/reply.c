@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * reply.c - a reply's text cut into pieces, each JSON-escaped once.
  *

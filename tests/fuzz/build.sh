@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Build the libFuzzer harnesses with clang, for real fuzzing sessions
 # (make check runs the same harnesses through standalone.c instead).
 #   tests/fuzz/build.sh [OUTDIR [NAME...]]    default: . and every harness

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Fuzz harness for router/chunkparse.c: the input is one node-link text
  * frame, as node_rx() hands it to chunk_parse() before ic_msg_parse().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Fuzz harness for common/config.c: the input is a configuration file,
  * loaded with a small schema of every key type.  An input starting with "!"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * libFuzzer harness for common/ctlproto.c: the input is one control-socket
  * line, parsed as a request (what idleclawd reads) and as a daemon message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * libFuzzer harness for the gateway's dialects (daemon/gateway-chat.c,
  * gateway-ollama.c, gateway-openai.c): the input is a request body read as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Fuzz harness for common/jsonutil.c (ic_json_parse_new and the wire
  * serializer).

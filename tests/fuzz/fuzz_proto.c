@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Fuzz harness for common/proto.c: the input is one node-link text frame.
  *

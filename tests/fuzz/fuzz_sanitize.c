@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Fuzz harness for common/sanitize.c: the input is JSON text, sanitized as
  * an Ollama /api/chat request and as an Ollama NDJSON line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * libFuzzer harness for common/validate.c and common/utf8.c.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tests/fuzz/local.mk: the fuzz harnesses of common/ and of the router's
 # hand-written frame reader (docs/fuzzing.md).
 #

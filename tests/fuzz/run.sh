@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Fuzz every harness (or the NAMEs given) for SECONDS each with libFuzzer.
 #   tests/fuzz/run.sh [-t SECONDS] [-o OUTDIR] [NAME...]
 # Defaults: 60 s, OUTDIR ./fuzz-out.  Each harness starts from its seed

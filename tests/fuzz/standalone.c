@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * standalone.c - runs a libFuzzer harness without libFuzzer, as a
  * regression test for make check (gcc, optionally ASan+UBSan).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """The integration tests' harness (pytest, Debian's python3-pytest).
 
 - Every program and stand-in a test starts registers itself with iclib

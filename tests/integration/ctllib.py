@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Helpers for idleclawctl's integration tests (tests/integration/test_ctl.py).
 
 FakeDaemon listens on a UNIX socket in a temp dir and speaks the control

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Helpers for the idleclawd integration tests.
 
 Daemon runs the real binary with -o overrides on loopback; StandInRouter is

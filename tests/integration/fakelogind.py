@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """A stand-in for logind on a private bus: org.freedesktop.login1 at
 /org/freedesktop/login1 answers org.freedesktop.DBus.Properties.Get for
 org.freedesktop.login1.Manager's IdleHint (b) and IdleSinceHint (t, µs),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Shared helpers for IdleClaw integration tests.
 
 Tests run the real binaries on loopback ports.  Paths come from the

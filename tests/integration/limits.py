@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """The limits the integration tests probe, read once per test run.
 
 tests/integration/print-limits (built by `make`, from common/limits.h and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tests/integration/local.mk: the integration tests (docs/architecture.md,
 # "Tests").  pytest finds every test_*.py in tests/integration; run-pytest
 # runs them for this build directory under automake's TAP driver, so each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * print-limits.c - the limits the integration tests probe, as one JSON
  * object on stdout ({"IC_MODEL_NAME_MAX": 64, ...}).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Stand-ins for the public network, for idleclawd's tests.
 
 PublicServer speaks the node protocol the way the public network's server

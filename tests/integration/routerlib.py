@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Helpers for the idleclaw-routerd integration tests.
 
 A Router runs the real binary on a loopback port.  TestNode speaks the node

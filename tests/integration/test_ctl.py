@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawctl: its own errors, and its use of the control protocol against
 a fake daemon (ctllib.FakeDaemon).  The tests against the real idleclawd
 are in test_ctl_daemon.py."""

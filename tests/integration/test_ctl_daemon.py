@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawctl against the real idleclawd, with idleclaw-routerd and
 fake-ollama on loopback: every command end to end, the status table's exit
 codes, SO_PEERCRED refusal of privileged commands, Ctrl-C cancelling a chat

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd learns each shared model's capabilities from Ollama's
 POST /api/show, asks once per model and digest, and adds them to its
 register and models_update entries as "capabilities"."""

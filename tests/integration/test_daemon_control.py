@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd as a service: sd_notify messages, SIGHUP reload, SIGTERM drain,
 --check-config, and bad input on the control socket."""
 import os

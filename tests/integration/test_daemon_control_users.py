@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Unprivileged users cannot lock root out of the control socket
 (docs/SECURITY.md, "Unprivileged users").
 

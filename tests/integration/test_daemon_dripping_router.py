@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """A router that drips its /health and /api/models cannot pin the daemon's
 reads (docs/SECURITY.md, "The daemon's reads from the router").
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """End to end through the real router: idleclaw-routerd + idleclawd +
 fake-ollama on loopback.  Consumers chat over HTTP (SSE) and through the
 daemon's control socket (idleclawd's consume path)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """A hostile router cannot make the contributor's Ollama do more than the
 limits allow (docs/SECURITY.md, "A hostile router").
 

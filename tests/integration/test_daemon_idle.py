@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Idle detection end to end: idleclaw-routerd + idleclawd + fake-ollama on
 loopback, idleclawd reading a fake proc/sys/dev tree (daemonlib.FakeMachine)
 and the fake NVML of tests/fake-nvml.  The owner's use of the machine must

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd's link to the router: heartbeats, availability, model list
 changes, reconnects, Ollama going away and coming back.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd stays routable on the public network: reconnects over a
 half-open link, capacity, and the close codes of a restarting router.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd relays inference requests from a router to Ollama.
 
 A stand-in router (python3-websockets) sends inference_request frames the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclawd over TLS: the router behind Caddy (tls internal), reached as
 https:// and wss://.  The daemon trusts the router only with Caddy's root
 in ca_file (the system store does not have it; skip_install_trust keeps

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """fake-ollama: every endpoint, the NDJSON stream, echo, thinking, tool
 calls, the record file, every fault, cancel detection and a clean exit."""
 import http.client

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """The daemon's local gateway (daemon/gateway.c): Ollama's and OpenAI's
 HTTP APIs answered through the network, all real binaries on loopback:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: HTTP endpoints, errors, and one chat end to end."""
 import asyncio
 import signal

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Slow request bodies cannot freeze the router (docs/SECURITY.md,
 "Slow request bodies").
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd behind Caddy (as in conf/Caddyfile.example, without
 TLS): the node WebSocket and the SSE stream pass through, chunks arrive as
 they are sent, a hang-up reaches the node as cancel_request, and a client

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd instances as one cluster over NATS: summaries.
 
 A real nats-server on a loopback port (skipped if it is not installed) and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """A cluster of three idleclaw-routerd instances behind Caddy with
 `lb_policy ip_hash`, as conf/Caddyfile.cluster.example has it.
 

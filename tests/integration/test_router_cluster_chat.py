@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd instances as one cluster over NATS: chats that cross
 from one instance to another (docs/cluster.md).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """An instance whose peer misbehaves: a stand-in peer speaking the NATS
 text protocol directly (a few lines of Python; no client library) announces
 a model, then never answers an offer, answers with frames out of order, in

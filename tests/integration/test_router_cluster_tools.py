@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """A chat that crosses router instances and calls a tool: the consumer's
 instance runs the search and offers the next round again; the node on the
 other instance sees the same requests as from a single router."""

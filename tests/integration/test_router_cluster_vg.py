@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Two cluster instances under valgrind: a chat that crosses and ends, one
 the consumer cancels, one in flight when the node's instance is stopped
 (its drain finishes it), then the consumer's instance stopped.  Both exit

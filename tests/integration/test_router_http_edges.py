@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """HTTP edge cases of the router: HEAD answered like GET without a body,
 and Content-Length only as digits (docs/SECURITY.md, "Also seen")."""
 import socket

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: per-IP limits at N and N+1 - rate limits at their real
 defaults, open streams per IP, trusted proxies, slow consumers."""
 import asyncio

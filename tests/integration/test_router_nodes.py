@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: the node WebSocket - registration, close reasons,
 heartbeats, identity bound to the socket, extensions, frame size."""
 import asyncio

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: the prompt policy - the exact ollama_params a node
 receives for a native-tool model, a text-form model and a thinking model,
 with and without think; capabilities from the node's report over names."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: scheduling and faults - least loaded, the wait queue,
 failover before the first token, in-band errors after it, cancel on
 consumer disconnect, SIGTERM drain."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd's server-side tools: web_search against a SearXNG
 stand-in, the loop back to the node, and each safeguard at N and N+1."""
 import asyncio

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd: node trust - the consumer input policy, probes a node
 cannot tell from chats, reputation that steers scheduling, /admin/nodes and
 who may read /metrics."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """idleclaw-routerd on its libuv loop: SIGTERM drain and shutdown under load.
 
 The loop belongs to main(); on SIGTERM the router drains, closes the nodes,

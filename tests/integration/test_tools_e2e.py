@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """web_search end to end: idleclaw-routerd with a SearXNG stand-in,
 idleclawd and fake-ollama (whose model calls the tool), and idleclawctl
 chat showing the tool's progress on stderr and in its --json events."""

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The unit files pass `systemd-analyze verify` with nothing to say and score
 # at most 2.0 ("OK") in `systemd-analyze security --offline`; the manual
 # pages are clean under `mandoc -Tlint -Wwarning`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 """Helpers for the server-side tool tests: a router with [tools] keys, and
 a SearXNG stand-in (Python http.server in a thread) whose behaviour each
 test picks: normal results, slow, malformed JSON, a huge body, HTTP 500.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # scripts/demo, the README's first command, in its three cases: no Ollama
 # at OLLAMA_HOST (the stand-in answers), an Ollama there (its smallest
 # model answers, and the demo says which Ollama it used), and an Ollama

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The Debian packages, end to end, on this machine: build them with
 # scripts/package (lintian included), install them with apt-get, check
 # what landed, reinstall over a changed conffile, purge them and check

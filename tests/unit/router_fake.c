@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* router_fake.c - the stand-ins of router_fake.h. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * router_fake.h - what the router's unit tests put in place of the network.
  *

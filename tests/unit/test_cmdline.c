@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/cmdline.c (the servers' shared command line) and
  * common/startup.c (configuration at start and on reload). */
 #include <check.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "licence.h"
 #include "common/config.h" /* plain "config.h" is autoconf's */
 #include "log.h"
 #include "startup.h"
@@ -150,7 +152,7 @@ START_TEST(test_version_and_help)
 	struct result r = parse("-V", NULL);
 
 	ck_assert_int_eq(r.rc, 0);
-	ck_assert_str_eq(r.out, "testd " PACKAGE_VERSION "\n");
+	ck_assert_str_eq(r.out, "testd " PACKAGE_VERSION "\n" IC_LICENCE_NOTICE);
 	ck_assert_str_eq(r.err, "");
 	result_free(&r);
 	r = parse("--version", "--bogus", NULL); /* stops at --version */

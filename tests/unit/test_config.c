@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/config.c: sources, order, errors with FILE:LINE. */
 #include <check.h>
 #include <ftw.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Tests for daemon/control.c and control_listen.c on a real UNIX socket in
  * a temporary directory, with fake handlers bound to the real command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/ctlproto.c: the control-socket messages. */
 #include <check.h>
 #include <stdio.h>

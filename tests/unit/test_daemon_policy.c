@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for idleclawd's pure parts: daemon/availability.c,
  * daemon/backoff.c (delays and how a close counts), daemon/nodeid.c (the

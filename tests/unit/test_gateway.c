@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for the gateway's dialects: daemon/gateway-chat.c,
  * gateway-addr.c, gateway-ollama.c, gateway-openai.c, and the shared
  * system-text fold (common/chatmsg.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/hex.c. */
 #include <check.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for daemon/idle.c: the idle policy over sample sequences.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for the idle samplers (daemon/idle-cpu.c, idle-power.c,
  * idle-tty.c, idle-drm.c, idle-nvml.c) over fake proc/sys/dev trees in a

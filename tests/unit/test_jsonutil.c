@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/jsonutil.c: wire serialization and strict parsing. */
 #include <check.h>
 #include <stdint.h>

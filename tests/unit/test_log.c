@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/log.c: level parsing, journal and plain formats. */
 #include <check.h>
 #include <stdio.h>

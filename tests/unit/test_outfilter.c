@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for common/outfilter.c: tool_call spans, active markup, every
  * split point of every pattern, ordinary text, UTF-8 boundaries.

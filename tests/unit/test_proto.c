@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/proto.c: the node-link messages of protocol.md. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for router/chunkparse.c: every frame it reads gives what
  * ic_msg_parse() gives, every frame it declines is left untouched, and the
  * frames nodes really send are read. */

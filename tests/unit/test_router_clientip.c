@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for router/clientip.c: X-Forwarded-For only from trusted proxies. */
 #include <check.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for router/nodes.c: registration, replacement by node_id,
  * the limits per IP and in all, the registration and heartbeat deadlines;

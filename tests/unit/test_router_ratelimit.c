@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for router/ratelimit.c and router/strmap.c. */
 #include <check.h>
 #include <stdio.h>

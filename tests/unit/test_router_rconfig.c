@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for router/rconfig.c: the [router] key table loads with its
  * defaults, and man/idleclaw-routerd.8 lists every key with the default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for router/sched.c: the least loaded node wins, a chat never
  * goes back to a node that failed it, bounded FIFO waiting with a deadline,

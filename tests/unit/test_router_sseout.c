@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for router/sseout.c: the text events are byte for byte what
  * the json-c object (as chat.c built it for every chunk) serialises to. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for router/strmap.c and router/siphash.c. */
 #include <check.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for router/tools.c (the registry's argument checks),
  * router/prompt.c's pure parts (name patterns, the date line) and

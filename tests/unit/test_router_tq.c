@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for router/tq.c: timer queues behind one lws_sul each.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Unit tests for the router's consumer input policy (router/policy.c) and
  * its probe questions (router/probe-questions.c): every default pattern

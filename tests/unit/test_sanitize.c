@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/sanitize.c: request and chunk whitelists. */
 #include <check.h>
 #include <json-c/json.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/sse.c: SSE writing and parsing under any chunking. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/utf8.c: validation, counting, safe split points. */
 #include <check.h>
 #include <stdlib.h>

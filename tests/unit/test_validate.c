@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Unit tests for common/validate.c: names, ids, messages, URLs, OLLAMA_HOST. */
 #include <check.h>
 #include <json-c/json.h>
