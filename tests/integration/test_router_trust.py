@@ -12,7 +12,7 @@ import statistics
 import tempfile
 import time
 
-from routerlib import TestNode, chat, chat_body, http, text_of, until
+from routerlib import TestNode, chat, chat_body, data_events, http, text_of, until
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 TOKEN = "tok-3f9a1c7e5b2d4068a1b2c3d4e5f60718"
@@ -586,3 +586,28 @@ def test_reload_patterns_token_allow(notify):
     assert asyncio.run(status("/admin/nodes")) == 401
     assert asyncio.run(status("/admin/nodes", auth="another-token-0123456789")) == 200
     p.assert_clean_exit()
+
+
+def test_node_error_text_not_shown(make_router):
+    """An inference_error's text is the node's own string, which no filter
+    sees: the consumer reads a protocol code or "node error", never it."""
+    r = make_router()
+
+    async def run():
+        n = await TestNode.registered(r, "err-1", models=("m1",))
+        for sent, shown in (("<script>alert(1)</script>\x1b]0;pwned\x07", "node error"),
+                            ("ollama_unavailable", "ollama_unavailable")):
+            resp = await chat(r.port, chat_body("m1", "hi"))
+            req = await n.recv_type("inference_request")
+            await n.chunk(req["request_id"], "partial")
+            await n.error(req["request_id"], sent)
+            events = await resp.events()
+            resp.close()
+            raw = "".join(events)
+            for bad in ("<script", "\x1b", "\\u001b", "pwned", "\x07", "\\u0007"):
+                assert bad not in raw, (bad, raw)
+            assert text_of(events) == "partial\n\n[Error: %s]" % shown, events
+            last = [ch for ch in data_events(events) if "error" in ch]
+            assert last[-1]["error"] == {"code": "node_failed", "message": shown}, last
+        await n.close()
+    go(r, run())
