@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
 
@@ -547,6 +548,7 @@ def test_reload_patterns_token_allow(notify):
     tok = os.path.join(d, "token")
     with open(tok, "w") as f:
         f.write(TOKEN + "\n")
+    os.chmod(tok, 0o600)
 
     def write(patterns, allow):
         with open(conf, "w") as f:
@@ -611,3 +613,55 @@ def test_node_error_text_not_shown(make_router):
             assert last[-1]["error"] == {"code": "node_failed", "message": shown}, last
         await n.close()
     go(r, run())
+
+
+def test_token_file_others_may_read_refused(notify):
+    """An admin_token_file that group or others may read or write (mode &
+    077) is refused at load, as OpenSSH refuses such a key: the router does
+    not start and says what to do; 0600 and 0400 start.  On SIGHUP such a
+    file is refused too and the old token stays."""
+    path = token_file()
+    for mode in (0o644, 0o640, 0o604, 0o602, 0o620, 0o601, 0o610):
+        os.chmod(path, mode)
+        port = iclib.free_port()
+        p = subprocess.run([iclib.binary("router/idleclaw-routerd"), "--config",
+                            "/nonexistent/idleclaw.conf", "--listen", "127.0.0.1:%d" % port,
+                            "-o", "router.admin_token_file=" + path],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 1, (oct(mode), p.returncode, p.stderr)
+        assert "router.admin_token_file: %s may be read or written by group or others " \
+               "(mode %04o)" % (path, mode) in p.stderr, p.stderr
+        assert "chmod 600 " + path in p.stderr, p.stderr
+        assert TOKEN not in p.stderr
+        p = subprocess.run([iclib.binary("router/idleclaw-routerd"), "--config",
+                            "/nonexistent/idleclaw.conf", "--check-config",
+                            "-o", "router.admin_token_file=" + path],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0 and "chmod 600" in p.stderr, (p.returncode, p.stderr)
+    d = tempfile.mkdtemp(prefix="ic-trust-conf-")
+    iclib.track(d, lambda: shutil.rmtree(d, True))
+    conf = os.path.join(d, "idleclaw.conf")
+    with open(conf, "w") as f:
+        f.write("[router]\nrate_other = 1000\nadmin_token_file = %s\n"
+                "[trust]\nprobe_interval = 0\n" % path)
+    for mode in (0o600, 0o400):
+        os.chmod(path, mode)
+        port = iclib.free_port()
+        p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config", conf,
+                                   "--listen", "127.0.0.1:%d" % port],
+                       env={"NOTIFY_SOCKET": notify.path})
+        notify.messages.clear()
+        notify.wait_for("READY=1")
+        assert asyncio.run(admin_nodes(port)) == {}
+        if mode == 0o600:
+            p.assert_clean_exit()
+    # p (0400) runs on: a reload that finds the file opened up is refused
+    os.chmod(path, 0o600)
+    with open(path, "w") as f:
+        f.write("another-token-0123456789\n")
+    os.chmod(path, 0o644)
+    notify.messages.clear()
+    p.signal(signal.SIGHUP)
+    iclib.wait_for(lambda: "chmod 600" in p.log(), what="the reload refused")
+    assert asyncio.run(admin_nodes(port)) == {}          # the old token
+    p.assert_clean_exit()
