@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "admin.h"
 #include "common/jsonutil.h"
@@ -26,11 +27,22 @@ static char *read_token(const char *path)
 {
 	char buf[ROUTER_ADMIN_TOKEN_MAX + 2];
 	FILE *f = fopen(path, "r");
+	struct stat st;
+	char *why = NULL;
 	size_t len;
 
 	if (!f) {
 		log_err("router.admin_token_file: cannot open %s: %s; /admin/nodes is off", path,
 			strerror(errno));
+		return NULL;
+	}
+	/* the file read is the file checked: it may have changed since the load */
+	if (fstat(fileno(f), &st) < 0 ||
+		(why = router_token_mode_error_new(path, (unsigned)st.st_mode))) {
+		fclose(f);
+		log_err("%s; /admin/nodes is off",
+			why ? why : "router.admin_token_file: fstat failed");
+		free(why);
 		return NULL;
 	}
 	if (!fgets(buf, sizeof(buf), f))

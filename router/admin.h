@@ -5,7 +5,8 @@
  * /admin/nodes needs "Authorization: Bearer TOKEN" with the token of
  * [router] admin_token_file, read when the configuration is loaded or
  * reloaded; without a token the endpoint does not exist (404), a wrong
- * token is 401.  The token is compared in constant time and never logged.
+ * token is 401.  A token file that group or others may read or write is a
+ * configuration error (the router does not start, a reload is refused).  The token is compared in constant time and never logged.
  * [router] metrics_allow, parsed at load, limits /metrics to addresses and
  * networks.
  */

@@ -9,12 +9,14 @@
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/outfilter.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "nodes.h"
 #include "strmap.h"
 #include "tools.h"
 #include "tools-searxng.h"
+#include "trust.h"
 
 #define TAG_OPEN "<tool_call>"
 #define TAG_CLOSE "</tool_call>"
@@ -45,7 +47,7 @@ struct toolrun {
 struct call {
 	lws_dll2_t link; /* in toolrun->running while searching */
 	struct chat *c;
-	char *name;	    /* as asked (may be NULL: not even a name) */
+	char *name;	    /* the registry's, or CHAT_TOOLS_BAD_NAME: never the node's */
 	bool native;	    /* from message.tool_calls */
 	json_object *entry; /* native: the call as the history keeps it */
 	uint64_t job;	    /* search id, 0 once answered */
@@ -59,7 +61,8 @@ struct chat_tools {
 	json_object *native; /* this round's tool_calls, in order */
 	struct call *calls;
 	size_t n_calls;
-	size_t pending; /* calls still searching */
+	size_t pending;	    /* calls still searching */
+	bool hostile_names; /* a name the consumer must not see: charged once */
 };
 
 /* --- the router-wide part --- */
@@ -245,6 +248,7 @@ static void round_clear(struct chat *c)
 	ct->native = NULL;
 	buf_free(&ct->content);
 	ct->content_overflow = false;
+	ct->hostile_names = false;
 }
 
 void chat_tools_free(struct chat *c)
@@ -274,26 +278,77 @@ static void native_parts(json_object *e, const char **name, json_object **args)
 		*args = v;
 }
 
-/* The next of the calls allocated by chat_tools_done() (never moved: a
- * running call is linked in toolrun->running). */
-/* A name the node's validation takes back as tool_name (validate.c). */
-static bool name_ok(const char *name)
+/* A name no honest model writes: one the output filter would change
+ * (markup), or one with C0 or C1 controls or DEL (terminal escapes). */
+static bool name_hostile(const char *s, size_t len)
 {
-	size_t len = name ? strlen(name) : 0;
+	struct ic_outfilter *f = ic_outfilter_new();
+	size_t n1, n2;
+	char *a = ic_outfilter_feed_new(f, s, len, &n1);
+	char *b = ic_outfilter_finish_new(f, &n2);
+	bool changed = n1 + n2 != len || memcmp(a, s, n1) != 0 || memcmp(b, s + n1, n2) != 0;
 
-	return len > 0 && len <= CHAT_TOOLS_NAME_MAX && ic_utf8_count(name, len) >= 0;
+	free(a);
+	free(b);
+	ic_outfilter_free(f);
+	for (size_t i = 0; !changed && i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		changed = ch < 0x20 || ch == 0x7f ||
+			(ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+				(unsigned char)s[i + 1] <= 0x9f);
+	}
+	return changed;
 }
 
+/* The next of the calls allocated by chat_tools_done() (never moved: a
+ * running call is linked in toolrun->running).  The consumer sees its
+ * name, so it is the registry's: a node's own name (a tool that is not
+ * offered, markup, terminal escapes) becomes CHAT_TOOLS_BAD_NAME and is
+ * charged as output the filter had to strip. */
 static struct call *call_add(struct chat *c, const char *name, bool native)
 {
 	struct chat_tools *ct = c->tools;
 	struct call *k = &ct->calls[ct->n_calls++];
+	const char *known = tools_offered_name(c->r->cfg, name);
 
 	memset(k, 0, sizeof(*k));
 	k->c = c;
-	k->name = xstrdup(name_ok(name) ? name : CHAT_TOOLS_BAD_NAME);
+	k->name = xstrdup(known ? known : CHAT_TOOLS_BAD_NAME);
 	k->native = native;
+	if (name && !known)
+		ct->hostile_names = true;
 	return k;
+}
+
+/* Argument names are the node's too: tools_check() never repeats them,
+ * and one that is markup or escapes is charged. */
+static void args_scan(struct chat *c, json_object *args)
+{
+	if (!json_object_is_type(args, json_type_object))
+		return;
+	json_object_object_foreach(args, key, val)
+	{
+		(void)val;
+		if (name_hostile(key, strlen(key)))
+			c->tools->hostile_names = true;
+	}
+}
+
+/* This reply named what the consumer must not see: its node pays as for
+ * output the filter had to strip (once a reply).  A peer instance's node
+ * is not ours to charge. */
+static void charge_names(struct chat *c)
+{
+	if (!c->tools->hostile_names)
+		return;
+	c->tools->hostile_names = false;
+	c->r->stats.flagged++;
+	if (!c->node)
+		return;
+	log_info("chat %s: node %s named a tool or argument that is not offered", c->request_id,
+		c->node->node_id);
+	trust_flagged(c->node);
 }
 
 static void call_refuse(struct call *k, enum outcome o, const char *why)
@@ -316,6 +371,7 @@ static void call_start(struct call *k, json_object *args)
 	const char *query = NULL;
 	json_object *none = NULL;
 
+	args_scan(c, args);
 	if (!args) /* no arguments at all: as {} (the required ones are missing) */
 		args = none = json_object_new_object();
 	if (c->tools->n_calls > CHAT_TOOLS_CALLS_MAX) {
@@ -459,6 +515,7 @@ bool chat_tools_done(struct chat *c)
 	}
 	if (!ct->content_overflow && buf_used(&ct->content))
 		text_calls(c, buf_head(&ct->content), buf_used(&ct->content));
+	charge_names(c);
 	if (ct->n_calls == 0)
 		return false;
 	tq_cancel(&c->chunk_timer); /* the node is not expected to speak now */

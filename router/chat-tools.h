@@ -9,7 +9,10 @@
  * in tools-searxng.c) and, once every result is in, fed back as a new
  * inference_request, to the same node if it is still there, else to
  * another with the model.  The consumer sees each call's progress as
- * "delta":{"tool_call":{"name":..,"status":"executing"|"done"|"error"}}.
+ * "delta":{"tool_call":{"name":..,"status":"executing"|"done"|"error"}}
+ * ("reason" with an error).  The name is always a registered tool's or
+ * CHAT_TOOLS_BAD_NAME and the reason the router's own sentence: nothing the
+ * node chose reaches the consumer unfiltered.
  * After IC_TOOL_ROUNDS_MAX rounds nothing is offered or parsed any more.
  */
 #ifndef IC_ROUTER_CHAT_TOOLS_H
@@ -22,8 +25,7 @@
 #define CHAT_TOOLS_CONTENT_MAX (256 * 1024) /* reply text kept for parsing */
 #define CHAT_TOOLS_CALLS_MAX 5		    /* calls run from one reply */
 #define CHAT_TOOLS_PARSED_MAX 16	    /* calls answered (refused beyond 5) */
-#define CHAT_TOOLS_BAD_NAME "invalid_tool"  /* for a missing or unusable name */
-#define CHAT_TOOLS_NAME_MAX 64		    /* bytes: validate.c's tool_name bound */
+#define CHAT_TOOLS_BAD_NAME "invalid_tool"  /* any name but an offered tool's */
 #define TOOLRUN_WINDOWS_MAX 4096	    /* node windows kept before pruning */
 
 struct chat;

@@ -473,6 +473,27 @@ void chat_node_chunk(struct chat *c, const struct chunk_view *v)
 	on_chunk(c, v);
 }
 
+/* What the consumer may read of an inference_error: one of the protocol's
+ * codes, or a reason a peer instance's router gives for its node
+ * (xchat_proxy_failed(); a peer forwards its node's frames verbatim), else
+ * "node error".  Never the node's own text: it bypasses the output filter. */
+static const char *node_error_reason(const char *error)
+{
+	static const char *const known[] = {
+		IC_ERR_OLLAMA_UNAVAILABLE,
+		IC_ERR_OLLAMA_ERROR,
+		"node timed out",
+		"node heartbeat timeout",
+		"node re-registered",
+		"node disconnected",
+	};
+
+	for (size_t i = 0; error && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(error, known[i]) == 0)
+			return known[i];
+	return "node error";
+}
+
 void chat_node_message(struct chat *c, const struct ic_msg *m)
 {
 	struct chunk_view v;
@@ -496,7 +517,7 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		end_error(c, m->error, "the node refused the request");
 		return;
 	}
-	chat_node_failed(c, m->error ? m->error : "node error");
+	chat_node_failed(c, node_error_reason(m->error));
 }
 
 void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason)

@@ -10,7 +10,10 @@
 #include "clientip.h"
 #include "common/xmalloc.h"
 
-#define XFF_MAX 2048
+/* More than lws keeps of all headers (max_http_header_data, 4096 in
+ * idleclaw-routerd.c): the header is always read whole, since the entries
+ * that count are at its end. */
+#define XFF_MAX 4100
 
 /* Canonical binary form of an address, so "::1" equals "0:0::1". */
 static int parse_addr(const char *s, size_t len, unsigned char out[16], int *family)
@@ -114,43 +117,56 @@ bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr)
 	return false;
 }
 
-/* First entry of X-Forwarded-For if it is an address; else NULL length 0. */
-static size_t xff_first(const char *xff, const char **start)
+/*
+ * From the right, as nginx's real_ip_recursive and Caddy's trusted_proxies:
+ * a proxy that appends (nginx's $proxy_add_x_forwarded_for) passes on what
+ * the client wrote on the left, so only the entries right of the last
+ * proxy we trust are known; the first of them that is not itself a trusted
+ * proxy is the client.  All trusted: the leftmost.  An entry that is not
+ * an address: the last trusted hop right of it (the peer at least), which
+ * is known.  Empty entries (", ,") are skipped.
+ */
+static void xff_choose(const char *xff, const char *peer, const struct clientip_trusted *t,
+	char *out, size_t outlen)
 {
-	const char *p = xff, *end;
-	unsigned char bin[16];
-	int family;
+	const char *end = xff + strlen(xff);
+	char hop[INET6_ADDRSTRLEN + 1];
 
-	while (isspace((unsigned char)*p))
-		p++;
-	end = p;
-	while (*end && *end != ',')
-		end++;
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
-	if (parse_addr(p, (size_t)(end - p), bin, &family) < 0)
-		return 0;
-	*start = p;
-	return (size_t)(end - p);
+	snprintf(hop, sizeof(hop), "%s", peer);
+	for (;;) {
+		const char *p = end, *s, *e = end;
+		unsigned char bin[16];
+		int family;
+
+		while (p > xff && p[-1] != ',')
+			p--;
+		for (s = p; s < e && isspace((unsigned char)*s); s++)
+			;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (e > s) {
+			/* parse_addr() takes no more than hop holds */
+			if (parse_addr(s, (size_t)(e - s), bin, &family) < 0)
+				break;
+			memcpy(hop, s, (size_t)(e - s));
+			hop[e - s] = '\0';
+			if (!clientip_is_trusted(t, hop))
+				break;
+		}
+		if (p == xff)
+			break;
+		end = p - 1; /* the comma */
+	}
+	snprintf(out, outlen, "%s", unmap(hop));
 }
 
 void clientip_choose(const char *peer, const char *xff, const struct clientip_trusted *t, char *out,
 	size_t outlen)
 {
-	const char *first = NULL;
-	size_t n;
-
 	peer = unmap(peer ? peer : "");
 	if (xff && *xff && clientip_is_trusted(t, peer)) {
-		n = xff_first(xff, &first);
-		if (n > 0) {
-			char tmp[INET6_ADDRSTRLEN + 1];
-
-			memcpy(tmp, first, n);
-			tmp[n] = '\0';
-			snprintf(out, outlen, "%s", unmap(tmp));
-			return;
-		}
+		xff_choose(xff, peer, t, out, outlen);
+		return;
 	}
 	snprintf(out, outlen, "%s", peer);
 }

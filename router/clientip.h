@@ -3,9 +3,11 @@
  * clientip.h - which address a request comes from.
  *
  * The socket peer, unless the peer is one of the configured trusted proxies
- * and sent X-Forwarded-For: then the first address in that header.  Anyone
- * else's X-Forwarded-For is ignored, or clients could pick their own IP and
- * dodge every per-IP limit.
+ * and sent X-Forwarded-For: then the rightmost address in that header that
+ * is not a trusted proxy itself (as nginx's real_ip_recursive and Caddy's
+ * trusted_proxies).  Not the leftmost: a proxy that appends keeps what the
+ * client sent there.  Anyone else's X-Forwarded-For is ignored, or clients
+ * could pick their own IP and dodge every per-IP limit.
  *
  * The trusted list (router.trusted_proxies) is parsed once, when the
  * configuration is loaded or reloaded, into binary addresses; a request

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* rconfig.c - the key table of the [router] section. */
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "policy.h"
 #include "rconfig.h"
 #include "router.h"
@@ -333,8 +335,34 @@ static const struct ic_config_key router_keys[] = {
 		.restart = true },
 };
 
+char *router_token_mode_error_new(const char *path, unsigned mode)
+{
+	if (!(mode & 077))
+		return NULL;
+	return xasprintf("router.admin_token_file: %s may be read or written by group or others "
+			 "(mode %04o), so every local user could learn or set the admin token; "
+			 "run chmod 600 %s (the file must belong to the user the router runs as)",
+		path, mode & 07777, path);
+}
+
+/* A token file others may read is refused, as OpenSSH refuses a private
+ * key others may read; a missing or unreadable one only turns
+ * /admin/nodes off (admin.c). */
+static int check_config(void *p, char **errors)
+{
+	const struct router_config *cfg = p;
+	struct stat st;
+
+	if (!cfg->admin_token_file || !cfg->admin_token_file[0] ||
+		stat(cfg->admin_token_file, &st) < 0)
+		return 0;
+	*errors = router_token_mode_error_new(cfg->admin_token_file, (unsigned)st.st_mode);
+	return *errors ? -1 : 0;
+}
+
 const struct ic_config_schema router_config_schema = {
 	.keys = router_keys,
 	.n_keys = sizeof(router_keys) / sizeof(router_keys[0]),
 	.struct_size = sizeof(struct router_config),
+	.check = check_config,
 };

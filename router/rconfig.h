@@ -74,4 +74,10 @@ struct router_config {
 
 extern const struct ic_config_schema router_config_schema;
 
+/* The error of an admin_token_file whose mode lets group or others read or
+ * write it (mode & 077), a NEW string; NULL if the mode is private.  The
+ * schema's check refuses such a file at load and reload; admin.c checks
+ * the file it opens again. */
+char *router_token_mode_error_new(const char *path, unsigned mode);
+
 #endif

@@ -170,6 +170,45 @@ static const struct tool_def *find_tool(const struct router_config *cfg, const c
 	return NULL;
 }
 
+const char *tools_offered_name(const struct router_config *cfg, const char *name)
+{
+	const struct tool_def *t = find_tool(cfg, name);
+
+	return t ? t->name : NULL;
+}
+
+/* "web_search, ..." : the names cfg offers, into out. */
+static void offered_list(const struct router_config *cfg, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < N_TOOLS && used < outlen; i++) {
+		int n;
+
+		if (!tool_offered(cfg, &registry[i]))
+			continue;
+		n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", registry[i].name);
+		if (n > 0)
+			used += (size_t)n;
+	}
+}
+
+/* "query, ..." : the argument names of t, into out. */
+static void arg_list(const struct tool_def *t, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < t->n_args && used < outlen; i++) {
+		int n = snprintf(
+			out + used, outlen - used, "%s%s", used ? ", " : "", t->args[i].name);
+
+		if (n > 0)
+			used += (size_t)n;
+	}
+}
+
 static int check_arg(const struct tool_arg *a, json_object *v, char *err, size_t errlen)
 {
 	ssize_t chars;
@@ -203,7 +242,13 @@ static int check_args(const struct tool_def *t, json_object *args, char *err, si
 			if (strcmp(t->args[i].name, key) == 0)
 				a = &t->args[i];
 		if (!a) {
-			snprintf(err, errlen, "unknown argument '%.64s' for %s", key, t->name);
+			char names[96];
+
+			/* the key is the node's: it is never repeated (the consumer
+			 * sees this sentence) */
+			arg_list(t, names, sizeof(names));
+			snprintf(err, errlen, "unknown argument for %s (its arguments: %s)",
+				t->name, names);
 			return -1;
 		}
 		if (check_arg(a, val, err, errlen) < 0)
@@ -228,7 +273,11 @@ enum tool_id tools_check(const struct router_config *cfg, const char *name, json
 
 	*query = NULL;
 	if (!t) {
-		snprintf(err, errlen, "unknown tool '%.64s'", name ? name : "");
+		char names[96];
+
+		/* the name is the node's: it is never repeated */
+		offered_list(cfg, names, sizeof(names));
+		snprintf(err, errlen, "unknown tool (the tools: %s)", names);
 		return TOOL_NONE;
 	}
 	if (check_args(t, args, err, errlen) < 0)

@@ -34,11 +34,16 @@ char *tools_instructions_new(const struct router_config *cfg);
 
 /*
  * Check one call: name and arguments (a JSON object).  The tool's id, or
- * TOOL_NONE with err set to a sentence the model will see.  *query is set
- * to web_search's query (pointing into args).
+ * TOOL_NONE with err set to a sentence the model and the consumer will
+ * see: it names only registered tools and arguments, never a name the
+ * node sent.  *query is set to web_search's query (pointing into args).
  */
 enum tool_id tools_check(const struct router_config *cfg, const char *name, json_object *args,
 	const char **query, char *err, size_t errlen);
+
+/* The registry's own copy of name if it is a tool cfg offers, else NULL:
+ * what the consumer may be shown instead of a node's string. */
+const char *tools_offered_name(const struct router_config *cfg, const char *name);
 
 /* The name of a tool. */
 const char *tools_name(enum tool_id id);

@@ -80,3 +80,47 @@ async def through(caddy, router):
                     rate_upgrade=100, rate_chat=100, log_level="debug")
 async def test_behind_caddy(router, caddy):
     await through(caddy(CADDYFILE % {"rport": router.port}), router)
+
+
+# Caddy as a proxy that appends to X-Forwarded-For, as nginx's
+# $proxy_add_x_forwarded_for does: it does so for a client it trusts (a
+# load balancer at 127.0.0.2 here), whose header the client before it wrote.
+APPENDING = """{
+	admin off
+	auto_https off
+	storage file_system %%(dir)s/storage
+}
+
+http://127.0.0.1:%%(port)d {
+	reverse_proxy 127.0.0.1:%(rport)d {
+		trusted_proxies 127.0.0.2/32
+	}
+}
+"""
+
+
+@pytest.mark.router(fast=False, trusted_proxies="127.0.0.1, 127.0.0.2", rate_other=3,
+                    rate_upgrade=100, rate_chat=100, log_level="debug")
+async def test_appending_proxy_rightmost_untrusted(router, caddy):
+    """Behind two proxies that append, the client's own entries on the left
+    of X-Forwarded-For are not believed: the router takes the rightmost
+    address that is not a trusted proxy, so forged addresses share the
+    client's one bucket of rate_other = 3 (the 4th is 429)."""
+    c = caddy(APPENDING % {"rport": router.port})
+
+    async def statuses(xff_of, source):
+        out = []
+        for i in range(4):
+            st, _, _ = await http(c.port, "GET", "/health", source=source,
+                                  headers={"X-Forwarded-For": xff_of(i)})
+            out.append(st)
+        return out
+
+    # the load balancer appended the client 203.0.113.9 to what it forged
+    assert await statuses(lambda i: "198.51.100.%d, 203.0.113.9" % i,
+                          "127.0.0.2") == [200, 200, 200, 429]
+    # forged entries that name the trusted proxies change nothing
+    assert await statuses(lambda i: "198.51.100.%d, 127.0.0.2, 203.0.113.10" % i,
+                          "127.0.0.2") == [200, 200, 200, 429]
+    # a client Caddy does not trust: Caddy replaces the header with its address
+    assert await statuses(lambda i: "198.51.100.%d" % i, "127.0.0.3") == [200, 200, 200, 429]

@@ -4,6 +4,9 @@
 stand-in, the loop back to the node, and each safeguard at N and N+1."""
 import asyncio
 import json
+import os
+import shutil
+import tempfile
 import time
 
 from routerlib import TestNode, chat, chat_body, http
@@ -171,13 +174,13 @@ def test_validation_results_paired():
         q2 = await node.recv_type("inference_request")
         msgs = q2["ollama_params"]["messages"]
         results = [m for m in msgs if m["role"] == "tool"]
-        assert [m["tool_name"] for m in results] == ["web_search"] * 4 + ["rm_rf"], results
+        assert [m["tool_name"] for m in results] == ["web_search"] * 4 + ["invalid_tool"], results
         assert results[0]["content"] == expected_results("good"), results[0]
         assert [m["content"] for m in results[1:]] == [
             "Error: argument 'query' must be a string",
-            "Error: unknown argument 'lang' for web_search",
+            "Error: unknown argument for web_search (its arguments: query)",
             "Error: missing required argument 'query' for web_search",
-            "Error: unknown tool 'rm_rf'"], results
+            "Error: unknown tool (the tools: web_search)"], results
         assert [q["q"] for q in sx.queries] == ["good"], sx.queries
         # the query's length: 500 characters pass, 501 do not
         await send_calls(node, q2["request_id"], [ws_call("é" * 500), ws_call("é" * 501)])
@@ -222,7 +225,7 @@ def test_calls_per_reply():
             {"function": {"name": "invalid_tool", "arguments": {"query": "y"}}},
             {"function": {"name": "invalid_tool", "arguments": {}}}], msgs[-3]
         assert msgs[-2:] == [{"role": "tool", "tool_name": "invalid_tool",
-                              "content": "Error: unknown tool 'invalid_tool'"}] * 2, msgs
+                              "content": "Error: unknown tool (the tools: web_search)"}] * 2, msgs
         await send_text(node, q3["request_id"], ["ok"])
         text, _ = await rest_of(resp)
         assert text == "ok", text
@@ -457,3 +460,102 @@ def test_node_lost_between_rounds():
 
     run_with({"searxng_url": sx.url}, go)
 
+
+
+TOKEN = "tok-5b1e0c9d7a3f4e2b8c6d0a1f2e3b4c5d"
+
+# What a hostile node may put in a tool's or an argument's name, and what
+# of it must never reach a consumer (raw, or escaped in the JSON).
+HOSTILE_TOOL_NAMES = ["<script src=x></script>", "\x1b]0;pwned-title\x07",
+                      "\x1b[2J", "\x1b]52;c;cHduZWQtY2xpcA==\x07"]
+HOSTILE_ARG_NAMES = ["<iframe src=javascript:alert(1)>", "\x1b[2Jq"]
+NEVER_SHOWN = ["<script", "<iframe", "javascript:", "\x1b", "\\u001b", "\x07", "\\u0007",
+               "pwned", "cHduZWQ", "[2J", "]0;", "]52;", "rm_rf", "lang"]
+
+
+def token_file():
+    d = tempfile.mkdtemp(prefix="ic-tools-")
+    iclib.track(d, lambda: shutil.rmtree(d, True))
+    path = os.path.join(d, "admin-token")
+    with open(path, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+async def reputation(r, node_id):
+    st, _, body = await http(r.port, "GET", "/admin/nodes",
+                             headers={"Authorization": "Bearer " + TOKEN})
+    assert st == 200, (st, body)
+    return {n["node_id"]: n for n in body["nodes"]}[node_id]["reputation"]
+
+
+async def raw_tool_events(resp, n):
+    """The SSE events (raw text) the consumer gets up to its n-th tool_call."""
+    events = []
+    while sum('"tool_call"' in e for e in events) < n:
+        ev = await resp.event(20)
+        assert ev is not None, "stream ended early: %r" % events
+        events.append(ev)
+    return events
+
+
+def assert_clean(events):
+    """No hostile name in the consumer's events; tool names registered."""
+    for ev in events:
+        for bad in NEVER_SHOWN:
+            assert bad not in ev, (bad, ev)
+        if ev.startswith("data: {"):
+            delta = json.loads(ev[len("data: "):])["choices"][0]["delta"]
+            if "tool_call" in delta:
+                assert delta["tool_call"]["name"] in ("web_search", "invalid_tool"), delta
+
+
+def test_hostile_tool_names():
+    """Tool names and argument names are the node's own strings: the
+    consumer sees only registered names and the router's sentences (no
+    markup, no terminal escapes, not even an honest model's wrong name),
+    and a reply naming a tool that is not offered, or an argument that is
+    markup or escapes, costs the node flag_penalty once; an honest wrong
+    argument name costs nothing."""
+    sx = SearxStandIn()
+
+    async def go(r):
+        node = await TestNode.registered(r, "hn1", models=(NATIVE,))
+        assert await reputation(r, "hn1") == 0.5
+        resp = await chat(r.port, chat_body(NATIVE, "q"), ip="10.13.0.1")
+        q = await node.recv_type("inference_request")
+        # native calls: hostile tool names, one with a hostile argument name
+        await send_calls(node, q["request_id"],
+                         [ws_call("a", name=n) for n in HOSTILE_TOOL_NAMES] +
+                         [ws_call(args={"query": "b", HOSTILE_ARG_NAMES[0]: "c"})])
+        assert_clean(await raw_tool_events(resp, 5))
+        q2 = await node.recv_type("inference_request")
+        results = [m for m in q2["ollama_params"]["messages"] if m["role"] == "tool"]
+        assert [m["tool_name"] for m in results] == ["invalid_tool"] * 4 + ["web_search"]
+        assert await reputation(r, "hn1") == 0.4    # once for the reply
+        # the text form: the same for its name and its arguments' names
+        calls = "".join('<tool_call>{"name": %s, "arguments": {%s: "x"}}</tool_call>'
+                        % (json.dumps(t), json.dumps(a)) for t, a in
+                        (("web_search", HOSTILE_ARG_NAMES[1]), ("rm_rf", "query")))
+        await send_text(node, q2["request_id"], [calls])
+        assert_clean(await raw_tool_events(resp, 2))
+        q3 = await node.recv_type("inference_request")
+        assert await reputation(r, "hn1") == 0.3
+        # an honest model's wrong argument name is refused, not shown, not charged
+        await send_calls(node, q3["request_id"], [ws_call(args={"query": "x", "lang": "en"})])
+        assert_clean(await raw_tool_events(resp, 1))
+        q4 = await node.recv_type("inference_request")
+        assert await reputation(r, "hn1") == 0.3
+        await send_text(node, q4["request_id"], ["done"])
+        events = await resp.events(20)
+        assert_clean(events)
+        resp.close()
+        assert [x["q"] for x in sx.queries] == [], sx.queries
+        m = await metrics(r)
+        assert m["ok"] == 0 and m["refused"] == 8, m
+        st, _, body = await http(r.port, "GET", "/metrics")
+        assert body["flagged_output"] == 2, body
+        await node.close()
+
+    run_with({"searxng_url": sx.url}, go, admin_token_file=token_file())

@@ -10,10 +10,11 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
 
-from routerlib import TestNode, chat, chat_body, http, text_of, until
+from routerlib import TestNode, chat, chat_body, data_events, http, text_of, until
 import iclib  # noqa: E402  (after routerlib, see routerlib._load_iclib)
 
 TOKEN = "tok-3f9a1c7e5b2d4068a1b2c3d4e5f60718"
@@ -548,6 +549,7 @@ def test_reload_patterns_token_allow(notify):
     tok = os.path.join(d, "token")
     with open(tok, "w") as f:
         f.write(TOKEN + "\n")
+    os.chmod(tok, 0o600)
 
     def write(patterns, allow):
         with open(conf, "w") as f:
@@ -586,4 +588,81 @@ def test_reload_patterns_token_allow(notify):
     assert asyncio.run(status("/metrics", ip="10.1.2.3")) == 403
     assert asyncio.run(status("/admin/nodes")) == 401
     assert asyncio.run(status("/admin/nodes", auth="another-token-0123456789")) == 200
+    p.assert_clean_exit()
+
+
+def test_node_error_text_not_shown(make_router):
+    """An inference_error's text is the node's own string, which no filter
+    sees: the consumer reads a protocol code or "node error", never it."""
+    r = make_router()
+
+    async def run():
+        n = await TestNode.registered(r, "err-1", models=("m1",))
+        for sent, shown in (("<script>alert(1)</script>\x1b]0;pwned\x07", "node error"),
+                            ("ollama_unavailable", "ollama_unavailable")):
+            resp = await chat(r.port, chat_body("m1", "hi"))
+            req = await n.recv_type("inference_request")
+            await n.chunk(req["request_id"], "partial")
+            await n.error(req["request_id"], sent)
+            events = await resp.events()
+            resp.close()
+            raw = "".join(events)
+            for bad in ("<script", "\x1b", "\\u001b", "pwned", "\x07", "\\u0007"):
+                assert bad not in raw, (bad, raw)
+            assert text_of(events) == "partial\n\n[Error: %s]" % shown, events
+            last = [ch for ch in data_events(events) if "error" in ch]
+            assert last[-1]["error"] == {"code": "node_failed", "message": shown}, last
+        await n.close()
+    go(r, run())
+
+
+def test_token_file_others_may_read_refused(notify):
+    """An admin_token_file that group or others may read or write (mode &
+    077) is refused at load, as OpenSSH refuses such a key: the router does
+    not start and says what to do; 0600 and 0400 start.  On SIGHUP such a
+    file is refused too and the old token stays."""
+    path = token_file()
+    for mode in (0o644, 0o640, 0o604, 0o602, 0o620, 0o601, 0o610):
+        os.chmod(path, mode)
+        port = iclib.free_port()
+        p = subprocess.run([iclib.binary("router/idleclaw-routerd"), "--config",
+                            "/nonexistent/idleclaw.conf", "--listen", "127.0.0.1:%d" % port,
+                            "-o", "router.admin_token_file=" + path],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 1, (oct(mode), p.returncode, p.stderr)
+        assert "router.admin_token_file: %s may be read or written by group or others " \
+               "(mode %04o)" % (path, mode) in p.stderr, p.stderr
+        assert "chmod 600 " + path in p.stderr, p.stderr
+        assert TOKEN not in p.stderr
+        p = subprocess.run([iclib.binary("router/idleclaw-routerd"), "--config",
+                            "/nonexistent/idleclaw.conf", "--check-config",
+                            "-o", "router.admin_token_file=" + path],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0 and "chmod 600" in p.stderr, (p.returncode, p.stderr)
+    d = tempfile.mkdtemp(prefix="ic-trust-conf-")
+    iclib.track(d, lambda: shutil.rmtree(d, True))
+    conf = os.path.join(d, "idleclaw.conf")
+    with open(conf, "w") as f:
+        f.write("[router]\nrate_other = 1000\nadmin_token_file = %s\n"
+                "[trust]\nprobe_interval = 0\n" % path)
+    for mode in (0o600, 0o400):
+        os.chmod(path, mode)
+        port = iclib.free_port()
+        p = iclib.Proc("routerd", [iclib.binary("router/idleclaw-routerd"), "--config", conf,
+                                   "--listen", "127.0.0.1:%d" % port],
+                       env={"NOTIFY_SOCKET": notify.path})
+        notify.messages.clear()
+        notify.wait_for("READY=1")
+        assert asyncio.run(admin_nodes(port)) == {}
+        if mode == 0o600:
+            p.assert_clean_exit()
+    # p (0400) runs on: a reload that finds the file opened up is refused
+    os.chmod(path, 0o600)
+    with open(path, "w") as f:
+        f.write("another-token-0123456789\n")
+    os.chmod(path, 0o644)
+    notify.messages.clear()
+    p.signal(signal.SIGHUP)
+    iclib.wait_for(lambda: "chmod 600" in p.log(), what="the reload refused")
+    assert asyncio.run(admin_nodes(port)) == {}          # the old token
     p.assert_clean_exit()

@@ -34,16 +34,43 @@ START_TEST(test_untrusted_peer_ignores_xff)
 }
 END_TEST
 
-START_TEST(test_trusted_peer_first_entry)
+START_TEST(test_trusted_peer_rightmost_untrusted)
 {
 	ck_assert_str_eq(choose("127.0.0.1", "1.2.3.4", "127.0.0.1"), "1.2.3.4");
-	ck_assert_str_eq(choose("127.0.0.1", " 1.2.3.4 , 5.6.7.8", "127.0.0.1"), "1.2.3.4");
 	ck_assert_str_eq(choose("10.0.0.2", "2001:db8::1", "10.0.0.1, 10.0.0.2"), "2001:db8::1");
-	/* no header, or one that is not an address: the peer */
+	/* a proxy that appends: what the client wrote is on the left */
+	ck_assert_str_eq(choose("127.0.0.1", " 6.6.6.6 , 5.6.7.8", "127.0.0.1"), "5.6.7.8");
+	ck_assert_str_eq(choose("127.0.0.1", "6.6.6.6,5.6.7.8", "127.0.0.1"), "5.6.7.8");
+	ck_assert_str_eq(choose("127.0.0.1", "evil.example, 1.2.3.4", "127.0.0.1"), "1.2.3.4");
+	/* trusted hops on the right are skipped (nginx's real_ip_recursive):
+	 * one chain of N = 2 proxies, and N + 1 = 3 */
+	ck_assert_str_eq(
+		choose("10.0.0.1", "6.6.6.6, 5.6.7.8, 10.0.0.2", "10.0.0.1, 10.0.0.2"), "5.6.7.8");
+	ck_assert_str_eq(choose("10.0.0.1", "6.6.6.6, 5.6.7.8, 10.0.0.3, 10.0.0.2",
+				 "10.0.0.1, 10.0.0.2, 10.0.0.3"),
+		"5.6.7.8");
+	ck_assert_str_eq(
+		choose("10.0.0.1", "6.6.6.6, 5.6.7.8, 10.0.0.3, 10.0.0.2", "10.0.0.1, 10.0.0.2"),
+		"10.0.0.3");
+	ck_assert_str_eq(choose("::1", "6.6.6.6, ::ffff:5.6.7.8, ::1", "::1"), "5.6.7.8");
+	/* all trusted: the leftmost */
+	ck_assert_str_eq(
+		choose("10.0.0.1", "10.0.0.2, 10.0.0.1", "10.0.0.1, 10.0.0.2"), "10.0.0.2");
+	/* empty entries are nothing */
+	ck_assert_str_eq(choose("127.0.0.1", "6.6.6.6, 5.6.7.8, ,", "127.0.0.1"), "5.6.7.8");
+	ck_assert_str_eq(choose("127.0.0.1", ",", "127.0.0.1"), "127.0.0.1");
+	/* no header, or a rightmost entry that is not an address: the last
+	 * trusted hop (here the peer) */
 	ck_assert_str_eq(choose("127.0.0.1", NULL, "127.0.0.1"), "127.0.0.1");
 	ck_assert_str_eq(choose("127.0.0.1", "", "127.0.0.1"), "127.0.0.1");
-	ck_assert_str_eq(choose("127.0.0.1", "evil.example, 1.2.3.4", "127.0.0.1"), "127.0.0.1");
 	ck_assert_str_eq(choose("127.0.0.1", "1.2.3.4.5", "127.0.0.1"), "127.0.0.1");
+	ck_assert_str_eq(choose("127.0.0.1", "5.6.7.8, x", "127.0.0.1"), "127.0.0.1");
+	ck_assert_str_eq(
+		choose("10.0.0.1", "5.6.7.8, bad, 10.0.0.2", "10.0.0.1, 10.0.0.2"), "10.0.0.2");
+	ck_assert_str_eq(
+		choose("127.0.0.1", "6.6.6.6, 1234:1234:1234:1234:1234:1234:255.255.255.2550",
+			"127.0.0.1"),
+		"127.0.0.1");
 }
 END_TEST
 
@@ -110,7 +137,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_untrusted_peer_ignores_xff);
-	tcase_add_test(tc, test_trusted_peer_first_entry);
+	tcase_add_test(tc, test_trusted_peer_rightmost_untrusted);
 	tcase_add_test(tc, test_address_forms);
 	tcase_add_test(tc, test_list_parsed_once);
 	suite_add_tcase(s, tc);

@@ -50,13 +50,23 @@ START_TEST(test_check)
 	ck_assert_str_eq(err, "argument 'query' must be a string");
 	ck_assert_int_eq(
 		check(cfg, "web_search", "{\"query\":\"x\",\"n\":1}", err, sizeof(err)), TOOL_NONE);
-	ck_assert_str_eq(err, "unknown argument 'n' for web_search");
+	ck_assert_str_eq(err, "unknown argument for web_search (its arguments: query)");
 	ck_assert_int_eq(check(cfg, "web_search", "{}", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "missing required argument 'query' for web_search");
 	ck_assert_int_eq(check(cfg, "web_search", "[]", err, sizeof(err)), TOOL_NONE);
 	ck_assert_str_eq(err, "arguments of web_search must be a JSON object");
 	ck_assert_int_eq(check(cfg, "shell", "{}", err, sizeof(err)), TOOL_NONE);
-	ck_assert_str_eq(err, "unknown tool 'shell'");
+	ck_assert_str_eq(err, "unknown tool (the tools: web_search)");
+	/* a node's names are never repeated: the consumer reads err */
+	ck_assert_int_eq(check(cfg, "<script>\x1b]0;t\x07", "{}", err, sizeof(err)), TOOL_NONE);
+	ck_assert_str_eq(err, "unknown tool (the tools: web_search)");
+	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"x\",\"<iframe\x1b[2J\":1}", err,
+				 sizeof(err)),
+		TOOL_NONE);
+	ck_assert_str_eq(err, "unknown argument for web_search (its arguments: query)");
+	ck_assert_str_eq(tools_offered_name(cfg, "web_search"), "web_search");
+	ck_assert_ptr_null(tools_offered_name(cfg, "web_search "));
+	ck_assert_ptr_null(tools_offered_name(cfg, NULL));
 	ck_assert_int_eq(check(cfg, "web_search", "{\"query\":\"\"}", err, sizeof(err)), TOOL_NONE);
 	/* 500 characters (two bytes each) pass, 501 do not */
 	strcpy(q500, "{\"query\":\"");
