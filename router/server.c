@@ -259,6 +259,8 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 		o, "requests_failed", json_object_new_int64((int64_t)r->stats.chats_failed));
 	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)r->stats.failovers));
 	json_object_object_add(
+		o, "replies_cut", json_object_new_int64((int64_t)r->stats.replies_cut));
+	json_object_object_add(
 		o, "chunks_relayed", json_object_new_int64((int64_t)r->stats.chunks));
 	json_object_object_add(
 		o, "rate_limited", json_object_new_int64((int64_t)r->stats.rejected_rate));
