@@ -63,7 +63,11 @@
 #define IC_SSE_PING_INTERVAL_S 15
 #define IC_NODE_CHUNK_TIMEOUT_S 60 /* no chunk for this long: node failed */
 #define IC_QUEUE_WAIT_DEFAULT_S 30 /* consumer waits this long for a free node */
-#define IC_FAILOVER_ATTEMPTS 3	   /* nodes tried before the first token */
+/* a reply's content characters and time from the request, as the public
+ * server's max_response_chars and response_timeout_seconds */
+#define IC_REPLY_CHARS_DEFAULT 4096
+#define IC_REPLY_TIMEOUT_DEFAULT_S 120
+#define IC_FAILOVER_ATTEMPTS 3 /* nodes tried before the first token */
 #define IC_SHUTDOWN_GRACE_DEFAULT_S 30
 #define IC_RECONNECT_MIN_S 1
 #define IC_RECONNECT_MAX_S 60

@@ -159,10 +159,37 @@ static void emit(struct chat *c, json_object *delta, const char *finish, json_ob
 	free(event);
 }
 
+/* The bytes of content text (len bytes of UTF-8) that max_reply_chars
+ * lets through: all of them, or those before the limit, which then sets
+ * c->reply_over (the caller ends the chat: reply_cut()). */
+static size_t reply_budget(struct chat *c, const char *text, size_t len)
+{
+	size_t max = (size_t)c->r->cfg->max_reply_chars, n = 0;
+
+	if (max == 0)
+		return len;
+	while (n < len) {
+		if (c->reply_chars >= max) {
+			c->reply_over = true;
+			break;
+		}
+		n++; /* one code point: its lead byte and continuation bytes */
+		while (n < len && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n++;
+		c->reply_chars++;
+	}
+	return n;
+}
+
 /* What emit() would write for a delta {"content":text[,"reasoning":true]},
- * built from the chat's prefix (sseout.h): the common case, kept cheap. */
+ * built from the chat's prefix (sseout.h): the common case, kept cheap.
+ * Content counts against max_reply_chars; thinking does not. */
 static void emit_text(struct chat *c, const char *text, size_t len, bool reasoning)
 {
+	if (!reasoning && c->reply_over)
+		return;
+	if (!reasoning)
+		len = reply_budget(c, text, len);
 	if (len == 0 || c->dead)
 		return;
 	sseout_text(&c->out, c->prefix, c->prefix_len, text, len, reasoning);
@@ -204,6 +231,12 @@ static void filters_finish(struct chat *c)
 	}
 }
 
+static void cancel_at_node(struct chat *c)
+{
+	if (c->node)
+		node_send(c->node, ic_msg_cancel_new(c->request_id));
+}
+
 /* The stream's end: [DONE], timers off, node slot freed. */
 static void finish(struct chat *c)
 {
@@ -211,7 +244,20 @@ static void finish(struct chat *c)
 	c->finished = true;
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);
+	tq_cancel(&c->reply_timer);
 	sched_detach(c);
+}
+
+/* The reply reached max_reply_chars or reply_timeout: the node stops, the
+ * consumer gets finish_reason "length" and [DONE] (the public server only
+ * ends the stream). */
+static void reply_cut(struct chat *c, const char *why)
+{
+	log_info("chat %s: %s reached, reply cut", c->request_id, why);
+	c->r->stats.replies_cut++;
+	cancel_at_node(c);
+	emit(c, NULL, "length", NULL);
+	finish(c);
 }
 
 /* In-band error after the stream began: text for old consumers, an error
@@ -233,12 +279,6 @@ static void end_error(struct chat *c, const char *code, const char *message)
 	finish(c);
 }
 
-static void cancel_at_node(struct chat *c)
-{
-	if (c->node)
-		node_send(c->node, ic_msg_cancel_new(c->request_id));
-}
-
 /* The consumer cannot keep up or went away: cancel, free the slot, close. */
 static void consumer_drop(struct chat *c, const char *why)
 {
@@ -247,6 +287,7 @@ static void consumer_drop(struct chat *c, const char *why)
 	c->dead = true;
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);
+	tq_cancel(&c->reply_timer);
 	sched_detach(c);
 	buf_free(&c->out);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -269,6 +310,20 @@ static void ping_due(struct tq_timer *t)
 	if (!c->dead)
 		tq_schedule(&c->r->ping_q, &c->ping_timer,
 			(int64_t)c->r->cfg->ping_interval * 1000000, ping_due);
+}
+
+static void reply_overdue(struct tq_timer *t)
+{
+	struct chat *c = lws_container_of(t, struct chat, reply_timer);
+
+	if (c->finished || c->dead)
+		return;
+	if (c->streaming) {
+		reply_cut(c, "reply_timeout");
+		return;
+	}
+	sched_detach(c); /* still waiting for a node */
+	chat_unavailable(c);
 }
 
 static void chunk_overdue(struct tq_timer *t)
@@ -451,9 +506,17 @@ static void on_chunk(struct chat *c, const struct chunk_view *v)
 		chat_tools_content(c, v->content, v->content_len);
 		filter_feed(c, c->filter_content, v->content, v->content_len, false);
 	}
+	if (!c->dead && c->reply_over) {
+		reply_cut(c, "max_reply_chars");
+		return;
+	}
 	if (c->dead || !v->done)
 		return;
 	filters_finish(c);
+	if (c->reply_over) {
+		reply_cut(c, "max_reply_chars");
+		return;
+	}
 	if (chat_tools_done(c)) {
 		/* the next round's text starts outside any span */
 		c->filter_content = ic_outfilter_new();
@@ -693,6 +756,9 @@ int chat_begin(struct router *r, struct lws *wsi, struct pss *pss)
 	c->filter_content = ic_outfilter_new();
 	c->filter_thinking = ic_outfilter_new();
 	c->wait_deadline_us = router_now_us() + (int64_t)r->cfg->queue_wait * 1000000;
+	if (r->cfg->reply_timeout > 0)
+		tq_schedule(&r->reply_q, &c->reply_timer, (int64_t)r->cfg->reply_timeout * 1000000,
+			reply_overdue);
 	pss->chat = c;
 	ipcount_add(r->ipcount, c->ip, IPC_STREAMS, 1);
 	r->requests_active++;
@@ -733,6 +799,7 @@ void chat_free(struct chat *c)
 	tq_cancel(&c->wait_timer);
 	tq_cancel(&c->chunk_timer);
 	tq_cancel(&c->ping_timer);
+	tq_cancel(&c->reply_timer);
 	ipcount_add(c->r->ipcount, c->ip, IPC_STREAMS, -1);
 	c->r->requests_active--;
 	xchat_chat_free(c);

@@ -68,6 +68,9 @@ struct chat {
 	struct tq_timer wait_timer;   /* queue_wait (sched.c) */
 	struct tq_timer chunk_timer;  /* chunk_timeout */
 	struct tq_timer ping_timer;   /* ping_interval */
+	struct tq_timer reply_timer;  /* reply_timeout */
+	size_t reply_chars;	      /* content characters sent (max_reply_chars) */
+	bool reply_over;	      /* max_reply_chars reached: the rest is cut */
 	struct xchat *x;	      /* its part in a crossing (xchat.h), owned, or NULL */
 };
 

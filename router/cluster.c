@@ -9,9 +9,12 @@
 
 #include "cluster.h"
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/xmalloc.h"
+#include "modellist.h"
 #include "models.h"
 #include "nodes.h"
+#include "prompt.h"
 #include "strmap.h"
 #include "xchat.h"
 
@@ -29,12 +32,6 @@ struct qitem {
 	char data[];
 };
 
-struct peer_model {
-	char *name;
-	int nodes;
-	int free_slots;
-};
-
 struct peer {
 	char *instance;
 	char *inbox;		/* where it takes chats (xchat.h) */
@@ -42,7 +39,7 @@ struct peer {
 	int64_t last_us;
 	bool draining;
 	long nodes;
-	struct peer_model *models;
+	struct model_entry *models;
 	size_t n_models;
 };
 
@@ -222,18 +219,31 @@ static bool get_int(json_object *o, const char *key, int64_t max, int64_t *out)
 	return *out >= 0 && *out <= max;
 }
 
+/* A peer's model's capabilities as it knows them, else as our name
+ * patterns say (prompt_model_caps()). */
+static unsigned peer_caps(const struct router_config *cfg, json_object *m, const char *name)
+{
+	json_object *think, *tools;
+
+	if (!json_object_object_get_ex(m, "thinking", &think) ||
+		!json_object_object_get_ex(m, "tools", &tools))
+		return prompt_model_caps(cfg, NULL, name) & (IC_CAP_THINKING | IC_CAP_TOOLS);
+	return (json_object_get_boolean(think) ? IC_CAP_THINKING : 0) |
+		(json_object_get_boolean(tools) ? IC_CAP_TOOLS : 0);
+}
+
 /* Read models[] of a summary into p (replacing what it had): false if bad. */
-static bool peer_models_read(struct peer *p, json_object *arr)
+static bool peer_models_read(const struct router_config *cfg, struct peer *p, json_object *arr)
 {
 	size_t n = json_object_array_length(arr);
-	struct peer_model *v;
+	struct model_entry *v;
 
 	if (n > 100000)
 		return false;
 	v = xcalloc(n ? n : 1, sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		json_object *m = json_object_array_get_idx(arr, i), *name;
-		int64_t nodes, free_slots;
+		int64_t nodes, free_slots, size, since;
 
 		if (!json_object_is_type(m, json_type_object) ||
 			!json_object_object_get_ex(m, "name", &name) ||
@@ -245,9 +255,17 @@ static bool peer_models_read(struct peer *p, json_object *arr)
 			free(v);
 			return false;
 		}
+		/* what the public clients see; absent from older peers */
+		if (!get_int(m, "size", INT64_MAX, &size))
+			size = 0;
+		if (!get_int(m, "since", INT64_MAX, &since))
+			since = INT64_MAX; /* decides only where no peer says */
 		v[i].name = xstrdup(json_object_get_string(name));
 		v[i].nodes = (int)nodes;
 		v[i].free_slots = (int)free_slots;
+		v[i].size = size;
+		v[i].since_us = since;
+		v[i].caps = peer_caps(cfg, m, v[i].name);
 	}
 	for (size_t i = 0; i < p->n_models; i++)
 		free(p->models[i].name);
@@ -288,7 +306,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		p->instance = xstrdup(name);
 		log_notice("cluster: instance %s joined", name);
 	}
-	if (!peer_models_read(p, models)) {
+	if (!peer_models_read(c->r->cfg, p, models)) {
 		c->dropped++;
 		goto out;
 	}
@@ -344,35 +362,36 @@ out:
 
 /* --- our summary (lws thread) --- */
 
-struct local_acc {
-	json_object *arr;
-	bool draining;
-};
-
-static void local_model(struct model *m, void *ctx)
-{
-	struct local_acc *a = ctx;
-	json_object *o = json_object_new_object();
-	/* a draining instance takes no chat of a peer's */
-	int free_slots = a->draining ? 0 : models_free_slots(m);
-
-	json_object_object_add(o, "name", json_object_new_string(m->name));
-	json_object_object_add(o, "nodes", json_object_new_int((int)m->nodes.count));
-	json_object_object_add(o, "free", json_object_new_int(free_slots));
-	json_object_array_add(a->arr, o);
-}
-
 /* The summary's body without instance and seq (to see a change). */
 static json_object *summary_new(struct cluster *c)
 {
 	json_object *o = json_object_new_object();
-	struct local_acc a = { json_object_new_array(), c->r->draining };
+	json_object *arr = json_object_new_array();
+	struct model_list l = { 0 };
 
-	models_foreach(c->r->models, local_model, &a);
+	model_list_add_local(c->r, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		const struct model_entry *e = &l.v[i];
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "name", json_object_new_string(e->name));
+		json_object_object_add(m, "nodes", json_object_new_int(e->nodes));
+		/* a draining instance takes no chat of a peer's */
+		json_object_object_add(
+			m, "free", json_object_new_int(c->r->draining ? 0 : e->free_slots));
+		json_object_object_add(m, "size", json_object_new_int64(e->size));
+		json_object_object_add(
+			m, "thinking", json_object_new_boolean((e->caps & IC_CAP_THINKING) != 0));
+		json_object_object_add(
+			m, "tools", json_object_new_boolean((e->caps & IC_CAP_TOOLS) != 0));
+		json_object_object_add(m, "since", json_object_new_int64(e->since_us));
+		json_object_array_add(arr, m);
+	}
+	model_list_free(&l);
 	json_object_object_add(o, "v", json_object_new_int(1));
 	json_object_object_add(o, "draining", json_object_new_boolean(c->r->draining));
 	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(c->r)));
-	json_object_object_add(o, "models", a.arr);
+	json_object_object_add(o, "models", arr);
 	return o;
 }
 
@@ -664,69 +683,11 @@ unsigned long cluster_dropped(const struct cluster *c)
 	return n;
 }
 
-struct merged {
-	struct peer_model *v;
-	size_t n, cap;
-};
-
-static void merge(struct merged *m, const char *name, int nodes, int free_slots)
+void cluster_models_add(const struct cluster *c, struct model_list *l)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->v[i].name, name) == 0) {
-			m->v[i].nodes += nodes;
-			m->v[i].free_slots += free_slots;
-			return;
-		}
-	}
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 16;
-		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
-	}
-	m->v[m->n].name = (char *)name; /* borrowed for the call */
-	m->v[m->n].nodes = nodes;
-	m->v[m->n].free_slots = free_slots;
-	m->n++;
-}
-
-static void merge_local(struct model *mo, void *ctx)
-{
-	merge(ctx, mo->name, (int)mo->nodes.count, models_free_slots(mo));
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(((const struct peer_model *)a)->name, ((const struct peer_model *)b)->name);
-}
-
-json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots)
-{
-	struct merged m = { 0 };
-	json_object *arr = json_object_new_array();
-
-	models_foreach(c->r->models, merge_local, &m);
 	for (size_t i = 0; i < c->n_peers; i++)
 		for (size_t j = 0; j < c->peers[i].n_models; j++)
-			merge(&m, c->peers[i].models[j].name, c->peers[i].models[j].nodes,
-				c->peers[i].models[j].free_slots);
-	if (m.n > 1)
-		qsort(m.v, m.n, sizeof(*m.v), cmp_name);
-	for (size_t i = 0; i < m.n; i++) {
-		json_object *o;
-
-		if (!detail) {
-			json_object_array_add(arr, json_object_new_string(m.v[i].name));
-			continue;
-		}
-		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(m.v[i].name));
-		json_object_object_add(o, "node_count", json_object_new_int(m.v[i].nodes));
-		if (slots)
-			json_object_object_add(
-				o, "free_slots", json_object_new_int(m.v[i].free_slots));
-		json_object_array_add(arr, o);
-	}
-	free(m.v);
-	return arr;
+			model_list_add(l, &c->peers[i].models[j]);
 }
 
 /* --- for chats between instances (xchat.c) --- */
@@ -750,7 +711,7 @@ bool cluster_publish(
 	return s == NATS_OK;
 }
 
-static const struct peer_model *peer_model_of(const struct peer *p, const char *model)
+static const struct model_entry *peer_model_of(const struct peer *p, const char *model)
 {
 	for (size_t i = 0; i < p->n_models; i++)
 		if (strcmp(p->models[i].name, model) == 0)
@@ -762,13 +723,13 @@ bool cluster_pick_peer(struct cluster *c, const char *model,
 	bool (*skip)(const char *instance, void *ctx), void *ctx, char **instance, char **inbox)
 {
 	struct peer *best = NULL;
-	struct peer_model *best_m = NULL;
+	struct model_entry *best_m = NULL;
 
 	if (!c->connected)
 		return false;
 	for (size_t i = 0; i < c->n_peers; i++) {
 		struct peer *p = &c->peers[i];
-		struct peer_model *m = (struct peer_model *)peer_model_of(p, model);
+		struct model_entry *m = (struct model_entry *)peer_model_of(p, model);
 
 		if (!m || m->free_slots <= 0 || p->draining || !p->inbox ||
 			p->quiet_until_us > router_now_us() || (skip && skip(p->instance, ctx)))
@@ -790,7 +751,7 @@ bool cluster_pick_peer(struct cluster *c, const char *model,
 void cluster_peer_slot_freed(struct cluster *c, const char *instance, const char *model)
 {
 	struct peer *p = peer_find(c, instance);
-	struct peer_model *m = p ? (struct peer_model *)peer_model_of(p, model) : NULL;
+	struct model_entry *m = p ? (struct model_entry *)peer_model_of(p, model) : NULL;
 
 	if (m)
 		m->free_slots++;
@@ -813,7 +774,7 @@ static bool model_on_peers(const struct cluster *c, const char *model, bool need
 		return false;
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct peer *p = &c->peers[i];
-		const struct peer_model *m = peer_model_of(p, model);
+		const struct model_entry *m = peer_model_of(p, model);
 
 		if (!m || m->nodes == 0 || p->draining || !p->inbox)
 			continue;

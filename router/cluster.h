@@ -25,6 +25,8 @@
 
 #include "router.h"
 
+struct model_list;
+
 #define CLUSTER_PERIOD_MS 1000			   /* summary at least this often */
 #define CLUSTER_TICK_MS 250			   /* a change is published within this */
 #define CLUSTER_FORGET_PERIODS 3		   /* silent this long: forgotten */
@@ -59,10 +61,8 @@ long cluster_peer_nodes(const struct cluster *c);
 /* Messages dropped because the queue was full, summaries rejected. */
 unsigned long cluster_dropped(const struct cluster *c);
 
-/* The models of the local router and of every peer, by name, with nodes
- * and free slots summed: a NEW array of {"name","node_count","free_slots"}
- * (slots) or of names. */
-json_object *cluster_models_new(const struct cluster *c, bool detail, bool slots);
+/* Add every peer's models to l (modellist.h). */
+void cluster_models_add(const struct cluster *c, struct model_list *l);
 
 /* For chats between instances (xchat.h). */
 

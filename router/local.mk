@@ -12,6 +12,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/server.c router/server.h \
 	router/nodes.c router/nodes.h \
 	router/models.c router/models.h \
+	router/modellist.c router/modellist.h \
 	router/sched.c router/sched.h \
 	router/chat.c router/chat.h \
 	router/clientip.c router/clientip.h \

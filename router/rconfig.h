@@ -34,6 +34,8 @@ struct router_config {
 	int nodes_per_ip;
 	int max_nodes;
 	int stream_buffer; /* bytes of SSE held per stream */
+	int max_reply_chars; /* content characters of one reply; 0 = no bound */
+	int reply_timeout;   /* seconds from the request to the reply's end; 0 = none */
 	int failover_attempts;
 	char *refuse_patterns;	/* policy.h; NULL = refuse nothing */
 	char *admin_token_file; /* NULL = no /admin/nodes */

@@ -60,6 +60,7 @@ void router_init(struct router *r, struct lws_context *ctx)
 	tq_init(&r->chunk_q, ctx);
 	tq_init(&r->ping_q, ctx);
 	tq_init(&r->body_q, ctx);
+	tq_init(&r->reply_q, ctx);
 	r->start_us = router_now_us();
 }
 

@@ -86,6 +86,7 @@ struct pss {
 struct router_stats {
 	uint64_t chats_total;
 	uint64_t chats_failed;
+	uint64_t replies_cut; /* max_reply_chars or reply_timeout */
 	uint64_t failovers;
 	uint64_t chunks;
 	uint64_t rejected_rate;
@@ -117,6 +118,7 @@ struct router {
 	struct tq reg_q, hb_q;	      /* nodes.c: registration, heartbeat */
 	struct tq wait_q;	      /* sched.c: queue_wait */
 	struct tq chunk_q, ping_q;    /* chat.c: chunk_timeout, ping_interval */
+	struct tq reply_q;	      /* chat.c: reply_timeout */
 	struct tq body_q;	      /* server.c: body_timeout */
 	int bodies_active;	      /* server.c: request bodies still arriving */
 	lws_dll2_owner_t out_pending; /* chat.c: chats with output to write */

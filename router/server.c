@@ -21,6 +21,7 @@
 #include "common/jsonutil.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "modellist.h"
 #include "models.h"
 #include "nodes.h"
 #include "ratelimit.h"
@@ -152,19 +153,21 @@ static int64_t uptime_s(const struct router *r)
  * and the nodes and models of all of them. */
 static void cluster_health(struct router *r, json_object *o)
 {
-	json_object *models = cluster_models_new(r->cluster, false, false);
+	struct model_list models = { 0 };
 	long local = (long)nodes_count(r);
+
+	model_list_add_local(r, &models);
+	cluster_models_add(r->cluster, &models);
 
 	json_object_object_add(o, "instance", json_object_new_string(cluster_instance(r->cluster)));
 	json_object_object_add(o, "peers", json_object_new_int(cluster_peers(r->cluster)));
 	json_object_object_add(o, "nodes_local", json_object_new_int64(local));
 	json_object_object_add(
 		o, "nodes_cluster", json_object_new_int64(local + cluster_peer_nodes(r->cluster)));
-	json_object_object_add(o, "models_cluster",
-		json_object_new_int64((int64_t)json_object_array_length(models)));
+	json_object_object_add(o, "models_cluster", json_object_new_int64((int64_t)models.n));
 	json_object_object_add(o, "cluster_messages_dropped",
 		json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
-	json_object_put(models);
+	model_list_free(&models);
 }
 
 static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
@@ -190,52 +193,21 @@ static int route_health(struct router *r, struct lws *wsi, struct pss *pss)
 			json_object_new_int64(json_object_get_int64(
 				json_object_object_get(o, "models_cluster"))));
 	}
+	/* what the public clients read (status.py, the web page) */
+	json_object_object_add(o, "node_count",
+		json_object_new_int64(json_object_get_int64(json_object_object_get(o, "nodes"))));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }
 
-struct model_list {
-	struct model **v;
-	size_t n, cap;
-};
-
-static void collect_model(struct model *m, void *ctx)
-{
-	struct model_list *l = ctx;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = m;
-}
-
-static int cmp_model(const void *a, const void *b)
-{
-	const struct model *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
-static void sorted_models(struct router *r, struct model_list *l)
+/* Every model of the router (and its cluster), largest first. */
+static void all_models(struct router *r, struct model_list *l)
 {
 	memset(l, 0, sizeof(*l));
-	models_foreach(r->models, collect_model, l);
-	if (l->n > 1)
-		qsort(l->v, l->n, sizeof(*l->v), cmp_model);
-}
-
-/* One model with its node count and free slots (verbose list, metrics). */
-static json_object *model_detail_new(const struct model *m, bool slots)
-{
-	json_object *o = json_object_new_object();
-	int free_slots = models_free_slots(m);
-
-	json_object_object_add(o, "name", json_object_new_string(m->name));
-	json_object_object_add(o, "node_count", json_object_new_int((int)m->nodes.count));
-	if (slots)
-		json_object_object_add(o, "free_slots", json_object_new_int(free_slots));
-	return o;
+	model_list_add_local(r, l);
+	if (r->cluster)
+		cluster_models_add(r->cluster, l);
+	model_list_sort(l);
 }
 
 static bool want_verbose(struct lws *wsi)
@@ -249,23 +221,14 @@ static bool want_verbose(struct lws *wsi)
 static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o = json_object_new_object();
-	json_object *arr = json_object_new_array();
-	bool verbose = want_verbose(wsi);
 	struct model_list l;
 
 	(void)pss;
-	if (r->cluster) {
-		json_object_put(arr);
-		arr = cluster_models_new(r->cluster, verbose, true);
-	} else {
-		sorted_models(r, &l);
-		for (size_t i = 0; i < l.n; i++)
-			json_object_array_add(arr,
-				verbose ? model_detail_new(l.v[i], true)
-					: json_object_new_string(l.v[i]->name));
-		free(l.v);
-	}
-	json_object_object_add(o, "models", arr);
+	all_models(r, &l);
+	json_object_object_add(o, "models",
+		want_verbose(wsi) ? model_list_detail_new(&l, true) : model_list_names_new(&l));
+	json_object_object_add(o, "capabilities", model_list_caps_new(&l));
+	model_list_free(&l);
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }
@@ -284,11 +247,9 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 		return 0;
 	}
 	o = json_object_new_object();
-	arr = json_object_new_array();
-	sorted_models(r, &l);
-	for (size_t i = 0; i < l.n; i++)
-		json_object_array_add(arr, model_detail_new(l.v[i], false));
-	free(l.v);
+	all_models(r, &l);
+	arr = model_list_detail_new(&l, false);
+	model_list_free(&l);
 	json_object_object_add(
 		o, "nodes_connected", json_object_new_int64((int64_t)nodes_count(r)));
 	json_object_object_add(o, "requests_active", json_object_new_int(r->requests_active));
@@ -297,6 +258,8 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object_object_add(
 		o, "requests_failed", json_object_new_int64((int64_t)r->stats.chats_failed));
 	json_object_object_add(o, "failovers", json_object_new_int64((int64_t)r->stats.failovers));
+	json_object_object_add(
+		o, "replies_cut", json_object_new_int64((int64_t)r->stats.replies_cut));
 	json_object_object_add(
 		o, "chunks_relayed", json_object_new_int64((int64_t)r->stats.chunks));
 	json_object_object_add(
@@ -308,8 +271,6 @@ static int route_metrics(struct router *r, struct lws *wsi, struct pss *pss)
 	json_object_object_add(o, "bodies_arriving", json_object_new_int(r->bodies_active));
 	toolrun_metrics(r, o);
 	if (r->cluster) {
-		json_object_put(arr);
-		arr = cluster_models_new(r->cluster, true, false);
 		cluster_health(r, o);
 		xchat_metrics(r, o);
 	}

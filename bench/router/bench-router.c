@@ -544,12 +544,14 @@ static void spawn_router(const char *name, int port, const char *nats_url)
 	argv[n++] = "--listen";
 	argv[n++] = listen;
 	{
-		/* the per-IP limits lifted: every socket comes from 127.0.0.1 */
+		/* the per-IP limits lifted (every socket comes from 127.0.0.1), and
+		 * the reply limits (long chats are longer than 4096 characters) */
 		static const char *const o[] = { "router.log_level=warning",
 			"router.rate_chat=1000000", "router.rate_upgrade=1000000",
 			"router.rate_other=1000000", "router.streams_per_ip=100000",
 			"router.nodes_per_ip=100000", "router.max_nodes=100000",
-			"router.queue_max=100000" };
+			"router.queue_max=100000", "router.max_reply_chars=0",
+			"router.reply_timeout=0" };
 
 		for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
 			argv[n++] = "-o";

@@ -295,7 +295,8 @@ class TestNode:
 
     async def register(self, models=("m1",), max_concurrent=2, node_id=None, **extra):
         msg = {"type": "register", "node_id": node_id or self.node_id,
-               "models": [{"name": m, "size": 1000} for m in models],
+               "models": [m if isinstance(m, dict) else {"name": m, "size": 1000}
+                          for m in models],
                "max_concurrent": max_concurrent, "ollama_version": "0.6.2"}
         msg.update(extra)
         await self.send(msg)

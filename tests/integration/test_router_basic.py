@@ -101,7 +101,9 @@ async def test_chat_end_to_end(router):
     node = await TestNode.registered(router, "node-e2e", models=("m1", "m2"),
                                      max_concurrent=2)
     st, _, body = await http(router.port, "GET", "/api/models")
-    assert st == 200 and body == {"models": ["m1", "m2"]}, body
+    no_caps = {"thinking": False, "tool_calls": False}
+    assert st == 200 and body == {"models": ["m1", "m2"],
+                                  "capabilities": {"m1": no_caps, "m2": no_caps}}, body
     st, _, body = await http(router.port, "GET", "/api/models?verbose=1")
     assert body["models"][0] == {"name": "m1", "node_count": 1, "free_slots": 2}, body
 
@@ -146,11 +148,11 @@ async def test_chat_end_to_end(router):
     resp.close()
     assert chunks[-1]["choices"][0]["finish_reason"] == "length", chunks
     st, _, body = await http(router.port, "GET", "/health")
-    assert body["nodes"] == 1 and body["models"] == 2, body
+    assert body["nodes"] == 1 and body["node_count"] == 1 and body["models"] == 2, body
     await node.close()
     await until_model(router.port, "m1", listed=False, what="m1 gone with its node")
     st, _, body = await http(router.port, "GET", "/api/models")
-    assert body == {"models": []}, body
+    assert body == {"models": [], "capabilities": {}}, body
 
 
 async def test_metrics_disabled(router):
