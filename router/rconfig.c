@@ -3,6 +3,8 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
+#include "cluster-names.h"
 #include "policy.h"
 #include "rconfig.h"
 #include "router.h"
@@ -332,8 +334,22 @@ static const struct ic_config_key router_keys[] = {
 		.restart = true },
 };
 
+/* The instance's name goes into NATS messages and peers' logs: the
+ * grammar peers check it against (cluster-names.h). */
+static int check_config(void *cfg, char **errors)
+{
+	const char *inst = ((struct router_config *)cfg)->cluster_instance;
+
+	if (!inst || !inst[0] || cluster_instance_ok(inst))
+		return 0;
+	*errors = xasprintf("cluster.instance: \"%.80s\" is not 1 to %d of A-Z a-z 0-9 . _ : -",
+		inst, CLUSTER_INSTANCE_MAX);
+	return -1;
+}
+
 const struct ic_config_schema router_config_schema = {
 	.keys = router_keys,
 	.n_keys = sizeof(router_keys) / sizeof(router_keys[0]),
 	.struct_size = sizeof(struct router_config),
+	.check = check_config,
 };

@@ -163,6 +163,8 @@ static void cluster_health(struct router *r, json_object *o)
 		json_object_new_int64((int64_t)json_object_array_length(models)));
 	json_object_object_add(o, "cluster_messages_dropped",
 		json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
+	json_object_object_add(o, "cluster_messages_rejected",
+		json_object_new_int64((int64_t)cluster_rejected(r->cluster)));
 	json_object_put(models);
 }
 
