@@ -165,7 +165,9 @@ async def test_forged_inbox_cuts_no_instance_off(nats):
     n = await TestNode.registered(b, "b-1", models=("mb",), max_concurrent=2)
     await until_health(a, "b and its node", lambda h: h["peers"] == 1 and h["nodes"] == 1)
     forger = await RawNats().start(nats.port)
-    forger.announce("forger", "_INBOX.%s\r\nNOT-A-NATS-COMMAND" % NUID)
+    # "PUB <inbox> 0", then a line no NATS operation starts: the server
+    # answers -ERR 'Unknown Protocol Operation' and closes
+    forger.announce("forger", "_INBOX.%s 0\r\n\r\nNOT-A-NATS-COMMAND" % NUID)
     await asyncio.sleep(1.5)                # a few of its summaries
     await chat_for_forger(a)
     # a connection that was closed would by now have lost b (3 periods)
