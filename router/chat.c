@@ -855,13 +855,15 @@ void chat_proxy_chunk(struct chat *c, const struct chunk_view *v)
 	xchat_proxy_chunk(c, v);
 }
 
-json_object *chat_params_for(const struct node *n, const char *model, json_object *messages)
+json_object *chat_params_for(
+	const struct node *n, const char *model, json_object *messages, bool think)
 {
 	const struct router_config *cfg = n->r->cfg;
 	bool offer = tools_enabled(cfg);
 	struct prompt_in in = {
 		.model = model,
 		.messages = messages,
+		.think = think,
 		.caps = prompt_model_caps(cfg, n, model),
 		.tools = offer ? tools_ollama_new(cfg) : NULL,
 		.tool_text = offer ? tools_instructions_new(cfg) : NULL,

@@ -80,10 +80,11 @@ struct chat {
  * status of an immediate reply, or 0 when the chat went to the scheduler.
  */
 int chat_begin(struct router *r, struct lws *wsi, struct pss *pss);
-/* NEW ollama_params that a consumer's first round with messages for model
- * on node n gets under the prompt policy, tools offered alike (probe.c
- * sends its questions with the very same). */
-json_object *chat_params_for(const struct node *n, const char *model, json_object *messages);
+/* NEW ollama_params that a consumer's round with messages for model (think
+ * asked or not) on node n gets under the prompt policy, tools offered alike
+ * (probe.c sends its questions with the very same). */
+json_object *chat_params_for(
+	const struct node *n, const char *model, json_object *messages, bool think);
 /* The scheduler put c on c->node. */
 void chat_assigned(struct chat *c);
 /* A peer instance serves c (xchat.h), its prompt policy having offered

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster-names.h"
 #include "cluster.h"
 #include "common/log.h"
 #include "common/proto.h"
@@ -18,7 +19,7 @@
 #include "strmap.h"
 #include "xchat.h"
 
-enum qkind { Q_MSG, Q_CLAIM, Q_INBOX, Q_CONNECTED, Q_DISCONNECTED };
+enum qkind { Q_MSG, Q_CLAIM, Q_INBOX, Q_CONNECTED, Q_DISCONNECTED, Q_CLOSED };
 
 /* A message for the lws thread.  Q_INBOX: subject (past the inbox and its
  * dot) and reply (maybe empty) as strings in data before the payload. */
@@ -43,21 +44,44 @@ struct peer {
 	size_t n_models;
 };
 
+/* A connection and its subscriptions. */
+struct conn {
+	natsConnection *nc;
+	natsSubscription *sub;
+	natsSubscription *sub_node;
+	natsSubscription *sub_inbox;
+};
+
 struct cluster {
 	struct router *r;
 	char *instance;
 	natsOptions *opts;
+	/* the lws thread's; nc is NULL while a new one is made */
 	natsConnection *nc;
 	natsSubscription *sub;
 	natsSubscription *sub_node;
 	natsSubscription *sub_inbox;
 	char *inbox; /* "_INBOX.<nuid>": this instance's own subjects */
 	size_t inbox_len;
-	/* the queue from the client's threads; the lock guards these five */
+	/* the queue from the client's threads; the lock guards these five,
+	 * and built/built_ready (from the builder thread) */
 	pthread_mutex_t lock;
 	struct qitem *head, *tail;
 	size_t qlen, qbytes;
 	unsigned long dropped;
+	struct conn built;
+	bool built_ready;
+	/* a connection libnats closed for good (it does after an -ERR) is made
+	 * anew: after rebuild_ms on the lws loop, by a short-lived builder
+	 * thread (natsConnection_Connect() waits for the server's handshake:
+	 * the loop must not); the lws thread's */
+	lws_sorted_usec_list_t rebuild;
+	int rebuild_ms;
+	bool rebuild_due;
+	bool building;
+	pthread_t builder;
+	int64_t up_since_us;
+	unsigned long rejected; /* names and inboxes out of their grammar */
 	/* the lws thread's */
 	struct peer peers[CLUSTER_PEERS_MAX];
 	size_t n_peers;
@@ -174,7 +198,23 @@ static void on_disconnected(natsConnection *nc, void *closure)
 	enqueue(closure, Q_DISCONNECTED, NULL, 0);
 }
 
+static void on_closed(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	enqueue(closure, Q_CLOSED, NULL, 0);
+}
+
 /* --- peers (lws thread) --- */
+
+void cluster_count_rejected(struct cluster *c, const char *what)
+{
+	/* not the name itself: it may hold anything; and a flood of them logs
+	 * a line now and then */
+	if (c->rejected++ % 1000 == 0)
+		log_warn("cluster: %s with a malformed instance name or inbox dropped (%lu so "
+			 "far)",
+			what, c->rejected);
+}
 
 static void peer_clear(struct peer *p)
 {
@@ -294,8 +334,16 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		goto out;
 	}
 	name = json_object_get_string(inst);
-	if (strcmp(name, c->instance) == 0 || name[0] == '\0')
-		goto out; /* our own, or nameless */
+	if (strcmp(name, c->instance) == 0)
+		goto out; /* our own */
+	/* the inbox goes into our NATS stream when we offer a chat there:
+	 * nothing but the shape libnats makes */
+	if (!cluster_instance_ok(name) || !json_object_object_get_ex(o, "inbox", &ib) ||
+		!json_object_is_type(ib, json_type_string) ||
+		!cluster_inbox_ok(json_object_get_string(ib))) {
+		cluster_count_rejected(c, "a summary");
+		goto out;
+	}
 	p = peer_find(c, name);
 	if (!p) {
 		if (c->n_peers == CLUSTER_PEERS_MAX) {
@@ -313,11 +361,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 	p->nodes = (long)nodes;
 	p->draining = json_object_object_get_ex(o, "draining", &dr) && json_object_get_boolean(dr);
 	free(p->inbox);
-	p->inbox = NULL;
-	if (json_object_object_get_ex(o, "inbox", &ib) &&
-		json_object_is_type(ib, json_type_string) &&
-		strncmp(json_object_get_string(ib), "_INBOX.", 7) == 0)
-		p->inbox = xstrdup(json_object_get_string(ib));
+	p->inbox = xstrdup(json_object_get_string(ib));
 	p->last_us = router_now_us();
 out:
 	json_object_put(o);
@@ -333,7 +377,8 @@ void cluster_node_claim(struct cluster *c, const char *node_id)
 	json_object_object_add(o, "node_id", json_object_new_string(node_id));
 	json_object_object_add(o, "instance", json_object_new_string(c->instance));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	natsConnection_Publish(c->nc, CLUSTER_SUBJECT_NODE, text, (int)strlen(text));
+	if (c->nc)
+		natsConnection_Publish(c->nc, CLUSTER_SUBJECT_NODE, text, (int)strlen(text));
 	json_object_put(o);
 }
 
@@ -353,6 +398,10 @@ static void claim_received(struct cluster *c, const char *text, size_t len)
 	}
 	if (strcmp(json_object_get_string(inst), c->instance) == 0)
 		goto out; /* ours */
+	if (!cluster_instance_ok(json_object_get_string(inst))) {
+		cluster_count_rejected(c, "a node claim");
+		goto out;
+	}
 	n = strmap_get(c->r->nodes_by_id, json_object_get_string(id));
 	if (n)
 		node_registered_elsewhere(n, json_object_get_string(inst));
@@ -413,7 +462,9 @@ static void publish(struct cluster *c)
 		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 		/* while disconnected the client buffers a few; the next one is
 		 * a full summary anyway */
-		natsConnection_Publish(c->nc, CLUSTER_SUBJECT_SUMMARY, text, (int)strlen(text));
+		if (c->nc)
+			natsConnection_Publish(
+				c->nc, CLUSTER_SUBJECT_SUMMARY, text, (int)strlen(text));
 		c->last_pub_us = now;
 	}
 	json_object_put(o);
@@ -435,12 +486,67 @@ static void tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(c->r->ctx, 0, &c->tick, tick, (lws_usec_t)CLUSTER_TICK_MS * 1000);
 }
 
+static void rebuild_schedule(struct cluster *c);
+
+/* The NATS server said -ERR (or the like) and libnats closed the
+ * connection for good: it never comes back by itself. */
+static void conn_closed(struct cluster *c)
+{
+	const char *why = NULL;
+
+	if (!c->nc || !natsConnection_IsClosed(c->nc) || c->building || c->rebuild_due)
+		return; /* not the current one, or being made anew already */
+	if (c->connected) {
+		c->connected = false;
+		xchat_connection_lost(c->r);
+	}
+	/* up for a while: this is a new trouble, start the waits afresh */
+	if (router_now_us() - c->up_since_us > (int64_t)CLUSTER_REBUILD_MAX_MS * 1000)
+		c->rebuild_ms = CLUSTER_REBUILD_MIN_MS;
+	if (natsConnection_GetLastError(c->nc, &why) == NATS_OK || !why)
+		why = "";
+	log_warn("cluster: the NATS connection was closed (%.80s); a new one in %d ms", why,
+		c->rebuild_ms);
+	rebuild_schedule(c);
+}
+
+/* The builder's connection, once it is done with it. */
+static void take_built(struct cluster *c)
+{
+	struct conn k;
+	bool ready;
+
+	pthread_mutex_lock(&c->lock);
+	ready = c->built_ready;
+	k = c->built;
+	c->built_ready = false;
+	memset(&c->built, 0, sizeof(c->built));
+	pthread_mutex_unlock(&c->lock);
+	if (!ready)
+		return;
+	pthread_join(c->builder, NULL);
+	c->building = false;
+	c->nc = k.nc;
+	c->sub = k.sub;
+	c->sub_node = k.sub_node;
+	c->sub_inbox = k.sub_inbox;
+	if (!c->nc) {
+		log_warn("cluster: a new NATS connection could not be made; again in %d ms",
+			c->rebuild_ms);
+		rebuild_schedule(c);
+		return;
+	}
+	log_info("cluster: a new NATS connection made");
+	conn_closed(c); /* closed again before we saw it */
+}
+
 void cluster_service(struct cluster *c)
 {
 	struct qitem *q;
 
 	if (!c)
 		return;
+	take_built(c);
 	pthread_mutex_lock(&c->lock);
 	q = c->head;
 	c->head = c->tail = NULL;
@@ -461,8 +567,10 @@ void cluster_service(struct cluster *c)
 			xchat_message(c->r, q->subject, q->reply, q->payload, q->len);
 			break;
 		case Q_CONNECTED:
-			if (!c->connected)
+			if (!c->connected) {
 				log_notice("cluster: connected to NATS as %s", c->instance);
+				c->up_since_us = router_now_us();
+			}
 			c->connected = true;
 			break;
 		case Q_DISCONNECTED:
@@ -471,6 +579,9 @@ void cluster_service(struct cluster *c)
 					 "reconnecting");
 			c->connected = false;
 			xchat_connection_lost(c->r);
+			break;
+		case Q_CLOSED:
+			conn_closed(c);
 			break;
 		}
 		free(q);
@@ -540,21 +651,129 @@ static natsStatus inbox_make(struct cluster *c)
 	return NATS_OK;
 }
 
+/* Connect with c->opts (an unreachable server is retried in the
+ * background) and subscribe: k, and whether it is connected already.
+ * Blocks for the server's handshake: at start-up, or on the builder. */
+static natsStatus conn_open(struct cluster *c, struct conn *k, bool *connected)
+{
+	natsStatus s = natsConnection_Connect(&k->nc, c->opts);
+
+	*connected = s == NATS_OK;
+	if (s == NATS_NOT_YET_CONNECTED)
+		s = NATS_OK; /* retried in the background */
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&k->sub, k->nc, CLUSTER_SUBJECT_SUMMARY, on_msg, c);
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(
+			&k->sub_node, k->nc, CLUSTER_SUBJECT_NODE, on_claim, c);
+	if (s == NATS_OK) {
+		char *subj = xasprintf("%s.>", c->inbox);
+
+		s = natsConnection_Subscribe(&k->sub_inbox, k->nc, subj, on_inbox, c);
+		free(subj);
+	}
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(
+			k->sub_inbox, CLUSTER_QUEUE_MAX, CLUSTER_QUEUE_BYTES_MAX);
+	return s;
+}
+
+/* Unsubscribe (unless the connection is closed), close, free. */
+static void conn_destroy(struct conn *k)
+{
+	bool open = k->nc && !natsConnection_IsClosed(k->nc);
+
+	if (open && k->sub)
+		natsSubscription_Unsubscribe(k->sub);
+	if (open && k->sub_node)
+		natsSubscription_Unsubscribe(k->sub_node);
+	if (open && k->sub_inbox)
+		natsSubscription_Unsubscribe(k->sub_inbox);
+	if (open && natsConnection_Status(k->nc) == NATS_CONN_STATUS_CONNECTED) {
+		/* the last frames and cancels of chats that ended at shutdown */
+		natsConnection_FlushTimeout(k->nc, 500);
+	}
+	if (k->nc)
+		natsConnection_Close(k->nc);
+	natsSubscription_Destroy(k->sub);
+	natsSubscription_Destroy(k->sub_node);
+	natsSubscription_Destroy(k->sub_inbox);
+	natsConnection_Destroy(k->nc);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The builder thread: a connection for the lws thread (take_built()). */
+static void *builder_main(void *arg)
+{
+	struct cluster *c = arg;
+	struct conn k = { 0 };
+	bool connected = false;
+
+	if (conn_open(c, &k, &connected) != NATS_OK)
+		conn_destroy(&k);
+	pthread_mutex_lock(&c->lock);
+	c->built = k;
+	c->built_ready = true;
+	pthread_mutex_unlock(&c->lock);
+	if (connected)
+		enqueue(c, Q_CONNECTED, NULL, 0);
+	lws_cancel_service(c->r->ctx);
+	return NULL;
+}
+
+static void rebuild_now(lws_sorted_usec_list_t *sul)
+{
+	struct cluster *c = lws_container_of(sul, struct cluster, rebuild);
+	struct conn old = { c->nc, c->sub, c->sub_node, c->sub_inbox };
+
+	c->rebuild_due = false;
+	conn_destroy(&old); /* closed already: nothing waits */
+	c->nc = NULL;
+	c->sub = c->sub_node = c->sub_inbox = NULL;
+	c->building = pthread_create(&c->builder, NULL, builder_main, c) == 0;
+	if (!c->building)
+		rebuild_schedule(c);
+}
+
+/* A new connection after rebuild_ms, and the next wait doubled. */
+static void rebuild_schedule(struct cluster *c)
+{
+	c->rebuild_due = true;
+	lws_sul_schedule(c->r->ctx, 0, &c->rebuild, rebuild_now, (lws_usec_t)c->rebuild_ms * 1000);
+	c->rebuild_ms = c->rebuild_ms * 2 > CLUSTER_REBUILD_MAX_MS ? CLUSTER_REBUILD_MAX_MS
+								   : c->rebuild_ms * 2;
+}
+
 struct cluster *cluster_new(
 	struct router *r, const char *url, const char *instance, int listen_port, char **err)
 {
 	struct cluster *c;
+	struct conn k = { 0 };
+	bool connected = false;
 	natsStatus s;
 
 	if (!url_ok(url)) {
 		*err = xasprintf("cluster.url '%s' is not nats://HOST[:PORT]", url);
 		return NULL;
 	}
+	if (instance && instance[0] && !cluster_instance_ok(instance)) {
+		*err = xasprintf("cluster.instance '%.80s' is not 1 to %d of A-Z a-z 0-9 . _ : -",
+			instance, CLUSTER_INSTANCE_MAX);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 
 	c->r = r;
 	c->instance = instance && instance[0] ? xstrdup(instance) : default_instance(listen_port);
+	c->rebuild_ms = CLUSTER_REBUILD_MIN_MS;
 	pthread_mutex_init(&c->lock, NULL);
+	if (!cluster_instance_ok(c->instance)) {
+		*err = xasprintf("the host name and port '%.80s' are no cluster instance name; "
+				 "set [cluster] instance (1 to %d of A-Z a-z 0-9 . _ : -)",
+			c->instance, CLUSTER_INSTANCE_MAX);
+		cluster_free(c);
+		return NULL;
+	}
 	s = inbox_make(c);
 	if (s == NATS_OK)
 		s = natsOptions_Create(&c->opts);
@@ -581,59 +800,43 @@ struct cluster *cluster_new(
 		s = natsOptions_SetReconnectedCB(c->opts, on_connected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(c->opts, on_disconnected, c);
-	if (s == NATS_OK) {
-		s = natsConnection_Connect(&c->nc, c->opts);
-		if (s == NATS_OK)
-			enqueue(c, Q_CONNECTED, NULL, 0);
-		else if (s == NATS_NOT_YET_CONNECTED)
-			s = NATS_OK; /* retried in the background */
-	}
+	/* libnats gives up on a connection after an -ERR from the server (one
+	 * a peer could provoke): made anew (conn_closed()) */
 	if (s == NATS_OK)
-		s = natsConnection_Subscribe(&c->sub, c->nc, CLUSTER_SUBJECT_SUMMARY, on_msg, c);
+		s = natsOptions_SetClosedCB(c->opts, on_closed, c);
 	if (s == NATS_OK)
-		s = natsConnection_Subscribe(
-			&c->sub_node, c->nc, CLUSTER_SUBJECT_NODE, on_claim, c);
-	if (s == NATS_OK) {
-		char *subj = xasprintf("%s.>", c->inbox);
-
-		s = natsConnection_Subscribe(&c->sub_inbox, c->nc, subj, on_inbox, c);
-		free(subj);
-	}
-	if (s == NATS_OK)
-		s = natsSubscription_SetPendingLimits(
-			c->sub_inbox, CLUSTER_QUEUE_MAX, CLUSTER_QUEUE_BYTES_MAX);
+		s = conn_open(c, &k, &connected);
+	c->nc = k.nc;
+	c->sub = k.sub;
+	c->sub_node = k.sub_node;
+	c->sub_inbox = k.sub_inbox;
 	if (s != NATS_OK) {
 		*err = xasprintf("cluster.url '%s': %s", url, natsStatus_GetText(s));
 		cluster_free(c);
 		return NULL;
 	}
+	if (connected)
+		enqueue(c, Q_CONNECTED, NULL, 0);
 	tick(&c->tick);
 	return c;
 }
 
 void cluster_free(struct cluster *c)
 {
+	struct conn k;
 	struct qitem *q;
 
 	if (!c)
 		return;
 	lws_sul_cancel(&c->tick);
-	if (c->sub)
-		natsSubscription_Unsubscribe(c->sub);
-	if (c->sub_node)
-		natsSubscription_Unsubscribe(c->sub_node);
-	if (c->sub_inbox)
-		natsSubscription_Unsubscribe(c->sub_inbox);
-	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED) {
-		/* the last frames and cancels of chats that ended at shutdown */
-		natsConnection_FlushTimeout(c->nc, 500);
+	lws_sul_cancel(&c->rebuild);
+	if (c->building) {
+		/* at most the connect timeout: the process is ending */
+		pthread_join(c->builder, NULL);
+		conn_destroy(&c->built);
 	}
-	if (c->nc)
-		natsConnection_Close(c->nc);
-	natsSubscription_Destroy(c->sub);
-	natsSubscription_Destroy(c->sub_node);
-	natsSubscription_Destroy(c->sub_inbox);
-	natsConnection_Destroy(c->nc);
+	k = (struct conn){ c->nc, c->sub, c->sub_node, c->sub_inbox };
+	conn_destroy(&k);
 	natsOptions_Destroy(c->opts);
 	/* the client's threads are gone after this: nothing wakes lws */
 	nats_CloseAndWait(2000);
@@ -650,6 +853,11 @@ void cluster_free(struct cluster *c)
 	free(c->instance);
 	free(c->inbox);
 	free(c);
+}
+
+unsigned long cluster_rejected(const struct cluster *c)
+{
+	return c->rejected;
 }
 
 /* --- answers --- */
@@ -702,7 +910,7 @@ bool cluster_publish(
 {
 	natsStatus s;
 
-	if (!c->connected || len > (size_t)INT32_MAX)
+	if (!c->connected || !c->nc || len > (size_t)INT32_MAX)
 		return false;
 	if (reply)
 		s = natsConnection_PublishRequest(c->nc, subject, reply, data, (int)len);

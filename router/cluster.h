@@ -12,7 +12,10 @@
  * This is the only file that touches libnats.  The client runs in its
  * default threaded mode: its threads only copy a message into a bounded,
  * locked queue and wake the lws loop with lws_cancel_service();
- * cluster_service() (on the lws thread) takes them from there.  Without a
+ * cluster_service() (on the lws thread) takes them from there.  A
+ * connection libnats closes for good (after an -ERR from the server) is
+ * made anew after CLUSTER_REBUILD_MIN_MS, doubling to _MAX_MS, by a
+ * short-lived thread (the connect waits for the server's handshake).  Without a
  * url there is no struct cluster (r->cluster is NULL) and the router is
  * exactly a single one.
  */
@@ -35,6 +38,8 @@ struct model_list;
 #define CLUSTER_PEERS_MAX 64
 #define CLUSTER_WRITE_DEADLINE_MS 500	 /* a write to the NATS server, at most */
 #define CLUSTER_SUMMARY_MAX (256 * 1024) /* bytes of one summary */
+#define CLUSTER_REBUILD_MIN_MS 500	 /* a closed connection: first wait */
+#define CLUSTER_REBUILD_MAX_MS 30000	 /* and the longest, doubling */
 #define CLUSTER_SUBJECT_SUMMARY "idleclaw.cluster.summary"
 #define CLUSTER_SUBJECT_NODE "idleclaw.cluster.node"
 
@@ -60,6 +65,11 @@ int cluster_peers(const struct cluster *c);
 long cluster_peer_nodes(const struct cluster *c);
 /* Messages dropped because the queue was full, summaries rejected. */
 unsigned long cluster_dropped(const struct cluster *c);
+/* Summaries, claims and chats dropped for an instance name or inbox out of
+ * the grammar of cluster-names.h (counted apart from cluster_dropped()). */
+unsigned long cluster_rejected(const struct cluster *c);
+/* Count (and now and then log) one such message of kind what. */
+void cluster_count_rejected(struct cluster *c, const char *what);
 
 /* Add every peer's models to l (modellist.h). */
 void cluster_models_add(const struct cluster *c, struct model_list *l);

@@ -34,7 +34,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/tools.c router/tools.h \
 	router/chat-tools.c router/chat-tools.h \
 	router/tools-searxng.c router/tools-searxng.h \
-	router/cluster.c router/cluster.h \
+	router/cluster.c router/cluster.h router/cluster-names.h \
 	router/xchat.c router/xchat.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS) $(UV_CFLAGS) $(NATS_CFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(UV_LIBS) $(NATS_LIBS) \
@@ -89,7 +89,7 @@ ROUTER_STATE_SOURCES = router/router.c router/nodes.c router/sched.c router/mode
 	router/ipcount.c router/ratelimit.c router/clientip.c router/strmap.c \
 	router/siphash.c router/tq.c router/buf.c router/chunkparse.c router/rconfig.c \
 	router/policy.c router/trust.c router/probe.c router/probe-questions.c router/admin.c \
-	router/tools.c \
+	router/tools.c router/prompt.c \
 	tests/unit/router_fake.c tests/unit/router_fake.h
 tests_unit_test_router_nodes_SOURCES = tests/unit/test_router_nodes.c $(ROUTER_STATE_SOURCES)
 tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS)

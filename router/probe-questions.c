@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* probe-questions.c - probe templates and their checkers (see probe-questions.h). */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,17 +60,85 @@ static void made_up_word(char *out, size_t len, probe_rand_fn rnd, void *ctx)
 	out[k] = '\0';
 }
 
+/*
+ * Consumers ask in all manner of ways, and rarely end with an instruction
+ * on the answer's form: the core of a question comes in several phrasings,
+ * and decorate() puts one of several openers before it and one of several
+ * closers after (most often none), so that no beginning or ending marks a
+ * probe.  The checkers look for the answer anywhere in the content, so a
+ * chatty answer passes as well as a terse one.
+ */
+static void decorate(struct probe_question *q, const char *core, probe_rand_fn rnd, void *ctx)
+{
+	static const char *const openers[] = {
+		"",
+		"",
+		"",
+		"",
+		"Hi! ",
+		"Hey, ",
+		"Quick question: ",
+		"Hello. ",
+		"Hmm, ",
+		"Okay, ",
+		"Can you help me? ",
+		"I was wondering: ",
+		"Sorry to bother you, ",
+		"Another one: ",
+		"Hi there. ",
+	};
+	static const char *const closers[] = {
+		"",
+		"",
+		"",
+		"",
+		"",
+		" Thanks!",
+		" Thank you.",
+		" Thanks in advance.",
+		" :)",
+		" Cheers",
+		" I'm curious.",
+		" Just checking.",
+		" No rush.",
+		" ty",
+	};
+	const char *open = openers[pick(rnd, ctx, N(openers))];
+	const char *close = closers[pick(rnd, ctx, N(closers))];
+	int n = snprintf(q->prompt, sizeof(q->prompt), "%s%s%s", open, core, close);
+
+	/* now and then all in lower case at the start, as typed in a hurry */
+	if (n > 0 && !*open && pick(rnd, ctx, 4) == 0)
+		q->prompt[0] = (char)tolower((unsigned char)q->prompt[0]);
+}
+
+/* The core from format form with arguments, then decorated. */
+static void core_of(struct probe_question *q, probe_rand_fn rnd, void *ctx, const char *form, ...)
+{
+	char core[PROBE_PROMPT_MAX];
+	va_list ap;
+
+	va_start(ap, form);
+	vsnprintf(core, sizeof(core), form, ap);
+	va_end(ap);
+	decorate(q, core, rnd, ctx);
+}
+
 static void t_add(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"What is %u + %u? Answer with just the number.",
-		"Compute %u plus %u. Reply with only the result.",
-		"Add %u and %u. What do you get? Only the number, please.",
-		"%u + %u = ? Give the number and nothing else.",
+		"What is %u + %u?",
+		"what's %u plus %u",
+		"Can you add %u and %u for me?",
+		"%u + %u = ?",
+		"I need the sum of %u and %u.",
+		"How much is %u plus %u?",
+		"Add %u and %u",
+		"%u+%u",
 	};
 	unsigned a = 11 + pick(rnd, ctx, 889), b = 11 + pick(rnd, ctx, 889);
 
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], a, b);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], a, b);
 	q->check = CHECK_NUMBER;
 	snprintf(q->expect, sizeof(q->expect), "%u", a + b);
 }
@@ -77,13 +146,16 @@ static void t_add(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 static void t_mul(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"What is %u times %u? Answer with just the number.",
-		"Multiply %u by %u and reply with only the result.",
-		"What do you get when you multiply %u and %u? Just the number.",
+		"What is %u times %u?",
+		"Multiply %u by %u.",
+		"What do you get when you multiply %u and %u?",
+		"%u x %u = ?",
+		"how much is %u times %u",
+		"What's the product of %u and %u?",
 	};
 	unsigned a = 3 + pick(rnd, ctx, 17), b = 3 + pick(rnd, ctx, 17);
 
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], a, b);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], a, b);
 	q->check = CHECK_NUMBER;
 	snprintf(q->expect, sizeof(q->expect), "%u", a * b);
 }
@@ -91,13 +163,19 @@ static void t_mul(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 static void t_sub(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"What is %u minus %u? Answer with just the number.",
-		"Subtract %2$u from %1$u. Reply with only the result.",
-		"%u - %u = ? Only the number, please.",
+		"What is %u minus %u?",
+		"Subtract %2$u from %1$u.",
+		"%u - %u = ?",
+		"what's %u minus %u",
+		"If I have %u and take away %u, how many are left?",
+		"Can you subtract %2$u from %1$u for me?",
 	};
 	unsigned b = 1 + pick(rnd, ctx, 400), a = b + 1 + pick(rnd, ctx, 500);
 
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], a, b);
+	if (a == 2 * b) /* the answer would be an operand: a wrong one would pass */
+		a++;
+
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], a, b);
 	q->check = CHECK_NUMBER;
 	snprintf(q->expect, sizeof(q->expect), "%u", a - b);
 }
@@ -105,27 +183,32 @@ static void t_sub(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 static void t_repeat(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"Repeat this word exactly, and nothing else: %s",
+		"Repeat this word exactly: %s",
 		"Please write the word \"%s\" back to me.",
 		"Echo the following word: %s",
-		"Say %s. Just that one word.",
+		"Say %s.",
+		"Can you spell %s for me?",
+		"My friend's dog is called %s. What is the dog's name?",
 	};
 
 	made_up_word(q->expect, sizeof(q->expect), rnd, ctx);
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], q->expect);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], q->expect);
 	q->check = CHECK_WORD;
 }
 
 static void t_capital(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"What is the capital of %s? Answer in one word.",
+		"What is the capital of %s?",
 		"Name the capital city of %s.",
-		"Which city is the capital of %s? Reply briefly.",
+		"Which city is the capital of %s?",
+		"what's the capital of %s",
+		"I'm going to %s next month. Which city is its capital?",
+		"capital of %s?",
 	};
 	const struct fact *f = &capitals[pick(rnd, ctx, N(capitals))];
 
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], f->subject);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], f->subject);
 	q->check = CHECK_ANY_WORD;
 	snprintf(q->expect, sizeof(q->expect), "%s", f->answers);
 }
@@ -133,13 +216,14 @@ static void t_capital(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 static void t_fact(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
-		"%s Answer briefly.",
-		"Quick question: %s",
 		"%s",
+		"My kid asked me this: %s",
+		"Settle a bet: %s",
+		"%s I forgot.",
 	};
 	const struct fact *f = &facts[pick(rnd, ctx, N(facts))];
 
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], f->subject);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], f->subject);
 	q->check = CHECK_ANY_WORD;
 	snprintf(q->expect, sizeof(q->expect), "%s", f->answers);
 }
@@ -149,15 +233,17 @@ static void t_token(struct probe_question *q, probe_rand_fn rnd, void *ctx)
 {
 	static const char *const forms[] = {
 		"Write one short sentence about the sea that includes the code %s.",
-		"My order number is %s. Please confirm it back to me in one sentence.",
+		"My order number is %s. Please confirm it back to me.",
 		"Reply with a friendly greeting that contains the reference %s.",
+		"Write a two-line poem that mentions the ticket %s.",
+		"Draft a short email telling Sam that the booking code is %s.",
 	};
 	char word[16];
 
 	made_up_word(word, sizeof(word), rnd, ctx);
 	snprintf(q->expect, sizeof(q->expect), "%c%c%u%s", 'A' + (int)pick(rnd, ctx, 26),
 		'A' + (int)pick(rnd, ctx, 26), 100 + pick(rnd, ctx, 900), word);
-	snprintf(q->prompt, sizeof(q->prompt), forms[pick(rnd, ctx, N(forms))], q->expect);
+	core_of(q, rnd, ctx, forms[pick(rnd, ctx, N(forms))], q->expect);
 	q->check = CHECK_WORD;
 }
 
@@ -223,4 +309,22 @@ bool probe_question_check(const struct probe_question *q, const char *content, s
 		return false;
 	}
 	return false;
+}
+
+void probe_question_answer(
+	const struct probe_question *q, char *out, size_t len, probe_rand_fn rnd, void *ctx)
+{
+	static const char *const forms[] = {
+		"%.*s",
+		"%.*s.",
+		"It's %.*s.",
+		"The answer is %.*s.",
+		"Sure! %.*s",
+		"That would be %.*s.",
+		"%.*s, I believe.",
+	};
+	/* CHECK_ANY_WORD: the first of the right answers */
+	int n = (int)strcspn(q->expect, "|");
+
+	snprintf(out, len, forms[pick(rnd, ctx, N(forms))], n, q->expect);
 }

@@ -4,8 +4,10 @@
  * judged, without a model.
  *
  * Every question is made afresh from a template with random parts
- * (operands, a made-up word, a token), in one of several phrasings, so
- * that no fixed text marks a probe; each template carries its checker.
+ * (operands, a made-up word, a token), in one of several phrasings, with
+ * one of several openers and closers (most often none), so that no fixed
+ * text, beginning or ending marks a probe; each template carries its
+ * checker, which finds the answer anywhere in a chatty reply.
  */
 #ifndef IC_ROUTER_PROBE_QUESTIONS_H
 #define IC_ROUTER_PROBE_QUESTIONS_H
@@ -36,6 +38,10 @@ typedef uint32_t (*probe_rand_fn)(void *ctx);
 void probe_question_make(struct probe_question *q, probe_rand_fn rnd, void *ctx);
 /* Judge an answer's content (len bytes, not NUL-terminated). */
 bool probe_question_check(const struct probe_question *q, const char *content, size_t len);
+/* A right answer to q, as a model might have put it, into out (for the
+ * earlier turns of a conversation a probe continues). */
+void probe_question_answer(
+	const struct probe_question *q, char *out, size_t len, probe_rand_fn rnd, void *ctx);
 /* The number of templates (for tests). */
 size_t probe_templates_count(void);
 /* Make a question from template i (for tests). */

@@ -16,12 +16,15 @@
 #include "probe-questions.h"
 #include "strmap.h"
 #include "probe.h"
+#include "prompt.h"
 #include "sched.h"
 #include "tools.h"
 #include "trust.h"
 
 #define PROBE_MIN_DELAY_US 100000 /* shortest gap between two draws */
 #define PROBE_RETRY_S 60	  /* probe_interval 0: look again after */
+#define PROBE_TOOL_ROUND_ONE_IN 4 /* tools on: a searched question, one in */
+#define PROBE_ARRAY_N(a) (sizeof(a) / sizeof((a)[0]))
 
 struct probes {
 	struct router *r;
@@ -167,10 +170,16 @@ static void silence_over(struct tq_timer *t)
 	conclude(pr, PROBE_TIMEOUT);
 }
 
-/* A probe may go now: registered, available, two free slots. */
+/* A probe may go now: registered, available, a free slot, whichever it
+ * is.  (It once had to leave the last slot free: a node could tell that a
+ * chat taking its last slot was a consumer's.  The timer is a Poisson
+ * process whatever the node's load, so a chat that arrives at k free slots
+ * is a probe with the same odds for every k >= 1; the price is that a
+ * consumer's chat may wait behind a probe for a few seconds, once in a mean
+ * probe_interval.) */
 static bool may_probe(const struct node *n)
 {
-	return node_has_capacity(n) && n->max_concurrent - n->active >= 2 && n->n_models > 0;
+	return node_has_capacity(n) && n->n_models > 0;
 }
 
 static bool asked_recently(const struct probe *pr, uint64_t h)
@@ -196,22 +205,112 @@ static void question_new(struct probe *pr)
 	pr->recent[pr->n_recent++ % PROBE_RECENT_MAX] = h;
 }
 
+static void message_add(json_object *messages, const char *role, const char *content)
+{
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "role", json_object_new_string(role));
+	json_object_object_add(m, "content", json_object_new_string(content));
+	json_object_array_add(messages, m);
+}
+
+/* Earlier turns of the conversation: questions and right answers. */
+static void earlier_turns(json_object *messages, int turns)
+{
+	for (int i = 0; i < turns; i++) {
+		struct probe_question q;
+		char answer[PROBE_PROMPT_MAX];
+
+		probe_question_make(&q, rand32, NULL);
+		probe_question_answer(&q, answer, sizeof(answer), rand32, NULL);
+		message_add(messages, "user", q.prompt);
+		message_add(messages, "assistant", answer);
+	}
+}
+
+/* The question was searched for (as chat-tools.c feeds a round back): the
+ * assistant's call, then its result, in the model's form (native tool
+ * calls or text).  The answer is then expected with no new user turn. */
+static void tool_round(json_object *messages, const char *query, bool native)
+{
+	static const char *const results[] = {
+		"No results found.",
+		"the search service is unreachable (Timeout was reached)",
+	};
+	const char *result = results[rand32(NULL) % PROBE_ARRAY_N(results)];
+	json_object *asst = json_object_new_object(), *args = json_object_new_object();
+
+	json_object_object_add(args, "query", json_object_new_string(query));
+	json_object_object_add(asst, "role", json_object_new_string("assistant"));
+	if (native) {
+		json_object *call = json_object_new_object(), *fn = json_object_new_object();
+		json_object *calls = json_object_new_array(), *res = json_object_new_object();
+
+		json_object_object_add(fn, "name", json_object_new_string("web_search"));
+		json_object_object_add(fn, "arguments", args);
+		json_object_object_add(call, "function", fn);
+		json_object_array_add(calls, call);
+		json_object_object_add(asst, "content", json_object_new_string(""));
+		json_object_object_add(asst, "tool_calls", calls);
+		json_object_array_add(messages, asst);
+		json_object_object_add(res, "role", json_object_new_string("tool"));
+		json_object_object_add(res, "content", json_object_new_string(result));
+		json_object_object_add(res, "tool_name", json_object_new_string("web_search"));
+		json_object_array_add(messages, res);
+	} else {
+		json_object *call = json_object_new_object();
+		char *text, *back;
+
+		json_object_object_add(call, "name", json_object_new_string("web_search"));
+		json_object_object_add(call, "arguments", args);
+		text = xasprintf("<tool_call>%s</tool_call>",
+			json_object_to_json_string_ext(call, JSON_C_TO_STRING_SPACED));
+		json_object_object_add(asst, "content", json_object_new_string(text));
+		json_object_array_add(messages, asst);
+		back = xasprintf("[Tool Result for web_search]:\n%s", result);
+		message_add(messages, "user", back);
+		free(text);
+		free(back);
+		json_object_put(call);
+	}
+}
+
+/*
+ * The conversation a probe sends, in the shapes consumers' chats have
+ * (probe.h): sometimes earlier turns, sometimes (tools on) the question
+ * already searched for, think on for thinking models half the time.
+ */
+static json_object *probe_messages_new(struct probe *pr, bool *think)
+{
+	struct node *n = pr->n;
+	const struct router_config *cfg = n->r->cfg;
+	unsigned caps = prompt_model_caps(cfg, n, pr->model);
+	json_object *messages = json_object_new_array();
+	uint32_t shape = rand32(NULL);
+
+	*think = (caps & IC_CAP_THINKING) && (shape & 1);
+	/* none half the time, else one to three */
+	earlier_turns(messages, (shape >> 1) & 1 ? 1 + (int)((shape >> 2) % 3) : 0);
+	message_add(messages, "user", pr->q.prompt);
+	if (tools_enabled(cfg) && (shape >> 4) % PROBE_TOOL_ROUND_ONE_IN == 0)
+		tool_round(messages, pr->q.prompt, caps & IC_CAP_TOOLS);
+	return messages;
+}
+
 static void send_probe(struct probe *pr)
 {
 	struct node *n = pr->n;
 	struct router *r = n->r;
-	json_object *messages = json_object_new_array(), *msg = json_object_new_object();
-	json_object *params;
+	json_object *messages, *params;
+	bool think;
 
 	snprintf(pr->model, sizeof(pr->model), "%s",
 		n->models[rand32(NULL) % n->n_models].model->name);
 	question_new(pr);
 	memcpy(pr->request_id, "req-", 4);
 	random_hex(pr->request_id + 4, 12);
-	json_object_object_add(msg, "role", json_object_new_string("user"));
-	json_object_object_add(msg, "content", json_object_new_string(pr->q.prompt));
-	json_object_array_add(messages, msg);
-	params = chat_params_for(n, pr->model, messages);
+	messages = probe_messages_new(pr, &think);
+	params = chat_params_for(n, pr->model, messages, think);
 	json_object_put(messages);
 	pr->content_len = 0;
 	pr->tool_called = false;

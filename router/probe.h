@@ -8,10 +8,13 @@
  * (probe-questions.h) for a model chosen at random among the node's.  Each
  * registered node is probed at random times, exponential intervals of mean
  * [trust] probe_interval, so nothing in the timing, the id or the text
- * tells a probe from a consumer.  At most one probe is in flight per node,
- * and a probe takes a slot (active) only when the node has two free: it
- * never takes the last.  The answer's content (not its thinking) is
- * judged; an error, or silence beyond chunk_timeout, is a timeout or error.
+ * tells a probe from a consumer.  Nor does its shape: think on half the
+ * time for a thinking model, earlier turns half the time, with tools on
+ * a question already searched for one time in four (docs/SECURITY.md).
+ * At most one probe is in flight per node; it takes any free slot, the
+ * last too (a node could tell a chat on its last slot was no probe).  The
+ * answer's content (not its thinking) is judged; an error, or silence
+ * beyond chunk_timeout, is a timeout or error.
  * A node never gets a question it had among its last PROBE_RECENT_MAX (it
  * could tell a probe by it).  Results go to trust.h.
  */

@@ -6,6 +6,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "cluster-names.h"
 #include "policy.h"
 #include "rconfig.h"
 #include "router.h"
@@ -366,9 +367,8 @@ char *router_token_mode_error_new(const char *path, unsigned mode)
 /* A token file others may read is refused, as OpenSSH refuses a private
  * key others may read; a missing or unreadable one only turns
  * /admin/nodes off (admin.c). */
-static int check_config(void *p, char **errors)
+static int check_token_mode(const struct router_config *cfg, char **errors)
 {
-	const struct router_config *cfg = p;
 	struct stat st;
 
 	if (!cfg->admin_token_file || !cfg->admin_token_file[0] ||
@@ -376,6 +376,29 @@ static int check_config(void *p, char **errors)
 		return 0;
 	*errors = router_token_mode_error_new(cfg->admin_token_file, (unsigned)st.st_mode);
 	return *errors ? -1 : 0;
+}
+
+/* The instance's name goes into NATS messages and peers' logs: the
+ * grammar peers check it against (cluster-names.h). */
+static int check_instance(const struct router_config *cfg, char **errors)
+{
+	const char *inst = cfg->cluster_instance;
+
+	if (!inst || !inst[0] || cluster_instance_ok(inst))
+		return 0;
+	*errors = xasprintf("cluster.instance: \"%.80s\" is not 1 to %d of A-Z a-z 0-9 . _ : -",
+		inst, CLUSTER_INSTANCE_MAX);
+	return -1;
+}
+
+/* Checks across keys, after the whole file is read. */
+static int check_config(void *p, char **errors)
+{
+	const struct router_config *cfg = p;
+
+	if (check_instance(cfg, errors) < 0)
+		return -1;
+	return check_token_mode(cfg, errors);
 }
 
 const struct ic_config_schema router_config_schema = {

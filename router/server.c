@@ -167,6 +167,8 @@ static void cluster_health(struct router *r, json_object *o)
 	json_object_object_add(o, "models_cluster", json_object_new_int64((int64_t)models.n));
 	json_object_object_add(o, "cluster_messages_dropped",
 		json_object_new_int64((int64_t)cluster_dropped(r->cluster)));
+	json_object_object_add(o, "cluster_messages_rejected",
+		json_object_new_int64((int64_t)cluster_rejected(r->cluster)));
 	model_list_free(&models);
 }
 

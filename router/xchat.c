@@ -7,6 +7,7 @@
 
 #include "chat.h"
 #include "chunkparse.h"
+#include "cluster-names.h"
 #include "cluster.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -474,6 +475,17 @@ static void proxy_end(struct xchat *x)
 	chat_proxy_free(c);
 }
 
+/* ".r.<number>": the end of a reply subject offer() makes. */
+static bool reply_key_ok(const char *s)
+{
+	size_t digits;
+
+	if (strncmp(s, ".r.", 3) != 0)
+		return false;
+	digits = strspn(s + 3, "0123456789");
+	return digits > 0 && digits <= 20 && s[3 + digits] == '\0';
+}
+
 /* "chat" from a peer: serve it on a node with a free slot, or say busy. */
 static void proxy_request(struct router *r, const char *reply, const char *data, size_t len)
 {
@@ -488,14 +500,22 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 
 	if (!reply[0] || strmap_get(r->xchats->proxies, reply))
 		return; /* nobody to answer, or a repeat */
-	key = strstr(reply, ".r.");
-	if (!key || strncmp(reply, "_INBOX.", 7) != 0 || strlen(key + 1) >= 64) {
-		log_warn("cluster: a chat with the reply subject '%.80s' refused", reply);
+	/* <inbox>.r.<number>, as offer() makes it: frames go to <inbox>.f */
+	if (!cluster_inbox_ok_n(reply, CLUSTER_INBOX_LEN) ||
+		!reply_key_ok(reply + CLUSTER_INBOX_LEN)) {
+		cluster_count_rejected(r->cluster, "a chat's reply subject");
 		return;
 	}
+	key = reply + CLUSTER_INBOX_LEN;
 	o = ic_json_parse_new(data, len);
 	model = o ? ic_json_get_string(o, "model") : NULL;
 	from = o ? ic_json_get_string(o, "from") : NULL;
+	if (from && !cluster_instance_ok(from)) {
+		cluster_count_rejected(r->cluster, "a chat");
+		answer_busy(r, reply, "bad request");
+		json_object_put(o);
+		return;
+	}
 	if (!model || !ic_valid_model_name(model) || !from ||
 		!json_object_object_get_ex(o, "messages", &messages) ||
 		!json_object_is_type(messages, json_type_array)) {

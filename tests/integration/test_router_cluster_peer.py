@@ -26,7 +26,9 @@ class FakePeer:
     def __init__(self, port, name="fake", models=("mq",), free=4):
         self.port = port
         self.name = name
-        self.inbox = "_INBOX.FAKEPEER" + name.upper()
+        # the shape libnats makes (instances take no other): 22 of [A-Za-z0-9]
+        self.inbox = "_INBOX." + ("FAKEPEER" + "".join(
+            ch for ch in name.upper() if ch.isalnum())).ljust(22, "0")[:22]
         self.models = models
         self.free = free
         self.got = asyncio.Queue()

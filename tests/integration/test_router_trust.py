@@ -33,11 +33,11 @@ def right_answer(prompt):
     nums = [int(x) for x in re.findall(r"\d+", prompt)]
     if len(nums) >= 2 and not re.search(r"[A-Z]{2}\d", prompt):
         a, b = nums[0], nums[1]
-        if re.search(r"\+|plus|Add ", prompt):
+        if re.search(r"\+|plus|add |sum", prompt, re.I):
             extra.append(a + b)
-        elif re.search(r"times|ultiply", prompt):
+        elif re.search(r"times|multiply| x |product", prompt, re.I):
             extra.append(a * b)
-        elif re.search(r"minus|Subtract| - ", prompt):
+        elif re.search(r"minus|subtract| - |take away", prompt, re.I):
             extra.append(abs(a - b))
     for country, city in CAPITALS.items():
         if country in prompt:
@@ -56,7 +56,13 @@ def is_probe_like(req):
 
 
 def prompt_of(req):
-    return req["ollama_params"]["messages"][-1]["content"]
+    """The question asked: the last user turn (a probe may continue a
+    conversation, or come back with a search result after it)."""
+    msgs = req["ollama_params"]["messages"]
+    for m in reversed(msgs):
+        if m["role"] == "user" and not m["content"].startswith("[Tool Result for"):
+            return m["content"]
+    return msgs[-1]["content"]
 
 
 class Answerer:
@@ -310,21 +316,37 @@ def test_broken_node_excluded_then_recovers(make_router):
 
 
 def test_probe_slots(make_router):
-    """One probe in flight per node at most, and never the last free slot:
-    a node of max_concurrent 2 with one chat open gets no probe; slow
-    answers never see two probes at once."""
+    """One probe in flight per node at most, and on any free slot, the last
+    too (a node could otherwise tell that a chat on its last slot is a
+    consumer's): a node of max_concurrent 2 with one chat open is probed,
+    and so is a node of max_concurrent 1; slow answers never see two probes
+    at once."""
     r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
                        "chunk_timeout": 30})
 
     async def run():
         n = await TestNode.registered(r, "slots-1", models=("m1",), max_concurrent=2)
-        resp = await chat(r.port, chat_body("m1", "hold a slot"))
-        req = await n.recv_type("inference_request")
-        # one slot left: about four probes would have come in 4 s
-        await n.expect_nothing(4.0)
+        held = asyncio.ensure_future(chat(r.port, chat_body("m1", "hold a slot")))
+        req = None
+        while True:
+            q = await n.recv_type("inference_request", 30)
+            if prompt_of(q) == "hold a slot":
+                req = q
+                continue
+            is_probe_like(q)
+            await n.chunk(q["request_id"], right_answer(prompt_of(q)), done=True)
+            if req:
+                break       # it came on the last slot, while the chat held the other
         await n.chunk(req["request_id"], "done", done=True)
+        resp = await held
         await resp.events()
         resp.close()
+        # a node of one slot is probed too
+        one = await TestNode.registered(r, "slots-one", models=("m1",), max_concurrent=1)
+        p1 = await one.recv_type("inference_request", 30)
+        is_probe_like(p1)
+        await one.chunk(p1["request_id"], right_answer(prompt_of(p1)), done=True)
+        await one.close()
         # now free: probes come, one at a time even when answered slowly
         a = Answerer(n, lambda q: right_answer(prompt_of(q)), delay=1.5)
         await until(lambda: len(a.seen) >= 4, timeout=60, what="four probes")
@@ -339,6 +361,64 @@ def test_probe_slots(make_router):
         await a.stop()
         await n.close()
     go(r, run())
+
+
+OLD_ENDINGS = ("Only the number, please.", "Answer with just the number.",
+               "Reply with only the result.", "Give the number and nothing else.",
+               "Just the number.", "Answer in one word.", "Reply briefly.")
+
+
+def test_probe_shapes(make_router):
+    """Probes come in the shapes consumers' chats have: think on and off for
+    a thinking model (never on for another), earlier turns or none, a
+    question already searched for when tools are on (native tool messages
+    for a tool model, the text form for another), and no fixed ending."""
+    r = make_router(**{"trust.probe_interval": 1, "admin_token_file": token_file(),
+                       "tools.searxng_url": "http://127.0.0.1:9/",
+                       "thinking_models": "qwen3", "tool_models": "qwen3"})
+
+    async def run():
+        nodes = [await TestNode.registered(r, "shape-%d" % i, models=("qwen3:8b", "plain"),
+                                           max_concurrent=2) for i in range(2)]
+        answerers = [Answerer(n, lambda q: right_answer(prompt_of(q))) for n in nodes]
+
+        def seen():
+            return [q for a in answerers for q in a.seen]
+        await until(lambda: len(seen()) >= 40, timeout=90, what="40 probes")
+        think = {"qwen3:8b": set(), "plain": set()}
+        turns, searched, ends = set(), set(), set()
+        for q in seen():
+            p = q["ollama_params"]
+            msgs = p["messages"]
+            think[p["model"]].add(p["think"])
+            assert msgs[0]["role"] == "system", msgs
+            asked = prompt_of(q)
+            assert not asked.endswith(OLD_ENDINGS), asked
+            ends.add(asked.split()[-1] if not re.search(r"\d", asked.split()[-1]) else "#")
+            turns.add(sum(1 for m in msgs if m["role"] == "assistant" and
+                          "tool_calls" not in m and "<tool_call>" not in m["content"]))
+            if msgs[-1]["role"] == "tool":
+                assert p["model"] == "qwen3:8b", msgs
+                assert msgs[-2]["tool_calls"][0]["function"]["name"] == "web_search", msgs
+                searched.add("native")
+            elif msgs[-1]["content"].startswith("[Tool Result for web_search]:"):
+                assert p["model"] == "plain" and "<tool_call>" in msgs[-2]["content"], msgs
+                searched.add("text")
+            else:
+                assert msgs[-1]["role"] == "user", msgs
+            assert "tools" in p or p["model"] == "plain", p
+        assert think == {"qwen3:8b": {True, False}, "plain": {False}}, think
+        assert 0 in turns and len(turns) >= 2, turns
+        assert searched, "no probe came with a search round"
+        assert len(ends) >= 8, ends
+        for n in nodes:
+            info = await node_info(r.port, n.node_id)
+            assert all(p["result"] == "pass" for p in info["probes"]), info
+        for a in answerers:
+            await a.stop()
+        for n in nodes:
+            await n.close()
+    go(r, run(), timeout=150)
 
 
 def test_slow_probe_is_a_timeout(make_router):

@@ -265,11 +265,13 @@ void fake_chat_free(struct chat *c)
 }
 
 /* chat.c's params for a consumer chat, as probe.c asks for them. */
-json_object *chat_params_for(const struct node *n, const char *model, json_object *messages)
+json_object *chat_params_for(
+	const struct node *n, const char *model, json_object *messages, bool think)
 {
 	json_object *p = json_object_new_object();
 
 	(void)n;
+	json_object_object_add(p, "think", json_object_new_boolean(think));
 	json_object_object_add(p, "model", json_object_new_string(model));
 	json_object_object_add(p, "messages", json_object_get(messages));
 	json_object_object_add(p, "stream", json_object_new_boolean(1));

@@ -162,6 +162,59 @@ START_TEST(test_questions_check)
 }
 END_TEST
 
+/* No fixed ending marks a probe: over many draws the endings (the last
+ * word) are many, none is in a large share of them, and the old form
+ * instructions are gone.  probe_question_answer() (the earlier turns of a
+ * probe) gives right answers. */
+START_TEST(test_questions_vary)
+{
+	static const char *const old[] = {
+		"Only the number, please.",
+		"Answer with just the number.",
+		"Reply with only the result.",
+		"Give the number and nothing else.",
+		"Just the number.",
+		"Answer in one word.",
+		"Reply briefly.",
+		"Answer briefly.",
+		"Just that one word.",
+	};
+	enum { DRAWS = 2000, ENDS_MAX = 256 };
+	char ends[ENDS_MAX][16];
+	int counts[ENDS_MAX] = { 0 }, n_ends = 0, top = 0, lower = 0;
+	uint32_t state = 11;
+
+	for (int i = 0; i < DRAWS; i++) {
+		struct probe_question q;
+		char text[PROBE_PROMPT_MAX], end[16];
+		const char *sp;
+		int k;
+
+		probe_question_make(&q, counter_rand, &state);
+		for (size_t j = 0; j < sizeof(old) / sizeof(old[0]); j++)
+			ck_assert_msg(!strstr(q.prompt, old[j]), "%s", q.prompt);
+		probe_question_answer(&q, text, sizeof(text), counter_rand, &state);
+		ck_assert_msg(probe_question_check(&q, text, strlen(text)), "%s: '%s' failed",
+			q.prompt, text);
+		sp = strrchr(q.prompt, ' ');
+		snprintf(end, sizeof(end), "%s", sp ? sp + 1 : q.prompt);
+		lower += q.prompt[0] >= 'a' && q.prompt[0] <= 'z';
+		/* numbers and made-up words as one class: the form is what counts */
+		if (strpbrk(end, "0123456789"))
+			snprintf(end, sizeof(end), "<num>");
+		for (k = 0; k < n_ends && strcmp(ends[k], end) != 0; k++)
+			;
+		if (k == n_ends && n_ends < ENDS_MAX)
+			snprintf(ends[n_ends++], sizeof(ends[0]), "%s", end);
+		if (k < ENDS_MAX && ++counts[k] > top)
+			top = counts[k];
+	}
+	ck_assert_int_ge(n_ends, 40);
+	ck_assert_msg(top < DRAWS / 5, "one ending in %d of %d", top, DRAWS);
+	ck_assert_int_ge(lower, DRAWS / 20); /* some typed in lower case */
+}
+END_TEST
+
 START_TEST(test_number_is_whole)
 {
 	struct probe_question q = { .check = CHECK_NUMBER };
@@ -325,6 +378,7 @@ int main(void)
 	tcase_add_test(tc, test_ordinary_text_passes);
 	tcase_add_test(tc, test_messages_and_lists);
 	tcase_add_test(tc, test_questions_check);
+	tcase_add_test(tc, test_questions_vary);
 	tcase_add_test(tc, test_number_is_whole);
 	tcase_add_test(tc, test_admin_token);
 	tcase_add_test(tc, test_metrics_allow_list);
