@@ -416,7 +416,9 @@ def test_disconnect_cancels_upstream(make_net):
 def test_slow_reader_is_dropped(make_net):
     """A client that reads nothing: dropped once GATEWAY_OUTBUF_MAX bytes
     wait for it, its chat cancelled, and the loop never stalls."""
-    n = make_net("--reply", "word " * 200, "--tokens", "200000", "--delay-us", "1")
+    # a reply longer than the router's max_reply_chars: the gateway's bound is under test
+    n = make_net("--reply", "word " * 200, "--tokens", "200000", "--delay-us", "1",
+                 router_opts={"max_reply_chars": 0})
     s = raw_request(n.port, "POST", "/api/chat",
                     {"model": MODEL, "messages": user("flood")}, rcvbuf=4096)
     iclib.wait_for(lambda: "did not read its stream fast enough" in n.gw.log(),
@@ -442,9 +444,10 @@ def test_slow_reader_is_dropped(make_net):
 def test_whole_answer_limit(make_net):
     """stream:false holds GATEWAY_ANSWER_MAX bytes of answer, not more
     (fake-ollama echoes the question 4096 times: 1024 bytes -> exactly N)."""
-    # the router's slow-consumer bound is not under test: a gateway slowed
-    # by a loaded machine must not be cut off by it
-    n = make_net("--echo", "--tokens", "4096", router_opts={"stream_buffer": 64 * 1024 * 1024})
+    # the router's slow-consumer bound and reply limit are not under test: a
+    # gateway slowed by a loaded machine must not be cut off by them
+    n = make_net("--echo", "--tokens", "4096",
+                 router_opts={"stream_buffer": 64 * 1024 * 1024, "max_reply_chars": 0})
     word = GATEWAY_ANSWER_MAX // 4096
     r = n.http.post("/api/chat", json={"model": MODEL, "stream": False,
                                        "messages": user("x" * word)}, timeout=120)

@@ -143,7 +143,7 @@ async def test_streams_per_ip(router):
     await node.close()
 
 
-@pytest.mark.router(stream_buffer=65536)
+@pytest.mark.router(stream_buffer=65536, max_reply_chars=0)
 async def test_slow_consumer(router):
     r = router
     node = await TestNode.registered(r, "firehose", models=("m1",), max_concurrent=2)
