@@ -230,7 +230,8 @@ def main():
     stamp = StampOllama(a.chunks, a.delay_us)
     fo = dl.FakeOllama("--tokens", str(a.rate_chunks), "--delay-us", str(a.rate_delay_us),
                        "--models", MODEL, record=False)
-    router = routerlib.Router()
+    # long replies: the reply limit (4096 characters) off
+    router = routerlib.Router(max_reply_chars=0, reply_timeout=0)
     d = dl.Daemon("http://127.0.0.1:%d" % router.port, stamp.url, log_level="warning",
                   max_concurrent=2, heartbeat_interval=15, model_refresh=3600)
     try:
