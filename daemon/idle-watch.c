@@ -39,6 +39,7 @@ struct idle_watch {
 	enum idle_power power;
 	double psi;
 	bool sampled;
+	bool sched_known, sched_open; /* [idle] schedule at the last sample */
 };
 
 static uint64_t monotonic_ns(void)
@@ -144,11 +145,27 @@ static void apply_on_busy(struct idle_watch *w, time_t now)
 	evtimer_add(w->cancel_ev, &tv);
 }
 
+/* [idle] schedule, checked at every sample (so a change of the clock or
+ * of DST needs no timer of its own); true if availability flipped. */
+static bool apply_schedule(struct idle_watch *w, time_t now)
+{
+	const struct schedule *sc = &w->d->cfg->schedule;
+	bool open = schedule_open(sc, now);
+
+	if (w->sched_known && open == w->sched_open)
+		return false;
+	if (sc->set && (w->sched_known || !open))
+		log_notice("idle: %s the schedule", open ? "inside" : "outside");
+	w->sched_known = true;
+	w->sched_open = open;
+	return avail_set(&w->d->avail, AVAIL_OUTSIDE_SCHEDULE, !open);
+}
+
 static void take_sample(struct idle_watch *w)
 {
 	const struct daemon_config *c = w->d->cfg;
 	struct idle_sample s;
-	bool changed, avail_changed;
+	bool changed, avail_changed = false, sched_flip;
 
 	idle_sample_init(&s, time(NULL));
 	idle_cpu_sample(w->cpu, &s);
@@ -159,12 +176,15 @@ static void take_sample(struct idle_watch *w)
 	w->psi = idle_cpu_psi(c->proc_root);
 	w->last = s;
 	w->sampled = true;
+	sched_flip = apply_schedule(w, s.now);
 	changed = idle_policy_update(&w->pol, &s);
 	if (changed) {
 		log_notice("idle: machine %s: %s", idle_state_name(w->pol.state), w->pol.reason);
 		avail_changed = avail_set(&w->d->avail, AVAIL_NOT_IDLE, !idle_policy_lend(&w->pol));
-		daemon_changed(w->d, avail_changed);
-		if (!avail_changed)
+	}
+	if (changed || sched_flip) {
+		daemon_changed(w->d, avail_changed || sched_flip);
+		if (!avail_changed && !sched_flip)
 			node_heartbeat_now(w->d->node);
 	}
 	apply_on_busy(w, s.now);
@@ -331,6 +351,25 @@ static json_object *exclusive_status(const struct idle_sample *s)
 	return o;
 }
 
+/* "none", or {"text", "open", "next_open" (Unix time, while closed)}. */
+static json_object *schedule_status(const struct idle_watch *w)
+{
+	const struct daemon_config *c = w->d->cfg;
+	time_t now = time(NULL), next;
+	json_object *o;
+
+	if (!c->schedule.set)
+		return json_object_new_string("none");
+	o = json_object_new_object();
+	json_object_object_add(o, "text", json_object_new_string(c->schedule_text));
+	json_object_object_add(
+		o, "open", json_object_new_boolean(schedule_open(&c->schedule, now)));
+	next = schedule_next_open(&c->schedule, now);
+	if (next > now)
+		json_object_object_add(o, "next_open", json_object_new_int64(next));
+	return o;
+}
+
 json_object *idle_watch_status_new(const struct idle_watch *w)
 {
 	const struct idle_params *p = &w->pol.p;
@@ -348,5 +387,6 @@ json_object *idle_watch_status_new(const struct idle_watch *w)
 		w->logind ? input_status(w->logind_age, NULL) : json_object_new_string("off"));
 	json_object_object_add(o, "power", json_object_new_string(idle_power_name(w->power)));
 	json_object_object_add(o, "exclusive", exclusive_status(&w->last));
+	json_object_object_add(o, "schedule", schedule_status(w));
 	return o;
 }
