@@ -16,6 +16,7 @@
 #include "daemon/availability.h"
 #include "daemon/dconfig.h"
 #include "daemon/ollama_health.h"
+#include "daemon/pause-file.h"
 
 struct control;
 struct link;
@@ -49,6 +50,7 @@ struct daemon {
 	uint64_t failed; /* inference requests that ended in an error */
 	bool stopping;
 	struct event *drain_timer;
+	struct pause_file pause_file; /* the pause's deadline across restarts */
 };
 
 /* Something status-worthy changed: refresh STATUS= and tell the router
