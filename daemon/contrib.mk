@@ -15,3 +15,4 @@ tests_unit_test_schedule_LDADD = $(CHECK_LIBS)
 tests_unit_test_daemon_policy_SOURCES += daemon/schedule.c
 daemon_idleclawd_SOURCES += daemon/pause-file.c daemon/pause-file.h
 daemon_idleclawd_SOURCES += daemon/request-limits.c daemon/request-limits.h
+daemon_idleclawd_SOURCES += daemon/standing.c daemon/standing.h

@@ -17,6 +17,7 @@
 #include "daemon/dconfig.h"
 #include "daemon/ollama_health.h"
 #include "daemon/pause-file.h"
+#include "daemon/standing.h"
 
 struct control;
 struct link;
@@ -51,6 +52,7 @@ struct daemon {
 	bool stopping;
 	struct event *drain_timer;
 	struct pause_file pause_file; /* the pause's deadline across restarts */
+	struct standing standing;     /* as the router last said */
 };
 
 /* Something status-worthy changed: refresh STATUS= and tell the router

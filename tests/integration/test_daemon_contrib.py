@@ -6,11 +6,13 @@ that survives a restart ($STATE_DIRECTORY), and the limits on one request
 scripted router (daemonlib.StandInRouter) and fake-ollama recording what
 reached it."""
 import datetime
+import json
 import os
 import subprocess
 import time
 
 import daemonlib as dl
+import routerlib
 from daemonlib import iclib
 
 MODEL = "llama3.2:latest"
@@ -90,8 +92,11 @@ def test_no_schedule_in_status():
     fo = dl.FakeOllama("--echo")
     d = dl.Daemon(r.url, fo.url).wait_ready()
     c = d.ctl()
-    assert c.call("status")["idle"]["schedule"] == "none"
-    assert "schedule:" not in ctl_status_text(d)
+    st = c.call("status")
+    assert st["idle"]["schedule"] == "none"
+    assert "standing" not in st             # a router that never says (the public one)
+    text = ctl_status_text(d)
+    assert "schedule:" not in text and "standing:" not in text, text
     c.close()
     d.assert_clean_exit()
 
@@ -262,4 +267,50 @@ def test_max_request_time():
     frames = r.wait_reply("fits", timeout=15)
     assert frames[-1]["type"] == "inference_chunk" and frames[-1]["chunk"]["done"], frames
     assert len(fo.cancelled()) == 1
+    d.assert_clean_exit()
+
+
+# ---- standing: the real router tells the node ----
+
+NO_CHATS = "no chats \u2014 the router found this node's answers wrong or failing"
+
+
+def standing_net(start):
+    """idleclaw-routerd whose nodes start at `start` points (min_reputation
+    5), telling standing every second; idleclawd on it."""
+    r = routerlib.Router(**{"trust.start": start, "trust.min_reputation": 5,
+                            "trust.standing_interval": 1})
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon("http://127.0.0.1:%d" % r.port, fo.url).wait_ready()
+    return r, d
+
+
+def wait_standing(c):
+    return iclib.wait_for(lambda: c.call("status").get("standing"), timeout=15,
+                          what="standing in status")
+
+
+def test_standing_below_min_reputation():
+    r, d = standing_net(0)
+    c = d.ctl()
+    st = wait_standing(c)
+    assert st == {"chats": False, "text": NO_CHATS}, st
+    text = ctl_status_text(d)
+    assert "standing:    " + NO_CHATS + "\n" in text, text
+    assert "the router gives this node no chats" in d.log()
+    c.close()
+    d.assert_clean_exit()
+
+
+def test_standing_above_min_reputation_says_nothing_of_the_score():
+    r, d = standing_net(37)
+    c = d.ctl()
+    st = wait_standing(c)
+    assert st == {"chats": True, "text": "gets chats"}, st
+    full = json.dumps(c.call("status"))
+    assert "reputation" not in full and "score" not in full, full
+    text = ctl_status_text(d)
+    line = [x for x in text.splitlines() if x.startswith("standing:")]
+    assert line == ["standing:    gets chats"], text
+    c.close()
     d.assert_clean_exit()
