@@ -18,6 +18,7 @@
 #include "daemon/node.h"
 #include "daemon/relay.h"
 #include "log.h"
+#include "patterns.h"
 #include "xmalloc.h"
 
 struct idle_watch {
@@ -33,6 +34,7 @@ struct idle_watch {
 	struct idle_logind *logind;
 	struct idle_gpu_reading gpu[IDLE_GPU_MAX];
 	const char *gpu_source[IDLE_GPU_MAX];
+	bool gpu_watched[IDLE_GPU_MAX]; /* [idle] gpus selects it */
 	size_t n_gpu;
 	long tty_age, logind_age;
 	char tty_where[IDLE_WHERE_MAX];
@@ -55,7 +57,17 @@ static bool is_own(const void *ctx, pid_t pid)
 	return idle_cpu_is_own(ctx, pid);
 }
 
-/* The GPUs: DRM cards first, then NVIDIA devices; the busiest by others. */
+/* Whether [idle] gpus selects a GPU with PCI bus id pci ("" unknown: only
+ * a pattern matching everything, as the default "*", does). */
+static bool gpu_watched(const struct daemon_config *c, const char *pci)
+{
+	if (!c->gpus || !*c->gpus)
+		return true;
+	return ic_patterns_match(c->gpus, pci);
+}
+
+/* The GPUs: DRM cards first, then NVIDIA devices; the busiest by others
+ * among those [idle] gpus selects. */
 static void sample_gpus(struct idle_watch *w, struct idle_sample *s)
 {
 	const struct daemon_config *c = w->d->cfg;
@@ -78,6 +90,9 @@ static void sample_gpus(struct idle_watch *w, struct idle_sample *s)
 	for (i = 0; i < n; i++) {
 		double others = w->gpu[i].total - w->gpu[i].own;
 
+		w->gpu_watched[i] = gpu_watched(c, w->gpu[i].pci);
+		if (!w->gpu_watched[i])
+			continue;
 		if (others < 0)
 			others = 0;
 		if (others <= s->gpu_others)
@@ -316,6 +331,9 @@ static json_object *gpu_status(const struct idle_watch *w)
 		json_object_object_add(o, "device", json_object_new_int(g->index));
 		json_object_object_add(o, "used_percent", percent(g->total));
 		json_object_object_add(o, "own_percent", percent(g->own));
+		if (g->pci[0])
+			json_object_object_add(o, "pci", json_object_new_string(g->pci));
+		json_object_object_add(o, "watched", json_object_new_boolean(w->gpu_watched[i]));
 		if (g->top_pid > 0) {
 			json_object_object_add(o, "top_pid", json_object_new_int(g->top_pid));
 			json_object_object_add(

@@ -314,3 +314,62 @@ def test_standing_above_min_reputation_says_nothing_of_the_score():
     assert line == ["standing:    gets chats"], text
     c.close()
     d.assert_clean_exit()
+
+
+# ---- which GPUs count ----
+
+def gpu_daemon(m, **idle):
+    r = dl.StandInRouter(features=["available"])
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url, idle=m.idle_opts(**idle), env=m.env()).wait_ready()
+    return r, d
+
+
+def gpu_machine():
+    """card0 at 90% (0000:03:00.0), card1 idle (0000:04:00.0), and an
+    idle NVIDIA board (0000:01:00.0)."""
+    m = dl.FakeMachine()
+    m.drm_card(0, "0000:03:00.0", 90)
+    m.drm_card(1, "0000:04:00.0", 0)
+    m.gpu(["gpu 0 0", "pci 0 0000:01:00.0"])
+    return m
+
+
+def by_pci(idle):
+    return {g.get("pci"): g for g in idle["gpu"]}
+
+
+def test_gpus_ignored_card_does_not_count():
+    m = gpu_machine()
+    r, d = gpu_daemon(m, gpus="0000:04:00.0, 0000:01:*")
+    c = d.ctl()
+    i = dl.wait_idle_state(c, "idle")
+    g = by_pci(i)
+    assert g["0000:03:00.0"]["watched"] is False and g["0000:03:00.0"]["used_percent"] == 90, i
+    assert g["0000:04:00.0"]["watched"] is True and g["0000:04:00.0"]["source"] == "drm", i
+    assert g["0000:01:00.0"]["watched"] is True and g["0000:01:00.0"]["source"] == "nvml", i
+    assert c.call("status")["available"]
+    text = ctl_status_text(d)
+    assert ("gpus:        watched: 0000:04:00.0 (drm card1), 0000:01:00.0 (nvml 0); "
+            "ignored: 0000:03:00.0 (drm card0)\n") in text, text
+    # a watched one busy: the machine is busy
+    m.drm_card(1, "0000:04:00.0", 90)
+    i = dl.wait_idle_state(c, "busy")
+    assert i["reason"].startswith("GPU1 90% used by others"), i
+    c.close()
+    d.assert_clean_exit()
+
+
+def test_gpus_default_all_count():
+    m = gpu_machine()
+    r, d = gpu_daemon(m)
+    c = d.ctl()
+    i = iclib.wait_for(lambda: (lambda i: i["reason"].startswith("GPU") and i)(
+        dl.idle_of(c)), timeout=15, what="busy for a GPU")
+    assert i["state"] == "busy" and i["reason"].startswith("GPU0 90% used by others"), i
+    time.sleep(3)       # idle_time is 2 s: it stays busy
+    assert dl.idle_of(c)["state"] == "busy"
+    assert all(g["watched"] for g in i["gpu"]), i
+    assert "ignored: none" in ctl_status_text(d)
+    c.close()
+    d.assert_clean_exit()
