@@ -297,6 +297,9 @@ def test_standing_below_min_reputation():
     assert st == {"chats": False, "text": NO_CHATS}, st
     text = ctl_status_text(d)
     assert "standing:    " + NO_CHATS + "\n" in text, text
+    out = subprocess.run([iclib.binary("ctl/idleclawctl"), "--socket", d.sock, "status",
+                          "--json"], capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stdout)["standing"] == {"chats": False, "text": NO_CHATS}, out
     assert "the router gives this node no chats" in d.log()
     c.close()
     d.assert_clean_exit()
