@@ -132,8 +132,7 @@ void pause_file_sync(struct pause_file *pf, const struct availability *a)
 	if (write_deadline(pf->path, a->paused_until) < 0) {
 		log_warn("pause: cannot write %s (%s): the pause lasts until idleclawd restarts",
 			pf->path, strerror(errno));
-		pf->saved = false;
-		return;
+		/* not again for this deadline: daemon_changed() comes often */
 	}
 	pf->saved = true;
 	pf->saved_until = a->paused_until;

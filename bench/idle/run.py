@@ -103,9 +103,9 @@ def run_http(seconds):
 
 def run_https(seconds):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
-    from test_daemon_tls import Caddy
+    from test_daemon_tls import CADDYFILE
     router = routerlib.Router()
-    caddy = Caddy(router.port)
+    caddy = iclib.Caddy(CADDYFILE % {"rport": router.port}, tls=True)
     fo = dl.FakeOllama("--echo")
     d = daemon("https://localhost:%d" % caddy.port, fo, ca_file=caddy.root)
     try:

@@ -191,6 +191,23 @@ def test_pause_without_state_directory():
     d.assert_clean_exit()
 
 
+def test_pause_unwritable_state_directory(tmp_path):
+    """A state directory that cannot be written: the pause works, lasts
+    until restart, and the log says so once per deadline."""
+    r = dl.StandInRouter()
+    fo = dl.FakeOllama("--echo")
+    d = dl.Daemon(r.url, fo.url,
+                  env={"STATE_DIRECTORY": str(tmp_path / "missing")}).wait_ready()
+    c = d.ctl()
+    assert c.call("pause", {"seconds": 3600})["status"] == "ok"
+    for _ in range(3):
+        assert c.call("status")["reason"] == "paused"
+    d.wait_log("the pause lasts until idleclawd restarts")
+    assert d.log().count("cannot write") == 1, d.log()
+    c.close()
+    d.assert_clean_exit()
+
+
 # ---- limits on one request ----
 
 def options_sent(fo, n):
