@@ -161,6 +161,12 @@ const struct ctl_command *ctl_command_find(const char *name);
 #define CTL_R_STREAMS "streams"		/* int, chats open through the gateway */
 #define CTL_R_MAX_STREAMS "max_streams" /* int */
 
+/* The node's standing as the router last reported it (docs/protocol.md,
+ * "standing"); absent when the router never said (the public server). */
+#define CTL_R_STANDING "standing" /* object: chats (bool), text (string) */
+#define CTL_R_STANDING_CHATS "chats"
+#define CTL_R_STANDING_TEXT "text"
+
 /* --- events --- */
 enum ctl_event {
 	CTL_EV_CONTENT,	 /* "text": string */

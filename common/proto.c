@@ -28,6 +28,7 @@ static const char *const type_names[] = {
 	[IC_MSG_REGISTERED] = "registered",
 	[IC_MSG_INFERENCE_REQUEST] = "inference_request",
 	[IC_MSG_CANCEL_REQUEST] = "cancel_request",
+	[IC_MSG_STANDING] = "standing",
 };
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -352,6 +353,12 @@ static int parse_members(json_object *o, struct ic_msg *m, char *err, size_t err
 		return get_object(o, "ollama_params", &m->ollama_params, err, errlen);
 	case IC_MSG_CANCEL_REQUEST:
 		return get_request_id(o, m, err, errlen);
+	case IC_MSG_STANDING:
+		if (!ic_json_get_bool(o, "chats", &m->chats)) {
+			seterr(err, errlen, "chats: missing or not a boolean");
+			return -1;
+		}
+		return 0;
 	case IC_MSG_UNKNOWN:
 		break;
 	}
@@ -537,6 +544,14 @@ char *ic_msg_request_new(const char *request_id, json_object *ollama_params)
 char *ic_msg_cancel_new(const char *request_id)
 {
 	return with_request_new(IC_MSG_CANCEL_REQUEST, request_id, NULL, NULL);
+}
+
+char *ic_msg_standing_new(bool chats)
+{
+	json_object *o = envelope_new(IC_MSG_STANDING);
+
+	json_object_object_add(o, "chats", json_object_new_boolean(chats));
+	return finish_new(o);
 }
 
 char *ic_msg_models_update_new(const struct ic_model_info *models, size_t n_models)

@@ -28,6 +28,7 @@ enum ic_msg_type {
 	IC_MSG_REGISTERED,
 	IC_MSG_INFERENCE_REQUEST,
 	IC_MSG_CANCEL_REQUEST,
+	IC_MSG_STANDING, /* extension: below min_reputation or not */
 };
 
 /* Extension names a router lists in registered.features. */
@@ -102,6 +103,8 @@ struct ic_msg {
 	json_object *ollama_params;
 	/* inference_error */
 	char *error;
+	/* standing: whether the router gives this node consumer chats */
+	bool chats;
 };
 
 /*
@@ -120,6 +123,7 @@ struct ic_msg {
  * registered: node_id R, features O array of strings.
  * inference_request: request_id R, ollama_params R object.
  * cancel_request: request_id R.
+ * standing (extension, our router only): chats R bool.
  * Every request_id must pass ic_valid_request_id().  Unknown members are
  * ignored.  Counts and names are policy: see ic_register_check().
  * A frame longer than IC_WS_MESSAGE_MAX bytes is refused unparsed, and
@@ -166,6 +170,9 @@ char *ic_msg_error_new(const char *request_id, const char *error);
 char *ic_msg_request_new(const char *request_id, json_object *ollama_params);
 char *ic_msg_cancel_new(const char *request_id);
 char *ic_msg_models_update_new(const struct ic_model_info *models, size_t n_models);
+/* standing: chats false when the node's reputation is below min_reputation
+ * (it gets no consumer chats); never the score itself. */
+char *ic_msg_standing_new(bool chats);
 
 const char *ic_msg_type_name(enum ic_msg_type type);
 

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "ctl/status-idle.h"
+#include "ctl/status-lend.h"
 #include "jsonutil.h"
 
 static json_object *member(json_object *o, const char *key)
@@ -181,6 +182,7 @@ static void print_status(json_object *r)
 	print_endpoint("router:", member(r, CTL_R_ROUTER));
 	print_availability(r);
 	ctl_print_idle(member(r, "idle"));
+	ctl_print_lending(r);
 	if (models != NULL && json_object_is_type(models, json_type_array)) {
 		printf("%-12s ", "models:");
 		print_list(models);

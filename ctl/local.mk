@@ -19,6 +19,7 @@ ctl_idleclawctl_SOURCES = \
 	$(CTL_CMD_SOURCES)
 nodist_ctl_idleclawctl_SOURCES = ctl/cmd-table.c
 ctl_idleclawctl_SOURCES += ctl/status-idle.c ctl/status-idle.h
+ctl_idleclawctl_SOURCES += ctl/status-lend.c ctl/status-lend.h
 ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS)
 
 dist_man_MANS += man/idleclawctl.1

@@ -10,6 +10,7 @@ static const char *const names[AVAIL_REASON_COUNT] = {
 	[AVAIL_PAUSED] = "paused",
 	[AVAIL_OLLAMA_DOWN] = "ollama down",
 	[AVAIL_NO_MODELS] = "no models",
+	[AVAIL_OUTSIDE_SCHEDULE] = "outside schedule",
 	[AVAIL_NOT_IDLE] = "machine busy",
 };
 

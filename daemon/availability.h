@@ -18,7 +18,9 @@ enum avail_reason {
 	AVAIL_PAUSED,	   /* pause from the control socket */
 	AVAIL_OLLAMA_DOWN, /* Ollama unreachable */
 	AVAIL_NO_MODELS,   /* nothing to share */
-	AVAIL_NOT_IDLE,	   /* the machine is busy (idle policy, later) */
+	/* [idle] schedule does not allow lending now */
+	AVAIL_OUTSIDE_SCHEDULE,
+	AVAIL_NOT_IDLE, /* the machine is busy (idle policy, later) */
 	AVAIL_REASON_COUNT
 };
 

@@ -17,6 +17,8 @@
 #include "daemon/availability.h"
 #include "daemon/dconfig.h"
 #include "daemon/ollama_health.h"
+#include "daemon/pause-file.h"
+#include "daemon/standing.h"
 
 struct control;
 struct link;
@@ -50,6 +52,8 @@ struct daemon {
 	uint64_t failed; /* inference requests that ended in an error */
 	bool stopping;
 	struct event *drain_timer;
+	struct pause_file pause_file; /* the pause's deadline across restarts */
+	struct standing standing;     /* as the router last said */
 };
 
 /* Something status-worthy changed: refresh STATUS= and tell the router

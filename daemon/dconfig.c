@@ -157,6 +157,31 @@ static const struct ic_config_key keys[] = {
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(ca_file),
 		.help = "extra CA certificate file for https (empty: system CAs)" },
+	{ .section = "daemon",
+		.key = "max_predict",
+		.type = IC_CONFIG_INT,
+		.offset = OFF(max_predict),
+		.min = 0,
+		.max = IC_OPT_NUM_PREDICT_MAX,
+		.def_int = 0,
+		.help = "most tokens one reply may have (options.num_predict; 0: no ceiling)" },
+	{ .section = "daemon",
+		.key = "max_ctx",
+		.type = IC_CONFIG_INT,
+		.offset = OFF(max_ctx),
+		.min = 0,
+		.max = IC_OPT_NUM_CTX_MAX,
+		.def_int = 0,
+		.help = "largest context window a request may ask for (options.num_ctx; 0: no "
+			"ceiling)" },
+	{ .section = "daemon",
+		.key = "max_request_time",
+		.type = IC_CONFIG_INT,
+		.offset = OFF(max_request_time),
+		.min = 1,
+		.max = DCONFIG_TIMEOUT_MAX_S,
+		.def_int = DCONFIG_REQUEST_TIME_DEFAULT_S,
+		.help = "seconds one inference request may take before it is cancelled" },
 	{ .section = "idle",
 		.key = "mode",
 		.type = IC_CONFIG_STRING,
@@ -274,6 +299,19 @@ static const struct ic_config_key keys[] = {
 		.offset = OFF(idle_logind),
 		.def_bool = true,
 		.help = "ask logind whether the desktop user is idle" },
+	{ .section = "idle",
+		.key = "schedule",
+		.type = IC_CONFIG_STRING,
+		.offset = OFF(schedule_text),
+		.help = "when lending is allowed, local time, e.g. \"Mon..Fri 18:00-08:00, "
+			"Sat,Sun\"; empty: always" },
+	{ .section = "idle",
+		.key = "gpus",
+		.type = IC_CONFIG_STRING,
+		.offset = OFF(gpus),
+		.def_str = "*",
+		.help = "GPUs whose use counts, by PCI bus id (shell patterns, e.g. "
+			"0000:01:00.0)" },
 	{ .section = "gateway",
 		.key = "listen",
 		.type = IC_CONFIG_STRING,
@@ -312,6 +350,15 @@ static void add_error(char **errors, char *line)
 	*errors = all;
 }
 
+/* [idle] schedule into c->schedule. */
+static void check_schedule(struct daemon_config *c, char **errors)
+{
+	char why[256];
+
+	if (schedule_parse(c->schedule_text, &c->schedule, why, sizeof(why)) < 0)
+		add_error(errors, xasprintf("idle.schedule: %s", why));
+}
+
 /* The [idle] keys whose values are names, and the thresholds' order. */
 static void check_idle(struct daemon_config *c, char **errors)
 {
@@ -343,6 +390,7 @@ static void check_idle(struct daemon_config *c, char **errors)
 	if (!c->proc_root || !c->sys_root || !c->dev_root)
 		add_error(errors,
 			xasprintf("idle.proc_root, sys_root and dev_root must not be empty"));
+	check_schedule(c, errors);
 }
 
 /* ic_config_schema.check */

@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "daemon/idle.h"
+#include "daemon/schedule.h"
 
 /* Bounds of keys that are ours (not network limits). */
 #define DCONFIG_REFRESH_MIN_S 1
@@ -27,6 +28,9 @@
 #define DCONFIG_BUSY_GRACE_MAX_S 3600
 #define DCONFIG_GW_STREAMS_DEFAULT 4
 #define DCONFIG_GW_STREAMS_MAX 16 /* = CONSUME_CHATS_MAX: the consume path's own bound */
+
+/* max_request_time */
+#define DCONFIG_REQUEST_TIME_DEFAULT_S 300
 
 struct daemon_config {
 	char *server;	   /* router base URL (http/https) */
@@ -49,6 +53,11 @@ struct daemon_config {
 	int router_timeout; /* seconds of silence on a consume request */
 	int chat_timeout;   /* seconds a consume chat may take in all */
 	char *ca_file;	    /* extra CA bundle for https/wss; empty = system */
+
+	/* limits on one inference request (daemon/request-limits.h) */
+	int max_predict;      /* ceiling of options.num_predict; 0 none */
+	int max_ctx;	      /* ceiling of options.num_ctx; 0 none */
+	int max_request_time; /* seconds an inference request may take */
 	/* [idle]: see daemon/idle-watch.c and docs/idle.md */
 	char *idle_mode;	   /* auto, always, never: parsed into idle.mode */
 	int idle_interval;	   /* seconds between samples */
@@ -60,6 +69,11 @@ struct daemon_config {
 	char *nvml_library;
 	bool idle_logind;	 /* ask logind for IdleHint */
 	struct idle_params idle; /* the policy's parameters */
+
+	/* [idle] schedule and gpus */
+	char *schedule_text;	  /* as written */
+	struct schedule schedule; /* parsed from it by the check */
+	char *gpus;		  /* PCI bus id patterns of the GPUs that count */
 	/* [gateway]: the local Ollama/OpenAI endpoint (daemon/gateway.h) */
 	char *gateway_listen;	    /* host:port; empty = off */
 	bool gateway_allow_remote;  /* a non-loopback listen address is allowed */

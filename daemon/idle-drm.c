@@ -222,6 +222,7 @@ size_t idle_drm_sample(struct idle_drm *g, const pid_t *own, size_t n_own, uint6
 				r->own = r->total;
 			r->top_pid = 0;
 			r->top_comm[0] = '\0';
+			snprintf(r->pci, sizeof(r->pci), "%s", pdev);
 			n_out++;
 		}
 		free(names[i]);

@@ -29,6 +29,11 @@ typedef struct {
 	unsigned long long timeStamp; /* µs */
 	unsigned int smUtil, memUtil, encUtil, decUtil;
 } nvmlProcessUtilizationSample_t;
+typedef struct {
+	char busIdLegacy[16];
+	unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+	char busId[32]; /* "00000000:01:00.0" */
+} nvmlPciInfo_t;
 
 #define NVML_SUCCESS 0
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
@@ -41,6 +46,7 @@ struct nvml_dev {
 	double own; /* last known share of own processes */
 	pid_t top_pid;
 	unsigned top_util;
+	char pci[IDLE_PCI_MAX]; /* as the kernel writes it; "" unknown */
 };
 
 struct idle_nvml {
@@ -52,6 +58,26 @@ struct idle_nvml {
 	struct nvml_dev dev[IDLE_GPU_MAX];
 	unsigned n_dev;
 };
+
+/* NVML's bus id ("00000000:01:00.0", 8 hex digits of domain, upper
+ * case) as sysfs and DRM write it ("0000:01:00.0"); "" if unknown.
+ * nvmlDeviceGetPciInfo_v3 is optional: an old driver without it has GPUs
+ * with no PCI id, which only a pattern "*" selects. */
+static void read_pci(void *lib, nvmlDevice_t h, char *buf, size_t len)
+{
+	nvmlReturn_t (*get)(nvmlDevice_t, nvmlPciInfo_t *);
+	nvmlPciInfo_t info;
+	unsigned dom, bus, dev, fn;
+
+	buf[0] = '\0';
+	*(void **)&get = dlsym(lib, "nvmlDeviceGetPciInfo_v3");
+	memset(&info, 0, sizeof(info));
+	if (!get || get(h, &info) != NVML_SUCCESS)
+		return;
+	info.busId[sizeof(info.busId) - 1] = '\0';
+	if (sscanf(info.busId, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4)
+		snprintf(buf, len, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+}
 
 static void *sym(void *lib, const char *name, char *why, size_t whylen)
 {
@@ -103,8 +129,11 @@ struct idle_nvml *idle_nvml_new(const char *library, char *why, size_t whylen)
 	if (count(&c) != NVML_SUCCESS)
 		c = 0;
 	for (i = 0; i < c && n->n_dev < IDLE_GPU_MAX; i++)
-		if (handle(i, &n->dev[n->n_dev].h) == NVML_SUCCESS)
+		if (handle(i, &n->dev[n->n_dev].h) == NVML_SUCCESS) {
+			read_pci(lib, n->dev[n->n_dev].h, n->dev[n->n_dev].pci,
+				sizeof(n->dev[n->n_dev].pci));
 			n->n_dev++;
+		}
 	if (n->n_dev == 0) {
 		snprintf(why, whylen, "no NVIDIA GPU (NVML lists none)");
 		idle_nvml_free(n);
@@ -179,6 +208,7 @@ size_t idle_nvml_sample(struct idle_nvml *n, const char *proc_root,
 		r->own = dv->own > r->total ? r->total : dv->own;
 		r->top_pid = dv->top_pid;
 		r->top_comm[0] = '\0';
+		memcpy(r->pci, dv->pci, sizeof(r->pci));
 		if (dv->top_pid &&
 			idle_read_comm(proc_root, dv->top_pid, r->top_comm, sizeof(r->top_comm)) <
 				0)

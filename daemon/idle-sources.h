@@ -72,6 +72,7 @@ long idle_tty_input_age(const char *dev_root, time_t now, char *where, size_t le
 /* ---- GPUs: one reading per device ---- */
 
 #define IDLE_GPU_MAX 8
+#define IDLE_PCI_MAX 32 /* "0000:01:00.0" and the NUL, with room */
 
 struct idle_gpu_reading {
 	int index;     /* GPU number as status shows it */
@@ -79,6 +80,10 @@ struct idle_gpu_reading {
 	double own;    /* percent of it that is ours */
 	pid_t top_pid; /* biggest foreign user, 0 unknown */
 	char top_comm[IDLE_COMM_MAX];
+	/* PCI bus id as the kernel writes it ("0000:01:00.0"), "" unknown:
+	 * [idle] gpus selects by it (an index would be ambiguous where an
+	 * NVIDIA board is a DRM card too) */
+	char pci[IDLE_PCI_MAX];
 };
 
 /* ---- idle-drm.c: AMD/Intel, gpu_busy_percent + fdinfo ---- */

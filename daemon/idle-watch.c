@@ -19,6 +19,7 @@
 #include "daemon/node.h"
 #include "daemon/relay.h"
 #include "log.h"
+#include "patterns.h"
 #include "xmalloc.h"
 
 struct idle_watch {
@@ -34,12 +35,14 @@ struct idle_watch {
 	struct idle_logind *logind;
 	struct idle_gpu_reading gpu[IDLE_GPU_MAX];
 	const char *gpu_source[IDLE_GPU_MAX];
+	bool gpu_watched[IDLE_GPU_MAX]; /* [idle] gpus selects it */
 	size_t n_gpu;
 	long tty_age, logind_age;
 	char tty_where[IDLE_WHERE_MAX];
 	enum idle_power power;
 	double psi;
 	bool sampled;
+	bool sched_known, sched_open; /* [idle] schedule at the last sample */
 };
 
 static uint64_t monotonic_ns(void)
@@ -55,7 +58,17 @@ static bool is_own(const void *ctx, pid_t pid)
 	return idle_cpu_is_own(ctx, pid);
 }
 
-/* The GPUs: DRM cards first, then NVIDIA devices; the busiest by others. */
+/* Whether [idle] gpus selects a GPU with PCI bus id pci ("" unknown: only
+ * a pattern matching everything, as the default "*", does). */
+static bool gpu_watched(const struct daemon_config *c, const char *pci)
+{
+	if (!c->gpus || !*c->gpus)
+		return true;
+	return ic_patterns_match(c->gpus, pci);
+}
+
+/* The GPUs: DRM cards first, then NVIDIA devices; the busiest by others
+ * among those [idle] gpus selects. */
 static void sample_gpus(struct idle_watch *w, struct idle_sample *s)
 {
 	const struct daemon_config *c = w->d->cfg;
@@ -78,6 +91,9 @@ static void sample_gpus(struct idle_watch *w, struct idle_sample *s)
 	for (i = 0; i < n; i++) {
 		double others = w->gpu[i].total - w->gpu[i].own;
 
+		w->gpu_watched[i] = gpu_watched(c, w->gpu[i].pci);
+		if (!w->gpu_watched[i])
+			continue;
 		if (others < 0)
 			others = 0;
 		if (others <= s->gpu_others)
@@ -145,11 +161,27 @@ static void apply_on_busy(struct idle_watch *w, time_t now)
 	evtimer_add(w->cancel_ev, &tv);
 }
 
+/* [idle] schedule, checked at every sample (so a change of the clock or
+ * of DST needs no timer of its own); true if availability flipped. */
+static bool apply_schedule(struct idle_watch *w, time_t now)
+{
+	const struct schedule *sc = &w->d->cfg->schedule;
+	bool open = schedule_open(sc, now);
+
+	if (w->sched_known && open == w->sched_open)
+		return false;
+	if (sc->set && (w->sched_known || !open))
+		log_notice("idle: %s the schedule", open ? "inside" : "outside");
+	w->sched_known = true;
+	w->sched_open = open;
+	return avail_set(&w->d->avail, AVAIL_OUTSIDE_SCHEDULE, !open);
+}
+
 static void take_sample(struct idle_watch *w)
 {
 	const struct daemon_config *c = w->d->cfg;
 	struct idle_sample s;
-	bool changed, avail_changed;
+	bool changed, avail_changed = false, sched_flip;
 
 	idle_sample_init(&s, time(NULL));
 	idle_cpu_sample(w->cpu, &s);
@@ -160,12 +192,15 @@ static void take_sample(struct idle_watch *w)
 	w->psi = idle_cpu_psi(c->proc_root);
 	w->last = s;
 	w->sampled = true;
+	sched_flip = apply_schedule(w, s.now);
 	changed = idle_policy_update(&w->pol, &s);
 	if (changed) {
 		log_notice("idle: machine %s: %s", idle_state_name(w->pol.state), w->pol.reason);
 		avail_changed = avail_set(&w->d->avail, AVAIL_NOT_IDLE, !idle_policy_lend(&w->pol));
-		daemon_changed(w->d, avail_changed);
-		if (!avail_changed)
+	}
+	if (changed || sched_flip) {
+		daemon_changed(w->d, avail_changed || sched_flip);
+		if (!avail_changed && !sched_flip)
 			node_heartbeat_now(w->d->node);
 	}
 	apply_on_busy(w, s.now);
@@ -297,6 +332,9 @@ static json_object *gpu_status(const struct idle_watch *w)
 		json_object_object_add(o, "device", json_object_new_int(g->index));
 		json_object_object_add(o, "used_percent", percent(g->total));
 		json_object_object_add(o, "own_percent", percent(g->own));
+		if (g->pci[0])
+			json_object_object_add(o, "pci", json_object_new_string(g->pci));
+		json_object_object_add(o, "watched", json_object_new_boolean(w->gpu_watched[i]));
 		if (g->top_pid > 0) {
 			json_object_object_add(o, "top_pid", json_object_new_int(g->top_pid));
 			json_object_object_add(
@@ -332,6 +370,25 @@ static json_object *exclusive_status(const struct idle_sample *s)
 	return o;
 }
 
+/* "none", or {"text", "open", "next_open" (Unix time, while closed)}. */
+static json_object *schedule_status(const struct idle_watch *w)
+{
+	const struct daemon_config *c = w->d->cfg;
+	time_t now = time(NULL), next;
+	json_object *o;
+
+	if (!c->schedule.set)
+		return json_object_new_string("none");
+	o = json_object_new_object();
+	json_object_object_add(o, "text", json_object_new_string(c->schedule_text));
+	json_object_object_add(
+		o, "open", json_object_new_boolean(schedule_open(&c->schedule, now)));
+	next = schedule_next_open(&c->schedule, now);
+	if (next > now)
+		json_object_object_add(o, "next_open", json_object_new_int64(next));
+	return o;
+}
+
 json_object *idle_watch_status_new(const struct idle_watch *w)
 {
 	const struct idle_params *p = &w->pol.p;
@@ -349,5 +406,6 @@ json_object *idle_watch_status_new(const struct idle_watch *w)
 		w->logind ? input_status(w->logind_age, NULL) : json_object_new_string("off"));
 	json_object_object_add(o, "power", json_object_new_string(idle_power_name(w->power)));
 	json_object_object_add(o, "exclusive", exclusive_status(&w->last));
+	json_object_object_add(o, "schedule", schedule_status(w));
 	return o;
 }

@@ -95,6 +95,7 @@ static void arm_pause_end(struct daemon *d)
 
 void daemon_changed(struct daemon *d, bool availability_changed)
 {
+	pause_file_sync(&d->pause_file, &d->avail);
 	arm_pause_end(d);
 	if (availability_changed) {
 		if (avail_is(&d->avail))
@@ -478,7 +479,25 @@ static void cleanup(struct daemon *d)
 	event_base_free(d->base);
 	free(d->node_id);
 	dconfig_free(d->cfg);
+	pause_file_clear(&d->pause_file);
 	free(status_line);
+}
+
+/* A pause from before the restart ($STATE_DIRECTORY, pause-file.h). */
+static void restore_pause(struct daemon *d)
+{
+	time_t now = time(NULL), until;
+
+	pause_file_init(&d->pause_file, getenv("STATE_DIRECTORY"));
+	if (pause_file_load(&d->pause_file, now, &until) < 0)
+		return;
+	avail_pause(&d->avail, now, until ? (long)(until - now) : 0);
+	if (until)
+		log_notice(
+			"paused for %lld s more, as before the restart", (long long)(until - now));
+	else
+		log_notice("paused until resumed, as before the restart");
+	arm_pause_end(d);
 }
 
 /* --check-config: the configuration, then the node id it gives. */
@@ -547,6 +566,7 @@ static int run(const struct ic_cmdline *cl)
 	}
 	start_timers(&d);
 	avail_set(&d.avail, AVAIL_NO_MODELS, true); /* until Ollama answers */
+	restore_pause(&d);
 	d.idle = idle_watch_new(&d);
 	log_notice("idleclawd %s starting: node %s, router %s, Ollama %s", PACKAGE_VERSION,
 		d.node_id, d.cfg->server, ollama_url(d.ollama));

@@ -404,6 +404,9 @@ static void on_text(void *ctx, uint64_t gen, const char *text, size_t len)
 	case IC_MSG_CANCEL_REQUEST:
 		relay_cancel(n->d, m.request_id);
 		break;
+	case IC_MSG_STANDING:
+		standing_set(&n->d->standing, m.chats);
+		break;
 	default:
 		log_debug("ignoring a \"%s\" message from the router",
 			m.type_name ? m.type_name : "?");
@@ -451,6 +454,7 @@ static void on_closed(void *ctx, uint64_t gen, int code, const char *reason)
 	if (n->state != NODE_STOPPED)
 		n->state = NODE_BACKOFF;
 	relay_cancel_session(d, gen);
+	standing_clear(&d->standing); /* the next router may not say */
 	if (was_registered)
 		consume_link_changed(d);
 	features_clear(n);

@@ -15,6 +15,7 @@
 #include "daemon/node.h"
 #include "daemon/ollama.h"
 #include "daemon/relay.h"
+#include "daemon/request-limits.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "proto.h"
@@ -30,6 +31,7 @@ struct relay {
 	char *rid;
 	char *model;
 	struct ollama_req *req;
+	struct event *deadline; /* max_request_time */
 	struct timespec t0;
 	size_t chunks;
 	size_t bytes;
@@ -68,6 +70,8 @@ static void relay_free(struct relay *r)
 {
 	LIST_REMOVE(r, next);
 	ollama_cancel(r->req);
+	if (r->deadline)
+		event_free(r->deadline);
 	free(r->rid);
 	free(r->model);
 	free(r);
@@ -259,6 +263,26 @@ static void on_end(void *ctx, enum ollama_err err, const char *msg)
 
 static const struct ollama_chat_cb chat_cb = { on_line, on_end };
 
+/* max_request_time ran out: stop Ollama (its connection closes) and tell
+ * the router the request failed. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	log_warn("request %s (model %s) cancelled: longer than max_request_time (%d s)", r->rid,
+		r->model, r->d->cfg->max_request_time);
+	send_error(r->d, r->gen, r->rid, IC_ERR_OLLAMA_ERROR);
+	relay_end(r, false);
+}
+
+static void arm_deadline(struct relay *r)
+{
+	struct timeval tv = { r->d->cfg->max_request_time, 0 };
+
+	r->deadline = evtimer_new(r->d->base, deadline_cb, r);
+	evtimer_add(r->deadline, &tv);
+}
+
 /* obj's member key, or NULL when absent (or JSON null). */
 static json_object *member_of(json_object *obj, const char *key)
 {
@@ -326,6 +350,7 @@ void relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *p
 		return;
 	}
 	json_object_object_add(clean, "stream", json_object_new_boolean(1));
+	request_limits_apply(clean, d->cfg);
 	body = ic_json_to_string_new(clean, &len);
 	json_object_put(clean);
 
@@ -339,7 +364,8 @@ void relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *p
 	log_info("request %s: model %s, %zu bytes", rid, r->model, len);
 	if (d->cfg->log_content)
 		log_debug("request %s body: %s", rid, body);
-	r->req = ollama_chat(d->ollama, body, len, &chat_cb, r);
+	arm_deadline(r);
+	r->req = ollama_chat(d->ollama, body, len, &chat_cb, r); /* reports from the loop */
 	free(body);
 	daemon_changed(d, false);
 }

@@ -28,6 +28,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/policy.c router/policy.h \
 	router/trust.c router/trust.h \
 	router/probe.c router/probe.h \
+	router/standing.c router/standing.h \
 	router/probe-questions.c router/probe-questions.h \
 	router/admin.c router/admin.h \
 	router/prompt.c router/prompt.h \
@@ -89,7 +90,7 @@ ROUTER_STATE_SOURCES = router/router.c router/nodes.c router/sched.c router/mode
 	router/ipcount.c router/ratelimit.c router/clientip.c router/strmap.c \
 	router/siphash.c router/tq.c router/buf.c router/chunkparse.c router/rconfig.c \
 	router/policy.c router/trust.c router/probe.c router/probe-questions.c router/admin.c \
-	router/tools.c router/prompt.c \
+	router/tools.c router/prompt.c router/standing.c \
 	tests/unit/router_fake.c tests/unit/router_fake.h
 tests_unit_test_router_nodes_SOURCES = tests/unit/test_router_nodes.c $(ROUTER_STATE_SOURCES)
 tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS)

@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "nodes.h"
 #include "probe.h"
+#include "standing.h"
 #include "common/proto.h"
 #include "sched.h"
 #include "strmap.h"
@@ -267,6 +268,7 @@ static void unregister(struct node *n, const char *reason)
 		return;
 	n->registered = false;
 	probe_node_down(n);
+	standing_node_down(n);
 	lws_dll2_remove(&n->link);
 	if (strmap_get(n->r->nodes_by_id, n->node_id) == n)
 		strmap_remove(n->r->nodes_by_id, n->node_id);
@@ -331,6 +333,7 @@ static int handle_register(struct node *n, struct ic_msg *m)
 	}
 	sched_node_ready(n);
 	probe_node_up(n);
+	standing_node_up(n);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 struct node_model;
 struct probe;
+struct standing;
 struct trust_rec;
 
 struct node {
@@ -54,6 +55,7 @@ struct node {
 	int64_t registered_us;	   /* when it registered */
 	struct trust_rec *trust;   /* its id's reputation, once registered */
 	struct probe *probe;	   /* probe.c's state, once registered */
+	struct standing *standing; /* standing.c's timer, once registered */
 };
 
 /* A new node socket (LWS_CALLBACK_ESTABLISHED); owned by its pss. */

@@ -50,6 +50,9 @@ struct router_config {
 	int trust_weight_load;
 	int trust_weight_reputation;
 	int trust_probe_interval; /* seconds, mean per node; 0 = no probes */
+
+	/* seconds between standing messages (standing.h); 0 = none */
+	int trust_standing_interval;
 	/* prompt policy (prompt.c) */
 	char *system_prompt;   /* NULL: ROUTER_SYSTEM_PROMPT_DEFAULT */
 	char *thinking_models; /* comma-separated name patterns */

@@ -10,6 +10,7 @@
 #include "nodes.h"
 #include "policy.h"
 #include "probe.h"
+#include "standing.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "strmap.h"
@@ -54,6 +55,7 @@ void router_init(struct router *r, struct lws_context *ctx)
 	r->admin = admin_new(r->cfg);
 	r->trust = trust_new();
 	r->probes = probes_new(r);
+	r->standings = standings_new(r);
 	tq_init(&r->reg_q, ctx);
 	tq_init(&r->hb_q, ctx);
 	tq_init(&r->wait_q, ctx);
@@ -89,6 +91,8 @@ struct router_config *router_set_config(struct router *r, struct router_config *
 void router_fini(struct router *r)
 {
 	probes_free(r->probes);
+	standings_free(r->standings);
+	r->standings = NULL;
 	trust_free(r->trust);
 	policy_free(r->policy);
 	admin_free(r->admin);

@@ -48,6 +48,7 @@ struct models;
 struct node;
 struct policy;
 struct probes;
+struct standings;
 struct ratelimit;
 struct strmap;
 struct trust;
@@ -109,6 +110,8 @@ struct router {
 	struct toolrun *tools;	 /* chat-tools.h: searches, windows */
 	struct cluster *cluster; /* the other instances, or NULL (cluster.h) */
 	struct xchats *xchats;	 /* chats crossing instances, with a cluster (xchat.h) */
+	/* when each node is told its standing (standing.h) */
+	struct standings *standings;
 	/* the node registry (nodes.c) */
 	lws_dll2_owner_t nodes;	    /* registered struct node, via link */
 	struct strmap *nodes_by_id; /* node_id -> registered node */

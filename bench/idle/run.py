@@ -16,6 +16,7 @@ for a plain http:// router and, when caddy is installed, an https:// one
 root through ca_file).
 
     cd build && /usr/bin/python3 ../bench/idle/run.py [--seconds 60] [--json]
+        [--schedule "Mon..Fri 18:00-08:00, Sat,Sun"]   # [idle] schedule set
 """
 import argparse
 import glob
@@ -75,11 +76,17 @@ def measure(d, seconds):
             "threads": len(glob.glob("/proc/%d/task/*" % d.pid))}
 
 
+SCHEDULE = None    # --schedule: [idle] schedule
+
+
 def daemon(url, fo, **opts):
     # production timers (fast=False), idle detection on, lending always so
     # that this busy build machine's load does not matter
+    idle = {"mode": "always"}
+    if SCHEDULE:
+        idle["schedule"] = SCHEDULE
     return dl.Daemon(url, fo.url, fast=False, log_level="warning",
-                     idle={"mode": "always"}, **opts).wait_ready()
+                     idle=idle, **opts).wait_ready()
 
 
 def run_http(seconds):
@@ -97,9 +104,9 @@ def run_http(seconds):
 
 def run_https(seconds):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
-    from test_daemon_tls import Caddy
+    from test_daemon_tls import CADDYFILE
     router = routerlib.Router()
-    caddy = Caddy(router.port)
+    caddy = iclib.Caddy(CADDYFILE % {"rport": router.port}, tls=True)
     fo = dl.FakeOllama("--echo")
     d = daemon("https://localhost:%d" % caddy.port, fo, ca_file=caddy.root)
     try:
@@ -116,7 +123,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--schedule", help="[idle] schedule of the daemon")
     a = ap.parse_args()
+    global SCHEDULE
+    SCHEDULE = a.schedule
     res = {"http": run_http(a.seconds)}
     if shutil.which("caddy"):
         res["https"] = run_https(a.seconds)

@@ -5,6 +5,8 @@
  * FAKE_NVML_FILE, read again at every call, one line each:
  *   gpu INDEX UTIL            a device and its utilization percent
  *   proc INDEX PID SMUTIL     a process sample on that device
+ *   pci INDEX DOMAIN:BUS:DEV.FN  its PCI bus id (as sysfs writes it;
+ *                             reported the way NVML does, "00000000:01:00.0")
  * No FAKE_NVML_FILE (or no such file): nvmlInit fails as without a driver.
  * Every nvmlDeviceGetProcessUtilization call returns fresh samples.
  */
@@ -21,6 +23,11 @@ typedef struct {
 	unsigned int memory;
 } nvmlUtilization_t;
 typedef struct {
+	char busIdLegacy[16];
+	unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+	char busId[32];
+} nvmlPciInfo_t;
+typedef struct {
 	unsigned int pid;
 	unsigned long long timeStamp;
 	unsigned int smUtil, memUtil, encUtil, decUtil;
@@ -31,6 +38,8 @@ struct fake {
 	unsigned util[FAKE_MAX];
 	unsigned n_proc;
 	unsigned proc_dev[FAKE_MAX], proc_pid[FAKE_MAX], proc_sm[FAKE_MAX];
+	unsigned pci[FAKE_MAX][4]; /* domain, bus, device, function */
+	int has_pci[FAKE_MAX];
 };
 
 static unsigned long long clock_us = 1000;
@@ -42,12 +51,13 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *dev);
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtilization_t *u);
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *s,
 	unsigned int *count, unsigned long long last);
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t dev, nvmlPciInfo_t *pci);
 
 static int load(struct fake *f)
 {
 	const char *path = getenv("FAKE_NVML_FILE");
 	char line[128];
-	unsigned a, b, c;
+	unsigned a, b, c, p[4];
 	FILE *fp;
 
 	memset(f, 0, sizeof(*f));
@@ -63,6 +73,11 @@ static int load(struct fake *f)
 			f->proc_pid[f->n_proc] = b;
 			f->proc_sm[f->n_proc] = c;
 			f->n_proc++;
+		} else if (sscanf(line, "pci %u %x:%x:%x.%x", &a, &p[0], &p[1], &p[2], &p[3]) ==
+				5 &&
+			a < FAKE_MAX) {
+			memcpy(f->pci[a], p, sizeof(p));
+			f->has_pci[a] = 1;
 		}
 	}
 	fclose(fp);
@@ -139,5 +154,24 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtiliz
 		n++;
 	}
 	*count = n;
+	return 0;
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t dev, nvmlPciInfo_t *pci)
+{
+	struct fake f;
+	unsigned i = (unsigned)(unsigned long)dev - 1;
+
+	load(&f);
+	if (i >= f.n_gpu || !f.has_pci[i])
+		return 3; /* NVML_ERROR_NOT_SUPPORTED */
+	memset(pci, 0, sizeof(*pci));
+	pci->domain = f.pci[i][0];
+	pci->bus = f.pci[i][1];
+	pci->device = f.pci[i][2];
+	snprintf(pci->busIdLegacy, sizeof(pci->busIdLegacy), "%04X:%02X:%02X.%X", f.pci[i][0],
+		f.pci[i][1], f.pci[i][2], f.pci[i][3]);
+	snprintf(pci->busId, sizeof(pci->busId), "%08X:%02X:%02X.%X", f.pci[i][0], f.pci[i][1],
+		f.pci[i][2], f.pci[i][3]);
 	return 0;
 }

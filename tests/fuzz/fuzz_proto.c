@@ -96,6 +96,8 @@ static char *rebuild_new(const struct ic_msg *m)
 		return ic_msg_request_new(m->request_id, m->ollama_params);
 	case IC_MSG_CANCEL_REQUEST:
 		return ic_msg_cancel_new(m->request_id);
+	case IC_MSG_STANDING:
+		return ic_msg_standing_new(m->chats);
 	case IC_MSG_UNKNOWN:
 		break;
 	}
@@ -128,6 +130,8 @@ static bool same_fields(const struct ic_msg *a, const struct ic_msg *b)
 			same_json(a->ollama_params, b->ollama_params);
 	case IC_MSG_CANCEL_REQUEST:
 		return same_str(a->request_id, b->request_id);
+	case IC_MSG_STANDING:
+		return a->chats == b->chats;
 	case IC_MSG_UNKNOWN:
 		break;
 	}
@@ -172,6 +176,8 @@ static void check_parsed(const struct ic_msg *m)
 		break;
 	case IC_MSG_CANCEL_REQUEST:
 		CHECK(ic_valid_request_id(m->request_id));
+		break;
+	case IC_MSG_STANDING:
 		break;
 	case IC_MSG_UNKNOWN:
 		break;

@@ -485,6 +485,18 @@ class FakeMachine:
         """The fake NVML's readings ("gpu I UTIL", "proc I PID SM")."""
         self._write(self.nvml_file, "".join(line + "\n" for line in lines))
 
+    def drm_card(self, n, pci, busy):
+        """DRM card n (AMD/Intel) at PCI bus id pci, busy percent: its
+        device is a link into sys/devices, as in sysfs."""
+        dev = os.path.join(self.sys, "devices", "pci0000:00", pci)
+        os.makedirs(dev, exist_ok=True)
+        self._write(os.path.join(dev, "gpu_busy_percent"), "%d\n" % busy)
+        card = os.path.join(self.sys, "class", "drm", "card%d" % n)
+        os.makedirs(card, exist_ok=True)
+        link = os.path.join(card, "device")
+        if not os.path.islink(link):
+            os.symlink(os.path.relpath(dev, card), link)
+
     def idle_opts(self, **over):
         """[idle] keys for Daemon(idle=...): this tree, short times."""
         o = {"mode": "auto", "proc_root": self.proc, "sys_root": self.sys,

@@ -25,6 +25,8 @@ FAST = {
     "log_level": "debug",
     # probes would answer at random moments: tests that want them set it
     "trust.probe_interval": 0,
+    # standing messages likewise (test_daemon_contrib.py sets it)
+    "trust.standing_interval": 0,
 }
 
 

@@ -739,6 +739,32 @@ START_TEST(test_models_check)
 }
 END_TEST
 
+/* standing (extension): chats as a boolean, nothing else. */
+START_TEST(test_standing)
+{
+	struct ic_msg m;
+	char err[IC_ERRBUF_MAX];
+	char *s = ic_msg_standing_new(false);
+
+	ck_assert_str_eq(s, "{\"type\":\"standing\",\"chats\":false}");
+	ck_assert_int_eq(parse(s, &m, err), 0);
+	ck_assert_int_eq(m.type, IC_MSG_STANDING);
+	ck_assert(!m.chats);
+	ic_msg_clear(&m);
+	free(s);
+	s = ic_msg_standing_new(true);
+	ck_assert_int_eq(parse(s, &m, err), 0);
+	ck_assert(m.chats);
+	ic_msg_clear(&m);
+	free(s);
+	ck_assert_int_eq(parse("{\"type\":\"standing\"}", &m, err), -1);
+	ck_assert_str_eq(err, "chats: missing or not a boolean");
+	ic_msg_clear(&m);
+	ck_assert_int_eq(parse("{\"type\":\"standing\",\"chats\":1}", &m, err), -1);
+	ic_msg_clear(&m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proto");
@@ -762,6 +788,7 @@ int main(void)
 	tcase_add_test(tc, test_depth_limit);
 	tcase_add_test(tc, test_mutated_frames);
 	tcase_add_test(tc, test_models_check);
+	tcase_add_test(tc, test_standing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
