@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # daemon/contrib.mk: what a contributor controls beyond idle detection
 # (issue 23): the lending schedule, a pause that survives restarts, limits
 # on one request, and the node's standing as the router reports it.

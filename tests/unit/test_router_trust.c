@@ -197,7 +197,7 @@ START_TEST(test_questions_vary)
 		ck_assert_msg(probe_question_check(&q, text, strlen(text)), "%s: '%s' failed",
 			q.prompt, text);
 		sp = strrchr(q.prompt, ' ');
-		snprintf(end, sizeof(end), "%s", sp ? sp + 1 : q.prompt);
+		snprintf(end, sizeof(end), "%.*s", (int)sizeof(end) - 1, sp ? sp + 1 : q.prompt);
 		lower += q.prompt[0] >= 'a' && q.prompt[0] <= 'z';
 		/* numbers and made-up words as one class: the form is what counts */
 		if (strpbrk(end, "0123456789"))
