@@ -33,7 +33,7 @@ struct router_config {
 	int bodies_max;	   /* bodies still arriving in all */
 	int nodes_per_ip;
 	int max_nodes;
-	int stream_buffer; /* bytes of SSE held per stream */
+	int stream_buffer;   /* bytes of SSE held per stream */
 	int max_reply_chars; /* content characters of one reply; 0 = no bound */
 	int reply_timeout;   /* seconds from the request to the reply's end; 0 = none */
 	int failover_attempts;
