@@ -4,12 +4,10 @@
 stand-in, the loop back to the node, and each safeguard at N and N+1."""
 import asyncio
 import json
-import os
-import shutil
-import tempfile
 import time
 
 from routerlib import TestNode, chat, chat_body, http
+from test_router_trust import TOKEN, token_file
 from toolslib import SearxStandIn, ToolsRouter, expected_results
 import iclib  # noqa: E402
 
@@ -462,7 +460,6 @@ def test_node_lost_between_rounds():
 
 
 
-TOKEN = "tok-5b1e0c9d7a3f4e2b8c6d0a1f2e3b4c5d"
 
 # What a hostile node may put in a tool's or an argument's name, and what
 # of it must never reach a consumer (raw, or escaped in the JSON).
@@ -473,14 +470,6 @@ NEVER_SHOWN = ["<script", "<iframe", "javascript:", "\x1b", "\\u001b", "\x07", "
                "pwned", "cHduZWQ", "[2J", "]0;", "]52;", "rm_rf", "lang"]
 
 
-def token_file():
-    d = tempfile.mkdtemp(prefix="ic-tools-")
-    iclib.track(d, lambda: shutil.rmtree(d, True))
-    path = os.path.join(d, "admin-token")
-    with open(path, "w") as f:
-        f.write(TOKEN + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 async def reputation(r, node_id):
