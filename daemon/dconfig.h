@@ -60,11 +60,13 @@ struct daemon_config {
 	bool idle_logind;	 /* ask logind for IdleHint */
 	struct idle_params idle; /* the policy's parameters */
 	/* [gateway]: the local Ollama/OpenAI endpoint (daemon/gateway.h) */
-	char *gateway_listen;	     /* host:port; empty = off */
-	bool gateway_allow_remote;   /* a non-loopback listen address is allowed */
-	int gateway_max_streams;     /* chats at once through the gateway */
-	char *gateway_cors_origins;  /* origins allowed cross-origin; empty = none */
-	int gateway_max_conns;	     /* connections at once (daemon/gateway-conn.h) */
+	char *gateway_listen;	    /* host:port; empty = off */
+	bool gateway_allow_remote;  /* a non-loopback listen address is allowed */
+	int gateway_max_streams;    /* chats at once through the gateway */
+	char *gateway_cors_origins; /* origins allowed cross-origin; empty = none */
+
+	/* [gateway] connections (daemon/gateway-conn.h) */
+	int gateway_max_conns;	     /* at once */
 	int gateway_conns_per_ip;    /* of those from one address, with allow_remote */
 	int gateway_request_timeout; /* seconds for a request's headers and body */
 };
