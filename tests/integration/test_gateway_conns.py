@@ -236,6 +236,34 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])    # utime, stime (fields 14, 15)
 
 
+def test_accept_error_pauses():
+    """accept() failing (EMFILE) pauses accepting for a second instead of
+    retrying at once for ever; once descriptors are back, the waiting
+    client is served."""
+    port = iclib.free_port()
+    d = gateway(port)
+    old = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (3, old[1]))   # no new descriptor
+    try:
+        s = socket.create_connection(("127.0.0.1", port))   # waits in the backlog
+        s.sendall(b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Connection: close\r\n\r\n")
+        d.wait_log("gateway: accept failed: Too many open files; pausing")
+        time.sleep(0.5)
+        t0, c0 = time.monotonic(), cpu_ticks(d.pid)
+        time.sleep(3)
+        ticks = cpu_ticks(d.pid) - c0
+        assert ticks < 0.15 * 100 * (time.monotonic() - t0), \
+            "%d ticks of CPU in %.1f s with accept() failing" % (ticks, time.monotonic() - t0)
+        assert d.log().count("gateway: accept failed") <= 10, d.log()[-3000:]
+    finally:
+        resource.prlimit(d.pid, resource.RLIMIT_NOFILE, old)
+    s.settimeout(15)
+    assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+    s.close()
+    d.assert_clean_exit()
+
+
 def test_flood_under_nofile_1024(tmp_path):
     """The issue's reproduction: 1,100 connections that never finish their
     headers, the daemon under a limit of 1,024 descriptors."""
