@@ -102,6 +102,24 @@
 /* Router: bytes of SSE output held for a consumer that cannot keep up. */
 #define IC_STREAM_OUTBUF_MAX (1024 * 1024)
 
+/*
+ * The daemon's local gateway (daemon/gateway-conn.c): connections in all
+ * and, with allow_remote, per client address (TCP names no user), and the
+ * seconds a client has for a request's headers and body.  Descriptors are
+ * kept from the gateway for the control socket, the router link, Ollama
+ * and idle sampling: its cap is lowered to fit RLIMIT_NOFILE less these
+ * (to half of RLIMIT_NOFILE when that is less than twice the reserve).
+ */
+#define IC_GATEWAY_CONNS_DEFAULT 128
+#define IC_GATEWAY_CONNS_MAX 1024
+#define IC_GATEWAY_CONNS_PER_IP_DEFAULT 16
+#define IC_GATEWAY_REQUEST_TIMEOUT_DEFAULT_S 30
+#define IC_GATEWAY_REQUEST_TIMEOUT_MAX_S 300
+#define IC_DAEMON_FDS_RESERVED 256
+/* idleclawd's LimitNOFILE (systemd/idleclawd.service): the largest cap and
+ * the reserve fit with room to spare. */
+#define IC_DAEMON_NOFILE 4096
+
 /* --- error text --- */
 #define IC_ERRBUF_MAX 256 /* buffers for one-line error messages */
 

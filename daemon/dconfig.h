@@ -79,6 +79,11 @@ struct daemon_config {
 	bool gateway_allow_remote;  /* a non-loopback listen address is allowed */
 	int gateway_max_streams;    /* chats at once through the gateway */
 	char *gateway_cors_origins; /* origins allowed cross-origin; empty = none */
+
+	/* [gateway] connections (daemon/gateway-conn.h) */
+	int gateway_max_conns;	     /* at once */
+	int gateway_conns_per_ip;    /* of those from one address, with allow_remote */
+	int gateway_request_timeout; /* seconds for a request's headers and body */
 };
 
 extern const struct ic_config_schema dconfig_schema;

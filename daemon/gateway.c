@@ -42,6 +42,7 @@
 #include "daemon/consume.h"
 #include "daemon/daemon.h"
 #include "daemon/gateway-api.h"
+#include "daemon/gateway-conn.h"
 #include "daemon/gateway.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -69,6 +70,7 @@ struct gw_req {
 	struct gateway *gw;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
+	struct gw_conn *conn;	 /* NULL once the connection is gone */
 	struct event *closed_ev; /* EV_CLOSED on the client's socket */
 	enum gw_kind kind;
 	bool stream;
@@ -90,6 +92,7 @@ struct gateway {
 	struct daemon *d;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
+	struct gw_conns *conns; /* caps, deadlines (gateway-conn.h) */
 	char *address;
 	bool allow_remote; /* as at start, like the address */
 	LIST_HEAD(, gw_req) reqs;
@@ -168,7 +171,6 @@ static void send_error(
 
 /* ---- the life of a gw_req ---- */
 
-static void on_conn_closed(struct evhttp_connection *evcon, void *arg);
 static void on_client_hangup(evutil_socket_t fd, short what, void *arg);
 
 static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
@@ -184,7 +186,8 @@ static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enu
 	r->created = time(NULL);
 	snprintf(r->id, sizeof(r->id), "chatcmpl-%08llx%04llx", (unsigned long long)r->created,
 		(unsigned long long)(++g->serial & 0xffff));
-	evhttp_connection_set_closecb(r->evcon, on_conn_closed, r);
+	r->conn = gw_conn_find(g->conns, r->evcon);
+	gw_conn_set_req(r->conn, r);
 	bev = evhttp_connection_get_bufferevent(r->evcon);
 	if (bev && (event_base_get_features(g->d->base) & EV_FEATURE_EARLY_CLOSE)) {
 		r->closed_ev = event_new(
@@ -203,8 +206,7 @@ static void req_free(struct gw_req *r)
 	LIST_REMOVE(r, next);
 	if (is_chat(r->kind))
 		r->gw->streams--;
-	if (r->evcon)
-		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+	gw_conn_set_req(r->conn, NULL);
 	if (r->closed_ev)
 		event_free(r->closed_ev);
 	free(r->model);
@@ -242,19 +244,22 @@ static void drop(struct gw_req *r, const char *why)
 }
 
 /*
- * evhttp is freeing the connection.  A request whose reply was under way
- * (a stream) has been detached from it first and is ours to free: evhttp
- * 2.1 leaves it for a final evhttp_send_reply_end() that will not come.
+ * evhttp is freeing the connection (gateway-conn.c calls with the request
+ * attached to it, the connection itself already forgotten).  A request
+ * whose reply was under way (a stream) has been detached from it first
+ * and is ours to free: evhttp 2.1 leaves it for a final
+ * evhttp_send_reply_end() that will not come.
  */
-static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
+static void on_conn_closed(void *arg, void *req_arg)
 {
-	struct gw_req *r = arg;
+	struct gw_req *r = req_arg;
 	struct evhttp_request *req = r->req;
 
-	(void)evcon;
+	(void)arg;
 	log_info("gateway: the client's connection closed; request dropped");
 	req_cancel_upstream(r);
 	r->evcon = NULL;
+	r->conn = NULL;
 	req_free(r);
 	if (evhttp_request_get_connection(req) == NULL)
 		evhttp_request_free(req);
@@ -272,8 +277,10 @@ static void finish_json(struct gw_req *r, int status, json_object *body)
 {
 	struct gateway *g = r->gw;
 	struct evhttp_request *req = r->req;
+	struct gw_conn *conn = r->conn;
 
 	req_free(r);
+	gw_conn_answered(conn);
 	send_json(g, req, status, body);
 }
 
@@ -336,6 +343,7 @@ static int stream_write(struct gw_req *r, json_object *obj)
 static void stream_end(struct gw_req *r)
 {
 	struct evhttp_request *req = r->req;
+	struct gw_conn *conn = r->conn;
 
 	if (r->kind == GW_OPENAI_CHAT) {
 		struct evbuffer *buf = evbuffer_new();
@@ -345,6 +353,7 @@ static void stream_end(struct gw_req *r)
 		evbuffer_free(buf);
 	}
 	req_free(r);
+	gw_conn_answered(conn); /* evhttp may free the connection at once */
 	evhttp_send_reply_end(req);
 }
 
@@ -752,9 +761,8 @@ static void route(struct gateway *g, struct evhttp_request *req, const struct ro
 	}
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void serve(struct gateway *g, struct evhttp_request *req)
 {
-	struct gateway *g = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
@@ -807,7 +815,34 @@ static void on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct gateway *g = arg;
+	struct gw_conn *conn = gw_conn_find(g->conns, evhttp_request_get_connection(req));
+
+	gw_conn_request(conn);
+	serve(g, req);
+	/* conn outlives serve(): evhttp writes an answer from the loop, and
+	 * nothing in serve() drops a connection.  A request that waits on the
+	 * network starts the next deadline when it is answered. */
+	if (!gw_conn_req(conn))
+		gw_conn_answered(conn);
+}
+
 /* ---- start and stop ---- */
+
+static void conn_limits(void *arg, struct gw_conn_limits *out)
+{
+	const struct gateway *g = arg;
+	const struct daemon_config *cfg = g->d->cfg;
+
+	out->max = cfg->gateway_max_conns;
+	/* TCP names no user: on loopback every client is 127.0.0.1 */
+	out->per_ip = g->allow_remote ? cfg->gateway_conns_per_ip : 0;
+	out->timeout_s = cfg->gateway_request_timeout;
+}
+
+static const struct gw_conns_ops conn_ops = { conn_limits, on_conn_closed };
 
 int gateway_start(struct daemon *d, char *err, size_t errlen)
 {
@@ -842,6 +877,7 @@ int gateway_start(struct daemon *d, char *err, size_t errlen)
 	}
 	g->address = xstrdup(cfg->gateway_listen);
 	g->allow_remote = cfg->gateway_allow_remote;
+	g->conns = gw_conns_new(d->base, g->http, g->bound, &conn_ops, g);
 	d->gateway = g;
 	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 &&
 		strncmp(host, "127.", 4) != 0)
@@ -857,6 +893,7 @@ void gateway_stop_listening(struct gateway *g)
 {
 	if (!g || !g->bound)
 		return;
+	gw_conns_unlisten(g->conns);
 	evhttp_del_accept_socket(g->http, g->bound);
 	g->bound = NULL;
 }
@@ -871,6 +908,7 @@ void gateway_free(struct gateway *g)
 		req_cancel_upstream(r);
 		req_free(r);
 	}
+	gw_conns_free(g->conns);
 	evhttp_free(g->http);
 	free(g->address);
 	free(g);

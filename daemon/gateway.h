@@ -20,8 +20,10 @@
 #define GATEWAY_BODY_MAX IC_CHAT_BODY_MAX
 /* Bytes of a request's headers. */
 #define GATEWAY_HEADERS_MAX (16 * 1024)
-/* Seconds a client may take to send its request, or to take bytes we
- * have written, before its connection is closed. */
+/* Seconds a client may stay silent while sending its request, or leave
+ * bytes we have written untaken, before its connection is closed (evhttp's
+ * idle timeout; a whole request has [gateway] request_timeout, see
+ * gateway-conn.h). */
 #define GATEWAY_IO_TIMEOUT_S 30
 /* Bytes written to a client and not yet taken: beyond this it is too slow
  * for the stream, is disconnected and its chat cancelled. */

@@ -21,6 +21,7 @@ daemon_idleclawd_SOURCES = \
 	daemon/consume.c daemon/consume.h \
 	daemon/gateway.c daemon/gateway.h daemon/gateway-api.h \
 	daemon/gateway-chat.c daemon/gateway-addr.c \
+	daemon/gateway-conn.c daemon/gateway-conn.h \
 	daemon/gateway-ollama.c daemon/gateway-openai.c \
 	daemon/availability.c daemon/availability.h \
 	daemon/backoff.c daemon/backoff.h \

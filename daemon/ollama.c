@@ -5,9 +5,18 @@
  * Thread: main thread only.  A request owns its evhttp_connection; the
  * connection is freed from a zero-timeout event, never inside evhttp's own
  * callbacks (evhttp frees the request object itself after they return).
+ *
+ * No callback runs inside the call that starts a request: evhttp fails a
+ * connection it cannot even begin (no descriptor left, an address the
+ * kernel refuses at once) by calling the request back from inside
+ * evhttp_make_request(), and a caller that frees its state in the failure
+ * callback would then store our return value into freed memory.  Such a
+ * failure is kept and reported from the same zero-timeout event.
  */
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -50,7 +59,9 @@ struct ollama_req {
 	bool finished; /* final callback ran or cancelled */
 	bool in_cb;    /* inside chunk processing */
 	bool cancel_pending;
+	bool launching;	   /* inside evhttp_make_request() */
 	bool start_failed; /* report at the next loop turn */
+	int start_errno;   /* why, if the kernel said */
 	/* NDJSON line buffer (chat) or body (non-200 / GET) */
 	char *buf;
 	size_t len, cap, scanned;
@@ -154,8 +165,16 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ollama_req *r = arg;
 
-	if (r->start_failed && !r->finished)
-		finish(r, OLLAMA_UNAVAILABLE, "cannot start a request to Ollama", NULL);
+	if (r->start_failed && !r->finished) {
+		char msg[IC_ERRBUF_MAX];
+
+		if (r->start_errno)
+			snprintf(msg, sizeof(msg), "cannot connect to Ollama: %s",
+				strerror(r->start_errno));
+		else
+			snprintf(msg, sizeof(msg), "cannot connect to Ollama");
+		finish(r, OLLAMA_UNAVAILABLE, msg, NULL);
+	}
 	req_free(r);
 }
 
@@ -414,6 +433,11 @@ static void done_cb(struct evhttp_request *req, void *arg)
 	struct ollama_req *r = arg;
 
 	r->req = NULL;
+	if (r->launching) { /* failed at once: launch() reports it from the loop */
+		r->start_failed = true;
+		r->start_errno = errno;
+		return;
+	}
 	if (!r->finished) {
 		if (!req || evhttp_request_get_response_code(req) == 0) {
 			if (r->timed_out)
@@ -462,16 +486,27 @@ static struct ollama_req *start(struct ollama *o, enum evhttp_cmd_type method, c
 	return r;
 }
 
+/* Start r; a failure, even one evhttp reports at once, reaches the
+ * callback from the loop (see the top). */
 static struct ollama_req *launch(
 	struct ollama_req *r, enum evhttp_cmd_type method, const char *path)
 {
-	if (r->conn && r->req && evhttp_make_request(r->conn, r->req, method, path) == 0)
+	struct timeval zero = { 0, 0 };
+	int rc = -1;
+
+	if (r->conn && r->req) {
+		r->launching = true;
+		errno = 0;
+		rc = evhttp_make_request(r->conn, r->req, method, path);
+		r->launching = false;
+	}
+	if (rc == 0 && !r->start_failed)
 		return r;
-	/* evhttp freed the request; report from the loop, not from here */
+	/* evhttp has freed the request either way */
 	r->req = NULL;
 	r->start_failed = true;
-	req_retire(r);
-	r->finished = false;
+	r->reaper = evtimer_new(r->o->base, reap_cb, r);
+	evtimer_add(r->reaper, &zero);
 	return r;
 }
 

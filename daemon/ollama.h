@@ -4,6 +4,11 @@
  *
  * One TCP connection per request, so that cancelling a chat closes its
  * connection, which is how Ollama learns to stop generating.
+ *
+ * No callback runs inside ollama_get(), ollama_post_json() or
+ * ollama_chat(): a request that fails at once (no descriptor left, an
+ * address the kernel refuses) is reported from the loop, so a caller may
+ * store the returned request before anything can free its own state.
  */
 #ifndef IC_DAEMON_OLLAMA_H
 #define IC_DAEMON_OLLAMA_H
