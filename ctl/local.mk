@@ -18,7 +18,10 @@ ctl_idleclawctl_SOURCES = \
 	$(CTL_CMD_SOURCES)
 nodist_ctl_idleclawctl_SOURCES = ctl/cmd-table.c
 ctl_idleclawctl_SOURCES += ctl/status-idle.c ctl/status-idle.h
-ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS)
+# chat: the terminal's conversation (readline) and what goes to a terminal
+ctl_idleclawctl_SOURCES += ctl/chat.h ctl/repl.c ctl/termout.c ctl/termout.h
+ctl_idleclawctl_CFLAGS = $(AM_CFLAGS) $(READLINE_CFLAGS)
+ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS) $(READLINE_LIBS)
 
 dist_man_MANS += man/idleclawctl.1
 

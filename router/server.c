@@ -19,8 +19,10 @@
 #include "ipcount.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/proto.h"
 #include "common/log.h"
 #include "models.h"
+#include "prompt.h"
 #include "nodes.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -245,6 +247,44 @@ static bool want_verbose(struct lws *wsi)
 	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
+/* The caps of the model named name as the router uses them: a node's
+ * report (the first that made one), else what the name suggests. */
+static unsigned model_caps(struct router *r, const char *name)
+{
+	struct model *m = models_find(r->models, name);
+	const struct node *n = NULL;
+
+	if (m != NULL && m->nodes.head != NULL)
+		n = lws_container_of(m->nodes.head, struct node_model, link)->node;
+	return prompt_model_caps(r->cfg, n, name);
+}
+
+/* The public server's "capabilities" member: {"NAME":{"thinking":bool,
+ * "tool_calls":bool}} for each model of arr (names, or verbose entries). */
+static json_object *capabilities_new(struct router *r, json_object *arr)
+{
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i), *c;
+		const char *name = json_object_is_type(e, json_type_string)
+			? json_object_get_string(e)
+			: ic_json_get_string(e, "name");
+		unsigned caps;
+
+		if (name == NULL)
+			continue;
+		caps = model_caps(r, name);
+		c = json_object_new_object();
+		json_object_object_add(
+			c, "thinking", json_object_new_boolean((caps & IC_CAP_THINKING) != 0));
+		json_object_object_add(
+			c, "tool_calls", json_object_new_boolean((caps & IC_CAP_TOOLS) != 0));
+		json_object_object_add(o, name, c);
+	}
+	return o;
+}
+
 static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 {
 	json_object *o = json_object_new_object();
@@ -265,6 +305,7 @@ static int route_models(struct router *r, struct lws *wsi, struct pss *pss)
 		free(l.v);
 	}
 	json_object_object_add(o, "models", arr);
+	json_object_object_add(o, "capabilities", capabilities_new(r, arr));
 	server_reply_text(wsi, 200, json_new_put(o), 0);
 	return 0;
 }

@@ -100,7 +100,10 @@ async def test_chat_end_to_end(router):
     node = await TestNode.registered(router, "node-e2e", models=("m1", "m2"),
                                      max_concurrent=2)
     st, _, body = await http(router.port, "GET", "/api/models")
-    assert st == 200 and body == {"models": ["m1", "m2"]}, body
+    assert st == 200 and body["models"] == ["m1", "m2"], body
+    # each model's capabilities, both keys (protocol.md): guessed from the name here
+    assert body["capabilities"] == {m: {"thinking": False, "tool_calls": False}
+                                    for m in ("m1", "m2")}, body
     st, _, body = await http(router.port, "GET", "/api/models?verbose=1")
     assert body["models"][0] == {"name": "m1", "node_count": 1, "free_slots": 2}, body
 
@@ -149,7 +152,7 @@ async def test_chat_end_to_end(router):
     await node.close()
     await until_model(router.port, "m1", listed=False, what="m1 gone with its node")
     st, _, body = await http(router.port, "GET", "/api/models")
-    assert body == {"models": []}, body
+    assert body == {"models": [], "capabilities": {}}, body
 
 
 async def test_metrics_disabled(router):
