@@ -177,8 +177,7 @@ static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *
 			if (ctl_strip_for(ctx, stdout))
 				ctl_json_strip(reply.root);
 			print(reply.root);
-		}
-		else if (done != NULL)
+		} else if (done != NULL)
 			printf("%s\n", done);
 	}
 	ctl_message_clear(&reply);

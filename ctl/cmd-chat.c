@@ -189,8 +189,8 @@ static void plain_tool(struct chat *ch, const struct ctl_message *m)
 	const char *reason = ic_json_get_string(m->root, CTL_E_TOOL_REASON);
 
 	end_thinking(ch);
-	ctl_fprintf_strip(stderr, ch->strip_err, "[%s: %s", name != NULL ? name : "?",
-		st != NULL ? st : "?");
+	ctl_fprintf_strip(
+		stderr, ch->strip_err, "[%s: %s", name != NULL ? name : "?", st != NULL ? st : "?");
 	if (reason != NULL)
 		ctl_fprintf_strip(stderr, ch->strip_err, ": %s]\n", reason);
 	else
@@ -394,8 +394,9 @@ static void print_stats(struct chat *ch, long long t_end)
 	else
 		fprintf(stderr, "(none)\n");
 	fprintf(stderr, "total duration:       %.3fs\n", total);
-	fprintf(stderr, "content deltas:       %ld (estimated tokens: the network sends no "
-			"token counts)\n",
+	fprintf(stderr,
+		"content deltas:       %ld (estimated tokens: the network sends no "
+		"token counts)\n",
 		ch->content_deltas);
 	if (span > 0)
 		fprintf(stderr, "delta rate:           %.2f/s (estimated tokens/s)\n",

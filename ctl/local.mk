@@ -48,3 +48,10 @@ ctl/cmd-table.c: Makefile
 CLEANFILES += ctl/cmd-table.c
 EXTRA_DIST += ctl/idleclawctl.bash-completion
 EXTRA_DIST += docs/control.md
+
+# ctl/termout.c's stripping, alone
+check_PROGRAMS += tests/unit/test_termout
+TESTS += tests/unit/test_termout
+tests_unit_test_termout_SOURCES = tests/unit/test_termout.c ctl/termout.c
+tests_unit_test_termout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_termout_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -143,8 +143,8 @@ static enum read_result read_line(struct repl *r, const char *prompt, char **lin
 
 static void remember(const char *line)
 {
-	HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1)
-					      : NULL;
+	HIST_ENTRY *last =
+		history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
 
 	if (line[0] != '\0' && (last == NULL || strcmp(last->line, line) != 0))
 		add_history(line);
@@ -434,7 +434,7 @@ static void show_info(struct repl *r)
 	show_capabilities(models, r->ch->model);
 	printf("\n  Session\n");
 	printf("    %-16s%s\n", "thinking",
-		!r->ch->think		? "off"
+		!r->ch->think		       ? "off"
 			: r->ch->hide_thinking ? "on (hidden)"
 					       : "on");
 	printf("    %-16s%s\n\n", "system message", r->ch->system != NULL ? "set" : "none");
@@ -452,8 +452,8 @@ static void cmd_show(struct repl *r, char *args)
 	else if (strcmp(w, "info") == 0)
 		show_info(r);
 	else if (strcmp(w, "system") == 0)
-		printf("%s\n", r->ch->system != NULL ? r->ch->system
-						      : "No system message was specified.");
+		printf("%s\n",
+			r->ch->system != NULL ? r->ch->system : "No system message was specified.");
 	else
 		printf("Unknown command '/show %s'. Type /? for help\n", w);
 }

@@ -24,6 +24,7 @@ import iclib
 import routerlib
 import toolslib
 
+CTL = iclib.binary("ctl/idleclawctl")
 MODEL = "m1"
 OTHER = "m2"
 
@@ -174,12 +175,11 @@ def have_tmux():
 
 class Tmux:
     """idleclawctl (argv after the program) in a tmux pane of width x
-    height on a private tmux server.  The exit status lands in a file."""
+    height on a private tmux server, shell_tail (redirections) after it."""
 
     def __init__(self, sock, args, width=60, height=40, env=None, shell_tail=""):
         self.dir = tempfile.mkdtemp(prefix="ic-tmux-")
         self.server = os.path.join(self.dir, "tmux.sock")
-        self.status = os.path.join(self.dir, "status")
         inputrc = os.path.join(self.dir, "inputrc")
         open(inputrc, "w").close()
         e = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "INPUTRC": inputrc,
@@ -188,14 +188,22 @@ class Tmux:
              "ASAN_OPTIONS": "log_path=%s/asan" % self.dir,
              "UBSAN_OPTIONS": "log_path=%s/ubsan:print_stacktrace=1" % self.dir}
         e.update(env or {})
-        argv = [iclib.binary("ctl/idleclawctl"), "--socket", sock] + list(args)
-        cmd = " ".join(sh_quote(a) for a in argv) + shell_tail
-        script = "%s; echo $? > %s; sleep 3600" % (cmd, sh_quote(self.status))
+        argv = [CTL, "--socket", sock] + list(args)
+        conf = os.path.join(self.dir, "tmux.conf")
+        with open(conf, "w") as f:
+            # the pane stays when idleclawctl exits
+            f.write("set -g remain-on-exit on\n")
         envargs = ["%s=%s" % kv for kv in e.items()]
-        subprocess.run(["tmux", "-S", self.server, "-f", "/dev/null", "new-session", "-d",
+        self.status = os.path.join(self.dir, "status")
+        # a trap, not an ignore: idleclawctl gets SIGINT as from a shell,
+        # the shell survives Ctrl-C to write the exit status
+        script = "trap : INT; %s%s; echo $? > %s" % (
+            " ".join(sh_quote(a) for a in argv), shell_tail, sh_quote(self.status))
+        subprocess.run(["tmux", "-S", self.server, "-f", conf, "new-session", "-d",
                         "-x", str(width), "-y", str(height), "-s", "t",
                         "env", "-u", "NO_COLOR", "-u", "IDLECLAW_SOCKET"] + envargs +
-                       ["sh", "-c", script], check=True, timeout=10)
+                       ["sh", "-c", script],
+                       check=True, timeout=10)
         iclib.track(self)
 
     def tmux(self, *args, **kw):

@@ -268,7 +268,8 @@ def test_word_wrap_at_60_columns():
         ask(t, net, "again")
         rows = answer_rows(t, "again")
         # the terminal breaks lines at 60 columns, words or not
-        assert "".join(rows) == LONG, rows
+        assert all(len(r) <= 60 for r in rows), rows
+        assert "".join(rows).replace(" ", "") == LONG.replace(" ", ""), rows
         assert " ".join(rows).split() != words
         t.keys("C-d")
         finish(t)
@@ -353,8 +354,9 @@ def test_escapes_from_the_network_stripped_on_a_terminal():
         finish(t)
 
         # to a pipe: the bytes as the network sent them
-        r = run_ctl(["chat", "-m", MODEL, "hi"], socket_path=net.sock)
-        assert r.returncode == 0 and r.stdout == HOSTILE + "\n", repr(r.stdout)
+        r = subprocess.run([replib.CTL, "--socket", net.sock, "chat", "-m", MODEL, "hi"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+        assert r.returncode == 0 and r.stdout == HOSTILE.encode() + b"\n", r
     run(t_)
 
 
