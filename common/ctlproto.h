@@ -160,6 +160,10 @@ const struct ctl_command *ctl_command_find(const char *name);
 #define CTL_R_LISTEN "listen"		/* string, HOST:PORT */
 #define CTL_R_STREAMS "streams"		/* int, chats open through the gateway */
 #define CTL_R_MAX_STREAMS "max_streams" /* int */
+/* "models" reply: each model's capabilities as the router's /api/models
+ * has them, {"NAME":{"thinking":bool,"tool_calls":bool}}; absent when the
+ * router did not send them. */
+#define CTL_R_CAPABILITIES "capabilities"
 
 /* The node's standing as the router last reported it (docs/protocol.md,
  * "standing"); absent when the router never said (the public server). */

@@ -12,20 +12,29 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "ctl.h"
 #include "jsonutil.h"
 #include "limits.h"
+#include "termout.h"
 
+/* Messages often quote the network (an error's detail): on a terminal,
+ * stripped of what the terminal would obey. */
 void ctl_errorf(const struct ctl_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
+	char *s;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: ", ctx->progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort(); /* out of memory, as xmalloc */
 	va_end(ap);
-	fputc('\n', stderr);
+	if (ctl_strip_for(ctx, stderr))
+		ctl_strip_controls(s);
+	fprintf(stderr, "%s: %s\n", ctx->progname, s);
+	free(s);
 }
 
 int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd)
@@ -84,7 +93,7 @@ int ctl_report(
 		sentence = reply->message;
 	ctl_errorf(ctx, "%s", sentence);
 	if (reply->detail != NULL)
-		fprintf(stderr, "  %s\n", reply->detail);
+		ctl_fprintf_strip(stderr, ctl_strip_for(ctx, stderr), "  %s\n", reply->detail);
 	if (st == CTL_ST_PERMISSION)
 		fprintf(stderr,
 			"Hint: '%s' changes the daemon; run it with sudo, or join the idleclaw "
@@ -162,11 +171,14 @@ static int run_and_print(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *
 		return code;
 	code = ctl_report(ctx, self, &reply);
 	if (code == 0) {
-		if (ctx->json)
+		if (ctx->json) {
 			ctl_print_json(&reply);
-		else if (print != NULL)
+		} else if (print != NULL) {
+			/* model names, the router's errors...: from the network */
+			if (ctl_strip_for(ctx, stdout))
+				ctl_json_strip(reply.root);
 			print(reply.root);
-		else if (done != NULL)
+		} else if (done != NULL)
 			printf("%s\n", done);
 	}
 	ctl_message_clear(&reply);

@@ -1,61 +1,61 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * cmd-chat.c - `idleclawctl chat -m MODEL [--think] [--system TEXT]
- * [MESSAGE...]`: send a chat into the IdleClaw network through idleclawd
- * and print the answer as it streams in.
+ * cmd-chat.c - `idleclawctl chat -m MODEL [--think] [--hidethinking]
+ * [--system TEXT] [MESSAGE...]`: send a chat into the IdleClaw network
+ * through idleclawd and print the answer as it streams in.
  *
- * The message comes from the operands, else from stdin; on a terminal with
- * no operands it is a conversation (one line a turn, history kept within
- * the network's limits).  Content goes to stdout; thinking, tool progress
- * and errors to stderr (thinking dimmed on a terminal).  Ctrl-C while an
- * answer streams sends `cancel` for it and exits 130.
+ * The message comes from the operands, else from stdin; with no operands
+ * on a terminal it is a conversation (history kept within the network's
+ * limits).  Two ways to print:
+ *
+ * - plain (stdin or stdout is not a terminal, or --json): content to
+ *   stdout; thinking, tool progress and errors to stderr (thinking dimmed
+ *   when stderr is a terminal); a conversation reads one line a turn.
+ *   Ctrl-C while an answer streams sends `cancel` for it and exits 130.
+ * - on a terminal (stdin and stdout): repl.c's readline conversation, the
+ *   answer wrapped at the terminal's width, thinking dimmed between
+ *   "Thinking..." and "...done thinking.", a tool round one dim line;
+ *   Ctrl-C cancels the answer and returns to the prompt.
+ *
+ * Either way, what came from the network is stripped of terminal controls
+ * when it goes to a terminal, unless --raw (termout.h).
  *
  * Signals: SIGINT is blocked while a turn runs and let through only inside
  * ppoll(), so the flag is never missed between a check and a wait.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "chatmsg.h"
-#include "ctl.h"
 #include "jsonutil.h"
 #include "limits.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
-static volatile sig_atomic_t interrupted;
+volatile sig_atomic_t ctl_chat_sigint;
 
 static void on_sigint(int sig)
 {
 	(void)sig;
-	interrupted++;
+	ctl_chat_sigint++;
 }
 
-struct chat {
-	struct ctl_ctx *ctx;
-	const struct ctl_cmd_entry *self;
-	struct ctl_client *client;
-	const char *model;
-	const char *system;
-	bool think;
-	bool dim;	      /* stderr is a terminal: dim the thinking */
-	bool conn_lost;	      /* the connection broke: no more turns */
-	bool output_failed;   /* stdout cannot be written (closed pipe) */
-	json_object *history; /* the conversation so far, user and assistant
-				 * messages (owned); --system is added on sending */
-	/* the answer being streamed */
-	char *answer;
-	size_t answer_len;
-	size_t answer_cap;
-	int last_out;	  /* last byte written to stdout, or -1 */
-	bool in_thinking; /* stderr has an unfinished line of thinking */
-	char finish_reason[32];
-};
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* --- history --- */
 
@@ -97,6 +97,12 @@ static void history_trim(json_object *h, size_t incoming)
 		json_object_array_del_idx(h, 0, 1);
 }
 
+void chat_forget(struct chat *ch)
+{
+	json_object_put(ch->history);
+	ch->history = json_object_new_array();
+}
+
 /* Bytes of the first max_chars code points of s (UTF-8 from the daemon). */
 static size_t prefix_chars(const char *s, size_t len, size_t max_chars)
 {
@@ -111,8 +117,6 @@ static size_t prefix_chars(const char *s, size_t len, size_t max_chars)
 	}
 	return len;
 }
-
-/* --- printing what streams in --- */
 
 static void answer_add(struct chat *ch, const char *text, size_t n)
 {
@@ -130,6 +134,31 @@ static void answer_add(struct chat *ch, const char *text, size_t n)
 	ch->answer[ch->answer_len] = '\0';
 }
 
+/* --- printing what streams in: plain --- */
+
+/*
+ * fputs() of network text, stripped when f is a terminal (and no --raw).
+ * false if the write failed; *last (may be NULL) becomes the last byte
+ * written, if any.
+ */
+static bool put_net(FILE *f, bool strip, const char *text, int *last)
+{
+	size_t n = strlen(text);
+	char *copy = NULL;
+	bool ok;
+
+	if (strip) {
+		copy = xstrdup(text);
+		n = ctl_strip_controls(copy);
+		text = copy;
+	}
+	ok = fwrite(text, 1, n, f) == n;
+	if (n > 0 && last != NULL)
+		*last = (unsigned char)text[n - 1];
+	free(copy);
+	return ok;
+}
+
 static void end_thinking(struct chat *ch)
 {
 	if (!ch->in_thinking)
@@ -138,28 +167,165 @@ static void end_thinking(struct chat *ch)
 	ch->in_thinking = false;
 }
 
-static void on_content(struct chat *ch, const char *text)
+static void plain_content(struct chat *ch, const char *text)
 {
-	size_t n = strlen(text);
-
-	if (n == 0)
-		return;
 	end_thinking(ch);
 	/* A reader that went away (`| head`): stop the answer, see stream_turn. */
-	if (fwrite(text, 1, n, stdout) != n || fflush(stdout) != 0)
+	if (!put_net(stdout, ch->strip_out, text, &ch->last_out) || fflush(stdout) != 0)
 		ch->output_failed = true;
-	ch->last_out = (unsigned char)text[n - 1];
-	answer_add(ch, text, n);
 }
 
-static void on_thinking(struct chat *ch, const char *text)
+static void plain_thinking(struct chat *ch, const char *text)
 {
-	if (text[0] == '\0')
-		return;
 	if (!ch->in_thinking && ch->dim)
 		fputs("\033[2m", stderr);
 	ch->in_thinking = true;
-	fputs(text, stderr);
+	put_net(stderr, ch->strip_err, text, NULL);
+}
+
+static void plain_tool(struct chat *ch, const struct ctl_message *m)
+{
+	const char *name = ic_json_get_string(m->root, CTL_E_NAME);
+	const char *st = ic_json_get_string(m->root, CTL_E_TOOL_STATUS);
+	const char *reason = ic_json_get_string(m->root, CTL_E_TOOL_REASON);
+
+	end_thinking(ch);
+	ctl_fprintf_strip(
+		stderr, ch->strip_err, "[%s: %s", name != NULL ? name : "?", st != NULL ? st : "?");
+	if (reason != NULL)
+		ctl_fprintf_strip(stderr, ch->strip_err, ": %s]\n", reason);
+	else
+		fputs("]\n", stderr);
+}
+
+/* --- printing what streams in: on a terminal --- */
+
+/* Thinking or a tool line is on the screen: end it before the answer. */
+static void fancy_settle(struct chat *ch)
+{
+	struct termout *t = &ch->term;
+
+	if (ch->tool_open) {
+		termout_endline(t);
+		ch->tool_open = false;
+	}
+	if (ch->in_thinking) {
+		termout_endline(t);
+		if (!ch->hide_thinking) {
+			termout_dim(t, true);
+			termout_puts(t, "...done thinking.\n\n");
+		}
+		ch->in_thinking = false;
+	}
+	termout_dim(t, false);
+}
+
+static void fancy_content(struct chat *ch, const char *text)
+{
+	fancy_settle(ch);
+	termout_puts(&ch->term, text);
+	if (!termout_flush(&ch->term))
+		ch->output_failed = true;
+}
+
+static void fancy_thinking(struct chat *ch, const char *text)
+{
+	struct termout *t = &ch->term;
+
+	if (ch->hide_thinking) {
+		ch->in_thinking = true;
+		return;
+	}
+	if (ch->tool_open) {
+		termout_endline(t);
+		ch->tool_open = false;
+	}
+	termout_dim(t, true);
+	if (!ch->in_thinking) {
+		termout_endline(t);
+		termout_puts(t, "Thinking...\n");
+		ch->in_thinking = true;
+	}
+	termout_puts(t, text);
+	termout_flush(t);
+}
+
+/* "searching the web" for the network's one tool; others by name. */
+static void tool_label(struct chat *ch, const char *name)
+{
+	char cut[48];
+
+	if (name != NULL && strcmp(name, "web_search") == 0) {
+		snprintf(ch->tool_label, sizeof(ch->tool_label), "searching the web");
+		return;
+	}
+	name = name != NULL && name[0] != '\0' ? name : "?";
+	snprintf(cut, sizeof(cut), "%.*s",
+		(int)ic_utf8_prefix_bytes(name, strlen(name), sizeof(cut) - 1), name);
+	snprintf(ch->tool_label, sizeof(ch->tool_label), "tool %s", cut);
+}
+
+/*
+ * A tool round is one dim line: "[searching the web: …]" while it runs,
+ * rewritten in place to "[searching the web: done]" (or the error) when
+ * it ends.
+ */
+static void fancy_tool(struct chat *ch, const struct ctl_message *m)
+{
+	const char *st = ic_json_get_string(m->root, CTL_E_TOOL_STATUS);
+	const char *reason = ic_json_get_string(m->root, CTL_E_TOOL_REASON);
+	struct termout *t = &ch->term;
+	bool running = st != NULL && strcmp(st, "executing") == 0;
+
+	if (ch->tool_open && !running)
+		termout_rewrite_line(t);
+	else
+		termout_endline(t);
+	tool_label(ch, ic_json_get_string(m->root, CTL_E_NAME));
+	termout_dim(t, true);
+	termout_puts(t, "[");
+	termout_puts(t, ch->tool_label);
+	termout_puts(t, ": ");
+	if (running) {
+		termout_puts(t, "…]");
+	} else {
+		termout_puts(t, st != NULL && st[0] != '\0' ? st : "?");
+		if (reason != NULL) {
+			termout_puts(t, ": ");
+			termout_puts(t, reason);
+		}
+		termout_puts(t, "]\n");
+	}
+	ch->tool_open = running;
+	termout_dim(t, ch->in_thinking && !ch->hide_thinking);
+	termout_flush(t);
+}
+
+/* --- events --- */
+
+static void on_text(struct chat *ch, enum ctl_event ev, const char *text)
+{
+	long long now = now_ms();
+
+	if (text[0] == '\0')
+		return;
+	if (ch->t_first == 0)
+		ch->t_first = now;
+	if (ev == CTL_EV_THINKING) {
+		if (ch->fancy)
+			fancy_thinking(ch, text);
+		else
+			plain_thinking(ch, text);
+		return;
+	}
+	if (ch->t_content == 0)
+		ch->t_content = now;
+	ch->content_deltas++;
+	if (ch->fancy)
+		fancy_content(ch, text);
+	else
+		plain_content(ch, text);
+	answer_add(ch, text, strlen(text));
 }
 
 static void on_event(struct chat *ch, const struct ctl_message *m)
@@ -169,24 +335,24 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 
 	switch (m->event) {
 	case CTL_EV_CONTENT:
-		if (text != NULL)
-			on_content(ch, text);
-		break;
 	case CTL_EV_THINKING:
 		if (text != NULL)
-			on_thinking(ch, text);
+			on_text(ch, m->event, text);
 		break;
 	case CTL_EV_TOOL:
-		end_thinking(ch);
-		s = ic_json_get_string(m->root, CTL_E_NAME);
-		fprintf(stderr, "[%s: ", s != NULL ? s : "?");
-		s = ic_json_get_string(m->root, CTL_E_TOOL_STATUS);
-		fprintf(stderr, "%s", s != NULL ? s : "?");
-		s = ic_json_get_string(m->root, CTL_E_TOOL_REASON);
-		fprintf(stderr, s != NULL ? ": %s]\n" : "]\n", s != NULL ? s : "");
+		if (ch->fancy)
+			fancy_tool(ch, m);
+		else
+			plain_tool(ch, m);
 		break;
 	case CTL_EV_ERROR:
-		end_thinking(ch);
+		if (ch->fancy) {
+			fancy_settle(ch);
+			termout_endline(&ch->term);
+			termout_flush(&ch->term);
+		} else {
+			end_thinking(ch);
+		}
 		ctl_errorf(ch->ctx, "error from the network: %s",
 			m->detail != NULL ? m->detail : "(no detail)");
 		break;
@@ -202,18 +368,48 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 /* The answer is over: finish the line and say why it stopped if unusual. */
 static void end_answer(struct chat *ch)
 {
-	end_thinking(ch);
-	if (ch->last_out >= 0 && ch->last_out != '\n')
-		putchar('\n');
-	fflush(stdout);
+	if (ch->fancy) {
+		fancy_settle(ch);
+		termout_endline(&ch->term);
+		termout_flush(&ch->term);
+	} else {
+		end_thinking(ch);
+		if (ch->last_out >= 0 && ch->last_out != '\n')
+			putchar('\n');
+		fflush(stdout);
+	}
 	if (ch->finish_reason[0] != '\0' && strcmp(ch->finish_reason, "stop") != 0)
-		fprintf(stderr, "[finished: %s]\n", ch->finish_reason);
+		ctl_fprintf_strip(stderr, ch->strip_err, "[finished: %s]\n", ch->finish_reason);
+}
+
+/* /set verbose: what the network lets us measure (it sends no token
+ * counts: a content delta is about one token). */
+static void print_stats(struct chat *ch, long long t_end)
+{
+	double total = (double)(t_end - ch->t_sent) / 1000.0;
+	double span = ch->t_content > 0 ? (double)(t_end - ch->t_content) / 1000.0 : 0;
+
+	fprintf(stderr, "time to first token:  ");
+	if (ch->t_first > 0)
+		fprintf(stderr, "%.3fs\n", (double)(ch->t_first - ch->t_sent) / 1000.0);
+	else
+		fprintf(stderr, "(none)\n");
+	fprintf(stderr, "total duration:       %.3fs\n", total);
+	fprintf(stderr,
+		"content deltas:       %ld (estimated tokens: the network sends no "
+		"token counts)\n",
+		ch->content_deltas);
+	if (span > 0)
+		fprintf(stderr, "delta rate:           %.2f/s (estimated tokens/s)\n",
+			(double)ch->content_deltas / span);
+	else
+		fprintf(stderr, "delta rate:           (not measurable)\n");
 }
 
 /* --- one turn --- */
 
 /*
- * The messages to send: the history, with --system's text in front of the
+ * The messages to send: the history, with the system text in front of the
  * first question (the network's chat API has no system role).  NEW array.
  */
 static json_object *messages_new(struct chat *ch)
@@ -232,21 +428,28 @@ static json_object *chat_args_new(struct chat *ch)
 	return args;
 }
 
-/* Ctrl-C or a closed stdout: cancel the chat and wait briefly for it to end. */
+/*
+ * Ctrl-C or a closed stdout: cancel the chat and wait briefly for its
+ * reply.  The connection stays usable unless it broke: a late event of
+ * the cancelled chat carries its id and is skipped by the next turn.
+ */
 static void cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *waitmask)
 {
 	char err[IC_ERRBUF_MAX], cancel_id[CTL_ID_MAX + 1];
 	json_object *args = json_object_new_object(), *req;
 	struct ctl_message m;
+	enum ctl_recv r = CTL_RECV_OK;
 
 	end_answer(ch);
 	snprintf(cancel_id, sizeof(cancel_id), "%s", ctl_client_next_id(ch->client));
 	json_object_object_add(args, CTL_A_TARGET, json_object_new_string(chat_id));
 	req = ctl_request_new(cancel_id, CTL_CMD_CANCEL, args);
-	interrupted = 0; /* a second Ctrl-C stops the waiting below */
-	if (ctl_client_send(ch->client, req, CTL_CANCEL_WAIT_MS, err, sizeof(err)) == 0) {
-		while (ctl_client_recv(ch->client, &m, CTL_CANCEL_WAIT_MS, waitmask, &interrupted,
-			       err, sizeof(err)) == CTL_RECV_OK) {
+	ctl_chat_sigint = 0; /* a second Ctrl-C stops the waiting below */
+	if (ctl_client_send(ch->client, req, CTL_CANCEL_WAIT_MS, err, sizeof(err)) < 0) {
+		ch->conn_lost = true;
+	} else {
+		while ((r = ctl_client_recv(ch->client, &m, CTL_CANCEL_WAIT_MS, waitmask,
+				&ctl_chat_sigint, err, sizeof(err))) == CTL_RECV_OK) {
 			bool end = m.kind == CTL_MSG_REPLY && m.id != NULL &&
 				strcmp(m.id, chat_id) == 0;
 
@@ -254,9 +457,11 @@ static void cancel_turn(struct chat *ch, const char *chat_id, const sigset_t *wa
 			if (end)
 				break;
 		}
+		if (r == CTL_RECV_EOF || r == CTL_RECV_ERROR || r == CTL_RECV_BAD)
+			ch->conn_lost = true;
 	}
+	ctl_chat_sigint = 0;
 	json_object_put(req);
-	ch->conn_lost = true;
 }
 
 /* Read events and the reply of chat_id.  Returns the exit code. */
@@ -269,7 +474,7 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 
 	for (;;) {
 		enum ctl_recv r = ctl_client_recv(
-			ch->client, &m, timeout, waitmask, &interrupted, err, sizeof(err));
+			ch->client, &m, timeout, waitmask, &ctl_chat_sigint, err, sizeof(err));
 
 		if (r == CTL_RECV_INTERRUPTED) {
 			cancel_turn(ch, chat_id, waitmask);
@@ -288,6 +493,7 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 			ctl_message_clear(&m);
 			if (ch->output_failed) {
 				cancel_turn(ch, chat_id, waitmask);
+				ch->conn_lost = true;
 				ctl_errorf(ch->ctx,
 					"cannot write the answer to standard "
 					"output; chat cancelled.");
@@ -302,10 +508,26 @@ static int stream_turn(struct chat *ch, const char *chat_id, const sigset_t *wai
 	end_answer(ch);
 	code = ctl_report(ch->ctx, ch->self, &m);
 	ctl_message_clear(&m);
+	if (code == 0 && ch->verbose)
+		print_stats(ch, now_ms());
 	return code;
 }
 
-static int run_turn(struct chat *ch, const char *text)
+static void turn_reset(struct chat *ch)
+{
+	ch->answer_len = 0;
+	ch->last_out = -1;
+	ch->in_thinking = false;
+	ch->tool_open = false;
+	ch->finish_reason[0] = '\0';
+	ch->t_sent = now_ms();
+	ch->t_first = ch->t_content = 0;
+	ch->content_deltas = 0;
+	termout_init(&ch->term, stdout, ch->strip_out, ch->wordwrap, ch->color);
+	ctl_chat_sigint = 0;
+}
+
+int chat_turn(struct chat *ch, const char *text)
 {
 	char err[IC_ERRBUF_MAX], id[CTL_ID_MAX + 1];
 	sigset_t block, waitmask;
@@ -316,10 +538,7 @@ static int run_turn(struct chat *ch, const char *text)
 		strlen(text) +
 			(ch->system != NULL ? strlen(ch->system) + strlen(IC_SYSTEM_SEP) : 0));
 	json_object_array_add(ch->history, message_new("user", text));
-	ch->answer_len = 0;
-	ch->last_out = -1;
-	ch->finish_reason[0] = '\0';
-	interrupted = 0;
+	turn_reset(ch);
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -348,6 +567,46 @@ static int run_turn(struct chat *ch, const char *text)
 			ch->history, json_object_array_length(ch->history) - 1, 1);
 	}
 	return code;
+}
+
+int chat_request(struct chat *ch, const char *cmd, json_object *args, struct ctl_message *reply)
+{
+	char err[IC_ERRBUF_MAX], id[CTL_ID_MAX + 1];
+	sigset_t block, waitmask;
+	json_object *req;
+	enum ctl_recv r = CTL_RECV_OK;
+
+	snprintf(id, sizeof(id), "%s", ctl_client_next_id(ch->client));
+	req = ctl_request_new(id, cmd, args);
+	ctl_chat_sigint = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	if (ctl_client_send(ch->client, req, ch->ctx->timeout_ms, err, sizeof(err)) < 0) {
+		r = CTL_RECV_ERROR;
+		ch->conn_lost = true;
+	} else {
+		while ((r = ctl_client_recv(ch->client, reply, ch->ctx->timeout_ms, &waitmask,
+				&ctl_chat_sigint, err, sizeof(err))) == CTL_RECV_OK) {
+			if (reply->kind == CTL_MSG_REPLY &&
+				(reply->id == NULL || strcmp(reply->id, id) == 0))
+				break;
+			ctl_message_clear(reply);
+		}
+		if (r == CTL_RECV_EOF || r == CTL_RECV_ERROR || r == CTL_RECV_BAD)
+			ch->conn_lost = true;
+	}
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	ctl_chat_sigint = 0;
+	json_object_put(req);
+	if (r == CTL_RECV_OK)
+		return 0;
+	if (r == CTL_RECV_INTERRUPTED) {
+		fputc('\n', stdout);
+		return CTL_EXIT_INTERRUPTED;
+	}
+	return ctl_report_recv(ch->ctx, r, err);
 }
 
 /* --- where the message comes from --- */
@@ -413,14 +672,14 @@ static bool wait_for_input(void)
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGINT);
-	while (!interrupted && ppoll(&p, 1, NULL, &waitmask) < 0 && errno == EINTR)
+	while (!ctl_chat_sigint && ppoll(&p, 1, NULL, &waitmask) < 0 && errno == EINTR)
 		;
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
-	return !interrupted;
+	return !ctl_chat_sigint;
 }
 
-/* A conversation on a terminal: one line a turn. */
-static int repl(struct chat *ch)
+/* A conversation with stdin a terminal but stdout not: one line a turn. */
+static int plain_repl(struct chat *ch)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -445,7 +704,8 @@ static int repl(struct chat *ch)
 		n = getline(&line, &cap, stdin);
 		if (n < 0) {
 			putchar('\n');
-			code = (errno == EINTR || interrupted) ? CTL_EXIT_INTERRUPTED : CTL_EXIT_OK;
+			code = (errno == EINTR || ctl_chat_sigint) ? CTL_EXIT_INTERRUPTED
+								   : CTL_EXIT_OK;
 			break;
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -454,7 +714,7 @@ static int repl(struct chat *ch)
 			continue;
 		if (strcmp(line, "/bye") == 0)
 			break;
-		code = run_turn(ch, line);
+		code = chat_turn(ch, line);
 		if (code == CTL_EXIT_INTERRUPTED || ch->conn_lost)
 			break;
 		code = 0; /* a refused turn does not end the conversation */
@@ -470,27 +730,38 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 	static const struct option opts[] = {
 		{ "model", required_argument, NULL, 'm' },
 		{ "think", no_argument, NULL, 'T' },
+		{ "hidethinking", no_argument, NULL, 'H' },
 		{ "system", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *model = NULL, *system = NULL;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+m:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			ch->model = optarg;
+			model = optarg;
 			break;
 		case 'T':
 			ch->think = true;
 			break;
+		case 'H':
+			/* as Ollama's: the model still thinks, we do not show it */
+			ch->think = true;
+			ch->hide_thinking = true;
+			break;
 		case 'S':
-			ch->system = optarg;
+			system = optarg;
 			break;
 		case 'j':
 			ch->ctx->json = true;
+			break;
+		case 'r':
+			ch->ctx->raw = true;
 			break;
 		case 'h':
 			ctl_print_cmd_help(ch->ctx, ch->self);
@@ -501,17 +772,44 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 			return ctl_usage(ch->ctx, ch->self);
 		}
 	}
-	if (ch->model == NULL || ch->model[0] == '\0') {
+	if (model == NULL || model[0] == '\0') {
 		ctl_errorf(ch->ctx, "chat: which model?  Give -m MODEL ('%s models' lists them).",
 			ch->ctx->progname);
 		return ctl_usage(ch->ctx, ch->self);
 	}
-	if (ch->system != NULL && ch->system[0] == '\0') {
+	if (system != NULL && system[0] == '\0') {
 		ctl_errorf(ch->ctx, "chat: --system needs a non-empty TEXT.");
 		return ctl_usage(ch->ctx, ch->self);
 	}
+	ch->model = xstrdup(model);
+	ch->system = system != NULL ? xstrdup(system) : NULL;
 	*first = optind;
 	return -1;
+}
+
+/* How to print: the terminal's way needs stdin and stdout on one. */
+static void choose_output(struct chat *ch)
+{
+	bool no_color = getenv("NO_COLOR") != NULL;
+
+	ch->fancy = !ch->ctx->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	ch->wordwrap = true;
+	ch->color = ch->fancy && !no_color;
+	ch->dim = isatty(STDERR_FILENO) && !no_color;
+	ch->strip_out = ctl_strip_for(ch->ctx, stdout);
+	ch->strip_err = ctl_strip_for(ch->ctx, stderr);
+	/* readline and the width of what we print need the characters */
+	if (ch->fancy)
+		setlocale(LC_CTYPE, "");
+}
+
+static void chat_free(struct chat *ch)
+{
+	free(ch->answer);
+	free(ch->model);
+	free(ch->system);
+	json_object_put(ch->history);
+	ctl_client_free(ch->client);
 }
 
 static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv)
@@ -522,24 +820,27 @@ static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int 
 	int first = 0, code;
 
 	code = parse_options(&ch, argc, argv, &first);
-	if (code >= 0)
+	if (code >= 0) {
+		chat_free(&ch);
 		return code;
+	}
 	if (first < argc) {
 		text = join_words_new(argc - first, argv + first);
 	} else if (!isatty(STDIN_FILENO)) {
 		text = read_stdin_new(&ch);
-		if (text == NULL)
-			return CTL_EXIT_USAGE;
-		if (text[0] == '\0') {
+		if (text == NULL || text[0] == '\0') {
+			if (text != NULL)
+				ctl_errorf(ctx, "chat: nothing to send (stdin was empty).");
 			free(text);
-			ctl_errorf(ctx, "chat: nothing to send (stdin was empty).");
+			chat_free(&ch);
 			return CTL_EXIT_USAGE;
 		}
 	}
-	ch.dim = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+	choose_output(&ch);
 	ch.client = ctl_open(ctx, &code);
 	if (ch.client == NULL) {
 		free(text);
+		chat_free(&ch);
 		return code;
 	}
 	/* no SA_RESTART: Ctrl-C at the prompt must end getline() */
@@ -549,19 +850,22 @@ static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int 
 	sigaction(SIGINT, &sa, NULL);
 
 	ch.history = json_object_new_array();
-	code = text != NULL ? run_turn(&ch, text) : repl(&ch);
+	if (text != NULL)
+		code = chat_turn(&ch, text);
+	else if (ch.fancy)
+		code = chat_repl(&ch);
+	else
+		code = plain_repl(&ch);
 	free(text);
-	free(ch.answer);
-	json_object_put(ch.history);
-	ctl_client_free(ch.client);
+	chat_free(&ch);
 	return code;
 }
 
 const struct ctl_cmd_entry cmd_chat_entry = {
 	.name = "chat",
 	.proto = CTL_CMD_CHAT,
-	.usage = "-m MODEL [--think] [--system TEXT] [MESSAGE...]",
-	.options = "--model --think --system",
+	.usage = "-m MODEL [--think] [--hidethinking] [--system TEXT] [--raw] [MESSAGE...]",
+	.options = "--model --think --hidethinking --system --raw",
 	.summary = "ask a model on the network; no MESSAGE: read stdin, or talk (terminal)",
 	.exec = chat_exec,
 };

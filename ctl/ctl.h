@@ -34,6 +34,8 @@ struct ctl_ctx {
 	int timeout_ms;		 /* --timeout, or the default */
 	bool timeout_set;	 /* --timeout was given */
 	bool json;		 /* --json: print replies as JSON */
+	bool raw;		 /* --raw: network text to a terminal as it
+				  * came, escape sequences and all */
 };
 
 /*

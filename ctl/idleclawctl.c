@@ -76,6 +76,8 @@ static void print_help(FILE *f, const char *progname)
 		"                        or $%s)\n"
 		"  -t, --timeout SECONDS how long to wait for idleclawd (default %d)\n"
 		"  -j, --json            print replies as JSON\n"
+		"  -r, --raw             network text to a terminal as it came (escapes\n"
+		"                        and all; they are taken out by default)\n"
 		"  -h, --help            this help;  -V, --version  the version\n\n"
 		"Commands:\n",
 		progname, CTL_SOCKET_DEFAULT, CTL_SOCKET_ENV, CTL_TIMEOUT_DEFAULT_S);
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -164,7 +167,7 @@ int main(int argc, char **argv)
 		ctx.socket_path = env;
 	opterr = 0;
 	/* "+": options after the command belong to the command */
-	while ((c = getopt_long(argc, argv, "+s:t:jhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:t:jrhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			ctx.socket_path = optarg;
@@ -181,6 +184,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			ctx.json = true;
+			break;
+		case 'r':
+			ctx.raw = true;
 			break;
 		case 'h':
 			print_help(stdout, ctx.progname);

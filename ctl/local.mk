@@ -20,7 +20,10 @@ ctl_idleclawctl_SOURCES = \
 nodist_ctl_idleclawctl_SOURCES = ctl/cmd-table.c
 ctl_idleclawctl_SOURCES += ctl/status-idle.c ctl/status-idle.h
 ctl_idleclawctl_SOURCES += ctl/status-lend.c ctl/status-lend.h
-ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS)
+# chat: the terminal's conversation (readline) and what goes to a terminal
+ctl_idleclawctl_SOURCES += ctl/chat.h ctl/repl.c ctl/termout.c ctl/termout.h
+ctl_idleclawctl_CFLAGS = $(AM_CFLAGS) $(READLINE_CFLAGS)
+ctl_idleclawctl_LDADD = $(IC_COMMON_LIBS) $(READLINE_LIBS)
 
 dist_man_MANS += man/idleclawctl.1
 
@@ -47,3 +50,10 @@ ctl/cmd-table.c: Makefile
 CLEANFILES += ctl/cmd-table.c
 EXTRA_DIST += ctl/idleclawctl.bash-completion
 EXTRA_DIST += docs/control.md
+
+# ctl/termout.c's stripping, alone
+check_PROGRAMS += tests/unit/test_termout
+TESTS += tests/unit/test_termout
+tests_unit_test_termout_SOURCES = tests/unit/test_termout.c ctl/termout.c
+tests_unit_test_termout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_termout_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

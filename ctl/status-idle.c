@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "ctl/status-idle.h"
@@ -92,6 +93,16 @@ static void print_exclusive(json_object *ex)
 	printf(INDENT "exclusive: %s (pid %" PRId64 ") running\n", p ? p : "?", pid);
 }
 
+/* When the mode alone decides, the policy's reason is the mode
+ * ("mode = never"), printed after it anyway: say it once. */
+static bool reason_is_mode(const char *reason, const char *mode)
+{
+	static const char prefix[] = "mode = ";
+
+	return mode != NULL && strncmp(reason, prefix, strlen(prefix)) == 0 &&
+		strcmp(reason + strlen(prefix), mode) == 0;
+}
+
 void ctl_print_idle(json_object *idle)
 {
 	const char *state = ic_json_get_string(idle, "state");
@@ -102,7 +113,7 @@ void ctl_print_idle(json_object *idle)
 	if (!idle || !state)
 		return;
 	printf("%-12s %s", "idle:", state);
-	if (reason && *reason)
+	if (reason && *reason && !reason_is_mode(reason, mode))
 		printf(" (%s)", reason);
 	if (ic_json_get_int64(idle, "since", &since) && since > 0) {
 		time_t t = (time_t)since;

@@ -100,8 +100,13 @@ static void models_cb(void *ctx, int status, json_object *body, const char *err)
 
 	w->models = NULL;
 	if (status == 200 && body && json_object_object_get_ex(body, "models", &m) &&
-		json_object_is_type(m, json_type_array))
+		json_object_is_type(m, json_type_array)) {
 		net_store(w, CTL_R_MODELS, m);
+		/* `models` passes the capabilities on (idleclawctl's /show info) */
+		if (!w->is_status && json_object_object_get_ex(body, CTL_R_CAPABILITIES, &m) &&
+			json_object_is_type(m, json_type_object))
+			json_object_object_add(w->body, CTL_R_CAPABILITIES, json_object_get(m));
+	}
 	if (--w->waiting == 0)
 		netwait_finish(w);
 }

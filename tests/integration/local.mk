@@ -37,3 +37,4 @@ dist-hook: dist-integration-tests
 dist-integration-tests:
 	cp -p $(srcdir)/tests/integration/test_*.py $(distdir)/tests/integration/
 .PHONY: dist-integration-tests
+EXTRA_DIST += tests/integration/replib.py

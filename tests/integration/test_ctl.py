@@ -124,7 +124,8 @@ def test_bash_completion():
                                         "resume", "status"]
     assert complete("idleclawctl st") == ["status"]
     assert complete("idleclawctl --socket /x re") == ["reload", "resume"]
-    assert complete("idleclawctl chat --") == ["--help", "--model", "--system", "--think"]
+    assert complete("idleclawctl chat --") == ["--help", "--hidethinking", "--model", "--raw",
+                                               "--system", "--think"]
     assert complete("idleclawctl status --") == ["--help", "--json"]
     assert complete("idleclawctl help ch") == ["chat"]
     assert "--socket" in complete("idleclawctl --")
@@ -436,12 +437,18 @@ def test_chat_repl_history_bounded(d):
 
 @with_daemon(lambda req, send: echo_chat(req, send))
 def test_chat_repl_ctrl_c_at_prompt(d):
+    """On a terminal, as `ollama run`: Ctrl-C at an empty prompt says how to
+    leave; a second one leaves, with 0 (test_ctl_repl.py has the rest)."""
     p, master = ctl_on_pty(d.path, "chat", "-m", "m")
     term = PtyReader(master)
     term.until(">>> ")
     p.send_signal(signal.SIGINT)
+    term.until("Use Ctrl + d or /bye to exit")
+    term.until(">>> ")
+    assert p.poll() is None
+    p.send_signal(signal.SIGINT)
     p.wait(timeout=5)
-    assert p.returncode == 130, p.returncode
+    assert p.returncode == 0, p.returncode
     assert d.requests_of("chat") == []
 
 
