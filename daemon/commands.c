@@ -19,6 +19,7 @@
 #include "daemon/gateway.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
+#include "daemon/unload.h"
 #include "daemon/ollama.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -176,6 +177,7 @@ static json_object *status_body_new(struct daemon *d)
 	add_str(ollama, CTL_R_LAST_ERROR, ollama_health_last_error(&d->ollama_health));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
 	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
+	json_object_object_add(b, "unload", unload_status_new(d->unload));
 	json_object_object_add(
 		b, CTL_R_CLIENTS, json_object_new_int64((int64_t)control_client_count(d->ctl)));
 	if (d->gateway) {

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "daemon/dconfig.h"
+#include "daemon/ollama-request.h"
 #include "limits.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -156,6 +157,13 @@ static const struct ic_config_key keys[] = {
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(ca_file),
 		.help = "extra CA certificate file for https (empty: system CAs)" },
+	{ .section = "daemon",
+		.key = "keep_alive",
+		.type = IC_CONFIG_STRING,
+		.offset = OFF(keep_alive),
+		.def_str = "5m",
+		.help = "how long Ollama keeps a lent model loaded after a request (5m, 1h30m, 0, "
+			"or seconds); replaces the request's" },
 	{ .section = "idle",
 		.key = "mode",
 		.type = IC_CONFIG_STRING,
@@ -273,6 +281,12 @@ static const struct ic_config_key keys[] = {
 		.offset = OFF(idle_logind),
 		.def_bool = true,
 		.help = "ask logind whether the desktop user is idle" },
+	{ .section = "idle",
+		.key = "unload",
+		.type = IC_CONFIG_STRING,
+		.offset = OFF(idle_unload),
+		.def_str = "lent",
+		.help = "lent: unload the models lending loaded when lending stops; never" },
 	{ .section = "gateway",
 		.key = "listen",
 		.type = IC_CONFIG_STRING,
@@ -344,12 +358,29 @@ static void check_idle(struct daemon_config *c, char **errors)
 			xasprintf("idle.proc_root, sys_root and dev_root must not be empty"));
 }
 
+/* [daemon] keep_alive and [idle] unload. */
+static void check_ollama(struct daemon_config *c, char **errors)
+{
+	const char *u = c->idle_unload ? c->idle_unload : "";
+	char err[256];
+
+	if (ollama_keep_alive_check(c->keep_alive, err, sizeof(err)) < 0)
+		add_error(errors, xasprintf("daemon.%s", err));
+	if (strcasecmp(u, "lent") == 0)
+		c->unload_lent = true;
+	else if (strcasecmp(u, "never") == 0)
+		c->unload_lent = false;
+	else
+		add_error(errors, xasprintf("idle.unload: \"%s\" is not lent or never", u));
+}
+
 /* ic_config_schema.check */
 static int check_config(void *cfg, char **errors)
 {
 	char *bad = NULL;
 
 	check_idle(cfg, &bad);
+	check_ollama(cfg, &bad);
 	if (!bad)
 		return 0;
 	add_error(errors, bad);

@@ -64,6 +64,10 @@ struct daemon_config {
 	bool gateway_allow_remote;  /* a non-loopback listen address is allowed */
 	int gateway_max_streams;    /* chats at once through the gateway */
 	char *gateway_cors_origins; /* origins allowed cross-origin; empty = none */
+	/* Ollama as it is (daemon/ollama-request.h, daemon/unload.h) */
+	char *keep_alive;  /* [daemon] keep_alive: sent instead of the request's */
+	char *idle_unload; /* [idle] unload: lent, never: parsed into unload_lent */
+	bool unload_lent;  /* unload what lending loaded when lending stops */
 };
 
 extern const struct ic_config_schema dconfig_schema;
