@@ -32,6 +32,13 @@ int ollama_keep_alive_check(const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "keep_alive: empty; use a duration such as 5m, or 0");
 		return -1;
 	}
+	if (text[0] == '-') {
+		snprintf(err, errlen,
+			"keep_alive: \"%s\" is negative, which keeps lent models in memory until "
+			"Ollama restarts; use a duration such as 5m, or 0",
+			text);
+		return -1;
+	}
 	if (all_digits(text)) {
 		if (strlen(text) > 10) {
 			snprintf(err, errlen, "keep_alive: \"%s\" seconds is out of range", text);
@@ -44,13 +51,6 @@ int ollama_keep_alive_check(const char *text, char *err, size_t errlen)
 			"keep_alive: \"%s\" is not a duration such as 5m, 1h30m or 0, nor a "
 			"number of seconds (%s)",
 			text, why);
-		return -1;
-	}
-	if (s < 0 || text[0] == '-') {
-		snprintf(err, errlen,
-			"keep_alive: \"%s\" is negative, which keeps lent models in memory until "
-			"Ollama restarts; use a duration such as 5m, or 0",
-			text);
 		return -1;
 	}
 	return 0;
