@@ -702,3 +702,186 @@ def test_flags():
         p = run_binary("--listen", "127.0.0.1:%d" % s.getsockname()[1])
         assert p.returncode == 1 and "cannot listen" in p.stderr, p
 
+
+
+# --- true to Ollama's source (issue 20; docs/fake-ollama.md names versions) ---
+
+def ps_names(fo):
+    return [m["name"] for m in json.loads(get(fo, "/api/ps")[2])["models"]]
+
+
+def test_tags_as_ollama_lists_them():
+    """Newest first with distinct modified_at; cloud entries carry
+    remote_model/remote_host; capabilities and details.context_length
+    only from 0.30.0."""
+    models = "llama3.2,gpt-oss:120b-cloud,mine:1,nomic-embed-text"
+    args = ("--models", models, "--cloud", "mine:1",
+            "--model-caps", "nomic-embed-text=embedding")
+    with FakeOllama(*args) as fo:
+        tags = json.loads(get(fo, "/api/tags")[2])["models"]
+        assert [m["name"] for m in tags] == [
+            "llama3.2:latest", "gpt-oss:120b-cloud", "mine:1", "nomic-embed-text:latest"]
+        times = [m["modified_at"] for m in tags]
+        assert times == sorted(times, reverse=True) and len(set(times)) == 4, times
+        assert "remote_host" not in tags[0] and "capabilities" not in tags[0], tags[0]
+        assert tags[1]["remote_model"] == "gpt-oss:120b", tags[1]
+        assert tags[1]["remote_host"] == "https://ollama.com:443", tags[1]
+        assert tags[2]["remote_model"] == "mine:1" and tags[2]["size"] == 384, tags[2]
+        assert "context_length" not in tags[0]["details"]
+        fo.stop()
+    with FakeOllama(*args, "--ollama-version", "0.30.0") as fo:
+        tags = json.loads(get(fo, "/api/tags")[2])["models"]
+        assert tags[0]["capabilities"] == ["completion", "tools"], tags[0]
+        assert tags[3]["capabilities"] == ["embedding"], tags[3]
+        assert tags[0]["details"]["context_length"] > 0, tags[0]
+        fo.stop()
+
+
+def test_show_per_model():
+    with FakeOllama("--model-caps", "qwen2.5:0.5b=completion,thinking,vision") as fo:
+        st, _, data = post(fo, {"model": "qwen2.5:0.5b"}, "/api/show")
+        assert st == 200 and json.loads(data)["capabilities"] == [
+            "completion", "thinking", "vision"], data
+        st, _, data = post(fo, {"model": "llama3.2"}, "/api/show")
+        assert json.loads(data)["capabilities"] == ["completion", "tools"], data
+        st, _, data = post(fo, {"model": "x:1"}, "/api/show")
+        assert (st, json.loads(data)) == (404, {"error": "model 'x:1' not found"}), data
+        fo.stop()
+
+
+def test_keep_alive_drives_ps():
+    with FakeOllama() as fo:
+        # a load: one JSON object, not a stream, whatever stream says
+        st, r, data = post(fo, {"model": "llama3.2", "keep_alive": -1, "stream": True})
+        assert st == 200 and r.getheader("Content-Type").startswith("application/json")
+        o = json.loads(data)
+        assert (o["done_reason"], o["done"], o["model"]) == ("load", True, "llama3.2"), o
+        assert o["message"] == {"role": "assistant", "content": ""}, o
+        ps = json.loads(get(fo, "/api/ps")[2])["models"]
+        assert ps[0]["name"] == "llama3.2:latest" and ps[0]["expires_at"] > "2300", ps
+        # keep_alive 0 after a chat: unloaded once it ends
+        chat_lines(fo, {"model": "qwen2.5:0.5b", "keep_alive": 0})
+        assert ps_names(fo) == ["llama3.2:latest"]
+        chat_lines(fo, {"model": "qwen2.5:0.5b", "keep_alive": "1s"})
+        assert "qwen2.5:0.5b" in ps_names(fo)
+        iclib.wait_for(lambda: "qwen2.5:0.5b" not in ps_names(fo), 5, what="expiry")
+        # an unload (no messages, keep_alive 0), as `ollama stop` asks
+        st, _, data = post(fo, {"model": "llama3.2", "messages": [], "keep_alive": 0})
+        assert json.loads(data)["done_reason"] == "unload", data
+        assert ps_names(fo) == []
+        fo.stop()
+
+
+def test_bad_keep_alive_and_think():
+    """Go's messages: api.Duration and api.ThinkValue refuse the body."""
+    with FakeOllama() as fo:
+        for extra, msg in (({"keep_alive": "300"}, 'time: missing unit in duration "300"'),
+                           ({"keep_alive": "5x"}, 'time: unknown unit "x" in duration "5x"'),
+                           ({"keep_alive": True}, "Unsupported type: 'bool'"),
+                           ({"think": "max"}, 'invalid think value: "max" (must be "high", '
+                                              '"medium", "low", true, or false)'),
+                           ({"think": 1}, 'think must be a boolean or string ("high", '
+                                          '"medium", "low")')):
+            st, _, data = post(fo, dict({"model": "llama3.2", "messages": MSGS}, **extra))
+            assert (st, json.loads(data)["error"]) == (400, msg), (extra, data)
+        fo.stop()
+    with FakeOllama("--ollama-version", "0.21.3", "--think", "hm") as fo:   # "max" since
+        assert post(fo, {"model": "llama3.2", "messages": MSGS, "think": "max"})[0] == 200
+        fo.stop()
+
+
+def test_capabilities_refused():
+    caps = ("--model-caps", "nomic-embed-text=embedding", "--models",
+            "llama3.2,nomic-embed-text,gpt-oss:20b")
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    with FakeOllama(*caps, "--model-caps", "llama3.2=completion") as fo:
+        for body, msg in (
+                ({"model": "nomic-embed-text"}, '"nomic-embed-text" does not support chat'),
+                ({"model": "llama3.2", "think": True},
+                 "registry.ollama.ai/library/llama3.2:latest does not support thinking"),
+                ({"model": "llama3.2", "think": True, "tools": tools,
+                  "options": {}, "messages": MSGS},
+                 "registry.ollama.ai/library/llama3.2:latest does not support tools\n"
+                 "thinking")):
+            st, _, data = post(fo, dict({"messages": MSGS}, **body))
+            assert (st, json.loads(data)["error"]) == (400, msg), (body, data)
+        fo.stop()
+    # levels: 0.12.3 takes them from gpt-oss only, 0.17.7 from any model
+    with FakeOllama(*caps, "--capabilities", "completion,thinking") as fo:
+        st, _, data = post(fo, {"model": "llama3.2", "messages": MSGS, "think": "low"})
+        assert (st, json.loads(data)["error"]) == (
+            400, 'think value "low" is not supported for this model'), data
+        assert post(fo, {"model": "gpt-oss:20b", "messages": MSGS, "think": "low"})[0] == 200
+        fo.stop()
+    with FakeOllama(*caps, "--capabilities", "completion,thinking",
+                    "--ollama-version", "0.17.7") as fo:
+        assert post(fo, {"model": "llama3.2", "messages": MSGS, "think": "low"})[0] == 200
+        fo.stop()
+
+
+def test_cloud_chat_needs_signin():
+    with FakeOllama("--models", "gpt-oss:120b-cloud") as fo:
+        st, _, data = post(fo, {"model": "gpt-oss:120b-cloud", "messages": MSGS})
+        assert st == 401 and json.loads(data)["error"] == "unauthorized", data
+        fo.stop()
+
+
+def test_model_echoed_and_zero_timings_left_out():
+    with FakeOllama("--reply", "") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        assert all(x["model"] == "llama3.2" for x in lines), lines
+        assert "eval_count" not in lines[-1] and "eval_duration" not in lines[-1], lines
+        assert lines[-1]["load_duration"] > 0, lines
+        fo.stop()
+
+
+def test_tool_call_id_and_index_by_version():
+    calls = ("--tool-call", "a:{}", "--tool-call", "b:{}", "--reply", "")
+    for version, first, second in (
+            ("0.12.3", {"function": {"name": "a", "arguments": {}}},
+             {"function": {"index": 1, "name": "b", "arguments": {}}}),
+            ("0.12.6", {"function": {"index": 0, "name": "a", "arguments": {}}},
+             {"function": {"index": 1, "name": "b", "arguments": {}}})):
+        with FakeOllama(*calls, "--ollama-version", version) as fo:
+            lines = chat_lines(fo, {"model": "llama3.2"})
+            got = [x["message"]["tool_calls"] for x in lines if "tool_calls" in x["message"]]
+            assert got == [[first, second]], (version, got)
+            fo.stop()
+    with FakeOllama(*calls, "--ollama-version", "0.12.10") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        got = [x["message"]["tool_calls"] for x in lines if "tool_calls" in x["message"]][0]
+        assert [list(c) for c in got] == [["id", "function"]] * 2, got
+        assert got[0]["id"] != got[1]["id"] and got[0]["id"].startswith("call_"), got
+        fo.stop()
+
+
+def test_faults_of_real_ollama():
+    with FakeOllama("--fault", "no-done", "--tokens", "3") as fo:
+        lines = chat_lines(fo, {"model": "llama3.2"})
+        assert len(lines) == 3 and not any(x["done"] for x in lines), lines
+        fo.stop()
+    with FakeOllama("--fault", "busy") as fo:
+        st, _, data = post(fo, {"model": "llama3.2", "messages": MSGS})
+        assert st == 503 and json.loads(data)["error"].startswith("server busy"), data
+        fo.stop()
+    with FakeOllama("--fault", "load-fail") as fo:
+        st, _, data = post(fo, {"model": "llama3.2", "messages": MSGS})
+        assert st == 500 and "memory" in json.loads(data)["error"], data
+        assert ps_names(fo) == []
+        fo.stop()
+    with FakeOllama("--fault", "forbidden", "--fault-path", "/api/tags") as fo:
+        st, _, data = get(fo, "/api/tags")
+        assert (st, data) == (403, b""), data
+        fo.stop()
+
+
+def test_load_ms_silence_before_headers():
+    """Ollama sends nothing while a model loads; a loaded model answers at once."""
+    with FakeOllama("--load-ms", "700") as fo:
+        t0 = time.monotonic()
+        chat_lines(fo, {"model": "llama3.2"})
+        assert time.monotonic() - t0 >= 0.7
+        t0 = time.monotonic()
+        chat_lines(fo, {"model": "llama3.2"})
+        assert time.monotonic() - t0 < 0.7
+        fo.stop()
