@@ -460,6 +460,7 @@ static void cleanup(struct daemon *d)
 	link_free(d->link); /* no link callback after this */
 	idle_watch_free(d->idle);
 	unload_free(d->unload);
+	d->unload = NULL; /* daemon_changed() may still run below */
 	control_free(d->ctl);
 	models_free(d->models);
 	ollama_health_clear(&d->ollama_health);
