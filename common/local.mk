@@ -24,3 +24,11 @@ TESTS += tests/unit/test_cmdline
 tests_unit_test_cmdline_SOURCES = tests/unit/test_cmdline.c
 tests_unit_test_cmdline_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_cmdline_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# Go's duration syntax (Ollama's keep_alive): idleclawd, fake-ollama.
+libidleclaw_a_SOURCES += common/goduration.c common/goduration.h
+check_PROGRAMS += tests/unit/test_goduration
+TESTS += tests/unit/test_goduration
+tests_unit_test_goduration_SOURCES = tests/unit/test_goduration.c
+tests_unit_test_goduration_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_goduration_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

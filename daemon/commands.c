@@ -20,6 +20,7 @@
 #include "daemon/gateway.h"
 #include "daemon/models.h"
 #include "daemon/node.h"
+#include "daemon/unload.h"
 #include "daemon/ollama.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -183,6 +184,7 @@ static json_object *status_body_new(struct daemon *d)
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
 	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
 	standing_status_add(&d->standing, b);
+	json_object_object_add(b, "unload", unload_status_new(d->unload));
 	json_object_object_add(
 		b, CTL_R_CLIENTS, json_object_new_int64((int64_t)control_client_count(d->ctl)));
 	if (d->gateway) {

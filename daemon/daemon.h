@@ -29,6 +29,7 @@ struct relay;
 struct consume;
 struct idle_watch;
 struct gateway;
+struct unload;
 
 struct daemon {
 	struct event_base *base;
@@ -45,6 +46,7 @@ struct daemon {
 	struct node *node;
 	struct availability avail;
 	struct idle_watch *idle; /* idle detection: AVAIL_NOT_IDLE */
+	struct unload *unload;	 /* lent models unloaded when lending stops */
 	LIST_HEAD(relay_list, relay) relays;
 	LIST_HEAD(consume_list, consume) consumes;
 	time_t started;

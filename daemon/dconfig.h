@@ -84,6 +84,10 @@ struct daemon_config {
 	int gateway_max_conns;	     /* at once */
 	int gateway_conns_per_ip;    /* of those from one address, with allow_remote */
 	int gateway_request_timeout; /* seconds for a request's headers and body */
+	/* Ollama as it is (daemon/ollama-request.h, daemon/unload.h) */
+	char *keep_alive;  /* [daemon] keep_alive: sent instead of the request's */
+	char *idle_unload; /* [idle] unload: lent, never: parsed into unload_lent */
+	bool unload_lent;  /* unload what lending loaded when lending stops */
 };
 
 extern const struct ic_config_schema dconfig_schema;

@@ -117,6 +117,9 @@ json_object *gw_ollama_tags_new(json_object *names);
 /* POST /api/show for a network model (minimal). */
 json_object *gw_ollama_show_new(const char *model);
 json_object *gw_ollama_version_new(void);
+/* GET /api/ps: {"models": []}.  Nothing is loaded on this machine for the
+ * gateway: the network's nodes load models, and their memory is theirs. */
+json_object *gw_ollama_ps_new(void);
 /* The sentence for an endpoint the network cannot serve (path like
  * "/api/pull"); NULL if path is not one of them. */
 const char *gw_ollama_unsupported(const char *path);

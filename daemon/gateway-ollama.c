@@ -35,11 +35,16 @@ static int think_read(json_object *body, bool *think, char *err, size_t errlen)
 		return 0;
 	}
 	s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	/* "max" (Ollama 0.21.3 on) is sent on as "high", as Ollama itself does
+	 * for models that know only three levels */
+	if (strcmp(s, "max") == 0)
+		s = "high";
 	if (strcmp(s, "high") == 0 || strcmp(s, "medium") == 0 || strcmp(s, "low") == 0) {
 		*think = true;
 		return 0;
 	}
-	snprintf(err, errlen, "think: must be true, false, \"high\", \"medium\" or \"low\"");
+	snprintf(err, errlen,
+		"think: must be true, false, \"max\", \"high\", \"medium\" or \"low\"");
 	return 400;
 }
 
@@ -238,6 +243,14 @@ json_object *gw_ollama_show_new(const char *model)
 	return o;
 }
 
+json_object *gw_ollama_ps_new(void)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "models", json_object_new_array());
+	return o;
+}
+
 json_object *gw_ollama_version_new(void)
 {
 	json_object *o = json_object_new_object();
@@ -262,9 +275,6 @@ const char *gw_ollama_unsupported(const char *path)
 		{ "/api/copy", "copying models is not possible through the IdleClaw gateway" },
 		{ "/api/embed", "embeddings are not supported by the IdleClaw network" },
 		{ "/api/embeddings", "embeddings are not supported by the IdleClaw network" },
-		{ "/api/ps",
-			"the IdleClaw gateway has no loaded models of its own: the network's "
-			"nodes load them (GET /api/tags lists what they share)" },
 		{ "/api/blobs", "blobs are not supported by the IdleClaw gateway" },
 	};
 	size_t i, n;

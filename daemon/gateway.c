@@ -529,7 +529,9 @@ static const char *body_of(struct gateway *g, struct evhttp_request *req, bool o
 	return *len ? (const char *)evbuffer_pullup(in, -1) : "";
 }
 
-/* Ollama's answer to a chat with nothing to say: the model is "loaded". */
+/* Ollama's answer to a chat with nothing to say: one JSON object (not a
+ * stream, whatever "stream" says) with done_reason "load" and no timings,
+ * as server/routes.go writes it. */
 static void reply_load(
 	struct gateway *g, struct evhttp_request *req, const struct gw_chat *c, bool generate)
 {
@@ -537,21 +539,8 @@ static void reply_load(
 	json_object *o = gw_ollama_final_new(c->model, at, generate, "", NULL, "load", 0);
 
 	free(at);
-	if (c->stream) {
-		struct evbuffer *buf = evbuffer_new();
-		size_t len;
-		const char *text = json_object_to_json_string_length(o, IC_JSON_WIRE, &len);
-
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			"application/x-ndjson");
-		cors_headers(g, req);
-		evbuffer_add(buf, text, len);
-		evbuffer_add(buf, "\n", 1);
-		evhttp_send_reply(req, 200, "OK", buf);
-		evbuffer_free(buf);
-	} else {
-		send_json(g, req, 200, o);
-	}
+	json_object_object_del(o, "total_duration");
+	send_json(g, req, 200, o);
 	json_object_put(o);
 }
 
@@ -713,7 +702,17 @@ static void preflight(struct gateway *g, struct evhttp_request *req)
 struct route {
 	const char *path;
 	int methods; /* EVHTTP_REQ_* */
-	enum { R_ROOT, R_VERSION, R_TAGS, R_CHAT, R_GENERATE, R_SHOW, R_V1_MODELS, R_V1_CHAT } what;
+	enum {
+		R_ROOT,
+		R_VERSION,
+		R_TAGS,
+		R_CHAT,
+		R_GENERATE,
+		R_SHOW,
+		R_V1_MODELS,
+		R_V1_CHAT,
+		R_PS
+	} what;
 };
 
 static const struct route routes[] = {
@@ -725,6 +724,7 @@ static const struct route routes[] = {
 	{ "/api/show", EVHTTP_REQ_POST, R_SHOW },
 	{ "/v1/models", EVHTTP_REQ_GET, R_V1_MODELS },
 	{ "/v1/chat/completions", EVHTTP_REQ_POST, R_V1_CHAT },
+	{ "/api/ps", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, R_PS },
 };
 
 static void route(struct gateway *g, struct evhttp_request *req, const struct route *rt)
@@ -757,6 +757,11 @@ static void route(struct gateway *g, struct evhttp_request *req, const struct ro
 		return;
 	case R_V1_CHAT:
 		do_chat(g, req, GW_OPENAI_CHAT);
+		return;
+	case R_PS:
+		o = gw_ollama_ps_new();
+		send_json(g, req, 200, o);
+		json_object_put(o);
 		return;
 	}
 }

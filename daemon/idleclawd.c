@@ -33,6 +33,7 @@
 #include "daemon/node.h"
 #include "daemon/ollama.h"
 #include "daemon/relay.h"
+#include "daemon/unload.h"
 #include "limits.h"
 #include "log.h"
 #include "startup.h"
@@ -106,6 +107,7 @@ void daemon_changed(struct daemon *d, bool availability_changed)
 		node_heartbeat_now(d->node);
 	}
 	notify_status(d);
+	unload_check(d->unload);
 	if (d->stopping && daemon_in_flight(d) == 0)
 		finish_stop(d);
 }
@@ -307,7 +309,7 @@ static void finish_stop(struct daemon *d)
 	struct timeval tv = { 2, 0 };
 	static bool done;
 
-	if (done)
+	if (done || unload_busy(d->unload)) /* it calls daemon_changed() when over */
 		return;
 	done = true;
 	log_notice("stopping");
@@ -459,6 +461,8 @@ static void cleanup(struct daemon *d)
 	gateway_free(d->gateway);
 	link_free(d->link); /* no link callback after this */
 	idle_watch_free(d->idle);
+	unload_free(d->unload);
+	d->unload = NULL; /* daemon_changed() may still run below */
 	control_free(d->ctl);
 	models_free(d->models);
 	ollama_health_clear(&d->ollama_health);
@@ -556,6 +560,7 @@ static int run(const struct ic_cmdline *cl)
 	}
 	d.node = node_new(&d);
 	d.models = models_new(&d);
+	d.unload = unload_new(&d);
 	d.link = link_new(d.base, &node_link_callbacks, d.node, needs_tls(d.cfg), d.cfg->ca_file,
 		err, sizeof(err));
 	if (!d.link || start_control(&d, err, sizeof(err)) < 0 ||

@@ -28,7 +28,9 @@ daemon_idleclawd_SOURCES = \
 	daemon/nodeid.c daemon/nodeid.h \
 	daemon/commands.c daemon/commands.h \
 	daemon/control.c daemon/control.h \
-	daemon/control_listen.c daemon/control_listen.h
+	daemon/control_listen.c daemon/control_listen.h \
+	daemon/ollama-request.c daemon/ollama-request.h \
+	daemon/unload.c daemon/unload.h
 daemon_idleclawd_CPPFLAGS = $(DAEMON_CPPFLAGS)
 # libevent_core + libevent_extra (evhttp) rather than libevent, which
 # holds both again: one copy of the code is ~0.3 MiB less idle RSS.
@@ -41,7 +43,8 @@ daemon_idleclawd_LDADD = libidleclaw.a $(JSONC_LIBS) $(INIH_LIBS) $(LWS_LIBS) -l
 check_PROGRAMS += tests/unit/test_daemon_policy
 TESTS += tests/unit/test_daemon_policy
 tests_unit_test_daemon_policy_SOURCES = tests/unit/test_daemon_policy.c \
-	daemon/availability.c daemon/backoff.c daemon/nodeid.c daemon/dconfig.c daemon/idle.c
+	daemon/availability.c daemon/backoff.c daemon/nodeid.c daemon/dconfig.c daemon/idle.c \
+	daemon/ollama-request.c
 tests_unit_test_daemon_policy_CPPFLAGS = $(DAEMON_CPPFLAGS)
 tests_unit_test_daemon_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_daemon_policy_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

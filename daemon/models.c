@@ -88,6 +88,47 @@ static bool wanted(const struct daemon_config *cfg, const char *name)
 	return !ic_patterns_match(cfg->models_deny, name);
 }
 
+/*
+ * A cloud model (remote_host/remote_model in /api/tags, or a name ending
+ * in -cloud or :cloud): a chat to it runs on ollama.com on the owner's
+ * account, so it is never shared, whatever models_allow says.
+ */
+static bool is_cloud(json_object *e, const char *name)
+{
+	const char *host = ic_json_get_string(e, "remote_host");
+	const char *remote = ic_json_get_string(e, "remote_model");
+	size_t n = strlen(name);
+
+	if ((host && *host) || (remote && *remote))
+		return true;
+	return n > 6 &&
+		(strcmp(name + n - 6, "-cloud") == 0 || strcmp(name + n - 6, ":cloud") == 0);
+}
+
+/* A model whose known capabilities lack completion (embedding-only)
+ * cannot chat: Ollama answers 400 "does not support chat". */
+static bool cannot_chat(const struct ic_model_info *mi)
+{
+	return (mi->caps & IC_CAP_KNOWN) && !(mi->caps & IC_CAP_COMPLETION);
+}
+
+/* Drop the models that cannot chat from v (n updated). */
+static void drop_not_chat(struct ic_model_info *v, size_t *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (cannot_chat(&v[i])) {
+			log_debug("model %s not shared: it cannot chat (no completion capability)",
+				v[i].name);
+			free(v[i].name);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*n = k;
+}
+
 /* The shared list from a /api/tags reply (a NEW array). */
 static struct ic_model_info *parse_tags(
 	const struct daemon_config *cfg, json_object *body, size_t *n_out)
@@ -103,7 +144,7 @@ static struct ic_model_info *parse_tags(
 	len = json_object_array_length(arr);
 	v = xcalloc(len ? len : 1, sizeof(*v));
 	for (i = 0; i < len; i++) {
-		json_object *e = json_object_array_get_idx(arr, i);
+		json_object *e = json_object_array_get_idx(arr, i), *caps;
 		const char *name = ic_json_get_string(e, "model");
 		int64_t size = 0;
 		size_t k;
@@ -111,7 +152,7 @@ static struct ic_model_info *parse_tags(
 
 		if (!name)
 			name = ic_json_get_string(e, "name");
-		if (!name || !ic_valid_model_name(name) || !wanted(cfg, name))
+		if (!name || !ic_valid_model_name(name) || is_cloud(e, name) || !wanted(cfg, name))
 			continue;
 		for (k = 0; k < n; k++)
 			dup = dup || strcmp(v[k].name, name) == 0;
@@ -120,6 +161,10 @@ static struct ic_model_info *parse_tags(
 		ic_json_get_int64(e, "size", &size);
 		v[n].name = xstrdup(name);
 		v[n].size = size;
+		/* Ollama 0.30 on lists them here: no /api/show needed */
+		if (json_object_object_get_ex(e, "capabilities", &caps) &&
+			json_object_is_type(caps, json_type_array))
+			v[n].caps = ic_caps_of_json(caps);
 		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_model);
@@ -255,7 +300,8 @@ static void show_done(struct models *m)
 
 		if (!c)
 			continue;
-		m->pending[i].caps = c->caps; /* also those not reached this time */
+		if (!(m->pending[i].caps & IC_CAP_KNOWN)) /* /api/tags said, newer */
+			m->pending[i].caps = c->caps;	  /* also those not reached this time */
 		keep[n].name = xstrdup(c->name);
 		keep[n].digest = xstrdup(c->digest);
 		keep[n].caps = c->caps;
@@ -274,6 +320,7 @@ static void show_done(struct models *m)
 
 		m->pending = NULL;
 		m->n_pending = m->show_i = 0;
+		drop_not_chat(v, &nv);
 		set_list(m, v, nv);
 	}
 }
@@ -318,8 +365,9 @@ static void show_next(struct models *m)
 		char *body;
 		size_t len;
 
-		if (c) {
-			mi->caps = c->caps;
+		if (c || (mi->caps & IC_CAP_KNOWN)) { /* asked before, or in /api/tags */
+			if (c && !(mi->caps & IC_CAP_KNOWN))
+				mi->caps = c->caps;
 			m->show_i++;
 			continue;
 		}
@@ -433,4 +481,12 @@ bool models_has(const struct models *m, const char *name)
 		if (strcmp(m->list[i].name, name) == 0)
 			return true;
 	return false;
+}
+
+unsigned models_caps(const struct models *m, const char *name)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->list[i].name, name) == 0)
+			return m->list[i].caps;
+	return 0;
 }

@@ -28,5 +28,7 @@ void models_refresh(struct models *m);
 /* The shared list (borrowed; valid until the next refresh). */
 const struct ic_model_info *models_list(const struct models *m, size_t *n);
 bool models_has(const struct models *m, const char *name);
+/* A shared model's IC_CAP_* bits (0 if unknown or not shared). */
+unsigned models_caps(const struct models *m, const char *name);
 
 #endif

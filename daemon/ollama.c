@@ -138,6 +138,11 @@ struct ollama *ollama_new(
 	return o;
 }
 
+int ollama_status(const struct ollama_req *r)
+{
+	return r && r->got_headers ? r->status : 0;
+}
+
 bool ollama_busy(const struct ollama *o)
 {
 	return !LIST_EMPTY(&o->reqs);
@@ -256,6 +261,12 @@ static void error_text(const char *buf, size_t len, int status, char *out, size_
 
 	if (e)
 		snprintf(out, outlen, "HTTP %d: %s", status, e);
+	else if (status == 403 && len == 0)
+		snprintf(out, outlen,
+			"HTTP 403 with an empty body: Ollama refused the Host header (it accepts "
+			"only local names while it listens on loopback): set ollama_host to "
+			"127.0.0.1 or localhost, or start Ollama with OLLAMA_HOST=0.0.0.0 (and "
+			"OLLAMA_ORIGINS for browser origins)");
 	else
 		snprintf(out, outlen, "HTTP %d", status);
 	json_object_put(j);

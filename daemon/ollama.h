@@ -70,5 +70,8 @@ struct ollama_req *ollama_chat(
 void ollama_cancel(struct ollama_req *r);
 
 const char *ollama_err_name(enum ollama_err err);
+/* The HTTP status of r's reply, 0 before the headers.  Valid inside r's
+ * callbacks (the relay maps 400/404/500/503 from it). */
+int ollama_status(const struct ollama_req *r);
 
 #endif

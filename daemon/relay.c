@@ -14,6 +14,8 @@
 #include "daemon/models.h"
 #include "daemon/node.h"
 #include "daemon/ollama.h"
+#include "daemon/ollama-request.h"
+#include "daemon/unload.h"
 #include "daemon/relay.h"
 #include "daemon/request-limits.h"
 #include "jsonutil.h"
@@ -243,18 +245,34 @@ static void on_line(void *ctx, json_object *line)
 	}
 }
 
+/*
+ * What Ollama's answer means for the router (server/routes.go): no
+ * connection, 404 (the model is gone), 503 (its queue is full) and 500
+ * before any byte (the model could not load, e.g. the owner's game took
+ * the GPU memory) are ollama_unavailable: the router fails over without
+ * blaming the node; 400 is the request's fault; anything after the
+ * stream began is ollama_error.
+ */
+static const char *error_of(struct relay *r, enum ollama_err err, int status)
+{
+	if (err == OLLAMA_UNAVAILABLE || status == 404 || status == 503 || status == 500) {
+		if (err == OLLAMA_UNAVAILABLE || status == 404)
+			models_refresh(r->d->models);
+		return IC_ERR_OLLAMA_UNAVAILABLE;
+	}
+	if (status == 400)
+		return IC_ERR_INVALID_REQUEST;
+	return IC_ERR_OLLAMA_ERROR;
+}
+
 static void on_end(void *ctx, enum ollama_err err, const char *msg)
 {
 	struct relay *r = ctx;
-	const char *error = IC_ERR_OLLAMA_ERROR;
+	const char *error = error_of(r, err, ollama_status(r->req));
 
 	r->req = NULL; /* ollama frees it */
 	if (err == OLLAMA_OK)
 		msg = "Ollama's reply ended without \"done\"";
-	if (err == OLLAMA_UNAVAILABLE) {
-		error = IC_ERR_OLLAMA_UNAVAILABLE;
-		models_refresh(r->d->models);
-	}
 	log_warn("request %s (model %s) failed after %.0f ms: %s", r->rid, r->model,
 		since_ms(&r->t0), msg ? msg : ollama_err_name(err));
 	send_error(r->d, r->gen, r->rid, error);
@@ -349,6 +367,13 @@ void relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *p
 		refuse(d, gen, rid, IC_ERR_INVALID_REQUEST, "ollama_params is not an object");
 		return;
 	}
+	why = ollama_request_fix(
+		d->cfg, models_caps(d->models, ic_json_get_string(params, "model")), clean);
+	if (why) {
+		json_object_put(clean);
+		refuse(d, gen, rid, IC_ERR_INVALID_REQUEST, why);
+		return;
+	}
 	json_object_object_add(clean, "stream", json_object_new_boolean(1));
 	request_limits_apply(clean, d->cfg);
 	body = ic_json_to_string_new(clean, &len);
@@ -365,6 +390,7 @@ void relay_start(struct daemon *d, uint64_t gen, const char *rid, json_object *p
 	if (d->cfg->log_content)
 		log_debug("request %s body: %s", rid, body);
 	arm_deadline(r);
+	unload_note_lent(d->unload, r->model);
 	r->req = ollama_chat(d->ollama, body, len, &chat_cb, r); /* reports from the loop */
 	free(body);
 	daemon_changed(d, false);

@@ -451,9 +451,11 @@ void chat_unavailable(struct chat *c)
 	free(detail);
 }
 
-void chat_node_failed(struct chat *c, const char *reason)
+/* The node failed this chat: fail over or end it; charge says whether its
+ * reputation pays (trust_error_charged()). */
+static void node_failed(struct chat *c, const char *reason, bool charge)
 {
-	if (c->node && !c->r->draining)
+	if (c->node && !c->r->draining && charge)
 		trust_error(c->node);
 	if (xchat_is_proxy(c)) {
 		tq_cancel(&c->chunk_timer);
@@ -479,6 +481,11 @@ void chat_node_failed(struct chat *c, const char *reason)
 	}
 	log_info("chat %s: failed: %s", c->request_id, reason);
 	end_error(c, "node_failed", reason);
+}
+
+void chat_node_failed(struct chat *c, const char *reason)
+{
+	node_failed(c, reason, true);
 }
 
 /* The filter changed the node's output (markup or tool-call text) in a
@@ -580,7 +587,7 @@ void chat_node_message(struct chat *c, const struct ic_msg *m)
 		end_error(c, m->error, "the node refused the request");
 		return;
 	}
-	chat_node_failed(c, node_error_reason(m->error));
+	node_failed(c, node_error_reason(m->error), trust_error_charged(m->error, c->started));
 }
 
 void chat_emit_tool(struct chat *c, const char *name, const char *status, const char *reason)

@@ -388,11 +388,12 @@ static void handle_request_message(struct node *n, struct ic_msg *m, const char 
 		/* a peer's chat: the frame goes there as it is */
 		struct chunk_view v = { 0 };
 
-		if (m->type == IC_MSG_INFERENCE_CHUNK)
+		if (m->type == IC_MSG_INFERENCE_CHUNK) {
 			chunk_view_of_json(m->chunk, &v);
-		else if (!n->r->draining &&
-			!(m->error && strcmp(m->error, IC_ERR_INVALID_REQUEST) == 0))
-			trust_error(n); /* as chat_node_failed() for a local chat */
+			c->started = true;
+		} else if (!n->r->draining && trust_error_charged(m->error, c->started)) {
+			trust_error(n); /* as chat_node_message() for a local chat */
+		}
 		chat_proxy_frame(c, text, len, m->type == IC_MSG_INFERENCE_ERROR || v.done);
 		return;
 	}

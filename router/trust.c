@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "common/proto.h"
 #include "models.h"
 #include "nodes.h"
 #include "sched.h"
@@ -114,6 +115,13 @@ void trust_adjust(struct node *n, int delta)
 void trust_error(struct node *n)
 {
 	trust_adjust(n, -n->r->cfg->trust_error_penalty);
+}
+
+bool trust_error_charged(const char *error, bool started)
+{
+	if (error && strcmp(error, IC_ERR_INVALID_REQUEST) == 0)
+		return false;
+	return !(error && strcmp(error, IC_ERR_OLLAMA_UNAVAILABLE) == 0 && !started);
 }
 
 void trust_flagged(struct node *n)

@@ -17,6 +17,7 @@
 #ifndef IC_ROUTER_TRUST_H
 #define IC_ROUTER_TRUST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "router.h"
@@ -59,6 +60,11 @@ int trust_rep(const struct node *n);
 void trust_adjust(struct node *n, int delta);
 /* The events, with the configured steps. */
 void trust_error(struct node *n);
+/* Whether a node's inference_error costs reputation: not invalid_request
+ * (the request's fault), nor ollama_unavailable before the first chunk (the
+ * owner took the machine back, or Ollama is busy or cannot load the model;
+ * docs/SECURITY.md); every other error, ollama_error above all, does. */
+bool trust_error_charged(const char *error, bool started);
 void trust_flagged(struct node *n);
 void trust_probe_result(struct node *n, const char *model, enum probe_outcome o);
 

@@ -14,14 +14,24 @@
 #include <event2/http.h>
 
 #include "fake-ollama.h"
+#include "goduration.h"
 #include "jsonutil.h"
 #include "limits.h"
 #include "log.h"
 #include "xmalloc.h"
 
-/* How long a model stays loaded after a chat, like Ollama's keep_alive. */
-#define KEEP_ALIVE_S 300
-#define MODIFIED_AT "2025-09-18T10:21:07.417396115Z"
+/* The newest model's modified_at; each next one an hour older (Ollama
+ * lists the most recently modified first). */
+#define MODIFIED_AT_NEWEST 1758190867L /* 2025-09-18T10:21:07Z */
+/* What /api/ps says for keep_alive < 0: Go's now + MaxInt64 ns. */
+#define FOREVER_S 9223372036L
+/* /api/tags' details.context_length (0.30.0 on), /api/ps' context_length. */
+#define TRAINED_CONTEXT 131072
+#define LOADED_CONTEXT 4096
+#define CLOUD_HOST "https://ollama.com:443"
+#define CLOUD_SIZE 384
+#define BUSY_ERROR "server busy, please try again.  maximum pending requests exceeded"
+#define LOAD_FAIL_ERROR "model requires more system memory (11.2 GiB) than is available (3.9 GiB)"
 
 typedef void (*handler_fn)(struct fo_server *, struct evhttp_request *);
 
@@ -117,6 +127,96 @@ static json_object *model_entry(const struct fo_model *m)
 	return e;
 }
 
+/* A name Ollama lists as a cloud model: the remote end of a pull of
+ * "NAME:TAG-cloud" or "NAME:cloud". */
+static bool cloud_named(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 6 && strcmp(name + n - 6, "-cloud") == 0) ||
+		(n > 6 && strcmp(name + n - 6, ":cloud") == 0);
+}
+
+static bool is_remote(const struct fo_model *m)
+{
+	return m->remote || cloud_named(m->name);
+}
+
+/* The capabilities list of m (comma-separated; static or m's), or NULL
+ * for "none" (an Ollama too old to report them). */
+static const char *caps_text(const struct fo_config *cfg, const struct fo_model *m)
+{
+	if (m->caps != NULL)
+		return m->caps;
+	if (cfg->capabilities != NULL)
+		return strcmp(cfg->capabilities, "none") == 0 ? NULL : cfg->capabilities;
+	return cfg->think != NULL ? "completion,tools,thinking" : "completion,tools";
+}
+
+/* Whether m has capability cap (a model whose list is not reported still
+ * has the default ones: Ollama itself always knows). */
+static bool has_cap(const struct fo_config *cfg, const struct fo_model *m, const char *cap)
+{
+	const char *list = caps_text(cfg, m), *p;
+	size_t n = strlen(cap);
+
+	if (list == NULL)
+		list = cfg->think != NULL ? "completion,tools,thinking" : "completion,tools";
+	for (p = list; (p = strstr(p, cap)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+/* m's capabilities as a JSON array (NEW), or NULL for "none". */
+static json_object *caps_new(const struct fo_config *cfg, const struct fo_model *m)
+{
+	const char *list = caps_text(cfg, m);
+	json_object *arr;
+	char *copy, *tok, *save = NULL;
+
+	if (list == NULL)
+		return NULL;
+	arr = json_object_new_array();
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		json_object_array_add(arr, json_object_new_string(tok));
+	free(copy);
+	return arr;
+}
+
+/* One /api/tags entry, members in Go's order (api.ListModelResponse). */
+static json_object *tags_entry(const struct fo_config *cfg, const struct fo_model *m, size_t i)
+{
+	json_object *e = json_object_new_object(), *d, *caps;
+	struct timespec mod = { MODIFIED_AT_NEWEST - (time_t)i * 3600, 417396115 };
+	bool remote = is_remote(m);
+	char ts[48];
+
+	json_object_object_add(e, "name", json_object_new_string(m->name));
+	json_object_object_add(e, "model", json_object_new_string(m->name));
+	if (remote) {
+		size_t n = strlen(m->name);
+
+		if (cloud_named(m->name))
+			n -= 6; /* "-cloud" or ":cloud" */
+		json_object_object_add(
+			e, "remote_model", json_object_new_string_len(m->name, (int)n));
+		json_object_object_add(e, "remote_host", json_object_new_string(CLOUD_HOST));
+	}
+	fo_rfc3339(ts, sizeof(ts), &mod);
+	json_object_object_add(e, "modified_at", json_object_new_string(ts));
+	json_object_object_add(e, "size", json_object_new_int64(remote ? CLOUD_SIZE : m->size));
+	json_object_object_add(e, "digest", json_object_new_string(m->digest));
+	d = model_details(m);
+	if (cfg->version_num >= FO_V_TAGS_CAPS)
+		json_object_object_add(d, "context_length", json_object_new_int(TRAINED_CONTEXT));
+	json_object_object_add(e, "details", d);
+	if (cfg->version_num >= FO_V_TAGS_CAPS && (caps = caps_new(cfg, m)) != NULL)
+		json_object_object_add(e, "capabilities", caps);
+	return e;
+}
+
 static void handle_root(struct fo_server *srv, struct evhttp_request *req)
 {
 	send_text(req, 200, "Ollama is running");
@@ -135,35 +235,79 @@ static void handle_tags(struct fo_server *srv, struct evhttp_request *req)
 {
 	json_object *obj = json_object_new_object(), *arr = json_object_new_array();
 
-	for (size_t i = 0; i < srv->cfg->nmodels; i++) {
-		json_object *e = model_entry(&srv->cfg->models[i]);
-
-		json_object_object_add(e, "modified_at", json_object_new_string(MODIFIED_AT));
-		json_object_array_add(arr, e);
-	}
+	for (size_t i = 0; i < srv->cfg->nmodels; i++)
+		json_object_array_add(arr, tags_entry(srv->cfg, &srv->cfg->models[i], i));
 	json_object_object_add(obj, "models", arr);
 	send_json(req, 200, obj);
 	json_object_put(obj);
 }
 
+static void ts_add(struct timespec *t, double s)
+{
+	double whole = s >= (double)FOREVER_S ? (double)FOREVER_S : s;
+
+	t->tv_sec += (time_t)whole;
+	t->tv_nsec += (long)((whole - (double)(time_t)whole) * 1e9);
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+void fo_model_use(struct fo_model *m, double keep_s)
+{
+	m->loaded = true;
+	m->running++;
+	m->keep_s = keep_s;
+}
+
+void fo_model_release(struct fo_model *m)
+{
+	if (--m->running > 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &m->expires);
+	if (m->keep_s >= 0)
+		ts_add(&m->expires, m->keep_s);
+	if (m->keep_s == 0)
+		m->loaded = false;
+}
+
+/* Whether m is loaded now (an expired model is unloaded on the way). */
+static bool still_loaded(struct fo_model *m, const struct timespec *now)
+{
+	if (!m->loaded || m->running > 0 || m->keep_s < 0)
+		return m->loaded;
+	if (m->expires.tv_sec < now->tv_sec ||
+		(m->expires.tv_sec == now->tv_sec && m->expires.tv_nsec <= now->tv_nsec))
+		m->loaded = false;
+	return m->loaded;
+}
+
+/* Ollama's PsHandler: size_vram, expires_at (now + keep_alive while it
+ * runs, about 292 years ahead for keep_alive < 0). */
 static void handle_ps(struct fo_server *srv, struct evhttp_request *req)
 {
 	json_object *obj = json_object_new_object(), *arr = json_object_new_array();
-	time_t now = time(NULL);
+	struct timespec now;
 
+	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < srv->cfg->nmodels; i++) {
 		struct fo_model *m = &srv->cfg->models[i];
-		struct timespec exp = { m->loaded_at + KEEP_ALIVE_S, 0 };
+		struct timespec exp = m->expires;
 		char ts[48];
 		json_object *e;
 
-		if (!m->loaded || exp.tv_sec <= now)
+		if (!still_loaded(m, &now))
 			continue;
+		if (m->running > 0 || m->keep_s < 0) {
+			exp = now;
+			ts_add(&exp, m->keep_s < 0 ? (double)FOREVER_S : m->keep_s);
+		}
 		e = model_entry(m);
 		fo_rfc3339(ts, sizeof(ts), &exp);
 		json_object_object_add(e, "expires_at", json_object_new_string(ts));
 		json_object_object_add(e, "size_vram", json_object_new_int64(m->size));
-		json_object_object_add(e, "context_length", json_object_new_int(4096));
+		json_object_object_add(e, "context_length", json_object_new_int(LOADED_CONTEXT));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(obj, "models", arr);
@@ -217,7 +361,7 @@ static bool fault_applies(struct fo_server *srv, const struct fo_model *m)
 
 static void not_found(struct evhttp_request *req, const char *name)
 {
-	char *msg = xasprintf("model \"%s\" not found, try pulling it first", name);
+	char *msg = xasprintf("model '%s' not found", name);
 
 	fo_api_error(req, 404, msg);
 	free(msg);
@@ -248,21 +392,251 @@ static bool chat_valid(struct evhttp_request *req, json_object *body)
 	return true;
 }
 
+/* keep_alive as Ollama's api.Duration reads it: 0 and *keep_s (seconds,
+ * < 0 forever), or -1 with Go's message. */
+static int keep_alive_of(json_object *body, double *keep_s, char *err, size_t errlen)
+{
+	json_object *v;
+	double d;
+
+	*keep_s = FO_KEEP_ALIVE_DEFAULT_S;
+	if (!json_object_object_get_ex(body, "keep_alive", &v) || v == NULL)
+		return 0;
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+	case json_type_double:
+		d = json_object_get_double(v);
+		*keep_s = d < 0 ? -1 : d;
+		return 0;
+	case json_type_string:
+		if (ic_go_duration_parse(json_object_get_string(v), &d, err, errlen) < 0)
+			return -1;
+		*keep_s = d < 0 ? -1 : d;
+		return 0;
+	case json_type_boolean:
+		snprintf(err, errlen, "Unsupported type: 'bool'");
+		return -1;
+	case json_type_array:
+		snprintf(err, errlen, "Unsupported type: '[]interface {}'");
+		return -1;
+	default:
+		snprintf(err, errlen, "Unsupported type: 'map[string]interface {}'");
+		return -1;
+	}
+}
+
+/* think as Ollama's api.ThinkValue reads it: 0, or -1 with its message.
+ * *on: thinking asked for; *level: a string level, or NULL. */
+static int think_of(const struct fo_config *cfg, json_object *body, bool *on, const char **level,
+	char *err, size_t errlen)
+{
+	bool max_ok = cfg->version_num >= FO_V_THINK_MAX;
+	const char *sv;
+	json_object *v;
+
+	*on = false;
+	*level = NULL;
+	if (!json_object_object_get_ex(body, "think", &v) || v == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_boolean)) {
+		*on = json_object_get_boolean(v);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen,
+			max_ok ? "think must be a boolean or string (\"high\", "
+				 "\"medium\", \"low\", \"max\", true, or false)"
+			       : "think must be a boolean or string (\"high\", "
+				 "\"medium\", \"low\")");
+		return -1;
+	}
+	sv = json_object_get_string(v);
+	if (strcmp(sv, "high") && strcmp(sv, "medium") && strcmp(sv, "low") &&
+		!(max_ok && strcmp(sv, "max") == 0)) {
+		snprintf(err, errlen,
+			max_ok ? "invalid think value: \"%s\" (must be \"high\", \"medium\", "
+				 "\"low\", \"max\", true, or false)"
+			       : "invalid think value: \"%s\" (must be \"high\", \"medium\", "
+				 "\"low\", true, or false)",
+			sv);
+		return -1;
+	}
+	*on = true;
+	*level = sv;
+	return 0;
+}
+
+/* model.ParseName(name).String(): "llama3.2" ->
+ * "registry.ollama.ai/library/llama3.2:latest" (NEW). */
+static char *full_name_new(const char *canon)
+{
+	const char *slash = strchr(canon, '/');
+
+	if (slash == NULL)
+		return xasprintf("registry.ollama.ai/library/%s", canon);
+	if (strchr(slash + 1, '/') == NULL)
+		return xasprintf("registry.ollama.ai/%s", canon);
+	return xstrdup(canon);
+}
+
+/* Model.CheckCapabilities() for tools and thinking (0.12.3's wording):
+ * a message for the 400, or NULL. NEW. */
+static char *caps_missing_new(
+	const struct fo_config *cfg, const struct fo_model *m, bool tools, bool think)
+{
+	bool no_tools = tools && !has_cap(cfg, m, "tools");
+	bool no_think = think && !has_cap(cfg, m, "thinking");
+	char *full, *msg;
+
+	if (!no_tools && !no_think)
+		return NULL;
+	full = full_name_new(m->name);
+	msg = xasprintf("%s does not support %s%s%s", full, no_tools ? "tools" : "",
+		no_tools && no_think ? "\n" : "", no_think ? "thinking" : "");
+	free(full);
+	return msg;
+}
+
+/* The one JSON object Ollama answers a chat with no messages with
+ * ("load", or "unload" for keep_alive 0), whatever "stream" says. */
+static void reply_load(struct evhttp_request *req, const char *model, const char *reason)
+{
+	json_object *o = json_object_new_object(), *msg = json_object_new_object();
+	struct timespec now;
+	char ts[48];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	fo_rfc3339(ts, sizeof(ts), &now);
+	json_object_object_add(o, "model", json_object_new_string(model));
+	json_object_object_add(o, "created_at", json_object_new_string(ts));
+	json_object_object_add(msg, "role", json_object_new_string("assistant"));
+	json_object_object_add(msg, "content", json_object_new_string(""));
+	json_object_object_add(o, "message", msg);
+	json_object_object_add(o, "done_reason", json_object_new_string(reason));
+	json_object_object_add(o, "done", json_object_new_boolean(1));
+	send_json(req, 200, o);
+	json_object_put(o);
+}
+
+static void reply_forbidden(struct evhttp_request *req)
+{
+	evhttp_send_reply(req, 403, "Forbidden", NULL);
+}
+
+static bool has_messages(json_object *body)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(body, "messages", &v) &&
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0;
+}
+
+static bool has_tools(json_object *body)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(body, "tools", &v) &&
+		json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0;
+}
+
+/* A cloud model: 0.12.3 hands the chat to ollama.com, which wants the
+ * owner signed in; we answer as an owner who is not. */
+static void reply_cloud(struct evhttp_request *req)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string("unauthorized"));
+	json_object_object_add(o, "signin_url",
+		json_object_new_string("https://ollama.com/connect?name=fake-ollama"));
+	send_json(req, 401, o);
+	json_object_put(o);
+}
+
+/*
+ * ChatHandler in Ollama's order: the body's types (keep_alive, think),
+ * the model, an unload, a cloud model, capabilities, then scheduling (busy,
+ * a failed load), a load with no messages, the think level's model.
+ * Returns true when it answered.
+ */
+static bool chat_refused(struct fo_server *srv, struct evhttp_request *req, json_object *obj,
+	struct fo_model *m, const char *name, enum fo_fault fault, double keep_s, bool think,
+	const char *level)
+{
+	const struct fo_config *cfg = srv->cfg;
+	char *msg;
+
+	if (!has_messages(obj) && keep_s == 0) {
+		if (m->running == 0)
+			m->loaded = false;
+		else
+			m->keep_s = 0; /* unloads when the running chats end */
+		reply_load(req, name, "unload");
+		return true;
+	}
+	if (is_remote(m)) {
+		reply_cloud(req);
+		return true;
+	}
+	if (!has_cap(cfg, m, "completion")) {
+		msg = xasprintf("\"%s\" does not support chat", name);
+		fo_api_error(req, 400, msg);
+		free(msg);
+		return true;
+	}
+	if ((msg = caps_missing_new(cfg, m, has_tools(obj), think)) != NULL) {
+		fo_api_error(req, 400, msg);
+		free(msg);
+		return true;
+	}
+	if (fault == FO_FAULT_BUSY) {
+		fo_api_error(req, 503, BUSY_ERROR);
+		return true;
+	}
+	if (fault == FO_FAULT_LOAD_FAIL) {
+		fo_api_error(req, 500, LOAD_FAIL_ERROR);
+		return true;
+	}
+	if (!has_messages(obj)) {
+		fo_model_use(m, keep_s);
+		fo_model_release(m);
+		reply_load(req, name, "load");
+		return true;
+	}
+	if (level != NULL && cfg->version_num < FO_V_THINK_LEVELS_ANY &&
+		strncmp(m->name, "gpt-oss", 7) != 0) {
+		msg = xasprintf("think value \"%s\" is not supported for this model", level);
+		fo_api_error(req, 400, msg);
+		free(msg);
+		return true;
+	}
+	return false;
+}
+
 static void handle_chat(struct fo_server *srv, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = (const char *)evbuffer_pullup(in, -1);
 	json_object *obj, *v;
-	const char *name;
+	const char *name, *level;
 	struct fo_model *m;
 	enum fo_fault fault;
-	bool stream = true;
+	bool stream = true, think, was_loaded;
+	char err[IC_ERRBUF_MAX];
+	double keep_s;
+	long headers_ms = 0;
+	struct timespec now;
 
 	srv->chat_requests++;
 	fo_record_request("/api/chat", body != NULL ? body : "", len);
 	if ((obj = parse_body(req, body, len)) == NULL)
 		return;
+	if (keep_alive_of(obj, &keep_s, err, sizeof(err)) < 0 ||
+		think_of(srv->cfg, obj, &think, &level, err, sizeof(err)) < 0) {
+		fo_api_error(req, 400, err);
+		json_object_put(obj);
+		return;
+	}
 	if (!chat_valid(req, obj)) {
 		json_object_put(obj);
 		return;
@@ -275,17 +649,23 @@ static void handle_chat(struct fo_server *srv, struct evhttp_request *req)
 		return;
 	}
 	fault = fault_applies(srv, m) ? srv->cfg->fault : FO_FAULT_NONE;
-	if (fault == FO_FAULT_UNKNOWN_MODEL) {
+	clock_gettime(CLOCK_REALTIME, &now);
+	was_loaded = still_loaded(m, &now);
+	if (fault == FO_FAULT_FORBIDDEN) {
+		reply_forbidden(req);
+	} else if (fault == FO_FAULT_UNKNOWN_MODEL) {
 		not_found(req, name);
 	} else if (fault == FO_FAULT_HTTP_500) {
 		fo_api_error(req, 500, "fake-ollama: injected internal server error");
-	} else {
+	} else if (!chat_refused(srv, req, obj, m, name, fault, keep_s, think, level)) {
 		if (json_object_object_get_ex(obj, "stream", &v) &&
 			json_object_is_type(v, json_type_boolean))
 			stream = json_object_get_boolean(v);
-		m->loaded = true;
-		m->loaded_at = time(NULL);
-		fo_chat_start(srv, req, obj, m, stream, fault);
+		if (fault == FO_FAULT_SLOW_HEADERS)
+			headers_ms = srv->cfg->fault_delay_ms;
+		else if (!was_loaded)
+			headers_ms = srv->cfg->load_ms;
+		fo_chat_start(srv, req, obj, m, stream, fault, keep_s, headers_ms);
 	}
 	json_object_put(obj);
 }
@@ -329,6 +709,9 @@ static bool path_fault(struct fo_server *srv, struct evhttp_request *req, handle
 		return true;
 	case FO_FAULT_HANG:
 		return true; /* never answered; freed by evhttp at exit */
+	case FO_FAULT_FORBIDDEN:
+		reply_forbidden(req);
+		return true;
 	case FO_FAULT_SLOW_HEADERS:
 		d = xcalloc(1, sizeof(*d));
 		d->srv = srv;
@@ -343,30 +726,6 @@ static bool path_fault(struct fo_server *srv, struct evhttp_request *req, handle
 	default:
 		return false;
 	}
-}
-
-/* /api/show's "capabilities", or NULL for "none" (an older Ollama). */
-static json_object *capabilities_new(const struct fo_config *cfg)
-{
-	json_object *arr;
-	char *copy, *tok, *save = NULL;
-
-	if (cfg->capabilities == NULL) {
-		arr = json_object_new_array();
-		json_object_array_add(arr, json_object_new_string("completion"));
-		json_object_array_add(arr, json_object_new_string("tools"));
-		if (cfg->think != NULL)
-			json_object_array_add(arr, json_object_new_string("thinking"));
-		return arr;
-	}
-	if (strcmp(cfg->capabilities, "none") == 0)
-		return NULL;
-	arr = json_object_new_array();
-	copy = xstrdup(cfg->capabilities);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		json_object_array_add(arr, json_object_new_string(tok));
-	free(copy);
-	return arr;
 }
 
 static void handle_show(struct fo_server *srv, struct evhttp_request *req)
@@ -400,9 +759,16 @@ static void handle_show(struct fo_server *srv, struct evhttp_request *req)
 	json_object_object_add(reply, "template", json_object_new_string("{{ .Prompt }}"));
 	json_object_object_add(reply, "details", model_details(m));
 	json_object_object_add(reply, "model_info", json_object_new_object());
-	if ((caps = capabilities_new(srv->cfg)) != NULL)
+	if ((caps = caps_new(srv->cfg, m)) != NULL)
 		json_object_object_add(reply, "capabilities", caps);
-	json_object_object_add(reply, "modified_at", json_object_new_string(MODIFIED_AT));
+	{
+		struct timespec mod = { MODIFIED_AT_NEWEST - (time_t)(m - srv->cfg->models) * 3600,
+			417396115 };
+		char ts[48];
+
+		fo_rfc3339(ts, sizeof(ts), &mod);
+		json_object_object_add(reply, "modified_at", json_object_new_string(ts));
+	}
 	send_json(req, 200, reply);
 	json_object_put(reply);
 	json_object_put(obj);

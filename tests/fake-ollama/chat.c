@@ -48,8 +48,9 @@ struct fo_chat {
 	struct event *timer;
 	struct event *peer_closed; /* EV_CLOSED on the client's socket */
 	struct evbuffer *out;
+	struct fo_model *m;
 	char *model;	  /* canonical name */
-	char *model_json; /* escaped */
+	char *model_json; /* the name as the request gave it, escaped */
 	char *tool_json;  /* serialized tool_calls, or NULL */
 	struct fo_pieces think, content;
 	size_t nthink, ncontent;
@@ -82,6 +83,7 @@ static void chat_free(struct fo_chat *c)
 	if (c->peer_closed != NULL)
 		event_free(c->peer_closed);
 	evbuffer_free(c->out);
+	fo_model_release(c->m);
 	fo_pieces_free(&c->think);
 	fo_pieces_free(&c->content);
 	free(c->model);
@@ -175,16 +177,24 @@ static void add_head(struct fo_chat *c, const char *ts)
 		ts);
 }
 
+/* One timing or count, left out when zero as Ollama's omitempty does. */
+static void add_metric(struct fo_chat *c, const char *name, long long v)
+{
+	if (v != 0)
+		evbuffer_add_printf(c->out, ",\"%s\":%lld", name, v);
+}
+
 static void add_stats(struct fo_chat *c)
 {
-	evbuffer_add_printf(c->out,
-		"\"done_reason\":\"%s\",\"done\":true,\"total_duration\":%lld,"
-		"\"load_duration\":%lld,\"prompt_eval_count\":%lld,"
-		"\"prompt_eval_duration\":%lld,\"eval_count\":%zu,"
-		"\"eval_duration\":%lld}",
-		c->done_reason, ns_since(&c->t_start), LOAD_DURATION_NS, c->prompt_eval_count,
-		c->prompt_eval_count * PROMPT_NS_PER_TOKEN, c->ithink + c->icontent,
-		ns_since(&c->t_first));
+	evbuffer_add_printf(c->out, "\"done_reason\":\"%s\",\"done\":true", c->done_reason);
+	add_metric(c, "total_duration", ns_since(&c->t_start));
+	add_metric(c, "load_duration", LOAD_DURATION_NS);
+	add_metric(c, "prompt_eval_count", c->prompt_eval_count);
+	add_metric(c, "prompt_eval_duration", c->prompt_eval_count * PROMPT_NS_PER_TOKEN);
+	add_metric(c, "eval_count", (long long)(c->ithink + c->icontent + c->tool_sent));
+	add_metric(c, "eval_duration",
+		c->ithink + c->icontent + c->tool_sent ? ns_since(&c->t_first) : 0);
+	evbuffer_add(c->out, "}", 1);
 }
 
 static enum line_kind next_kind(struct fo_chat *c)
@@ -251,6 +261,13 @@ static void add_line(struct fo_chat *c, enum line_kind kind, const char *ts)
 		evbuffer_add(c->out, "\n", 1);
 		break;
 	}
+}
+
+/* --fault no-done: the line before "done" was the last (Ollama ends a
+ * stream so when the runner stops on repeated tokens). */
+static bool drop_done(struct fo_chat *c, enum line_kind kind)
+{
+	return kind == LINE_DONE && c->fault == FO_FAULT_NO_DONE;
 }
 
 /* --- streaming --- */
@@ -330,6 +347,8 @@ static void pump(struct fo_chat *c)
 			allowed--;
 			c->timed++;
 		}
+		if (drop_done(c, kind))
+			break;
 		add_line(c, kind, ts);
 		if (kind == LINE_DONE || kind == LINE_ERROR)
 			break;
@@ -476,6 +495,39 @@ static bool wants_tool_call(struct fo_chat *c, json_object *msgs)
 	return strcmp(json_object_get_string(r), "tool") != 0;
 }
 
+/* The configured tool calls as the Ollama version writes them: function
+ * "index" (0.12.3 leaves out index 0; 0.12.6 on always sends it) and an
+ * "id" (0.12.10 on).  NEW serialized text. */
+static char *tool_json_new(const struct fo_config *cfg)
+{
+	json_object *out = json_object_new_array();
+	size_t n = json_object_array_length(cfg->tool_calls);
+	char *text;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *src = json_object_array_get_idx(cfg->tool_calls, i), *sf, *v;
+		json_object *call = json_object_new_object(), *fn = json_object_new_object();
+		char id[32];
+
+		json_object_object_get_ex(src, "function", &sf);
+		if (cfg->version_num >= FO_V_TOOL_ID) {
+			snprintf(id, sizeof(id), "call_%08zx", (size_t)(0x5eed1e55u + i * 7919u));
+			json_object_object_add(call, "id", json_object_new_string(id));
+		}
+		if (cfg->version_num >= FO_V_TOOL_INDEX || i > 0)
+			json_object_object_add(fn, "index", json_object_new_int((int)i));
+		if (json_object_object_get_ex(sf, "name", &v))
+			json_object_object_add(fn, "name", json_object_get(v));
+		if (json_object_object_get_ex(sf, "arguments", &v))
+			json_object_object_add(fn, "arguments", json_object_get(v));
+		json_object_object_add(call, "function", fn);
+		json_object_array_add(out, call);
+	}
+	text = xstrdup(json_object_to_json_string_ext(out, IC_JSON_WIRE));
+	json_object_put(out);
+	return text;
+}
+
 static void plan(struct fo_chat *c, json_object *body)
 {
 	const struct fo_config *cfg = c->srv->cfg;
@@ -493,8 +545,7 @@ static void plan(struct fo_chat *c, json_object *body)
 			json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
 		fo_pieces_split(&c->think, cfg->think, 0, &c->nthink);
 	if (wants_tool_call(c, msgs))
-		c->tool_json =
-			xstrdup(json_object_to_json_string_ext(cfg->tool_calls, IC_JSON_WIRE));
+		c->tool_json = tool_json_new(cfg);
 	c->done_reason = "stop";
 	if (json_object_object_get_ex(body, "options", &opts) &&
 		json_object_object_get_ex(opts, "num_predict", &v) &&
@@ -507,17 +558,24 @@ static void plan(struct fo_chat *c, json_object *body)
 }
 
 void fo_chat_start(struct fo_server *srv, struct evhttp_request *req, json_object *body,
-	struct fo_model *model, bool stream, enum fo_fault fault)
+	struct fo_model *model, bool stream, enum fo_fault fault, double keep_s, long headers_ms)
 {
 	struct fo_chat *c = xcalloc(1, sizeof(*c));
+	json_object *v;
+	const char *sent = model->name;
 
 	c->srv = srv;
 	c->req = req;
 	c->evcon = evhttp_request_get_connection(req);
 	c->timer = evtimer_new(srv->base, on_timer, c);
 	c->out = evbuffer_new();
+	c->m = model;
+	fo_model_use(model, keep_s);
 	c->model = xstrdup(model->name);
-	c->model_json = fo_json_escape_new(model->name, strlen(model->name), NULL);
+	if (json_object_object_get_ex(body, "model", &v) &&
+		json_object_is_type(v, json_type_string))
+		sent = json_object_get_string(v); /* Ollama echoes the name as sent */
+	c->model_json = fo_json_escape_new(sent, strlen(sent), NULL);
 	c->stream = stream;
 	c->fault = fault;
 	clock_gettime(CLOCK_MONOTONIC, &c->t_start);
@@ -531,8 +589,8 @@ void fo_chat_start(struct fo_server *srv, struct evhttp_request *req, json_objec
 			stream ? "" : ", not streaming", fault != FO_FAULT_NONE ? ", fault " : "");
 	if (fault == FO_FAULT_HANG)
 		return; /* until the client gives up */
-	if (fault == FO_FAULT_SLOW_HEADERS)
-		arm(c, (long long)srv->cfg->fault_delay_ms * 1000000LL, begin);
+	if (headers_ms > 0)
+		arm(c, (long long)headers_ms * 1000000LL, begin);
 	else
 		begin(c);
 }

@@ -46,14 +46,33 @@ enum fo_fault {
 	FO_FAULT_CLOSE_MIDSTREAM,
 	FO_FAULT_SLOW_HEADERS,
 	FO_FAULT_BAD_LINE,
+	FO_FAULT_NO_DONE,   /* the stream ends without a done line */
+	FO_FAULT_BUSY,	    /* 503 server busy (queue full) */
+	FO_FAULT_LOAD_FAIL, /* 500 before any byte: the model cannot load */
+	FO_FAULT_FORBIDDEN, /* 403, empty body: the Host header refused */
 };
+
+/* Ollama releases whose behaviour differs, as fo_version_num() values
+ * (docs/fake-ollama.md says what each changed). */
+#define FO_V_TOOL_INDEX 12006	    /* 0.12.6: function.index always sent */
+#define FO_V_TOOL_ID 12010	    /* 0.12.10: tool calls carry an id */
+#define FO_V_THINK_LEVELS_ANY 17007 /* 0.17.7: levels for any thinking model */
+#define FO_V_THINK_MAX 21003	    /* 0.21.3: think "max" accepted */
+#define FO_V_TAGS_CAPS 30000	    /* 0.30.0: /api/tags has capabilities */
+/* Ollama's default keep_alive (OLLAMA_KEEP_ALIVE unset): 5 minutes. */
+#define FO_KEEP_ALIVE_DEFAULT_S 300.0
 
 struct fo_model {
 	char *name;	 /* canonical, with a tag ("llama3.2:latest") */
 	long long size;	 /* bytes */
 	char digest[65]; /* fake sha256 hex */
-	bool loaded;	 /* listed by /api/ps after its first chat */
-	time_t loaded_at;
+	char *caps;	 /* --model-caps: comma-separated, or NULL for the default */
+	bool remote;	 /* --cloud: remote_host/remote_model (runs on ollama.com) */
+	/* loaded as Ollama's scheduler keeps it (listed by /api/ps) */
+	bool loaded;
+	int running;		 /* chats in progress */
+	double keep_s;		 /* keep_alive of the last request; < 0: forever */
+	struct timespec expires; /* once running is 0 (CLOCK_REALTIME) */
 };
 
 struct fo_config {
@@ -79,6 +98,12 @@ struct fo_config {
 	char *record_path;
 	char *version;
 	bool verbose;
+	long version_num;  /* fo_version_num(version) */
+	long load_ms;	   /* --load-ms: silence before the headers while loading */
+	char **model_caps; /* --model-caps NAME=LIST, until applied to models */
+	size_t n_model_caps;
+	char **cloud; /* --cloud NAME, until applied */
+	size_t n_cloud;
 };
 
 struct fo_chat;
@@ -103,6 +128,8 @@ void fo_config_free(struct fo_config *cfg);
 const char *fo_fault_name(enum fo_fault fault);
 /* "llama3.2" -> "llama3.2:latest" (new string). */
 char *fo_model_canonical_new(const char *name);
+/* "0.12.3" -> 12003 (major * 1000000 + minor * 1000 + patch); 0 if not so. */
+long fo_version_num(const char *v);
 
 /* reply.c: a reply's text cut into pieces, each JSON-escaped once. */
 struct fo_pieces {
@@ -137,9 +164,15 @@ struct fo_model *fo_model_find(struct fo_server *srv, const char *name);
 void fo_api_free_delayed(struct fo_server *srv);
 
 /* chat.c */
-/* Answer one validated /api/chat request; takes a reference to body. */
+/* Answer one validated /api/chat request; takes a reference to body.
+ * keep_s is its keep_alive (seconds, < 0 forever); headers_ms the silence
+ * before the headers (a model loading, or --fault slow-headers). */
 void fo_chat_start(struct fo_server *srv, struct evhttp_request *req, json_object *body,
-	struct fo_model *model, bool stream, enum fo_fault fault);
+	struct fo_model *model, bool stream, enum fo_fault fault, double keep_s, long headers_ms);
+/* A model's chats: one began (it is loaded now), one ended (it expires
+ * keep_s after the last one ends). */
+void fo_model_use(struct fo_model *m, double keep_s);
+void fo_model_release(struct fo_model *m);
 /* On shutdown: forget every chat (evhttp_free frees their requests). */
 void fo_chat_free_all(struct fo_server *srv);
 

@@ -44,9 +44,10 @@ static const char usage_text[] =
 	"  --tool-call-always     emit the tool call even after a tool message\n"
 	"  --fault KIND           none (default) | unknown-model | http-500 |\n"
 	"                         error-midstream | hang | close-midstream |\n"
-	"                         slow-headers | bad-line\n"
+	"                         slow-headers | bad-line | no-done | busy |\n"
+	"                         load-fail | forbidden\n"
 	"  --fault-path PATH      the path to fault (default /api/chat); another path\n"
-	"                         takes only http-500, hang or slow-headers\n"
+	"                         takes only http-500, hang, slow-headers, forbidden\n"
 	"  --fault-model NAME     apply the fault only to chats with this model\n"
 	"  --fault-request N      apply the fault only to the Nth request to the path\n"
 	"  --fault-after N        lines sent before error-/close-midstream (default 2)\n"
@@ -57,7 +58,13 @@ static const char usage_text[] =
 	"  --capabilities LIST    what POST /api/show reports in \"capabilities\"\n"
 	"                         (comma-separated; default completion,tools, and\n"
 	"                         thinking with --think; \"none\": no such member)\n"
-	"  --ollama-version V     what /api/version reports (default " DEFAULT_VERSION ")\n"
+	"  --ollama-version V     what /api/version reports (default " DEFAULT_VERSION ");\n"
+	"                         the behaviours that changed follow it\n"
+	"  --model-caps NAME=LIST capabilities of one model (repeatable; e.g.\n"
+	"                         nomic-embed-text=embedding)\n"
+	"  --cloud NAME           NAME is a cloud model (remote_host, remote_model)\n"
+	"  --load-ms N            silence before the headers of a chat that loads its\n"
+	"                         model (Ollama sends nothing while loading)\n"
 	"  --verbose              log each request (never its content)\n"
 	"  --help                 this text\n";
 
@@ -84,6 +91,9 @@ enum {
 	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_CAPABILITIES,
+	OPT_MODEL_CAPS,
+	OPT_CLOUD,
+	OPT_LOAD_MS,
 };
 
 static const struct option long_options[] = {
@@ -108,6 +118,9 @@ static const struct option long_options[] = {
 	{ "ollama-version", required_argument, NULL, OPT_OLLAMA_VERSION },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "capabilities", required_argument, NULL, OPT_CAPABILITIES },
+	{ "model-caps", required_argument, NULL, OPT_MODEL_CAPS },
+	{ "cloud", required_argument, NULL, OPT_CLOUD },
+	{ "load-ms", required_argument, NULL, OPT_LOAD_MS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -121,11 +134,27 @@ static const char *const fault_names[] = {
 	[FO_FAULT_CLOSE_MIDSTREAM] = "close-midstream",
 	[FO_FAULT_SLOW_HEADERS] = "slow-headers",
 	[FO_FAULT_BAD_LINE] = "bad-line",
+	[FO_FAULT_NO_DONE] = "no-done",
+	[FO_FAULT_BUSY] = "busy",
+	[FO_FAULT_LOAD_FAIL] = "load-fail",
+	[FO_FAULT_FORBIDDEN] = "forbidden",
 };
 
 const char *fo_fault_name(enum fo_fault fault)
 {
 	return fault_names[fault];
+}
+
+long fo_version_num(const char *v)
+{
+	long a = 0, b = 0, c = 0;
+
+	if (v[0] == 'v')
+		v++;
+	if (sscanf(v, "%ld.%ld.%ld", &a, &b, &c) < 2 || a < 0 || b < 0 || c < 0 || b > 999 ||
+		c > 999)
+		return 0;
+	return a * 1000000 + b * 1000 + c;
 }
 
 char *fo_model_canonical_new(const char *name)
@@ -196,8 +225,10 @@ static void fake_digest(const char *name, long long size, char out[65])
 
 static void models_free(struct fo_config *cfg)
 {
-	for (size_t i = 0; i < cfg->nmodels; i++)
+	for (size_t i = 0; i < cfg->nmodels; i++) {
 		free(cfg->models[i].name);
+		free(cfg->models[i].caps);
+	}
 	free(cfg->models);
 	cfg->models = NULL;
 	cfg->nmodels = 0;
@@ -338,6 +369,21 @@ static int apply_option(struct fo_config *cfg, int opt, const char *arg, char *e
 	case OPT_CAPABILITIES:
 		replace_str(&cfg->capabilities, arg);
 		return 0;
+	case OPT_MODEL_CAPS:
+		if (strchr(arg, '=') == NULL || arg[0] == '=') {
+			snprintf(err, errlen, "--model-caps: '%s' is not NAME=LIST", arg);
+			return -1;
+		}
+		cfg->model_caps =
+			xrealloc(cfg->model_caps, (cfg->n_model_caps + 1) * sizeof(char *));
+		cfg->model_caps[cfg->n_model_caps++] = xstrdup(arg);
+		return 0;
+	case OPT_CLOUD:
+		cfg->cloud = xrealloc(cfg->cloud, (cfg->n_cloud + 1) * sizeof(char *));
+		cfg->cloud[cfg->n_cloud++] = xstrdup(arg);
+		return 0;
+	case OPT_LOAD_MS:
+		return parse_long("load-ms", arg, 0, 3600000, &cfg->load_ms, err, errlen);
 	case OPT_FAULT:
 		return parse_fault(cfg, arg, err, errlen);
 	case OPT_FAULT_PATH:
@@ -378,6 +424,46 @@ static int apply_option(struct fo_config *cfg, int opt, const char *arg, char *e
 	}
 }
 
+static struct fo_model *model_named(struct fo_config *cfg, const char *name, size_t len)
+{
+	char *raw = xstrndup(name, len), *canon = fo_model_canonical_new(raw);
+	struct fo_model *found = NULL;
+
+	for (size_t i = 0; i < cfg->nmodels && found == NULL; i++)
+		if (strcmp(cfg->models[i].name, canon) == 0)
+			found = &cfg->models[i];
+	free(raw);
+	free(canon);
+	return found;
+}
+
+/* --model-caps and --cloud, once --models is known. */
+static int apply_per_model(struct fo_config *cfg, char *err, size_t errlen)
+{
+	struct fo_model *m;
+
+	for (size_t i = 0; i < cfg->n_model_caps; i++) {
+		const char *eq = strchr(cfg->model_caps[i], '=');
+
+		m = model_named(cfg, cfg->model_caps[i], (size_t)(eq - cfg->model_caps[i]));
+		if (m == NULL) {
+			snprintf(err, errlen, "--model-caps: '%s' names no model of --models",
+				cfg->model_caps[i]);
+			return -1;
+		}
+		replace_str(&m->caps, eq + 1);
+	}
+	for (size_t i = 0; i < cfg->n_cloud; i++) {
+		if ((m = model_named(cfg, cfg->cloud[i], strlen(cfg->cloud[i]))) == NULL) {
+			snprintf(err, errlen, "--cloud: '%s' names no model of --models",
+				cfg->cloud[i]);
+			return -1;
+		}
+		m->remote = true;
+	}
+	return 0;
+}
+
 int fo_options_parse(struct fo_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt;
@@ -414,7 +500,7 @@ int fo_options_parse(struct fo_config *cfg, int argc, char **argv, char *err, si
 		cfg->fault_path = xstrdup("/api/chat");
 	if (strcmp(cfg->fault_path, "/api/chat") != 0 && cfg->fault != FO_FAULT_NONE &&
 		cfg->fault != FO_FAULT_HTTP_500 && cfg->fault != FO_FAULT_HANG &&
-		cfg->fault != FO_FAULT_SLOW_HEADERS) {
+		cfg->fault != FO_FAULT_SLOW_HEADERS && cfg->fault != FO_FAULT_FORBIDDEN) {
 		snprintf(err, errlen, "--fault %s applies only to /api/chat",
 			fo_fault_name(cfg->fault));
 		return -1;
@@ -423,7 +509,12 @@ int fo_options_parse(struct fo_config *cfg, int argc, char **argv, char *err, si
 		cfg->reply = xstrdup(DEFAULT_REPLY);
 	if (cfg->version == NULL)
 		cfg->version = xstrdup(DEFAULT_VERSION);
-	return 0;
+	if ((cfg->version_num = fo_version_num(cfg->version)) == 0) {
+		snprintf(err, errlen, "--ollama-version: '%s' is not a version like 0.12.3",
+			cfg->version);
+		return -1;
+	}
+	return apply_per_model(cfg, err, errlen);
 }
 
 void fo_config_free(struct fo_config *cfg)
@@ -438,5 +529,11 @@ void fo_config_free(struct fo_config *cfg)
 	free(cfg->fault_path);
 	free(cfg->record_path);
 	free(cfg->version);
+	for (size_t i = 0; i < cfg->n_model_caps; i++)
+		free(cfg->model_caps[i]);
+	free(cfg->model_caps);
+	for (size_t i = 0; i < cfg->n_cloud; i++)
+		free(cfg->cloud[i]);
+	free(cfg->cloud);
 	memset(cfg, 0, sizeof(*cfg));
 }

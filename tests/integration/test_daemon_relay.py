@@ -66,7 +66,7 @@ def test_log_content_when_asked(make_env):
 
 
 def test_whitelist(make_env):
-    e = make_env()
+    e = make_env(fo_args=("--echo", "--capabilities", "completion,tools,thinking"))
     p = dl.chat_params(content="x", extra_key="must not pass", system="nor this",
                        options={"temperature": 0.1}, think=False, keep_alive=-1)
     p["messages"].insert(0, {"role": "system", "content": "be brief"})
@@ -76,7 +76,7 @@ def test_whitelist(make_env):
     body = e.fo.bodies()[0]
     assert "extra_key" not in body and "system" not in body, body
     assert body["options"] == {"temperature": 0.1} and body["think"] is False
-    assert body["keep_alive"] == -1
+    assert body["keep_alive"] == "5m"   # [daemon] keep_alive, not the request's -1
     assert body["messages"][0] == {"role": "system", "content": "be brief"}
     # a message carrying images is refused and nothing reaches Ollama
     p = dl.chat_params(content="y")
@@ -173,9 +173,11 @@ def test_cancel_closes_ollama_connection(make_env):
 
 
 def test_ollama_http_error(make_env):
+    # a 500 before any byte is Ollama failing to load the model
+    # (daemon/relay.c): unavailable, so the router fails over unblamed
     e = make_env(fo_args=("--fault", "http-500"))
     e.r.request("h", dl.chat_params())
-    assert e.r.wait_reply("h")[-1]["error"] == "ollama_error"
+    assert e.r.wait_reply("h")[-1]["error"] == "ollama_unavailable"
 
 
 def test_ollama_error_midstream(make_env):

@@ -189,10 +189,53 @@ def test_ollama_generate(make_net):
     # no prompt: Ollama's "load the model" answer, nothing sent to the network
     before = len(n.fo.bodies())
     r = n.http.post("/api/generate", json={"model": MODEL})
-    assert r.status_code == 200 and ndjson(r)[0]["done_reason"] == "load", r.text
+    assert r.status_code == 200 and r.json()["done_reason"] == "load", r.text
     r = n.http.post("/api/chat", json={"model": MODEL, "messages": [], "stream": False})
     assert r.status_code == 200 and r.json()["done_reason"] == "load", r.text
     assert len(n.fo.bodies()) == before
+
+
+def test_ollama_load_is_one_object(make_net):
+    """A chat with no messages (ollama run's "load the model") gets the one
+    JSON object Ollama's ChatHandler writes (c.JSON, even when streaming
+    is asked for): done_reason "load", empty content, no timings."""
+    n = make_net("--echo")
+    for body in ({"model": MODEL}, {"model": MODEL, "messages": []},
+                 {"model": MODEL, "messages": [], "stream": True}):
+        r = n.http.post("/api/chat", json=body)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/json"), r.headers
+        assert r.text.count("\n") <= 1, r.text
+        o = r.json()
+        assert o["done"] is True and o["done_reason"] == "load", o
+        assert o["message"] == {"role": "assistant", "content": ""}, o
+        assert o["model"] == MODEL and "total_duration" not in o, o
+    assert n.fo.bodies() == []
+
+
+def test_ollama_ps(make_net):
+    """GET /api/ps answers as Ollama does, with nothing loaded here: the
+    network's nodes load the models, in their own memory."""
+    n = make_net("--echo")
+    r = n.http.get("/api/ps")
+    assert r.status_code == 200 and r.json() == {"models": []}, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+
+
+def test_think_max_is_high(make_net):
+    """think "max" (Ollama 0.21.3 on; newer clients send it) is accepted and
+    goes on as "high" would: thinking asked of the network."""
+    n = make_net("--think", "hmm", "--reply", "answer")
+    for level in ("max", "high"):
+        r = n.http.post("/api/chat", json={"model": MODEL, "think": level,
+                                           "messages": user("q")})
+        assert r.status_code == 200, r.text
+        lines = ndjson(r)
+        assert "".join(x["message"].get("thinking", "") for x in lines) == "hmm", lines
+    assert [b.get("think") for b in n.fo.bodies()] == [True, True], n.fo.bodies()
+    r = n.http.post("/api/chat", json={"model": MODEL, "think": "maximum",
+                                       "messages": user("q")})
+    assert r.status_code == 400 and "max" in r.json()["error"], r.text
 
 
 def test_thinking_both_dialects(make_net):
@@ -245,8 +288,6 @@ def test_ollama_errors(make_net):
         r = n.http.post(path, json={"model": MODEL})
         assert r.status_code == 501, (path, r.text)
         assert "IdleClaw" in r.json()["error"] or "gateway" in r.json()["error"], r.text
-    r = n.http.get("/api/ps")
-    assert r.status_code == 501 and r.json()["error"], r.text
     r = n.http.get("/api/nothing")
     assert r.status_code == 404 and r.json()["error"], r.text
     r = n.http.get("/api/chat")

@@ -746,3 +746,29 @@ def test_token_file_others_may_read_refused(notify):
     iclib.wait_for(lambda: "chmod 600" in p.log(), what="the reload refused")
     assert asyncio.run(admin_nodes(port)) == {}          # the old token
     p.assert_clean_exit()
+
+
+def test_unavailable_before_first_chunk_costs_nothing(make_router):
+    """ollama_unavailable before the first chunk (the owner took the machine
+    back, Ollama busy or out of memory) fails over without a charge;
+    ollama_error before it, and ollama_unavailable after it, cost
+    error_penalty (docs/SECURITY.md: a node can dodge work so, and earns
+    nothing by it)."""
+    r = make_router(**{"admin_token_file": token_file(), "queue_wait": 0})
+
+    async def run():
+        n = await TestNode.registered(r, "dodge-1", models=("m1",))
+        for error, started, after in (("ollama_unavailable", False, 0.5),
+                                      ("ollama_error", False, 0.45),
+                                      ("ollama_unavailable", True, 0.4)):
+            resp = await chat(r.port, chat_body("m1", "hi"))
+            req = await n.recv_type("inference_request")
+            if started:
+                await n.chunk(req["request_id"], "partial")
+            await n.error(req["request_id"], error)
+            await resp.events()
+            resp.close()
+            info = await node_info(r.port, "dodge-1")
+            assert info["reputation"] == after, (error, started, info)
+        await n.close()
+    go(r, run())
