@@ -328,3 +328,24 @@ async def test_phone_width_has_no_horizontal_scroll():
     assert w[3] == 360, w
     assert b.errors() == [], b.errors()
     await node.close()
+
+
+async def test_reload_with_a_warm_cache_transfers_only_304s():
+    root = WebRoot()
+    r = web_router(root)
+    node = await TestNode.registered(r, "n1", models=({"name": BIG, "size": 9000},))
+    b = Browser()
+    b.open(r.port)
+    await wait_js(b, "return !document.getElementById('model').disabled", "models")
+    first = b.transfers(r.port)
+    assert all(st == 200 for st, _ in first.values()), first
+    b.driver.refresh()
+    await wait_js(b, "return document.readyState === 'complete' &&"
+                  " !document.getElementById('model').disabled", "reload")
+    again = b.transfers(r.port)
+    files = {u: v for u, v in again.items() if "/api/" not in u and "/health" not in u}
+    assert files and all(st == 304 for st, _ in files.values()), again
+    assert "http://127.0.0.1:%d/vendor/marked.min.js" % r.port in files, files
+    assert sum(n for _, n in files.values()) < sum(n for _, n in first.values()) / 10, (first, again)
+    assert b.errors() == [], b.errors()
+    await node.close()

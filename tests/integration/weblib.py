@@ -111,6 +111,28 @@ class Browser:
                 self.network.append(m)
         return self.network
 
+    def transfers(self, port):
+        """{url: (status, bytes on the wire)} of the requests to the router
+        on port since the
+        last call (Network.responseReceived and loadingFinished; the status
+        on the wire from responseReceivedExtraInfo: a revalidated response
+        shows as 200 elsewhere)."""
+        start = len(self.network)
+        events = self.net_events()[start:]
+        status, size, url, wire = {}, {}, {}, {}
+        for e in events:
+            p = e["params"]
+            if e["method"] == "Network.responseReceived":
+                url[p["requestId"]] = p["response"]["url"]
+                status[p["requestId"]] = p["response"]["status"]
+            elif e["method"] == "Network.responseReceivedExtraInfo":
+                wire[p["requestId"]] = p["statusCode"]
+            elif e["method"] == "Network.loadingFinished":
+                size[p["requestId"]] = int(p["encodedDataLength"])
+        mine = "http://127.0.0.1:%d/" % port   # not the browser's own pages
+        return {url[r]: (wire.get(r, status[r]), size.get(r, 0)) for r in url
+                if url[r].startswith(mine)}
+
     # --- the page ---
 
     def js(self, script, *args):
