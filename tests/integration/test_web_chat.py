@@ -323,8 +323,21 @@ async def test_phone_width_has_no_horizontal_scroll():
     await wait_js(b, "return document.querySelector('.msg.assistant pre code span.hljs-string')",
                   "highlighted code")
     w = b.js("return [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
-             " document.body.scrollWidth, window.innerWidth]")
-    assert w[0] <= w[1] and w[2] <= w[1], w
+             " document.body.scrollWidth, window.innerWidth,"
+             " document.getElementById('log').scrollWidth,"
+             " document.getElementById('log').clientWidth]")
+    assert w[0] <= w[1] and w[2] <= w[1] and w[4] <= w[5], w
+    # nothing is merely clipped either: every box ends inside the screen
+    # (code and tables scroll inside their own box)
+    wide = b.js("""
+const w = window.innerWidth, bad = [];
+for (const e of document.querySelectorAll('body *')) {
+  if (e.closest('pre, table') && !e.matches('pre, table')) continue;
+  const r = e.getBoundingClientRect();
+  if (r.width && r.right > w + 1) bad.push(e.tagName + '.' + e.className + ' ' + r.right);
+}
+return bad;""")
+    assert wide == [], wide
     assert w[3] == 360, w
     assert b.errors() == [], b.errors()
     await node.close()
