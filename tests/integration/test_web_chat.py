@@ -362,3 +362,94 @@ async def test_reload_with_a_warm_cache_transfers_only_304s():
     assert sum(n for _, n in files.values()) < sum(n for _, n in first.values()) / 10, (first, again)
     assert b.errors() == [], b.errors()
     await node.close()
+
+
+def set_input(b, text):
+    b.js("document.getElementById('input').value = arguments[0]", text)
+
+
+def press_enter(b, shift=False):
+    from selenium.webdriver.common.keys import Keys
+    el = b.driver.find_element("id", "input")
+    el.send_keys(Keys.SHIFT + Keys.ENTER if shift else Keys.ENTER)
+
+
+async def test_keys_regenerate_new_chat_and_limits():
+    """Shift+Enter is a new line, Enter sends; Regenerate asks again;
+    New chat forgets; 10,000 characters are sent, 10,001 are not; past
+    100,000 characters in all the oldest turns are left out, and the page
+    says so; history.js's fit() at 50 and 51 messages."""
+    root = WebRoot()
+    r = web_router(root)
+    node = await TestNode.registered(r, "n1", models=({"name": BIG, "size": 9000},))
+    b = Browser()
+    b.open(r.port)
+    await wait_js(b, "return document.getElementById('model').value === '%s'" % BIG, "model")
+
+    async def answer(text):
+        req = await node.recv_type("inference_request")
+        await node.chunk(req["request_id"], text, done=True, done_reason="stop")
+        await wait_js(b, "return !document.getElementById('send').hidden &&"
+                      " document.querySelectorAll('.msg.assistant .actions:not([hidden])')"
+                      ".length > 0", "the answer's end")
+        return [m for m in req["ollama_params"]["messages"] if m["role"] != "system"]
+
+    b.driver.find_element("id", "input").send_keys("line1")
+    press_enter(b, shift=True)
+    b.driver.find_element("id", "input").send_keys("line2")
+    await node.expect_nothing(0.3)
+    assert b.js("return document.getElementById('input').value") == "line1\nline2"
+    press_enter(b)
+    assert await answer("first") == [{"role": "user", "content": "line1\nline2"}]
+    b.driver.find_element("css selector", ".msg.assistant .regenerate").click()
+    assert await answer("second") == [{"role": "user", "content": "line1\nline2"}]
+    assert b.js("return document.querySelectorAll('.msg.assistant').length") == 1
+    assert answer_text(b) == "second"
+    b.driver.find_element("id", "new-chat").click()
+    assert b.js("return document.querySelectorAll('.msg').length") == 0
+
+    # one message: 10,000 characters (code points) pass, 10,001 do not
+    set_input(b, "é" * 10001)
+    press_enter(b)
+    await wait_js(b, "return !document.getElementById('notice').hidden", "notice")
+    assert "10,001 characters" in b.text("#notice"), b.text("#notice")
+    await node.expect_nothing(0.3)
+    # ten turns of 9,990 characters and an answer: the eleventh passes
+    # 100,000.  What the page sends is seen in its fetch() (the router's
+    # prompt policy may shorten the history further on its way to the node).
+    b.js("const f = window.fetch; window.__sent = [];"
+         "window.fetch = (u, o) => { if (o && o.body) window.__sent.push(JSON.parse(o.body));"
+         " return f(u, o); };")
+    for i in range(11):
+        text = ("%02d" % i) + "a" * 9988
+        set_input(b, text)
+        press_enter(b)
+        msgs = await answer("ok%d" % i)
+        assert msgs[-1] == {"role": "user", "content": text}
+        sent = b.js("return window.__sent[window.__sent.length - 1].messages")
+        if i < 10:
+            assert len(sent) == 2 * i + 1, (i, len(sent))
+            assert b.js("return document.getElementById('notice').hidden")
+    assert sent[0]["content"].startswith("01") and len(sent) == 19, len(sent)
+    assert "oldest 2 messages were left out" in b.text("#notice"), b.text("#notice")
+    assert sum(len(m["content"]) for m in sent) <= 100000
+
+    fit = b.js_async("""
+const done = arguments[arguments.length - 1];
+import('./history.js').then((h) => {
+  const turns = (n) => Array.from({length: n}, (_, i) => ({role: i % 2 ? 'assistant' : 'user',
+                                                           content: 'm' + i}));
+  const r50 = h.fit(turns(50)), r51 = h.fit(turns(51));
+  // 100,000 characters in all (ten of 10,000), then 100,002
+  const big = Array.from({length: 10}, (_, i) => ({role: i % 2 ? 'assistant' : 'user',
+                                                    content: String(i).repeat(10000)}));
+  const at = h.fit(big), past = h.fit(big.concat([{role: 'assistant', content: 'w'},
+                                                   {role: 'user', content: 'v'}]));
+  const long = h.fit([{role: 'user', content: 'q'}, {role: 'assistant', content: 'a'.repeat(10001)},
+                      {role: 'user', content: 'r'}]);
+  done([r50.messages.length, r50.dropped, r51.messages.length, r51.dropped,
+        at.dropped, past.dropped, long.shortened, long.messages[1].content.length]);
+});""")
+    assert fit == [50, 0, 49, 2, 0, 2, 1, 10000], fit
+    assert b.errors() == [], b.errors()
+    await node.close()
