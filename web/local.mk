@@ -7,7 +7,7 @@
 webdir = $(datadir)/idleclaw/web
 dist_web_DATA = web/index.html web/app.js web/api.js web/history.js web/render.js \
 	web/style.css web/favicon.svg
-EXTRA_DIST += web/vendor.links
+EXTRA_DIST += web/vendor.links bench/web/run.py
 
 install-data-local: install-web-vendor
 uninstall-local: uninstall-web-vendor
