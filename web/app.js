@@ -256,8 +256,10 @@ async function run(history) {
     if (inband) showError(turn, `The answer failed: ${inband}. Try again, or pick another model.`);
     else if (finish === "length") showError(turn, "The answer was cut: it reached the router's length or time limit.");
   } catch (e) {
-    if (e.name === "AbortError") showError(turn, "Stopped.");
+    // however the abort surfaced (an AbortError, or a read that ended)
+    if (controller.signal.aborted) showError(turn, "Stopped.");
     else if (e instanceof ChatError) showError(turn, e.message);
+    else showError(turn, `Something went wrong: ${e.message}`);
     if (e instanceof ChatError && [400, 413, 422].includes(e.status)) {
       // refused for what it says: later requests leave this message out
       const asked = history[history.length - 1];
@@ -266,7 +268,6 @@ async function run(history) {
         asked.view.el.classList.add("excluded");
       }
     }
-    else showError(turn, `Something went wrong: ${e.message}`);
   } finally {
     state.streaming = null;
     turn.view.body.classList.remove("pending");

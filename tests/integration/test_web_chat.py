@@ -198,7 +198,7 @@ async def test_refusals_and_failures_show_their_messages():
     type_and_send(b, "three")
     err = await until(lambda: "Too many requests" in last_error() and last_error(),
                       what="429 message")
-    assert "Please wait" in err and "second" in err, err
+    assert err.startswith("Too many requests. Please wait") and "second" in err, err
     await node.close()
     r.close()
 
@@ -213,7 +213,7 @@ async def test_refusals_and_failures_show_their_messages():
     type_and_send(b, "anyone?")
     err = await until(lambda: "No node can answer" in last_error() and last_error(),
                       what="503 message")
-    assert BIG in err, err
+    assert err.startswith("No node can answer with %s" % BIG), err
     # the router goes away mid-answer: a lost connection
     node = await TestNode.registered(r, "n2", models=({"name": BIG, "size": 9000},))
     type_and_send(b, "last")
