@@ -109,6 +109,7 @@ async def test_chat_streams_word_by_word():
     await until(lambda: answer_text(b) == "ok", what="second answer")
     assert b.errors() == []
     await node.close()
+    r.assert_clean_exit()
 
 
 async def test_stop_cancels_at_the_node():
@@ -130,6 +131,7 @@ async def test_stop_cancels_at_the_node():
     assert answer_text(b) == "Once upon"
     assert b.js("return document.getElementById('stop').hidden") is True
     await node.close()
+    r.assert_clean_exit()
 
 
 async def test_thinking_collapsed_and_web_search_round():
@@ -300,6 +302,7 @@ import('./render.js').then((m) => {
     assert b.js("return window.__pwned === undefined"), b.js("return window.__pwned")
     assert b.errors() == [], b.errors()
     await node.close()
+    r.assert_clean_exit()
 
 
 async def test_phone_width_has_no_horizontal_scroll():
@@ -362,6 +365,7 @@ async def test_reload_with_a_warm_cache_transfers_only_304s():
     assert sum(n for _, n in files.values()) < sum(n for _, n in first.values()) / 10, (first, again)
     assert b.errors() == [], b.errors()
     await node.close()
+    r.assert_clean_exit()
 
 
 def set_input(b, text):
@@ -453,3 +457,4 @@ import('./history.js').then((h) => {
     assert fit == [50, 0, 49, 2, 0, 2, 1, 10000], fit
     assert b.errors() == [], b.errors()
     await node.close()
+    r.assert_clean_exit()
