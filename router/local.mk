@@ -4,12 +4,14 @@
 # The router's CPPFLAGS leave out -I common: common/limits.h would shadow
 # the system <limits.h> that OpenSSL's headers (via libwebsockets.h) need.
 # Router files include common headers as "common/NAME.h".
-ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"'
+ROUTER_CPPFLAGS = -I$(top_srcdir) -D_GNU_SOURCE -DSYSCONFDIR='"$(sysconfdir)"' \
+	-DROUTER_WEB_ROOT_DEFAULT='"$(datadir)/idleclaw/web"'
 
 sbin_PROGRAMS += router/idleclaw-routerd
 router_idleclaw_routerd_SOURCES = \
 	router/idleclaw-routerd.c router/router.c router/router.h \
 	router/server.c router/server.h \
+	router/static.c router/static.h \
 	router/nodes.c router/nodes.h \
 	router/models.c router/models.h \
 	router/modellist.c router/modellist.h \

@@ -237,6 +237,12 @@ static const struct ic_config_key router_keys[] = {
 		.offset = OFF(tool_models),
 		.help = "comma-separated name parts of models with native tool calls, for nodes "
 			"that do not report capabilities (unset: the public server's list)" },
+	{ .section = "router",
+		.key = "web_root",
+		.type = IC_CONFIG_STRING,
+		.offset = OFF(web_root),
+		.def_str = ROUTER_WEB_ROOT_DEFAULT,
+		.help = "directory of the web chat served at / (empty: no web chat)" },
 	{ .section = "trust",
 		.key = "start",
 		.type = IC_CONFIG_INT,

@@ -40,6 +40,7 @@ struct router_config {
 	char *refuse_patterns;	/* policy.h; NULL = refuse nothing */
 	char *admin_token_file; /* NULL = no /admin/nodes */
 	char *metrics_allow;	/* NULL = /metrics for everyone */
+	char *web_root;		/* the web chat's files (static.h); NULL = none */
 	/* [trust]: reputation in points of 0..100 (trust.h) */
 	int trust_start;
 	int trust_error_penalty;
@@ -76,6 +77,10 @@ struct router_config {
 	"qwen3,llama3.1,llama3.2,llama3.3,mistral,ministral,granite4,devstral,gpt-oss," \
 	"qwen3.5,functiongemma"
 #define ROUTER_TOOL_WINDOW_S 60
+/* $(datadir)/idleclaw/web, from router/local.mk */
+#ifndef ROUTER_WEB_ROOT_DEFAULT
+#define ROUTER_WEB_ROOT_DEFAULT "/usr/share/idleclaw/web"
+#endif
 
 extern const struct ic_config_schema router_config_schema;
 

@@ -26,6 +26,7 @@
 #include "nodes.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "static.h"
 #include "common/xmalloc.h"
 
 #define NODE_PATH "/ws/node"
@@ -465,6 +466,12 @@ static int on_http(struct router *r, struct lws *wsi, struct pss *pss, const cha
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(path, routes[i].path) == 0)
 			rt = &routes[i];
+	if (!rt && method == M_GET) {
+		int rc = static_serve(r, wsi, pss, path);
+
+		if (rc != 1)
+			return rc; /* a file of web_root: outside rate_other (static.h) */
+	}
 	if (rt && rt->handler == route_chat) {
 		if (!ratelimit_take(
 			    r->rl, RL_CHAT, pss->ip, r->cfg->rate_chat, router_now_us(), &retry)) {
@@ -612,6 +619,10 @@ static int callback(
 			node_closed(pss->node);
 			pss->node = NULL;
 		}
+		return 0;
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		if (r)
+			static_check_root(r->cfg->web_root);
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (r) {

@@ -16,6 +16,7 @@ EXTRA_DIST += tests/integration/part-1.pytest tests/integration/part-2.pytest \
 	tests/integration/routerlib.py tests/integration/daemonlib.py \
 	tests/integration/ctllib.py tests/integration/publiclib.py \
 	tests/integration/toolslib.py tests/integration/fakelogind.py tests/compat \
+	tests/integration/weblib.py \
 	tests/integration/golden
 
 # The limits the tests probe, printed as JSON by a program compiled with
