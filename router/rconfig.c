@@ -229,14 +229,15 @@ static const struct ic_config_key router_keys[] = {
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(thinking_models),
 		.def_str = ROUTER_THINKING_MODELS_DEFAULT,
-		.help = "comma-separated name parts of models that think, for nodes that do "
-			"not report capabilities" },
+		.help = "models that think (shell patterns; an entry without a wildcard is "
+			"a part of the name), for nodes that do not report capabilities" },
 	{ .section = "router",
 		.key = "tool_models",
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(tool_models),
-		.help = "comma-separated name parts of models with native tool calls, for nodes "
-			"that do not report capabilities (unset: the public server's list)" },
+		.help = "models with native tool calls (shell patterns; an entry without a "
+			"wildcard is a part of the name), for nodes that do not report "
+			"capabilities (unset: the public server's list)" },
 	{ .section = "trust",
 		.key = "start",
 		.type = IC_CONFIG_INT,
