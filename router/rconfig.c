@@ -26,7 +26,8 @@ static const struct ic_config_key router_keys[] = {
 		.key = "trusted_proxies",
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(trusted_proxies),
-		.help = "comma-separated peer addresses whose X-Forwarded-For is believed" },
+		.help = "comma-separated peer addresses or networks (ADDR/BITS) whose "
+			"X-Forwarded-For is believed" },
 	{ .section = "router",
 		.key = "log_level",
 		.type = IC_CONFIG_LOGLEVEL,
