@@ -171,6 +171,48 @@ const struct ctl_command *ctl_command_find(const char *name);
 #define CTL_R_STANDING_CHATS "chats"
 #define CTL_R_STANDING_TEXT "text"
 
+/*
+ * The status reply's "idle" object (daemon/idle-watch.c writes it,
+ * ctl/status-idle.c and ctl/status-lend.c read it): the policy's mode,
+ * state, reason, since (Unix time), on_busy, and one member per signal.
+ * A signal without a value is the string CTL_IDLE_UNKNOWN (or another
+ * sentence, printed as it is).
+ */
+#define CTL_R_IDLE "idle" /* object; absent from a daemon without idle detection */
+#define CTL_IDLE_MODE "mode"
+#define CTL_IDLE_STATE "state"
+#define CTL_IDLE_REASON "reason"
+#define CTL_IDLE_SINCE "since"
+#define CTL_IDLE_ON_BUSY "on_busy"
+#define CTL_IDLE_CPU "cpu" /* object: others_percent, own_percent, psi_some_avg10 */
+#define CTL_IDLE_OTHERS_PERCENT "others_percent"
+#define CTL_IDLE_OWN_PERCENT "own_percent" /* also of each GPU */
+#define CTL_IDLE_PSI "psi_some_avg10"
+#define CTL_IDLE_GPU "gpu" /* array of objects, or a sentence why none */
+#define CTL_IDLE_GPU_INDEX "gpu"
+#define CTL_IDLE_GPU_SOURCE "source" /* "drm" or "nvml" */
+#define CTL_IDLE_GPU_DEVICE "device"
+#define CTL_IDLE_GPU_USED_PERCENT "used_percent"
+#define CTL_IDLE_GPU_PCI "pci"
+#define CTL_IDLE_GPU_WATCHED "watched" /* bool: [idle] gpus selects it */
+#define CTL_IDLE_GPU_TOP_PID "top_pid"
+#define CTL_IDLE_GPU_TOP_PROCESS "top_process"
+#define CTL_IDLE_TERMINAL "terminal" /* object: seconds_ago, where */
+#define CTL_IDLE_LOGIND "logind"     /* object: seconds_ago; or CTL_IDLE_OFF */
+#define CTL_IDLE_SECONDS_AGO "seconds_ago"
+#define CTL_IDLE_WHERE "where"
+#define CTL_IDLE_POWER "power"	       /* string */
+#define CTL_IDLE_EXCLUSIVE "exclusive" /* object: process, pid; or CTL_IDLE_NONE */
+#define CTL_IDLE_EXCLUSIVE_PROCESS "process"
+#define CTL_IDLE_EXCLUSIVE_PID "pid"
+#define CTL_IDLE_SCHEDULE "schedule" /* object: text, open, next_open; or CTL_IDLE_NONE */
+#define CTL_IDLE_SCHEDULE_TEXT "text"
+#define CTL_IDLE_SCHEDULE_OPEN "open"		/* bool */
+#define CTL_IDLE_SCHEDULE_NEXT_OPEN "next_open" /* Unix time, while closed */
+#define CTL_IDLE_UNKNOWN "unknown"
+#define CTL_IDLE_NONE "none"
+#define CTL_IDLE_OFF "off"
+
 /* --- events --- */
 enum ctl_event {
 	CTL_EV_CONTENT,	 /* "text": string */

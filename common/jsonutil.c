@@ -135,6 +135,16 @@ json_object *ic_json_parse_new(const char *text, size_t len)
 	return obj;
 }
 
+json_object *ic_json_member(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+		!json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
 const char *ic_json_get_string(json_object *obj, const char *key)
 {
 	json_object *v;

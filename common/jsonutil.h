@@ -31,6 +31,9 @@ char *ic_json_to_string_new(json_object *obj, size_t *len);
  * Caller owns the result (json_object_put). */
 json_object *ic_json_parse_new(const char *text, size_t len);
 
+/* Member of obj of any type (not taken), or NULL when obj is not an object
+ * or has no such member. */
+json_object *ic_json_member(json_object *obj, const char *key);
 /* Member of obj as a string/int/bool, or NULL/false when absent or mistyped. */
 const char *ic_json_get_string(json_object *obj, const char *key);
 bool ic_json_get_int64(json_object *obj, const char *key, int64_t *out);

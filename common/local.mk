@@ -32,3 +32,12 @@ TESTS += tests/unit/test_goduration
 tests_unit_test_goduration_SOURCES = tests/unit/test_goduration.c
 tests_unit_test_goduration_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_goduration_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
+
+# Addresses: host:port, ports, loopback, network lists (addr.h).
+libidleclaw_a_SOURCES += common/addr.c common/addr.h
+
+check_PROGRAMS += tests/unit/test_addr
+TESTS += tests/unit/test_addr
+tests_unit_test_addr_SOURCES = tests/unit/test_addr.c
+tests_unit_test_addr_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_addr_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)

@@ -7,16 +7,30 @@
 #include "patterns.h"
 #include "xmalloc.h"
 
-bool ic_patterns_match(const char *patterns, const char *name)
+static bool entry_matches(const char *pat, const char *name, unsigned flags)
+{
+	bool fold = flags & IC_PATTERNS_CASEFOLD;
+
+	if ((flags & IC_PATTERNS_BARE_SUBSTRING) && !strpbrk(pat, "*?["))
+		return (fold ? strcasestr(name, pat) : strstr(name, pat)) != NULL;
+	return fnmatch(pat, name, fold ? FNM_CASEFOLD : 0) == 0;
+}
+
+bool ic_patterns_match_flags(const char *patterns, const char *name, unsigned flags)
 {
 	char *copy, *tok, *save = NULL;
 	bool hit = false;
 
-	if (!patterns || !*patterns)
+	if (!patterns || !*patterns || !name)
 		return false;
 	copy = xstrdup(patterns);
 	for (tok = strtok_r(copy, ", \t", &save); tok && !hit; tok = strtok_r(NULL, ", \t", &save))
-		hit = fnmatch(tok, name, 0) == 0;
+		hit = entry_matches(tok, name, flags);
 	free(copy);
 	return hit;
+}
+
+bool ic_patterns_match(const char *patterns, const char *name)
+{
+	return ic_patterns_match_flags(patterns, name, 0);
 }

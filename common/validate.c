@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "limits.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -582,28 +583,21 @@ static int check_url_chars(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Port digits p[0..len): 1..65535, decimal only. */
+/* Port digits p[0..len): 1..65535, decimal only (ic_port_parse()). */
 static int parse_port(const char *p, size_t len, int *port, char *err, size_t errlen)
 {
-	long v = 0;
-	size_t i;
+	int v;
 
 	if (len == 0) {
 		seterr(err, errlen, "URL port is empty");
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9' || v > 65535) {
-			seterr(err, errlen, "URL port must be a number from 1 to 65535");
-			return -1;
-		}
-		v = v * 10 + (p[i] - '0');
-	}
-	if (v < 1 || v > 65535) {
+	v = ic_port_parse(p, len);
+	if (v < 0) {
 		seterr(err, errlen, "URL port must be a number from 1 to 65535");
 		return -1;
 	}
-	*port = (int)v;
+	*port = v;
 	return 0;
 }
 
@@ -638,44 +632,34 @@ static bool valid_ipv6(const char *h, size_t len)
 static int parse_hostport(
 	const char *hp, size_t len, char **host, int *port, char *err, size_t errlen)
 {
-	const char *hend, *rest;
+	struct ic_hostport parts;
+	enum ic_hostport_err rc;
 
 	if (memchr(hp, '@', len)) {
 		seterr(err, errlen, "URL must not contain a user name or password");
 		return -1;
 	}
-	if (len > 0 && hp[0] == '[') {
-		hend = memchr(hp, ']', len);
-		if (!hend || !valid_ipv6(hp + 1, (size_t)(hend - hp - 1))) {
-			seterr(err, errlen, "URL has a bad IPv6 address");
-			return -1;
-		}
-		rest = hend + 1;
-		*host = xstrndup(hp + 1, (size_t)(hend - hp - 1));
-	} else {
-		hend = memchr(hp, ':', len);
-		if (!hend)
-			hend = hp + len;
-		if (!valid_hostname(hp, (size_t)(hend - hp))) {
-			seterr(err, errlen,
-				hend == hp ? "URL has no host"
-					   : "URL host may only hold letters, digits, '.', '-' and "
-					     "'_'");
-			return -1;
-		}
-		rest = hend;
-		*host = xstrndup(hp, (size_t)(hend - hp));
+	rc = ic_hostport_split(hp, len, 0, &parts);
+	if (rc == IC_HP_NO_BRACKET ||
+		(parts.bracketed && !valid_ipv6(parts.host, parts.host_len))) {
+		seterr(err, errlen, "URL has a bad IPv6 address");
+		return -1;
 	}
-	if (rest == hp + len)
-		return 0;
-	if (*rest == ':' &&
-		parse_port(rest + 1, (size_t)(hp + len - rest - 1), port, err, errlen) == 0)
-		return 0;
-	if (*rest != ':')
+	if (!parts.bracketed && !valid_hostname(parts.host, parts.host_len)) {
+		seterr(err, errlen,
+			parts.host_len == 0
+				? "URL has no host"
+				: "URL host may only hold letters, digits, '.', '-' and '_'");
+		return -1;
+	}
+	if (rc == IC_HP_JUNK) {
 		seterr(err, errlen, "URL has junk after the host");
-	free(*host);
-	*host = NULL;
-	return -1;
+		return -1;
+	}
+	if (parts.port && parse_port(parts.port, parts.port_len, port, err, errlen) < 0)
+		return -1;
+	*host = xstrndup(parts.host, parts.host_len);
+	return 0;
 }
 
 /* "http://" or "https://" at s: fills scheme, tls, default port. */

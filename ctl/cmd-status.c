@@ -14,16 +14,6 @@
 #include "ctl/status-lend.h"
 #include "jsonutil.h"
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-		!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 /* "2d 3h", "3h 4m", "4m 5s", "5s" */
 static void print_duration(int64_t s)
 {
@@ -134,8 +124,8 @@ static void print_requests(json_object *r)
 
 static void print_network(json_object *net)
 {
-	json_object *health = member(net, CTL_R_HEALTH);
-	json_object *models = member(net, CTL_R_MODELS);
+	json_object *health = ic_json_member(net, CTL_R_HEALTH);
+	json_object *models = ic_json_member(net, CTL_R_MODELS);
 	const char *hs = ic_json_get_string(health, "status");
 	const char *err = ic_json_get_string(net, CTL_R_LAST_ERROR);
 	int64_t up;
@@ -175,13 +165,13 @@ static void print_gateway(json_object *gw)
 
 static void print_status(json_object *r)
 {
-	json_object *models = member(r, CTL_R_MODELS);
+	json_object *models = ic_json_member(r, CTL_R_MODELS);
 	int64_t clients;
 
 	print_header(r);
-	print_endpoint("router:", member(r, CTL_R_ROUTER));
+	print_endpoint("router:", ic_json_member(r, CTL_R_ROUTER));
 	print_availability(r);
-	ctl_print_idle(member(r, "idle"));
+	ctl_print_idle(ic_json_member(r, CTL_R_IDLE));
 	ctl_print_lending(r);
 	if (models != NULL && json_object_is_type(models, json_type_array)) {
 		printf("%-12s ", "models:");
@@ -189,9 +179,9 @@ static void print_status(json_object *r)
 		printf("\n");
 	}
 	print_requests(r);
-	print_endpoint("ollama:", member(r, CTL_R_OLLAMA));
-	print_network(member(r, CTL_R_NETWORK));
-	print_gateway(member(r, CTL_R_GATEWAY));
+	print_endpoint("ollama:", ic_json_member(r, CTL_R_OLLAMA));
+	print_network(ic_json_member(r, CTL_R_NETWORK));
+	print_gateway(ic_json_member(r, CTL_R_GATEWAY));
 	if (ic_json_get_int64(r, CTL_R_CLIENTS, &clients))
 		printf("%-12s %" PRId64 "\n", "clients:", clients);
 }

@@ -9,19 +9,10 @@
 #include <time.h>
 
 #include "ctl/status-idle.h"
+#include "ctlproto.h"
 #include "jsonutil.h"
 
 #define INDENT "             "
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-		!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
 
 static bool as_string(const char *label, json_object *v)
 {
@@ -33,7 +24,7 @@ static bool as_string(const char *label, json_object *v)
 
 static double num(json_object *o, const char *key)
 {
-	json_object *v = member(o, key);
+	json_object *v = ic_json_member(o, key);
 
 	return v ? json_object_get_double(v) : -1;
 }
@@ -42,11 +33,11 @@ static void print_cpu(json_object *cpu)
 {
 	if (!cpu || as_string("cpu", cpu))
 		return;
-	printf(INDENT "cpu: %.1f%% used by others", num(cpu, "others_percent"));
-	if (member(cpu, "own_percent"))
-		printf(", %.1f%% ours", num(cpu, "own_percent"));
-	if (member(cpu, "psi_some_avg10"))
-		printf(", pressure %.1f", num(cpu, "psi_some_avg10"));
+	printf(INDENT "cpu: %.1f%% used by others", num(cpu, CTL_IDLE_OTHERS_PERCENT));
+	if (ic_json_member(cpu, CTL_IDLE_OWN_PERCENT))
+		printf(", %.1f%% ours", num(cpu, CTL_IDLE_OWN_PERCENT));
+	if (ic_json_member(cpu, CTL_IDLE_PSI))
+		printf(", pressure %.1f", num(cpu, CTL_IDLE_PSI));
 	printf("\n");
 }
 
@@ -59,13 +50,13 @@ static void print_gpus(json_object *gpu)
 	n = json_object_array_length(gpu);
 	for (i = 0; i < n; i++) {
 		json_object *g = json_object_array_get_idx(gpu, i);
-		const char *src = ic_json_get_string(g, "source");
-		const char *top = ic_json_get_string(g, "top_process");
+		const char *src = ic_json_get_string(g, CTL_IDLE_GPU_SOURCE);
+		const char *top = ic_json_get_string(g, CTL_IDLE_GPU_TOP_PROCESS);
 		int64_t pid;
 
 		printf(INDENT "gpu%zu (%s): %.1f%% used, %.1f%% ours", i, src ? src : "?",
-			num(g, "used_percent"), num(g, "own_percent"));
-		if (ic_json_get_int64(g, "top_pid", &pid))
+			num(g, CTL_IDLE_GPU_USED_PERCENT), num(g, CTL_IDLE_OWN_PERCENT));
+		if (ic_json_get_int64(g, CTL_IDLE_GPU_TOP_PID, &pid))
 			printf(", most by %s (pid %" PRId64 ")", top ? top : "?", pid);
 		printf("\n");
 	}
@@ -73,10 +64,10 @@ static void print_gpus(json_object *gpu)
 
 static void print_input(const char *label, json_object *in)
 {
-	const char *where = ic_json_get_string(in, "where");
+	const char *where = ic_json_get_string(in, CTL_IDLE_WHERE);
 	int64_t ago;
 
-	if (!in || as_string(label, in) || !ic_json_get_int64(in, "seconds_ago", &ago))
+	if (!in || as_string(label, in) || !ic_json_get_int64(in, CTL_IDLE_SECONDS_AGO, &ago))
 		return;
 	printf(INDENT "%s: input %" PRId64 " s ago%s%s\n", label, ago, where ? " on " : "",
 		where ? where : "");
@@ -84,12 +75,12 @@ static void print_input(const char *label, json_object *in)
 
 static void print_exclusive(json_object *ex)
 {
-	const char *p = ic_json_get_string(ex, "process");
+	const char *p = ic_json_get_string(ex, CTL_IDLE_EXCLUSIVE_PROCESS);
 	int64_t pid = 0;
 
 	if (!ex || as_string("exclusive", ex))
 		return;
-	ic_json_get_int64(ex, "pid", &pid);
+	ic_json_get_int64(ex, CTL_IDLE_EXCLUSIVE_PID, &pid);
 	printf(INDENT "exclusive: %s (pid %" PRId64 ") running\n", p ? p : "?", pid);
 }
 
@@ -105,9 +96,9 @@ static bool reason_is_mode(const char *reason, const char *mode)
 
 void ctl_print_idle(json_object *idle)
 {
-	const char *state = ic_json_get_string(idle, "state");
-	const char *reason = ic_json_get_string(idle, "reason");
-	const char *mode = ic_json_get_string(idle, "mode");
+	const char *state = ic_json_get_string(idle, CTL_IDLE_STATE);
+	const char *reason = ic_json_get_string(idle, CTL_IDLE_REASON);
+	const char *mode = ic_json_get_string(idle, CTL_IDLE_MODE);
 	int64_t since = 0;
 
 	if (!idle || !state)
@@ -115,7 +106,7 @@ void ctl_print_idle(json_object *idle)
 	printf("%-12s %s", "idle:", state);
 	if (reason && *reason && !reason_is_mode(reason, mode))
 		printf(" (%s)", reason);
-	if (ic_json_get_int64(idle, "since", &since) && since > 0) {
+	if (ic_json_get_int64(idle, CTL_IDLE_SINCE, &since) && since > 0) {
 		time_t t = (time_t)since;
 		struct tm tm;
 		char buf[32];
@@ -126,10 +117,10 @@ void ctl_print_idle(json_object *idle)
 	if (mode)
 		printf(", mode %s", mode);
 	printf("\n");
-	print_cpu(member(idle, "cpu"));
-	print_gpus(member(idle, "gpu"));
-	print_input("terminal", member(idle, "terminal"));
-	print_input("logind", member(idle, "logind"));
-	as_string("power", member(idle, "power"));
-	print_exclusive(member(idle, "exclusive"));
+	print_cpu(ic_json_member(idle, CTL_IDLE_CPU));
+	print_gpus(ic_json_member(idle, CTL_IDLE_GPU));
+	print_input("terminal", ic_json_member(idle, CTL_IDLE_TERMINAL));
+	print_input("logind", ic_json_member(idle, CTL_IDLE_LOGIND));
+	as_string("power", ic_json_member(idle, CTL_IDLE_POWER));
+	print_exclusive(ic_json_member(idle, CTL_IDLE_EXCLUSIVE));
 }

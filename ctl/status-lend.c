@@ -15,16 +15,6 @@
 
 #define LABEL "%-12s "
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-		!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 /* "Mon 18:00" in local time, with "2026-03-30" when it is a week or more
  * away. */
 static void format_when(int64_t when, char *buf, size_t len)
@@ -43,15 +33,15 @@ static void format_when(int64_t when, char *buf, size_t len)
 
 static void print_schedule(json_object *sched)
 {
-	const char *text = ic_json_get_string(sched, "text");
+	const char *text = ic_json_get_string(sched, CTL_IDLE_SCHEDULE_TEXT);
 	int64_t next;
 	bool open;
 	char when[64];
 
-	if (!text || !ic_json_get_bool(sched, "open", &open))
+	if (!text || !ic_json_get_bool(sched, CTL_IDLE_SCHEDULE_OPEN, &open))
 		return;
 	printf(LABEL "%s; %s", "schedule:", text, open ? "inside" : "outside");
-	if (!open && ic_json_get_int64(sched, "next_open", &next)) {
+	if (!open && ic_json_get_int64(sched, CTL_IDLE_SCHEDULE_NEXT_OPEN, &next)) {
 		format_when(next, when, sizeof(when));
 		printf(", next window opens %s", when);
 	}
@@ -66,14 +56,14 @@ static int print_gpu_list(json_object *gpus, bool watched)
 
 	for (i = 0; i < n; i++) {
 		json_object *g = json_object_array_get_idx(gpus, i);
-		const char *pci = ic_json_get_string(g, "pci");
-		const char *src = ic_json_get_string(g, "source");
+		const char *pci = ic_json_get_string(g, CTL_IDLE_GPU_PCI);
+		const char *src = ic_json_get_string(g, CTL_IDLE_GPU_SOURCE);
 		int64_t dev = -1;
 		bool w;
 
-		if (!ic_json_get_bool(g, "watched", &w) || w != watched)
+		if (!ic_json_get_bool(g, CTL_IDLE_GPU_WATCHED, &w) || w != watched)
 			continue;
-		ic_json_get_int64(g, "device", &dev);
+		ic_json_get_int64(g, CTL_IDLE_GPU_DEVICE, &dev);
 		printf("%s%s (%s %s%" PRId64 ")", shown ? ", " : "",
 			pci && *pci ? pci : "no PCI id", src ? src : "?",
 			src && strcmp(src, "drm") == 0 ? "card" : "", dev);
@@ -106,9 +96,9 @@ static void print_standing(json_object *standing)
 
 void ctl_print_lending(json_object *reply)
 {
-	json_object *idle = member(reply, "idle");
+	json_object *idle = ic_json_member(reply, CTL_R_IDLE);
 
-	print_schedule(member(idle, "schedule"));
-	print_gpus(member(idle, "gpu"));
-	print_standing(member(reply, CTL_R_STANDING));
+	print_schedule(ic_json_member(idle, CTL_IDLE_SCHEDULE));
+	print_gpus(ic_json_member(idle, CTL_IDLE_GPU));
+	print_standing(ic_json_member(reply, CTL_R_STANDING));
 }

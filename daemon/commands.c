@@ -182,7 +182,7 @@ static json_object *status_body_new(struct daemon *d)
 	add_str(ollama, CTL_R_VERSION, d->ollama_health.version);
 	add_str(ollama, CTL_R_LAST_ERROR, ollama_health_last_error(&d->ollama_health));
 	json_object_object_add(b, CTL_R_OLLAMA, ollama);
-	json_object_object_add(b, IDLE_STATUS_KEY, idle_watch_status_new(d->idle));
+	json_object_object_add(b, CTL_R_IDLE, idle_watch_status_new(d->idle));
 	standing_status_add(&d->standing, b);
 	json_object_object_add(b, "unload", unload_status_new(d->unload));
 	json_object_object_add(

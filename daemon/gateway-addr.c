@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/addr.h"
 #include "daemon/gateway-api.h"
 
 static int bad(char *err, size_t errlen, const char *listen, const char *why)
@@ -21,45 +22,27 @@ static int bad(char *err, size_t errlen, const char *listen, const char *why)
 int gw_listen_parse(const char *listen, bool allow_remote, char *host, size_t hostlen, int *port,
 	char *err, size_t errlen)
 {
-	const char *colon, *h = listen;
-	size_t hl;
-	char *end;
-	long p;
-	struct in_addr a4;
-	struct in6_addr a6;
-	bool loopback;
+	struct ic_hostport hp;
+	enum ic_hostport_err rc = ic_hostport_split(listen, strlen(listen), 0, &hp);
 
-	if (*listen == '[') {
-		const char *rb = strchr(listen, ']');
-
-		if (!rb || rb[1] != ':')
+	if (hp.bracketed || rc == IC_HP_NO_BRACKET) {
+		if (rc != IC_HP_OK || !hp.port)
 			return bad(err, errlen, listen, "expected [IPv6]:PORT");
-		h = listen + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon || strchr(listen, ':') != colon)
-			return bad(err, errlen, listen, "expected HOST:PORT, e.g. 127.0.0.1:11435");
-		hl = (size_t)(colon - listen);
+	} else if (!hp.port || memchr(hp.port, ':', hp.port_len)) {
+		return bad(err, errlen, listen, "expected HOST:PORT, e.g. 127.0.0.1:11435");
 	}
-	if (hl == 0 || hl >= hostlen)
+	if (hp.host_len == 0 || hp.host_len >= hostlen)
 		return bad(err, errlen, listen, "the host is missing or too long");
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end || p < 1 || p > 65535)
+	memcpy(host, hp.host, hp.host_len);
+	host[hp.host_len] = '\0';
+	*port = ic_port_parse(hp.port, hp.port_len);
+	if (*port < 0)
 		return bad(err, errlen, listen, "the port must be a number from 1 to 65535");
-	*port = (int)p;
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, hostlen, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		loopback = (ntohl(a4.s_addr) >> 24) == 127;
-	else if (inet_pton(AF_INET6, host, &a6) == 1)
-		loopback = IN6_IS_ADDR_LOOPBACK(&a6);
-	else
+	if (!ic_addr_parse(host, strlen(host), (unsigned char[16]){ 0 }, NULL))
 		return bad(err, errlen, listen, "the host must be an IP address or localhost");
-	if (!loopback && !allow_remote)
+	if (!allow_remote && !ic_addr_is_loopback(host))
 		return bad(err, errlen, listen,
 			"not a loopback address; the gateway has no "
 			"authentication, so other hosts may use it only with "
@@ -87,61 +70,29 @@ bool gw_cors_allowed(const char *origins, const char *origin)
 	return false;
 }
 
-/* "[IPv6]" naming loopback; hl bytes of h, brackets included. */
-static bool ipv6_literal_loopback(const char *h, size_t hl)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-	struct in6_addr a6;
-
-	if (hl < 3 || h[0] != '[' || h[hl - 1] != ']' || hl - 2 >= sizeof(buf))
-		return false;
-	memcpy(buf, h + 1, hl - 2);
-	buf[hl - 2] = '\0';
-	return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-/* "localhost" (any case, with or without the root's dot) or a dotted
- * IPv4 address in 127/8; hl bytes of h. */
-static bool name_loopback(const char *h, size_t hl)
-{
-	char buf[INET_ADDRSTRLEN + 1];
-	struct in_addr a4;
-
-	if ((hl == 9 || (hl == 10 && h[9] == '.')) && strncasecmp(h, "localhost", 9) == 0)
-		return true;
-	if (hl >= sizeof(buf))
-		return false;
-	memcpy(buf, h, hl);
-	buf[hl] = '\0';
-	return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
-}
-
+/* The Host header's host: "localhost" (any case, with or without the
+ * root's dot), a dotted IPv4 address in 127/8, or "[::1]"; with a port
+ * 1..65535 or none. */
 bool gw_host_loopback(const char *host)
 {
-	const char *port;
-	size_t hl, pl;
+	struct ic_hostport hp;
+	char buf[INET6_ADDRSTRLEN + 1];
 
-	if (!host)
+	if (!host || ic_hostport_split(host, strlen(host), 0, &hp) != IC_HP_OK)
 		return false;
-	if (*host == '[') {
-		const char *rb = strchr(host, ']');
-
-		if (!rb)
-			return false;
-		hl = (size_t)(rb - host) + 1;
-		port = rb[1] == ':' ? rb + 2 : rb[1] == '\0' ? NULL : "";
-	} else {
-		const char *colon = strchr(host, ':');
-
-		hl = colon ? (size_t)(colon - host) : strlen(host);
-		port = colon ? colon + 1 : NULL;
-	}
-	if (port) { /* 1..65535, digits only */
-		pl = strspn(port, "0123456789");
-		if (pl == 0 || pl > 5 || port[pl] != '\0' || atol(port) < 1 || atol(port) > 65535)
-			return false;
-	}
-	return *host == '[' ? ipv6_literal_loopback(host, hl) : name_loopback(host, hl);
+	if (hp.port && (hp.port_len > 5 || ic_port_parse(hp.port, hp.port_len) < 0))
+		return false;
+	if (!hp.bracketed && (hp.host_len == 9 || (hp.host_len == 10 && hp.host[9] == '.')) &&
+		strncasecmp(hp.host, "localhost", 9) == 0)
+		return true;
+	if (hp.host_len >= sizeof(buf))
+		return false;
+	memcpy(buf, hp.host, hp.host_len);
+	buf[hp.host_len] = '\0';
+	/* "[127.0.0.1]" and a bare "::1" are not how a Host header names them */
+	if (hp.bracketed != (strchr(buf, ':') != NULL))
+		return false;
+	return ic_addr_is_loopback(buf);
 }
 
 const char *gw_request_refused(

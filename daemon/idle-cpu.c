@@ -16,8 +16,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,48 +50,6 @@ struct idle_cpu {
 	double own_pct;
 };
 
-int idle_pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* Read a small file into buf (NUL-terminated); bytes read or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return n;
-}
-
-int idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len)
-{
-	char path[512], tmp[64];
-	char *nl;
-
-	snprintf(path, sizeof(path), "%s/%ld/comm", proc_root, (long)pid);
-	if (read_small(path, tmp, sizeof(tmp)) < 0)
-		return -1;
-	nl = strchr(tmp, '\n');
-	if (nl)
-		*nl = '\0';
-	snprintf(buf, len, "%s", tmp);
-	return 0;
-}
-
 /* First line of /proc/stat: all and busy (all - idle - iowait) ticks. */
 static int read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
 {
@@ -101,7 +57,7 @@ static int read_stat(const char *proc_root, uint64_t *all, uint64_t *busy)
 	unsigned long long v[8] = { 0 };
 
 	snprintf(path, sizeof(path), "%s/stat", proc_root);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (idle_read_small(path, 0, buf, sizeof(buf)) < 0)
 		return -1;
 	/* user nice system idle iowait irq softirq steal; guest time is
 	 * already in user and nice */
@@ -129,7 +85,7 @@ static int read_pid_stat(
 	int i;
 
 	snprintf(path, sizeof(path), "%s/%ld/stat", proc_root, (long)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (idle_read_small(path, 0, buf, sizeof(buf)) < 0)
 		return -1;
 	open_p = strchr(buf, '(');
 	close_p = strrchr(buf, ')');
@@ -355,7 +311,7 @@ double idle_cpu_psi(const char *proc_root)
 	const char *p;
 
 	snprintf(path, sizeof(path), "%s/pressure/cpu", proc_root);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (idle_read_small(path, 0, buf, sizeof(buf)) < 0)
 		return -1;
 	p = strstr(buf, "some avg10=");
 	if (!p || sscanf(p, "some avg10=%lf", &v) != 1)

@@ -154,18 +154,10 @@ static void card_pdev(const char *cards, const char *name, char *buf, size_t len
 static int read_busy(const char *cards, const char *name, double *out)
 {
 	char path[600], buf[32];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s/device/gpu_busy_percent", cards, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (idle_read_small(path, 0, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	*out = strtod(buf, NULL);
 	return 0;
 }

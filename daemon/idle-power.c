@@ -7,28 +7,18 @@
  */
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon/idle-sources.h"
 
 static int read_word(const char *dir, const char *name, const char *file, char *buf, size_t len)
 {
 	char path[1024];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (idle_read_small(path, 0, buf, len) < 0)
 		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }

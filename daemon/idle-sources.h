@@ -23,8 +23,12 @@
 
 struct event_base;
 
+/* ---- idle-read.c: what the sources share ---- */
 /* snprintf into a path buffer; -1 if it did not fit (nothing to read there). */
 int idle_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Read the small file path (open flags O_RDONLY | O_CLOEXEC | oflags) in
+ * one read into buf, NUL-terminated; bytes read or -1. */
+ssize_t idle_read_small(const char *path, int oflags, char *buf, size_t len);
 /* Read ROOT/PID/comm into buf (without the newline); 0 ok, -1 gone. */
 int idle_read_comm(const char *proc_root, pid_t pid, char *buf, size_t len);
 

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "ctlproto.h"
 #include "daemon/daemon.h"
 #include "daemon/idle-sources.h"
 #include "daemon/idle-watch.h"
@@ -287,7 +288,7 @@ void idle_watch_free(struct idle_watch *w)
 
 static json_object *unknown(void)
 {
-	return json_object_new_string("unknown");
+	return json_object_new_string(CTL_IDLE_UNKNOWN);
 }
 
 /* One decimal, printed as such (not 63.200000000000003). */
@@ -307,11 +308,11 @@ static json_object *cpu_status(const struct idle_watch *w)
 	if (w->last.cpu_others < 0)
 		return unknown();
 	o = json_object_new_object();
-	json_object_object_add(o, "others_percent", percent(w->last.cpu_others));
+	json_object_object_add(o, CTL_IDLE_OTHERS_PERCENT, percent(w->last.cpu_others));
 	if (own >= 0)
-		json_object_object_add(o, "own_percent", percent(own));
+		json_object_object_add(o, CTL_IDLE_OWN_PERCENT, percent(own));
 	if (w->psi >= 0)
-		json_object_object_add(o, "psi_some_avg10", percent(w->psi));
+		json_object_object_add(o, CTL_IDLE_PSI, percent(w->psi));
 	return o;
 }
 
@@ -327,18 +328,21 @@ static json_object *gpu_status(const struct idle_watch *w)
 		const struct idle_gpu_reading *g = &w->gpu[i];
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "gpu", json_object_new_int((int)i));
-		json_object_object_add(o, "source", json_object_new_string(w->gpu_source[i]));
-		json_object_object_add(o, "device", json_object_new_int(g->index));
-		json_object_object_add(o, "used_percent", percent(g->total));
-		json_object_object_add(o, "own_percent", percent(g->own));
+		json_object_object_add(o, CTL_IDLE_GPU_INDEX, json_object_new_int((int)i));
+		json_object_object_add(
+			o, CTL_IDLE_GPU_SOURCE, json_object_new_string(w->gpu_source[i]));
+		json_object_object_add(o, CTL_IDLE_GPU_DEVICE, json_object_new_int(g->index));
+		json_object_object_add(o, CTL_IDLE_GPU_USED_PERCENT, percent(g->total));
+		json_object_object_add(o, CTL_IDLE_OWN_PERCENT, percent(g->own));
 		if (g->pci[0])
-			json_object_object_add(o, "pci", json_object_new_string(g->pci));
-		json_object_object_add(o, "watched", json_object_new_boolean(w->gpu_watched[i]));
+			json_object_object_add(o, CTL_IDLE_GPU_PCI, json_object_new_string(g->pci));
+		json_object_object_add(
+			o, CTL_IDLE_GPU_WATCHED, json_object_new_boolean(w->gpu_watched[i]));
 		if (g->top_pid > 0) {
-			json_object_object_add(o, "top_pid", json_object_new_int(g->top_pid));
 			json_object_object_add(
-				o, "top_process", json_object_new_string(g->top_comm));
+				o, CTL_IDLE_GPU_TOP_PID, json_object_new_int(g->top_pid));
+			json_object_object_add(
+				o, CTL_IDLE_GPU_TOP_PROCESS, json_object_new_string(g->top_comm));
 		}
 		json_object_array_add(arr, o);
 	}
@@ -352,9 +356,9 @@ static json_object *input_status(long age, const char *where)
 	if (age < 0)
 		return unknown();
 	o = json_object_new_object();
-	json_object_object_add(o, "seconds_ago", json_object_new_int64(age));
+	json_object_object_add(o, CTL_IDLE_SECONDS_AGO, json_object_new_int64(age));
 	if (where && *where)
-		json_object_object_add(o, "where", json_object_new_string(where));
+		json_object_object_add(o, CTL_IDLE_WHERE, json_object_new_string(where));
 	return o;
 }
 
@@ -363,10 +367,10 @@ static json_object *exclusive_status(const struct idle_sample *s)
 	json_object *o;
 
 	if (!s->exclusive[0])
-		return json_object_new_string("none");
+		return json_object_new_string(CTL_IDLE_NONE);
 	o = json_object_new_object();
-	json_object_object_add(o, "process", json_object_new_string(s->exclusive));
-	json_object_object_add(o, "pid", json_object_new_int(s->exclusive_pid));
+	json_object_object_add(o, CTL_IDLE_EXCLUSIVE_PROCESS, json_object_new_string(s->exclusive));
+	json_object_object_add(o, CTL_IDLE_EXCLUSIVE_PID, json_object_new_int(s->exclusive_pid));
 	return o;
 }
 
@@ -378,14 +382,14 @@ static json_object *schedule_status(const struct idle_watch *w)
 	json_object *o;
 
 	if (!c->schedule.set)
-		return json_object_new_string("none");
+		return json_object_new_string(CTL_IDLE_NONE);
 	o = json_object_new_object();
-	json_object_object_add(o, "text", json_object_new_string(c->schedule_text));
-	json_object_object_add(
-		o, "open", json_object_new_boolean(schedule_open(&c->schedule, now)));
+	json_object_object_add(o, CTL_IDLE_SCHEDULE_TEXT, json_object_new_string(c->schedule_text));
+	json_object_object_add(o, CTL_IDLE_SCHEDULE_OPEN,
+		json_object_new_boolean(schedule_open(&c->schedule, now)));
 	next = schedule_next_open(&c->schedule, now);
 	if (next > now)
-		json_object_object_add(o, "next_open", json_object_new_int64(next));
+		json_object_object_add(o, CTL_IDLE_SCHEDULE_NEXT_OPEN, json_object_new_int64(next));
 	return o;
 }
 
@@ -394,18 +398,22 @@ json_object *idle_watch_status_new(const struct idle_watch *w)
 	const struct idle_params *p = &w->pol.p;
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "mode", json_object_new_string(idle_mode_name(p->mode)));
-	json_object_object_add(o, "state", json_object_new_string(idle_state_name(w->pol.state)));
-	json_object_object_add(o, "reason", json_object_new_string(w->pol.reason));
-	json_object_object_add(o, "since", json_object_new_int64(w->pol.since));
-	json_object_object_add(o, "on_busy", json_object_new_string(idle_on_busy_name(p->on_busy)));
-	json_object_object_add(o, "cpu", cpu_status(w));
-	json_object_object_add(o, "gpu", gpu_status(w));
-	json_object_object_add(o, "terminal", input_status(w->tty_age, w->tty_where));
-	json_object_object_add(o, "logind",
-		w->logind ? input_status(w->logind_age, NULL) : json_object_new_string("off"));
-	json_object_object_add(o, "power", json_object_new_string(idle_power_name(w->power)));
-	json_object_object_add(o, "exclusive", exclusive_status(&w->last));
-	json_object_object_add(o, "schedule", schedule_status(w));
+	json_object_object_add(o, CTL_IDLE_MODE, json_object_new_string(idle_mode_name(p->mode)));
+	json_object_object_add(
+		o, CTL_IDLE_STATE, json_object_new_string(idle_state_name(w->pol.state)));
+	json_object_object_add(o, CTL_IDLE_REASON, json_object_new_string(w->pol.reason));
+	json_object_object_add(o, CTL_IDLE_SINCE, json_object_new_int64(w->pol.since));
+	json_object_object_add(
+		o, CTL_IDLE_ON_BUSY, json_object_new_string(idle_on_busy_name(p->on_busy)));
+	json_object_object_add(o, CTL_IDLE_CPU, cpu_status(w));
+	json_object_object_add(o, CTL_IDLE_GPU, gpu_status(w));
+	json_object_object_add(o, CTL_IDLE_TERMINAL, input_status(w->tty_age, w->tty_where));
+	json_object_object_add(o, CTL_IDLE_LOGIND,
+		w->logind ? input_status(w->logind_age, NULL)
+			  : json_object_new_string(CTL_IDLE_OFF));
+	json_object_object_add(
+		o, CTL_IDLE_POWER, json_object_new_string(idle_power_name(w->power)));
+	json_object_object_add(o, CTL_IDLE_EXCLUSIVE, exclusive_status(&w->last));
+	json_object_object_add(o, CTL_IDLE_SCHEDULE, schedule_status(w));
 	return o;
 }

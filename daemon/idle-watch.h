@@ -16,16 +16,14 @@
 struct daemon;
 struct idle_watch;
 
-/* Member of the status reply that holds idle_watch_status_new(). */
-#define IDLE_STATUS_KEY "idle"
-
 /* Start sampling with d->cfg (the first sample is taken at once). */
 struct idle_watch *idle_watch_new(struct daemon *d);
 void idle_watch_free(struct idle_watch *w);
 /* d->cfg was replaced (reload): new samplers and parameters. */
 void idle_watch_reconfigure(struct idle_watch *w);
-/* The "idle" object of status (NEW): mode, state, reason, since, and
- * one member per signal with its latest value or "unknown". */
+/* The "idle" object of status (NEW, the status reply's CTL_R_IDLE):
+ * mode, state, reason, since, and one member per signal with its latest
+ * value or "unknown"; member names in ctlproto.h (CTL_IDLE_*). */
 json_object *idle_watch_status_new(const struct idle_watch *w);
 
 #endif

@@ -12,7 +12,7 @@ tests_unit_test_idle_policy_LDADD = $(CHECK_LIBS)
 
 # The samplers over fake proc/sys/dev trees, and a fake NVML (a shared
 # library with the symbols daemon/idle-nvml.c resolves) that tests load.
-IDLE_SAMPLER_SOURCES = daemon/idle-sources.h daemon/idle-cpu.c daemon/idle-power.c \
+IDLE_SAMPLER_SOURCES = daemon/idle-sources.h daemon/idle-read.c daemon/idle-cpu.c daemon/idle-power.c \
 	daemon/idle-tty.c daemon/idle-drm.c daemon/idle-nvml.c
 check_PROGRAMS += tests/fake-nvml/libfake-nvml.so
 tests_fake_nvml_libfake_nvml_so_SOURCES = tests/fake-nvml/fake-nvml.c

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/idle-sources.h"
 #include "daemon/pause-file.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -48,16 +49,9 @@ static int read_deadline(const char *path, time_t *until)
 {
 	char buf[PAUSE_FILE_MAX], *end;
 	long long v;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0)
+	if (idle_read_small(path, O_NOFOLLOW, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	errno = 0;
 	v = strtoll(buf, &end, 10);
 	if (errno || end == buf || (*end && strcmp(end, "\n") != 0) || v < 0)

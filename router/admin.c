@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* admin.c - /admin/nodes and /metrics' allow list (see admin.h). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "common/addr.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -18,8 +18,8 @@
 #include "trust.h"
 
 struct admin {
-	char *token;	     /* NULL: /admin/nodes is off */
-	char *metrics_allow; /* copy of the list, NULL: everyone */
+	char *token;			    /* NULL: /admin/nodes is off */
+	struct ic_cidr_list *metrics_allow; /* parsed at load; NULL: everyone */
 };
 
 /* The first line of path, or NULL (reason logged). */
@@ -67,8 +67,7 @@ struct admin *admin_new(const struct router_config *cfg)
 	if (cfg->admin_token_file)
 		a->token = read_token(cfg->admin_token_file);
 	if (cfg->metrics_allow) {
-		a->metrics_allow = xstrdup(cfg->metrics_allow);
-		admin_ip_in_list(a->metrics_allow, "", &bad);
+		a->metrics_allow = ic_cidr_list_new(cfg->metrics_allow, &bad);
 		if (bad)
 			log_warn("router.metrics_allow: %zu entries are not addresses or "
 				 "networks and are ignored",
@@ -85,7 +84,7 @@ void admin_free(struct admin *a)
 		explicit_bzero(a->token, strlen(a->token));
 		free(a->token);
 	}
-	free(a->metrics_allow);
+	ic_cidr_list_free(a->metrics_allow);
 	free(a);
 }
 
@@ -115,96 +114,20 @@ bool admin_token_matches(const char *token, const char *header)
 	return diff == 0;
 }
 
-/* Text address -> 16 bytes (IPv4 as ::ffff:a.b.c.d); bits of that form. */
-static bool parse_addr(const char *s, unsigned char out[16], int *v4_offset)
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET6, s, out) == 1) {
-		*v4_offset = 0;
-		return true;
-	}
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &a4, 4);
-		*v4_offset = 96;
-		return true;
-	}
-	return false;
-}
-
-static bool prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
-{
-	int bytes = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, (size_t)bytes) != 0)
-		return false;
-	return rest == 0 || ((a[bytes] ^ b[bytes]) & (0xff << (8 - rest))) == 0;
-}
-
 bool admin_ip_in_list(const char *list, const char *ip, size_t *bad)
 {
-	unsigned char want[16], net[16];
-	bool have_ip, found = false;
-	const char *p = list;
-	int off;
+	struct ic_cidr_list *l = ic_cidr_list_new(list, bad);
+	bool found = ic_cidr_list_match(l, ip);
 
-	*bad = 0;
-	have_ip = parse_addr(ip, want, &off);
-	while (p && *p) {
-		char item[80], *slash, *end;
-		size_t len = strcspn(p, ",");
-		long bits;
-		int noff;
-
-		if (len >= sizeof(item)) { /* no address is that long */
-			(*bad)++;
-			p += len + (p[len] == ',');
-			continue;
-		}
-		snprintf(item, sizeof(item), "%.*s", (int)len, p);
-		p += len + (p[len] == ',');
-		{
-			char *s = item, *e;
-
-			while (*s == ' ' || *s == '\t')
-				s++;
-			memmove(item, s, strlen(s) + 1);
-			e = item + strlen(item);
-			while (e > item && (e[-1] == ' ' || e[-1] == '\t'))
-				*--e = '\0';
-		}
-		if (!item[0])
-			continue;
-		slash = strchr(item, '/');
-		if (slash)
-			*slash = '\0';
-		if (!parse_addr(item, net, &noff)) {
-			(*bad)++;
-			continue;
-		}
-		bits = 128 - noff;
-		if (slash) {
-			bits = strtol(slash + 1, &end, 10);
-			if (*end || end == slash + 1 || bits < 0 || bits > 128 - noff) {
-				(*bad)++;
-				continue;
-			}
-		}
-		if (have_ip && prefix_equal(want, net, (int)bits + noff))
-			found = true;
-	}
+	ic_cidr_list_free(l);
 	return found;
 }
 
 bool admin_metrics_allowed(const struct router *r, const char *ip)
 {
-	size_t bad;
-
 	if (!r->admin || !r->admin->metrics_allow)
 		return true;
-	return admin_ip_in_list(r->admin->metrics_allow, ip, &bad);
+	return ic_cidr_list_match(r->admin->metrics_allow, ip);
 }
 
 void admin_metrics_add(const struct router *r, json_object *o)

@@ -32,8 +32,10 @@ bool admin_enabled(const struct admin *a);
  * token?  Public for the unit test. */
 bool admin_token_matches(const char *token, const char *header);
 
-/* Is ip (text) in the networks of list (comma-separated "ADDR[/BITS]")?
- * Pure, for the unit test; *bad counts entries that are not networks. */
+/* Is ip (text) in the networks of list (comma-separated "ADDR[/BITS]",
+ * common/addr.h's list)?  Parses list each call: for the unit test; the
+ * router parses metrics_allow once, in admin_new().  *bad counts entries
+ * that are not networks. */
 bool admin_ip_in_list(const char *list, const char *ip, size_t *bad);
 
 /* May ip read /metrics? */

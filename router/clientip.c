@@ -8,32 +8,13 @@
 #include <string.h>
 
 #include "clientip.h"
+#include "common/addr.h"
 #include "common/xmalloc.h"
 
 /* More than lws keeps of all headers (max_http_header_data, 4096 in
  * idleclaw-routerd.c): the header is always read whole, since the entries
  * that count are at its end. */
 #define XFF_MAX 4100
-
-/* Canonical binary form of an address, so "::1" equals "0:0::1". */
-static int parse_addr(const char *s, size_t len, unsigned char out[16], int *family)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (inet_pton(AF_INET, tmp, out) == 1) {
-		*family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, tmp, out) == 1) {
-		*family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
 
 /* IPv4-mapped IPv6 peers ("::ffff:1.2.3.4") are IPv4 clients. */
 static const char *unmap(const char *peer)
@@ -43,48 +24,17 @@ static const char *unmap(const char *peer)
 	return peer;
 }
 
-struct addr {
-	int family;
-	unsigned char bin[16];
-};
-
+/* The networks of router.trusted_proxies (addr.h's list: one address, or
+ * a network written ADDR/BITS). */
 struct clientip_trusted {
-	struct addr *v;
-	size_t n;
+	struct ic_cidr_list *nets;
 };
 
 struct clientip_trusted *clientip_trusted_new(const char *list, size_t *n_bad)
 {
 	struct clientip_trusted *t = xcalloc(1, sizeof(*t));
-	const char *p = list ? list : "";
-	size_t bad = 0, cap = 0;
 
-	while (*p) {
-		const char *start, *end;
-		struct addr a;
-
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		start = p;
-		while (*p && *p != ',')
-			p++;
-		end = p;
-		while (end > start && isspace((unsigned char)end[-1]))
-			end--;
-		if (end == start)
-			continue;
-		if (parse_addr(start, (size_t)(end - start), a.bin, &a.family) < 0) {
-			bad++;
-			continue;
-		}
-		if (t->n == cap) {
-			cap = cap ? cap * 2 : 4;
-			t->v = xrealloc(t->v, cap * sizeof(*t->v));
-		}
-		t->v[t->n++] = a;
-	}
-	if (n_bad)
-		*n_bad = bad;
+	t->nets = ic_cidr_list_new(list, n_bad);
 	return t;
 }
 
@@ -92,29 +42,18 @@ void clientip_trusted_free(struct clientip_trusted *t)
 {
 	if (!t)
 		return;
-	free(t->v);
+	ic_cidr_list_free(t->nets);
 	free(t);
 }
 
 size_t clientip_trusted_count(const struct clientip_trusted *t)
 {
-	return t ? t->n : 0;
+	return t ? ic_cidr_list_count(t->nets) : 0;
 }
 
 bool clientip_is_trusted(const struct clientip_trusted *t, const char *addr)
 {
-	struct addr a;
-
-	if (!t || t->n == 0 || !addr)
-		return false;
-	addr = unmap(addr);
-	if (parse_addr(addr, strlen(addr), a.bin, &a.family) < 0)
-		return false;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].family == a.family &&
-			memcmp(t->v[i].bin, a.bin, a.family == AF_INET ? 4 : 16) == 0)
-			return true;
-	return false;
+	return t && ic_cidr_list_match(t->nets, addr);
 }
 
 /*
@@ -136,7 +75,6 @@ static void xff_choose(const char *xff, const char *peer, const struct clientip_
 	for (;;) {
 		const char *p = end, *s, *e = end;
 		unsigned char bin[16];
-		int family;
 
 		while (p > xff && p[-1] != ',')
 			p--;
@@ -145,8 +83,8 @@ static void xff_choose(const char *xff, const char *peer, const struct clientip_
 		while (e > s && isspace((unsigned char)e[-1]))
 			e--;
 		if (e > s) {
-			/* parse_addr() takes no more than hop holds */
-			if (parse_addr(s, (size_t)(e - s), bin, &family) < 0)
+			if ((size_t)(e - s) >= sizeof(hop) ||
+				!ic_addr_parse(s, (size_t)(e - s), bin, NULL))
 				break;
 			memcpy(hop, s, (size_t)(e - s));
 			hop[e - s] = '\0';

@@ -9,9 +9,10 @@
  * client sent there.  Anyone else's X-Forwarded-For is ignored, or clients
  * could pick their own IP and dodge every per-IP limit.
  *
- * The trusted list (router.trusted_proxies) is parsed once, when the
- * configuration is loaded or reloaded, into binary addresses; a request
- * only parses its peer's address and compares.
+ * The trusted list (router.trusted_proxies: addresses or networks
+ * ADDR/BITS) is parsed once, when the configuration is loaded or reloaded,
+ * by common/addr.h's network-list parser; a request only parses its
+ * peer's address and compares.
  */
 #ifndef IC_ROUTER_CLIENTIP_H
 #define IC_ROUTER_CLIENTIP_H
@@ -23,13 +24,14 @@ struct lws;
 struct clientip_trusted;
 
 /*
- * A NEW parsed list from comma-separated addresses (list may be NULL or
- * empty: nobody is trusted).  Entries that are not IPv4 or IPv6 addresses
- * are left out and counted in *n_bad (if n_bad) for the caller to report.
+ * A NEW parsed list from comma-separated addresses or networks (list may
+ * be NULL or empty: nobody is trusted).  Entries that are not IPv4 or IPv6
+ * addresses or networks are left out and counted in *n_bad (if n_bad) for
+ * the caller to report.
  */
 struct clientip_trusted *clientip_trusted_new(const char *list, size_t *n_bad);
 void clientip_trusted_free(struct clientip_trusted *t);
-/* Addresses in t. */
+/* Addresses and networks in t. */
 size_t clientip_trusted_count(const struct clientip_trusted *t);
 
 /* true if addr (text; IPv6 in any form, IPv4-mapped as IPv4) is in t. */

@@ -9,6 +9,7 @@
 
 #include "cluster-names.h"
 #include "cluster.h"
+#include "common/addr.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/xmalloc.h"
@@ -605,35 +606,16 @@ static char *default_instance(int port)
  * client would take anything and retry it for ever. */
 static bool url_ok(const char *url)
 {
-	const char *h, *end, *colon;
+	const char *h = url + 7;
+	struct ic_hostport hp;
 
-	if (strncmp(url, "nats://", 7) != 0)
+	if (strncmp(url, "nats://", 7) != 0 || !*h || strpbrk(h, " \t,/@"))
 		return false;
-	h = url + 7;
-	end = h + strlen(h);
-	if (h == end || strpbrk(h, " \t,/@"))
+	if (ic_hostport_split(h, strlen(h), 0, &hp) != IC_HP_OK || hp.host_len == 0)
 		return false;
-	if (*h == '[') {
-		const char *rb = strchr(h, ']');
-
-		if (!rb || rb == h + 1)
-			return false;
-		colon = rb[1] == ':' ? rb + 1 : NULL;
-		if (!colon && rb + 1 != end)
-			return false;
-	} else {
-		colon = strchr(h, ':');
-		if (colon == h || strchr(h, '[') || strchr(h, ']'))
-			return false;
-	}
-	if (colon) {
-		char *e;
-		long port = strtol(colon + 1, &e, 10);
-
-		if (colon[1] == '\0' || *e || port < 1 || port > 65535)
-			return false;
-	}
-	return true;
+	if (!hp.bracketed && strpbrk(h, "[]"))
+		return false;
+	return !hp.port || ic_port_parse(hp.port, hp.port_len) > 0;
 }
 
 /* This instance's inbox: frames and answers for its chats on peers, and

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "common/addr.h"
 #include "common/cmdline.h"
 #include "common/log.h"
 #include "common/startup.h"
@@ -180,29 +181,16 @@ void router_wakeup(struct router *r)
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" -> host (empty = any) and port. */
 static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
 {
-	const char *colon;
-	char *end;
-	long p;
+	struct ic_hostport hp;
 
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= hostlen)
-			return -1;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= hostlen)
-			return -1;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	p = strtol(colon + 1, &end, 10);
-	if (*end || p < 1 || p > 65535 || colon[1] == '\0')
+	if (ic_hostport_split(s, strlen(s), IC_HP_LAST_COLON, &hp) != IC_HP_OK || !hp.port ||
+		hp.host_len >= hostlen)
 		return -1;
-	*port = (int)p;
+	*port = ic_port_parse(hp.port, hp.port_len);
+	if (*port < 0)
+		return -1;
+	memcpy(host, hp.host, hp.host_len);
+	host[hp.host_len] = '\0';
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/limits.h"
+#include "common/patterns.h"
 #include "common/proto.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
@@ -15,25 +16,8 @@
 
 bool prompt_name_matches(const char *patterns, const char *model)
 {
-	const char *p = patterns;
-	size_t mlen = strlen(model);
-
-	while (p && *p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		while (len && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		for (size_t i = 0; len && i + len <= mlen; i++)
-			if (strncasecmp(model + i, p, len) == 0)
-				return true;
-		p = end ? end + 1 : NULL;
-	}
-	return false;
+	return ic_patterns_match_flags(
+		patterns, model, IC_PATTERNS_CASEFOLD | IC_PATTERNS_BARE_SUBSTRING);
 }
 
 unsigned prompt_model_caps(const struct router_config *cfg, const struct node *n, const char *model)

@@ -30,8 +30,9 @@ struct node;
  * else cfg's thinking_models / tool_models matched against the name. */
 unsigned prompt_model_caps(
 	const struct router_config *cfg, const struct node *n, const char *model);
-/* true if one comma-separated entry of patterns occurs in model (ASCII
- * case-insensitive). */
+/* true if model matches one entry of patterns: shell patterns (patterns.h),
+ * either case; an entry without a wildcard matches as a part of the name
+ * ("qwen3" as "*qwen3*"), as these lists did before they took patterns. */
 bool prompt_name_matches(const char *patterns, const char *model);
 
 /* A NEW array of the last PROMPT_HISTORY_MAX messages of messages. */

@@ -26,7 +26,8 @@ static const struct ic_config_key router_keys[] = {
 		.key = "trusted_proxies",
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(trusted_proxies),
-		.help = "comma-separated peer addresses whose X-Forwarded-For is believed" },
+		.help = "comma-separated peer addresses or networks (ADDR/BITS) whose "
+			"X-Forwarded-For is believed" },
 	{ .section = "router",
 		.key = "log_level",
 		.type = IC_CONFIG_LOGLEVEL,
@@ -229,14 +230,15 @@ static const struct ic_config_key router_keys[] = {
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(thinking_models),
 		.def_str = ROUTER_THINKING_MODELS_DEFAULT,
-		.help = "comma-separated name parts of models that think, for nodes that do "
-			"not report capabilities" },
+		.help = "models that think (shell patterns; an entry without a wildcard is "
+			"a part of the name), for nodes that do not report capabilities" },
 	{ .section = "router",
 		.key = "tool_models",
 		.type = IC_CONFIG_STRING,
 		.offset = OFF(tool_models),
-		.help = "comma-separated name parts of models with native tool calls, for nodes "
-			"that do not report capabilities (unset: the public server's list)" },
+		.help = "models with native tool calls (shell patterns; an entry without a "
+			"wildcard is a part of the name), for nodes that do not report "
+			"capabilities (unset: the public server's list)" },
 	{ .section = "router",
 		.key = "web_root",
 		.type = IC_CONFIG_STRING,

@@ -56,7 +56,7 @@ struct router_config {
 	int trust_standing_interval;
 	/* prompt policy (prompt.c) */
 	char *system_prompt;   /* NULL: ROUTER_SYSTEM_PROMPT_DEFAULT */
-	char *thinking_models; /* comma-separated name patterns */
+	char *thinking_models; /* shell patterns (prompt_name_matches()) */
 	char *tool_models;     /* NULL: ROUTER_TOOL_MODELS_DEFAULT */
 	/* [tools] (tools.c): no searxng_url, no tools */
 	char *searxng_url;
@@ -72,10 +72,10 @@ struct router_config {
 #define ROUTER_SYSTEM_PROMPT_DEFAULT                                                   \
 	"You are a helpful assistant running on IdleClaw, a community platform where " \
 	"people share their computers' idle time to run open language models."
-#define ROUTER_THINKING_MODELS_DEFAULT "qwen3"
-#define ROUTER_TOOL_MODELS_DEFAULT                                                      \
-	"qwen3,llama3.1,llama3.2,llama3.3,mistral,ministral,granite4,devstral,gpt-oss," \
-	"qwen3.5,functiongemma"
+#define ROUTER_THINKING_MODELS_DEFAULT "*qwen3*"
+#define ROUTER_TOOL_MODELS_DEFAULT                                                   \
+	"*qwen3*,*llama3.1*,*llama3.2*,*llama3.3*,*mistral*,*ministral*,*granite4*," \
+	"*devstral*,*gpt-oss*,*qwen3.5*,*functiongemma*"
 #define ROUTER_TOOL_WINDOW_S 60
 /* $(datadir)/idleclaw/web, from router/local.mk */
 #ifndef ROUTER_WEB_ROOT_DEFAULT

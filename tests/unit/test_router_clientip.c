@@ -87,6 +87,19 @@ START_TEST(test_address_forms)
 }
 END_TEST
 
+/* The list is common/addr.h's network list: a proxy pool as ADDR/BITS. */
+START_TEST(test_trusted_networks)
+{
+	ck_assert(in_list("10.1.2.3", "10.0.0.0/8"));
+	ck_assert(in_list("::ffff:10.1.2.3", "10.0.0.0/8"));
+	ck_assert(!in_list("11.0.0.1", "10.0.0.0/8"));
+	ck_assert(in_list("fd00::5", "fd00::/8, 192.0.2.1"));
+	ck_assert(!in_list("10.1.2.3", "10.0.0.0/33"));
+	ck_assert_str_eq(
+		choose("10.9.9.9", "198.51.100.4, 10.0.0.7", "10.0.0.0/8"), "198.51.100.4");
+}
+END_TEST
+
 START_TEST(test_list_parsed_once)
 {
 	size_t bad = 99;
@@ -140,6 +153,7 @@ int main(void)
 	tcase_add_test(tc, test_trusted_peer_rightmost_untrusted);
 	tcase_add_test(tc, test_address_forms);
 	tcase_add_test(tc, test_list_parsed_once);
+	tcase_add_test(tc, test_trusted_networks);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

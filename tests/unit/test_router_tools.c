@@ -109,9 +109,24 @@ START_TEST(test_patterns_and_date)
 	ck_assert(prompt_name_matches("qwen3", "qwen3:8b"));
 	ck_assert(!prompt_name_matches("qwen3", "qwen2.5:7b"));
 	ck_assert(!prompt_name_matches("", "qwen3"));
+	/* shell patterns, either case; a bare entry is still a part of the name */
+	ck_assert(prompt_name_matches("*qwen3*", "QWEN3:8b"));
+	ck_assert(prompt_name_matches("llama3.?:*", "llama3.1:8b"));
+	ck_assert(!prompt_name_matches("llama3.?:*", "tinyllama3.1:8b"));
+	ck_assert(prompt_name_matches("llama3", "tinyllama3.1:8b"));
+	ck_assert(prompt_name_matches("Q?en3*", "qwen3:8b"));
+	ck_assert(!prompt_name_matches("qwen3*", "my-qwen3:8b"));
+	ck_assert(prompt_name_matches("gemma2 ,\tQWEN3", "hf.co/x/qwen3-abl:Q4"));
+	ck_assert(!prompt_name_matches("[", "qwen3"));
+	ck_assert(!prompt_name_matches(NULL, "qwen3"));
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "qwen3:8b"), IC_CAP_THINKING | IC_CAP_TOOLS);
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "gemma2:2b"), 0);
 	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "mistral:7b"), IC_CAP_TOOLS);
+	/* the defaults are patterns now, and match what the name parts did */
+	ck_assert_str_eq(cfg->thinking_models, "*qwen3*");
+	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "hf.co/u/Qwen3-4B:Q4_K_M"),
+		IC_CAP_THINKING | IC_CAP_TOOLS);
+	ck_assert_uint_eq(prompt_model_caps(cfg, NULL, "my-gpt-oss:20b"), IC_CAP_TOOLS);
 	prompt_date_line(1796083200, line, sizeof(line)); /* 2026-12-01 00:00 UTC */
 	ck_assert_str_eq(line, "Today's date is December 1, 2026.");
 	prompt_date_line(1796083199, line, sizeof(line));
