@@ -124,8 +124,8 @@ def test_bash_completion():
                                         "resume", "status"]
     assert complete("idleclawctl st") == ["status"]
     assert complete("idleclawctl --socket /x re") == ["reload", "resume"]
-    assert complete("idleclawctl chat --") == ["--help", "--hidethinking", "--model", "--raw",
-                                               "--system", "--think"]
+    assert complete("idleclawctl chat --") == ["--help", "--hidethinking", "--json", "--model",
+                                               "--raw", "--system", "--think"]
     assert complete("idleclawctl status --") == ["--help", "--json"]
     assert complete("idleclawctl help ch") == ["chat"]
     assert "--socket" in complete("idleclawctl --")
