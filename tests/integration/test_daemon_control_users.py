@@ -22,8 +22,10 @@ from daemonlib import LIMITS, iclib
 
 MODEL = "llama3.2:latest"
 USERS = [60001, 60002, 60003, 60004]
-CHATS_MAX, CHATS_RESERVED, CHATS_PER_USER = 16, 4, 4   # daemon/consume.h
-PER_UID_CONNS = 16                                     # daemon/control.h
+CHATS_MAX = LIMITS["IC_CONSUME_CHATS_MAX"]
+CHATS_RESERVED = LIMITS["IC_CONSUME_CHATS_RESERVED"]
+CHATS_PER_USER = LIMITS["IC_CONSUME_CHATS_PER_USER_MAX"]
+PER_UID_CONNS = LIMITS["IC_CONTROL_CLIENTS_PER_UID_MAX"]
 
 # Runs as an unprivileged user: opens n connections to the socket, on each
 # sends `chats` chats whose last message is "hold", probes every connection
@@ -235,12 +237,12 @@ def test_chat_slots_reserved_for_root(make_env):
     d = e.hold(USERS[3], 1, chats=1)
     assert d.chats("busy") == 1, d.results
     iclib.wait_for(lambda: e.r.holding == CHATS_MAX - CHATS_RESERVED, 10,
-                   what="12 chats held at the router")
+                   what="%d chats held at the router" % (CHATS_MAX - CHATS_RESERVED))
     root = e.d.ctl()
     for k in range(CHATS_RESERVED):
         root.send("chat", {"model": MODEL, "messages": [{"role": "user", "content": "hold"}]},
                   rid="h%d" % k)
-    iclib.wait_for(lambda: e.r.holding == CHATS_MAX, 10, what="16 chats held")
+    iclib.wait_for(lambda: e.r.holding == CHATS_MAX, 10, what="%d chats held" % CHATS_MAX)
     other = e.d.ctl()
     rep = chat(other)                                               # 17th
     assert rep["status"] == "busy", rep

@@ -18,11 +18,11 @@ import time
 import pytest
 
 import daemonlib as dl
-from daemonlib import iclib
+from daemonlib import LIMITS, iclib
 
 MODEL = "llama3.2:latest"
-GET_TIMEOUT_S = 5       # CONSUME_GET_TIMEOUT_S (daemon/consume.h)
-REUSE_S = 1.5           # CONSUME_GET_REUSE_MS
+GET_TIMEOUT_S = LIMITS["IC_CONSUME_GET_TIMEOUT_S"]
+REUSE_S = LIMITS["IC_CONSUME_GET_REUSE_MS"] / 1000
 
 
 class DripRouter:
