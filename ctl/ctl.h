@@ -59,8 +59,8 @@ struct ctl_option {
  * options and a command's own options take keys from CTL_OPT_OWN on. */
 enum {
 	CTL_OPT_HELP = 1, /* print the command's help, exit 0 */
-	CTL_OPT_JSON,	  /* ctx->json */
-	CTL_OPT_RAW,	  /* ctx->raw */
+	CTL_OPT_JSON,	  /* sets ctx->json */
+	CTL_OPT_RAW,	  /* sets ctx->raw */
 	CTL_OPT_VERSION,  /* idleclawctl.c: print the version, exit 0 */
 	CTL_OPT_OWN = 16,
 };
@@ -110,13 +110,14 @@ extern const struct ctl_option ctl_cmd_common_options[];
 
 /*
  * getopt_long over argv with the options of opts (a { 0 }-ended list; the
- * first operand ends them).  Calls fn for each; -1 when all are taken
- * (optind is the first operand), fn's exit code if it returned one, or
- * CTL_OPTS_BAD after saying "WHO: unknown option..." (who may be NULL);
- * the caller then prints its usage.
+ * first operand ends them).  Options keyed CTL_OPT_JSON and CTL_OPT_RAW
+ * set ctx->json and ctx->raw; fn is called for the others.  -1 when all
+ * are taken (optind is the first operand), fn's exit code if it returned
+ * one, or CTL_OPTS_BAD after saying "WHO: unknown option..." (who may be
+ * NULL); the caller then prints its usage.
  */
-int ctl_options_parse(const struct ctl_ctx *ctx, const char *who, const struct ctl_option *opts,
-	int argc, char **argv, ctl_option_fn *fn, void *arg);
+int ctl_options_parse(struct ctl_ctx *ctx, const char *who, const struct ctl_option *opts, int argc,
+	char **argv, ctl_option_fn *fn, void *arg);
 
 /*
  * A command's options: its own (fn is given those, may be NULL if it has

@@ -182,12 +182,6 @@ static int global_option(void *arg, const struct ctl_option *o, const char *valu
 		}
 		ctx->timeout_set = true;
 		break;
-	case CTL_OPT_JSON:
-		ctx->json = true;
-		break;
-	case CTL_OPT_RAW:
-		ctx->raw = true;
-		break;
 	case CTL_OPT_HELP:
 		print_help(stdout, ctx->progname);
 		return CTL_EXIT_OK;

@@ -104,7 +104,7 @@ static void bad_option(const struct ctl_ctx *ctx, const char *who, int c, char *
 		c == ':' ? "missing value for option" : "unknown option", word);
 }
 
-static int parse_set(const struct ctl_ctx *ctx, const char *who, const struct optset *s, int argc,
+static int parse_set(struct ctl_ctx *ctx, const char *who, const struct optset *s, int argc,
 	char **argv, ctl_option_fn *fn, void *arg)
 {
 	struct option longopts[OPTIONS_MAX + 1];
@@ -121,6 +121,15 @@ static int parse_set(const struct ctl_ctx *ctx, const char *who, const struct op
 			bad_option(ctx, who, c, argv);
 			return CTL_OPTS_BAD;
 		}
+		/* what every list that has them means by them */
+		if (o->key == CTL_OPT_JSON) {
+			ctx->json = true;
+			continue;
+		}
+		if (o->key == CTL_OPT_RAW) {
+			ctx->raw = true;
+			continue;
+		}
 		code = fn(arg, o, o->arg != NULL ? optarg : NULL);
 		if (code >= 0)
 			return code;
@@ -128,8 +137,8 @@ static int parse_set(const struct ctl_ctx *ctx, const char *who, const struct op
 	return -1;
 }
 
-int ctl_options_parse(const struct ctl_ctx *ctx, const char *who, const struct ctl_option *opts,
-	int argc, char **argv, ctl_option_fn *fn, void *arg)
+int ctl_options_parse(struct ctl_ctx *ctx, const char *who, const struct ctl_option *opts, int argc,
+	char **argv, ctl_option_fn *fn, void *arg)
 {
 	struct optset s = { .n = 0 };
 
@@ -137,7 +146,7 @@ int ctl_options_parse(const struct ctl_ctx *ctx, const char *who, const struct c
 	return parse_set(ctx, who, &s, argc, argv, fn, arg);
 }
 
-/* A command's parse: the common options here, its own to its handler. */
+/* A command's parse: --help here, its own options to its handler. */
 struct cmd_parse {
 	struct ctl_ctx *ctx;
 	const struct ctl_cmd_entry *self;
@@ -149,19 +158,11 @@ static int cmd_option(void *arg, const struct ctl_option *o, const char *value)
 {
 	struct cmd_parse *p = arg;
 
-	switch (o->key) {
-	case CTL_OPT_HELP:
+	if (o->key == CTL_OPT_HELP) {
 		ctl_print_cmd_help(p->ctx, p->self);
 		return CTL_EXIT_OK;
-	case CTL_OPT_JSON:
-		p->ctx->json = true;
-		return -1;
-	case CTL_OPT_RAW:
-		p->ctx->raw = true;
-		return -1;
-	default:
-		return p->fn(p->arg, o, value);
 	}
+	return p->fn(p->arg, o, value);
 }
 
 int ctl_cmd_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
