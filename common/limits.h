@@ -120,6 +120,26 @@
  * the reserve fit with room to spare. */
 #define IC_DAEMON_NOFILE 4096
 
+/*
+ * The daemon's control clients (daemon/control.h, consume.h): connections
+ * one unprivileged user may have open; chats running at once for all
+ * control clients, the last IC_CONSUME_CHATS_RESERVED of them kept for
+ * root and the daemon's user, at most IC_CONSUME_CHATS_PER_USER_MAX for an
+ * unprivileged user.  A GET to the router (/health, /api/models) takes at
+ * most IC_CONSUME_GET_TIMEOUT_S in all; its result serves whoever asks in
+ * the next IC_CONSUME_GET_REUSE_MS.
+ */
+#define IC_CONTROL_CLIENTS_PER_UID_MAX 16
+#define IC_CONSUME_CHATS_MAX 16
+#define IC_CONSUME_CHATS_RESERVED 4
+#define IC_CONSUME_CHATS_PER_USER_MAX 4
+#define IC_CONSUME_GET_TIMEOUT_S 5
+#define IC_CONSUME_GET_REUSE_MS 1500
+/* The gateway (daemon/gateway.h): bytes of output held for a client that
+ * does not read; bytes of answer kept for a stream:false reply. */
+#define IC_GATEWAY_OUTBUF_MAX (1024 * 1024)
+#define IC_GATEWAY_ANSWER_MAX (4 * 1024 * 1024)
+
 /* --- error text --- */
 #define IC_ERRBUF_MAX 256 /* buffers for one-line error messages */
 

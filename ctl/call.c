@@ -7,7 +7,6 @@
  * daemon's detail and a hint, and becomes the status table's exit code.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,14 +34,6 @@ void ctl_errorf(const struct ctl_ctx *ctx, const char *fmt, ...)
 		ctl_strip_controls(s);
 	fprintf(stderr, "%s: %s\n", ctx->progname, s);
 	free(s);
-}
-
-int ctl_usage(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *cmd)
-{
-	fprintf(stderr, "usage: %s [--socket PATH] [--timeout SECONDS] [--json] %s%s%s\n",
-		ctx->progname, cmd->name, cmd->usage[0] != '\0' ? " " : "", cmd->usage);
-	fprintf(stderr, "Run '%s help %s' for more.\n", ctx->progname, cmd->name);
-	return CTL_EXIT_USAGE;
 }
 
 struct ctl_client *ctl_open(const struct ctl_ctx *ctx, int *exit_code)
@@ -202,37 +193,4 @@ void ctl_print_json(const struct ctl_message *reply)
 	puts(json_object_to_json_string_ext(reply->root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 			JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
-	int max_operands, int *first)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			ctx->json = true;
-			break;
-		case 'h':
-			ctl_print_cmd_help(ctx, self);
-			return CTL_EXIT_OK;
-		default:
-			ctl_errorf(ctx, "%s: unknown option '%s'.", self->name, argv[optind - 1]);
-			return ctl_usage(ctx, self);
-		}
-	}
-	if (argc - optind > max_operands) {
-		ctl_errorf(ctx, "%s: unexpected argument '%s'.", self->name,
-			argv[optind + max_operands]);
-		return ctl_usage(ctx, self);
-	}
-	*first = optind;
-	return -1;
 }

@@ -24,7 +24,6 @@
  * ppoll(), so the flag is never missed between a check and a wait.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -725,53 +724,68 @@ static int plain_repl(struct chat *ch)
 
 /* --- the command --- */
 
+enum { OPT_MODEL = CTL_OPT_OWN, OPT_THINK, OPT_HIDETHINKING, OPT_SYSTEM };
+
+/* chat's own options (every command also takes --json and --help). */
+static const struct ctl_option chat_options[] = {
+	{ .name = "model",
+		.short_name = 'm',
+		.arg = "MODEL",
+		.required = true,
+		.key = OPT_MODEL,
+		.help = "the model to ask ('idleclawctl models' lists them)" },
+	{ .name = "think", .key = OPT_THINK, .help = "ask the model to think first" },
+	{ .name = "hidethinking",
+		.key = OPT_HIDETHINKING,
+		.help = "ask it to think, but do not show the thinking" },
+	{ .name = "system",
+		.arg = "TEXT",
+		.key = OPT_SYSTEM,
+		.help = "put TEXT before the first question" },
+	{ .name = "raw",
+		.key = CTL_OPT_RAW,
+		.help = "network text to a terminal as it came (escapes\nand all)" },
+	{ 0 },
+};
+
+struct chat_opts {
+	struct chat *ch;
+	const char *model, *system;
+};
+
+static int chat_option(void *arg, const struct ctl_option *o, const char *value)
+{
+	struct chat_opts *p = arg;
+
+	switch (o->key) {
+	case OPT_MODEL:
+		p->model = value;
+		break;
+	case OPT_THINK:
+		p->ch->think = true;
+		break;
+	case OPT_HIDETHINKING:
+		/* as Ollama's: the model still thinks, we do not show it */
+		p->ch->think = true;
+		p->ch->hide_thinking = true;
+		break;
+	case OPT_SYSTEM:
+		p->system = value;
+		break;
+	}
+	return -1;
+}
+
 static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 {
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "think", no_argument, NULL, 'T' },
-		{ "hidethinking", no_argument, NULL, 'H' },
-		{ "system", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *model = NULL, *system = NULL;
-	int c;
+	struct chat_opts p = { .ch = ch };
+	const char *model, *system;
+	int code = ctl_cmd_options(ch->ctx, ch->self, argc, argv, chat_option, &p, first);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+m:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			model = optarg;
-			break;
-		case 'T':
-			ch->think = true;
-			break;
-		case 'H':
-			/* as Ollama's: the model still thinks, we do not show it */
-			ch->think = true;
-			ch->hide_thinking = true;
-			break;
-		case 'S':
-			system = optarg;
-			break;
-		case 'j':
-			ch->ctx->json = true;
-			break;
-		case 'r':
-			ch->ctx->raw = true;
-			break;
-		case 'h':
-			ctl_print_cmd_help(ch->ctx, ch->self);
-			return CTL_EXIT_OK;
-		default:
-			ctl_errorf(ch->ctx, "chat: unknown option or missing value: '%s'.",
-				argv[optind - 1]);
-			return ctl_usage(ch->ctx, ch->self);
-		}
-	}
+	if (code >= 0)
+		return code;
+	model = p.model;
+	system = p.system;
 	if (model == NULL || model[0] == '\0') {
 		ctl_errorf(ch->ctx, "chat: which model?  Give -m MODEL ('%s models' lists them).",
 			ch->ctx->progname);
@@ -783,7 +797,6 @@ static int parse_options(struct chat *ch, int argc, char **argv, int *first)
 	}
 	ch->model = xstrdup(model);
 	ch->system = system != NULL ? xstrdup(system) : NULL;
-	*first = optind;
 	return -1;
 }
 
@@ -864,8 +877,8 @@ static int chat_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int 
 const struct ctl_cmd_entry cmd_chat_entry = {
 	.name = "chat",
 	.proto = CTL_CMD_CHAT,
-	.usage = "-m MODEL [--think] [--hidethinking] [--system TEXT] [--raw] [MESSAGE...]",
-	.options = "--model --think --hidethinking --system --raw",
+	.options = chat_options,
+	.operands = "[MESSAGE...]",
 	.summary = "ask a model on the network; no MESSAGE: read stdin, or talk (terminal)",
 	.exec = chat_exec,
 };

@@ -37,8 +37,7 @@ static int models_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, in
 const struct ctl_cmd_entry cmd_models_entry = {
 	.name = "models",
 	.proto = CTL_CMD_MODELS,
-	.usage = "",
-	.options = "--json",
+	.operands = "",
 	.summary = "list the models the IdleClaw network offers",
 	.exec = models_exec,
 };

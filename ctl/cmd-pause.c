@@ -68,8 +68,7 @@ static int pause_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int
 const struct ctl_cmd_entry cmd_pause_entry = {
 	.name = "pause",
 	.proto = CTL_CMD_PAUSE,
-	.usage = "[DURATION]",
-	.options = "",
+	.operands = "[DURATION]",
 	.summary = "stop taking requests for DURATION (90, 90s, 10m, 2h, 1d) or until resume",
 	.exec = pause_exec,
 };

@@ -17,8 +17,7 @@ static int reload_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, in
 const struct ctl_cmd_entry cmd_reload_entry = {
 	.name = "reload",
 	.proto = CTL_CMD_RELOAD,
-	.usage = "",
-	.options = "",
+	.operands = "",
 	.summary = "reload the daemon's configuration (like SIGHUP)",
 	.exec = reload_exec,
 };

@@ -17,8 +17,7 @@ static int resume_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, in
 const struct ctl_cmd_entry cmd_resume_entry = {
 	.name = "resume",
 	.proto = CTL_CMD_RESUME,
-	.usage = "",
-	.options = "",
+	.operands = "",
 	.summary = "take requests again (idle detection permitting)",
 	.exec = resume_exec,
 };

@@ -199,8 +199,7 @@ static int status_exec(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, in
 const struct ctl_cmd_entry cmd_status_entry = {
 	.name = "status",
 	.proto = CTL_CMD_STATUS,
-	.usage = "",
-	.options = "--json",
+	.operands = "",
 	.summary = "show the daemon's state: router link, availability, models, requests",
 	.exec = status_exec,
 };

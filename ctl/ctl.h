@@ -8,6 +8,8 @@
 #define IC_CTL_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "client.h"
@@ -39,6 +41,35 @@ struct ctl_ctx {
 };
 
 /*
+ * One option, declared once: the getopt_long table and optstring, the
+ * usage line, the Options of help and the bash completion's list
+ * (`help --list`) are all made from these (options.c).  A list of them
+ * ends with { 0 }.
+ */
+struct ctl_option {
+	const char *name; /* --NAME */
+	char short_name;  /* -X as well, or 0 */
+	const char *arg;  /* its value's name in help ("MODEL"), or NULL: none */
+	bool required;	  /* usage shows it without brackets */
+	int key;	  /* what the command's handler is given: CTL_OPT_* */
+	const char *help; /* for help: one line, or lines split by '\n' */
+};
+
+/* The keys options.c handles for every command; idleclawctl.c's global
+ * options and a command's own options take keys from CTL_OPT_OWN on. */
+enum {
+	CTL_OPT_HELP = 1, /* print the command's help, exit 0 */
+	CTL_OPT_JSON,	  /* sets ctx->json */
+	CTL_OPT_RAW,	  /* sets ctx->raw */
+	CTL_OPT_VERSION,  /* idleclawctl.c: print the version, exit 0 */
+	CTL_OPT_OWN = 16,
+};
+
+/* Called for each of a command's own options (value: NULL if it takes
+ * none).  -1 to go on, else the exit code to stop with. */
+typedef int ctl_option_fn(void *arg, const struct ctl_option *opt, const char *value);
+
+/*
  * One idleclawctl command, as tmux's cmd_entry: ctl/cmd-NAME.c defines
  * `const struct ctl_cmd_entry cmd_NAME_entry`.  Dispatch, help and the
  * bash completion (through `help --list`) all come from these entries.
@@ -47,10 +78,12 @@ struct ctl_ctx {
  */
 struct ctl_cmd_entry {
 	const char *name;
-	const char *proto;   /* the ctl_commands[] row it sends, or NULL */
-	const char *usage;   /* after the name, "" if none */
-	const char *options; /* long options for completion, space-separated */
-	const char *summary; /* one line for help, no final full stop */
+	const char *proto; /* the ctl_commands[] row it sends, or NULL */
+	/* its own options, or NULL; every command also takes --json and
+	 * --help (ctl_cmd_common_options) */
+	const struct ctl_option *options;
+	const char *operands; /* in usage after the options, "" if none */
+	const char *summary;  /* one line for help, no final full stop */
 	/* Returns idleclawctl's exit code; argv[0] is the command's name. */
 	int (*exec)(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv);
 };
@@ -65,9 +98,52 @@ extern const struct ctl_cmd_entry *const ctl_cmd_table[];
 /* true if the protocol's table marks the command that e sends privileged. */
 bool ctl_cmd_privileged(const struct ctl_cmd_entry *e);
 
-/* "usage: idleclawctl NAME USAGE", the summary and, if privileged, who may
- * run it: for `help NAME` and `NAME --help`. */
+/* --- options.c: options from their declaration --- */
+
+/* idleclawctl's global options (idleclawctl.c), and the options every
+ * command takes (--json, --help). */
+extern const struct ctl_option ctl_global_options[];
+extern const struct ctl_option ctl_cmd_common_options[];
+
+/* ctl_options_parse(): an unknown option or a missing value (said). */
+#define CTL_OPTS_BAD (-2)
+
+/*
+ * getopt_long over argv with the options of opts (a { 0 }-ended list; the
+ * first operand ends them).  Options keyed CTL_OPT_JSON and CTL_OPT_RAW
+ * set ctx->json and ctx->raw; fn is called for the others.  -1 when all
+ * are taken (optind is the first operand), fn's exit code if it returned
+ * one, or CTL_OPTS_BAD after saying "WHO: unknown option..." (who may be
+ * NULL); the caller then prints its usage.
+ */
+int ctl_options_parse(struct ctl_ctx *ctx, const char *who, const struct ctl_option *opts, int argc,
+	char **argv, ctl_option_fn *fn, void *arg);
+
+/*
+ * A command's options: its own (fn is given those, may be NULL if it has
+ * none) and the common ones, handled here (--help prints help).  -1 to go
+ * on, with *first the first operand; else the exit code (usage printed,
+ * or help shown).
+ */
+int ctl_cmd_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
+	ctl_option_fn *fn, void *arg, int *first);
+
+/* The usage after a program or command name: "[--socket PATH] ..." or
+ * "-m MODEL [--think] ... [MESSAGE...]", into buf. */
+void ctl_options_usage(const struct ctl_option *opts, const char *operands, char *buf, size_t size);
+
+/* The "Options:" part of help: "  -m, --model MODEL  what it does". */
+void ctl_options_print_help(FILE *f, const struct ctl_option *opts);
+
+/* " --model --think ...": every long option, for the completion. */
+void ctl_options_print_names(FILE *f, const struct ctl_option *opts);
+
+/* "usage: idleclawctl NAME USAGE", the summary, who may run it if
+ * privileged, and the command's options: `help NAME`, `NAME --help`. */
 void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e);
+
+/* `help --list`'s line for e: its name, then every long option. */
+void ctl_print_cmd_list(const struct ctl_cmd_entry *e);
 
 /* --- call.c: running a request and reporting what happened --- */
 
@@ -110,9 +186,10 @@ int ctl_run_query(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, j
 	void (*print)(json_object *root));
 
 /*
- * Parse a command's options when they are only --json and --help, and
- * check it has at most max_operands operands (argv[*first]...).  -1 to go
- * on; otherwise the exit code (usage printed, or help shown).
+ * Parse a command's options when it has only the common ones (--json,
+ * --help), and check it has at most max_operands operands
+ * (argv[*first]...).  -1 to go on; otherwise the exit code (usage
+ * printed, or help shown).
  */
 int ctl_simple_options(struct ctl_ctx *ctx, const struct ctl_cmd_entry *self, int argc, char **argv,
 	int max_operands, int *first);

@@ -9,7 +9,7 @@
  * the daemon decides, help only says what the table says.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,35 @@
 
 #define CTL_SOCKET_DEFAULT RUNSTATEDIR "/idleclaw/idleclawd.sock"
 #define CTL_SOCKET_ENV "IDLECLAW_SOCKET"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum { OPT_SOCKET = CTL_OPT_OWN, OPT_TIMEOUT };
+
+/* Before the command; `help --list-global` gives their names to the
+ * completion. */
+const struct ctl_option ctl_global_options[] = {
+	{ .name = "socket",
+		.short_name = 's',
+		.arg = "PATH",
+		.key = OPT_SOCKET,
+		.help = "control socket (default " CTL_SOCKET_DEFAULT ",\n"
+			"or $" CTL_SOCKET_ENV ")" },
+	{ .name = "timeout",
+		.short_name = 't',
+		.arg = "SECONDS",
+		.key = OPT_TIMEOUT,
+		.help = "how long to wait for idleclawd (default " STR(CTL_TIMEOUT_DEFAULT_S) ")" },
+	{ .name = "json", .short_name = 'j', .key = CTL_OPT_JSON, .help = "print replies as JSON" },
+	{ .name = "raw",
+		.short_name = 'r',
+		.key = CTL_OPT_RAW,
+		.help = "network text to a terminal as it came (escapes\n"
+			"and all; they are taken out by default)" },
+	{ .name = "help", .short_name = 'h', .key = CTL_OPT_HELP, .help = "this help" },
+	{ .name = "version", .short_name = 'V', .key = CTL_OPT_VERSION, .help = "the version" },
+	{ 0 },
+};
 
 static const struct ctl_cmd_entry *find_command(const char *name)
 {
@@ -40,14 +69,6 @@ bool ctl_cmd_privileged(const struct ctl_cmd_entry *e)
 	const struct ctl_command *row = ctl_command_find(e->proto);
 
 	return row != NULL && row->privileged;
-}
-
-void ctl_print_cmd_help(const struct ctl_ctx *ctx, const struct ctl_cmd_entry *e)
-{
-	printf("usage: %s %s%s%s\n  %s.\n", ctx->progname, e->name, e->usage[0] ? " " : "",
-		e->usage, e->summary);
-	if (ctl_cmd_privileged(e))
-		printf("  Needs root, the daemon's user or its control group.\n");
 }
 
 static void print_exit_codes(FILE *f)
@@ -67,20 +88,15 @@ static void print_exit_codes(FILE *f)
 static void print_help(FILE *f, const char *progname)
 {
 	const struct ctl_cmd_entry *const *e;
+	char usage[256];
 
+	ctl_options_usage(ctl_global_options, "COMMAND [ARGS]", usage, sizeof(usage));
 	fprintf(f,
-		"usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n\n"
-		"Control idleclawd, the IdleClaw node daemon, through its control socket.\n\n"
-		"Options:\n"
-		"  -s, --socket PATH     control socket (default %s,\n"
-		"                        or $%s)\n"
-		"  -t, --timeout SECONDS how long to wait for idleclawd (default %d)\n"
-		"  -j, --json            print replies as JSON\n"
-		"  -r, --raw             network text to a terminal as it came (escapes\n"
-		"                        and all; they are taken out by default)\n"
-		"  -h, --help            this help;  -V, --version  the version\n\n"
-		"Commands:\n",
-		progname, CTL_SOCKET_DEFAULT, CTL_SOCKET_ENV, CTL_TIMEOUT_DEFAULT_S);
+		"usage: %s %s\n\n"
+		"Control idleclawd, the IdleClaw node daemon, through its control socket.\n\n",
+		progname, usage);
+	ctl_options_print_help(f, ctl_global_options);
+	fprintf(f, "\nCommands:\n");
 	for (e = ctl_cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-8s %s%s\n", (*e)->name, (*e)->summary,
 			ctl_cmd_privileged(*e) ? " [root]" : "");
@@ -100,10 +116,16 @@ static int help_command(const struct ctl_ctx *ctx, int argc, char **argv)
 		print_help(stdout, ctx->progname);
 		return CTL_EXIT_OK;
 	}
-	/* For the bash completion: one line per command, its options after it. */
+	/* For the bash completion: one line per command, its options after
+	 * it; or the global options on one line. */
 	if (strcmp(argv[1], "--list") == 0) {
 		for (e = ctl_cmd_table; *e != NULL; e++)
-			printf("%s%s%s\n", (*e)->name, (*e)->options[0] ? " " : "", (*e)->options);
+			ctl_print_cmd_list(*e);
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--list-global") == 0) {
+		ctl_options_print_names(stdout, ctl_global_options);
+		printf("\n");
 		return CTL_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
@@ -134,24 +156,45 @@ static int parse_timeout(const char *s, int *ms)
 
 static int global_usage(const struct ctl_ctx *ctx)
 {
-	fprintf(stderr,
-		"usage: %s [--socket PATH] [--timeout SECONDS] [--json] COMMAND [ARGS]\n"
-		"Run '%s help' for the commands.\n",
-		ctx->progname, ctx->progname);
+	char usage[256];
+
+	ctl_options_usage(ctl_global_options, "COMMAND [ARGS]", usage, sizeof(usage));
+	fprintf(stderr, "usage: %s %s\nRun '%s help' for the commands.\n", ctx->progname, usage,
+		ctx->progname);
 	return CTL_EXIT_USAGE;
+}
+
+static int global_option(void *arg, const struct ctl_option *o, const char *value)
+{
+	struct ctl_ctx *ctx = arg;
+
+	switch (o->key) {
+	case OPT_SOCKET:
+		ctx->socket_path = value;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_timeout(value, &ctx->timeout_ms) < 0) {
+			ctl_errorf(ctx,
+				"--timeout: '%s' is not a number of seconds "
+				"from 0.001 to %d.",
+				value, CTL_TIMEOUT_MAX_S);
+			return CTL_EXIT_USAGE;
+		}
+		ctx->timeout_set = true;
+		break;
+	case CTL_OPT_HELP:
+		print_help(stdout, ctx->progname);
+		return CTL_EXIT_OK;
+	case CTL_OPT_VERSION:
+		printf("idleclawctl %s (control protocol %d)\n%s", PACKAGE_VERSION,
+			CTL_PROTO_VERSION, IC_LICENCE_NOTICE);
+		return CTL_EXIT_OK;
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ctl_ctx ctx = {
 		.progname = "idleclawctl",
 		.socket_path = CTL_SOCKET_DEFAULT,
@@ -165,44 +208,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (env != NULL && env[0] != '\0')
 		ctx.socket_path = env;
-	opterr = 0;
-	/* "+": options after the command belong to the command */
-	while ((c = getopt_long(argc, argv, "+s:t:jrhV", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			ctx.socket_path = optarg;
-			break;
-		case 't':
-			if (parse_timeout(optarg, &ctx.timeout_ms) < 0) {
-				ctl_errorf(&ctx,
-					"--timeout: '%s' is not a number of seconds "
-					"from 0.001 to %d.",
-					optarg, CTL_TIMEOUT_MAX_S);
-				return CTL_EXIT_USAGE;
-			}
-			ctx.timeout_set = true;
-			break;
-		case 'j':
-			ctx.json = true;
-			break;
-		case 'r':
-			ctx.raw = true;
-			break;
-		case 'h':
-			print_help(stdout, ctx.progname);
-			return CTL_EXIT_OK;
-		case 'V':
-			printf("idleclawctl %s (control protocol %d)\n%s", PACKAGE_VERSION,
-				CTL_PROTO_VERSION, IC_LICENCE_NOTICE);
-			return CTL_EXIT_OK;
-		default:
-			if (optopt != 0)
-				ctl_errorf(&ctx, "option -%c: unknown, or needs a value.", optopt);
-			else
-				ctl_errorf(&ctx, "unknown option '%s'.", argv[optind - 1]);
-			return global_usage(&ctx);
-		}
-	}
+	/* options after the command belong to the command */
+	c = ctl_options_parse(&ctx, NULL, ctl_global_options, argc, argv, global_option, &ctx);
+	if (c == CTL_OPTS_BAD)
+		return global_usage(&ctx);
+	if (c >= 0)
+		return c;
 	if (optind >= argc) {
 		ctl_errorf(&ctx, "no command given.");
 		return global_usage(&ctx);

@@ -14,7 +14,7 @@ CTL_CMD_SOURCES = \
 	ctl/cmd-reload.c
 ctl_idleclawctl_SOURCES = \
 	ctl/idleclawctl.c ctl/ctl.h \
-	ctl/call.c \
+	ctl/call.c ctl/options.c \
 	ctl/client.c ctl/client.h \
 	$(CTL_CMD_SOURCES)
 nodist_ctl_idleclawctl_SOURCES = ctl/cmd-table.c

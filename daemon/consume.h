@@ -19,17 +19,17 @@
  * The last CONSUME_CHATS_RESERVED are for root and the daemon's user, and
  * an unprivileged user may run CONSUME_CHATS_PER_USER_MAX at most, so
  * others cannot make root's chat busy. */
-#define CONSUME_CHATS_MAX 16
-#define CONSUME_CHATS_RESERVED 4
-#define CONSUME_CHATS_PER_USER_MAX 4
+#define CONSUME_CHATS_MAX IC_CONSUME_CHATS_MAX
+#define CONSUME_CHATS_RESERVED IC_CONSUME_CHATS_RESERVED
+#define CONSUME_CHATS_PER_USER_MAX IC_CONSUME_CHATS_PER_USER_MAX
 /* Bytes kept of a non-streamed reply (error bodies, /health, /api/models). */
 #define CONSUME_BODY_MAX (256 * 1024)
 /* Bytes of one SSE event from the router. */
 #define CONSUME_EVENT_MAX (256 * 1024)
 /* Seconds a GET may take in all (data does not extend it). */
-#define CONSUME_GET_TIMEOUT_S 5
+#define CONSUME_GET_TIMEOUT_S IC_CONSUME_GET_TIMEOUT_S
 /* Milliseconds a finished GET's result is given to whoever asks next. */
-#define CONSUME_GET_REUSE_MS 1500
+#define CONSUME_GET_REUSE_MS IC_CONSUME_GET_REUSE_MS
 
 struct daemon;
 struct consume;

@@ -87,7 +87,7 @@ struct control_config {
  * CTL_ST_BUSY reply and is closed.  Unprivileged peers together get
  * IC_CONTROL_CLIENTS_MAX - IC_CONTROL_CLIENTS_RESERVED connections;
  * privileged ones all IC_CONTROL_CLIENTS_MAX, so no user can lock root out. */
-#define CONTROL_CLIENTS_PER_UID_MAX 16
+#define CONTROL_CLIENTS_PER_UID_MAX IC_CONTROL_CLIENTS_PER_UID_MAX
 /* Default of control_config.write_timeout_ms. */
 #define CONTROL_WRITE_TIMEOUT_MS 30000
 

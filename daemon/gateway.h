@@ -27,9 +27,9 @@
 #define GATEWAY_IO_TIMEOUT_S 30
 /* Bytes written to a client and not yet taken: beyond this it is too slow
  * for the stream, is disconnected and its chat cancelled. */
-#define GATEWAY_OUTBUF_MAX (1024 * 1024)
+#define GATEWAY_OUTBUF_MAX IC_GATEWAY_OUTBUF_MAX
 /* Bytes of a stream:false answer held until it is complete. */
-#define GATEWAY_ANSWER_MAX (4 * 1024 * 1024)
+#define GATEWAY_ANSWER_MAX IC_GATEWAY_ANSWER_MAX
 /* Retry-After (seconds) on 429 and 503. */
 #define GATEWAY_RETRY_AFTER_S 5
 

@@ -122,6 +122,22 @@ def run_ctl(args, socket_path=None, input=None, env=None, timeout=10):
     return r
 
 
+def complete(line):
+    """What the bash completion offers for the words of `line` (last word
+    being completed)."""
+    script = os.path.join(iclib.SRCDIR, "ctl", "idleclawctl.bash-completion")
+    words = line.split(" ")
+    bash = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _idleclawctl; "
+            "printf '%%s\\n' \"${COMPREPLY[@]}\"" % (
+                script, " ".join("'%s'" % w for w in words), len(words) - 1))
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(CTL) + ":" + env.get("PATH", "")
+    r = subprocess.run(["bash", "-c", bash], capture_output=True, text=True, env=env,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    return sorted(x for x in r.stdout.split("\n") if x)
+
+
 def assert_no_sanitizer_report(stderr):
     for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
         assert bad not in stderr, stderr

@@ -39,3 +39,4 @@ dist-integration-tests:
 	cp -p $(srcdir)/tests/integration/test_*.py $(distdir)/tests/integration/
 .PHONY: dist-integration-tests
 EXTRA_DIST += tests/integration/replib.py
+EXTRA_DIST += tests/integration/standinrouter.py

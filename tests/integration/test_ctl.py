@@ -11,8 +11,8 @@ import tempfile
 import time
 
 import iclib
-from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report, event, reply,
-                    run_ctl, start_ctl, wait_until)
+from ctllib import (CTL, EXIT_CODES, FakeDaemon, assert_no_sanitizer_report, complete, event,
+                    reply, run_ctl, start_ctl, wait_until)
 from limits import LIMITS
 
 PAUSE_MAX_S = LIMITS["CTL_PAUSE_MAX_S"]
@@ -103,29 +103,13 @@ def test_help_from_table():
     assert r.returncode == 0 and "control protocol 1" in r.stdout
 
 
-def complete(line):
-    """What the bash completion offers for the words of `line` (last word
-    being completed)."""
-    script = os.path.join(iclib.SRCDIR, "ctl", "idleclawctl.bash-completion")
-    words = line.split(" ")
-    bash = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _idleclawctl; "
-            "printf '%%s\\n' \"${COMPREPLY[@]}\"" % (
-                script, " ".join("'%s'" % w for w in words), len(words) - 1))
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(CTL) + ":" + env.get("PATH", "")
-    r = subprocess.run(["bash", "-c", bash], capture_output=True, text=True, env=env,
-                       timeout=10)
-    assert r.returncode == 0, r.stderr
-    return sorted(x for x in r.stdout.split("\n") if x)
-
-
 def test_bash_completion():
     assert complete("idleclawctl ") == ["chat", "help", "models", "pause", "reload",
                                         "resume", "status"]
     assert complete("idleclawctl st") == ["status"]
     assert complete("idleclawctl --socket /x re") == ["reload", "resume"]
-    assert complete("idleclawctl chat --") == ["--help", "--hidethinking", "--model", "--raw",
-                                               "--system", "--think"]
+    assert complete("idleclawctl chat --") == ["--help", "--hidethinking", "--json", "--model",
+                                               "--raw", "--system", "--think"]
     assert complete("idleclawctl status --") == ["--help", "--json"]
     assert complete("idleclawctl help ch") == ["chat"]
     assert "--socket" in complete("idleclawctl --")

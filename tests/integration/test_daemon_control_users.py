@@ -7,23 +7,24 @@ Several unprivileged users (setpriv, uids 60001-60004) fill the control
 socket's connections and chat slots while root must still get in and chat;
 idle connections are closed after control_idle_timeout.
 """
-import http.server
 import json
 import os
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
+from standinrouter import DONE, SseRouter, content_event, send, start_sse
 
 MODEL = "llama3.2:latest"
 USERS = [60001, 60002, 60003, 60004]
-CHATS_MAX, CHATS_RESERVED, CHATS_PER_USER = 16, 4, 4   # daemon/consume.h
-PER_UID_CONNS = 16                                     # daemon/control.h
+CHATS_MAX = LIMITS["IC_CONSUME_CHATS_MAX"]
+CHATS_RESERVED = LIMITS["IC_CONSUME_CHATS_RESERVED"]
+CHATS_PER_USER = LIMITS["IC_CONSUME_CHATS_PER_USER_MAX"]
+PER_UID_CONNS = LIMITS["IC_CONTROL_CLIENTS_PER_UID_MAX"]
 
 # Runs as an unprivileged user: opens n connections to the socket, on each
 # sends `chats` chats whose last message is "hold", probes every connection
@@ -74,65 +75,28 @@ sys.stdin.readline()
 '''
 
 
-class HoldRouter:
+class HoldRouter(SseRouter):
     """The router's HTTP side for idleclawctl chat: a chat whose last
     message is "hold" gets ": ping" every 0.2 s until the daemon hangs up;
     any other gets "ok" and [DONE] at once.  /ws/node: 404."""
 
     def __init__(self):
-        outer = self
-        self.lock = threading.Lock()
         self.holding = 0
-        self.stop_ev = threading.Event()
+        super().__init__()
 
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                hold = body["messages"][-1]["content"] == "hold"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                if not hold:
-                    ev = {"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}
-                    self.wfile.write(b"data: %s\n\ndata: [DONE]\n\n" % json.dumps(ev).encode())
-                    return
-                with outer.lock:
-                    outer.holding += 1
-                try:
-                    while not outer.stop_ev.wait(0.2):
-                        self.wfile.write(b": ping\n\n")
-                        self.wfile.flush()
-                except OSError:
-                    pass
-                finally:
-                    with outer.lock:
-                        outer.holding -= 1
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        iclib.track(self, self.stop)
-
-    def stop(self):
-        if self.stop_ev.is_set():
+    def post(self, h, body):
+        hold = json.loads(body)["messages"][-1]["content"] == "hold"
+        start_sse(h)
+        if not hold:
+            send(h, content_event("ok", "stop"), DONE)
             return
-        self.stop_ev.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        with self.lock:
+            self.holding += 1
+        try:
+            self.pings(h)
+        finally:
+            with self.lock:
+                self.holding -= 1
 
 
 class Holder:
@@ -235,12 +199,12 @@ def test_chat_slots_reserved_for_root(make_env):
     d = e.hold(USERS[3], 1, chats=1)
     assert d.chats("busy") == 1, d.results
     iclib.wait_for(lambda: e.r.holding == CHATS_MAX - CHATS_RESERVED, 10,
-                   what="12 chats held at the router")
+                   what="%d chats held at the router" % (CHATS_MAX - CHATS_RESERVED))
     root = e.d.ctl()
     for k in range(CHATS_RESERVED):
         root.send("chat", {"model": MODEL, "messages": [{"role": "user", "content": "hold"}]},
                   rid="h%d" % k)
-    iclib.wait_for(lambda: e.r.holding == CHATS_MAX, 10, what="16 chats held")
+    iclib.wait_for(lambda: e.r.holding == CHATS_MAX, 10, what="%d chats held" % CHATS_MAX)
     other = e.d.ctl()
     rep = chat(other)                                               # 17th
     assert rep["status"] == "busy", rep

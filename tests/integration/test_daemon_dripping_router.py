@@ -9,86 +9,59 @@ clients, must share one fetch per path, end within CONSUME_GET_TIMEOUT_S in
 all, be cancelled once nobody waits, and leave chats (POST /api/chat,
 answered at once) working with the daemon's fd count flat.
 """
-import http.server
 import json
 import os
-import threading
 import time
 
 import pytest
 
 import daemonlib as dl
-from daemonlib import iclib
+from daemonlib import LIMITS, iclib
+from standinrouter import DONE, SseRouter, content_event, not_found, send, start_sse
 
 MODEL = "llama3.2:latest"
-GET_TIMEOUT_S = 5       # CONSUME_GET_TIMEOUT_S (daemon/consume.h)
-REUSE_S = 1.5           # CONSUME_GET_REUSE_MS
+GET_TIMEOUT_S = LIMITS["IC_CONSUME_GET_TIMEOUT_S"]
+REUSE_S = LIMITS["IC_CONSUME_GET_REUSE_MS"] / 1000
 
 
-class DripRouter:
+class DripRouter(SseRouter):
     """GET /health and /api/models: 200, then `size` body bytes one every
     `drip_s` seconds.  POST /api/chat: a short SSE reply at once.
     /ws/node: 404, so the daemon's node link stays down."""
 
     def __init__(self, drip_s=0.5, size=200):
-        outer = self
         self.drip_s, self.size = drip_s, size
-        self.lock = threading.Lock()
         self.active = {}        # path -> GETs in progress
         self.most = {}          # path -> most GETs in progress at once
         self.gets = {}          # path -> GETs received
-        self.stop_ev = threading.Event()
+        super().__init__()
 
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def get(self, h):
+        path = h.path
+        if path not in ("/health", "/api/models"):
+            not_found(h)
+            return
+        self._count(path, +1)
+        try:
+            body = (json.dumps({"status": "healthy", "models": [MODEL]})
+                    .ljust(self.size).encode())
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.flush()
+            for i in range(len(body)):
+                if self.stop_ev.wait(self.drip_s) or not send(h, body[i:i + 1]):
+                    break
+        except OSError:
+            pass
+        finally:
+            self._count(path, -1)
+        h.close_connection = True
 
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                path = self.path
-                if path not in ("/health", "/api/models"):
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                outer._count(path, +1)
-                try:
-                    body = (json.dumps({"status": "healthy", "models": [MODEL]})
-                            .ljust(outer.size).encode())
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.flush()
-                    for i in range(len(body)):
-                        if outer.stop_ev.wait(outer.drip_s):
-                            break
-                        self.wfile.write(body[i:i + 1])
-                        self.wfile.flush()
-                except OSError:
-                    pass
-                finally:
-                    outer._count(path, -1)
-                self.close_connection = True
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                ev = {"choices": [{"delta": {"content": "still here"},
-                                   "finish_reason": "stop"}]}
-                self.wfile.write(b"data: %s\n\ndata: [DONE]\n\n" % json.dumps(ev).encode())
-                self.close_connection = True
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        iclib.track(self, self.stop)
+    def post(self, h, body):
+        start_sse(h)
+        send(h, content_event("still here", "stop"), DONE)
 
     def _count(self, path, delta):
         with self.lock:
@@ -100,13 +73,6 @@ class DripRouter:
     def in_progress(self):
         with self.lock:
             return sum(self.active.values())
-
-    def stop(self):
-        if self.stop_ev.is_set():
-            return
-        self.stop_ev.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class Env:

@@ -11,13 +11,13 @@ A router that keeps an idleclawctl chat alive with ": ping" alone is cut
 off after chat_timeout.
 """
 import json
-import threading
 import time
 
 import pytest
 
 import daemonlib as dl
 from daemonlib import LIMITS, iclib
+from standinrouter import DONE, SseRouter, content_event, send, start_sse
 
 MODEL = "llama3.2:latest"
 
@@ -152,61 +152,21 @@ def test_options_bounded(make_env):
     assert "options.num_ctx" in e.d.log()
 
 
-class PingRouter:
+class PingRouter(SseRouter):
     """The router's HTTP side for idleclawctl chat: POST /api/chat answers
     200 text/event-stream and sends ": ping" every 0.2 s; after finish_s
     seconds (None: never) one content event and [DONE]."""
 
     def __init__(self, finish_s=None):
-        import http.server
-        outer = self
         self.finish_s = finish_s
-        self.stop_ev = threading.Event()
+        super().__init__()
 
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                t0 = time.monotonic()
-                try:
-                    while not outer.stop_ev.wait(0.2):
-                        if outer.finish_s is not None and time.monotonic() - t0 >= outer.finish_s:
-                            ev = {"choices": [{"delta": {"content": "late"},
-                                               "finish_reason": "stop"}]}
-                            self.wfile.write(b"data: %s\n\ndata: [DONE]\n\n"
-                                             % json.dumps(ev).encode())
-                            break
-                        self.wfile.write(b": ping\n\n")
-                        self.wfile.flush()
-                except OSError:
-                    pass
-                self.close_connection = True
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        iclib.track(self, self.stop)
-
-    def stop(self):
-        if self.stop_ev.is_set():
-            return
-        self.stop_ev.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def post(self, h, body):
+        start_sse(h)
+        t0 = time.monotonic()
+        if self.pings(h, lambda: self.finish_s is not None
+                      and time.monotonic() - t0 >= self.finish_s):
+            send(h, content_event("late", "stop"), DONE)
 
 
 def test_chat_timeout_despite_pings(daemon, fake_ollama):

@@ -6,7 +6,6 @@ changes, reconnects, Ollama going away and coming back.
 Uses a stand-in router (python3-websockets) to script the public router's
 behaviour, including one that advertises no extensions.
 """
-import http.server
 import json
 import socket
 import threading
@@ -14,6 +13,7 @@ import time
 
 import daemonlib as dl
 from daemonlib import iclib
+from standinrouter import DONE, SseRouter, content_event, send, start_sse
 
 MODEL = "llama3.2:latest"
 
@@ -30,59 +30,23 @@ def cleanup(d, fo, r):
     r.stop()
 
 
-class SseRouter:
+class ChatRouter(SseRouter):
     """The router's HTTP side for the consume path (idleclawctl chat):
     POST /api/chat answers, after hold_s seconds of silence (a chat waiting
     in the router's queue), an SSE stream of `events` events of `size`
     content bytes each, then [DONE].  Its /ws/node refuses upgrades."""
 
     def __init__(self, events=3, size=5, hold_s=0.0):
-        outer = self
         self.events, self.size, self.hold_s = events, size, hold_s
         self.chats = 0
+        super().__init__()
 
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.chats += 1
-                time.sleep(outer.hold_s)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                ev = "data: %s\n\n" % json.dumps(
-                    {"choices": [{"delta": {"content": "a" * outer.size}}]})
-                try:
-                    for _ in range(outer.events):
-                        self.wfile.write(ev.encode())
-                    self.wfile.write(b"data: [DONE]\n\n")
-                except OSError:
-                    pass
-                self.close_connection = True
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.stopped = False
-        iclib.track(self, self.stop)
-
-    def stop(self):
-        if self.stopped:
-            return
-        self.stopped = True
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def post(self, h, body):
+        self.chats += 1
+        self.stop_ev.wait(self.hold_s)
+        start_sse(h)
+        ev = content_event("a" * self.size)
+        send(h, *([ev] * self.events + [DONE]))
 
 
 def chat_args(text="x"):
@@ -97,7 +61,7 @@ def test_chat_client_not_reading_is_dropped():
     chats were freed under the feet of the SSE parser feeding one of them),
     and the daemon serves others as before."""
     limit = dl.LIMITS["IC_CONTROL_OUTBUF_MAX"]
-    r = SseRouter(events=2 * limit // 8000, size=8000)
+    r = ChatRouter(events=2 * limit // 8000, size=8000)
     fo = dl.FakeOllama("--echo")
     d = dl.Daemon(r.url, fo.url).wait_ready()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -122,7 +86,7 @@ def test_chat_waits_while_the_router_queues():
     IC_QUEUE_WAIT_DEFAULT_S before the reply begins.  lws's own default
     timeout (5 s) used to cut such chats off ("connection closed before the
     reply was complete"); router_timeout is what limits the silence."""
-    r = SseRouter(events=2, size=3, hold_s=6.5)
+    r = ChatRouter(events=2, size=3, hold_s=6.5)
     fo = dl.FakeOllama("--echo")
     d = dl.Daemon(r.url, fo.url, router_timeout=30).wait_ready()
     c = dl.Ctl(d.sock, timeout=20)

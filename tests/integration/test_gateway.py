@@ -28,8 +28,8 @@ UNREPORTED = {"load_duration", "prompt_eval_count", "prompt_eval_duration", "eva
               "eval_duration"}
 # daemon/gateway.h
 GATEWAY_BODY_MAX = dl.LIMITS["IC_CHAT_BODY_MAX"]
-GATEWAY_OUTBUF_MAX = 1024 * 1024
-GATEWAY_ANSWER_MAX = 4 * 1024 * 1024
+GATEWAY_OUTBUF_MAX = dl.LIMITS["IC_GATEWAY_OUTBUF_MAX"]
+GATEWAY_ANSWER_MAX = dl.LIMITS["IC_GATEWAY_ANSWER_MAX"]
 
 
 class GwNet:
