@@ -443,9 +443,18 @@ static void sink_event(void *ctx, enum ctl_event ev, const char *text)
 		free(r->finish_reason);
 		r->finish_reason = xstrdup(text);
 		return;
-	default: /* the network's own tool progress: not these clients' tools */
+	default:
 		return;
 	}
+}
+
+/* The network's own tool progress: not these clients' tools. */
+static void sink_tool(void *ctx, const char *name, const char *status, const char *reason)
+{
+	(void)ctx;
+	(void)name;
+	(void)status;
+	(void)reason;
 }
 
 static void end_ok(struct gw_req *r)
@@ -509,7 +518,7 @@ static void sink_end(void *ctx, enum ctl_status st, const char *detail)
 	json_object_put(o);
 }
 
-static const struct consume_sink gw_sink = { sink_event, sink_end };
+static const struct consume_sink gw_sink = { sink_event, sink_tool, sink_end };
 
 /* ---- requests ---- */
 
