@@ -366,11 +366,11 @@ static json_object *error_new(int status, const char *message)
 
 const struct gw_dialect gw_ollama_dialect = {
 	.stream_type = "application/x-ndjson",
-	.frame_new = line_new,
+	.frame_new = line_new, /* and no end marker: the stream just ends */
 	.parse = parse,
 	.delta_new = delta_new,
 	.final_new = final_new,
-	.error_new = error_new,
+	.error_new = error_new, /* Ollama's errors carry no status */
 	.list_new = gw_ollama_tags_new,
 	.model_new = gw_ollama_show_new,
 	.unknown_path = "unknown path: see docs/gateway.md for what the gateway serves",
