@@ -2,7 +2,7 @@
 /*
  * consume.h - requests this daemon sends to the router for control
  * clients and the local gateway (main thread): chats (POST /api/chat, an
- * SSE stream turned into control events or sink calls) and small JSON
+ * SSE stream turned into calls of a consume_sink) and small JSON
  * reads (GET /health, /api/models).
  * The bytes travel through the link thread (link_http_*).
  */
