@@ -67,10 +67,10 @@ struct consume {
 	bool is_get;
 	uint64_t client; /* who asked (0 for a get nobody owns) */
 	/* chat */
-	const struct consume_sink *sink; /* NULL: for control client "client" */
-	void *sink_ctx;
-	uid_t uid;  /* of the client that asked */
-	bool owner; /* root's or the daemon's user's: see control_peer */
+	const struct consume_sink *sink; /* control_sink: for control client "client" */
+	void *sink_ctx;			 /* control_sink's is the chat itself */
+	uid_t uid;			 /* of the client that asked */
+	bool owner;			 /* root's or the daemon's user's: see control_peer */
 	char *req_id;
 	struct ic_sse_parser *sse;
 	bool saw_done;
@@ -188,36 +188,18 @@ static char *url_new(struct daemon *d, const char *path)
 
 /* ---- chat: events and the final reply ---- */
 
-static const char *const event_keys[CTL_EV_COUNT] = {
-	[CTL_EV_CONTENT] = CTL_E_TEXT,
-	[CTL_EV_THINKING] = CTL_E_TEXT,
-	[CTL_EV_TOOL] = CTL_E_NAME,
-	[CTL_EV_ERROR] = CTL_F_DETAIL,
-	[CTL_EV_DONE] = CTL_E_FINISH_REASON,
-};
-
+/* The one output path: every event and the final status go to the chat's
+ * sink (control clients' is control_sink below), and none once it is dead. */
 static void event_text(struct consume *c, enum ctl_event ev, const char *val)
 {
-	json_object *b;
-
-	if (c->sink) {
-		if (!c->dead)
-			c->sink->event(c->sink_ctx, ev, val);
-		return;
-	}
-	b = json_object_new_object();
-	json_object_object_add(b, event_keys[ev], json_object_new_string(val));
-	control_event(c->d->ctl, c->client, c->req_id, ctl_event_name(ev), b);
-	json_object_put(b);
+	if (!c->dead)
+		c->sink->event(c->sink_ctx, ev, val);
 }
 
 static void chat_reply(struct consume *c, enum ctl_status st, const char *detail)
 {
-	if (c->sink) {
-		if (!c->dead)
-			c->sink->end(c->sink_ctx, st, detail);
-	} else
-		control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
+	if (!c->dead)
+		c->sink->end(c->sink_ctx, st, detail);
 }
 
 static void on_delta(struct consume *c, json_object *delta)
@@ -229,24 +211,10 @@ static void on_delta(struct consume *c, json_object *delta)
 	if (json_object_object_get_ex(delta, "tool_call", &tc)) {
 		const char *name = ic_json_get_string(tc, "name");
 		const char *st = ic_json_get_string(tc, "status");
-		json_object *b;
 
-		if (c->sink) {
-			if (!c->dead)
-				c->sink->event(c->sink_ctx, CTL_EV_TOOL, name ? name : "");
-		} else {
-			b = json_object_new_object();
-			json_object_object_add(
-				b, CTL_E_NAME, json_object_new_string(name ? name : ""));
-			json_object_object_add(
-				b, CTL_E_TOOL_STATUS, json_object_new_string(st ? st : ""));
-			if (ic_json_get_string(tc, "reason"))
-				json_object_object_add(b, CTL_E_TOOL_REASON,
-					json_object_new_string(ic_json_get_string(tc, "reason")));
-			control_event(
-				c->d->ctl, c->client, c->req_id, ctl_event_name(CTL_EV_TOOL), b);
-			json_object_put(b);
-		}
+		if (!c->dead)
+			c->sink->tool(c->sink_ctx, name ? name : "", st ? st : "",
+				ic_json_get_string(tc, "reason"));
 	}
 	if (!text || !*text)
 		return;
@@ -445,6 +413,60 @@ static int chat_started(struct consume *c, json_object *args, size_t len)
 	return 0;
 }
 
+/* ---- control clients: a sink whose context is the chat itself ---- */
+
+static const char *const event_keys[CTL_EV_COUNT] = {
+	[CTL_EV_CONTENT] = CTL_E_TEXT,
+	[CTL_EV_THINKING] = CTL_E_TEXT,
+	[CTL_EV_TOOL] = CTL_E_NAME,
+	[CTL_EV_ERROR] = CTL_F_DETAIL,
+	[CTL_EV_DONE] = CTL_E_FINISH_REASON,
+};
+
+static void control_sink_send(struct consume *c, enum ctl_event ev, json_object *b)
+{
+	control_event(c->d->ctl, c->client, c->req_id, ctl_event_name(ev), b);
+	json_object_put(b);
+}
+
+static void control_sink_event(void *ctx, enum ctl_event ev, const char *text)
+{
+	json_object *b = json_object_new_object();
+
+	json_object_object_add(b, event_keys[ev], json_object_new_string(text));
+	control_sink_send(ctx, ev, b);
+}
+
+static void control_sink_tool(void *ctx, const char *name, const char *status, const char *reason)
+{
+	json_object *b = json_object_new_object();
+
+	json_object_object_add(b, CTL_E_NAME, json_object_new_string(name));
+	json_object_object_add(b, CTL_E_TOOL_STATUS, json_object_new_string(status));
+	if (reason)
+		json_object_object_add(b, CTL_E_TOOL_REASON, json_object_new_string(reason));
+	control_sink_send(ctx, CTL_EV_TOOL, b);
+}
+
+static void control_sink_end(void *ctx, enum ctl_status st, const char *detail)
+{
+	struct consume *c = ctx;
+
+	control_reply_detail(c->d->ctl, c->client, c->req_id, st, detail, NULL);
+}
+
+static const struct consume_sink control_sink = {
+	control_sink_event,
+	control_sink_tool,
+	control_sink_end,
+};
+
+/* c is a chat or read of control client "client". */
+static bool of_client(const struct consume *c, uint64_t client)
+{
+	return c->client == client && (c->is_get || c->sink == &control_sink);
+}
+
 void consume_chat(
 	struct daemon *d, const struct control_peer *peer, const char *req_id, json_object *args)
 {
@@ -457,6 +479,8 @@ void consume_chat(
 		return;
 	}
 	c = chat_start(d, args, &len);
+	c->sink = &control_sink;
+	c->sink_ctx = c;
 	c->client = peer->client_id;
 	c->uid = peer->uid;
 	c->owner = peer->owner;
@@ -725,8 +749,7 @@ int consume_cancel(struct daemon *d, uint64_t client, const char *target)
 
 	LIST_FOREACH(c, &d->consumes, next)
 	{
-		if (c->is_get || c->dead || c->sink || c->client != client ||
-			strcmp(c->req_id, target) != 0)
+		if (c->is_get || c->dead || !of_client(c, client) || strcmp(c->req_id, target) != 0)
 			continue;
 		link_http_cancel(d->link, c->http_id);
 		log_info("chat %s cancelled", c->req_id);
@@ -745,7 +768,7 @@ void consume_client_gone(struct daemon *d, uint64_t client)
 
 	LIST_FOREACH(c, &d->consumes, next)
 	{
-		if (c->dead || c->sink || c->client != client || (c->is_get && client == 0))
+		if (c->dead || !of_client(c, client) || (c->is_get && client == 0))
 			continue;
 		c->dead = true;
 		evtimer_add(c->timer, &now);

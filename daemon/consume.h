@@ -2,7 +2,7 @@
 /*
  * consume.h - requests this daemon sends to the router for control
  * clients and the local gateway (main thread): chats (POST /api/chat, an
- * SSE stream turned into control events or sink calls) and small JSON
+ * SSE stream turned into calls of a consume_sink) and small JSON
  * reads (GET /health, /api/models).
  * The bytes travel through the link thread (link_http_*).
  */
@@ -48,18 +48,21 @@ void consume_stop_all(struct daemon *d);
 size_t consume_count(const struct daemon *d);
 
 /*
- * A chat for a client other than a control client (daemon/gateway.c): the
- * same events and final status a control client gets, as calls.  event
- * gets CTL_EV_CONTENT/THINKING (text), CTL_EV_TOOL (the tool's name),
- * CTL_EV_ERROR (detail) and CTL_EV_DONE (finish_reason); end runs once, last,
- * with the status and an optional detail, and the chat is freed after it.
- * Neither may call consume_sink_stop() on this chat: they run inside it.
+ * Where a chat's output goes: control clients (consume.c's own sink) and
+ * the gateway (daemon/gateway.c) get the same events and final status, as
+ * calls.  event gets CTL_EV_CONTENT/THINKING (text), CTL_EV_ERROR (detail)
+ * and CTL_EV_DONE (finish_reason); tool gets the network's tool progress
+ * (name, status, reason or NULL); end runs once, last, with the status and
+ * an optional detail, and the chat is freed after it.  None may call
+ * consume_sink_stop() on this chat: they run inside it.
  */
 struct consume_sink {
 	void (*event)(void *ctx, enum ctl_event ev, const char *text);
+	void (*tool)(void *ctx, const char *name, const char *status, const char *reason);
 	void (*end)(void *ctx, enum ctl_status st, const char *detail);
 };
-/* args as for "chat" (checked by ctl_args_check()).  Returns the chat, or
+/* A chat for a client other than a control client (the gateway's), args as
+ * for "chat" (checked by ctl_args_check()).  Returns the chat, or
  * NULL after end() ran already (too many chats, unusable server URL). */
 struct consume *consume_chat_sink(
 	struct daemon *d, json_object *args, const struct consume_sink *sink, void *ctx);

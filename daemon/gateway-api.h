@@ -4,7 +4,8 @@
  * HTTP APIs) as pure functions: reading a client's request into "chat"
  * arguments for the consume path, and shaping the network's answer the
  * way each dialect's clients expect it.  No I/O here (daemon/gateway.c
- * does that); unit-tested in tests/unit/test_gateway.c.
+ * does that; the dialect tables' writers read the clock, nothing else);
+ * unit-tested in tests/unit/test_gateway.c.
  *
  * Ownership: functions ending in _new return a NEW object or string.
  */
@@ -91,6 +92,45 @@ bool gw_host_loopback(const char *host);
 const char *gw_request_refused(
 	const char *origins, bool allow_remote, const char *origin, const char *host);
 
+/* ---- the dialect table ---- */
+
+/* A chat's answer as far as its dialect needs to know it (gateway.c keeps
+ * one per chat; the OpenAI writers set role_sent). */
+struct gw_answer {
+	const char *model;  /* borrowed */
+	bool generate;	    /* Ollama: /api/generate's shape */
+	char id[40];	    /* OpenAI: the completion id */
+	int64_t created;    /* OpenAI: "created" */
+	bool role_sent;	    /* OpenAI: the first delta had the role */
+	struct timespec t0; /* CLOCK_MONOTONIC start, for Ollama's total_duration */
+};
+
+/*
+ * One dialect: how gateway.c reads a chat and writes every answer.  A
+ * stream is objects framed one by one (frame_new: NDJSON lines or SSE
+ * events), then end_payload framed once if not NULL.  final_new gives the
+ * stream's last object (stream) or the whole answer with the full texts.
+ * list_new/model_new answer the model reads (/api/tags and /api/show, or
+ * /v1/models and /v1/models/{id}) from the network's model names.
+ */
+struct gw_dialect {
+	const char *stream_type;   /* Content-Type of a stream */
+	const char *cache_control; /* of a stream, or NULL */
+	char *(*frame_new)(const char *json, size_t len, size_t *framed_len);
+	const char *end_payload;
+	int (*parse)(const char *body, size_t len, bool generate, struct gw_chat *out, char *err,
+		size_t errlen);
+	json_object *(*delta_new)(struct gw_answer *a, const char *content, const char *thinking);
+	json_object *(*final_new)(struct gw_answer *a, bool stream, const char *content,
+		const char *thinking, const char *finish_reason);
+	json_object *(*error_new)(int status, const char *message);
+	json_object *(*list_new)(json_object *names);
+	json_object *(*model_new)(const char *model);
+	const char *unknown_path; /* the 404's sentence */
+};
+extern const struct gw_dialect gw_ollama_dialect; /* gateway-ollama.c */
+extern const struct gw_dialect gw_openai_dialect; /* gateway-openai.c */
+
 /* ---- Ollama ---- */
 
 /* RFC 3339 UTC with nanoseconds, as Ollama writes created_at.  NEW. */
@@ -105,6 +145,9 @@ json_object *gw_ollama_delta_new(const char *model, const char *created_at, bool
 json_object *gw_ollama_final_new(const char *model, const char *created_at, bool generate,
 	const char *content, const char *thinking, const char *done_reason, int64_t total_ns);
 json_object *gw_ollama_error_new(const char *message);
+/* Ollama's answer to a chat with nothing to say (gw_chat.load_only), now:
+ * done_reason "load", no timings, as server/routes.go writes it. */
+json_object *gw_ollama_load_new(const char *model, bool generate);
 /*
  * GET /api/tags from names.  What the network does not know is a
  * placeholder that reads as one: size 0, a digest of zeros (the ollama CLI

@@ -3,14 +3,17 @@
  * gateway-ollama.c - the gateway's Ollama dialect (see gateway-api.h):
  * POST /api/chat and /api/generate read into chat arguments; the NDJSON
  * lines, /api/tags, /api/show, /api/version and errors shaped as Ollama
- * 0.12 writes them.  Pure.
+ * 0.12 writes them.  Pure but for the clock gw_ollama_dialect's writers
+ * read.
  *
  * What the network does not know gets a placeholder that reads as one
  * (see gw_ollama_tags_new()).  The done line carries total_duration (the
  * gateway measures it) but no token counts: the network reports none.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/gateway-api.h"
 #include "jsonutil.h"
@@ -286,3 +289,89 @@ const char *gw_ollama_unsupported(const char *path)
 	}
 	return NULL;
 }
+
+/* ---- the dialect table (gateway-api.h) ---- */
+
+static char *now_text_new(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return gw_ollama_time_new(&ts);
+}
+
+static int64_t elapsed_ns(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000000000 + (now.tv_nsec - t0->tv_nsec);
+}
+
+json_object *gw_ollama_load_new(const char *model, bool generate)
+{
+	char *at = now_text_new();
+	json_object *o = gw_ollama_final_new(model, at, generate, "", NULL, "load", 0);
+
+	free(at);
+	json_object_object_del(o, "total_duration");
+	return o;
+}
+
+/* One NDJSON line. */
+static char *line_new(const char *json, size_t len, size_t *framed_len)
+{
+	char *s = xmalloc(len + 2);
+
+	memcpy(s, json, len);
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	*framed_len = len + 1;
+	return s;
+}
+
+static int parse(
+	const char *body, size_t len, bool generate, struct gw_chat *out, char *err, size_t errlen)
+{
+	return gw_ollama_chat_parse(body, len, generate, out, err, errlen);
+}
+
+static json_object *delta_new(struct gw_answer *a, const char *content, const char *thinking)
+{
+	char *at = now_text_new();
+	json_object *o =
+		gw_ollama_delta_new(a->model, at, a->generate, content ? content : "", thinking);
+
+	free(at);
+	return o;
+}
+
+/* A stream's texts went out in its deltas: its last line has none. */
+static json_object *final_new(struct gw_answer *a, bool stream, const char *content,
+	const char *thinking, const char *finish_reason)
+{
+	char *at = now_text_new();
+	json_object *o = gw_ollama_final_new(a->model, at, a->generate, stream ? "" : content,
+		stream ? NULL : thinking, finish_reason, elapsed_ns(&a->t0));
+
+	free(at);
+	return o;
+}
+
+static json_object *error_new(int status, const char *message)
+{
+	(void)status;
+	return gw_ollama_error_new(message);
+}
+
+const struct gw_dialect gw_ollama_dialect = {
+	.stream_type = "application/x-ndjson",
+	.frame_new = line_new, /* and no end marker: the stream just ends */
+	.parse = parse,
+	.delta_new = delta_new,
+	.final_new = final_new,
+	.error_new = error_new, /* Ollama's errors carry no status */
+	.list_new = gw_ollama_tags_new,
+	.model_new = gw_ollama_show_new,
+	.unknown_path = "unknown path: see docs/gateway.md for what the gateway serves",
+};

@@ -14,6 +14,7 @@
 
 #include "daemon/gateway-api.h"
 #include "jsonutil.h"
+#include "sse.h"
 
 static json_object *str(const char *s)
 {
@@ -199,3 +200,51 @@ json_object *gw_openai_models_new(json_object *names)
 	json_object_object_add(o, "data", arr);
 	return o;
 }
+
+/* ---- the dialect table (gateway-api.h) ---- */
+
+static int parse(
+	const char *body, size_t len, bool generate, struct gw_chat *out, char *err, size_t errlen)
+{
+	(void)generate;
+	return gw_openai_chat_parse(body, len, out, err, errlen);
+}
+
+/* The first chunk says the role; later ones need not. */
+static const char *role_once(struct gw_answer *a)
+{
+	const char *role = a->role_sent ? NULL : "assistant";
+
+	a->role_sent = true;
+	return role;
+}
+
+static json_object *delta_new(struct gw_answer *a, const char *content, const char *thinking)
+{
+	return gw_openai_chunk_new(
+		a->id, a->created, a->model, role_once(a), content, thinking, NULL);
+}
+
+static json_object *final_new(struct gw_answer *a, bool stream, const char *content,
+	const char *thinking, const char *finish_reason)
+{
+	if (stream)
+		return gw_openai_chunk_new(
+			a->id, a->created, a->model, role_once(a), NULL, NULL, finish_reason);
+	return gw_openai_completion_new(
+		a->id, a->created, a->model, content, thinking, finish_reason);
+}
+
+const struct gw_dialect gw_openai_dialect = {
+	.stream_type = "text/event-stream",
+	.cache_control = "no-cache",
+	.frame_new = ic_sse_data_new,
+	.end_payload = IC_SSE_DONE, /* "data: [DONE]", as OpenAI ends a stream */
+	.parse = parse,
+	.delta_new = delta_new,
+	.final_new = final_new, /* the last chunk, or the whole chat.completion */
+	.error_new = gw_openai_error_new,
+	.list_new = gw_openai_models_new,
+	.model_new = gw_openai_model_new,
+	.unknown_path = "unknown path: the gateway serves /v1/chat/completions and /v1/models",
+};

@@ -48,15 +48,8 @@
 #include "log.h"
 #include "xmalloc.h"
 
-enum gw_kind {
-	GW_CHAT,	  /* Ollama /api/chat */
-	GW_GENERATE,	  /* Ollama /api/generate */
-	GW_OPENAI_CHAT,	  /* /v1/chat/completions */
-	GW_TAGS,	  /* Ollama /api/tags */
-	GW_SHOW,	  /* Ollama /api/show */
-	GW_OPENAI_MODELS, /* /v1/models */
-	GW_OPENAI_MODEL,  /* /v1/models/{id} */
-};
+#define OLLAMA (&gw_ollama_dialect)
+#define OPENAI (&gw_openai_dialect)
 
 /* A growing text with a bound (stream:false answers); it doubles, so
  * thousands of small pieces cost no more than one copy each. */
@@ -72,16 +65,14 @@ struct gw_req {
 	struct evhttp_connection *evcon;
 	struct gw_conn *conn;	 /* NULL once the connection is gone */
 	struct event *closed_ev; /* EV_CLOSED on the client's socket */
-	enum gw_kind kind;
+	const struct gw_dialect *dl;
+	bool is_chat;
 	bool stream;
 	bool started;	      /* the stream's headers are out */
-	bool role_sent;	      /* OpenAI: the first delta had the role */
 	char *model;	      /* chats; the model asked about for show/model */
 	struct consume *chat; /* the chat on the consume path */
 	struct consume *get;  /* the read of /api/models */
-	struct timespec t0;   /* monotonic start, for total_duration */
-	int64_t created;      /* OpenAI "created" */
-	char id[40];	      /* OpenAI completion id */
+	struct gw_answer a;   /* what the dialect's writers need */
 	char *finish_reason;
 	char *error; /* the network's in-band error, if any */
 	struct gw_text content, thinking;
@@ -99,16 +90,6 @@ struct gateway {
 	size_t streams;
 	uint64_t serial;
 };
-
-static bool is_openai(enum gw_kind k)
-{
-	return k == GW_OPENAI_CHAT || k == GW_OPENAI_MODELS || k == GW_OPENAI_MODEL;
-}
-
-static bool is_chat(enum gw_kind k)
-{
-	return k == GW_CHAT || k == GW_GENERATE || k == GW_OPENAI_CHAT;
-}
 
 /* ---- replies ---- */
 
@@ -160,10 +141,10 @@ static void send_json(struct gateway *g, struct evhttp_request *req, int status,
 }
 
 /* An error in the dialect of the path. */
-static void send_error(
-	struct gateway *g, struct evhttp_request *req, bool openai, int status, const char *msg)
+static void send_error(struct gateway *g, struct evhttp_request *req, const struct gw_dialect *dl,
+	int status, const char *msg)
 {
-	json_object *b = openai ? gw_openai_error_new(status, msg) : gw_ollama_error_new(msg);
+	json_object *b = dl->error_new(status, msg);
 
 	send_json(g, req, status, b);
 	json_object_put(b);
@@ -173,7 +154,8 @@ static void send_error(
 
 static void on_client_hangup(evutil_socket_t fd, short what, void *arg);
 
-static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
+static struct gw_req *req_new(
+	struct gateway *g, struct evhttp_request *req, const struct gw_dialect *dl, bool is_chat)
 {
 	struct gw_req *r = xcalloc(1, sizeof(*r));
 	struct bufferevent *bev;
@@ -181,11 +163,12 @@ static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enu
 	r->gw = g;
 	r->req = req;
 	r->evcon = evhttp_request_get_connection(req);
-	r->kind = kind;
-	clock_gettime(CLOCK_MONOTONIC, &r->t0);
-	r->created = time(NULL);
-	snprintf(r->id, sizeof(r->id), "chatcmpl-%08llx%04llx", (unsigned long long)r->created,
-		(unsigned long long)(++g->serial & 0xffff));
+	r->dl = dl;
+	r->is_chat = is_chat;
+	clock_gettime(CLOCK_MONOTONIC, &r->a.t0);
+	r->a.created = time(NULL);
+	snprintf(r->a.id, sizeof(r->a.id), "chatcmpl-%08llx%04llx",
+		(unsigned long long)r->a.created, (unsigned long long)(++g->serial & 0xffff));
 	r->conn = gw_conn_find(g->conns, r->evcon);
 	gw_conn_set_req(r->conn, r);
 	bev = evhttp_connection_get_bufferevent(r->evcon);
@@ -194,7 +177,7 @@ static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enu
 			g->d->base, bufferevent_getfd(bev), EV_CLOSED, on_client_hangup, r);
 		event_add(r->closed_ev, NULL);
 	}
-	if (is_chat(kind))
+	if (is_chat)
 		g->streams++;
 	LIST_INSERT_HEAD(&g->reqs, r, next);
 	return r;
@@ -204,7 +187,7 @@ static struct gw_req *req_new(struct gateway *g, struct evhttp_request *req, enu
 static void req_free(struct gw_req *r)
 {
 	LIST_REMOVE(r, next);
-	if (is_chat(r->kind))
+	if (r->is_chat)
 		r->gw->streams--;
 	gw_conn_set_req(r->conn, NULL);
 	if (r->closed_ev)
@@ -286,8 +269,7 @@ static void finish_json(struct gw_req *r, int status, json_object *body)
 
 static void finish_error(struct gw_req *r, int status, const char *msg)
 {
-	json_object *b =
-		is_openai(r->kind) ? gw_openai_error_new(status, msg) : gw_ollama_error_new(msg);
+	json_object *b = r->dl->error_new(status, msg);
 
 	finish_json(r, status, b);
 	json_object_put(b);
@@ -302,36 +284,36 @@ static void stream_begin(struct gw_req *r)
 	if (r->started)
 		return;
 	r->started = true;
-	if (r->kind == GW_OPENAI_CHAT) {
-		evhttp_add_header(out, "Content-Type", "text/event-stream");
-		evhttp_add_header(out, "Cache-Control", "no-cache");
-	} else {
-		evhttp_add_header(out, "Content-Type", "application/x-ndjson");
-	}
+	evhttp_add_header(out, "Content-Type", r->dl->stream_type);
+	if (r->dl->cache_control)
+		evhttp_add_header(out, "Cache-Control", r->dl->cache_control);
 	cors_headers(r->gw, r->req);
 	evhttp_send_reply_start(r->req, 200, "OK");
+}
+
+/* payload (len bytes) framed as the dialect frames one object. */
+static void stream_send(struct gw_req *r, const char *payload, size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	size_t n;
+	char *framed = r->dl->frame_new(payload, len, &n);
+
+	evbuffer_add(buf, framed, n);
+	free(framed);
+	evhttp_send_reply_chunk(r->req, buf);
+	evbuffer_free(buf);
 }
 
 /* One NDJSON line or SSE event.  -1 if the client is too slow (then r is
  * dropped and freed). */
 static int stream_write(struct gw_req *r, json_object *obj)
 {
-	struct evbuffer *buf = evbuffer_new();
 	struct bufferevent *bev;
 	size_t len;
 	const char *text = json_object_to_json_string_length(obj, IC_JSON_WIRE, &len);
 
 	stream_begin(r);
-	if (r->kind == GW_OPENAI_CHAT) {
-		evbuffer_add(buf, "data: ", 6);
-		evbuffer_add(buf, text, len);
-		evbuffer_add(buf, "\n\n", 2);
-	} else {
-		evbuffer_add(buf, text, len);
-		evbuffer_add(buf, "\n", 1);
-	}
-	evhttp_send_reply_chunk(r->req, buf);
-	evbuffer_free(buf);
+	stream_send(r, text, len);
 	bev = evhttp_connection_get_bufferevent(r->evcon);
 	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > GATEWAY_OUTBUF_MAX) {
 		drop(r, "a client did not read its stream fast enough");
@@ -345,57 +327,11 @@ static void stream_end(struct gw_req *r)
 	struct evhttp_request *req = r->req;
 	struct gw_conn *conn = r->conn;
 
-	if (r->kind == GW_OPENAI_CHAT) {
-		struct evbuffer *buf = evbuffer_new();
-
-		evbuffer_add(buf, "data: [DONE]\n\n", 14);
-		evhttp_send_reply_chunk(req, buf);
-		evbuffer_free(buf);
-	}
+	if (r->dl->end_payload)
+		stream_send(r, r->dl->end_payload, strlen(r->dl->end_payload));
 	req_free(r);
 	gw_conn_answered(conn); /* evhttp may free the connection at once */
 	evhttp_send_reply_end(req);
-}
-
-static char *now_text_new(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return gw_ollama_time_new(&ts);
-}
-
-static int64_t elapsed_ns(const struct gw_req *r)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - r->t0.tv_sec) * 1000000000 + (now.tv_nsec - r->t0.tv_nsec);
-}
-
-static json_object *delta_new(struct gw_req *r, const char *content, const char *thinking)
-{
-	json_object *o;
-	char *at;
-
-	if (r->kind == GW_OPENAI_CHAT) {
-		o = gw_openai_chunk_new(r->id, r->created, r->model,
-			r->role_sent ? NULL : "assistant", content, thinking, NULL);
-		r->role_sent = true;
-		return o;
-	}
-	at = now_text_new();
-	o = gw_ollama_delta_new(
-		r->model, at, r->kind == GW_GENERATE, content ? content : "", thinking);
-	free(at);
-	return o;
-}
-
-/* The in-band error of a stream that has begun. */
-static json_object *stream_error_new(struct gw_req *r, int status, const char *msg)
-{
-	return r->kind == GW_OPENAI_CHAT ? gw_openai_error_new(status, msg)
-					 : gw_ollama_error_new(msg);
 }
 
 /* ---- the chat's events (from consume.c) ---- */
@@ -431,7 +367,7 @@ static void sink_event(void *ctx, enum ctl_event ev, const char *text)
 			text_add(r, thinking ? &r->thinking : &r->content, text);
 			return;
 		}
-		o = delta_new(r, thinking ? NULL : text, thinking ? text : NULL);
+		o = r->dl->delta_new(&r->a, thinking ? NULL : text, thinking ? text : NULL);
 		stream_write(r, o); /* may drop r */
 		json_object_put(o);
 		return;
@@ -443,35 +379,25 @@ static void sink_event(void *ctx, enum ctl_event ev, const char *text)
 		free(r->finish_reason);
 		r->finish_reason = xstrdup(text);
 		return;
-	default: /* the network's own tool progress: not these clients' tools */
+	default:
 		return;
 	}
+}
+
+/* The network's own tool progress: not these clients' tools. */
+static void sink_tool(void *ctx, const char *name, const char *status, const char *reason)
+{
+	(void)ctx;
+	(void)name;
+	(void)status;
+	(void)reason;
 }
 
 static void end_ok(struct gw_req *r)
 {
 	const char *fr = r->finish_reason ? r->finish_reason : "stop";
-	json_object *o;
-	char *at;
+	json_object *o = r->dl->final_new(&r->a, r->stream, r->content.s, r->thinking.s, fr);
 
-	if (r->kind == GW_OPENAI_CHAT) {
-		if (r->stream) {
-			o = gw_openai_chunk_new(r->id, r->created, r->model,
-				r->role_sent ? NULL : "assistant", NULL, NULL, fr);
-			if (stream_write(r, o) == 0)
-				stream_end(r);
-		} else {
-			o = gw_openai_completion_new(
-				r->id, r->created, r->model, r->content.s, r->thinking.s, fr);
-			finish_json(r, 200, o);
-		}
-		json_object_put(o);
-		return;
-	}
-	at = now_text_new();
-	o = gw_ollama_final_new(r->model, at, r->kind == GW_GENERATE, r->stream ? "" : r->content.s,
-		r->stream ? NULL : r->thinking.s, fr, elapsed_ns(r));
-	free(at);
 	if (!r->stream)
 		finish_json(r, 200, o);
 	else if (stream_write(r, o) == 0)
@@ -503,18 +429,19 @@ static void sink_end(void *ctx, enum ctl_status st, const char *detail)
 		finish_error(r, status == 200 ? 502 : status, msg);
 		return;
 	}
-	o = stream_error_new(r, status, msg);
+	o = r->dl->error_new(status, msg);
 	if (stream_write(r, o) == 0)
 		stream_end(r);
 	json_object_put(o);
 }
 
-static const struct consume_sink gw_sink = { sink_event, sink_end };
+static const struct consume_sink gw_sink = { sink_event, sink_tool, sink_end };
 
 /* ---- requests ---- */
 
 /* The request body as text, or NULL after answering 413. */
-static const char *body_of(struct gateway *g, struct evhttp_request *req, bool openai, size_t *len)
+static const char *body_of(
+	struct gateway *g, struct evhttp_request *req, const struct gw_dialect *dl, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	char msg[128];
@@ -523,54 +450,53 @@ static const char *body_of(struct gateway *g, struct evhttp_request *req, bool o
 	if (*len > GATEWAY_BODY_MAX) {
 		snprintf(msg, sizeof(msg), "the request body is larger than %d bytes",
 			GATEWAY_BODY_MAX);
-		send_error(g, req, openai, 413, msg);
+		send_error(g, req, dl, 413, msg);
 		return NULL;
 	}
 	return *len ? (const char *)evbuffer_pullup(in, -1) : "";
 }
 
-/* Ollama's answer to a chat with nothing to say: one JSON object (not a
- * stream, whatever "stream" says) with done_reason "load" and no timings,
- * as server/routes.go writes it. */
-static void reply_load(
-	struct gateway *g, struct evhttp_request *req, const struct gw_chat *c, bool generate)
-{
-	char *at = now_text_new();
-	json_object *o = gw_ollama_final_new(c->model, at, generate, "", NULL, "load", 0);
+struct route;
+typedef void route_fn(struct gateway *g, struct evhttp_request *req, const struct route *rt);
 
-	free(at);
-	json_object_object_del(o, "total_duration");
-	send_json(g, req, 200, o);
-	json_object_put(o);
-}
+/* One path: its methods, its handler, the dialect of its answers. */
+struct route {
+	const char *path;
+	int methods; /* EVHTTP_REQ_* */
+	route_fn *fn;
+	const struct gw_dialect *dl;
+	bool generate; /* chats: Ollama's /api/generate */
+};
 
-static void do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind kind)
+static void do_chat(struct gateway *g, struct evhttp_request *req, const struct route *rt)
 {
-	bool openai = kind == GW_OPENAI_CHAT;
+	const struct gw_dialect *dl = rt->dl;
 	char err[IC_ERRBUF_MAX], msg[IC_ERRBUF_MAX];
 	struct gw_chat c;
 	struct gw_req *r;
 	struct consume *cons;
 	const char *body;
+	json_object *o;
 	size_t len;
 	int rc;
 
-	body = body_of(g, req, openai, &len);
+	body = body_of(g, req, dl, &len);
 	if (!body)
 		return;
-	rc = openai ? gw_openai_chat_parse(body, len, &c, err, sizeof(err))
-		    : gw_ollama_chat_parse(body, len, kind == GW_GENERATE, &c, err, sizeof(err));
+	rc = dl->parse(body, len, rt->generate, &c, err, sizeof(err));
 	if (rc != 0) {
-		send_error(g, req, openai, rc, err);
+		send_error(g, req, dl, rc, err);
 		return;
 	}
-	if (c.load_only) {
-		reply_load(g, req, &c, kind == GW_GENERATE);
+	if (c.load_only) { /* Ollama's: one object, whatever "stream" says */
+		o = gw_ollama_load_new(c.model, rt->generate);
+		send_json(g, req, 200, o);
+		json_object_put(o);
 		gw_chat_clear(&c);
 		return;
 	}
 	if (g->d->stopping) {
-		send_error(g, req, openai, 503, "the IdleClaw daemon is stopping");
+		send_error(g, req, dl, 503, "the IdleClaw daemon is stopping");
 		gw_chat_clear(&c);
 		return;
 	}
@@ -579,13 +505,15 @@ static void do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind 
 			"too many chats through the gateway at once "
 			"([gateway] max_streams = %d); try again in a few seconds",
 			g->d->cfg->gateway_max_streams);
-		send_error(g, req, openai, 429, msg);
+		send_error(g, req, dl, 429, msg);
 		gw_chat_clear(&c);
 		return;
 	}
-	r = req_new(g, req, kind);
+	r = req_new(g, req, dl, true);
 	r->stream = c.stream;
 	r->model = c.model;
+	r->a.model = r->model;
+	r->a.generate = rt->generate;
 	c.model = NULL;
 	cons = consume_chat_sink(g->d, c.args, &gw_sink, r);
 	if (cons) /* else sink_end() ran and r is gone */
@@ -593,10 +521,11 @@ static void do_chat(struct gateway *g, struct evhttp_request *req, enum gw_kind 
 	gw_chat_clear(&c);
 }
 
+/* The network's models as r's dialect lists them, or the one r asks about. */
 static void models_cb(void *ctx, int status, json_object *body, const char *err)
 {
 	struct gw_req *r = ctx;
-	json_object *names = status == 200 ? gw_model_names_new(body) : NULL, *o = NULL;
+	json_object *names = status == 200 ? gw_model_names_new(body) : NULL, *o;
 	char msg[IC_ERRBUF_MAX];
 
 	r->get = NULL; /* consume frees it after this call */
@@ -608,48 +537,40 @@ static void models_cb(void *ctx, int status, json_object *body, const char *err)
 		finish_error(r, 503, msg);
 		return;
 	}
-	switch (r->kind) {
-	case GW_TAGS:
-		o = gw_ollama_tags_new(names);
-		break;
-	case GW_OPENAI_MODELS:
-		o = gw_openai_models_new(names);
-		break;
-	case GW_SHOW:
-	case GW_OPENAI_MODEL:
-		if (!gw_names_has(names, r->model)) {
-			snprintf(msg, sizeof(msg),
-				"model '%s' not found: no node of the IdleClaw "
-				"network shares it now",
-				r->model);
-			json_object_put(names);
-			finish_error(r, 404, msg);
-			return;
-		}
-		o = r->kind == GW_SHOW ? gw_ollama_show_new(r->model)
-				       : gw_openai_model_new(r->model);
-		break;
-	default:
-		break;
+	if (r->model && !gw_names_has(names, r->model)) {
+		snprintf(msg, sizeof(msg),
+			"model '%s' not found: no node of the IdleClaw "
+			"network shares it now",
+			r->model);
+		json_object_put(names);
+		finish_error(r, 404, msg);
+		return;
 	}
+	o = r->model ? r->dl->model_new(r->model) : r->dl->list_new(names);
 	json_object_put(names);
 	finish_json(r, 200, o);
 	json_object_put(o);
 }
 
-static void do_models(
-	struct gateway *g, struct evhttp_request *req, enum gw_kind kind, const char *model)
+/* model NULL: the list; else that model's object. */
+static void do_models(struct gateway *g, struct evhttp_request *req, const struct gw_dialect *dl,
+	const char *model)
 {
-	struct gw_req *r = req_new(g, req, kind);
+	struct gw_req *r = req_new(g, req, dl, false);
 
 	r->model = model ? xstrdup(model) : NULL;
 	r->get = consume_get(g->d, "/api/models", models_cb, r);
 }
 
-static void do_show(struct gateway *g, struct evhttp_request *req)
+static void do_list(struct gateway *g, struct evhttp_request *req, const struct route *rt)
+{
+	do_models(g, req, rt->dl, NULL);
+}
+
+static void do_show(struct gateway *g, struct evhttp_request *req, const struct route *rt)
 {
 	size_t len;
-	const char *body = body_of(g, req, false, &len);
+	const char *body = body_of(g, req, rt->dl, &len);
 	json_object *j;
 	const char *model;
 
@@ -660,9 +581,9 @@ static void do_show(struct gateway *g, struct evhttp_request *req)
 	if (!model || !*model)
 		model = ic_json_get_string(j, "name");
 	if (!model || !*model)
-		send_error(g, req, false, 400, "model is required");
+		send_error(g, req, rt->dl, 400, "model is required");
 	else
-		do_models(g, req, GW_SHOW, model);
+		do_models(g, req, rt->dl, model);
 	json_object_put(j);
 }
 
@@ -678,6 +599,30 @@ static void reply_text(struct gateway *g, struct evhttp_request *req, const char
 	evbuffer_free(buf);
 }
 
+static void do_root(struct gateway *g, struct evhttp_request *req, const struct route *rt)
+{
+	(void)rt;
+	reply_text(g, req, "Ollama is running");
+}
+
+static void reply_object(struct gateway *g, struct evhttp_request *req, json_object *o)
+{
+	send_json(g, req, 200, o);
+	json_object_put(o);
+}
+
+static void do_version(struct gateway *g, struct evhttp_request *req, const struct route *rt)
+{
+	(void)rt;
+	reply_object(g, req, gw_ollama_version_new());
+}
+
+static void do_ps(struct gateway *g, struct evhttp_request *req, const struct route *rt)
+{
+	(void)rt;
+	reply_object(g, req, gw_ollama_ps_new());
+}
+
 static void preflight(struct gateway *g, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -686,7 +631,7 @@ static void preflight(struct gateway *g, struct evhttp_request *req)
 	const char *hdrs = evhttp_find_header(in, "Access-Control-Request-Headers");
 
 	if (!origin || !gw_cors_allowed(g->d->cfg->gateway_cors_origins, origin)) {
-		send_error(g, req, false, 403,
+		send_error(g, req, OLLAMA, 403,
 			"this origin may not call the gateway: add it to "
 			"[gateway] cors_origins");
 		return;
@@ -699,72 +644,19 @@ static void preflight(struct gateway *g, struct evhttp_request *req)
 	evhttp_send_reply(req, 204, "No Content", NULL);
 }
 
-struct route {
-	const char *path;
-	int methods; /* EVHTTP_REQ_* */
-	enum {
-		R_ROOT,
-		R_VERSION,
-		R_TAGS,
-		R_CHAT,
-		R_GENERATE,
-		R_SHOW,
-		R_V1_MODELS,
-		R_V1_CHAT,
-		R_PS
-	} what;
-};
+#define GET_HEAD (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 
 static const struct route routes[] = {
-	{ "/", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, R_ROOT },
-	{ "/api/version", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, R_VERSION },
-	{ "/api/tags", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, R_TAGS },
-	{ "/api/chat", EVHTTP_REQ_POST, R_CHAT },
-	{ "/api/generate", EVHTTP_REQ_POST, R_GENERATE },
-	{ "/api/show", EVHTTP_REQ_POST, R_SHOW },
-	{ "/v1/models", EVHTTP_REQ_GET, R_V1_MODELS },
-	{ "/v1/chat/completions", EVHTTP_REQ_POST, R_V1_CHAT },
-	{ "/api/ps", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, R_PS },
+	{ "/", GET_HEAD, do_root, OLLAMA, false },
+	{ "/api/version", GET_HEAD, do_version, OLLAMA, false },
+	{ "/api/tags", GET_HEAD, do_list, OLLAMA, false },
+	{ "/api/chat", EVHTTP_REQ_POST, do_chat, OLLAMA, false },
+	{ "/api/generate", EVHTTP_REQ_POST, do_chat, OLLAMA, true },
+	{ "/api/show", EVHTTP_REQ_POST, do_show, OLLAMA, false },
+	{ "/v1/models", EVHTTP_REQ_GET, do_list, OPENAI, false },
+	{ "/v1/chat/completions", EVHTTP_REQ_POST, do_chat, OPENAI, false },
+	{ "/api/ps", GET_HEAD, do_ps, OLLAMA, false },
 };
-
-static void route(struct gateway *g, struct evhttp_request *req, const struct route *rt)
-{
-	json_object *o;
-
-	switch (rt->what) {
-	case R_ROOT:
-		reply_text(g, req, "Ollama is running");
-		return;
-	case R_VERSION:
-		o = gw_ollama_version_new();
-		send_json(g, req, 200, o);
-		json_object_put(o);
-		return;
-	case R_TAGS:
-		do_models(g, req, GW_TAGS, NULL);
-		return;
-	case R_CHAT:
-		do_chat(g, req, GW_CHAT);
-		return;
-	case R_GENERATE:
-		do_chat(g, req, GW_GENERATE);
-		return;
-	case R_SHOW:
-		do_show(g, req);
-		return;
-	case R_V1_MODELS:
-		do_models(g, req, GW_OPENAI_MODELS, NULL);
-		return;
-	case R_V1_CHAT:
-		do_chat(g, req, GW_OPENAI_CHAT);
-		return;
-	case R_PS:
-		o = gw_ollama_ps_new();
-		send_json(g, req, 200, o);
-		json_object_put(o);
-		return;
-	}
-}
 
 static void serve(struct gateway *g, struct evhttp_request *req)
 {
@@ -773,7 +665,7 @@ static void serve(struct gateway *g, struct evhttp_request *req)
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	char *path = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-	bool openai = path && strncmp(path, "/v1/", 4) == 0;
+	const struct gw_dialect *dl = path && strncmp(path, "/v1/", 4) == 0 ? OPENAI : OLLAMA;
 	const char *why;
 	size_t i;
 
@@ -781,12 +673,12 @@ static void serve(struct gateway *g, struct evhttp_request *req)
 		evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"));
 	if (why) {
 		log_info("gateway: a request refused for its Origin or Host header");
-		send_error(g, req, openai, 403, why);
+		send_error(g, req, dl, 403, why);
 		free(path);
 		return;
 	}
 	if (!path || !*path) {
-		send_error(g, req, false, 400, "the request has no path");
+		send_error(g, req, OLLAMA, 400, "the request has no path");
 		free(path);
 		return;
 	}
@@ -801,22 +693,19 @@ static void serve(struct gateway *g, struct evhttp_request *req)
 		if (!(routes[i].methods & (int)method)) {
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 				routes[i].methods & EVHTTP_REQ_POST ? "POST" : "GET, HEAD");
-			send_error(g, req, openai, 405, "method not allowed on this path");
+			send_error(g, req, dl, 405, "method not allowed on this path");
 		} else {
-			route(g, req, &routes[i]);
+			routes[i].fn(g, req, &routes[i]);
 		}
 		free(path);
 		return;
 	}
 	if (strncmp(path, "/v1/models/", 11) == 0 && path[11] && method == EVHTTP_REQ_GET)
-		do_models(g, req, GW_OPENAI_MODEL, path + 11);
+		do_models(g, req, OPENAI, path + 11);
 	else if ((why = gw_ollama_unsupported(path)) != NULL)
-		send_error(g, req, false, 501, why);
+		send_error(g, req, OLLAMA, 501, why);
 	else
-		send_error(g, req, openai, 404,
-			openai ? "unknown path: the gateway serves /v1/chat/completions and "
-				 "/v1/models"
-			       : "unknown path: see docs/gateway.md for what the gateway serves");
+		send_error(g, req, dl, 404, dl->unknown_path);
 	free(path);
 }
 
