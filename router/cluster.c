@@ -68,7 +68,7 @@ struct cluster {
 	pthread_mutex_t lock;
 	struct qitem *head, *tail;
 	size_t qlen, qbytes;
-	unsigned long dropped;
+	unsigned long dropped_queued; /* the queue was full */
 	struct conn built;
 	bool built_ready;
 	/* a connection libnats closed for good (it does after an -ERR) is made
@@ -81,8 +81,10 @@ struct cluster {
 	bool building;
 	pthread_t builder;
 	int64_t up_since_us;
-	unsigned long rejected; /* names and inboxes out of their grammar */
-	/* the lws thread's */
+	/* the lws thread's: a counter apiece, so no lock (cluster_dropped()
+	 * adds dropped_queued) */
+	unsigned long dropped_bad; /* summaries and claims out of shape */
+	unsigned long rejected;	   /* names and inboxes out of their grammar */
 	struct peer peers[CLUSTER_PEERS_MAX];
 	size_t n_peers;
 	lws_sorted_usec_list_t tick;
@@ -107,7 +109,7 @@ static void enqueue_parts(struct cluster *c, enum qkind kind, const char *subjec
 	pthread_mutex_lock(&c->lock);
 	if (c->qlen >= CLUSTER_QUEUE_MAX || c->qbytes + size > CLUSTER_QUEUE_BYTES_MAX ||
 		!(q = malloc(size))) {
-		c->dropped++;
+		c->dropped_queued++;
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -330,7 +332,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		!json_object_object_get_ex(o, "models", &models) ||
 		!json_object_is_type(models, json_type_array) ||
 		!get_int(o, "nodes", 100000000, &nodes)) {
-		c->dropped++;
+		c->dropped_bad++;
 		goto out;
 	}
 	name = json_object_get_string(inst);
@@ -347,7 +349,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 	p = peer_find(c, name);
 	if (!p) {
 		if (c->n_peers == CLUSTER_PEERS_MAX) {
-			c->dropped++;
+			c->dropped_bad++;
 			goto out;
 		}
 		p = &c->peers[c->n_peers++];
@@ -355,7 +357,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		log_notice("cluster: instance %s joined", name);
 	}
 	if (!peer_models_read(c->r->cfg, p, models)) {
-		c->dropped++;
+		c->dropped_bad++;
 		goto out;
 	}
 	p->nodes = (long)nodes;
@@ -393,7 +395,7 @@ static void claim_received(struct cluster *c, const char *text, size_t len)
 		!json_object_is_type(id, json_type_string) ||
 		!json_object_object_get_ex(o, "instance", &inst) ||
 		!json_object_is_type(inst, json_type_string)) {
-		c->dropped++;
+		c->dropped_bad++;
 		goto out;
 	}
 	if (strcmp(json_object_get_string(inst), c->instance) == 0)
@@ -886,9 +888,9 @@ unsigned long cluster_dropped(const struct cluster *c)
 	unsigned long n;
 
 	pthread_mutex_lock((pthread_mutex_t *)&c->lock);
-	n = c->dropped;
+	n = c->dropped_queued;
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
-	return n;
+	return n + c->dropped_bad;
 }
 
 void cluster_models_add(const struct cluster *c, struct model_list *l)
