@@ -35,7 +35,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/tools.c router/tools.h \
 	router/chat-tools.c router/chat-tools.h \
 	router/tools-searxng.c router/tools-searxng.h \
-	router/cluster.c router/cluster.h router/cluster-names.h \
+	router/cluster.c router/cluster.h router/cluster-names.h router/cluster-proto.h \
 	router/xchat.c router/xchat.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS) $(UV_CFLAGS) $(NATS_CFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(UV_LIBS) $(NATS_LIBS) \
