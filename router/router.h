@@ -5,15 +5,15 @@
  * The router is one libwebsockets context on a libuv loop, served by one
  * thread (the loop's): every object here is touched only from lws
  * callbacks, lws_sul timers and the loop's own handles, so nothing here is
- * locked.  Two parts have threads of their own, each behind one file that
- * says which thread owns what: cluster.c (libnats's threads and a
- * short-lived connection builder) and nothing else; web searches run on
- * the loop (tools-searxng.c).  One struct router holds the state: main()
- * makes it, router_init() fills it and hands it to the lws context as its
- * user pointer, and every part reaches it from there (server.c) or from
- * the object it works on (node->r, chat->r).  No part keeps state in
- * file-level variables but strmap.c's hash key (one per process by
- * design).  Ownership:
+ * locked.  The one boundary between threads is cluster.c (libnats's
+ * threads and a short-lived connection builder hand it messages through a
+ * locked queue); web searches run on the loop (tools-searxng.c).  One
+ * struct router holds the state: main() makes it and hands it to the lws
+ * context as its user pointer, router_init() makes its parts and
+ * router_fini() frees them, and every part reaches it from the context
+ * (server.c) or from the object it works on (node->r, chat->r).  No part
+ * keeps state in file-level variables but strmap.c's hash key (one per
+ * process by design).  Ownership:
  *   - struct pss is lws's per-connection memory; an HTTP pss owns its
  *     struct chat, a node pss owns its struct node.
  *   - a chat is linked (not owned) into a model's wait queue or a node's

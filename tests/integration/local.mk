@@ -38,3 +38,4 @@ dist-integration-tests:
 	cp -p $(srcdir)/tests/integration/test_*.py $(distdir)/tests/integration/
 .PHONY: dist-integration-tests
 EXTRA_DIST += tests/integration/replib.py
+EXTRA_DIST += tests/integration/helgrind.supp

@@ -18,16 +18,14 @@ every time."""
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 
-import pytest
-
 import iclib
 from routerlib import TestNode, chat, chat_body, http, text_of
-from test_router_cluster import NATS, Nats, cluster_router, until_health
+from test_router_cluster import Nats, cluster_router, until_health
 from test_router_cluster_forged import RawNats
+from test_router_cluster_vg import valgrind_or_skip
 
 SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helgrind.supp")
 # Flood: malformed summaries, each cut short after PAD bytes (the whole of
@@ -77,14 +75,7 @@ async def metric(r, key):
 
 
 def test_helgrind_cluster():
-    vg = shutil.which("valgrind")
-    if not vg:
-        pytest.skip("valgrind not installed")
-    if not os.path.exists(NATS):
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    with open(iclib.binary("router/idleclaw-routerd"), "rb") as f:
-        if b"__asan_init" in f.read():
-            pytest.skip("valgrind does not run ASan binaries")
+    vg = valgrind_or_skip()
     nats = Nats()
     a = HgInstance(vg, nats, "a")
     b = cluster_router(nats, "b", shutdown_grace=5)
