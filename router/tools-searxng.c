@@ -314,7 +314,7 @@ struct searx *searx_new(
 
 void searx_stop(struct searx *s)
 {
-	if (!s)
+	if (!s || s->stopped)
 		return;
 	s->stopped = true;
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
@@ -322,7 +322,12 @@ void searx_stop(struct searx *s)
 		job_free(s, lws_container_of(d, struct job, link));
 	}
 	lws_end_foreach_dll_safe(d, d1);
-	uv_timer_stop(s->timer);
+	/* closes the connections it kept, and their watches: nothing of
+	 * ours keeps the loop running after this */
+	curl_multi_cleanup(s->multi);
+	s->multi = NULL;
+	uv_close((uv_handle_t *)s->timer, handle_free);
+	s->timer = NULL;
 }
 
 void searx_free(struct searx *s)
@@ -330,8 +335,6 @@ void searx_free(struct searx *s)
 	if (!s)
 		return;
 	searx_stop(s);
-	curl_multi_cleanup(s->multi); /* closes the sockets it kept */
-	uv_close((uv_handle_t *)s->timer, handle_free);
 	curl_global_cleanup();
 	free(s);
 }
