@@ -67,15 +67,13 @@ struct chat_tools {
 
 /* --- the router-wide part --- */
 
-static void on_result(void *ctx, const struct searx_result *res);
-
 struct toolrun *toolrun_new(struct router *r)
 {
 	struct toolrun *t = xcalloc(1, sizeof(*t));
 
 	t->r = r;
 	/* no loop in unit tests: no searches either */
-	t->searx = r->loop ? searx_new(r->loop, on_result, t) : NULL;
+	t->searx = r->loop ? searx_new(r->loop, r->ctx) : NULL;
 	t->windows = strmap_new();
 	return t;
 }
@@ -610,4 +608,10 @@ static void on_result(void *ctx, const struct searx_result *res)
 	chat_emit_tool(c, k->name, res->ok ? "done" : "error", res->ok ? NULL : res->text);
 	if (--c->tools->pending == 0)
 		round_feed_back(c);
+}
+
+void toolrun_poll(struct router *r)
+{
+	if (r->tools && r->tools->searx)
+		searx_poll(r->tools->searx, on_result, r->tools);
 }

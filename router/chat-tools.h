@@ -37,6 +37,8 @@ struct router;
 struct toolrun *toolrun_new(struct router *r);
 void toolrun_stop(struct toolrun *t);
 void toolrun_free(struct toolrun *t);
+/* Results of finished searches (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void toolrun_poll(struct router *r);
 /* "tool_calls":{"ok":..,"failed":..,"refused":..,"limited":..,"cancelled":..} */
 void toolrun_metrics(struct router *r, json_object *o);
 

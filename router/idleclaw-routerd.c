@@ -30,6 +30,7 @@
 #include "common/cmdline.h"
 #include "common/log.h"
 #include "common/startup.h"
+#include "cluster.h"
 #include "nodes.h"
 #include "router.h"
 #include "server.h"
@@ -162,9 +163,23 @@ static void on_signals(uv_poll_t *h, int status, int events)
 	(void)events;
 	while (read(r->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
-			reload(r);
+			r->got_hup = true;
 		else
-			begin_drain(r);
+			r->got_term = true;
+	}
+	/* handled in lws's callback (router_wakeup()): lws 4.1 arms the
+	 * timers the drain sets only from its own callbacks */
+	lws_cancel_service(r->ctx);
+}
+
+void router_wakeup(struct router *r)
+{
+	cluster_service(r->cluster);
+	if (r->got_term)
+		begin_drain(r);
+	if (r->got_hup) {
+		r->got_hup = false;
+		reload(r);
 	}
 }
 

@@ -136,11 +136,6 @@ int router_init(
 	return 0;
 }
 
-void router_wakeup(struct router *r)
-{
-	cluster_service(r->cluster);
-}
-
 struct router_config *router_set_config(struct router *r, struct router_config *cfg)
 {
 	struct router_config *old = r->cfg;

@@ -146,6 +146,7 @@ struct router {
 	const struct ic_cmdline *cmdline; /* what SIGHUP reloads from */
 	uv_poll_t signal_poll;		  /* the signalfd of SIGTERM, SIGINT, SIGHUP */
 	int signal_fd;
+	bool got_term, got_hup; /* read there, handled in router_wakeup() */
 	lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
 	uint64_t watchdog_us;
 	int64_t drain_deadline_us;
@@ -177,7 +178,8 @@ void router_fini(struct router *r);
 struct router_config *router_set_config(struct router *r, struct router_config *cfg);
 
 /* Called in the service loop after lws_cancel_service(): another thread
- * (cluster.c's) has something for the loop's. */
+ * (cluster.c's) has something for the loop's, or a signal came
+ * (idleclaw-routerd.c). */
 void router_wakeup(struct router *r);
 
 /* Monotonic clock in microseconds. */

@@ -614,8 +614,10 @@ static int callback(
 		}
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		if (r)
-			router_wakeup(r); /* from cluster.c's threads */
+		if (r) {
+			toolrun_poll(r);  /* a search finished (chat-tools.h) */
+			router_wakeup(r); /* a signal arrived (lws_cancel_service) */
+		}
 		return 0;
 	default:
 		break;

@@ -12,25 +12,28 @@
 #include "common/xmalloc.h"
 #include "tools-searxng.h"
 
-/* A running search: its easy handle is in the multi. */
+/* A search: running (its easy handle in the multi, in s->jobs), or done
+ * (easy handle gone, the outcome in ok and text, in s->done). */
 struct job {
-	lws_dll2_t link; /* in s->jobs */
+	lws_dll2_t link;
 	uint64_t id;
 	CURL *easy;
 	char *body;
 	size_t len;
 	bool too_big;
+	bool ok;
+	char *text;
 };
 
 struct searx {
 	uv_loop_t *loop;
+	struct lws_context *ctx; /* woken when a search is done */
 	CURLM *multi;
 	uv_timer_t *timer;     /* curl's timeout; freed by its close callback */
-	lws_dll2_owner_t jobs; /* every running search */
+	lws_dll2_owner_t jobs; /* running */
+	lws_dll2_owner_t done; /* done, for searx_poll() */
 	uint64_t next_id;
 	bool stopped;
-	void (*done)(void *ctx, const struct searx_result *res);
-	void *ctx;
 };
 
 /* A socket curl asked the loop to watch (curl_multi_assign()ed to it);
@@ -129,13 +132,24 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Out of the multi (its connection closed if it still runs) and freed. */
+/* Out of the multi (its connection closed if it still runs). */
+static void job_end(struct searx *s, struct job *j)
+{
+	if (j->easy) {
+		curl_multi_remove_handle(s->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	free(j->body);
+	j->body = NULL;
+}
+
+/* Off its list, ended, freed. */
 static void job_free(struct searx *s, struct job *j)
 {
 	lws_dll2_remove(&j->link);
-	curl_multi_remove_handle(s->multi, j->easy);
-	curl_easy_cleanup(j->easy);
-	free(j->body);
+	job_end(s, j);
+	free(j->text);
 	free(j);
 }
 
@@ -182,28 +196,29 @@ static char *judge(struct job *j, CURLcode rc, bool *ok)
 	return text ? text : xstrdup(why ? why : "the search failed");
 }
 
-/* Hand every finished search to s->done.  Outside curl's callbacks, so
- * done may submit and cancel. */
+/* Judge every finished search (on the loop, no lock: nothing else touches
+ * it) and move it to s->done; wake lws to hand them over (searx_poll()
+ * from its callback, where the chats' work belongs: lws arms the timers
+ * they set only from its own callbacks). */
 static void finished(struct searx *s)
 {
 	CURLMsg *msg;
-	int left;
+	int left, n = 0;
 
 	while ((msg = curl_multi_info_read(s->multi, &left))) {
 		struct job *j = NULL;
-		struct searx_result res;
-		char *text;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		text = judge(j, msg->data.result, &res.ok);
-		res.id = j->id;
-		res.text = text;
-		job_free(s, j);
-		s->done(s->ctx, &res);
-		free(text);
+		j->text = judge(j, msg->data.result, &j->ok);
+		job_end(s, j); /* msg is gone with the handle */
+		lws_dll2_remove(&j->link);
+		lws_dll2_add_tail(&j->link, &s->done);
+		n++;
 	}
+	if (n)
+		lws_cancel_service(s->ctx);
 }
 
 /* --- curl on the loop --- */
@@ -288,14 +303,12 @@ static int on_timeout(CURLM *multi, long ms, void *userp)
 
 /* --- the loop thread's interface --- */
 
-struct searx *searx_new(
-	uv_loop_t *loop, void (*done)(void *ctx, const struct searx_result *res), void *ctx)
+struct searx *searx_new(uv_loop_t *loop, struct lws_context *ctx)
 {
 	struct searx *s = xcalloc(1, sizeof(*s));
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s->loop = loop;
-	s->done = done;
 	s->ctx = ctx;
 	s->timer = xcalloc(1, sizeof(*s->timer));
 	uv_timer_init(loop, s->timer);
@@ -318,6 +331,11 @@ void searx_stop(struct searx *s)
 		return;
 	s->stopped = true;
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	{
+		job_free(s, lws_container_of(d, struct job, link));
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->done.head)
 	{
 		job_free(s, lws_container_of(d, struct job, link));
 	}
@@ -345,7 +363,7 @@ uint64_t searx_submit(struct searx *s, const char *base, const char *query, int 
 	char *q, *url;
 	size_t blen = strlen(base);
 
-	if (s->stopped || s->jobs.count >= SEARX_JOBS_MAX)
+	if (s->stopped || s->jobs.count + s->done.count >= SEARX_JOBS_MAX)
 		return 0;
 	while (blen && base[blen - 1] == '/')
 		blen--;
@@ -366,21 +384,44 @@ uint64_t searx_submit(struct searx *s, const char *base, const char *query, int 
 	return j->id;
 }
 
-void searx_cancel(struct searx *s, uint64_t id)
+/* The search id in list l, or NULL. */
+static struct job *job_find(lws_dll2_owner_t *l, uint64_t id)
 {
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	lws_start_foreach_dll(struct lws_dll2 *, d, l->head)
 	{
 		struct job *j = lws_container_of(d, struct job, link);
 
-		if (j->id == id) {
-			job_free(s, j); /* closes its connection */
-			return;
-		}
+		if (j->id == id)
+			return j;
 	}
-	lws_end_foreach_dll_safe(d, d1);
+	lws_end_foreach_dll(d);
+	return NULL;
+}
+
+void searx_cancel(struct searx *s, uint64_t id)
+{
+	struct job *j = job_find(&s->jobs, id);
+
+	if (!j)
+		j = job_find(&s->done, id);
+	if (j)
+		job_free(s, j); /* a running one's connection closed */
+}
+
+void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res), void *ctx)
+{
+	while (s->done.head) {
+		struct job *j = lws_container_of(s->done.head, struct job, link);
+		struct searx_result res = { j->id, j->ok, j->text };
+
+		lws_dll2_remove(&j->link);
+		cb(ctx, &res); /* may call searx_submit()/searx_cancel() */
+		free(j->text);
+		free(j);
+	}
 }
 
 unsigned searx_pending(struct searx *s)
 {
-	return (unsigned)s->jobs.count;
+	return (unsigned)(s->jobs.count + s->done.count);
 }
