@@ -20,15 +20,15 @@
 
 static const char *const type_names[] = {
 	[IC_MSG_UNKNOWN] = "unknown",
-	[IC_MSG_REGISTER] = "register",
-	[IC_MSG_HEARTBEAT] = "heartbeat",
-	[IC_MSG_INFERENCE_CHUNK] = "inference_chunk",
-	[IC_MSG_INFERENCE_ERROR] = "inference_error",
-	[IC_MSG_MODELS_UPDATE] = "models_update",
-	[IC_MSG_REGISTERED] = "registered",
-	[IC_MSG_INFERENCE_REQUEST] = "inference_request",
-	[IC_MSG_CANCEL_REQUEST] = "cancel_request",
-	[IC_MSG_STANDING] = "standing",
+	[IC_MSG_REGISTER] = IC_TYPE_REGISTER,
+	[IC_MSG_HEARTBEAT] = IC_TYPE_HEARTBEAT,
+	[IC_MSG_INFERENCE_CHUNK] = IC_TYPE_INFERENCE_CHUNK,
+	[IC_MSG_INFERENCE_ERROR] = IC_TYPE_INFERENCE_ERROR,
+	[IC_MSG_MODELS_UPDATE] = IC_TYPE_MODELS_UPDATE,
+	[IC_MSG_REGISTERED] = IC_TYPE_REGISTERED,
+	[IC_MSG_INFERENCE_REQUEST] = IC_TYPE_INFERENCE_REQUEST,
+	[IC_MSG_CANCEL_REQUEST] = IC_TYPE_CANCEL_REQUEST,
+	[IC_MSG_STANDING] = IC_TYPE_STANDING,
 };
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -135,7 +135,7 @@ static int get_count(json_object *o, const char *key, int def, int *out, char *e
 
 static int get_request_id(json_object *o, struct ic_msg *m, char *err, size_t errlen)
 {
-	if (get_string(o, "request_id", &m->request_id, err, errlen) < 0)
+	if (get_string(o, IC_M_REQUEST_ID, &m->request_id, err, errlen) < 0)
 		return -1;
 	if (!ic_valid_request_id(m->request_id)) {
 		seterr(err, errlen, "request_id: not 1-%d characters of [A-Za-z0-9._:-]",
@@ -210,7 +210,7 @@ static json_object *caps_array_new(unsigned caps)
  */
 static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char *err, size_t errlen)
 {
-	const char *name = ic_json_get_string(e, "name");
+	const char *name = ic_json_get_string(e, IC_M_NAME);
 	json_object *caps;
 	int64_t size;
 
@@ -221,13 +221,13 @@ static int parse_model(json_object *e, size_t i, struct ic_model_info *mi, char 
 		seterr(err, errlen, "models[%zu].name: missing or not a string", i);
 		return -1;
 	}
-	if (!ic_json_get_int64(e, "size", &size) || size < 0) {
+	if (!ic_json_get_int64(e, IC_M_SIZE, &size) || size < 0) {
 		seterr(err, errlen, "models[%zu].size: missing or not a non-negative integer", i);
 		return -1;
 	}
 	mi->name = xstrdup(name);
 	mi->size = size;
-	if (json_object_object_get_ex(e, "capabilities", &caps) &&
+	if (json_object_object_get_ex(e, IC_M_CAPABILITIES, &caps) &&
 		json_object_is_type(caps, json_type_array))
 		mi->caps = ic_caps_of_json(caps);
 	return 0;
@@ -240,7 +240,7 @@ static int parse_models(json_object *o, struct ic_msg *m, char *err, size_t errl
 	size_t i, n;
 	int rc = 0;
 
-	if (!json_object_object_get_ex(o, "models", &arr) ||
+	if (!json_object_object_get_ex(o, IC_M_MODELS, &arr) ||
 		!json_object_is_type(arr, json_type_array)) {
 		seterr(err, errlen, "models: missing or not an array");
 		return -1;
@@ -265,7 +265,7 @@ static int parse_features(json_object *o, struct ic_msg *m, char *err, size_t er
 	json_object *arr;
 	size_t i, n;
 
-	if (!json_object_object_get_ex(o, "features", &arr) || arr == NULL)
+	if (!json_object_object_get_ex(o, IC_M_FEATURES, &arr) || arr == NULL)
 		return 0;
 	if (!json_object_is_type(arr, json_type_array)) {
 		seterr(err, errlen, "features: not an array");
@@ -298,11 +298,11 @@ static int parse_register(json_object *o, struct ic_msg *m, char *err, size_t er
 {
 	int rc_id, rc_models, rc_rest = 0;
 
-	rc_id = get_string(o, "node_id", &m->node_id, err, errlen);
+	rc_id = get_string(o, IC_M_NODE_ID, &m->node_id, err, errlen);
 	rc_models = parse_models(o, m, rc_id < 0 ? NULL : err, errlen);
 	if (rc_id == 0 && rc_models == 0) {
-		if (get_count(o, "max_concurrent", 0, &m->max_concurrent, err, errlen) < 0 ||
-			get_opt_string(o, "ollama_version", &m->ollama_version, err, errlen) < 0)
+		if (get_count(o, IC_M_MAX_CONCURRENT, 0, &m->max_concurrent, err, errlen) < 0 ||
+			get_opt_string(o, IC_M_OLLAMA_VERSION, &m->ollama_version, err, errlen) < 0)
 			rc_rest = -1;
 	}
 	if (rc_rest < 0)
@@ -314,12 +314,12 @@ static int parse_heartbeat(json_object *o, struct ic_msg *m, char *err, size_t e
 {
 	json_object *v;
 
-	if (get_string(o, "node_id", &m->node_id, err, errlen) < 0 ||
-		get_count(o, "active_requests", -1, &m->active_requests, err, errlen) < 0)
+	if (get_string(o, IC_M_NODE_ID, &m->node_id, err, errlen) < 0 ||
+		get_count(o, IC_M_ACTIVE_REQUESTS, -1, &m->active_requests, err, errlen) < 0)
 		return -1;
 	m->available = true;
-	if (json_object_object_get_ex(o, "available", &v) && v != NULL &&
-		!ic_json_get_bool(o, "available", &m->available)) {
+	if (json_object_object_get_ex(o, IC_M_AVAILABLE, &v) && v != NULL &&
+		!ic_json_get_bool(o, IC_M_AVAILABLE, &m->available)) {
 		seterr(err, errlen, "available: not a boolean");
 		return -1;
 	}
@@ -336,25 +336,25 @@ static int parse_members(json_object *o, struct ic_msg *m, char *err, size_t err
 	case IC_MSG_INFERENCE_CHUNK:
 		if (get_request_id(o, m, err, errlen) < 0)
 			return -1;
-		return get_object(o, "chunk", &m->chunk, err, errlen);
+		return get_object(o, IC_M_CHUNK, &m->chunk, err, errlen);
 	case IC_MSG_INFERENCE_ERROR:
 		if (get_request_id(o, m, err, errlen) < 0)
 			return -1;
-		return get_string(o, "error", &m->error, err, errlen);
+		return get_string(o, IC_M_ERROR, &m->error, err, errlen);
 	case IC_MSG_MODELS_UPDATE:
 		return parse_models(o, m, err, errlen);
 	case IC_MSG_REGISTERED:
-		if (get_string(o, "node_id", &m->node_id, err, errlen) < 0)
+		if (get_string(o, IC_M_NODE_ID, &m->node_id, err, errlen) < 0)
 			return -1;
 		return parse_features(o, m, err, errlen);
 	case IC_MSG_INFERENCE_REQUEST:
 		if (get_request_id(o, m, err, errlen) < 0)
 			return -1;
-		return get_object(o, "ollama_params", &m->ollama_params, err, errlen);
+		return get_object(o, IC_M_OLLAMA_PARAMS, &m->ollama_params, err, errlen);
 	case IC_MSG_CANCEL_REQUEST:
 		return get_request_id(o, m, err, errlen);
 	case IC_MSG_STANDING:
-		if (!ic_json_get_bool(o, "chats", &m->chats)) {
+		if (!ic_json_get_bool(o, IC_M_CHATS, &m->chats)) {
 			seterr(err, errlen, "chats: missing or not a boolean");
 			return -1;
 		}
@@ -384,7 +384,7 @@ int ic_msg_parse(const char *text, size_t len, struct ic_msg *out, char *err, si
 		json_object_put(o);
 		return -1;
 	}
-	type = ic_json_get_string(o, "type");
+	type = ic_json_get_string(o, IC_M_TYPE);
 	if (type == NULL) {
 		seterr(err, errlen, "type: missing or not a string");
 		json_object_put(o);
@@ -433,7 +433,7 @@ static json_object *envelope_new(enum ic_msg_type type)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "type", json_object_new_string(ic_msg_type_name(type)));
+	json_object_object_add(o, IC_M_TYPE, json_object_new_string(ic_msg_type_name(type)));
 	return o;
 }
 
@@ -458,12 +458,13 @@ static json_object *models_array_new(const struct ic_model_info *models, size_t 
 	for (i = 0; i < n; i++) {
 		json_object *e = json_object_new_object();
 
-		add_string(e, "name", models[i].name);
+		add_string(e, IC_M_NAME, models[i].name);
 		/* the public server requires size: always send it */
-		json_object_object_add(
-			e, "size", json_object_new_int64(models[i].size > 0 ? models[i].size : 0));
+		json_object_object_add(e, IC_M_SIZE,
+			json_object_new_int64(models[i].size > 0 ? models[i].size : 0));
 		if (models[i].caps & IC_CAP_KNOWN)
-			json_object_object_add(e, "capabilities", caps_array_new(models[i].caps));
+			json_object_object_add(
+				e, IC_M_CAPABILITIES, caps_array_new(models[i].caps));
 		json_object_array_add(arr, e);
 	}
 	return arr;
@@ -474,11 +475,11 @@ char *ic_msg_register_new(const char *node_id, const struct ic_model_info *model
 {
 	json_object *o = envelope_new(IC_MSG_REGISTER);
 
-	add_string(o, "node_id", node_id);
-	json_object_object_add(o, "models", models_array_new(models, n_models));
-	json_object_object_add(o, "max_concurrent", json_object_new_int(max_concurrent));
+	add_string(o, IC_M_NODE_ID, node_id);
+	json_object_object_add(o, IC_M_MODELS, models_array_new(models, n_models));
+	json_object_object_add(o, IC_M_MAX_CONCURRENT, json_object_new_int(max_concurrent));
 	if (ollama_version != NULL)
-		add_string(o, "ollama_version", ollama_version);
+		add_string(o, IC_M_OLLAMA_VERSION, ollama_version);
 	return finish_new(o);
 }
 
@@ -487,13 +488,13 @@ char *ic_msg_registered_new(const char *node_id, const char *const *features, si
 	json_object *o = envelope_new(IC_MSG_REGISTERED);
 	size_t i;
 
-	add_string(o, "node_id", node_id);
+	add_string(o, IC_M_NODE_ID, node_id);
 	if (features != NULL) {
 		json_object *arr = json_object_new_array_ext((int)n_features);
 
 		for (i = 0; i < n_features; i++)
 			json_object_array_add(arr, json_object_new_string(features[i]));
-		json_object_object_add(o, "features", arr);
+		json_object_object_add(o, IC_M_FEATURES, arr);
 	}
 	return finish_new(o);
 }
@@ -502,9 +503,9 @@ char *ic_msg_heartbeat_new(const char *node_id, int active_requests, bool availa
 {
 	json_object *o = envelope_new(IC_MSG_HEARTBEAT);
 
-	add_string(o, "node_id", node_id);
-	json_object_object_add(o, "active_requests", json_object_new_int(active_requests));
-	json_object_object_add(o, "available", json_object_new_boolean(available));
+	add_string(o, IC_M_NODE_ID, node_id);
+	json_object_object_add(o, IC_M_ACTIVE_REQUESTS, json_object_new_int(active_requests));
+	json_object_object_add(o, IC_M_AVAILABLE, json_object_new_boolean(available));
 	return finish_new(o);
 }
 
@@ -514,7 +515,7 @@ static char *with_request_new(
 {
 	json_object *o = envelope_new(type);
 
-	add_string(o, "request_id", request_id);
+	add_string(o, IC_M_REQUEST_ID, request_id);
 	if (key != NULL)
 		json_object_object_add(o, key, v);
 	return finish_new(o);
@@ -524,12 +525,12 @@ char *ic_msg_chunk_new(const char *request_id, json_object *chunk)
 {
 	json_object *c = chunk != NULL ? json_object_get(chunk) : json_object_new_object();
 
-	return with_request_new(IC_MSG_INFERENCE_CHUNK, request_id, "chunk", c);
+	return with_request_new(IC_MSG_INFERENCE_CHUNK, request_id, IC_M_CHUNK, c);
 }
 
 char *ic_msg_error_new(const char *request_id, const char *error)
 {
-	return with_request_new(IC_MSG_INFERENCE_ERROR, request_id, "error",
+	return with_request_new(IC_MSG_INFERENCE_ERROR, request_id, IC_M_ERROR,
 		json_object_new_string(error != NULL ? error : ""));
 }
 
@@ -538,7 +539,7 @@ char *ic_msg_request_new(const char *request_id, json_object *ollama_params)
 	json_object *p =
 		ollama_params != NULL ? json_object_get(ollama_params) : json_object_new_object();
 
-	return with_request_new(IC_MSG_INFERENCE_REQUEST, request_id, "ollama_params", p);
+	return with_request_new(IC_MSG_INFERENCE_REQUEST, request_id, IC_M_OLLAMA_PARAMS, p);
 }
 
 char *ic_msg_cancel_new(const char *request_id)
@@ -550,7 +551,7 @@ char *ic_msg_standing_new(bool chats)
 {
 	json_object *o = envelope_new(IC_MSG_STANDING);
 
-	json_object_object_add(o, "chats", json_object_new_boolean(chats));
+	json_object_object_add(o, IC_M_CHATS, json_object_new_boolean(chats));
 	return finish_new(o);
 }
 
@@ -558,6 +559,6 @@ char *ic_msg_models_update_new(const struct ic_model_info *models, size_t n_mode
 {
 	json_object *o = envelope_new(IC_MSG_MODELS_UPDATE);
 
-	json_object_object_add(o, "models", models_array_new(models, n_models));
+	json_object_object_add(o, IC_M_MODELS, models_array_new(models, n_models));
 	return finish_new(o);
 }

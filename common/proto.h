@@ -31,6 +31,45 @@ enum ic_msg_type {
 	IC_MSG_STANDING, /* extension: below min_reputation or not */
 };
 
+/* The "type" of each message (ic_msg_type_name()). */
+#define IC_TYPE_REGISTER "register"
+#define IC_TYPE_HEARTBEAT "heartbeat"
+#define IC_TYPE_INFERENCE_CHUNK "inference_chunk"
+#define IC_TYPE_INFERENCE_ERROR "inference_error"
+#define IC_TYPE_MODELS_UPDATE "models_update" /* extension */
+#define IC_TYPE_REGISTERED "registered"
+#define IC_TYPE_INFERENCE_REQUEST "inference_request"
+#define IC_TYPE_CANCEL_REQUEST "cancel_request"
+#define IC_TYPE_STANDING "standing" /* extension */
+
+/* Member names: every reader and writer of the frames spells them so. */
+#define IC_M_TYPE "type"
+#define IC_M_NODE_ID "node_id"		 /* register, heartbeat, registered */
+#define IC_M_REQUEST_ID "request_id"	 /* chunk, error, request, cancel */
+#define IC_M_MODELS "models"		 /* register, models_update */
+#define IC_M_NAME "name"		 /* models[] */
+#define IC_M_SIZE "size"		 /* models[] */
+#define IC_M_CAPABILITIES "capabilities" /* models[], extension */
+#define IC_M_MAX_CONCURRENT "max_concurrent"
+#define IC_M_OLLAMA_VERSION "ollama_version"
+#define IC_M_ACTIVE_REQUESTS "active_requests" /* heartbeat */
+#define IC_M_AVAILABLE "available"	       /* heartbeat, extension */
+#define IC_M_FEATURES "features"	       /* registered */
+#define IC_M_CHUNK "chunk"		       /* inference_chunk */
+#define IC_M_ERROR "error"		       /* inference_error */
+#define IC_M_OLLAMA_PARAMS "ollama_params"     /* inference_request */
+#define IC_M_CHATS "chats"		       /* standing */
+/* Members of an inference_chunk's chunk (Ollama's /api/chat stream object)
+ * that the router reads and writes. */
+#define IC_M_MESSAGE "message"
+#define IC_M_ROLE "role"
+#define IC_M_CONTENT "content"
+#define IC_M_THINKING "thinking"
+#define IC_M_TOOL_CALLS "tool_calls"
+#define IC_M_DONE "done"
+#define IC_M_DONE_REASON "done_reason"
+#define IC_ROLE_ASSISTANT "assistant"
+
 /* Extension names a router lists in registered.features. */
 #define IC_FEATURE_AVAILABLE "available"	 /* heartbeat.available honoured */
 #define IC_FEATURE_MODELS_UPDATE "models_update" /* models_update understood */

@@ -31,9 +31,11 @@
 struct chat;
 struct router;
 
-/* The lws thread's tool state (r->tools): made after router_init(), freed
- * after the lws context (whose chats cancel their searches) is gone. */
+/* The loop thread's tool state (r->tools), made and freed by router.c:
+ * toolrun_stop() abandons the searches before the lws context goes,
+ * toolrun_free() comes after it (its chats cancel their searches). */
 struct toolrun *toolrun_new(struct router *r);
+void toolrun_stop(struct toolrun *t);
 void toolrun_free(struct toolrun *t);
 /* Results of finished searches (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 void toolrun_poll(struct router *r);

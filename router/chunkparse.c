@@ -13,6 +13,7 @@
 #include "common/hex.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "common/proto.h"
 #include "common/utf8.h"
 #include "common/validate.h"
 
@@ -261,14 +262,14 @@ static bool member(struct scan *s, enum level level, const struct span *k, int d
 		size_t len;
 		unsigned flag;
 	} read[] = {
-		M(L_ROOT, "type", F_TYPE),
-		M(L_ROOT, "request_id", F_REQUEST_ID),
-		M(L_ROOT, "chunk", F_CHUNK),
-		M(L_CHUNK, "message", F_MESSAGE),
-		M(L_CHUNK, "done", F_DONE),
-		M(L_CHUNK, "done_reason", F_DONE_REASON),
-		M(L_MESSAGE, "content", F_CONTENT),
-		M(L_MESSAGE, "thinking", F_THINKING),
+		M(L_ROOT, IC_M_TYPE, F_TYPE),
+		M(L_ROOT, IC_M_REQUEST_ID, F_REQUEST_ID),
+		M(L_ROOT, IC_M_CHUNK, F_CHUNK),
+		M(L_CHUNK, IC_M_MESSAGE, F_MESSAGE),
+		M(L_CHUNK, IC_M_DONE, F_DONE),
+		M(L_CHUNK, IC_M_DONE_REASON, F_DONE_REASON),
+		M(L_MESSAGE, IC_M_CONTENT, F_CONTENT),
+		M(L_MESSAGE, IC_M_THINKING, F_THINKING),
 	};
 #undef M
 	unsigned flag = 0;
@@ -285,7 +286,8 @@ static bool member(struct scan *s, enum level level, const struct span *k, int d
 	case F_TYPE:
 		/* not a string, or not a chunk: for ic_msg_parse() */
 		return string(s, &s->type) && !s->type.escaped &&
-			key_is(&s->type, "inference_chunk", sizeof("inference_chunk") - 1);
+			key_is(&s->type, IC_TYPE_INFERENCE_CHUNK,
+				sizeof(IC_TYPE_INFERENCE_CHUNK) - 1);
 	case F_REQUEST_ID:
 		return string(s, &s->request_id);
 	case F_CHUNK:
@@ -445,13 +447,13 @@ void chunk_view_of_json(json_object *chunk, struct chunk_view *v)
 	bool done = false;
 
 	memset(v, 0, sizeof(*v));
-	if (json_object_object_get_ex(chunk, "message", &msg) &&
+	if (json_object_object_get_ex(chunk, IC_M_MESSAGE, &msg) &&
 		json_object_is_type(msg, json_type_object)) {
-		v->thinking = ic_json_get_string(msg, "thinking");
+		v->thinking = ic_json_get_string(msg, IC_M_THINKING);
 		v->thinking_len = v->thinking ? strlen(v->thinking) : 0;
-		v->content = ic_json_get_string(msg, "content");
+		v->content = ic_json_get_string(msg, IC_M_CONTENT);
 		v->content_len = v->content ? strlen(v->content) : 0;
 	}
-	v->done = ic_json_get_bool(chunk, "done", &done) && done;
-	v->done_reason = ic_json_get_string(chunk, "done_reason");
+	v->done = ic_json_get_bool(chunk, IC_M_DONE, &done) && done;
+	v->done_reason = ic_json_get_string(chunk, IC_M_DONE_REASON);
 }

@@ -69,7 +69,7 @@ struct cluster {
 	pthread_mutex_t lock;
 	struct qitem *head, *tail;
 	size_t qlen, qbytes;
-	unsigned long dropped;
+	unsigned long dropped_queued; /* the queue was full */
 	struct conn built;
 	bool built_ready;
 	/* a connection libnats closed for good (it does after an -ERR) is made
@@ -82,8 +82,10 @@ struct cluster {
 	bool building;
 	pthread_t builder;
 	int64_t up_since_us;
-	unsigned long rejected; /* names and inboxes out of their grammar */
-	/* the lws thread's */
+	/* the lws thread's: a counter apiece, so no lock (cluster_dropped()
+	 * adds dropped_queued) */
+	unsigned long dropped_bad; /* summaries and claims out of shape */
+	unsigned long rejected;	   /* names and inboxes out of their grammar */
 	struct peer peers[CLUSTER_PEERS_MAX];
 	size_t n_peers;
 	lws_sorted_usec_list_t tick;
@@ -108,7 +110,7 @@ static void enqueue_parts(struct cluster *c, enum qkind kind, const char *subjec
 	pthread_mutex_lock(&c->lock);
 	if (c->qlen >= CLUSTER_QUEUE_MAX || c->qbytes + size > CLUSTER_QUEUE_BYTES_MAX ||
 		!(q = malloc(size))) {
-		c->dropped++;
+		c->dropped_queued++;
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -168,7 +170,8 @@ static void on_claim(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
  * status header: it is passed on as the answer "busy". */
 static void on_inbox(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-	static const char no_responders[] = "0 {\"ok\":false,\"error\":\"no responders\"}";
+	static const char no_responders[] = CLUSTER_ANSWER_PREFIX
+		"{\"" CLUSTER_M_OK "\":false,\"" CLUSTER_M_ERROR "\":\"no responders\"}";
 	struct cluster *c = closure;
 	const char *subject = natsMsg_GetSubject(msg);
 	int len = natsMsg_GetDataLength(msg);
@@ -266,8 +269,8 @@ static unsigned peer_caps(const struct router_config *cfg, json_object *m, const
 {
 	json_object *think, *tools;
 
-	if (!json_object_object_get_ex(m, "thinking", &think) ||
-		!json_object_object_get_ex(m, "tools", &tools))
+	if (!json_object_object_get_ex(m, CLUSTER_M_THINKING, &think) ||
+		!json_object_object_get_ex(m, CLUSTER_M_TOOLS, &tools))
 		return prompt_model_caps(cfg, NULL, name) & (IC_CAP_THINKING | IC_CAP_TOOLS);
 	return (json_object_get_boolean(think) ? IC_CAP_THINKING : 0) |
 		(json_object_get_boolean(tools) ? IC_CAP_TOOLS : 0);
@@ -287,19 +290,19 @@ static bool peer_models_read(const struct router_config *cfg, struct peer *p, js
 		int64_t nodes, free_slots, size, since;
 
 		if (!json_object_is_type(m, json_type_object) ||
-			!json_object_object_get_ex(m, "name", &name) ||
+			!json_object_object_get_ex(m, CLUSTER_M_NAME, &name) ||
 			!json_object_is_type(name, json_type_string) ||
-			!get_int(m, "nodes", 1000000, &nodes) ||
-			!get_int(m, "free", 100000000, &free_slots)) {
+			!get_int(m, CLUSTER_M_NODES, 1000000, &nodes) ||
+			!get_int(m, CLUSTER_M_FREE, 100000000, &free_slots)) {
 			for (size_t j = 0; j < i; j++)
 				free(v[j].name);
 			free(v);
 			return false;
 		}
 		/* what the public clients see; absent from older peers */
-		if (!get_int(m, "size", INT64_MAX, &size))
+		if (!get_int(m, CLUSTER_M_SIZE, INT64_MAX, &size))
 			size = 0;
-		if (!get_int(m, "since", INT64_MAX, &since))
+		if (!get_int(m, CLUSTER_M_SINCE, INT64_MAX, &since))
 			since = INT64_MAX; /* decides only where no peer says */
 		v[i].name = xstrdup(json_object_get_string(name));
 		v[i].nodes = (int)nodes;
@@ -326,12 +329,12 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 
 	json_tokener_free(tok);
 	if (!o || !json_object_is_type(o, json_type_object) ||
-		!json_object_object_get_ex(o, "instance", &inst) ||
+		!json_object_object_get_ex(o, CLUSTER_M_INSTANCE, &inst) ||
 		!json_object_is_type(inst, json_type_string) ||
-		!json_object_object_get_ex(o, "models", &models) ||
+		!json_object_object_get_ex(o, CLUSTER_M_MODELS, &models) ||
 		!json_object_is_type(models, json_type_array) ||
-		!get_int(o, "nodes", 100000000, &nodes)) {
-		c->dropped++;
+		!get_int(o, CLUSTER_M_NODES, 100000000, &nodes)) {
+		c->dropped_bad++;
 		goto out;
 	}
 	name = json_object_get_string(inst);
@@ -339,7 +342,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		goto out; /* our own */
 	/* the inbox goes into our NATS stream when we offer a chat there:
 	 * nothing but the shape libnats makes */
-	if (!cluster_instance_ok(name) || !json_object_object_get_ex(o, "inbox", &ib) ||
+	if (!cluster_instance_ok(name) || !json_object_object_get_ex(o, CLUSTER_M_INBOX, &ib) ||
 		!json_object_is_type(ib, json_type_string) ||
 		!cluster_inbox_ok(json_object_get_string(ib))) {
 		cluster_count_rejected(c, "a summary");
@@ -348,7 +351,7 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 	p = peer_find(c, name);
 	if (!p) {
 		if (c->n_peers == CLUSTER_PEERS_MAX) {
-			c->dropped++;
+			c->dropped_bad++;
 			goto out;
 		}
 		p = &c->peers[c->n_peers++];
@@ -356,11 +359,12 @@ static void summary_received(struct cluster *c, const char *text, size_t len)
 		log_notice("cluster: instance %s joined", name);
 	}
 	if (!peer_models_read(c->r->cfg, p, models)) {
-		c->dropped++;
+		c->dropped_bad++;
 		goto out;
 	}
 	p->nodes = (long)nodes;
-	p->draining = json_object_object_get_ex(o, "draining", &dr) && json_object_get_boolean(dr);
+	p->draining = json_object_object_get_ex(o, CLUSTER_M_DRAINING, &dr) &&
+		json_object_get_boolean(dr);
 	free(p->inbox);
 	p->inbox = xstrdup(json_object_get_string(ib));
 	p->last_us = router_now_us();
@@ -375,8 +379,8 @@ void cluster_node_claim(struct cluster *c, const char *node_id)
 	json_object *o = json_object_new_object();
 	const char *text;
 
-	json_object_object_add(o, "node_id", json_object_new_string(node_id));
-	json_object_object_add(o, "instance", json_object_new_string(c->instance));
+	json_object_object_add(o, CLUSTER_M_NODE_ID, json_object_new_string(node_id));
+	json_object_object_add(o, CLUSTER_M_INSTANCE, json_object_new_string(c->instance));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (c->nc)
 		natsConnection_Publish(c->nc, CLUSTER_SUBJECT_NODE, text, (int)strlen(text));
@@ -390,11 +394,11 @@ static void claim_received(struct cluster *c, const char *text, size_t len)
 	struct node *n;
 
 	json_tokener_free(tok);
-	if (!o || !json_object_object_get_ex(o, "node_id", &id) ||
+	if (!o || !json_object_object_get_ex(o, CLUSTER_M_NODE_ID, &id) ||
 		!json_object_is_type(id, json_type_string) ||
-		!json_object_object_get_ex(o, "instance", &inst) ||
+		!json_object_object_get_ex(o, CLUSTER_M_INSTANCE, &inst) ||
 		!json_object_is_type(inst, json_type_string)) {
-		c->dropped++;
+		c->dropped_bad++;
 		goto out;
 	}
 	if (strcmp(json_object_get_string(inst), c->instance) == 0)
@@ -424,24 +428,25 @@ static json_object *summary_new(struct cluster *c)
 		const struct model_entry *e = &l.v[i];
 		json_object *m = json_object_new_object();
 
-		json_object_object_add(m, "name", json_object_new_string(e->name));
-		json_object_object_add(m, "nodes", json_object_new_int(e->nodes));
+		json_object_object_add(m, CLUSTER_M_NAME, json_object_new_string(e->name));
+		json_object_object_add(m, CLUSTER_M_NODES, json_object_new_int(e->nodes));
 		/* a draining instance takes no chat of a peer's */
 		json_object_object_add(
-			m, "free", json_object_new_int(c->r->draining ? 0 : e->free_slots));
-		json_object_object_add(m, "size", json_object_new_int64(e->size));
+			m, CLUSTER_M_FREE, json_object_new_int(c->r->draining ? 0 : e->free_slots));
+		json_object_object_add(m, CLUSTER_M_SIZE, json_object_new_int64(e->size));
+		json_object_object_add(m, CLUSTER_M_THINKING,
+			json_object_new_boolean((e->caps & IC_CAP_THINKING) != 0));
 		json_object_object_add(
-			m, "thinking", json_object_new_boolean((e->caps & IC_CAP_THINKING) != 0));
-		json_object_object_add(
-			m, "tools", json_object_new_boolean((e->caps & IC_CAP_TOOLS) != 0));
-		json_object_object_add(m, "since", json_object_new_int64(e->since_us));
+			m, CLUSTER_M_TOOLS, json_object_new_boolean((e->caps & IC_CAP_TOOLS) != 0));
+		json_object_object_add(m, CLUSTER_M_SINCE, json_object_new_int64(e->since_us));
 		json_object_array_add(arr, m);
 	}
 	model_list_free(&l);
-	json_object_object_add(o, "v", json_object_new_int(1));
-	json_object_object_add(o, "draining", json_object_new_boolean(c->r->draining));
-	json_object_object_add(o, "nodes", json_object_new_int64((int64_t)nodes_count(c->r)));
-	json_object_object_add(o, "models", arr);
+	json_object_object_add(o, CLUSTER_M_V, json_object_new_int(CLUSTER_PROTO_VERSION));
+	json_object_object_add(o, CLUSTER_M_DRAINING, json_object_new_boolean(c->r->draining));
+	json_object_object_add(
+		o, CLUSTER_M_NODES, json_object_new_int64((int64_t)nodes_count(c->r)));
+	json_object_object_add(o, CLUSTER_M_MODELS, arr);
 	return o;
 }
 
@@ -457,9 +462,9 @@ static void publish(struct cluster *c)
 
 		free(c->last);
 		c->last = xstrdup(body);
-		json_object_object_add(o, "instance", json_object_new_string(c->instance));
-		json_object_object_add(o, "inbox", json_object_new_string(c->inbox));
-		json_object_object_add(o, "seq", json_object_new_int64((int64_t)++c->seq));
+		json_object_object_add(o, CLUSTER_M_INSTANCE, json_object_new_string(c->instance));
+		json_object_object_add(o, CLUSTER_M_INBOX, json_object_new_string(c->inbox));
+		json_object_object_add(o, CLUSTER_M_SEQ, json_object_new_int64((int64_t)++c->seq));
 		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 		/* while disconnected the client buffers a few; the next one is
 		 * a full summary anyway */
@@ -868,9 +873,9 @@ unsigned long cluster_dropped(const struct cluster *c)
 	unsigned long n;
 
 	pthread_mutex_lock((pthread_mutex_t *)&c->lock);
-	n = c->dropped;
+	n = c->dropped_queued;
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
-	return n;
+	return n + c->dropped_bad;
 }
 
 void cluster_models_add(const struct cluster *c, struct model_list *l)

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cluster-proto.h"
 #include "router.h"
 
 struct model_list;
@@ -40,8 +41,6 @@ struct model_list;
 #define CLUSTER_SUMMARY_MAX (256 * 1024) /* bytes of one summary */
 #define CLUSTER_REBUILD_MIN_MS 500	 /* a closed connection: first wait */
 #define CLUSTER_REBUILD_MAX_MS 30000	 /* and the longest, doubling */
-#define CLUSTER_SUBJECT_SUMMARY "idleclaw.cluster.summary"
-#define CLUSTER_SUBJECT_NODE "idleclaw.cluster.node"
 
 struct cluster;
 

@@ -5,13 +5,15 @@
  * main(): the command line (common/cmdline.h), configuration and its reload
  * (common/startup.h), the libuv loop and the lws context on it, signals,
  * sd_notify, and the drain on SIGTERM.  Everything else runs in lws
- * callbacks on this one thread (see router.h).
+ * callbacks on this one thread (see router.h); what it keeps is in the
+ * struct router main() makes, made and freed by router_init() and
+ * router_fini().
  *
  * The loop is libuv's (epoll), owned here and lent to lws as a "foreign"
  * loop: lws's own poll() loop walks every socket on every wake-up, which
  * costs more than the traffic itself with thousands of nodes connected.
- * Signals keep the flag + lws_cancel_service() pattern, so they reach
- * router_wakeup() on the loop thread whatever the loop is.
+ * Signals come to the loop as a signalfd: they are blocked before any
+ * thread starts, so no handler ever runs on another thread (libnats's).
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,38 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "common/addr.h"
 #include "common/cmdline.h"
 #include "common/log.h"
 #include "common/startup.h"
+#include "cluster.h"
 #include "nodes.h"
-#include "chat-tools.h"
 #include "router.h"
 #include "server.h"
-#include "common/xmalloc.h"
-#include "chat.h"
-#include "cluster.h"
-#include "xchat.h"
-
-/* The one router of this process (a file-level variable for the signal
- * handler; the rest of the router gets it passed). */
-static struct router router;
-static uv_loop_t loop;
-/* Chat output is written once a loop turn: before the loop waits (what
- * timers emitted) and after it handled the sockets (what nodes sent). */
-static uv_prepare_t flush_before;
-static uv_check_t flush_after;
-
-static volatile sig_atomic_t got_term, got_hup;
-static struct ic_cmdline cmdline; /* also what SIGHUP reloads from */
-static lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
-static int64_t drain_deadline_us;
-static bool nodes_closed;
-static uint64_t watchdog_us;
 
 int64_t router_now_us(void)
 {
@@ -58,16 +42,6 @@ int64_t router_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_term = 1;
-	if (router.ctx)
-		lws_cancel_service(router.ctx);
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -82,57 +56,62 @@ static void lws_log_emit(int level, const char *line)
 		log_debug("lws: %.*s", (int)n, line);
 }
 
-static void notify_status(void)
+static void notify_status(struct router *r)
 {
-	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(&router),
-		router.requests_active, router.draining ? ", draining" : "");
+	sd_notifyf(0, "STATUS=%lu nodes, %d requests%s", nodes_count(r), r->requests_active,
+		r->draining ? ", draining" : "");
 }
 
 static void status_tick(lws_sorted_usec_list_t *sul)
 {
-	notify_status();
-	lws_sul_schedule(router.ctx, 0, sul, status_tick,
+	struct router *r = lws_container_of(sul, struct router, status_sul);
+
+	notify_status(r);
+	lws_sul_schedule(r->ctx, 0, sul, status_tick,
 		(lws_usec_t)ROUTER_STATUS_INTERVAL_S * LWS_USEC_PER_SEC);
 }
 
 static void watchdog_tick(lws_sorted_usec_list_t *sul)
 {
+	struct router *r = lws_container_of(sul, struct router, watchdog_sul);
+
 	sd_notify(0, "WATCHDOG=1");
-	lws_sul_schedule(router.ctx, 0, sul, watchdog_tick, (lws_usec_t)(watchdog_us / 2));
+	lws_sul_schedule(r->ctx, 0, sul, watchdog_tick, (lws_usec_t)(r->watchdog_us / 2));
 }
 
-/* Drain: wait for open chats (up to the grace), close nodes 1001, quit. */
+/* Drain: wait for open chats (up to the grace), close nodes 1001, stop
+ * the loop. */
 static void drain_tick(lws_sorted_usec_list_t *sul)
 {
+	struct router *r = lws_container_of(sul, struct router, drain_sul);
 	int64_t now = router_now_us();
 
-	if (!nodes_closed && (router.requests_active == 0 || now >= drain_deadline_us)) {
-		log_notice("closing %lu nodes (%d requests still open)", nodes_count(&router),
-			router.requests_active);
-		nodes_close_all(&router, 1001, "server shutting down");
-		nodes_closed = true;
-		drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
-	} else if (nodes_closed && (nodes_count(&router) == 0 || now >= drain_deadline_us)) {
-		router.quit = true;
-		lws_sul_cancel(&status_sul);
-		lws_sul_cancel(&watchdog_sul);
-		uv_stop(&loop);
+	if (!r->nodes_closed && (r->requests_active == 0 || now >= r->drain_deadline_us)) {
+		log_notice("closing %lu nodes (%d requests still open)", nodes_count(r),
+			r->requests_active);
+		nodes_close_all(r, 1001, "server shutting down");
+		r->nodes_closed = true;
+		r->drain_deadline_us = now + ROUTER_CLOSE_GRACE_MS * 1000;
+	} else if (r->nodes_closed && (nodes_count(r) == 0 || now >= r->drain_deadline_us)) {
+		lws_sul_cancel(&r->status_sul);
+		lws_sul_cancel(&r->watchdog_sul);
+		uv_stop(r->loop);
 		return;
 	}
-	lws_sul_schedule(router.ctx, 0, sul, drain_tick, 50 * 1000);
+	lws_sul_schedule(r->ctx, 0, sul, drain_tick, 50 * 1000);
 }
 
-static void begin_drain(void)
+static void begin_drain(struct router *r)
 {
-	if (router.draining)
+	if (r->draining)
 		return;
-	router.draining = true;
+	r->draining = true;
 	sd_notify(0, "STOPPING=1");
-	log_notice("SIGTERM: draining %d open requests (up to %d s)", router.requests_active,
-		router.cfg->shutdown_grace);
-	notify_status();
-	drain_deadline_us = router_now_us() + (int64_t)router.cfg->shutdown_grace * 1000000;
-	drain_tick(&drain_sul);
+	log_notice("SIGTERM: draining %d open requests (up to %d s)", r->requests_active,
+		r->cfg->shutdown_grace);
+	notify_status(r);
+	r->drain_deadline_us = router_now_us() + (int64_t)r->cfg->shutdown_grace * 1000000;
+	drain_tick(&r->drain_sul);
 }
 
 static void reload_notify(const char *state)
@@ -152,7 +131,7 @@ static void *reload_swap(void *program, void *cfg)
 }
 
 /* SIGHUP: see common/startup.h; listen is marked as needing a restart. */
-static void reload(void)
+static void reload(struct router *r)
 {
 	static const struct ic_reload_ops ops = {
 		.schema = &router_config_schema,
@@ -161,21 +140,73 @@ static void reload(void)
 	};
 	char *errors = NULL;
 
-	ic_reload(&ops, &router, cmdline.config_path, (const char *const *)cmdline.overrides,
+	ic_reload(&ops, r, r->cmdline->config_path, (const char *const *)r->cmdline->overrides,
 		&errors);
 	free(errors);
 }
 
+/* The signals serve() takes: blocked from before the first thread on (they
+ * inherit the mask), and read from a signalfd on the loop. */
+static void signals_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+static void on_signals(uv_poll_t *h, int status, int events)
+{
+	struct router *r = h->data;
+	struct signalfd_siginfo si;
+
+	(void)status;
+	(void)events;
+	while (read(r->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			r->got_hup = true;
+		else
+			r->got_term = true;
+	}
+	/* handled in lws's callback (router_wakeup()): lws 4.1 arms the
+	 * timers the drain sets only from its own callbacks */
+	lws_cancel_service(r->ctx);
+}
+
 void router_wakeup(struct router *r)
 {
-	(void)r; /* the one in this file */
-	cluster_service(router.cluster);
-	if (got_term)
-		begin_drain();
-	if (got_hup) {
-		got_hup = 0;
-		reload();
+	cluster_service(r->cluster);
+	if (r->got_term)
+		begin_drain(r);
+	if (r->got_hup) {
+		r->got_hup = false;
+		reload(r);
 	}
+}
+
+/* One that came during the start is pending: it is read at the first turn. */
+static int signals_start(struct router *r, const sigset_t *set)
+{
+	r->signal_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->signal_fd < 0 || uv_poll_init(r->loop, &r->signal_poll, r->signal_fd) != 0) {
+		log_err("cannot take signals: %s", strerror(errno));
+		if (r->signal_fd >= 0)
+			close(r->signal_fd);
+		r->signal_fd = -1;
+		return -1;
+	}
+	r->signal_poll.data = r;
+	uv_poll_start(&r->signal_poll, UV_READABLE, on_signals);
+	return 0;
+}
+
+static void signals_stop(struct router *r)
+{
+	if (r->signal_fd < 0)
+		return;
+	uv_close((uv_handle_t *)&r->signal_poll, NULL);
+	close(r->signal_fd);
+	r->signal_fd = -1;
 }
 
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" -> host (empty = any) and port. */
@@ -204,9 +235,9 @@ static void raise_fd_limit(void)
 	}
 }
 
-static struct lws_context *context_new(char *host, int port, struct router *r)
+static struct lws_context *context_new(char *host, int port, struct router *r, uv_loop_t *loop)
 {
-	static void *loops[1] = { &loop };
+	void *loops[1] = { loop };
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -229,36 +260,6 @@ static struct lws_context *context_new(char *host, int port, struct router *r)
 	return lws_create_context(&info);
 }
 
-static void flush_prepare_cb(uv_prepare_t *h)
-{
-	(void)h;
-	chat_flush_pending(&router);
-	xchat_flush(&router);
-}
-
-static void flush_check_cb(uv_check_t *h)
-{
-	(void)h;
-	chat_flush_pending(&router);
-	xchat_flush(&router);
-}
-
-static void flush_start(void)
-{
-	uv_prepare_init(&loop, &flush_before);
-	uv_prepare_start(&flush_before, flush_prepare_cb);
-	uv_check_init(&loop, &flush_after);
-	uv_check_start(&flush_after, flush_check_cb);
-}
-
-/* Before the context goes: its chats go with it, and active handles would
- * keep the loop running for ever. */
-static void flush_stop(void)
-{
-	uv_close((uv_handle_t *)&flush_before, NULL);
-	uv_close((uv_handle_t *)&flush_after, NULL);
-}
-
 static void close_handle(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -270,15 +271,15 @@ static void close_handle(uv_handle_t *h, void *arg)
  * timer, the cancel pipe) asynchronously, so run the loop until they are
  * closed.  A handle left open would be a bug in lws or here: say so, close
  * it, and still free the loop. */
-static void loop_close(void)
+static void loop_close(uv_loop_t *loop)
 {
-	uv_run(&loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&loop) == 0)
+	uv_run(loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(loop) == 0)
 		return;
 	log_warn("event loop: handles still open after the context closed");
-	uv_walk(&loop, close_handle, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	uv_walk(loop, close_handle, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
 }
 
 static const struct ic_cmdline_option routerd_options[] = {
@@ -298,91 +299,70 @@ static const struct ic_cmdline_spec routerd_cmdline = {
 	.n_extra = sizeof(routerd_options) / sizeof(routerd_options[0]),
 };
 
-static int serve(void)
+static int serve(struct router *r)
 {
-	char host[128];
-	int port;
+	uv_loop_t loop;
+	char host[128], *err = NULL;
+	sigset_t set;
+	int port, rc;
 
-	if (parse_listen(router.cfg->listen, host, sizeof(host), &port) < 0) {
-		log_err("router.listen: '%s' is not ADDR:PORT", router.cfg->listen);
+	if (parse_listen(r->cfg->listen, host, sizeof(host), &port) < 0) {
+		log_err("router.listen: '%s' is not ADDR:PORT", r->cfg->listen);
 		return 1;
 	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(
 		LLL_ERR | (ic_log_get_level() >= IC_LOG_DEBUG ? LLL_WARN : 0), lws_log_emit);
-	/* before the port opens: a SIGTERM from then on drains */
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
+	/* before the port opens and any thread starts: a SIGTERM from then on
+	 * drains */
+	signals_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	r->signal_fd = -1;
 	if (uv_loop_init(&loop) != 0) {
 		log_err("cannot start the event loop");
 		return 1;
 	}
-	router.ctx = context_new(host, port, &router);
-	if (!router.ctx) {
+	r->ctx = context_new(host, port, r, &loop);
+	if (!r->ctx) {
 		log_err("cannot listen on %s (in use, not an address of this host, or the "
 			"libwebsockets-evlib-uv plugin missing?)",
-			router.cfg->listen);
-		loop_close();
+			r->cfg->listen);
+		loop_close(&loop);
 		return 1;
 	}
-	router_init(&router, router.ctx);
-	flush_start();
-	if (router.cfg->cluster_url && router.cfg->cluster_url[0]) {
-		char *err = NULL;
-
-		router.xchats = xchats_new(&router);
-		router.cluster = cluster_new(
-			&router, router.cfg->cluster_url, router.cfg->cluster_instance, port, &err);
-		if (!router.cluster) {
-			log_err("%s", err);
-			free(err);
-			flush_stop();
-			lws_context_destroy(router.ctx);
-			loop_close();
-			router.ctx = NULL;
-			router_fini(&router);
-			xchats_free(router.xchats);
-			router.xchats = NULL;
-			return 1;
-		}
-		log_notice("cluster: instance %s, NATS at %s", cluster_instance(router.cluster),
-			router.cfg->cluster_url);
+	r->loop = &loop;
+	if (router_init(r, r->ctx, &loop, port, &err) < 0) {
+		log_err("%s", err);
+		free(err);
+		loop_close(&loop);
+		return 1;
 	}
-	router.tools = toolrun_new(&router);
-	log_notice("listening on %s", router.cfg->listen);
-	sd_notify(0, "READY=1");
-	status_tick(&status_sul);
-	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
-		watchdog_tick(&watchdog_sul);
-	/* signals arrive as LWS_CALLBACK_EVENT_WAIT_CANCELLED: router_wakeup();
-	 * the drain's end stops the loop.  One that came during the start
-	 * found no context to wake: */
-	if (got_term || got_hup)
-		lws_cancel_service(router.ctx);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	flush_stop();
-	xchat_flush(&router);
-	cluster_free(router.cluster); /* its threads wake the context */
-	router.cluster = NULL;
-	lws_sul_cancel(&status_sul);
-	lws_sul_cancel(&watchdog_sul);
-	lws_sul_cancel(&drain_sul);
-	lws_context_destroy(router.ctx);
-	loop_close(); /* lws finishes destroying the context in here */
-	router.ctx = NULL;
-	toolrun_free(router.tools); /* after the chats, which cancel their searches */
-	router.tools = NULL;
-	router_fini(&router);
-	xchats_free(router.xchats); /* after the chats, which leave their crossings */
-	router.xchats = NULL;
-	log_notice("stopped");
-	return 0;
+	rc = signals_start(r, &set) < 0;
+	if (rc == 0) {
+		log_notice("listening on %s", r->cfg->listen);
+		sd_notify(0, "READY=1");
+		status_tick(&r->status_sul);
+		if (sd_watchdog_enabled(0, &r->watchdog_us) > 0 && r->watchdog_us > 0)
+			watchdog_tick(&r->watchdog_sul);
+		/* the drain's end stops the loop */
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	signals_stop(r);
+	lws_sul_cancel(&r->status_sul);
+	lws_sul_cancel(&r->watchdog_sul);
+	lws_sul_cancel(&r->drain_sul);
+	router_fini(r);
+	loop_close(&loop);
+	if (rc == 0)
+		log_notice("stopped");
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	struct router router = { 0 };
+	struct ic_cmdline cmdline;
 	int rc;
 
 	ic_log_init(argv[0]);
@@ -400,7 +380,8 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else {
 		ic_log_set_level((enum ic_log_level)router.cfg->log_level);
-		rc = serve();
+		router.cmdline = &cmdline;
+		rc = serve(&router);
 	}
 	ic_config_free(&router_config_schema, router.cfg);
 out:

@@ -37,7 +37,7 @@ router_idleclaw_routerd_SOURCES = \
 	router/tools.c router/tools.h \
 	router/chat-tools.c router/chat-tools.h \
 	router/tools-searxng.c router/tools-searxng.h \
-	router/cluster.c router/cluster.h router/cluster-names.h \
+	router/cluster.c router/cluster.h router/cluster-names.h router/cluster-proto.h \
 	router/xchat.c router/xchat.h
 router_idleclaw_routerd_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS) $(UV_CFLAGS) $(NATS_CFLAGS)
 router_idleclaw_routerd_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) $(UV_LIBS) $(NATS_LIBS) \
@@ -57,10 +57,10 @@ check_PROGRAMS += tests/unit/test_router_tools
 TESTS += tests/unit/test_router_tools
 tests_unit_test_router_tools_SOURCES = tests/unit/test_router_tools.c router/tools.c \
 	router/prompt.c router/rconfig.c router/policy.c router/tools-searxng.c
-tests_unit_test_router_tools_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS)
+tests_unit_test_router_tools_CPPFLAGS = $(ROUTER_CPPFLAGS) $(CURL_CFLAGS) $(UV_CFLAGS)
 tests_unit_test_router_tools_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_router_tools_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CURL_LIBS) \
-	$(PTHREAD_LIBS) $(CHECK_LIBS)
+	$(UV_LIBS) $(CHECK_LIBS)
 
 EXTRA_DIST += docs/tools.md
 
@@ -95,13 +95,13 @@ ROUTER_STATE_SOURCES = router/router.c router/nodes.c router/sched.c router/mode
 	router/tools.c router/prompt.c router/standing.c \
 	tests/unit/router_fake.c tests/unit/router_fake.h
 tests_unit_test_router_nodes_SOURCES = tests/unit/test_router_nodes.c $(ROUTER_STATE_SOURCES)
-tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_nodes_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS)
 tests_unit_test_router_nodes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_router_nodes_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm
+tests_unit_test_router_nodes_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS) $(CHECK_LIBS) -lm
 tests_unit_test_router_sched_SOURCES = tests/unit/test_router_sched.c $(ROUTER_STATE_SOURCES)
-tests_unit_test_router_sched_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_sched_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS)
 tests_unit_test_router_sched_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_router_sched_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm
+tests_unit_test_router_sched_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS) $(CHECK_LIBS) -lm
 tests_unit_test_router_strmap_SOURCES = tests/unit/test_router_strmap.c \
 	router/strmap.c router/siphash.c
 tests_unit_test_router_strmap_CPPFLAGS = $(ROUTER_CPPFLAGS)
@@ -131,6 +131,6 @@ tests_unit_test_router_chunkparse_LDADD = $(IC_COMMON_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/test_router_trust
 TESTS += tests/unit/test_router_trust
 tests_unit_test_router_trust_SOURCES = tests/unit/test_router_trust.c $(ROUTER_STATE_SOURCES)
-tests_unit_test_router_trust_CPPFLAGS = $(ROUTER_CPPFLAGS)
+tests_unit_test_router_trust_CPPFLAGS = $(ROUTER_CPPFLAGS) $(UV_CFLAGS)
 tests_unit_test_router_trust_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_router_trust_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(CHECK_LIBS) -lm
+tests_unit_test_router_trust_LDADD = $(IC_COMMON_LIBS) $(LWS_LIBS) $(UV_LIBS) $(CHECK_LIBS) -lm

@@ -2,14 +2,18 @@
 /*
  * router.h - the state of idleclaw-routerd shared by its files.
  *
- * The router is one libwebsockets context served by one thread: every
- * object here is touched only from lws callbacks and lws_sul timers, so
- * nothing is locked.  One struct router holds the state: main() makes it
- * and hands it to the lws context as its user pointer, and every part
- * reaches it from there (server.c) or from the object it works on
- * (node->r, chat->r).  No part keeps state in file-level variables but
- * strmap.c's hash key (one per process by design) and main()'s signal
- * handling.  Ownership:
+ * The router is one libwebsockets context on a libuv loop, served by one
+ * thread (the loop's): every object here is touched only from lws
+ * callbacks, lws_sul timers and the loop's own handles, so nothing here is
+ * locked.  The one boundary between threads is cluster.c (libnats's
+ * threads and a short-lived connection builder hand it messages through a
+ * locked queue); web searches run on the loop (tools-searxng.c).  One
+ * struct router holds the state: main() makes it and hands it to the lws
+ * context as its user pointer, router_init() makes its parts and
+ * router_fini() frees them, and every part reaches it from the context
+ * (server.c) or from the object it works on (node->r, chat->r).  No part
+ * keeps state in file-level variables but strmap.c's hash key (one per
+ * process by design).  Ownership:
  *   - struct pss is lws's per-connection memory; an HTTP pss owns its
  *     struct chat, a node pss owns its struct node.
  *   - a chat is linked (not owned) into a model's wait queue or a node's
@@ -20,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 #include <libwebsockets.h>
 
 #include "buf.h"
@@ -41,6 +46,7 @@
 
 struct admin;
 struct chat;
+struct ic_cmdline;
 struct clientip_trusted;
 struct cluster;
 struct ipcount;
@@ -98,6 +104,7 @@ struct router_stats {
 
 struct router {
 	struct lws_context *ctx;
+	uv_loop_t *loop;		  /* ctx's, main()'s; NULL in unit tests */
 	struct router_config *cfg;	  /* current; router_set_config() on reload */
 	struct clientip_trusted *trusted; /* cfg->trusted_proxies, parsed */
 	struct ratelimit *rl;
@@ -125,26 +132,54 @@ struct router {
 	struct tq body_q;	      /* server.c: body_timeout */
 	int bodies_active;	      /* server.c: request bodies still arriving */
 	lws_dll2_owner_t out_pending; /* chat.c: chats with output to write */
+	/* chat output is written once a loop turn: before the loop waits
+	 * (what timers emitted) and after it handled the sockets (what nodes
+	 * sent); router.c */
+	uv_prepare_t flush_before;
+	uv_check_t flush_after;
+	bool flushing; /* the two are started */
 	int64_t start_us;
 	bool draining;	     /* SIGTERM: no new work */
-	bool quit;	     /* leave the service loop */
 	int requests_active; /* chats between accept and end */
 	struct router_stats stats;
+	/* the process (idleclaw-routerd.c): signals, the drain, sd_notify */
+	const struct ic_cmdline *cmdline; /* what SIGHUP reloads from */
+	uv_poll_t signal_poll;		  /* the signalfd of SIGTERM, SIGINT, SIGHUP */
+	int signal_fd;
+	bool got_term, got_hup; /* read there, handled in router_wakeup() */
+	lws_sorted_usec_list_t status_sul, watchdog_sul, drain_sul;
+	uint64_t watchdog_us;
+	int64_t drain_deadline_us;
+	bool nodes_closed;
 };
 
 /*
  * Make r's state for r->cfg (set by the caller, r zeroed otherwise) on the
- * lws context whose timers the queues use (its user pointer is r).
- * router_fini() frees what router_init() made; r->cfg stays the caller's.
+ * lws context ctx (its user pointer is r; its timers run the queues) and
+ * its libuv loop (or NULL: no per-turn flush, no searches): everything,
+ * also the cluster and its crossing chats when cfg has a cluster url
+ * (listen_port names the instance by default) and the tools.  ctx is r's
+ * from then on.  -1 with *err (the caller frees) if the cluster
+ * cannot be made; r is then as router_fini() leaves it.
  */
-void router_init(struct router *r, struct lws_context *ctx);
+int router_init(
+	struct router *r, struct lws_context *ctx, uv_loop_t *loop, int listen_port, char **err);
+/*
+ * Free what router_init() made, the lws context too, in the one order that
+ * works: the cluster (its threads wake the context) and the searches
+ * before the context, whose chats (freed with it, in the loop's last turns
+ * here) leave their crossings; then the rest.  r->cfg stays the caller's,
+ * and so does the loop (run here until lws's handles are closed).
+ */
 void router_fini(struct router *r);
 /* Swap in cfg (a NEW, valid configuration) and derive from it what is
  * parsed once (the trusted proxies).  Returns the previous configuration,
  * which the caller frees (NULL the first time). */
 struct router_config *router_set_config(struct router *r, struct router_config *cfg);
 
-/* Called in the service loop after lws_cancel_service(): handles signals. */
+/* Called in the service loop after lws_cancel_service(): another thread
+ * (cluster.c's) has something for the loop's, or a signal came
+ * (idleclaw-routerd.c). */
 void router_wakeup(struct router *r);
 
 /* Monotonic clock in microseconds. */

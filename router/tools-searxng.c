@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* tools-searxng.c - SearXNG searches in a worker thread (see tools-searxng.h). */
+/* tools-searxng.c - SearXNG searches on the router's loop (see tools-searxng.h). */
 #include <curl/curl.h>
-#include <pthread.h>
+#include <libwebsockets.h> /* lws_dll2 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +12,36 @@
 #include "common/xmalloc.h"
 #include "tools-searxng.h"
 
-enum job_state {
-	JOB_QUEUED,  /* in s->jobs, not yet given to curl */
-	JOB_RUNNING, /* its easy handle is in the multi */
-	JOB_DONE,    /* result ready for searx_poll() */
-};
-
+/* A search: running (its easy handle in the multi, in s->jobs), or done
+ * (easy handle gone, the outcome in ok and text, in s->done). */
 struct job {
-	lws_dll2_t link; /* in s->jobs */
+	lws_dll2_t link;
 	uint64_t id;
-	enum job_state state;
-	bool cancelled; /* lws thread forgot it: worker frees */
-	char *url;
-	long timeout_ms;
-	/* worker only */
 	CURL *easy;
 	char *body;
 	size_t len;
 	bool too_big;
-	/* result */
 	bool ok;
 	char *text;
 };
 
 struct searx {
-	struct lws_context *ctx;
-	pthread_t thread;
-	pthread_mutex_t lock;  /* guards jobs, next_id, quit and job states */
-	lws_dll2_owner_t jobs; /* every job not yet polled */
+	uv_loop_t *loop;
+	struct lws_context *ctx; /* woken when a search is done */
+	CURLM *multi;
+	uv_timer_t *timer;     /* curl's timeout; freed by its close callback */
+	lws_dll2_owner_t jobs; /* running */
+	lws_dll2_owner_t done; /* done, for searx_poll() */
 	uint64_t next_id;
-	bool quit;
-	CURLM *multi; /* worker's, but curl_multi_wakeup() is thread-safe */
+	bool stopped;
+};
+
+/* A socket curl asked the loop to watch (curl_multi_assign()ed to it);
+ * freed by its close callback, after curl is done with the socket. */
+struct watch {
+	uv_poll_t poll;
+	struct searx *s;
+	curl_socket_t fd;
 };
 
 /* --- formatting (pure) --- */
@@ -115,7 +114,7 @@ char *searx_format_new(const char *body, size_t len, const char **why)
 	return out;
 }
 
-/* --- the worker --- */
+/* --- a search --- */
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -133,157 +132,227 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void job_free(struct job *j)
+/* Out of the multi (its connection closed if it still runs). */
+static void job_end(struct searx *s, struct job *j)
 {
-	free(j->url);
+	if (j->easy) {
+		curl_multi_remove_handle(s->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
 	free(j->body);
+	j->body = NULL;
+}
+
+/* Off its list, ended, freed. */
+static void job_free(struct searx *s, struct job *j)
+{
+	lws_dll2_remove(&j->link);
+	job_end(s, j);
 	free(j->text);
 	free(j);
 }
 
-static void start_job(struct searx *s, struct job *j)
+static CURL *easy_new(struct job *j, const char *url, long timeout_ms)
 {
-	j->easy = curl_easy_init();
-	curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
-	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, j->timeout_ms);
-	curl_easy_setopt(j->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SEARX_BODY_MAX);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "idleclaw-routerd");
-	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_multi_add_handle(s->multi, j->easy);
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SEARX_BODY_MAX);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "idleclaw-routerd");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	return e;
 }
 
-/* The outcome of a finished transfer, in j->ok and j->text. */
-static void judge(struct job *j, CURLcode rc)
+/* The outcome of a finished transfer: NEW text, and *ok. */
+static char *judge(struct job *j, CURLcode rc, bool *ok)
 {
 	long status = 0;
 	const char *why = NULL;
+	char *text = NULL;
 
+	*ok = false;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		why = "the search service's reply was too large";
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		why = "the search timed out";
 	} else if (rc != CURLE_OK) {
-		j->text =
-			xasprintf("the search service is unreachable (%s)", curl_easy_strerror(rc));
+		text = xasprintf("the search service is unreachable (%s)", curl_easy_strerror(rc));
 	} else if (status != 200) {
-		j->text = xasprintf("the search service answered HTTP %ld", status);
+		text = xasprintf("the search service answered HTTP %ld", status);
 	} else {
-		j->text = searx_format_new(j->body ? j->body : "", j->len, &why);
-		j->ok = j->text != NULL;
+		text = searx_format_new(j->body ? j->body : "", j->len, &why);
+		*ok = text != NULL;
 	}
-	if (!j->text)
-		j->text = xstrdup(why ? why : "the search failed");
+	return text ? text : xstrdup(why ? why : "the search failed");
 }
 
-static void end_job(struct searx *s, struct job *j)
+/* Judge every finished search (on the loop, no lock: nothing else touches
+ * it) and move it to s->done; wake lws to hand them over (searx_poll()
+ * from its callback, where the chats' work belongs: lws arms the timers
+ * they set only from its own callbacks). */
+static void finished(struct searx *s)
 {
-	curl_multi_remove_handle(s->multi, j->easy);
-	curl_easy_cleanup(j->easy);
-	j->easy = NULL;
-	free(j->body);
-	j->body = NULL;
-}
+	CURLMsg *msg;
+	int left, n = 0;
 
-/* Under the lock: start queued jobs, drop cancelled ones. */
-static void sync_jobs(struct searx *s)
-{
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
-	{
-		struct job *j = lws_container_of(d, struct job, link);
+	while ((msg = curl_multi_info_read(s->multi, &left))) {
+		struct job *j = NULL;
 
-		if (j->cancelled) {
-			if (j->easy)
-				end_job(s, j); /* closes its connection */
-			lws_dll2_remove(&j->link);
-			job_free(j);
-		} else if (j->state == JOB_QUEUED) {
-			j->state = JOB_RUNNING;
-			start_job(s, j);
-		}
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		j->text = judge(j, msg->data.result, &j->ok);
+		job_end(s, j); /* msg is gone with the handle */
+		lws_dll2_remove(&j->link);
+		lws_dll2_add_tail(&j->link, &s->done);
+		n++;
 	}
-	lws_end_foreach_dll_safe(d, d1);
+	if (n)
+		lws_cancel_service(s->ctx);
 }
 
-static void *worker(void *arg)
+/* --- curl on the loop --- */
+
+static void on_ready(uv_poll_t *h, int status, int events)
 {
-	struct searx *s = arg;
+	struct watch *w = h->data;
+	struct searx *s = w->s;
+	int flags = 0, running;
 
-	for (;;) {
-		CURLMsg *msg;
-		int running, left, done = 0;
-
-		pthread_mutex_lock(&s->lock);
-		if (s->quit) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		sync_jobs(s);
-		pthread_mutex_unlock(&s->lock);
-		curl_multi_perform(s->multi, &running);
-		pthread_mutex_lock(&s->lock);
-		while ((msg = curl_multi_info_read(s->multi, &left))) {
-			struct job *j = NULL;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			judge(j, msg->data.result);
-			end_job(s, j);
-			j->state = JOB_DONE;
-			done++;
-		}
-		pthread_mutex_unlock(&s->lock);
-		if (done)
-			lws_cancel_service(s->ctx);
-		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
-	}
-	return NULL;
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(s->multi, w->fd, flags, &running);
+	finished(s);
 }
 
-/* --- the lws thread's side --- */
+static void on_timer(uv_timer_t *h)
+{
+	struct searx *s = h->data;
+	int running;
 
-struct searx *searx_new(struct lws_context *ctx)
+	curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	finished(s);
+}
+
+static void handle_free(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch fd for what curl waits for. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct searx *s = userp;
+	struct watch *w = socketp;
+	int events = 0;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (w) {
+			curl_multi_assign(s->multi, fd, NULL);
+			uv_close((uv_handle_t *)&w->poll, handle_free);
+		}
+		return 0;
+	}
+	if (!w) {
+		w = xcalloc(1, sizeof(*w));
+		w->s = s;
+		w->fd = fd;
+		if (uv_poll_init_socket(s->loop, &w->poll, fd) != 0) {
+			free(w);
+			return -1; /* the transfer fails */
+		}
+		w->poll.data = w;
+		curl_multi_assign(s->multi, fd, w);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&w->poll, events, on_ready);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants on_timer() in ms (-1: not at all).
+ * Never socket_action from here: a 0 runs at the loop's next turn. */
+static int on_timeout(CURLM *multi, long ms, void *userp)
+{
+	struct searx *s = userp;
+
+	(void)multi;
+	if (ms < 0)
+		uv_timer_stop(s->timer);
+	else
+		uv_timer_start(s->timer, on_timer, (uint64_t)ms, 0);
+	return 0;
+}
+
+/* --- the loop thread's interface --- */
+
+struct searx *searx_new(uv_loop_t *loop, struct lws_context *ctx)
 {
 	struct searx *s = xcalloc(1, sizeof(*s));
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	s->loop = loop;
 	s->ctx = ctx;
-	pthread_mutex_init(&s->lock, NULL);
+	s->timer = xcalloc(1, sizeof(*s->timer));
+	uv_timer_init(loop, s->timer);
+	s->timer->data = s;
 	s->multi = curl_multi_init();
-	if (pthread_create(&s->thread, NULL, worker, s) != 0) {
-		log_err("cannot start the search worker thread");
+	if (!s->multi) {
+		log_err("cannot make libcurl's multi handle");
 		abort();
 	}
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timeout);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
 	return s;
+}
+
+void searx_stop(struct searx *s)
+{
+	if (!s || s->stopped)
+		return;
+	s->stopped = true;
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
+	{
+		job_free(s, lws_container_of(d, struct job, link));
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->done.head)
+	{
+		job_free(s, lws_container_of(d, struct job, link));
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	/* closes the connections it kept, and their watches: nothing of
+	 * ours keeps the loop running after this */
+	curl_multi_cleanup(s->multi);
+	s->multi = NULL;
+	uv_close((uv_handle_t *)s->timer, handle_free);
+	s->timer = NULL;
 }
 
 void searx_free(struct searx *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->quit = true;
-	pthread_mutex_unlock(&s->lock);
-	curl_multi_wakeup(s->multi);
-	pthread_join(s->thread, NULL);
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
-	{
-		struct job *j = lws_container_of(d, struct job, link);
-
-		if (j->easy)
-			end_job(s, j);
-		lws_dll2_remove(&j->link);
-		job_free(j);
-	}
-	lws_end_foreach_dll_safe(d, d1);
-	curl_multi_cleanup(s->multi);
-	pthread_mutex_destroy(&s->lock);
+	searx_stop(s);
 	curl_global_cleanup();
 	free(s);
 }
@@ -291,92 +360,68 @@ void searx_free(struct searx *s)
 uint64_t searx_submit(struct searx *s, const char *base, const char *query, int timeout_s)
 {
 	struct job *j;
-	char *q = curl_easy_escape(NULL, query, 0);
+	char *q, *url;
 	size_t blen = strlen(base);
-	uint64_t id;
 
+	if (s->stopped || s->jobs.count + s->done.count >= SEARX_JOBS_MAX)
+		return 0;
 	while (blen && base[blen - 1] == '/')
 		blen--;
-	pthread_mutex_lock(&s->lock);
-	if (s->jobs.count >= SEARX_JOBS_MAX) {
-		pthread_mutex_unlock(&s->lock);
-		curl_free(q);
+	q = curl_easy_escape(NULL, query, 0);
+	url = xasprintf(
+		"%.*s/search?q=%s&format=json&categories=general", (int)blen, base, q ? q : "");
+	curl_free(q);
+	j = xcalloc(1, sizeof(*j));
+	j->easy = easy_new(j, url, (long)timeout_s * 1000);
+	free(url); /* curl keeps its own copy */
+	if (!j->easy || curl_multi_add_handle(s->multi, j->easy) != CURLM_OK) {
+		curl_easy_cleanup(j->easy);
+		free(j);
 		return 0;
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->id = id = ++s->next_id;
-	j->url = xasprintf(
-		"%.*s/search?q=%s&format=json&categories=general", (int)blen, base, q ? q : "");
-	j->timeout_ms = (long)timeout_s * 1000;
+	j->id = ++s->next_id;
 	lws_dll2_add_tail(&j->link, &s->jobs);
-	pthread_mutex_unlock(&s->lock);
-	curl_free(q);
-	curl_multi_wakeup(s->multi);
-	return id;
+	return j->id;
+}
+
+/* The search id in list l, or NULL. */
+static struct job *job_find(lws_dll2_owner_t *l, uint64_t id)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, l->head)
+	{
+		struct job *j = lws_container_of(d, struct job, link);
+
+		if (j->id == id)
+			return j;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
 }
 
 void searx_cancel(struct searx *s, uint64_t id)
 {
-	bool found = false;
+	struct job *j = job_find(&s->jobs, id);
 
-	pthread_mutex_lock(&s->lock);
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, s->jobs.head)
-	{
-		struct job *j = lws_container_of(d, struct job, link);
-
-		if (j->id != id)
-			continue;
-		if (j->state == JOB_RUNNING) {
-			j->cancelled = true; /* the worker closes it */
-			found = true;
-		} else {
-			lws_dll2_remove(&j->link);
-			job_free(j);
-		}
-		break;
-	}
-	lws_end_foreach_dll_safe(d, d1);
-	pthread_mutex_unlock(&s->lock);
-	if (found)
-		curl_multi_wakeup(s->multi);
+	if (!j)
+		j = job_find(&s->done, id);
+	if (j)
+		job_free(s, j); /* a running one's connection closed */
 }
 
 void searx_poll(struct searx *s, void (*cb)(void *ctx, const struct searx_result *res), void *ctx)
 {
-	for (;;) {
-		struct job *j = NULL;
-		struct searx_result res;
+	while (s->done.head) {
+		struct job *j = lws_container_of(s->done.head, struct job, link);
+		struct searx_result res = { j->id, j->ok, j->text };
 
-		pthread_mutex_lock(&s->lock);
-		lws_start_foreach_dll(struct lws_dll2 *, d, s->jobs.head)
-		{
-			struct job *k = lws_container_of(d, struct job, link);
-
-			if (k->state == JOB_DONE && !k->cancelled) {
-				j = k;
-				break;
-			}
-		}
-		lws_end_foreach_dll(d);
-		if (j)
-			lws_dll2_remove(&j->link);
-		pthread_mutex_unlock(&s->lock);
-		if (!j)
-			return;
-		res.id = j->id;
-		res.ok = j->ok;
-		res.text = j->text;
+		lws_dll2_remove(&j->link);
 		cb(ctx, &res); /* may call searx_submit()/searx_cancel() */
-		job_free(j);
+		free(j->text);
+		free(j);
 	}
 }
 
 unsigned searx_pending(struct searx *s)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&s->lock);
-	n = (unsigned)s->jobs.count;
-	pthread_mutex_unlock(&s->lock);
-	return n;
+	return (unsigned)(s->jobs.count + s->done.count);
 }

@@ -8,6 +8,7 @@
 #include "chat.h"
 #include "chunkparse.h"
 #include "cluster-names.h"
+#include "cluster-proto.h"
 #include "cluster.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
@@ -18,7 +19,6 @@
 #include "models.h"
 #include "nodes.h"
 #include "sched.h"
-#include "sseout.h"
 #include "strmap.h"
 #include "trust.h"
 #include "xchat.h"
@@ -166,13 +166,14 @@ static char *request_text_new(struct chat *c)
 	json_object *o = json_object_new_object();
 	char *text;
 
-	json_object_object_add(o, "v", json_object_new_int(1));
-	json_object_object_add(o, "model", json_object_new_string(c->model));
-	json_object_object_add(o, "messages", json_object_get(c->history));
-	json_object_object_add(o, "think", json_object_new_boolean(c->think));
-	json_object_object_add(o, "tools", json_object_new_boolean(chat_tools_offered(c)));
-	json_object_object_add(o, "tool_rounds", json_object_new_int(c->tool_rounds));
-	json_object_object_add(o, "from", json_object_new_string(cluster_instance(c->r->cluster)));
+	json_object_object_add(o, CLUSTER_M_V, json_object_new_int(CLUSTER_PROTO_VERSION));
+	json_object_object_add(o, CLUSTER_M_MODEL, json_object_new_string(c->model));
+	json_object_object_add(o, CLUSTER_M_MESSAGES, json_object_get(c->history));
+	json_object_object_add(o, CLUSTER_M_THINK, json_object_new_boolean(c->think));
+	json_object_object_add(o, CLUSTER_M_TOOLS, json_object_new_boolean(chat_tools_offered(c)));
+	json_object_object_add(o, CLUSTER_M_TOOL_ROUNDS, json_object_new_int(c->tool_rounds));
+	json_object_object_add(
+		o, CLUSTER_M_FROM, json_object_new_string(cluster_instance(c->r->cluster)));
 	text = xstrdup(json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -188,9 +189,9 @@ static bool offer(struct chat *c, struct xchat *x)
 
 	if (!cluster_pick_peer(c->r->cluster, c->model, skipped, x, &peer, &inbox))
 		return false;
-	x->key = xasprintf("r.%" PRIu64, ++xs->next_id);
+	x->key = xasprintf(CLUSTER_SUFFIX_REPLY "%" PRIu64, ++xs->next_id);
 	x->reply = xasprintf("%s.%s", cluster_inbox(c->r->cluster), x->key);
-	subject = xasprintf("%s.chat", inbox);
+	subject = xasprintf("%s." CLUSTER_SUFFIX_CHAT, inbox);
 	text = request_text_new(c);
 	ok = cluster_publish(c->r->cluster, subject, x->reply, text, strlen(text));
 	free(subject);
@@ -275,7 +276,7 @@ void xchat_detach(struct chat *c)
 	if (!xchat_crossing(c))
 		return;
 	if (!x->ended && connected(c->r)) {
-		char *subject = xasprintf("%s.cancel", x->peer_inbox);
+		char *subject = xasprintf("%s." CLUSTER_SUFFIX_CANCEL, x->peer_inbox);
 
 		cluster_publish(c->r->cluster, subject, NULL, x->reply, strlen(x->reply));
 		free(subject);
@@ -307,8 +308,8 @@ static void answer_received(struct xchat *x, const char *text, size_t len)
 {
 	struct chat *c = x->c;
 	json_object *o = ic_json_parse_new(text, len), *v;
-	bool ok = o && json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v);
-	const char *node_id = o ? ic_json_get_string(o, "node_id") : NULL;
+	bool ok = o && json_object_object_get_ex(o, CLUSTER_M_OK, &v) && json_object_get_boolean(v);
+	const char *node_id = o ? ic_json_get_string(o, CLUSTER_M_NODE_ID) : NULL;
 
 	if (x->accepted) {
 		json_object_put(o);
@@ -328,8 +329,8 @@ static void answer_received(struct xchat *x, const char *text, size_t len)
 	x->node_name = xasprintf("%s/%s", x->peer, node_id ? node_id : "?");
 	c->r->xchats->sent++;
 	chat_remote_assigned(c,
-		json_object_object_get_ex(o, "native", &v) && json_object_get_boolean(v),
-		json_object_object_get_ex(o, "offered", &v) && json_object_get_boolean(v));
+		json_object_object_get_ex(o, CLUSTER_M_NATIVE, &v) && json_object_get_boolean(v),
+		json_object_object_get_ex(o, CLUSTER_M_OFFERED, &v) && json_object_get_boolean(v));
 	json_object_put(o);
 }
 
@@ -341,7 +342,8 @@ static void frame_received(struct xchat *x, char *text, size_t len)
 	struct ic_msg m;
 	char err[IC_ERRBUF_MAX];
 
-	if (!memmem(text, len, "\"tool_calls\"", 12) && chunk_parse(text, len, &v)) {
+	if (!memmem(text, len, "\"" IC_M_TOOL_CALLS "\"", sizeof(IC_M_TOOL_CALLS) + 1) &&
+		chunk_parse(text, len, &v)) {
 		x->ended = v.done;
 		chat_node_chunk(c, &v);
 		return;
@@ -448,7 +450,8 @@ bool xchat_is_proxy(const struct chat *c)
 
 static void answer_send(struct router *r, const char *reply, json_object *o)
 {
-	char *text = xasprintf("0 %s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	char *text = xasprintf(CLUSTER_ANSWER_PREFIX "%s",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 
 	cluster_publish(r->cluster, reply, NULL, text, strlen(text));
 	free(text);
@@ -459,8 +462,8 @@ static void answer_busy(struct router *r, const char *reply, const char *why)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "ok", json_object_new_boolean(false));
-	json_object_object_add(o, "error", json_object_new_string(why));
+	json_object_object_add(o, CLUSTER_M_OK, json_object_new_boolean(false));
+	json_object_object_add(o, CLUSTER_M_ERROR, json_object_new_string(why));
 	answer_send(r, reply, o);
 }
 
@@ -479,11 +482,12 @@ static void proxy_end(struct xchat *x)
 static bool reply_key_ok(const char *s)
 {
 	size_t digits;
+	size_t pre = strlen("." CLUSTER_SUFFIX_REPLY);
 
-	if (strncmp(s, ".r.", 3) != 0)
+	if (strncmp(s, "." CLUSTER_SUFFIX_REPLY, pre) != 0)
 		return false;
-	digits = strspn(s + 3, "0123456789");
-	return digits > 0 && digits <= 20 && s[3 + digits] == '\0';
+	digits = strspn(s + pre, "0123456789");
+	return digits > 0 && digits <= 20 && s[pre + digits] == '\0';
 }
 
 /* "chat" from a peer: serve it on a node with a free slot, or say busy. */
@@ -508,8 +512,8 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 	}
 	key = reply + CLUSTER_INBOX_LEN;
 	o = ic_json_parse_new(data, len);
-	model = o ? ic_json_get_string(o, "model") : NULL;
-	from = o ? ic_json_get_string(o, "from") : NULL;
+	model = o ? ic_json_get_string(o, CLUSTER_M_MODEL) : NULL;
+	from = o ? ic_json_get_string(o, CLUSTER_M_FROM) : NULL;
 	if (from && !cluster_instance_ok(from)) {
 		cluster_count_rejected(r->cluster, "a chat");
 		answer_busy(r, reply, "bad request");
@@ -517,7 +521,7 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 		return;
 	}
 	if (!model || !ic_valid_model_name(model) || !from ||
-		!json_object_object_get_ex(o, "messages", &messages) ||
+		!json_object_object_get_ex(o, CLUSTER_M_MESSAGES, &messages) ||
 		!json_object_is_type(messages, json_type_array)) {
 		log_warn("cluster: a malformed chat from a peer refused");
 		answer_busy(r, reply, "bad request");
@@ -529,12 +533,14 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 		json_object_put(o);
 		return;
 	}
-	tool_rounds = json_object_object_get_ex(o, "tool_rounds", &v) ? json_object_get_int(v) : 0;
-	if (!(json_object_object_get_ex(o, "tools", &v) && json_object_get_boolean(v)) ||
+	tool_rounds = json_object_object_get_ex(o, CLUSTER_M_TOOL_ROUNDS, &v)
+		? json_object_get_int(v)
+		: 0;
+	if (!(json_object_object_get_ex(o, CLUSTER_M_TOOLS, &v) && json_object_get_boolean(v)) ||
 		tool_rounds < 0)
 		tool_rounds = IC_TOOL_ROUNDS_MAX; /* the peer offers none */
 	c = chat_proxy_new(r, model, messages,
-		json_object_object_get_ex(o, "think", &v) && json_object_get_boolean(v),
+		json_object_object_get_ex(o, CLUSTER_M_THINK, &v) && json_object_get_boolean(v),
 		tool_rounds);
 	x = x_of(c, X_PROXY);
 	x->reply = xstrdup(reply);
@@ -552,10 +558,10 @@ static void proxy_request(struct router *r, const char *reply, const char *data,
 	r->xchats->served++;
 	log_debug("chat %s: for instance %s on node %s", c->request_id, x->from, c->node->node_id);
 	ans = json_object_new_object();
-	json_object_object_add(ans, "ok", json_object_new_boolean(true));
-	json_object_object_add(ans, "node_id", json_object_new_string(c->node->node_id));
-	json_object_object_add(ans, "native", json_object_new_boolean(c->offered_native));
-	json_object_object_add(ans, "offered", json_object_new_boolean(c->round_offered));
+	json_object_object_add(ans, CLUSTER_M_OK, json_object_new_boolean(true));
+	json_object_object_add(ans, CLUSTER_M_NODE_ID, json_object_new_string(c->node->node_id));
+	json_object_object_add(ans, CLUSTER_M_NATIVE, json_object_new_boolean(c->offered_native));
+	json_object_object_add(ans, CLUSTER_M_OFFERED, json_object_new_boolean(c->round_offered));
 	answer_send(r, reply, ans);
 }
 
@@ -584,7 +590,7 @@ struct batch {
 
 static void batch_send(struct xchats *xs, struct batch *bt)
 {
-	char *subject = xasprintf("%s.f", bt->inbox);
+	char *subject = xasprintf("%s." CLUSTER_SUFFIX_FRAMES, bt->inbox);
 
 	if (connected(xs->r))
 		cluster_publish(xs->r->cluster, subject, NULL, buf_head(&bt->b), buf_used(&bt->b));
@@ -662,36 +668,36 @@ void xchat_proxy_frame(struct chat *c, const char *text, size_t len, bool last)
 	frame_send(c->x, bt, last);
 }
 
-static void put(struct buf *b, const char *s)
+/* The chunk of v as a json-c object: NEW (json_object_put()). */
+static json_object *chunk_of_view_new(const struct chunk_view *v)
 {
-	buf_append(b, s, strlen(s));
+	json_object *chunk = json_object_new_object(), *msg = json_object_new_object();
+
+	json_object_object_add(msg, IC_M_ROLE, json_object_new_string(IC_ROLE_ASSISTANT));
+	if (v->content)
+		json_object_object_add(msg, IC_M_CONTENT,
+			json_object_new_string_len(v->content, (int)v->content_len));
+	if (v->thinking)
+		json_object_object_add(msg, IC_M_THINKING,
+			json_object_new_string_len(v->thinking, (int)v->thinking_len));
+	json_object_object_add(chunk, IC_M_MESSAGE, msg);
+	json_object_object_add(chunk, IC_M_DONE, json_object_new_boolean(v->done));
+	if (v->done_reason)
+		json_object_object_add(
+			chunk, IC_M_DONE_REASON, json_object_new_string(v->done_reason));
+	return chunk;
 }
 
-/* A member "name":"escaped value" of the frame being written. */
-static void frame_string(struct buf *b, const char *member, const char *s, size_t len)
-{
-	put(b, member);
-	sseout_escape(b, s, len);
-	buf_append(b, "\"", 1);
-}
-
+/* A chunk that chunk_parse() decoded in place: written again, by the one
+ * writer of inference_chunk frames (common/proto.h). */
 void xchat_proxy_chunk(struct chat *c, const struct chunk_view *v)
 {
-	struct batch *bt = frame_start(c->x);
-	struct buf *b = &bt->b;
+	json_object *chunk = chunk_of_view_new(v);
+	char *frame = ic_msg_chunk_new(c->request_id, chunk);
 
-	frame_string(b, "{\"type\":\"inference_chunk\",\"request_id\":\"", c->request_id,
-		strlen(c->request_id));
-	put(b, ",\"chunk\":{\"message\":{\"role\":\"assistant\"");
-	if (v->content)
-		frame_string(b, ",\"content\":\"", v->content, v->content_len);
-	if (v->thinking)
-		frame_string(b, ",\"thinking\":\"", v->thinking, v->thinking_len);
-	put(b, v->done ? "},\"done\":true" : "},\"done\":false");
-	if (v->done_reason)
-		frame_string(b, ",\"done_reason\":\"", v->done_reason, strlen(v->done_reason));
-	put(b, "}}");
-	frame_send(c->x, bt, v->done);
+	json_object_put(chunk);
+	xchat_proxy_frame(c, frame, strlen(frame), v->done);
+	free(frame);
 }
 
 void xchat_proxy_failed(struct chat *c, const char *reason)
@@ -709,13 +715,13 @@ void xchat_message(struct router *r, const char *suffix, const char *reply, char
 {
 	if (!r->xchats)
 		return;
-	if (strcmp(suffix, "f") == 0)
+	if (strcmp(suffix, CLUSTER_SUFFIX_FRAMES) == 0)
 		consumer_batch(r, data, len);
-	else if (strncmp(suffix, "r.", 2) == 0)
+	else if (strncmp(suffix, CLUSTER_SUFFIX_REPLY, strlen(CLUSTER_SUFFIX_REPLY)) == 0)
 		consumer_direct(r, suffix, data, len);
-	else if (strcmp(suffix, "chat") == 0)
+	else if (strcmp(suffix, CLUSTER_SUFFIX_CHAT) == 0)
 		proxy_request(r, reply, data, len);
-	else if (strcmp(suffix, "cancel") == 0)
+	else if (strcmp(suffix, CLUSTER_SUFFIX_CANCEL) == 0)
 		proxy_cancel(r, data, len);
 }
 

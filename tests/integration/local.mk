@@ -40,3 +40,4 @@ dist-integration-tests:
 .PHONY: dist-integration-tests
 EXTRA_DIST += tests/integration/replib.py
 EXTRA_DIST += tests/integration/standinrouter.py
+EXTRA_DIST += tests/integration/helgrind.supp

@@ -45,7 +45,9 @@ class VgInstance:
         assert "definitely lost" not in log and "Invalid" not in log, log[-4000:]
 
 
-def test_valgrind_crossing():
+def valgrind_or_skip():
+    """valgrind's path; the test skips without valgrind or nats-server, or
+    on an ASan build (valgrind does not run those)."""
     vg = shutil.which("valgrind")
     if not vg:
         pytest.skip("valgrind not installed")
@@ -54,6 +56,11 @@ def test_valgrind_crossing():
     with open(iclib.binary("router/idleclaw-routerd"), "rb") as f:
         if b"__asan_init" in f.read():
             pytest.skip("valgrind does not run ASan binaries")
+    return vg
+
+
+def test_valgrind_crossing():
+    vg = valgrind_or_skip()
     nats = Nats()
     a = VgInstance(vg, nats, "a")
     b = VgInstance(vg, nats, "b")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "router/chat.h"
+#include "router/chat-tools.h"
 #include "router/cluster.h"
 #include "router/xchat.h"
 #include "router_fake.h"
@@ -27,14 +28,53 @@ void router_wakeup(struct router *r)
 	(void)r;
 }
 
-/* cluster.c (libnats) is not linked: these routers have no cluster. */
+/* cluster.c (libnats) is not linked: these routers have no cluster (no
+ * [cluster] url: router_init() never makes one). */
 void cluster_node_claim(struct cluster *c, const char *node_id)
 {
 	(void)c;
 	(void)node_id;
 }
 
+struct cluster *cluster_new(
+	struct router *r, const char *url, const char *instance, int listen_port, char **err)
+{
+	(void)r;
+	(void)url;
+	(void)instance;
+	(void)listen_port;
+	*err = xstrdup("no cluster in unit tests");
+	return NULL;
+}
+
+void cluster_free(struct cluster *c)
+{
+	(void)c;
+}
+
+const char *cluster_instance(const struct cluster *c)
+{
+	(void)c;
+	return "";
+}
+
 /* xchat.c is not linked either: no chat crosses instances. */
+struct xchats *xchats_new(struct router *r)
+{
+	(void)r;
+	return NULL;
+}
+
+void xchats_free(struct xchats *xs)
+{
+	(void)xs;
+}
+
+void xchat_flush(struct router *r)
+{
+	(void)r;
+}
+
 bool cluster_model_on_peers(const struct cluster *c, const char *model)
 {
 	(void)c;
@@ -126,7 +166,28 @@ void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs)
 	(void)secs;
 }
 
-/* --- chat.c --- */
+/* --- chat.c and chat-tools.c --- */
+
+void chat_flush_pending(struct router *r)
+{
+	(void)r;
+}
+
+struct toolrun *toolrun_new(struct router *r)
+{
+	(void)r;
+	return NULL;
+}
+
+void toolrun_stop(struct toolrun *t)
+{
+	(void)t;
+}
+
+void toolrun_free(struct toolrun *t)
+{
+	(void)t;
+}
 
 void chat_assigned(struct chat *c)
 {
@@ -177,15 +238,14 @@ struct router *fake_router_new(const char *const *overrides)
 	lws_set_log_level(LLL_ERR, NULL);
 	r->ctx = lws_create_context(&info);
 	ck_assert_ptr_nonnull(r->ctx);
-	router_init(r, r->ctx);
+	ck_assert_int_eq(router_init(r, r->ctx, NULL, 0, &errors), 0);
 	memset(&fake_calls, 0, sizeof(fake_calls));
 	return r;
 }
 
 void fake_router_free(struct router *r)
 {
-	lws_context_destroy(r->ctx);
-	router_fini(r);
+	router_fini(r); /* the lws context too */
 	ic_config_free(&router_config_schema, r->cfg);
 	free(r);
 }
