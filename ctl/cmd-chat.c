@@ -219,6 +219,19 @@ static void fancy_settle(struct chat *ch)
 	termout_dim(t, false);
 }
 
+/* What is on the screen ends here: the terminal's line settled and
+ * flushed, or plain output's thinking closed. */
+static void finish_output(struct chat *ch)
+{
+	if (ch->fancy) {
+		fancy_settle(ch);
+		termout_endline(&ch->term);
+		termout_flush(&ch->term);
+	} else {
+		end_thinking(ch);
+	}
+}
+
 static void fancy_content(struct chat *ch, const char *text)
 {
 	fancy_settle(ch);
@@ -345,13 +358,7 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 			plain_tool(ch, m);
 		break;
 	case CTL_EV_ERROR:
-		if (ch->fancy) {
-			fancy_settle(ch);
-			termout_endline(&ch->term);
-			termout_flush(&ch->term);
-		} else {
-			end_thinking(ch);
-		}
+		finish_output(ch);
 		ctl_errorf(ch->ctx, "error from the network: %s",
 			m->detail != NULL ? m->detail : "(no detail)");
 		break;
@@ -367,12 +374,8 @@ static void on_event(struct chat *ch, const struct ctl_message *m)
 /* The answer is over: finish the line and say why it stopped if unusual. */
 static void end_answer(struct chat *ch)
 {
-	if (ch->fancy) {
-		fancy_settle(ch);
-		termout_endline(&ch->term);
-		termout_flush(&ch->term);
-	} else {
-		end_thinking(ch);
+	finish_output(ch);
+	if (!ch->fancy) {
 		if (ch->last_out >= 0 && ch->last_out != '\n')
 			putchar('\n');
 		fflush(stdout);

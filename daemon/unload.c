@@ -93,6 +93,14 @@ static void set_clear(struct name_set *s)
 	s->n = 0;
 }
 
+/* An /api/ps entry's model name ("model", else "name"), or NULL. */
+static const char *ps_entry_name(json_object *e)
+{
+	const char *m = ic_json_get_string(e, "model");
+
+	return m ? m : ic_json_get_string(e, "name");
+}
+
 /* The entry of /api/ps for name, or NULL. */
 static json_object *ps_find(json_object *body, const char *name)
 {
@@ -105,10 +113,8 @@ static json_object *ps_find(json_object *body, const char *name)
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
-		const char *m = ic_json_get_string(e, "model");
+		const char *m = ps_entry_name(e);
 
-		if (!m)
-			m = ic_json_get_string(e, "name");
 		if (m && strcmp(m, name) == 0)
 			return e;
 	}
@@ -356,10 +362,8 @@ static void snapshot_cb(void *ctx, enum ollama_err err, const char *msg, json_ob
 		n = json_object_array_length(arr);
 		for (size_t i = 0; i < n; i++) {
 			json_object *e = json_object_array_get_idx(arr, i);
-			const char *m = ic_json_get_string(e, "model");
+			const char *m = ps_entry_name(e);
 
-			if (!m)
-				m = ic_json_get_string(e, "name");
 			if (m && !set_has(&u->lent, m))
 				set_add(&u->owner, m);
 		}
