@@ -199,12 +199,14 @@ class StandInRouter:
 
     features: list for registered.features (None: the public server's
     reply without features).  Everything received is kept in order in
-    self.msgs (dicts, with "_conn" = connection number)."""
+    self.msgs (dicts, with "_conn" = connection number); first_arrival: the
+    time.monotonic() at which each message type first arrived."""
 
     def __init__(self, features=None, port=0, reply_registered=True):
         self.features = features
         self.reply_registered = reply_registered
         self.msgs = []
+        self.first_arrival = {}
         self.conns = []
         self.close_codes = []
         self.lock = threading.Lock()
@@ -236,6 +238,8 @@ class StandInRouter:
                 m["_conn"] = n
                 with self.lock:
                     self.msgs.append(m)
+                    # when each type first arrived (waits are timed from it)
+                    self.first_arrival.setdefault(m.get("type"), time.monotonic())
                 if m.get("type") == "register":
                     if self.on_register:
                         await ws.close(*self.on_register)
